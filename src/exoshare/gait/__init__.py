@@ -1,0 +1,1 @@
+"""Pure gait analytics (NumPy/SciPy only): events, strides, session metrics, safety flags."""

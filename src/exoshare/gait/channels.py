@@ -63,12 +63,12 @@ def _build() -> dict[str, ChannelSpec]:
     specs += _sided("hip_torque", "N*m", -200.0, 200.0, "hip motor torque")
     specs += _sided("knee_torque", "N*m", -200.0, 200.0, "knee motor torque")
     specs += _sided("interaction_force", "N", -1000.0, 1000.0, "cuff interaction force")
-    specs += _sided("emg_envelope", "%", 0.0, 200.0, "EMG envelope, % of maximal voluntary contraction")
+    specs += _sided(
+        "emg_envelope", "%", 0.0, 200.0, "EMG envelope, % of maximal voluntary contraction"
+    )
     specs += _sided("skin_temp", "degC", 10.0, 60.0, "skin temperature under the cuff")
     specs.append(ChannelSpec("battery_pct", "%", 0.0, 100.0, "battery state of charge"))
-    specs.append(
-        ChannelSpec("assistance_pct", "%", 0.0, 100.0, "guidance force currently applied")
-    )
+    specs.append(ChannelSpec("assistance_pct", "%", 0.0, 100.0, "guidance force currently applied"))
     specs.append(
         ChannelSpec("treadmill_speed_mps", "m/s", 0.0, 5.0, "belt speed, treadmill trainers only")
     )

@@ -1,0 +1,81 @@
+"""Shared signal helpers of the gait engine: input checks, zero-phase filtering, segment-wise arg-extrema."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal
+
+from exoshare.gait.errors import GaitDataError
+
+
+def check_signal(values: np.ndarray, name: str, *, min_samples: int = 1) -> np.ndarray:
+    """Return ``values`` as a 1-D float array or raise :class:`GaitDataError` naming ``name``.
+
+    NaN and infinite samples are refused rather than interpolated: a gap in a device stream is a
+    transport fault the caller must see, and silently bridging it would invent strides.
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim != 1:
+        raise GaitDataError(f"{name}: expected a 1-D signal, got shape {arr.shape}")
+    if arr.size == 0:
+        raise GaitDataError(f"{name}: the signal is empty")
+    if arr.size < min_samples:
+        raise GaitDataError(
+            f"{name}: {arr.size} samples is too short, at least {min_samples} are needed"
+        )
+    n_bad = int(np.count_nonzero(~np.isfinite(arr)))
+    if n_bad:
+        raise GaitDataError(f"{name}: {n_bad} of {arr.size} samples are NaN or infinite")
+    return arr
+
+
+def lowpass(
+    values: np.ndarray, cutoff_hz: float, sampling_rate_hz: float, order: int = 4
+) -> np.ndarray:
+    """Zero-phase Butterworth low-pass (``scipy.signal.butter`` + ``sosfiltfilt``).
+
+    Zero phase matters: a causal filter would delay every detected event by the group delay.
+    Second-order sections keep the filter stable at low normalised cut-offs.
+    """
+    nyquist_hz = sampling_rate_hz / 2.0
+    if cutoff_hz >= nyquist_hz:
+        return np.asarray(values, dtype=np.float64)
+    sos = signal.butter(order, cutoff_hz, btype="low", fs=sampling_rate_hz, output="sos")
+    padlen = min(3 * (2 * len(sos) + 1), len(values) - 1)
+    return np.asarray(signal.sosfiltfilt(sos, values, padlen=padlen))
+
+
+def segment_argmin(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Index of the minimum of ``values[starts[i]:ends[i]]`` for every i, without a Python loop.
+
+    Segments must be non-empty (``ends > starts``) and lie inside ``values``; they may overlap.
+    Returns absolute indices (int64). Cost is O(total segment length).
+    """
+    starts = np.asarray(starts, dtype=np.int64)
+    ends = np.asarray(ends, dtype=np.int64)
+    if starts.size == 0:
+        return np.empty(0, dtype=np.int64)
+    lengths = ends - starts
+    if np.any(lengths <= 0):
+        raise ValueError("segment_argmin needs non-empty segments")
+    # Gather all segment samples into one flat array so that overlapping segments are allowed.
+    seg_id = np.repeat(np.arange(starts.size), lengths)
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    flat = values[starts[seg_id] + offsets]
+    seg_min = np.minimum.reduceat(flat, np.cumsum(lengths) - lengths)
+    is_min = flat == seg_min[seg_id]
+    first = np.flatnonzero(is_min)
+    _, first_per_segment = np.unique(seg_id[first], return_index=True)
+    return starts + offsets[first[first_per_segment]]
+
+
+def segment_argmax(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Index of the maximum of ``values[starts[i]:ends[i]]`` for every i (see :func:`segment_argmin`)."""
+    return segment_argmin(-np.asarray(values), starts, ends)
+
+
+def runs_above(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start (inclusive) and end (exclusive) sample indices of every run of ``True`` in ``mask``."""
+    padded = np.concatenate(([False], np.asarray(mask, dtype=bool), [False]))
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return edges[0::2], edges[1::2]
