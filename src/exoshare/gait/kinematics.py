@@ -12,8 +12,12 @@ CYCLE_POINTS = 101
 def _stride_sample_bounds(
     start_s: np.ndarray, end_s: np.ndarray, sampling_rate_hz: float, n_samples: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    starts = np.clip(np.round(np.asarray(start_s) * sampling_rate_hz).astype(np.int64), 0, n_samples)
-    ends = np.clip(np.round(np.asarray(end_s) * sampling_rate_hz).astype(np.int64) + 1, 0, n_samples)
+    starts = np.clip(
+        np.round(np.asarray(start_s) * sampling_rate_hz).astype(np.int64), 0, n_samples
+    )
+    ends = np.clip(
+        np.round(np.asarray(end_s) * sampling_rate_hz).astype(np.int64) + 1, 0, n_samples
+    )
     return starts, ends
 
 

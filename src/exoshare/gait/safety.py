@@ -123,7 +123,11 @@ def detect_falls(
     fall = still & (angle > posture_change_deg)
     return [
         SafetyEpisode(
-            "fall", channel, float(i / fs), float((i + delay + win) / fs), float(mag[i]) / GRAVITY_MPS2,
+            "fall",
+            channel,
+            float(i / fs),
+            float((i + delay + win) / fs),
+            float(mag[i]) / GRAVITY_MPS2,
             impact_threshold_g,
         )
         for i in impacts[fall]

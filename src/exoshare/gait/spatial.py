@@ -56,8 +56,9 @@ def leg_model_step_lengths_m(
     ground sensors, e.g. in the two-link leg model of Winter 2009, ch. 4). The result is the
     ankle-to-ankle distance; it ignores pelvic rotation, which adds a few cm at normal speed.
     """
-    idx = np.clip(np.round(np.asarray(ic_s) * sampling_rate_hz).astype(np.int64), 0,
-                  leading_x_m.size - 1)
+    idx = np.clip(
+        np.round(np.asarray(ic_s) * sampling_rate_hz).astype(np.int64), 0, leading_x_m.size - 1
+    )
     return np.asarray(leading_x_m[idx] - trailing_x_m[idx], dtype=np.float64)
 
 

@@ -19,6 +19,8 @@ STRIDE_COLUMNS = (
     "swing_time_s",
     "step_time_s",
     "double_support_time_s",
+    "stride_length_m",
+    "speed_mps",
 )
 
 
@@ -32,6 +34,8 @@ class StrideTable:
     (the step ending at this IC). ``double_support_time_s`` is initial plus terminal double support
     inside the stride: (contralateral FC - IC) + (ipsilateral FC - contralateral IC), following
     Perry & Burnfield 2010 (*Gait Analysis*, 2nd ed., ch. 1). ``side`` is 0 for left, 1 for right.
+    ``stride_length_m`` (m) and ``speed_mps`` (m/s) are NaN here and filled by
+    :func:`exoshare.gait.analysis.analyse` when a spatial model applies.
     """
 
     side: np.ndarray
@@ -43,6 +47,8 @@ class StrideTable:
     swing_time_s: np.ndarray
     step_time_s: np.ndarray
     double_support_time_s: np.ndarray
+    stride_length_m: np.ndarray
+    speed_mps: np.ndarray
 
     @property
     def n_strides(self) -> int:
@@ -68,8 +74,11 @@ class StrideTable:
 
 def _last_before(values: np.ndarray, anchors: np.ndarray) -> np.ndarray:
     j = np.searchsorted(values, anchors, side="left") - 1
-    return np.where(j >= 0, values[np.clip(j, 0, max(values.size - 1, 0))], np.nan) if values.size \
+    return (
+        np.where(j >= 0, values[np.clip(j, 0, max(values.size - 1, 0))], np.nan)
+        if values.size
         else np.full(anchors.size, np.nan)
+    )
 
 
 def _first_after(values: np.ndarray, anchors: np.ndarray) -> np.ndarray:
@@ -114,9 +123,7 @@ class StrideSegmentation:
         self.stride_table_ = StrideTable(**{k: v[order] for k, v in merged.items()})
         return self
 
-    def _one_leg(
-        self, code: int, own: LegEvents, other: LegEvents | None
-    ) -> dict[str, np.ndarray]:
+    def _one_leg(self, code: int, own: LegEvents, other: LegEvents | None) -> dict[str, np.ndarray]:
         ic = np.sort(own.ic_s)
         fc = np.sort(own.fc_s)
         start, end = ic[:-1], ic[1:]
@@ -153,4 +160,6 @@ class StrideSegmentation:
             "swing_time_s": swing,
             "step_time_s": step,
             "double_support_time_s": double_support,
+            "stride_length_m": np.full(start.size, np.nan),
+            "speed_mps": np.full(start.size, np.nan),
         }
