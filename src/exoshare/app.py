@@ -1,0 +1,37 @@
+"""The FastAPI application factory: routers, error handling, static assets and templates."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from exoshare import __version__, problems
+from exoshare.auth.api import router as auth_router
+from exoshare.config import Settings, get_settings
+from exoshare.db import make_engine, make_sessionmaker
+from exoshare.devices.api import router as devices_router
+from exoshare.network.api import router as network_router
+from exoshare.patients.api import router as patients_router
+from exoshare.web import STATIC_DIR
+from exoshare.web.pages import router as pages_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(settings.resolved_database_url())
+    app = FastAPI(
+        title="exoshare",
+        version=__version__,
+        summary="Shared devices, therapist reach, knowledge and data for gait rehabilitation.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    problems.install(app)
+    for router in (auth_router, network_router, patients_router, devices_router, pages_router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,46 @@
+"""The audit log of patient data: who read or wrote what, when, and from where."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exoshare.auth.models import AuditEvent
+from exoshare.auth.scope import Principal
+
+
+def record(
+    session: Session,
+    principal: Principal | None,
+    action: str,
+    entity: str,
+    entity_id: str | None,
+    patient_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction, so the log and the change commit together."""
+    event = AuditEvent(
+        user_id=principal.user_id if principal else None,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        patient_id=patient_id,
+        client_address=principal.client_address if principal else None,
+        user_agent=(principal.user_agent or "")[:300] if principal else None,
+        request_path=principal.request_path if principal else None,
+        detail=detail,
+    )
+    session.add(event)
+    return event
+
+
+def events_for_patient(session: Session, patient_id: str, limit: int = 100) -> list[AuditEvent]:
+    stmt = (
+        select(AuditEvent)
+        .where(AuditEvent.patient_id == patient_id)
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))

@@ -1,0 +1,99 @@
+"""Tables of identity and access: users, scoped role grants, tokens and the audit log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from exoshare.db import Base, IdMixin, TimestampMixin, utcnow
+from exoshare.network.models import OrgUnit
+
+
+class Role(enum.StrEnum):
+    consortium_operator = "consortium_operator"
+    clinic_admin = "clinic_admin"
+    therapist = "therapist"
+    patient = "patient"
+    researcher = "researcher"
+    manufacturer = "manufacturer"
+    trainer = "trainer"
+
+
+class User(IdMixin, TimestampMixin, Base):
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(12), default="en")
+    active: Mapped[bool] = mapped_column(default=True)
+    # A manufacturer's staff act for one partner organisation.
+    partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id"), default=None)
+
+    grants: Mapped[list[RoleGrant]] = relationship(
+        back_populates="user",
+        primaryjoin="and_(User.id == RoleGrant.user_id, RoleGrant.revoked_at.is_(None))",
+        viewonly=True,
+    )
+
+
+class RoleGrant(IdMixin, Base):
+    """A role held on an org-unit subtree. Revoked grants stay for the record."""
+
+    __tablename__ = "role_grants"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=30))
+    org_unit_id: Mapped[str] = mapped_column(ForeignKey("org_units.id"))
+    granted_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    user: Mapped[User] = relationship(back_populates="grants", foreign_keys=[user_id])
+    org_unit: Mapped[OrgUnit] = relationship()
+
+
+class CredentialKind(enum.StrEnum):
+    api_token = "api_token"
+    browser_session = "browser_session"
+
+
+class Credential(IdMixin, Base):
+    """A bearer secret (API token or browser session). Only its SHA-256 is stored."""
+
+    __tablename__ = "credentials"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[CredentialKind] = mapped_column(Enum(CredentialKind, native_enum=False, length=20))
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str | None] = mapped_column(String(64), default=None)
+    label: Mapped[str | None] = mapped_column(String(100), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    user: Mapped[User] = relationship()
+
+
+class AuditEvent(Base):
+    """One read or write of patient data; never updated or deleted (a trigger enforces it)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_patient_at", "patient_id", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    patient_id: Mapped[str | None] = mapped_column(String(32))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    request_path: Mapped[str | None] = mapped_column(String(300))
+    detail: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)

@@ -1,0 +1,139 @@
+"""The one place that decides what a user may see and change.
+
+Every query for scoped data takes its filter from a :class:`Principal`. Grants are roles on an
+org-unit subtree; a subtree is a prefix of the materialised ``OrgUnit.path``. Services ask for a
+filter (``principal.org_filter(Permission.patients_read, OrgUnit.path)``) and never test roles
+themselves, so a rule changes here or nowhere.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy.orm import InstrumentedAttribute
+
+from exoshare.auth.models import Role
+
+
+class Permission(enum.StrEnum):
+    network_read = "network:read"
+    network_write = "network:write"
+    patients_read = "patients:read"
+    patients_write = "patients:write"
+    devices_read = "devices:read"
+    units_write = "units:write"
+    models_write = "models:write"
+    users_manage = "users:manage"
+    audit_read = "audit:read"
+
+
+P = Permission
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    # The operator runs the network and the fleet but does not read clinical records.
+    Role.consortium_operator: frozenset(
+        {
+            P.network_read,
+            P.network_write,
+            P.devices_read,
+            P.units_write,
+            P.models_write,
+            P.users_manage,
+            P.audit_read,
+        }
+    ),
+    Role.clinic_admin: frozenset(
+        {
+            P.network_read,
+            P.patients_read,
+            P.patients_write,
+            P.devices_read,
+            P.units_write,
+            P.users_manage,
+            P.audit_read,
+        }
+    ),
+    Role.therapist: frozenset({P.network_read, P.patients_read, P.patients_write, P.devices_read}),
+    # A patient's own record is reached through Patient.user_id, not through a subtree.
+    Role.patient: frozenset(),
+    Role.researcher: frozenset({P.network_read}),
+    # Manufacturers write models of their own organisation only (checked in devices.service).
+    Role.manufacturer: frozenset({P.network_read, P.devices_read, P.models_write}),
+    Role.trainer: frozenset({P.network_read, P.devices_read}),
+}
+
+GRANTABLE_ROLES: dict[Role, frozenset[Role]] = {
+    Role.consortium_operator: frozenset(Role),
+    Role.clinic_admin: frozenset({Role.clinic_admin, Role.therapist, Role.patient}),
+}
+"""Which roles a holder of ``users:manage`` may hand out, within its own subtree."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: Role
+    org_unit_id: str
+    org_unit_path: str
+
+
+@dataclass
+class Principal:
+    """The authenticated caller of one request, with where the request came from (for audit)."""
+
+    user_id: str
+    email: str
+    display_name: str
+    locale: str
+    grants: tuple[Grant, ...]
+    partner_id: str | None = None
+    client_address: str | None = None
+    user_agent: str | None = None
+    request_path: str | None = None
+    roles: frozenset[Role] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.roles = frozenset(grant.role for grant in self.grants)
+
+    def has_role(self, role: Role) -> bool:
+        return role in self.roles
+
+    def paths_for(self, permission: Permission) -> list[str]:
+        """Subtree prefixes on which the caller holds ``permission``, without redundant nesting."""
+        paths = sorted(
+            {g.org_unit_path for g in self.grants if permission in ROLE_PERMISSIONS[g.role]}
+        )
+        kept: list[str] = []
+        for path in paths:
+            if not any(path.startswith(outer) for outer in kept):
+                kept.append(path)
+        return kept
+
+    def can(self, permission: Permission) -> bool:
+        return bool(self.paths_for(permission))
+
+    def covers(self, permission: Permission, org_unit_path: str) -> bool:
+        """Whether ``permission`` holds on the org unit with this path."""
+        return any(org_unit_path.startswith(p) for p in self.paths_for(permission))
+
+    def org_filter(
+        self, permission: Permission, path_column: InstrumentedAttribute[str]
+    ) -> ColumnElement[bool]:
+        """SQL condition selecting rows whose org-unit path lies in the caller's scope."""
+        paths = self.paths_for(permission)
+        if not paths:
+            return false()
+        if "/" in paths:
+            return true()
+        # Paths are hex ids separated by '/', so LIKE metacharacters cannot occur in them.
+        return or_(*(path_column.startswith(p, autoescape=True) for p in paths))
+
+    def may_grant(self, role: Role, org_unit_path: str) -> bool:
+        """A grant may be no wider than one the granter holds, in role and in subtree."""
+        return any(
+            Permission.users_manage in ROLE_PERMISSIONS[g.role]
+            and role in GRANTABLE_ROLES.get(g.role, frozenset())
+            and org_unit_path.startswith(g.org_unit_path)
+            for g in self.grants
+        )

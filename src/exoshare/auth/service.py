@@ -1,0 +1,206 @@
+"""Rules of identity: accounts, logins, credentials and role grants."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from exoshare.auth.models import Credential, CredentialKind, Role, RoleGrant, User
+from exoshare.auth.passwords import (
+    DUMMY_HASH,
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from exoshare.auth.scope import Grant, Permission, Principal
+from exoshare.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from exoshare.network.models import OrgUnit
+
+TOKEN_PREFIX = "exo_"
+
+
+def _sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything exoshare stores is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_user(
+    session: Session,
+    email: str,
+    display_name: str,
+    password: str,
+    locale: str = "en",
+    partner_id: str | None = None,
+) -> User:
+    email = normalise_email(email)
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise InvalidInput(f"{email!r} is not an e-mail address", field="email")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    if session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict(f"a user with e-mail {email} already exists", field="email")
+    user = User(
+        email=email,
+        display_name=display_name,
+        password_hash=hash_password(password),
+        locale=locale,
+        partner_id=partner_id,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def add_grant(
+    session: Session, user: User, role: Role, org_unit: OrgUnit, granted_by: str | None = None
+) -> RoleGrant:
+    grant = RoleGrant(user_id=user.id, role=role, org_unit_id=org_unit.id, granted_by_id=granted_by)
+    session.add(grant)
+    session.flush()
+    return grant
+
+
+def grant_role(
+    session: Session, principal: Principal, user_id: str, role: Role, org_unit_id: str
+) -> RoleGrant:
+    """Grant ``role`` on a subtree; the granter must hold an equal or wider grant."""
+    org_unit = session.get(OrgUnit, org_unit_id)
+    if org_unit is None or not principal.covers(Permission.network_read, org_unit.path):
+        raise NotFound(f"org unit {org_unit_id} not found", field="org_unit_id")
+    if not principal.may_grant(role, org_unit.path):
+        raise PermissionDenied(
+            f"you may not grant the role {role.value} on {org_unit.code}: a grant cannot be "
+            "wider than your own role and subtree"
+        )
+    user = visible_user(session, principal, user_id)
+    return add_grant(session, user, role, org_unit, granted_by=principal.user_id)
+
+
+def visible_user(session: Session, principal: Principal, user_id: str) -> User:
+    """A user the caller manages (any grant inside the caller's users:manage subtrees)."""
+    user = session.get(User, user_id)
+    if user is None or not principal.can(Permission.users_manage):
+        raise NotFound(f"user {user_id} not found")
+    if user.id == principal.user_id:
+        return user
+    stmt = (
+        select(func.count())
+        .select_from(RoleGrant)
+        .join(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
+        .where(
+            RoleGrant.user_id == user.id,
+            principal.org_filter(Permission.users_manage, OrgUnit.path),
+        )
+    )
+    has_grants = session.scalar(select(func.count()).where(RoleGrant.user_id == user.id))
+    # A user with no grants yet was just created by an admin and may be given a first role.
+    if has_grants and not session.scalar(stmt):
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        verify_password(DUMMY_HASH, password)
+        raise NotAuthenticated("e-mail or password is wrong")
+    if not user.active or not verify_password(user.password_hash, password):
+        raise NotAuthenticated("e-mail or password is wrong")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def issue_credential(
+    session: Session,
+    user: User,
+    kind: CredentialKind,
+    ttl: timedelta,
+    label: str | None = None,
+) -> tuple[str, Credential]:
+    """Create a bearer secret; returns the secret (shown once) and its stored record."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    credential = Credential(
+        user_id=user.id,
+        kind=kind,
+        secret_sha256=_sha256(secret),
+        csrf_token=secrets.token_urlsafe(32) if kind is CredentialKind.browser_session else None,
+        label=label,
+        expires_at=datetime.now(UTC) + ttl,
+    )
+    session.add(credential)
+    session.flush()
+    return secret, credential
+
+
+def credential_for_secret(session: Session, secret: str, kind: CredentialKind) -> Credential | None:
+    credential = session.scalar(
+        select(Credential)
+        .where(Credential.secret_sha256 == _sha256(secret), Credential.kind == kind)
+        .options(selectinload(Credential.user))
+    )
+    if credential is None or credential.revoked_at is not None:
+        return None
+    if _aware(credential.expires_at) <= datetime.now(UTC) or not credential.user.active:
+        return None
+    return credential
+
+
+def revoke_credential(session: Session, credential: Credential) -> None:
+    credential.revoked_at = datetime.now(UTC)
+
+
+def principal_for(
+    session: Session,
+    user: User,
+    client_address: str | None = None,
+    user_agent: str | None = None,
+    request_path: str | None = None,
+) -> Principal:
+    rows = session.execute(
+        select(RoleGrant.role, RoleGrant.org_unit_id, OrgUnit.path)
+        .join(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
+        .where(RoleGrant.user_id == user.id, RoleGrant.revoked_at.is_(None))
+    ).all()
+    return Principal(
+        user_id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        locale=user.locale,
+        partner_id=user.partner_id,
+        grants=tuple(Grant(role, unit_id, path) for role, unit_id, path in rows),
+        client_address=client_address,
+        user_agent=user_agent,
+        request_path=request_path,
+    )
+
+
+def list_users(
+    session: Session, principal: Principal, limit: int, offset: int
+) -> tuple[list[User], int]:
+    if not principal.can(Permission.users_manage):
+        return [], 0
+    in_scope = (
+        select(RoleGrant.user_id)
+        .join(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
+        .where(principal.org_filter(Permission.users_manage, OrgUnit.path))
+    )
+    base = select(User).where(User.id.in_(in_scope))
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    users = session.scalars(base.order_by(User.email).limit(limit).offset(offset)).all()
+    return list(users), total

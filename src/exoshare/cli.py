@@ -1,0 +1,195 @@
+"""The `exoshare` command: serve, demo, database, users, seeding."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from exoshare.config import Settings, get_settings
+
+app = typer.Typer(
+    help="exoshare: shared devices, therapist reach, knowledge and data for gait rehabilitation.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=2)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from exoshare.db import upgrade
+
+    url = get_settings().resolved_database_url()
+    upgrade(url, revision)
+    console.print(f"database at [bold]{_redact(url)}[/] is at revision {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. base")],
+) -> None:
+    """Revert migrations down to REVISION."""
+    from exoshare.db import downgrade
+
+    url = get_settings().resolved_database_url()
+    downgrade(url, revision)
+    console.print(f"database at [bold]{_redact(url)}[/] is at revision {revision}")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="Login e-mail")],
+    name: Annotated[str, typer.Option(help="Display name")],
+    role: Annotated[str, typer.Option(help="Role to grant, e.g. consortium_operator")],
+    org_unit: Annotated[str, typer.Option(help="Code of the org unit the role covers")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    locale: Annotated[str, typer.Option(help="Interface language")] = "en",
+) -> None:
+    """Create a user with one role on an org-unit subtree."""
+    from sqlalchemy import select
+
+    from exoshare.auth import service
+    from exoshare.auth.models import Role
+    from exoshare.db import make_engine, make_sessionmaker, session_scope
+    from exoshare.errors import ExoshareError
+    from exoshare.network.models import OrgUnit
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise _fail(
+            f"unknown role {role!r}; choose one of: {', '.join(r.value for r in Role)}"
+        ) from None
+    factory = make_sessionmaker(make_engine(get_settings().resolved_database_url()))
+    try:
+        with session_scope(factory) as session:
+            unit = session.scalar(select(OrgUnit).where(OrgUnit.code == org_unit))
+            if unit is None:
+                raise _fail(f"no org unit with code {org_unit!r}")
+            user = service.create_user(session, email, name, password, locale)
+            service.add_grant(session, user, role_value, unit)
+    except ExoshareError as exc:
+        raise _fail(exc.detail) from None
+    console.print(f"created {email} as {role_value.value} on {org_unit}")
+
+
+def _print_logins(logins: list[object], password: str) -> None:
+    table = Table(title="Demo logins (password for all: " + password + ")")
+    for column in ("e-mail", "role", "where"):
+        table.add_column(column)
+    for login in logins:
+        table.add_row(login.email, login.role, login.where)  # type: ignore[attr-defined]
+    console.print(table)
+
+
+@app.command()
+def seed(
+    database_url: Annotated[
+        str | None, typer.Option(help="Database to seed; defaults to EXOSHARE_DATABASE_URL")
+    ] = None,
+    seed_value: Annotated[int, typer.Option("--seed", help="Random seed")] = 7,
+) -> None:
+    """Write the demo network into a database (migrating it first)."""
+    from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
+    from exoshare.demo.network import DEMO_PASSWORD, ensure_demo_network
+
+    url = database_url or get_settings().resolved_database_url()
+    upgrade(url)
+    factory = make_sessionmaker(make_engine(url))
+    with session_scope(factory) as session:
+        network = ensure_demo_network(session, seed_value)
+    if network is None:
+        console.print("the database already holds a network; nothing written")
+        return
+    console.print(f"seeded {_redact(url)}")
+    _print_logins(list(network.logins), DEMO_PASSWORD)
+
+
+def _free_port(host: str, preferred: int) -> int:
+    for port in range(preferred, preferred + 50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            if probe.connect_ex((host, port)) != 0:
+                return port
+    raise _fail(f"no free port between {preferred} and {preferred + 49}")
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port to listen on (the next free one is used)")] = 8000,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where the demo keeps its data; default: per-user dir")
+    ] = None,
+) -> None:
+    """Create (or reuse) a demo network in the data dir, start the server, print the logins."""
+    import uvicorn
+
+    from exoshare.app import create_app
+    from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
+    from exoshare.demo.network import DEMO_PASSWORD, demo_logins, ensure_demo_network
+
+    base = get_settings()
+    overrides: dict[str, object] = {"cookie_secure": False}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    settings = Settings(**{**base.model_dump(), **overrides})
+    url = settings.resolved_database_url()
+    console.print(f"data in [bold]{settings.data_dir}[/]; migrating {_redact(url)} ...")
+    upgrade(url)
+    factory = make_sessionmaker(make_engine(url))
+    with session_scope(factory) as session:
+        created = ensure_demo_network(session)
+        logins = demo_logins(session)
+    console.print("demo network " + ("created" if created else "reused"))
+    port = _free_port(settings.host, port)
+    _print_logins(logins, DEMO_PASSWORD)
+    console.print(f"\nexoshare demo running at [bold]http://{settings.host}:{port}/[/]\n")
+    uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="warning")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Run the production server against the configured database (migrate it first)."""
+    import uvicorn
+
+    from exoshare.db import at_head
+
+    settings = get_settings()
+    if not at_head(settings.resolved_database_url()):
+        raise _fail("the database is not at the newest migration; run `exoshare db upgrade`")
+    uvicorn.run(
+        "exoshare.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        proxy_headers=True,
+    )

@@ -1,0 +1,65 @@
+"""Settings: every knob of exoshare, read from EXOSHARE_* environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Defaults are the embedded set-up: everything under ``data_dir``."""
+
+    model_config = SettingsConfigDict(env_prefix="EXOSHARE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default_factory=lambda: Path(user_data_dir("exoshare", appauthor=False)),
+        description="Where the SQLite database, telemetry files and secrets live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; defaults to a SQLite file in data_dir. "
+        "PostgreSQL: postgresql+psycopg://user@host/dbname",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Key for signing; generated once and kept in data_dir when unset.",
+    )
+    mqtt_url: str | None = Field(
+        default=None,
+        description="External MQTT broker, e.g. mqtt://127.0.0.1:1883; unset: embedded broker.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cookie_secure: bool = Field(
+        default=True,
+        description="Mark the session cookie Secure. Turn off only for plain-HTTP localhost demos.",
+    )
+    session_ttl_hours: int = 12
+    api_token_ttl_days: int = 30
+    default_locale: str = "en"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.data_dir / 'exoshare.sqlite3'}"
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key_file = self.data_dir / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,122 @@
+"""Request dependencies shared by every router: the database session, the caller, pagination."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from exoshare.auth import service as auth_service
+from exoshare.auth.models import CredentialKind
+from exoshare.auth.scope import Principal
+from exoshare.errors import NotAuthenticated, PermissionDenied
+
+SESSION_COOKIE = "exoshare_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back on error."""
+    session: Session = request.app.state.sessionmaker()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DbSession = Annotated[Session, Depends(db_session)]
+
+
+def _client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def form_csrf(request: Request) -> None:
+    """Lift a form's csrf_token field into request state before the caller is resolved."""
+    content_type = request.headers.get("content-type", "")
+    if request.method not in SAFE_METHODS and (
+        content_type.startswith("application/x-www-form-urlencoded")
+        or content_type.startswith("multipart/form-data")
+    ):
+        form = await request.form()
+        token = form.get("csrf_token")
+        request.state.form_csrf = token if isinstance(token, str) else None
+
+
+def optional_principal(
+    request: Request, session: DbSession, _form: Annotated[None, Depends(form_csrf)]
+) -> Principal | None:
+    """The caller, from a bearer token (API) or the session cookie (browser), or None."""
+    authorization = request.headers.get("authorization", "")
+    if authorization:
+        scheme, _, secret = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not secret:
+            raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
+        credential = auth_service.credential_for_secret(
+            session, secret.strip(), CredentialKind.api_token
+        )
+        if credential is None:
+            raise NotAuthenticated("the bearer token is unknown, expired or revoked")
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            return None
+        credential = auth_service.credential_for_secret(
+            session, cookie, CredentialKind.browser_session
+        )
+        if credential is None:
+            return None
+        request.state.csrf_token = credential.csrf_token
+        # A cookie rides along on cross-site requests, so a state change needs proof that the
+        # page itself made it: the CSRF token, as a header (htmx/fetch) or a form field.
+        if request.method not in SAFE_METHODS and not request.url.path.startswith("/login"):
+            sent = request.headers.get(CSRF_HEADER) or getattr(request.state, "form_csrf", None)
+            if not sent or not secrets.compare_digest(sent, credential.csrf_token or ""):
+                raise PermissionDenied(
+                    "missing or wrong CSRF token: reload the page and submit the form again"
+                )
+    principal = auth_service.principal_for(
+        session,
+        credential.user,
+        client_address=_client_address(request),
+        user_agent=request.headers.get("user-agent"),
+        request_path=request.url.path,
+    )
+    request.state.principal = principal
+    return principal
+
+
+def current_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
+    if principal is None:
+        raise NotAuthenticated("sign in, or send 'Authorization: Bearer <token>'")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    offset: int
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=500, description="Items per page")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+) -> PageParams:
+    return PageParams(limit, offset)
+
+
+Paging = Annotated[PageParams, Depends(page_params)]

@@ -1,0 +1,97 @@
+"""HTTP routes of the network: org units, the tree with counts, partners."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from exoshare.deps import CurrentPrincipal, DbSession, Paging
+from exoshare.network import service
+from exoshare.network.models import OrgUnitKind, PartnerKind
+from exoshare.network.schemas import (
+    OrgUnitCreate,
+    OrgUnitOut,
+    OrgUnitUpdate,
+    PartnerOut,
+    TreeNodeOut,
+)
+from exoshare.pagination import Page
+
+router = APIRouter(prefix="/api/v1", tags=["network"])
+
+
+@router.get("/org-units", response_model=Page[OrgUnitOut])
+def list_org_units(
+    session: DbSession, principal: CurrentPrincipal, paging: Paging, kind: OrgUnitKind | None = None
+) -> Page[OrgUnitOut]:
+    rows, total = service.list_org_units(session, principal, kind, paging.limit, paging.offset)
+    return Page(
+        items=[OrgUnitOut.model_validate(r) for r in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+
+
+@router.post("/org-units", response_model=OrgUnitOut, status_code=status.HTTP_201_CREATED)
+def create_org_unit(
+    body: OrgUnitCreate, session: DbSession, principal: CurrentPrincipal
+) -> OrgUnitOut:
+    data = body.model_dump()
+    unit = service.create_org_unit_for(
+        session,
+        principal,
+        data.pop("parent_id"),
+        data.pop("code"),
+        data.pop("name"),
+        data.pop("kind"),
+        **data,
+    )
+    return OrgUnitOut.model_validate(unit)
+
+
+@router.get("/org-units/{org_unit_id}", response_model=OrgUnitOut)
+def get_org_unit(org_unit_id: str, session: DbSession, principal: CurrentPrincipal) -> OrgUnitOut:
+    return OrgUnitOut.model_validate(service.get_org_unit(session, principal, org_unit_id))
+
+
+@router.patch("/org-units/{org_unit_id}", response_model=OrgUnitOut)
+def update_org_unit(
+    org_unit_id: str, body: OrgUnitUpdate, session: DbSession, principal: CurrentPrincipal
+) -> OrgUnitOut:
+    unit = service.update_org_unit(session, principal, org_unit_id, body.name, body.closed_on)
+    return OrgUnitOut.model_validate(unit)
+
+
+def _tree_out(node: service.TreeNode) -> TreeNodeOut:
+    return TreeNodeOut(
+        id=node.unit.id,
+        code=node.unit.code,
+        name=node.unit.name,
+        kind=node.unit.kind,
+        clinics=node.clinics,
+        patients=node.patients,
+        device_units=node.units,
+        children=[_tree_out(child) for child in node.children],
+    )
+
+
+@router.get("/network/tree", response_model=list[TreeNodeOut])
+def network_tree(session: DbSession, principal: CurrentPrincipal) -> list[TreeNodeOut]:
+    """The visible tree with clinic, active-patient and device-unit counts."""
+    return [_tree_out(root) for root in service.network_tree(session, principal)]
+
+
+@router.get("/partners", response_model=Page[PartnerOut])
+def list_partners(
+    session: DbSession,
+    _principal: CurrentPrincipal,
+    paging: Paging,
+    kind: PartnerKind | None = None,
+) -> Page[PartnerOut]:
+    rows, total = service.list_partners(session, kind, paging.limit, paging.offset)
+    return Page(
+        items=[PartnerOut.model_validate(r) for r in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )

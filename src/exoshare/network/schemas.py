@@ -1,0 +1,71 @@
+"""Request and response shapes of the network API."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from exoshare.network.models import OrgUnitKind, PartnerKind
+
+
+class OrgUnitCreate(BaseModel):
+    parent_id: str
+    code: str = Field(min_length=2, max_length=40, pattern=r"^[A-Z0-9][A-Z0-9\-]*$")
+    name: str = Field(min_length=1, max_length=200)
+    kind: OrgUnitKind
+    country_code: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    city: str | None = Field(default=None, max_length=120)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    timezone: str | None = Field(default=None, max_length=64)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    opened_on: date | None = None
+
+
+class OrgUnitUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    closed_on: date | None = None
+
+
+class OrgUnitOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    code: str
+    name: str
+    kind: OrgUnitKind
+    level: int
+    parent_id: str | None
+    path: str
+    country_code: str | None
+    city: str | None
+    latitude: float | None
+    longitude: float | None
+    timezone: str | None
+    currency: str | None
+    opened_on: date | None
+    closed_on: date | None
+
+
+class TreeNodeOut(BaseModel):
+    id: str
+    code: str
+    name: str
+    kind: OrgUnitKind
+    clinics: int
+    patients: int
+    device_units: int
+    children: list[TreeNodeOut]
+
+
+class PartnerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    kind: PartnerKind
+    country_code: str
+    website: str | None

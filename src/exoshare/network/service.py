@@ -1,0 +1,182 @@
+"""Rules of the network tree: creating org units under a parent, listing what a caller may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from exoshare.auth.scope import Permission, Principal
+from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from exoshare.network.models import LEVEL_OF_KIND, OrgUnit, OrgUnitKind, Partner, PartnerKind
+
+
+def create_org_unit(
+    session: Session,
+    code: str,
+    name: str,
+    kind: OrgUnitKind,
+    parent: OrgUnit | None,
+    **attributes: object,
+) -> OrgUnit:
+    """Insert a node; its path and level follow from the parent, never from the caller."""
+    if parent is None and kind is not OrgUnitKind.consortium:
+        raise InvalidInput("only a consortium may be a root org unit", field="parent_id")
+    if parent is not None and LEVEL_OF_KIND[kind] <= parent.level:
+        raise InvalidInput(f"a {kind.value} cannot sit under a {parent.kind.value}", field="kind")
+    if session.scalar(select(OrgUnit.id).where(OrgUnit.code == code)):
+        raise Conflict(f"an org unit with code {code!r} already exists", field="code")
+    unit = OrgUnit(
+        code=code,
+        name=name,
+        kind=kind,
+        level=LEVEL_OF_KIND[kind],
+        parent_id=parent.id if parent else None,
+        path="",
+        **attributes,
+    )
+    session.add(unit)
+    session.flush()  # assigns the id the path is built from
+    unit.path = (parent.path if parent else "/") + unit.id + "/"
+    return unit
+
+
+def create_org_unit_for(
+    session: Session,
+    principal: Principal,
+    parent_id: str,
+    code: str,
+    name: str,
+    kind: OrgUnitKind,
+    **attributes: object,
+) -> OrgUnit:
+    parent = get_org_unit(session, principal, parent_id)
+    if not principal.covers(Permission.network_write, parent.path):
+        raise PermissionDenied(f"you may not add org units under {parent.code}")
+    return create_org_unit(session, code, name, kind, parent, **attributes)
+
+
+def get_org_unit(session: Session, principal: Principal, org_unit_id: str) -> OrgUnit:
+    unit = session.scalar(
+        select(OrgUnit).where(
+            OrgUnit.id == org_unit_id,
+            principal.org_filter(Permission.network_read, OrgUnit.path),
+        )
+    )
+    if unit is None:
+        raise NotFound(f"org unit {org_unit_id} not found")
+    return unit
+
+
+def list_org_units(
+    session: Session,
+    principal: Principal,
+    kind: OrgUnitKind | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[OrgUnit], int]:
+    stmt = select(OrgUnit).where(principal.org_filter(Permission.network_read, OrgUnit.path))
+    if kind is not None:
+        stmt = stmt.where(OrgUnit.kind == kind)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(OrgUnit.path).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def update_org_unit(
+    session: Session,
+    principal: Principal,
+    org_unit_id: str,
+    name: str | None = None,
+    closed_on: date | None = None,
+) -> OrgUnit:
+    unit = get_org_unit(session, principal, org_unit_id)
+    if not principal.covers(Permission.network_write, unit.path):
+        raise PermissionDenied(f"you may not change {unit.code}")
+    if name is not None:
+        unit.name = name
+    if closed_on is not None:
+        if unit.opened_on and closed_on < unit.opened_on:
+            raise InvalidInput("closed_on is before opened_on", field="closed_on")
+        unit.closed_on = closed_on
+    return unit
+
+
+@dataclass
+class TreeNode:
+    unit: OrgUnit
+    children: list[TreeNode]
+    clinics: int = 0
+    patients: int = 0
+    units: int = 0
+
+
+def network_tree(session: Session, principal: Principal) -> list[TreeNode]:
+    """The visible part of the tree with clinic, active-patient and device-unit counts per node."""
+    from exoshare.devices.models import DeviceUnit
+    from exoshare.patients.models import Patient
+
+    units = session.scalars(
+        select(OrgUnit)
+        .where(principal.org_filter(Permission.network_read, OrgUnit.path))
+        .order_by(OrgUnit.level, OrgUnit.name)
+    ).all()
+    patient_counts = dict(
+        session.execute(
+            select(Patient.clinic_id, func.count())
+            .where(Patient.voided.is_(False))
+            .group_by(Patient.clinic_id)
+        ).all()
+    )
+    unit_counts = dict(
+        session.execute(
+            select(DeviceUnit.org_unit_id, func.count()).group_by(DeviceUnit.org_unit_id)
+        ).all()
+    )
+    nodes = {u.id: TreeNode(u, []) for u in units}
+    roots: list[TreeNode] = []
+    for node in nodes.values():
+        parent = nodes.get(node.unit.parent_id or "")
+        (parent.children if parent else roots).append(node)
+
+    def fill(node: TreeNode) -> None:
+        node.patients = patient_counts.get(node.unit.id, 0)
+        node.units = unit_counts.get(node.unit.id, 0)
+        node.clinics = 1 if node.unit.kind is OrgUnitKind.clinic else 0
+        for child in node.children:
+            fill(child)
+            node.patients += child.patients
+            node.units += child.units
+            node.clinics += child.clinics
+
+    for root in roots:
+        fill(root)
+    return roots
+
+
+def create_partner(
+    session: Session,
+    name: str,
+    kind: PartnerKind,
+    country_code: str,
+    website: str | None = None,
+) -> Partner:
+    if session.scalar(select(Partner.id).where(Partner.name == name)):
+        raise Conflict(f"a partner named {name!r} already exists", field="name")
+    partner = Partner(name=name, kind=kind, country_code=country_code.upper(), website=website)
+    session.add(partner)
+    session.flush()
+    return partner
+
+
+def list_partners(
+    session: Session, kind: PartnerKind | None, limit: int, offset: int
+) -> tuple[list[Partner], int]:
+    stmt = select(Partner)
+    if kind is not None:
+        stmt = stmt.where(Partner.kind == kind)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(Partner.name).limit(limit).offset(offset)).all()
+    return list(rows), total

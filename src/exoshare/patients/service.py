@@ -1,0 +1,236 @@
+"""Rules of patient records: audited scoped reads, validated writes, voiding with a reason."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from exoshare.auth import audit
+from exoshare.auth.scope import Permission, Principal
+from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from exoshare.network.models import OrgUnit, OrgUnitKind
+from exoshare.patients.models import Diagnosis, Patient, Sex
+
+# Physiological bounds for adults and children treated on gait devices; outside them a value is
+# almost certainly a unit mix-up (cm for m, lb for kg) and is refused rather than stored.
+HEIGHT_RANGE_M = (0.5, 2.5)
+WEIGHT_RANGE_KG = (10.0, 300.0)
+
+
+def _visible(principal: Principal) -> ColumnElement[bool]:
+    return or_(
+        principal.org_filter(Permission.patients_read, OrgUnit.path),
+        Patient.user_id == principal.user_id,
+    )
+
+
+def _scoped() -> Select[Patient]:
+    return select(Patient).join(OrgUnit, OrgUnit.id == Patient.clinic_id)
+
+
+def list_patients(
+    session: Session,
+    principal: Principal,
+    clinic_id: str | None = None,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Patient], int]:
+    stmt = _scoped().where(_visible(principal), Patient.voided.is_(False))
+    if clinic_id:
+        stmt = stmt.where(Patient.clinic_id == clinic_id)
+    if search:
+        like = f"%{search.strip().lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Patient.given_name).like(like),
+                func.lower(Patient.family_name).like(like),
+                func.lower(Patient.medical_record_number).like(like),
+            )
+        )
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.order_by(Patient.family_name, Patient.given_name, Patient.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    audit.record(
+        session,
+        principal,
+        "list",
+        "patient",
+        None,
+        detail={"patient_ids": [p.id for p in rows], "search": search, "clinic_id": clinic_id},
+    )
+    return list(rows), total
+
+
+def get_patient(session: Session, principal: Principal, patient_id: str) -> Patient:
+    """The record, if the caller may see it; otherwise NotFound, so its existence stays hidden."""
+    patient = session.scalar(
+        _scoped().where(Patient.id == patient_id, _visible(principal), Patient.voided.is_(False))
+    )
+    if patient is None:
+        raise NotFound(f"patient {patient_id} not found")
+    audit.record(session, principal, "read", "patient", patient.id, patient_id=patient.id)
+    return patient
+
+
+def _check_measures(height_m: float | None, weight_kg: float | None) -> None:
+    if height_m is not None and not HEIGHT_RANGE_M[0] <= height_m <= HEIGHT_RANGE_M[1]:
+        raise InvalidInput(
+            f"height_m {height_m} is outside {HEIGHT_RANGE_M[0]}–{HEIGHT_RANGE_M[1]} m; "
+            "give the height in metres (e.g. 1.72), not centimetres",
+            field="height_m",
+        )
+    if weight_kg is not None and not WEIGHT_RANGE_KG[0] <= weight_kg <= WEIGHT_RANGE_KG[1]:
+        raise InvalidInput(
+            f"weight_kg {weight_kg} is outside {WEIGHT_RANGE_KG[0]}–{WEIGHT_RANGE_KG[1]} kg; "
+            "give the weight in kilograms",
+            field="weight_kg",
+        )
+
+
+def _check_dates(birth_date: date, onset_date: date | None) -> None:
+    today = datetime.now(UTC).date()
+    if birth_date > today:
+        raise InvalidInput("birth_date is in the future", field="birth_date")
+    if onset_date is not None and not birth_date <= onset_date <= today:
+        raise InvalidInput("onset_date must lie between birth_date and today", field="onset_date")
+
+
+def create_patient(
+    session: Session,
+    principal: Principal | None,
+    clinic_id: str,
+    medical_record_number: str,
+    given_name: str,
+    family_name: str,
+    sex: Sex,
+    birth_date: date,
+    height_m: float,
+    weight_kg: float,
+    diagnosis: Diagnosis,
+    onset_date: date | None = None,
+    preferred_language: str = "en",
+    diagnosis_detail: str | None = None,
+    user_id: str | None = None,
+) -> Patient:
+    """Create a record in a clinic. ``principal=None`` is the seeding path, which is trusted."""
+    clinic = session.get(OrgUnit, clinic_id)
+    if clinic is None or (
+        principal is not None and not principal.covers(Permission.patients_read, clinic.path)
+    ):
+        raise NotFound(f"clinic {clinic_id} not found", field="clinic_id")
+    if principal is not None and not principal.covers(Permission.patients_write, clinic.path):
+        raise PermissionDenied(f"you may not add patients to {clinic.code}")
+    if clinic.kind is not OrgUnitKind.clinic:
+        raise InvalidInput(
+            f"{clinic.code} is a {clinic.kind.value}, not a clinic", field="clinic_id"
+        )
+    _check_measures(height_m, weight_kg)
+    _check_dates(birth_date, onset_date)
+    duplicate = session.scalar(
+        select(Patient.id).where(
+            Patient.clinic_id == clinic_id,
+            Patient.medical_record_number == medical_record_number,
+            Patient.voided.is_(False),
+        )
+    )
+    if duplicate:
+        raise Conflict(
+            f"clinic {clinic.code} already has a patient with record number "
+            f"{medical_record_number}",
+            field="medical_record_number",
+        )
+    patient = Patient(
+        clinic_id=clinic_id,
+        medical_record_number=medical_record_number,
+        given_name=given_name,
+        family_name=family_name,
+        sex=sex,
+        birth_date=birth_date,
+        height_m=height_m,
+        weight_kg=weight_kg,
+        diagnosis=diagnosis,
+        diagnosis_detail=diagnosis_detail,
+        onset_date=onset_date,
+        preferred_language=preferred_language,
+        user_id=user_id,
+    )
+    session.add(patient)
+    session.flush()
+    if principal is not None:
+        audit.record(session, principal, "create", "patient", patient.id, patient_id=patient.id)
+    return patient
+
+
+UPDATABLE_FIELDS = frozenset(
+    {
+        "given_name",
+        "family_name",
+        "sex",
+        "birth_date",
+        "height_m",
+        "weight_kg",
+        "diagnosis",
+        "diagnosis_detail",
+        "onset_date",
+        "preferred_language",
+    }
+)
+
+
+def update_patient(
+    session: Session, principal: Principal, patient_id: str, changes: dict[str, Any]
+) -> Patient:
+    patient = get_patient(session, principal, patient_id)
+    if not principal.covers(Permission.patients_write, patient.clinic.path):
+        raise PermissionDenied("you may read this record but not change it")
+    unknown = set(changes) - UPDATABLE_FIELDS
+    if unknown:
+        raise InvalidInput(f"these fields cannot be changed: {sorted(unknown)}", field=min(unknown))
+    _check_measures(changes.get("height_m"), changes.get("weight_kg"))
+    _check_dates(
+        changes.get("birth_date", patient.birth_date),
+        changes.get("onset_date", patient.onset_date),
+    )
+    before = {name: str(getattr(patient, name)) for name in changes}
+    for name, value in changes.items():
+        setattr(patient, name, value)
+    audit.record(
+        session,
+        principal,
+        "update",
+        "patient",
+        patient.id,
+        patient_id=patient.id,
+        detail={"before": before, "after": {k: str(v) for k, v in changes.items()}},
+    )
+    return patient
+
+
+def void_patient(session: Session, principal: Principal, patient_id: str, reason: str) -> Patient:
+    """Hide a record from every list while keeping it, with who voided it and why."""
+    if not reason or not reason.strip():
+        raise InvalidInput("a reason is required to void a patient record", field="reason")
+    patient = get_patient(session, principal, patient_id)
+    if not principal.covers(Permission.patients_write, patient.clinic.path):
+        raise PermissionDenied("you may read this record but not void it")
+    patient.voided = True
+    patient.voided_at = datetime.now(UTC)
+    patient.voided_by_id = principal.user_id
+    patient.void_reason = reason.strip()
+    audit.record(
+        session,
+        principal,
+        "void",
+        "patient",
+        patient.id,
+        patient_id=patient.id,
+        detail={"reason": patient.void_reason},
+    )
+    return patient

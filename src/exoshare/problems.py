@@ -1,0 +1,98 @@
+"""One handler that turns every error into an RFC 9457 problem-details response."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from exoshare.errors import ExoshareError, InvalidInput
+
+PROBLEM_TYPE_BASE = "https://exoshare.org/problems/"
+MEDIA_TYPE = "application/problem+json"
+
+
+def _wants_html(request: Request) -> bool:
+    # Pages answer people; everything under /api answers programs.
+    return not request.url.path.startswith(("/api/", "/static/"))
+
+
+def problem(
+    request: Request,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    **extra: Any,
+) -> Response:
+    if _wants_html(request):
+        if status == 401:
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        from exoshare.web.render import render
+
+        principal = getattr(request.state, "principal", None)
+        return render(
+            request,
+            "error.html",
+            principal,
+            status,
+            title=title,
+            detail=detail,
+            status=status,
+        )
+    body = {
+        "type": PROBLEM_TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
+    # FastAPI prefixes locations with where the value came from ("body", "query", ...).
+    parts = [str(p) for p in location]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie", "form"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def _validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _field_of(err.get("loc", ())), "reason": err.get("msg", "invalid")}
+        for err in exc.errors()
+    ]
+    summary = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
+    return problem(request, 422, "validation-error", "Invalid request", summary, errors=errors)
+
+
+async def _domain(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ExoshareError)
+    extra = {k: v for k, v in exc.extra.items() if k != "field"}
+    field = getattr(exc, "field", None) or exc.extra.get("field")
+    if field:
+        extra["errors"] = [{"field": field, "reason": exc.detail}]
+    if isinstance(exc, InvalidInput) or field:
+        extra.setdefault("field", field)
+    return problem(request, exc.status, exc.slug, exc.title, exc.detail, **extra)
+
+
+async def _http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    titles = {404: "Not found", 405: "Method not allowed", 401: "Authentication required"}
+    title = titles.get(exc.status_code, "Error")
+    return problem(request, exc.status_code, f"http-{exc.status_code}", title, str(exc.detail))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(ExoshareError, _domain)
+    app.add_exception_handler(StarletteHTTPException, _http)

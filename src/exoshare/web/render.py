@@ -1,0 +1,90 @@
+"""Rendering pages: one Jinja2 environment per locale, with Babel formatting filters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from exoshare.auth.scope import Principal
+from exoshare.web import TEMPLATES_DIR, labels
+from exoshare.web.i18n import available_locales, choose_locale, text_direction, translations
+
+
+@cache
+def environment(locale: str) -> Environment:
+    """A separate environment per locale keeps gettext installation thread-safe."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+
+    def _date(value: date | datetime | None, fmt: str = "medium") -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, datetime):
+            return format_datetime(value, format=fmt, locale=locale)
+        return format_date(value, format=fmt, locale=locale)
+
+    def _number(value: float | int | None, digits: int = 0) -> str:
+        if value is None:
+            return "—"
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return format_decimal(value, format=pattern, locale=locale)
+
+    gettext = translations(locale).gettext
+
+    def _language_name(code: str) -> str:
+        try:
+            return Locale.parse(code).get_display_name(locale) or code
+        except (ValueError, UnknownLocaleError):
+            return code
+
+    env.filters["date"] = _date
+    env.filters["number"] = _number
+    env.globals.update(
+        role_label=lambda role: gettext(labels.ROLE[role]),
+        diagnosis_label=lambda value: gettext(labels.DIAGNOSIS[value]),
+        sex_label=lambda value: gettext(labels.SEX[value]),
+        status_label=lambda value: gettext(labels.UNIT_STATUS[value]),
+        device_type_label=lambda value: gettext(labels.DEVICE_TYPE[value]),
+        language_name=_language_name,
+    )
+    return env
+
+
+def render(
+    request: Request,
+    template: str,
+    principal: Principal | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    locale = choose_locale(
+        request,
+        principal.locale if principal else None,
+        request.app.state.settings.default_locale,
+    )
+    env = environment(locale)
+    html = env.get_template(template).render(
+        request=request,
+        principal=principal,
+        locale=locale,
+        lang=locale.split("_")[0],
+        direction=text_direction(locale),
+        locales=available_locales(),
+        csrf_token=getattr(request.state, "csrf_token", None),
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code)
