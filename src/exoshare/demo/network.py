@@ -1,0 +1,667 @@
+"""The deterministic demo network: consortium, regions, clinics, partners, fleet, patients, logins.
+
+Everything is written through the capabilities' services on their trusted seeding path
+(``principal=None``), so the demo obeys the same validation as real data. One seed gives one
+network: all randomness comes from ``random.Random(seed)`` and all dates are relative to
+:data:`REFERENCE_DATE`, never to the clock.
+
+>>> network = ensure_demo_network(session)            # doctest: +SKIP
+>>> network.clinics, network.device_units, network.patients
+(21, 61, 462)
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from exoshare.auth.models import Role, RoleGrant, User
+from exoshare.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
+from exoshare.auth.service import add_grant, normalise_email
+from exoshare.demo.network_data import (
+    CLINICS,
+    CONSORTIUM_CODE,
+    CONSORTIUM_NAME,
+    COUNTRIES,
+    COUNTRY_BY_CODE,
+    CP_DETAILS,
+    DIAGNOSIS_MIX,
+    FAULT_REASONS,
+    FIXED_MODELS,
+    MODEL_MIX_BY_REGION,
+    MODELS,
+    MS_DETAILS,
+    NAMES,
+    OTHER_DETAILS,
+    PARTNERS,
+    REGIONS,
+    SCI_AIS,
+    SCI_LEVELS,
+    STROKE_DETAILS,
+    UNIT_FAULTS,
+    WHO_FIRST_AGE,
+    WHO_MEDIAN_HEIGHT_M,
+    ClinicSpec,
+    CountrySpec,
+)
+from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
+from exoshare.devices.service import create_model, create_unit
+from exoshare.network.models import OrgUnit, OrgUnitKind, Partner
+from exoshare.network.service import create_org_unit, create_partner
+from exoshare.patients.models import Diagnosis, Patient, Sex
+from exoshare.patients.service import create_patient
+
+DEMO_PASSWORD = "exoshare-demo"
+DEMO_EMAIL_DOMAIN = "demo.exoshare.org"
+# The demo's "today": ages, onset dates and waiting times are measured from here, so a network
+# generated next year is identical to one generated now.
+REFERENCE_DATE = date(2026, 11, 1)
+DEFAULT_SEED = 7
+
+# Adults lose height with age (disc compression) and older cohorts grew up shorter; together
+# about 1.2 mm a year after 40 fits cross-sectional survey data.
+HEIGHT_LOSS_M_PER_YEAR_AFTER_40 = 0.0012
+# Children with cerebral palsy are on average about half an SD shorter than their peers.
+CP_CHILD_HEIGHT_OFFSET_SD = -0.5
+CHILD_HEIGHT_SD_FRACTION = 0.045  # SD of height-for-age ≈ 4.5 % of the median at 8–17 years
+
+assert len(DEMO_PASSWORD) >= MIN_PASSWORD_LENGTH
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    role: Role
+    where: str
+    display_name: str
+
+
+@dataclass
+class DemoNetwork:
+    """What the generator wrote (or found), and the accounts worth showing to a visitor."""
+
+    created: bool
+    regions: int
+    countries: int
+    clinics: int
+    partners: int
+    device_models: int
+    device_units: int
+    units_out_of_service: int
+    patients: int
+    users: int
+    logins: list[DemoLogin] = field(default_factory=list)
+    """The curated few to print first: operator, therapist, clinic admin, patient, ..."""
+    all_logins: list[DemoLogin] = field(default_factory=list)
+    """Every demo account, the curated ones first; all share :data:`DEMO_PASSWORD`."""
+
+
+# The curated logins, in the order `exoshare demo` prints them.
+OPERATOR_EMAIL = f"operator@{DEMO_EMAIL_DOMAIN}"
+MARIA_EMAIL = f"maria.lopez@{DEMO_EMAIL_DOMAIN}"
+BANGALORE_ADMIN_EMAIL = f"lakshmi.rao@{DEMO_EMAIL_DOMAIN}"
+CARLOS_EMAIL = f"carlos.ruiz@{DEMO_EMAIL_DOMAIN}"
+RESEARCHER_EMAIL = f"researcher@{DEMO_EMAIL_DOMAIN}"
+MANUFACTURER_EMAIL = f"manufacturer@{DEMO_EMAIL_DOMAIN}"
+TRAINER_EMAIL = f"trainer@{DEMO_EMAIL_DOMAIN}"
+CURATED_EMAILS: tuple[str, ...] = (
+    OPERATOR_EMAIL,
+    MARIA_EMAIL,
+    BANGALORE_ADMIN_EMAIL,
+    CARLOS_EMAIL,
+    RESEARCHER_EMAIL,
+    MANUFACTURER_EMAIL,
+    TRAINER_EMAIL,
+)
+
+
+@dataclass(frozen=True)
+class _Person:
+    """A named person fixed by the story (the article's Maria, Carlos, ...)."""
+
+    email: str
+    given_name: str
+    family_name: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class _StoryPatient:
+    clinic: str
+    person: _Person
+    sex: Sex
+    birth_date: date
+    height_m: float
+    weight_kg: float
+    diagnosis: Diagnosis
+    detail: str
+    onset_date: date
+
+
+STORY_STAFF: dict[str, dict[str, _Person]] = {
+    "ES-MAD-01": {"therapist": _Person(MARIA_EMAIL, "María", "López", "es")},
+    "IN-BLR-01": {"clinic_admin": _Person(BANGALORE_ADMIN_EMAIL, "Lakshmi", "Rao", "en")},
+}
+
+STORY_PATIENTS: tuple[_StoryPatient, ...] = (
+    # "Carlos had been in a wheelchair for two years after a spinal cord injury."
+    _StoryPatient(
+        "ES-MAD-01",
+        _Person(CARLOS_EMAIL, "Carlos", "Ruiz", "es"),
+        Sex.male,
+        date(1989, 3, 14),
+        1.78,
+        76.0,
+        Diagnosis.spinal_cord_injury,
+        "Incomplete SCI T10, AIS C; wheelchair user",
+        date(2024, 10, 12),
+    ),
+    # "Raj walking to the market alone" — a stroke survivor on Bangalore's one exoskeleton.
+    _StoryPatient(
+        "IN-BLR-01",
+        _Person(f"ravi.gowda@{DEMO_EMAIL_DOMAIN}", "Ravi", "Gowda", "kn"),
+        Sex.male,
+        date(1967, 7, 2),
+        1.66,
+        68.5,
+        Diagnosis.stroke,
+        "Ischaemic stroke, left MCA territory; right hemiparesis",
+        date(2026, 3, 21),
+    ),
+    # "Amara Okafor, a spinal cord injury survivor and coalition lead."
+    _StoryPatient(
+        "NG-LOS-01",
+        _Person(f"amara.okafor@{DEMO_EMAIL_DOMAIN}", "Amara", "Okafor", "en"),
+        Sex.female,
+        date(1987, 11, 23),
+        1.64,
+        61.0,
+        Diagnosis.spinal_cord_injury,
+        "Complete SCI T12, AIS A",
+        date(2016, 5, 8),
+    ),
+    # "Anna Kim, who uses an exoskeleton daily."
+    _StoryPatient(
+        "CA-TOR-01",
+        _Person(f"anna.kim@{DEMO_EMAIL_DOMAIN}", "Anna", "Kim", "en"),
+        Sex.female,
+        date(1993, 4, 30),
+        1.62,
+        55.0,
+        Diagnosis.spinal_cord_injury,
+        "Incomplete SCI T6, AIS B; daily home exoskeleton user",
+        date(2018, 8, 19),
+    ),
+)
+
+# Network-wide accounts: (email, given, family, locale, role, partner key).
+NETWORK_ACCOUNTS: tuple[tuple[str, str, str, str, Role, str | None], ...] = (
+    (OPERATOR_EMAIL, "Kenji", "Tanaka", "en", Role.consortium_operator, None),
+    (RESEARCHER_EMAIL, "James", "Chen", "en", Role.researcher, "northbridge"),
+    (MANUFACTURER_EMAIL, "Raj", "Patel", "en", Role.manufacturer, "sahaj"),
+    (TRAINER_EMAIL, "Lisa", "Wong", "en", Role.trainer, "gtwb"),
+)
+
+
+def _weighted(rng: random.Random, options: Sequence[tuple[T, float]]) -> T:
+    values = [value for value, _ in options]
+    weights = [weight for _, weight in options]
+    return rng.choices(values, weights=weights, k=1)[0]
+
+
+def _truncated_gauss(rng: random.Random, mean: float, sd: float, limit_sd: float = 2.5) -> float:
+    """A normal draw rejected beyond ``limit_sd`` so no patient is implausibly extreme."""
+    while True:
+        value = rng.gauss(mean, sd)
+        if abs(value - mean) <= limit_sd * sd:
+            return value
+
+
+def _ascii_slug(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = plain.replace("ı", "i").replace("ş", "s")
+    return "".join(ch for ch in plain.lower() if ch.isalnum() or ch == "-").strip("-")
+
+
+def _years_before(reference: date, years: float) -> date:
+    return reference - timedelta(days=round(years * 365.25))
+
+
+def _age_at(birth: date, on: date) -> float:
+    return (on - birth).days / 365.25
+
+
+# ---------------------------------------------------------------------------------------------
+# Body measures
+
+
+def height_for(
+    rng: random.Random, country: CountrySpec, sex: Sex, age_years: float, diagnosis: Diagnosis
+) -> float:
+    """A height in metres for a patient of this country, sex and age."""
+    male = sex is Sex.male
+    adult_mean = country.male_height_m if male else country.female_height_m
+    if age_years < 18:
+        medians = WHO_MEDIAN_HEIGHT_M["male" if male else "female"]
+        position = min(max(age_years - WHO_FIRST_AGE, 0.0), len(medians) - 1.0)
+        low = int(position)
+        high = min(low + 1, len(medians) - 1)
+        median = medians[low] + (medians[high] - medians[low]) * (position - low)
+        mean = median * adult_mean / medians[-1]
+        sd = mean * CHILD_HEIGHT_SD_FRACTION
+        if diagnosis is Diagnosis.cerebral_palsy:
+            mean += CP_CHILD_HEIGHT_OFFSET_SD * sd
+    else:
+        sd = country.male_height_sd_m if male else country.female_height_sd_m
+        mean = adult_mean - HEIGHT_LOSS_M_PER_YEAR_AFTER_40 * max(age_years - 40.0, 0.0)
+    return round(_truncated_gauss(rng, mean, sd), 2)
+
+
+def weight_for(
+    rng: random.Random,
+    country: CountrySpec,
+    height_m: float,
+    age_years: float,
+    diagnosis: Diagnosis,
+) -> float:
+    """A weight in kg from a BMI drawn around the country's adult mean (or a child's for age)."""
+    if age_years < 18:
+        # Median BMI-for-age rises from about 15.8 at 8 years to 20.5 at 17.
+        bmi = _truncated_gauss(rng, 15.8 + 0.52 * (age_years - 8.0), 2.3)
+        if diagnosis is Diagnosis.cerebral_palsy:
+            bmi -= 0.8
+    else:
+        bmi = _truncated_gauss(rng, country.mean_bmi, 4.2)
+    return round(max(bmi, 13.5) * height_m**2, 1)
+
+
+def _age_for(rng: random.Random, diagnosis: Diagnosis) -> float:
+    """Age at the reference date: CP mostly children, SCI young adults, stroke older adults."""
+    if diagnosis is Diagnosis.cerebral_palsy:
+        if rng.random() < 0.75:
+            return rng.uniform(8.0, 17.9)
+        return rng.uniform(18.0, 35.0)
+    if diagnosis is Diagnosis.stroke:
+        return min(max(rng.gauss(66.0, 11.0), 35.0), 85.0)
+    if diagnosis is Diagnosis.spinal_cord_injury:
+        return min(max(rng.gauss(36.0, 12.0), 18.0), 72.0)
+    if diagnosis is Diagnosis.multiple_sclerosis:
+        return min(max(rng.gauss(46.0, 10.0), 24.0), 72.0)
+    return rng.uniform(20.0, 80.0)
+
+
+def _onset_for(
+    rng: random.Random, diagnosis: Diagnosis, birth: date, age_years: float
+) -> tuple[date, str]:
+    """Onset date (between birth and the reference date) and a clinical detail line."""
+    latest_days = (REFERENCE_DATE - birth).days
+    if diagnosis is Diagnosis.cerebral_palsy:
+        return birth, rng.choice(CP_DETAILS)
+    if diagnosis is Diagnosis.stroke:
+        # Most patients start robotic gait training in the subacute months after a stroke.
+        days = 14 + int(rng.expovariate(1 / 240))
+        detail = rng.choice(STROKE_DETAILS)
+        cap_days = 6 * 365
+    elif diagnosis is Diagnosis.spinal_cord_injury:
+        days = 30 + int(rng.expovariate(1 / 900))
+        level, grade = rng.choice(SCI_LEVELS), rng.choice(SCI_AIS)
+        # AIS A means no motor or sensory function below the level: a complete injury.
+        detail = f"{'Complete' if grade == 'A' else 'Incomplete'} SCI {level}, AIS {grade}"
+        # Injuries in the demo happen from age 16 on.
+        cap_days = max(int((age_years - 16.0) * 365.25), 31)
+    elif diagnosis is Diagnosis.multiple_sclerosis:
+        onset_age = rng.uniform(20.0, max(age_years - 1.0, 20.5))
+        onset = min(birth + timedelta(days=round(onset_age * 365.25)), REFERENCE_DATE)
+        return onset, rng.choice(MS_DETAILS)
+    else:
+        days = 30 + int(rng.expovariate(1 / 400))
+        detail = rng.choice(OTHER_DETAILS)
+        cap_days = max(int((age_years - 5.0) * 365.25), 31)
+    days = min(days, cap_days, latest_days)
+    return REFERENCE_DATE - timedelta(days=days), detail
+
+
+CULTURE_LANGUAGE = {
+    "chinese": "zh",
+    "french": "fr",
+    "hispanic": "es",
+    "turkish": "tr",
+    "malay": "ms",
+    "afrikaans": "af",
+}
+
+
+def _language_for(rng: random.Random, clinic: ClinicSpec, culture: str) -> str:
+    own = CULTURE_LANGUAGE.get(culture)
+    if own is not None and own in dict(clinic.patient_languages):
+        return own
+    return _weighted(rng, clinic.patient_languages)
+
+
+# ---------------------------------------------------------------------------------------------
+# Generation
+
+
+class _Writer:
+    """Holds the generator's state: the seeded RNG, the password hash, the e-mails in use."""
+
+    def __init__(self, session: Session, seed: int) -> None:
+        self.session = session
+        self.rng = random.Random(seed)
+        # argon2 is deliberately slow; every demo account shares one password, so one hash.
+        self.password_hash = hash_password(DEMO_PASSWORD)
+        self.emails: set[str] = set()
+
+    def user(
+        self,
+        email: str,
+        display_name: str,
+        locale: str,
+        role: Role,
+        org_unit: OrgUnit,
+        partner_id: str | None = None,
+    ) -> User:
+        # auth.service.create_user hashes the password each call (~50 ms of argon2 each for
+        # ~70 accounts); the same row is written here with the one precomputed hash.
+        email = normalise_email(email)
+        if email in self.emails:
+            raise ValueError(f"demo e-mail {email} used twice")
+        self.emails.add(email)
+        user = User(
+            email=email,
+            display_name=display_name,
+            password_hash=self.password_hash,
+            locale=locale,
+            partner_id=partner_id,
+        )
+        self.session.add(user)
+        self.session.flush()
+        add_grant(self.session, user, role, org_unit)
+        return user
+
+    def staff_email(self, given: str, family: str) -> str:
+        base = f"{_ascii_slug(given)}.{_ascii_slug(family.replace(' ', '-'))}"
+        candidate, n = f"{base}@{DEMO_EMAIL_DOMAIN}", 2
+        while candidate in self.emails or candidate in CURATED_EMAILS:
+            candidate, n = f"{base}{n}@{DEMO_EMAIL_DOMAIN}", n + 1
+        return candidate
+
+    def name(self, country: CountrySpec, sex: Sex) -> tuple[str, str, str]:
+        culture = _weighted(self.rng, country.name_cultures)
+        pool = NAMES[culture]
+        given = self.rng.choice(pool["male" if sex is Sex.male else "female"])
+        family = self.rng.choice(pool["family"])
+        if culture in ("spanish", "hispanic") and self.rng.random() < 0.6:
+            # Spanish-speaking countries use both surnames: father's, then mother's.
+            second = self.rng.choice(pool["family"])
+            if second != family:
+                family = f"{family} {second}"
+        return given, family, culture
+
+
+def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNetwork:
+    """Write the whole demo network into an empty database and describe it.
+
+    The caller owns the transaction: nothing is committed here.
+    """
+    w = _Writer(session, seed)
+    rng = w.rng
+
+    consortium = create_org_unit(
+        session,
+        CONSORTIUM_CODE,
+        CONSORTIUM_NAME,
+        OrgUnitKind.consortium,
+        None,
+        opened_on=date(2012, 1, 16),
+    )
+    regions = {
+        r.code: create_org_unit(session, r.code, r.name, OrgUnitKind.region, consortium)
+        for r in REGIONS
+    }
+    countries = {
+        c.code: create_org_unit(
+            session,
+            c.code,
+            c.name,
+            OrgUnitKind.country,
+            regions[c.region],
+            country_code=c.code,
+            currency=c.currency,
+            timezone=c.timezone,
+        )
+        for c in COUNTRIES
+    }
+    clinics: dict[str, OrgUnit] = {}
+    for spec in CLINICS:
+        country = COUNTRY_BY_CODE[spec.country_code]
+        clinics[spec.code] = create_org_unit(
+            session,
+            spec.code,
+            spec.name,
+            OrgUnitKind.clinic,
+            countries[spec.country_code],
+            country_code=spec.country_code,
+            city=spec.city,
+            latitude=spec.latitude,
+            longitude=spec.longitude,
+            timezone=spec.timezone,
+            currency=country.currency,
+            opened_on=spec.opened_on,
+        )
+
+    partners: dict[str, Partner] = {
+        p.key: create_partner(session, p.name, p.kind, p.country_code, p.website) for p in PARTNERS
+    }
+
+    models: dict[str, DeviceModel] = {
+        m.key: create_model(
+            session,
+            None,
+            m.name,
+            partners[m.maker].id,
+            m.device_type,
+            m.min_height_m,
+            m.max_height_m,
+            m.max_weight_kg,
+            m.power_requirements,
+            list(m.envelope),
+            description=m.description,
+        )
+        for m in MODELS
+    }
+    model_specs = {m.key: m for m in MODELS}
+
+    # Device units: serials count up per model, with gaps (units sold outside the network).
+    next_serial = {key: rng.randint(3, 40) for key in models}
+    units_by_clinic: dict[str, list[DeviceUnit]] = {}
+    for spec in CLINICS:
+        region = COUNTRY_BY_CODE[spec.country_code].region
+        keys = FIXED_MODELS.get(spec.code) or tuple(
+            _weighted(rng, MODEL_MIX_BY_REGION[region]) for _ in range(spec.units)
+        )
+        units_by_clinic[spec.code] = []
+        for key in keys:
+            year = rng.randint(max(spec.opened_on.year, 2019), 2025)
+            serial = f"{model_specs[key].serial_prefix}-{year}-{next_serial[key]:05d}"
+            next_serial[key] += rng.randint(1, 9)
+            units_by_clinic[spec.code].append(
+                create_unit(session, None, serial, models[key].id, clinics[spec.code].id)
+            )
+    for clinic_code, index, status in UNIT_FAULTS:
+        unit = units_by_clinic[clinic_code][index]
+        device_type = model_specs[_model_key(models, unit.model_id)].device_type
+        unit.status = UnitStatus(status)
+        unit.status_reason = rng.choice(FAULT_REASONS[(status, device_type)])
+
+    # Network-wide accounts.
+    for email, given, family, locale, role, partner_key in NETWORK_ACCOUNTS:
+        w.user(
+            email,
+            f"{given} {family}",
+            locale,
+            role,
+            consortium,
+            partners[partner_key].id if partner_key else None,
+        )
+
+    # Staff of each clinic: one admin, 1–3 therapists, named and speaking as locals.
+    for spec in CLINICS:
+        country = COUNTRY_BY_CODE[spec.country_code]
+        story = STORY_STAFF.get(spec.code, {})
+        roles = [Role.clinic_admin] + [Role.therapist] * spec.therapists
+        for role in roles:
+            fixed = story.get(role.value)
+            if fixed is not None and fixed.email not in w.emails:
+                w.user(
+                    fixed.email,
+                    f"{fixed.given_name} {fixed.family_name}",
+                    fixed.locale,
+                    role,
+                    clinics[spec.code],
+                )
+                continue
+            sex = Sex.female if rng.random() < 0.68 else Sex.male  # most therapists are women
+            given, family, _ = w.name(country, sex)
+            w.user(
+                w.staff_email(given, family),
+                f"{given} {family}",
+                spec.staff_locale,
+                role,
+                clinics[spec.code],
+            )
+
+    # Patients: the article's people first, then the clinic's caseload drawn at random.
+    mrn_next = {spec.code: rng.randint(1000, 90000) for spec in CLINICS}
+
+    def next_mrn(clinic_code: str) -> str:
+        mrn_next[clinic_code] += rng.randint(1, 37)
+        return f"{clinic_code[3:6]}-{mrn_next[clinic_code]:07d}"
+
+    for story_patient in STORY_PATIENTS:
+        person = story_patient.person
+        clinic = clinics[story_patient.clinic]
+        user = w.user(
+            person.email,
+            f"{person.given_name} {person.family_name}",
+            person.locale,
+            Role.patient,
+            clinic,
+        )
+        create_patient(
+            session,
+            None,
+            clinic.id,
+            next_mrn(story_patient.clinic),
+            person.given_name,
+            person.family_name,
+            story_patient.sex,
+            story_patient.birth_date,
+            story_patient.height_m,
+            story_patient.weight_kg,
+            story_patient.diagnosis,
+            onset_date=story_patient.onset_date,
+            preferred_language=person.locale,
+            diagnosis_detail=story_patient.detail,
+            user_id=user.id,
+        )
+    story_count = {code: sum(p.clinic == code for p in STORY_PATIENTS) for code in clinics}
+
+    diagnosis_weights = [(Diagnosis(name), share) for name, share, _ in DIAGNOSIS_MIX]
+    male_share = {Diagnosis(name): male for name, _, male in DIAGNOSIS_MIX}
+    for spec in CLINICS:
+        country = COUNTRY_BY_CODE[spec.country_code]
+        for _ in range(spec.patients - story_count[spec.code]):
+            diagnosis = _weighted(rng, diagnosis_weights)
+            sex = Sex.male if rng.random() < male_share[diagnosis] else Sex.female
+            age = _age_for(rng, diagnosis)
+            birth = _years_before(REFERENCE_DATE, age) - timedelta(days=rng.randint(0, 364))
+            age = _age_at(birth, REFERENCE_DATE)
+            onset, detail = _onset_for(rng, diagnosis, birth, age)
+            height = height_for(rng, country, sex, age, diagnosis)
+            weight = weight_for(rng, country, height, age, diagnosis)
+            given, family, culture = w.name(country, sex)
+            create_patient(
+                session,
+                None,
+                clinics[spec.code].id,
+                next_mrn(spec.code),
+                given,
+                family,
+                sex,
+                birth,
+                height,
+                weight,
+                diagnosis,
+                onset_date=onset,
+                preferred_language=_language_for(rng, spec, culture),
+                diagnosis_detail=detail,
+            )
+
+    session.flush()
+    return describe_demo_network(session, created=True)
+
+
+def _model_key(models: dict[str, DeviceModel], model_id: str) -> str:
+    return next(key for key, model in models.items() if model.id == model_id)
+
+
+def _count(session: Session, entity: type[object], *criteria: object) -> int:
+    stmt = select(func.count()).select_from(entity)
+    for criterion in criteria:
+        stmt = stmt.where(criterion)  # type: ignore[arg-type]
+    return session.scalar(stmt) or 0
+
+
+def describe_demo_network(session: Session, created: bool = False) -> DemoNetwork:
+    """Counts and demo logins of the network in the database (works for a reused one too)."""
+    rows = session.execute(
+        select(User.email, User.display_name, RoleGrant.role, OrgUnit.name, OrgUnit.city)
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .join(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
+        .where(User.email.like(f"%@{DEMO_EMAIL_DOMAIN}"), RoleGrant.revoked_at.is_(None))
+        .order_by(User.email, RoleGrant.granted_at)
+    ).all()
+    by_email: dict[str, DemoLogin] = {}
+    for email, display_name, role, where, city in rows:
+        if email not in by_email:
+            place = f"{where}, {city}" if city and city not in where else where
+            by_email[email] = DemoLogin(email, Role(role), place, display_name)
+    curated = [by_email[email] for email in CURATED_EMAILS if email in by_email]
+    rest = [login for email, login in sorted(by_email.items()) if email not in CURATED_EMAILS]
+    return DemoNetwork(
+        created=created,
+        regions=_count(session, OrgUnit, OrgUnit.kind == OrgUnitKind.region),
+        countries=_count(session, OrgUnit, OrgUnit.kind == OrgUnitKind.country),
+        clinics=_count(session, OrgUnit, OrgUnit.kind == OrgUnitKind.clinic),
+        partners=_count(session, Partner),
+        device_models=_count(session, DeviceModel),
+        device_units=_count(session, DeviceUnit),
+        units_out_of_service=_count(
+            session, DeviceUnit, DeviceUnit.status != UnitStatus.functioning
+        ),
+        patients=_count(session, Patient, Patient.voided.is_(False)),
+        users=_count(session, User),
+        logins=curated,
+        all_logins=curated + rest,
+    )
+
+
+def ensure_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNetwork:
+    """Generate the demo network unless the database already has a consortium; then reuse it."""
+    existing = session.scalar(
+        select(OrgUnit.id).where(OrgUnit.kind == OrgUnitKind.consortium).limit(1)
+    )
+    if existing is not None:
+        return describe_demo_network(session, created=False)
+    return generate_demo_network(session, seed)
