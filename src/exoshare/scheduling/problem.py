@@ -1,0 +1,301 @@
+"""The scheduling instance (clinics, units, models, therapists, waitlist, horizon) and its calendar."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+EARTH_RADIUS_KM = 6371.0088
+"""Mean Earth radius (IUGG), the usual choice for haversine distances."""
+
+WeeklyHours = dict[int, tuple[time, time]]
+"""Weekday (0 = Monday) -> (opening, closing) local time. A missing weekday means closed."""
+
+Interval = tuple[datetime, datetime]
+
+
+class SchedulingInputError(ValueError):
+    """The instance refers to something it does not define or holds an impossible value."""
+
+
+def haversine_km(lat1_deg: float, lon1_deg: float, lat2_deg: float, lon2_deg: float) -> float:
+    """Great-circle distance between two points on a spherical Earth, in km.
+
+    Haversine formula: ``d = 2 R asin(sqrt(sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2)))`` with
+    ``R`` = :data:`EARTH_RADIUS_KM`. It is the straight-line ("as the crow flies") distance and
+    errs by at most ~0.5 % against the ellipsoid; road distance is typically 1.2–1.4 times longer,
+    so a travel limit given in road km should be divided by that factor.
+
+    >>> round(haversine_km(52.5200, 13.4050, 48.1351, 11.5820))  # Berlin -> Munich
+    504
+    """
+    phi1, phi2 = math.radians(lat1_deg), math.radians(lat2_deg)
+    dphi = phi2 - phi1
+    dlmb = math.radians(lon2_deg - lon1_deg)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+@dataclass(frozen=True)
+class Clinic:
+    id: str
+    country: str
+    """ISO 3166-1 alpha-2 code; model approvals are checked against the patient's country."""
+    region: str
+    lat_deg: float
+    lon_deg: float
+    opening_hours: WeeklyHours
+
+
+@dataclass(frozen=True)
+class DeviceModel:
+    id: str
+    height_min_m: float
+    height_max_m: float
+    weight_max_kg: float
+    approved_countries: frozenset[str]
+    name: str = ""
+
+    def fits(self, height_m: float, weight_kg: float) -> bool:
+        return (
+            self.height_min_m <= height_m <= self.height_max_m and weight_kg <= self.weight_max_kg
+        )
+
+
+@dataclass(frozen=True)
+class DeviceUnit:
+    id: str
+    model_id: str
+    clinic_id: str
+    maintenance: tuple[Interval, ...] = ()
+    """Intervals during which the unit cannot be booked (service, repair, custody move)."""
+    booked: tuple[Interval, ...] = ()
+    """Sessions already on the calendar (e.g. patients in the middle of a course)."""
+
+
+@dataclass(frozen=True)
+class Therapist:
+    id: str
+    clinic_id: str
+    certified_model_ids: frozenset[str]
+    working_hours: WeeklyHours
+    booked: tuple[Interval, ...] = ()
+
+
+@dataclass(frozen=True)
+class WaitingPatient:
+    id: str
+    home_lat_deg: float
+    home_lon_deg: float
+    country: str
+    height_m: float
+    weight_kg: float
+    referral_date: date
+    priority_weight: float
+    """Multiplies the wait in the fairness objective; 1.0 is routine."""
+    priority_reason: str
+    sessions_per_week: int
+    course_sessions: int
+    """Sessions still to be given in the course (the whole course for a new patient)."""
+    referring_clinic_id: str | None = None
+    """The clinic whose own waitlist holds the patient today (used by the status-quo baseline)."""
+
+
+@dataclass(frozen=True)
+class Horizon:
+    start_date: date
+    weeks: int
+    slot_min: int = 60
+
+    @property
+    def n_days(self) -> int:
+        return 7 * self.weeks
+
+    @property
+    def slots_per_day(self) -> int:
+        return (24 * 60) // self.slot_min
+
+    @property
+    def end_date(self) -> date:
+        """The first day after the horizon."""
+        return self.start_date + timedelta(days=self.n_days)
+
+    def slot_start(self, slot: int) -> datetime:
+        day, k = divmod(slot, self.slots_per_day)
+        return datetime.combine(self.start_date + timedelta(days=day), time()) + timedelta(
+            minutes=k * self.slot_min
+        )
+
+    def slot_of(self, start: datetime) -> int:
+        """Inverse of :meth:`slot_start` for a datetime on the slot grid."""
+        delta = start - datetime.combine(self.start_date, time())
+        minutes = int(delta.total_seconds() // 60)
+        if minutes % self.slot_min:
+            raise SchedulingInputError(f"{start} is not on the {self.slot_min}-min slot grid")
+        return minutes // self.slot_min
+
+    def day_of(self, slot: int) -> int:
+        return slot // self.slots_per_day
+
+    def week_of(self, slot: int) -> int:
+        return slot // (7 * self.slots_per_day)
+
+    def slots_within(self, hours: WeeklyHours, blocked: Iterable[Interval] = ()) -> list[int]:
+        """Slots fully inside the weekly hours and not overlapping any blocked interval."""
+        out: list[int] = []
+        for day in range(self.n_days):
+            weekday = (self.start_date + timedelta(days=day)).weekday()
+            if weekday not in hours:
+                continue
+            opens, closes = hours[weekday]
+            open_min = opens.hour * 60 + opens.minute
+            close_min = closes.hour * 60 + closes.minute
+            first = -(-open_min // self.slot_min)  # ceil: a slot may not start before opening
+            last = close_min // self.slot_min  # exclusive: a slot must end by closing
+            out.extend(day * self.slots_per_day + k for k in range(first, last))
+        return sorted(set(out) - self.slots_overlapping(blocked))
+
+    def slots_overlapping(self, intervals: Iterable[Interval]) -> set[int]:
+        origin = datetime.combine(self.start_date, time())
+        n = self.n_days * self.slots_per_day
+        out: set[int] = set()
+        for b0, b1 in intervals:
+            lo = math.floor((b0 - origin).total_seconds() / 60 / self.slot_min)
+            hi = math.ceil((b1 - origin).total_seconds() / 60 / self.slot_min)
+            out.update(range(max(lo, 0), min(hi, n)))
+        return out
+
+
+@dataclass
+class SchedulingProblem:
+    """One instance: who waits, what can be booked, over which horizon, under which travel limit."""
+
+    clinics: Sequence[Clinic]
+    models: Sequence[DeviceModel]
+    units: Sequence[DeviceUnit]
+    therapists: Sequence[Therapist]
+    patients: Sequence[WaitingPatient]
+    horizon: Horizon
+    travel_limit_km: float
+    clinic_by_id: dict[str, Clinic] = field(init=False, repr=False)
+    model_by_id: dict[str, DeviceModel] = field(init=False, repr=False)
+    unit_by_id: dict[str, DeviceUnit] = field(init=False, repr=False)
+    therapist_by_id: dict[str, Therapist] = field(init=False, repr=False)
+    patient_by_id: dict[str, WaitingPatient] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.clinic_by_id = _index(self.clinics, "clinic")
+        self.model_by_id = _index(self.models, "model")
+        self.unit_by_id = _index(self.units, "unit")
+        self.therapist_by_id = _index(self.therapists, "therapist")
+        self.patient_by_id = _index(self.patients, "patient")
+        for u in self.units:
+            if u.model_id not in self.model_by_id or u.clinic_id not in self.clinic_by_id:
+                raise SchedulingInputError(f"unit {u.id} refers to an unknown model or clinic")
+        for t in self.therapists:
+            if t.clinic_id not in self.clinic_by_id:
+                raise SchedulingInputError(f"therapist {t.id} refers to unknown clinic")
+        for p in self.patients:
+            if p.sessions_per_week < 1 or p.course_sessions < 1 or p.priority_weight <= 0:
+                raise SchedulingInputError(
+                    f"patient {p.id}: sessions_per_week, course_sessions and priority_weight "
+                    "must be positive"
+                )
+
+    def distance_km(self, patient: WaitingPatient, clinic: Clinic) -> float:
+        return haversine_km(
+            patient.home_lat_deg, patient.home_lon_deg, clinic.lat_deg, clinic.lon_deg
+        )
+
+    def unit_slots(self, unit: DeviceUnit) -> list[int]:
+        """Bookable slots of a unit: clinic open, no maintenance, not already booked."""
+        clinic = self.clinic_by_id[unit.clinic_id]
+        return self.horizon.slots_within(clinic.opening_hours, (*unit.maintenance, *unit.booked))
+
+    def therapist_slots(self, therapist: Therapist) -> list[int]:
+        """Slots a therapist can run a session: working, clinic open, not already booked."""
+        clinic = self.clinic_by_id[therapist.clinic_id]
+        working = set(self.horizon.slots_within(therapist.working_hours, therapist.booked))
+        return [s for s in self.horizon.slots_within(clinic.opening_hours) if s in working]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One booked session."""
+
+    patient_id: str
+    unit_id: str
+    therapist_id: str
+    clinic_id: str
+    start: datetime
+    end: datetime
+
+
+def _index(items: Sequence, what: str) -> dict:
+    out = {}
+    for item in items:
+        if item.id in out:
+            raise SchedulingInputError(f"duplicate {what} id {item.id!r}")
+        out[item.id] = item
+    return out
+
+
+def schedule_violations(problem: SchedulingProblem, assignments: Iterable[Assignment]) -> list[str]:
+    """Every hard rule an assignment list breaks, in words; empty when the schedule is valid."""
+    out: list[str] = []
+    h = problem.horizon
+    unit_busy: set[tuple[str, datetime]] = set()
+    therapist_busy: set[tuple[str, datetime]] = set()
+    patient_day: set[tuple[str, date]] = set()
+    per_patient_week: dict[tuple[str, int], int] = {}
+    per_patient: dict[str, int] = {}
+    unit_free = {u.id: set(problem.unit_slots(u)) for u in problem.units}
+    ther_free = {t.id: set(problem.therapist_slots(t)) for t in problem.therapists}
+    for a in assignments:
+        p = problem.patient_by_id[a.patient_id]
+        u = problem.unit_by_id[a.unit_id]
+        t = problem.therapist_by_id[a.therapist_id]
+        c = problem.clinic_by_id[u.clinic_id]
+        m = problem.model_by_id[u.model_id]
+        tag = f"{a.patient_id}@{a.unit_id} {a.start:%Y-%m-%d %H:%M}"
+        if a.clinic_id != c.id:
+            out.append(f"{tag}: clinic {a.clinic_id} is not the unit's clinic {c.id}")
+        if a.end - a.start != timedelta(minutes=h.slot_min):
+            out.append(f"{tag}: session is not one slot long")
+        slot = h.slot_of(a.start)
+        if not m.fits(p.height_m, p.weight_kg):
+            out.append(f"{tag}: patient outside {m.id} size/weight range")
+        if p.country not in m.approved_countries:
+            out.append(f"{tag}: {m.id} not approved in {p.country}")
+        if t.clinic_id != c.id:
+            out.append(f"{tag}: therapist {t.id} does not work at {c.id}")
+        if m.id not in t.certified_model_ids:
+            out.append(f"{tag}: therapist {t.id} not certified for {m.id}")
+        if problem.distance_km(p, c) > problem.travel_limit_km + 1e-9:
+            out.append(f"{tag}: clinic beyond travel limit")
+        if slot not in unit_free[u.id]:
+            out.append(f"{tag}: unit closed, in maintenance or already booked")
+        if slot not in ther_free[t.id]:
+            out.append(f"{tag}: therapist {t.id} not working or already booked")
+        for key, busy, what in (
+            ((u.id, a.start), unit_busy, "unit"),
+            ((t.id, a.start), therapist_busy, "therapist"),
+        ):
+            if key in busy:
+                out.append(f"{tag}: {what} double-booked")
+            busy.add(key)
+        if (p.id, a.start.date()) in patient_day:
+            out.append(f"{tag}: patient has two sessions on one day")
+        patient_day.add((p.id, a.start.date()))
+        wk = (p.id, h.week_of(slot))
+        per_patient_week[wk] = per_patient_week.get(wk, 0) + 1
+        per_patient[p.id] = per_patient.get(p.id, 0) + 1
+    for (pid, week), n in per_patient_week.items():
+        if n > problem.patient_by_id[pid].sessions_per_week:
+            out.append(f"{pid}: {n} sessions in week {week}, more than wanted")
+    for pid, n in per_patient.items():
+        if n > problem.patient_by_id[pid].course_sessions:
+            out.append(f"{pid}: {n} sessions, more than the course")
+    return out

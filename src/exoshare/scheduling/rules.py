@@ -1,0 +1,182 @@
+"""The hard rules that decide which (clinic, device model) a patient may use, and why not."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from exoshare.scheduling.problem import EARTH_RADIUS_KM, SchedulingProblem, WaitingPatient
+
+
+@dataclass(frozen=True)
+class Option:
+    """A (clinic, model) pair a patient may be treated on, with the one-way distance from home."""
+
+    clinic_id: str
+    model_id: str
+    distance_km: float
+
+
+@dataclass
+class Screening:
+    """Result of applying the hard rules to every waiting patient."""
+
+    options: dict[str, list[Option]] = field(default_factory=dict)
+    """patient id -> feasible options, nearest first (absent or empty when none)."""
+    reasons: dict[str, list[str]] = field(default_factory=dict)
+    """patient id -> why no option exists, one sentence per rule that ruled options out."""
+    group_slots: dict[tuple[str, str], set[int]] = field(default_factory=dict)
+    """(clinic, model) -> slots with a free unit of the model and a free certified therapist."""
+
+
+def distance_matrix_km(problem: SchedulingProblem) -> np.ndarray:
+    """Haversine distances patients x clinics, vectorised (see :func:`haversine_km`)."""
+    plat = np.radians([p.home_lat_deg for p in problem.patients])[:, None]
+    plon = np.radians([p.home_lon_deg for p in problem.patients])[:, None]
+    clat = np.radians([c.lat_deg for c in problem.clinics])[None, :]
+    clon = np.radians([c.lon_deg for c in problem.clinics])[None, :]
+    a = (
+        np.sin((clat - plat) / 2) ** 2
+        + np.cos(plat) * np.cos(clat) * np.sin((clon - plon) / 2) ** 2
+    )
+    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a))))
+
+
+def group_availability(problem: SchedulingProblem) -> dict[tuple[str, str], set[int]]:
+    unit_slots: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for u in problem.units:
+        unit_slots[(u.clinic_id, u.model_id)].update(problem.unit_slots(u))
+    ther_slots: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for t in problem.therapists:
+        slots = problem.therapist_slots(t)
+        for m in t.certified_model_ids:
+            ther_slots[(t.clinic_id, m)].update(slots)
+    return {g: s & ther_slots.get(g, set()) for g, s in unit_slots.items()}
+
+
+def screen(problem: SchedulingProblem, *, referring_clinic_only: bool = False) -> Screening:
+    """Apply every hard rule; keep the options that pass and explain the patients left with none.
+
+    With ``referring_clinic_only`` a patient may only use the clinic whose waitlist holds them
+    (the status quo); otherwise any clinic of the network within the travel limit.
+    """
+    limit = problem.travel_limit_km
+    dist = distance_matrix_km(problem)
+    col = {c.id: j for j, c in enumerate(problem.clinics)}
+    models_at: dict[str, set[str]] = defaultdict(set)
+    for u in problem.units:
+        models_at[u.clinic_id].add(u.model_id)
+    certified: set[tuple[str, str]] = {
+        (t.clinic_id, m) for t in problem.therapists for m in t.certified_model_ids
+    }
+    group_slots = group_availability(problem)
+    out = Screening(group_slots=group_slots)
+    for i, p in enumerate(problem.patients):
+        if referring_clinic_only and p.referring_clinic_id is not None:
+            cols = [col[p.referring_clinic_id]]
+        else:
+            cols = list(range(len(problem.clinics)))
+        reachable = [j for j in cols if dist[i, j] <= limit]
+        if not reachable:
+            j = min(cols, key=lambda j: dist[i, j])
+            where = "of home" if len(cols) > 1 else "of home at the referring clinic"
+            out.reasons[p.id] = [
+                f"no clinic within {limit:.0f} km {where} "
+                f"(nearest: {problem.clinics[j].id} at {dist[i, j]:.0f} km)"
+            ]
+            continue
+        opts, failed = _check_pairs(
+            problem, p, reachable, dist[i], models_at, certified, group_slots
+        )
+        if opts:
+            out.options[p.id] = sorted(opts, key=lambda o: (o.distance_km, o.clinic_id, o.model_id))
+        else:
+            out.reasons[p.id] = _explain(problem, p, failed)
+    return out
+
+
+def _check_pairs(
+    problem: SchedulingProblem,
+    p: WaitingPatient,
+    reachable: list[int],
+    dist_row: np.ndarray,
+    models_at: dict[str, set[str]],
+    certified: set[tuple[str, str]],
+    group_slots: dict[tuple[str, str], set[int]],
+) -> tuple[list[Option], dict[str, list[tuple[str, str]]]]:
+    """Options passing every rule, and the (clinic, model) pairs failed grouped by first rule."""
+    opts: list[Option] = []
+    failed: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for j in reachable:
+        c = problem.clinics[j]
+        for mid in sorted(models_at[c.id]):
+            m = problem.model_by_id[mid]
+            if not m.height_min_m <= p.height_m <= m.height_max_m:
+                failed["height"].append((c.id, mid))
+            elif p.weight_kg > m.weight_max_kg:
+                failed["weight"].append((c.id, mid))
+            elif p.country not in m.approved_countries:
+                failed["approval"].append((c.id, mid))
+            elif (c.id, mid) not in certified:
+                failed["therapist"].append((c.id, mid))
+            elif not group_slots.get((c.id, mid)):
+                failed["slots"].append((c.id, mid))
+            else:
+                opts.append(Option(c.id, mid, float(dist_row[j])))
+    return opts, failed
+
+
+def _explain(
+    problem: SchedulingProblem, p: WaitingPatient, failed: dict[str, list[tuple[str, str]]]
+) -> list[str]:
+    limit = problem.travel_limit_km
+    n_pairs = sum(len(v) for v in failed.values())
+    if n_pairs == 0:
+        return [f"no device unit at any clinic within {limit:.0f} km"]
+
+    def scope(rule: str) -> str:
+        return "every reachable model's" if len(failed[rule]) == n_pairs else "the range of"
+
+    def models(rule: str) -> list[str]:
+        return sorted({m for _, m in failed[rule]})
+
+    reasons: list[str] = []
+    if failed["height"]:
+        ranges = sorted(
+            {
+                (problem.model_by_id[m].height_min_m, problem.model_by_id[m].height_max_m)
+                for m in models("height")
+            }
+        )
+        text = ", ".join(f"{lo:.2f}–{hi:.2f} m" for lo, hi in ranges)
+        who = (
+            "every reachable model's range"
+            if scope("height").startswith("every")
+            else (f"the range of {', '.join(models('height'))}")
+        )
+        reasons.append(f"height {p.height_m:.2f} m outside {who} {text}")
+    if failed["weight"]:
+        top = max(problem.model_by_id[m].weight_max_kg for m in models("weight"))
+        who = (
+            "every reachable model's limit"
+            if scope("weight").startswith("every")
+            else (f"the limit of {', '.join(models('weight'))}")
+        )
+        reasons.append(f"weight {p.weight_kg:.0f} kg above {who} (at most {top:.0f} kg)")
+    if failed["approval"]:
+        reasons.append(
+            f"no approved model within {limit:.0f} km: {', '.join(models('approval'))} "
+            f"not approved in {p.country}"
+        )
+    if failed["therapist"]:
+        pairs = ", ".join(f"{m} at {c}" for c, m in failed["therapist"])
+        reasons.append(f"no certified therapist: nobody certified for {pairs}")
+    if failed["slots"]:
+        pairs = ", ".join(f"{m} at {c}" for c, m in failed["slots"])
+        reasons.append(
+            f"no certified therapist free: no slot in the horizon where a unit and a certified "
+            f"therapist are both free for {pairs}"
+        )
+    return reasons

@@ -1,0 +1,739 @@
+"""The network-wide session scheduler: lexicographic CP-SAT over (clinic, model, start week) + slots.
+
+Why a decomposition: a boolean per (patient, unit, therapist, slot) is ~10⁹ variables on the large
+instance. Instead:
+
+1. **Screening** (:mod:`exoshare.scheduling.rules`) keeps, per patient, the (clinic, model) pairs
+   that pass every hard rule (size, weight, country approval, travel limit, certified therapist,
+   some bookable slot).
+2. **Master** (CP-SAT): a boolean per (patient, (clinic, model), start week). A patient who starts
+   in week *s* is treated every week from *s* on, at the sessions per week they want, until the
+   course ends. Capacities per (clinic, model, week) count bookable unit slots; per (clinic, set of
+   models, week) count slots where a unit of the set *and* a certified therapist are free (Hall's
+   condition of the unit–therapist matching, aggregated over the week). Every real schedule meets
+   these, so the master is a relaxation and CP-SAT's bound is an upper bound on sessions.
+   Objectives, lexicographically: (1) maximise sessions, (2) minimise the longest priority-weighted
+   wait, (3) minimise travel. Each stage keeps the previous optimum as a constraint and starts from
+   the previous solution as a hint.
+3. **Units** (CP-SAT per (clinic, model) with several units): split the group's patients over its
+   units so no unit is over-full in any week.
+4. **Slots and therapists** (CP-SAT per clinic and week): pick the days of each patient (one
+   session a day at most) and the slots of each unit so that, in every slot, the units in use can be
+   matched to distinct free certified therapists (Hall's condition per slot over the clinic's
+   models); then match therapists per slot with augmenting paths.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time as _time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Self
+
+from ortools.sat.python import cp_model
+
+from exoshare.scheduling.problem import (
+    Assignment,
+    Horizon,
+    SchedulingProblem,
+    Therapist,
+    WaitingPatient,
+)
+from exoshare.scheduling.rules import Option, screen
+
+WAIT_SCALE = 100
+"""Weighted waits enter CP-SAT as integers in 1/100 of a day."""
+TRAVEL_SCALE = 10
+"""Travel enters CP-SAT as integers in 0.1 km."""
+
+
+@dataclass
+class StageStats:
+    name: str
+    status: str
+    objective: float
+    bound: float
+    gap_pct: float
+    wall_time_s: float
+
+
+@dataclass
+class SolveStats:
+    stages: list[StageStats] = field(default_factory=list)
+    wall_time_s: float = 0.0
+    n_patients: int = 0
+    n_master_variables: int = 0
+    sessions_planned: int = 0
+    """Sessions in the master solution (an aggregate plan; slots are found afterwards)."""
+    sessions_scheduled: int = 0
+    """Sessions actually booked in ``assignments_``."""
+    patients_scheduled: int = 0
+    longest_wait_days: int = 0
+    longest_weighted_wait_days: float = 0.0
+    travel_km: float = 0.0
+    """Round-trip km over all booked sessions."""
+
+    @property
+    def gap_pct(self) -> float:
+        """CP-SAT's relative gap of the first (sessions) stage, in percent."""
+        return self.stages[0].gap_pct if self.stages else float("nan")
+
+    @property
+    def status(self) -> str:
+        return "/".join(s.status for s in self.stages)
+
+
+@dataclass(frozen=True)
+class _Choice:
+    patient: int
+    group: int
+    start_week: int
+    per_week: tuple[int, ...]
+    sessions: int
+    weighted_wait: int
+    travel: int
+
+
+class SessionScheduler:
+    """Assign waiting patients' sessions to (unit, therapist, slot) across the whole network.
+
+    >>> sched = SessionScheduler(time_limit_s=10).solve(problem)  # doctest: +SKIP
+    >>> sched.stats_.sessions_scheduled, sched.unscheduled_["P3"]  # doctest: +SKIP
+    (12, ["height 2.05 m outside every reachable model's range 1.50–1.95 m"])
+
+    Results: ``assignments_`` (booked sessions, sorted by start), ``unscheduled_`` (patient id ->
+    reasons in words), ``first_session_`` (patient id -> start of the first session),
+    ``stats_`` (:class:`SolveStats`: per-stage objective, CP-SAT bound and gap, wall time).
+    """
+
+    def __init__(
+        self,
+        time_limit_s: float = 60.0,
+        num_workers: int = 2,
+        random_seed: int = 0,
+        max_options_per_patient: int = 4,
+        stage_time_shares: tuple[float, float, float] = (0.6, 0.25, 0.15),
+        master_time_share: float = 0.8,
+        log_search: bool = False,
+    ) -> None:
+        self.time_limit_s = time_limit_s
+        self.num_workers = num_workers
+        self.random_seed = random_seed
+        self.max_options_per_patient = max_options_per_patient
+        self.stage_time_shares = stage_time_shares
+        self.master_time_share = master_time_share
+        self.log_search = log_search
+
+    # ------------------------------------------------------------------ public action
+    def solve(self, problem: SchedulingProblem) -> Self:
+        t0 = self._t0 = _time.perf_counter()
+        self._problem = problem
+        self.stats_ = SolveStats(n_patients=len(problem.patients))
+        self.unscheduled_: dict[str, list[str]] = {}
+        self.assignments_: list[Assignment] = []
+        self.first_session_: dict[str, datetime] = {}
+        self._time_of_day: dict[int, int] = {}
+
+        screening = screen(problem)
+        self.unscheduled_.update(screening.reasons)
+        self._build_groups(screening.group_slots)
+        choices = self._enumerate_choices(screening.options)
+        chosen = self._solve_master(choices, t0)
+        per_unit = self._split_over_units(chosen)
+        booked = self._book_slots(per_unit, t0)
+        self._collect(booked, chosen, choices, screening.options)
+        self.stats_.wall_time_s = _time.perf_counter() - t0
+        return self
+
+    # ------------------------------------------------------------------ capacities
+    def _build_groups(self, group_slots: dict[tuple[str, str], set[int]]) -> None:
+        pb, h = self._problem, self._problem.horizon
+        self._groups: list[tuple[str, str]] = sorted(g for g, s in group_slots.items() if s)
+        self._gidx = {g: i for i, g in enumerate(self._groups)}
+        self._unit_slots = {u.id: set(pb.unit_slots(u)) for u in pb.units}
+        self._ther_slots = {t.id: set(pb.therapist_slots(t)) for t in pb.therapists}
+        units_by_group: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for u in pb.units:
+            units_by_group[(u.clinic_id, u.model_id)].append(u.id)
+        self._units_by_group = units_by_group
+        weeks = range(h.weeks)
+        # Slots where a unit of g is usable: unit free and some certified therapist free.
+        self._unit_week_cap: dict[tuple[str, int], int] = {}
+        self._unit_week_days: dict[tuple[str, int], set[int]] = {}
+        self._group_week_cap: dict[tuple[int, int], int] = defaultdict(int)
+        self._group_week_days: dict[tuple[int, int], int] = defaultdict(int)
+        for g, gi in self._gidx.items():
+            usable = group_slots[g]
+            for uid in units_by_group[g]:
+                slots = self._unit_slots[uid] & usable
+                for w in weeks:
+                    ws = [s for s in slots if h.week_of(s) == w]
+                    days = {h.day_of(s) for s in ws}
+                    self._unit_week_cap[(uid, w)] = len(ws)
+                    self._unit_week_days[(uid, w)] = days
+                    self._group_week_cap[(gi, w)] += len(ws)
+                    self._group_week_days[(gi, w)] = max(self._group_week_days[(gi, w)], len(days))
+        # Hall capacities per clinic, model subset and week.
+        self._hall: list[tuple[list[int], int, int]] = []  # (group ids, week, capacity)
+        by_clinic: dict[str, list[str]] = defaultdict(list)
+        for c, m in self._groups:
+            by_clinic[c].append(m)
+        for c, models in by_clinic.items():
+            ther = [t for t in pb.therapists if t.clinic_id == c]
+            for r in range(1, len(models) + 1):
+                for subset in itertools.combinations(models, r):
+                    units = [uid for m in subset for uid in units_by_group[(c, m)]]
+                    certs = [t for t in ther if t.certified_model_ids & set(subset)]
+                    gids = [self._gidx[(c, m)] for m in subset]
+                    for w in weeks:
+                        cap = 0
+                        for s in _week_slots(h, w):
+                            n_u = sum(1 for uid in units if s in self._unit_slots[uid])
+                            if n_u:
+                                n_t = sum(1 for t in certs if s in self._ther_slots[t.id])
+                                cap += min(n_u, n_t)
+                        unit_cap = sum(self._group_week_cap[(gi, w)] for gi in gids)
+                        if cap < unit_cap:
+                            self._hall.append((gids, w, cap))
+
+    def _enumerate_choices(self, options: dict[str, list[Option]]) -> list[_Choice]:
+        pb, h = self._problem, self._problem.horizon
+        out: list[_Choice] = []
+        for pi, p in enumerate(pb.patients):
+            opts = [o for o in options.get(p.id, []) if (o.clinic_id, o.model_id) in self._gidx]
+            for o in opts[: self.max_options_per_patient]:
+                gi = self._gidx[(o.clinic_id, o.model_id)]
+                for s in range(h.weeks):
+                    left, per_week = p.course_sessions, []
+                    for w in range(h.weeks):
+                        n = 0
+                        if w >= s:
+                            n = min(p.sessions_per_week, self._group_week_days[(gi, w)], left)
+                        per_week.append(n)
+                        left -= n
+                    total = sum(per_week)
+                    if total == 0 or per_week[s] == 0:
+                        continue
+                    wait = max(0, (h.start_date + timedelta(weeks=s) - p.referral_date).days)
+                    out.append(
+                        _Choice(
+                            pi,
+                            gi,
+                            s,
+                            tuple(per_week),
+                            total,
+                            round(p.priority_weight * wait * WAIT_SCALE),
+                            round(2 * o.distance_km * total * TRAVEL_SCALE),
+                        )
+                    )
+        return out
+
+    # ------------------------------------------------------------------ master
+    def _solve_master(self, choices: list[_Choice], t0: float) -> list[_Choice]:
+        pb, h = self._problem, self._problem.horizon
+        self.stats_.n_master_variables = len(choices)
+        if not choices:
+            return []
+        self._choices = choices
+        model = cp_model.CpModel()
+        x = [model.new_bool_var(f"x{i}") for i in range(len(choices))]
+        by_patient: dict[int, list[int]] = defaultdict(list)
+        by_group_week: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i, ch in enumerate(choices):
+            by_patient[ch.patient].append(i)
+            for w, n in enumerate(ch.per_week):
+                if n:
+                    by_group_week[(ch.group, w)].append(i)
+        for idx in by_patient.values():
+            model.add_at_most_one(x[i] for i in idx)
+        for (gi, w), idx in by_group_week.items():
+            cap = self._group_week_cap[(gi, w)]
+            if sum(choices[i].per_week[w] for i in idx) > cap:
+                model.add(
+                    cp_model.LinearExpr.weighted_sum(
+                        [x[i] for i in idx], [choices[i].per_week[w] for i in idx]
+                    )
+                    <= cap
+                )
+        for gids, w, cap in self._hall:
+            idx = [i for gi in gids for i in by_group_week.get((gi, w), [])]
+            if sum(choices[i].per_week[w] for i in idx) > cap:
+                model.add(
+                    cp_model.LinearExpr.weighted_sum(
+                        [x[i] for i in idx], [choices[i].per_week[w] for i in idx]
+                    )
+                    <= cap
+                )
+
+        sessions = cp_model.LinearExpr.weighted_sum(x, [c.sessions for c in choices])
+        # Unserved patients count as waiting until the horizon ends: a lower bound on their wait.
+        unserved_wait = {
+            pi: round(
+                pb.patients[pi].priority_weight
+                * max(0, (h.end_date - pb.patients[pi].referral_date).days)
+                * WAIT_SCALE
+            )
+            for pi in range(len(pb.patients))
+        }
+        max_wait = model.new_int_var(0, max(unserved_wait.values(), default=0), "max_wait")
+        for pi, _p in enumerate(pb.patients):
+            idx = by_patient.get(pi, [])
+            u = unserved_wait[pi]
+            # max_wait >= u - sum x_i (u - w_i): the patient's own weighted wait.
+            model.add(
+                max_wait
+                + cp_model.LinearExpr.weighted_sum(
+                    [x[i] for i in idx], [u - choices[i].weighted_wait for i in idx]
+                )
+                >= u
+            )
+        travel = cp_model.LinearExpr.weighted_sum(x, [c.travel for c in choices])
+
+        def values(sol: list[int]) -> tuple[int, int, int]:
+            waits = dict(unserved_wait)
+            for i, v in enumerate(sol):
+                if v:
+                    waits[choices[i].patient] = choices[i].weighted_wait
+            return (
+                sum(choices[i].sessions for i, v in enumerate(sol) if v),
+                max(waits.values(), default=0),
+                sum(choices[i].travel for i, v in enumerate(sol) if v),
+            )
+
+        stage_specs = [
+            ("max sessions", sessions, True, 1.0),
+            ("min longest weighted wait (days)", max_wait, False, 1.0 / WAIT_SCALE),
+            ("min travel (km)", travel, False, 1.0 / TRAVEL_SCALE),
+        ]
+        solution = self._greedy_master(choices, by_patient, unserved_wait)
+        master_budget = self.master_time_share * self.time_limit_s
+        shares = self.stage_time_shares
+        for k, (name, expr, maximise, scale) in enumerate(stage_specs):
+            elapsed = _time.perf_counter() - t0
+            # Unused time of earlier stages rolls over to later ones.
+            budget = (master_budget - elapsed) * shares[k] / sum(shares[k:])
+            model.maximize(expr) if maximise else model.minimize(expr)
+            model.clear_hints()
+            for var, val in zip(x, solution, strict=True):
+                model.add_hint(var, val)
+            model.add_hint(max_wait, values(solution)[1])
+            solver = cp_model.CpSolver()
+            solver.parameters.max_time_in_seconds = max(0.1, budget)
+            solver.parameters.num_workers = self.num_workers
+            solver.parameters.random_seed = self.random_seed
+            solver.parameters.log_search_progress = self.log_search
+            if k > 0:
+                # The frozen objective rows make CP-SAT's presolve slow (dual/dominance rules over
+                # thousands of patients) while buying little: the hint is already good.
+                solver.parameters.cp_model_presolve = False
+            ts = _time.perf_counter()
+            status = solver.solve(model)
+            wall = _time.perf_counter() - ts
+            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                candidate = [int(solver.boolean_value(v)) for v in x]
+                new, old = values(candidate)[k], values(solution)[k]
+                if (new >= old) if maximise else (new <= old):
+                    solution = candidate
+                bound = solver.best_objective_bound
+            else:
+                # No solution within the budget: keep the hint (feasible by construction).
+                bound = float("nan")
+            value = values(solution)[k]
+            gap = abs(bound - value) / max(1.0, abs(value)) * 100
+            self.stats_.stages.append(
+                StageStats(
+                    name, solver.status_name(status), value * scale, bound * scale, gap, wall
+                )
+            )
+            # Freeze this stage's value before optimising the next one.
+            model.add(expr >= value if maximise else expr <= value)
+        chosen = [choices[i] for i, v in enumerate(solution) if v]
+        self.stats_.sessions_planned = sum(c.sessions for c in chosen)
+        self._master_solution = chosen
+        return chosen
+
+    def _greedy_master(
+        self,
+        choices: list[_Choice],
+        by_patient: dict[int, list[int]],
+        unserved_wait: dict[int, int],
+    ) -> list[int]:
+        """A feasible first plan: longest weighted wait first, nearest option, earliest week.
+
+        CP-SAT starts from it, so every stage has a solution even on a tight time budget.
+        """
+        left = dict(self._group_week_cap)
+        hall_left = [cap for _, _, cap in self._hall]
+        hall_of: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for h_i, (gids, w, _) in enumerate(self._hall):
+            for gi in gids:
+                hall_of[(gi, w)].append(h_i)
+        sol = [0] * len(choices)
+        for pi in sorted(by_patient, key=lambda pi: (-unserved_wait[pi], pi)):
+            # Choices are enumerated option by option (nearest first), start week ascending.
+            for i in by_patient[pi]:
+                ch = choices[i]
+                needs = [(w, n) for w, n in enumerate(ch.per_week) if n]
+                if all(left[(ch.group, w)] >= n for w, n in needs) and all(
+                    hall_left[h_i] >= n for w, n in needs for h_i in hall_of[(ch.group, w)]
+                ):
+                    for w, n in needs:
+                        left[(ch.group, w)] -= n
+                        for h_i in hall_of[(ch.group, w)]:
+                            hall_left[h_i] -= n
+                    sol[i] = 1
+                    break
+        return sol
+
+    # ------------------------------------------------------------------ units
+    def _split_over_units(self, chosen: list[_Choice]) -> dict[str, list[_Choice]]:
+        by_group: dict[int, list[_Choice]] = defaultdict(list)
+        for ch in chosen:
+            by_group[ch.group].append(ch)
+        out: dict[str, list[_Choice]] = defaultdict(list)
+        weeks = range(self._problem.horizon.weeks)
+        for gi, chs in sorted(by_group.items()):
+            units = self._units_by_group[self._groups[gi]]
+            units = [u for u in units if any(self._unit_week_cap[(u, w)] for w in weeks)]
+            if len(units) == 1:
+                out[units[0]].extend(chs)
+                continue
+            placed = self._first_fit(chs, units)
+            if len(placed) < len(chs):
+                # First fit left someone out: let CP-SAT try the exact split.
+                exact = self._split_cpsat(chs, units)
+                if len(exact) > len(placed):
+                    placed = exact
+            for i, u in placed.items():
+                out[u].append(chs[i])
+        return out
+
+    def _first_fit(self, chs: list[_Choice], units: list[str]) -> dict[int, str]:
+        left = {
+            (u, w): self._unit_week_cap[(u, w)] for u in units for w in range(len(chs[0].per_week))
+        }
+        placed: dict[int, str] = {}
+        for i in sorted(range(len(chs)), key=lambda i: -chs[i].sessions):
+            ch = chs[i]
+            for u in sorted(
+                units, key=lambda u: -sum(left[(u, w)] for w in range(len(ch.per_week)))
+            ):
+                if all(left[(u, w)] >= n for w, n in enumerate(ch.per_week)):
+                    for w, n in enumerate(ch.per_week):
+                        left[(u, w)] -= n
+                    placed[i] = u
+                    break
+        return placed
+
+    def _split_cpsat(self, chs: list[_Choice], units: list[str]) -> dict[int, str]:
+        weeks = range(len(chs[0].per_week))
+        model = cp_model.CpModel()
+        b = {(i, u): model.new_bool_var(f"b{i}_{u}") for i in range(len(chs)) for u in units}
+        for i in range(len(chs)):
+            model.add_at_most_one(b[(i, u)] for u in units)
+        for u in units:
+            for w in weeks:
+                idx = [i for i, ch in enumerate(chs) if ch.per_week[w]]
+                model.add(
+                    sum(chs[i].per_week[w] * b[(i, u)] for i in idx) <= self._unit_week_cap[(u, w)]
+                )
+        model.maximize(sum(chs[i].sessions * var for (i, _), var in b.items()))
+        solver = self._sub_solver()
+        if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return {}
+        return {i: u for (i, u), var in b.items() if solver.boolean_value(var)}
+
+    def _sub_solver(self) -> cp_model.CpSolver:
+        """A one-thread solver for a subproblem, with a share of what is left of the time limit."""
+        left = self.time_limit_s - (_time.perf_counter() - self._t0)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(0.05, min(1.0, 0.1 * left))
+        solver.parameters.num_workers = 1
+        solver.parameters.random_seed = self.random_seed
+        return solver
+
+    # ------------------------------------------------------------------ slots + therapists
+    def _book_slots(self, per_unit: dict[str, list[_Choice]], t0: float) -> list[Assignment]:
+        pb, h = self._problem, self._problem.horizon
+        by_clinic: dict[str, dict[str, list[_Choice]]] = defaultdict(dict)
+        for uid, chs in per_unit.items():
+            by_clinic[pb.unit_by_id[uid].clinic_id][uid] = chs
+        booked: list[Assignment] = []
+        for cid in sorted(by_clinic):
+            units = by_clinic[cid]
+            ther = [t for t in pb.therapists if t.clinic_id == cid]
+            for w in range(h.weeks):
+                demand = sum(ch.per_week[w] for chs in units.values() for ch in chs)
+                if not demand:
+                    continue
+                week = self._book_greedy(cid, w, units, ther)
+                if len(week) < demand:
+                    # The greedy left sessions out: let CP-SAT search the week exactly.
+                    exact = self._book_cpsat(cid, w, units, ther)
+                    if len(exact) > len(week):
+                        week = exact
+                booked.extend(week)
+        return booked
+
+    def _book_greedy(
+        self, cid: str, w: int, units: dict[str, list[_Choice]], ther: list[Therapist]
+    ) -> list[Assignment]:
+        """Book day by day, keeping each patient's time of day, with augmenting-path matching.
+
+        Starting patients take the earliest days (their wait ends at the first session);
+        continuing ones take the least busy days, which keeps room for the rest.
+        """
+        pb, h = self._problem, self._problem.horizon
+        week_slots = set(_week_slots(h, w))
+        certs = {
+            u: [t.id for t in ther if pb.unit_by_id[u].model_id in t.certified_model_ids]
+            for u in units
+        }
+        usable = {
+            u: sorted(
+                s
+                for s in self._unit_slots[u] & week_slots
+                if any(s in self._ther_slots[t] for t in certs[u])
+            )
+            for u in units
+        }
+        matching: dict[int, dict[str, str]] = defaultdict(dict)  # slot -> therapist -> unit
+        unit_used: set[tuple[str, int]] = set()
+
+        def augment(s: int, u: str, seen: set[str]) -> bool:
+            for t in certs[u]:
+                if t in seen or s not in self._ther_slots[t]:
+                    continue
+                seen.add(t)
+                holder = matching[s].get(t)
+                if holder is None or augment(s, holder, seen):
+                    matching[s][t] = u
+                    return True
+            return False
+
+        order = sorted(
+            ((u, ch) for u, chs in units.items() for ch in chs if ch.per_week[w]),
+            key=lambda uc: (uc[1].start_week != w, -uc[1].per_week[w], uc[1].patient),
+        )
+        sessions: list[tuple[int, str, int]] = []  # (patient, unit, slot)
+        for u, ch in order:
+            by_day: dict[int, list[int]] = defaultdict(list)
+            for s in usable[u]:
+                if (u, s) not in unit_used:
+                    by_day[h.day_of(s)].append(s)
+            if ch.start_week == w:
+                days = sorted(by_day)
+            else:
+                days = sorted(by_day, key=lambda d: (-len(by_day[d]), d))
+            pref = self._time_of_day.get(ch.patient)
+            got = 0
+            for d in days:
+                if got == ch.per_week[w]:
+                    break
+                cands = sorted(by_day[d], key=lambda s: (s % h.slots_per_day != pref, s))
+                for s in cands:
+                    snapshot = dict(matching[s])
+                    if augment(s, u, set()):
+                        unit_used.add((u, s))
+                        sessions.append((ch.patient, u, s))
+                        self._time_of_day.setdefault(ch.patient, s % h.slots_per_day)
+                        got += 1
+                        break
+                    matching[s] = snapshot
+        out = []
+        for pi, u, s in sessions:
+            t = next(t for t, holder in matching[s].items() if holder == u)
+            start = h.slot_start(s)
+            out.append(
+                Assignment(
+                    pb.patients[pi].id, u, t, cid, start, start + timedelta(minutes=h.slot_min)
+                )
+            )
+        return out
+
+    def _book_cpsat(
+        self, cid: str, w: int, units: dict[str, list[_Choice]], ther: list[Therapist]
+    ) -> list[Assignment]:
+        pb, h = self._problem, self._problem.horizon
+        model = cp_model.CpModel()
+        z: dict[tuple[str, int, int], cp_model.IntVar] = {}  # (unit, choice idx, day)
+        y: dict[tuple[str, int], cp_model.IntVar] = {}  # (unit, slot)
+        objective = []
+        week_slots = set(_week_slots(h, w))
+        active = False
+        for uid, chs in units.items():
+            model_id = pb.unit_by_id[uid].model_id
+            certs = [t for t in ther if model_id in t.certified_model_ids]
+            slots = sorted(
+                s
+                for s in self._unit_slots[uid] & week_slots
+                if any(s in self._ther_slots[t.id] for t in certs)
+            )
+            for s in slots:
+                y[(uid, s)] = model.new_bool_var("")
+            days = sorted({h.day_of(s) for s in slots})
+            day_terms: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+            for i, ch in enumerate(chs):
+                if not ch.per_week[w]:
+                    continue
+                active = True
+                zs = []
+                for d in days:
+                    v = model.new_bool_var("")
+                    z[(uid, i, d)] = v
+                    zs.append(v)
+                    day_terms[d].append(v)
+                    objective.append(v)
+                model.add(sum(zs) <= ch.per_week[w])
+            for d in days:
+                model.add(sum(day_terms[d]) == sum(y[(uid, s)] for s in slots if h.day_of(s) == d))
+        if not active:
+            return []
+        # Hall's condition per slot: units in use need distinct free certified therapists.
+        models_here = sorted({pb.unit_by_id[u].model_id for u in units})
+        for s in sorted(week_slots):
+            free = [t for t in ther if s in self._ther_slots[t.id]]
+            for r in range(1, len(models_here) + 1):
+                for subset in itertools.combinations(models_here, r):
+                    ys = [
+                        y[(u, s)]
+                        for u in units
+                        if (u, s) in y and pb.unit_by_id[u].model_id in subset
+                    ]
+                    cap = sum(1 for t in free if t.certified_model_ids & set(subset))
+                    if len(ys) > cap:
+                        model.add(sum(ys) <= cap)
+        model.maximize(sum(objective))
+        solver = self._sub_solver()
+        status = solver.solve(model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return []
+        out: list[Assignment] = []
+        # Units in use per slot, then therapists matched per slot.
+        used: dict[int, list[str]] = defaultdict(list)
+        for (u, s), v in y.items():
+            if solver.boolean_value(v):
+                used[s].append(u)
+        slot_ther = {s: _match(pb, sorted(us), ther, s, self._ther_slots) for s, us in used.items()}
+        for uid, chs in units.items():
+            for d in sorted({d for (u, _, d) in z if u == uid}):
+                patients = sorted(
+                    (
+                        i
+                        for i in range(len(chs))
+                        if (uid, i, d) in z and solver.boolean_value(z[(uid, i, d)])
+                    ),
+                    key=lambda i: pb.patients[chs[i].patient].id,
+                )
+                slots = sorted(s for s in used if h.day_of(s) == d and uid in used[s])
+                for i, s in zip(patients, slots, strict=True):
+                    start = h.slot_start(s)
+                    out.append(
+                        Assignment(
+                            pb.patients[chs[i].patient].id,
+                            uid,
+                            slot_ther[s][uid],
+                            cid,
+                            start,
+                            start + timedelta(minutes=h.slot_min),
+                        )
+                    )
+        return out
+
+    # ------------------------------------------------------------------ results
+    def _collect(
+        self,
+        booked: list[Assignment],
+        chosen: list[_Choice],
+        choices: list[_Choice],
+        options: dict[str, list[Option]],
+    ) -> None:
+        pb, _h = self._problem, self._problem.horizon
+        self.assignments_ = sorted(booked, key=lambda a: (a.start, a.unit_id))
+        for a in self.assignments_:
+            self.first_session_.setdefault(a.patient_id, a.start)
+        st = self.stats_
+        st.sessions_scheduled = len(self.assignments_)
+        st.patients_scheduled = len(self.first_session_)
+        waits = {
+            pid: (t.date() - pb.patient_by_id[pid].referral_date).days
+            for pid, t in self.first_session_.items()
+        }
+        st.longest_wait_days = max(waits.values(), default=0)
+        st.longest_weighted_wait_days = max(
+            (pb.patient_by_id[pid].priority_weight * w for pid, w in waits.items()), default=0.0
+        )
+        st.travel_km = sum(
+            2 * pb.distance_km(pb.patient_by_id[a.patient_id], pb.clinic_by_id[a.clinic_id])
+            for a in self.assignments_
+        )
+        planned = {pb.patients[c.patient].id for c in chosen}
+        for p in pb.patients:
+            if p.id in self.first_session_ or p.id in self.unscheduled_:
+                continue
+            if p.id in planned:
+                self.unscheduled_[p.id] = [
+                    "no certified therapist free: the weekly plan fitted the clinic's totals, but "
+                    "no slot pattern lined up a free unit, a free certified therapist and one "
+                    "session a day"
+                ]
+            else:
+                self.unscheduled_[p.id] = [self._capacity_reason(p, options.get(p.id, []))]
+
+    def _capacity_reason(self, p: WaitingPatient, opts: list[Option]) -> str:
+        where = ", ".join(
+            f"{o.model_id} at {o.clinic_id}" for o in opts[: self.max_options_per_patient]
+        )
+        usage: dict[tuple[int, int], int] = defaultdict(int)
+        for ch in getattr(self, "_master_solution", []):
+            for w, n in enumerate(ch.per_week):
+                usage[(ch.group, w)] += n
+        unit_full = any(
+            self._group_week_cap[(gi, w)] - usage[(gi, w)] < min(p.sessions_per_week, 1)
+            for o in opts
+            if (gi := self._gidx.get((o.clinic_id, o.model_id))) is not None
+            for w in range(self._problem.horizon.weeks)
+        )
+        if not unit_full and opts:
+            return (
+                f"no certified therapist free: units of {where} have free slots but their "
+                "certified therapists are fully booked"
+            )
+        return (
+            f"capacity: all compatible slots ({where}) taken by higher-priority patients "
+            "(more sessions served network-wide, then longer weighted wait)"
+        )
+
+
+def _week_slots(h: Horizon, w: int) -> range:
+    per_week = 7 * h.slots_per_day
+    return range(w * per_week, (w + 1) * per_week)
+
+
+def _match(
+    pb: SchedulingProblem,
+    units: list[str],
+    ther: list[Therapist],
+    s: int,
+    ther_slots: dict[str, set[int]],
+) -> dict[str, str]:
+    """Maximum bipartite matching units -> free certified therapists in slot ``s`` (Kuhn)."""
+    free = [t for t in ther if s in ther_slots[t.id]]
+    owner: dict[str, str] = {}  # therapist -> unit
+
+    def try_unit(u: str, seen: set[str]) -> bool:
+        m = pb.unit_by_id[u].model_id
+        for t in free:
+            if m in t.certified_model_ids and t.id not in seen:
+                seen.add(t.id)
+                if t.id not in owner or try_unit(owner[t.id], seen):
+                    owner[t.id] = u
+                    return True
+        return False
+
+    for u in units:
+        if not try_unit(u, set()):
+            raise RuntimeError(f"Hall's condition held but no therapist matched unit {u} at {s}")
+    return {u: t for t, u in owner.items()}
