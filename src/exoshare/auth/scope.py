@@ -59,9 +59,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # A patient's own record is reached through Patient.user_id, not through a subtree.
     Role.patient: frozenset(),
     Role.researcher: frozenset({P.network_read}),
-    # Manufacturers write models of their own organisation only (checked in devices.service).
-    Role.manufacturer: frozenset({P.network_read, P.devices_read, P.models_write}),
-    Role.trainer: frozenset({P.network_read, P.devices_read}),
+    # Manufacturers write models of their own organisation only and see units of those models
+    # only (both checked in devices.service), never the clinics' whole fleet.
+    Role.manufacturer: frozenset({P.network_read, P.models_write}),
+    Role.trainer: frozenset({P.network_read}),
 }
 
 GRANTABLE_ROLES: dict[Role, frozenset[Role]] = {

@@ -1,0 +1,105 @@
+"""Server-rendered pages: each role's home shows what it owns, nothing more, in its language."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.world import PASSWORD, World, build_world
+
+
+@pytest.fixture
+def world(session_factory: sessionmaker[Session]) -> World:
+    return build_world(session_factory)
+
+
+def _sign_in(client: TestClient, email: str) -> None:
+    page = client.get("/login")
+    login_csrf = page.text.split('name="login_csrf" value="')[1].split('"')[0]
+    response = client.post(
+        "/login",
+        data={"email": email, "password": PASSWORD, "login_csrf": login_csrf},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+
+
+def test_home_redirects_to_login_when_signed_out(client: TestClient, world: World) -> None:
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/"
+
+
+def test_wrong_password_shows_message(client: TestClient, world: World) -> None:
+    page = client.get("/login")
+    login_csrf = page.text.split('name="login_csrf" value="')[1].split('"')[0]
+    response = client.post(
+        "/login",
+        data={"email": world.emails["operator"], "password": "wrong", "login_csrf": login_csrf},
+    )
+    assert response.status_code == 401
+    assert "The e-mail address or the password is wrong." in response.text
+
+
+def test_therapist_home_lists_own_clinic_patients(client: TestClient, world: World) -> None:
+    _sign_in(client, world.emails["therapist_madrid"])
+    page = client.get("/").text
+    assert "Test, Carlos" in page and "Test, Lucia" in page
+    assert "Jordi" not in page and "Amani" not in page
+    assert "SX2-0001" in page and "LT1-0001" not in page
+
+
+def test_operator_home_shows_tree_with_counts_and_no_patient_names(
+    client: TestClient, world: World
+) -> None:
+    _sign_in(client, world.emails["operator"])
+    page = client.get("/").text
+    assert "Test Consortium" in page and "Nairobi Clinic" in page
+    assert "Carlos" not in page
+
+
+def test_patient_page_for_other_clinic_is_404_page(client: TestClient, world: World) -> None:
+    _sign_in(client, world.emails["therapist_madrid"])
+    response = client.get(f"/patients/{world.ids['patient_jordi']}")
+    assert response.status_code == 404
+    assert "text/html" in response.headers["content-type"]
+    assert "Jordi" not in response.text
+
+
+def test_patient_search_is_scoped(client: TestClient, world: World) -> None:
+    _sign_in(client, world.emails["therapist_madrid"])
+    rows = client.get("/patients/search?q=jor").text
+    assert "Jordi" not in rows and "No patients match." in rows
+    assert "Lucia" in client.get("/patients/search?q=luc").text
+
+
+def test_spanish_interface_by_language_choice(client: TestClient, world: World) -> None:
+    _sign_in(client, world.emails["therapist_madrid"])
+    client.get("/lang/es", follow_redirects=False)
+    page = client.get("/").text
+    assert '<html lang="es" dir="ltr">' in page
+    assert "Pacientes" in page and "Cerrar sesión" in page
+    patient = client.get(f"/patients/{world.ids['patient_lucia']}").text
+    assert "Ictus" in patient and "1,75 m" in patient  # Spanish decimal comma
+
+
+def test_right_to_left_layout(client: TestClient, world: World) -> None:
+    page = client.get("/login?lang=ar").text
+    assert 'dir="rtl"' in page
+
+
+def test_device_and_model_pages(client: TestClient, world: World) -> None:
+    _sign_in(client, world.emails["therapist_madrid"])
+    device = client.get(f"/devices/{world.ids['unit_madrid']}")
+    assert device.status_code == 200
+    assert "Strider X2" in device.text and "guidance force pct" in device.text
+    other = client.get(f"/devices/{world.ids['unit_barcelona']}")
+    assert other.status_code == 404
+
+
+def test_static_assets_are_served_locally(client: TestClient) -> None:
+    page = client.get("/login").text
+    assert "/static/vendor/htmx.min.js" in page and "http" not in page.split("<body")[0]
+    assert client.get("/static/vendor/htmx.min.js").status_code == 200
+    assert client.get("/static/app.css").status_code == 200
