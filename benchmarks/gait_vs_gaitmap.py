@@ -1,4 +1,4 @@
-"""exoshare vs gaitmap (BarthDtw + RamppEventDetection) on the same foot-IMU recordings: speed and accuracy.
+"""exoshare vs gaitmap (BarthDtw + RamppEventDetection) on the same recordings: speed, accuracy.
 
 Run: ``uv run --all-groups python benchmarks/gait_vs_gaitmap.py`` (needs the ``bench`` group:
 gaitmap and gaitmap-mad). Prints strides per second of both, the ratio, both accuracies against the
@@ -29,7 +29,7 @@ SIDES = ("left", "right")
 
 
 def to_gaitmap(rec: Recording) -> pd.DataFrame:
-    """Registry foot channels -> gaitmap multi-sensor sensor-frame frame -> gaitmap foot body frame."""
+    """Registry foot channels -> gaitmap sensor frame -> gaitmap foot body frame."""
     frames = {}
     for side in SIDES:
         cols = {}
@@ -90,10 +90,18 @@ def main() -> int:
     speed = Table(title="Speed on imu_sample.csv (38.7 s, 2 feet, 204.8 Hz; best of repeats)")
     for col in ("pipeline", "time (ms)", "strides", "strides/s"):
         speed.add_column(col, justify="right")
-    speed.add_row("gaitmap BarthDtw + RamppEventDetection", f"{t_gm * 1000:.1f}", str(n_gm),
-                  f"{n_gm / t_gm:,.0f}")
-    speed.add_row("exoshare analyse() (events, strides, all metrics)", f"{t_ex * 1000:.1f}",
-                  str(n_ex), f"{n_ex / t_ex:,.0f}")
+    speed.add_row(
+        "gaitmap BarthDtw + RamppEventDetection",
+        f"{t_gm * 1000:.1f}",
+        str(n_gm),
+        f"{n_gm / t_gm:,.0f}",
+    )
+    speed.add_row(
+        "exoshare analyse() (events, strides, all metrics)",
+        f"{t_ex * 1000:.1f}",
+        str(n_ex),
+        f"{n_ex / t_ex:,.0f}",
+    )
     ratio = (n_ex / t_ex) / (n_gm / t_gm)
     speed.add_row("ratio exoshare / gaitmap (strides/s)", "", "", f"{ratio:.1f}x")
     console.print(speed)
@@ -111,16 +119,31 @@ def main() -> int:
     )
 
     acc = Table(title="Accuracy vs motion capture (annotated span, 100 ms tolerance)")
-    for col in ("pipeline", "foot", "IC bias (ms)", "IC SD (ms)", "stride-time mean |err| (ms)",
-                "p95 (ms)", "F1"):
+    for col in (
+        "pipeline",
+        "foot",
+        "IC bias (ms)",
+        "IC SD (ms)",
+        "stride-time mean |err| (ms)",
+        "p95 (ms)",
+        "F1",
+    ):
         acc.add_column(col, justify="right")
-    for label, ics in (("gaitmap", {s: gm_ic[s] / fs for s in SIDES}),
-                       ("exoshare", {s: ex.events[s].ic_s for s in SIDES})):
+    for label, ics in (
+        ("gaitmap", {s: gm_ic[s] / fs for s in SIDES}),
+        ("exoshare", {s: ex.events[s].ic_s for s in SIDES}),
+    ):
         for side in SIDES:
             v = score_foot(ics[side], np.empty(0), ref[side])
-            acc.add_row(label, side, f"{v.ic.bias_s * 1000:.1f}", f"{v.ic.sd_s * 1000:.1f}",
-                        f"{v.stride_time.mean_abs_s * 1000:.1f}",
-                        f"{v.stride_time.p95_abs_s * 1000:.1f}", f"{v.strides.f1:.3f}")
+            acc.add_row(
+                label,
+                side,
+                f"{v.ic.bias_s * 1000:.1f}",
+                f"{v.ic.sd_s * 1000:.1f}",
+                f"{v.stride_time.mean_abs_s * 1000:.1f}",
+                f"{v.stride_time.p95_abs_s * 1000:.1f}",
+                f"{v.strides.f1:.3f}",
+            )
     console.print(acc)
 
     lin = Table(title="exoshare analyse() time vs length (100 Hz, 2 feet, tiled)")
@@ -130,8 +153,13 @@ def main() -> int:
         r = tiled(rec, minutes)
         t = best_time(lambda r=r: analyse(r), 3 if minutes <= 30 else 1)
         n = analyse(r).strides.n_strides if minutes <= 10 else round(n_ex10 * minutes / 10)
-        lin.add_row(f"{minutes} min", f"{r.n_samples:,}", f"{n:,}", f"{t:.3f}",
-                    f"{t / r.n_samples * 1e6:.3f}")
+        lin.add_row(
+            f"{minutes} min",
+            f"{r.n_samples:,}",
+            f"{n:,}",
+            f"{t:.3f}",
+            f"{t / r.n_samples * 1e6:.3f}",
+        )
     console.print(lin)
     return 0
 

@@ -1,4 +1,4 @@
-"""Behaviour of the gait engine on signals with known answers, on bad input, and on real reference data."""
+"""Behaviour of the gait engine on known signals, bad input and real reference data."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from exoshare.gait.evaluation.reference_data import (
 from exoshare.gait.evaluation.validation import score_foot
 from exoshare.gait.events import GyroEventDetection, JointAngleEventDetection
 from exoshare.gait.kinematics import normalise_cycles, stride_rom_deg
-from exoshare.gait.metrics import cadence_steps_per_min, symmetry_index_pct, symmetry_ratio
+from exoshare.gait.metrics import symmetry_index_pct, symmetry_ratio
 from exoshare.gait.recording import Recording
 from exoshare.gait.report import summary_json, summary_table
 
@@ -32,7 +32,7 @@ FS = 100.0
 
 
 def shank_rate(t: np.ndarray, stride_s: float, offset_s: float) -> np.ndarray:
-    """Swing-positive shank rate: a 300 deg/s swing bump, negative stance, IC at the falling zero."""
+    """Swing-positive shank rate: 300 deg/s swing bump, IC at the falling zero."""
     phase = ((t - offset_s) / stride_s) % 1.0
     # Swing occupies phase 0.6..1.0: positive half-sine, zero crossing (IC) at phase 1.0.
     swing = np.where(phase >= 0.6, 300 * np.sin(np.pi * (phase - 0.6) / 0.4), 0.0)
@@ -51,8 +51,13 @@ def test_gyro_events_at_known_times() -> None:
 
 def test_cadence_and_stride_time_of_periodic_two_leg_signal() -> None:
     t = np.arange(0, 60, 1 / FS)
-    rec = Recording(FS, {"shank_gyr_z_left_dps": shank_rate(t, 1.2, 0.0),
-                         "shank_gyr_z_right_dps": shank_rate(t, 1.2, 0.6)})
+    rec = Recording(
+        FS,
+        {
+            "shank_gyr_z_left_dps": shank_rate(t, 1.2, 0.0),
+            "shank_gyr_z_right_dps": shank_rate(t, 1.2, 0.6),
+        },
+    )
     s = analyse(rec)
     assert s.cadence_steps_per_min == pytest.approx(100.0, abs=0.5)  # 2 steps per 1.2 s
     assert s.parameters["stride_time_s"]["both"].mean == pytest.approx(1.2, abs=0.005)
@@ -63,8 +68,13 @@ def test_cadence_and_stride_time_of_periodic_two_leg_signal() -> None:
 def test_symmetry_of_known_asymmetry() -> None:
     t = np.arange(0, 60, 1 / FS)
     # Right IC 0.45 s after left IC in a 1.2 s stride: left steps 0.75 s, right steps 0.45 s.
-    rec = Recording(FS, {"shank_gyr_z_left_dps": shank_rate(t, 1.2, 0.0),
-                         "shank_gyr_z_right_dps": shank_rate(t, 1.2, 0.45)})
+    rec = Recording(
+        FS,
+        {
+            "shank_gyr_z_left_dps": shank_rate(t, 1.2, 0.0),
+            "shank_gyr_z_right_dps": shank_rate(t, 1.2, 0.45),
+        },
+    )
     s = analyse(rec)
     assert s.parameters["step_time_s"]["left"].mean == pytest.approx(0.75, abs=0.01)
     assert s.parameters["step_time_s"]["right"].mean == pytest.approx(0.45, abs=0.01)
@@ -93,7 +103,9 @@ def test_knee_angle_events_and_leg_model_distance() -> None:
     def knee(offset: float) -> np.ndarray:
         ph = ((t - offset) / stride) % 1.0
         # Flexion peak 60 deg at 72 % of the cycle, near-full extension at IC (0 %/100 %).
-        return 5 + 55 * np.exp(-(((ph - 0.72) / 0.12) ** 2)) + 5 * np.exp(-(((ph - 0.15) / 0.07) ** 2))
+        swing = 55 * np.exp(-(((ph - 0.72) / 0.12) ** 2))
+        loading = 5 * np.exp(-(((ph - 0.15) / 0.07) ** 2))
+        return 5 + swing + loading
 
     def hip(offset: float) -> np.ndarray:
         ph = ((t - offset) / stride) % 1.0
@@ -104,8 +116,12 @@ def test_knee_angle_events_and_leg_model_distance() -> None:
     assert np.all((ic_phase > 0.93) | (ic_phase < 0.07))
     rec = Recording(
         FS,
-        {"knee_angle_left_deg": knee(0.0), "knee_angle_right_deg": knee(0.5),
-         "hip_angle_left_deg": hip(0.0), "hip_angle_right_deg": hip(0.5)},
+        {
+            "knee_angle_left_deg": knee(0.0),
+            "knee_angle_right_deg": knee(0.5),
+            "hip_angle_left_deg": hip(0.0),
+            "hip_angle_right_deg": hip(0.5),
+        },
         meta={"leg_length_m": 0.9},
     )
     s = analyse(rec)
@@ -120,9 +136,14 @@ def test_knee_angle_events_and_leg_model_distance() -> None:
 
 def test_treadmill_speed_gives_stride_length_and_distance() -> None:
     t = np.arange(0, 60, 1 / FS)
-    rec = Recording(FS, {"shank_gyr_z_left_dps": shank_rate(t, 1.2, 0.0),
-                         "shank_gyr_z_right_dps": shank_rate(t, 1.2, 0.6),
-                         "treadmill_speed_mps": np.full(t.size, 0.5)})
+    rec = Recording(
+        FS,
+        {
+            "shank_gyr_z_left_dps": shank_rate(t, 1.2, 0.0),
+            "shank_gyr_z_right_dps": shank_rate(t, 1.2, 0.6),
+            "treadmill_speed_mps": np.full(t.size, 0.5),
+        },
+    )
     s = analyse(rec)
     assert s.spatial_model == "treadmill_belt_speed"
     assert s.parameters["stride_length_m"]["both"].mean == pytest.approx(0.6, abs=0.01)
@@ -138,9 +159,12 @@ def test_assistance_and_safety_flags() -> None:
     force[3000:3100] = -250.0
     rec = Recording(
         FS,
-        {"shank_gyr_z_left_dps": shank_rate(t, 1.2, 0.0),
-         "assistance_pct": np.where(t < 20, 80.0, 30.0),
-         "skin_temp_left_c": temp, "interaction_force_left_n": force},
+        {
+            "shank_gyr_z_left_dps": shank_rate(t, 1.2, 0.0),
+            "assistance_pct": np.where(t < 20, 80.0, 30.0),
+            "skin_temp_left_c": temp,
+            "interaction_force_left_n": force,
+        },
         meta={"skin_temp_limit_c": 41.0, "interaction_force_limit_n": 200.0},
     )
     s = analyse(rec)
@@ -155,8 +179,11 @@ def test_fall_detected_from_impact_stillness_and_posture() -> None:
     acc[:1000] += np.random.default_rng(0).normal(0, 2.0, (1000, 3))  # walking
     acc[1000] = [20.0, 25.0, 15.0]  # impact ~3.6 g
     acc[1001:] = [0.0, 9.81, 0.0]  # lying still with the shank horizontal
-    rec = Recording(FS, {f"shank_acc_{a}_left_mps2": acc[:, k] for k, a in enumerate("xyz")}
-                    | {"shank_gyr_z_left_dps": shank_rate(np.arange(n) / FS, 1.2, 0.0)})
+    rec = Recording(
+        FS,
+        {f"shank_acc_{a}_left_mps2": acc[:, k] for k, a in enumerate("xyz")}
+        | {"shank_gyr_z_left_dps": shank_rate(np.arange(n) / FS, 1.2, 0.0)},
+    )
     falls = [f for f in analyse(rec).safety_flags if f.kind == "fall"]
     assert len(falls) == 1
     assert falls[0].start_s == pytest.approx(10.0)
@@ -197,8 +224,10 @@ def test_evaluation_helpers_on_hand_made_lists() -> None:
         ({}, "empty"),
         ({"shank_gyr_z_left_dps": np.zeros(0)}, "empty"),
         ({"shank_gyr_z_left_dps": np.zeros(20)}, "too short"),
-        ({"shank_gyr_z_left_dps": np.r_[np.zeros(500), np.nan, np.zeros(499)]},
-         "shank_gyr_z_left_dps: 1 of 1000 samples are NaN"),
+        (
+            {"shank_gyr_z_left_dps": np.r_[np.zeros(500), np.nan, np.zeros(499)]},
+            "shank_gyr_z_left_dps: 1 of 1000 samples are NaN",
+        ),
     ],
 )
 def test_bad_input_raises_clear_value_error(channels: dict, message: str) -> None:
@@ -212,9 +241,10 @@ def test_recording_without_gait_channels() -> None:
     assert issubclass(NoGaitChannels, GaitDataError) and issubclass(GaitDataError, ValueError)
 
 
-@pytest.mark.skipif(not foot_imu_dir().is_dir(),
-                    reason=f"shared reference data not found at {foot_imu_dir()} "
-                           "(set EXOSHARE_SHARED_DIR)")
+@pytest.mark.skipif(
+    not foot_imu_dir().is_dir(),
+    reason=f"shared reference data not found at {foot_imu_dir()} (set EXOSHARE_SHARED_DIR)",
+)
 def test_regression_on_foot_imu_reference() -> None:
     rec = load_two_foot_recording()
     ref = load_reference_strides()

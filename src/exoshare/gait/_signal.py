@@ -1,4 +1,4 @@
-"""Shared signal helpers of the gait engine: input checks, zero-phase filtering, segment-wise arg-extrema."""
+"""Shared signal helpers of the gait engine: input checks, filters, arg-extrema."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def segment_argmin(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> 
 
 
 def segment_argmax(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Index of the maximum of ``values[starts[i]:ends[i]]`` for every i (see :func:`segment_argmin`)."""
+    """Index of the maximum of ``values[starts[i]:ends[i]]`` (see :func:`segment_argmin`)."""
     return segment_argmin(-np.asarray(values), starts, ends)
 
 

@@ -1,4 +1,4 @@
-"""The gait engine's entry point: ``analyse(recording) -> SessionSummary`` and the summary's JSON form."""
+"""The gait engine's entry point: ``analyse(recording) -> SessionSummary`` and its JSON form."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from exoshare.gait._signal import check_signal
 from exoshare.gait.assistance import time_in_assistance_levels_s
 from exoshare.gait.errors import GaitDataError, NoGaitChannels
 from exoshare.gait.events import GyroEventDetection, JointAngleEventDetection, LegEvents
@@ -34,7 +35,6 @@ from exoshare.gait.spatial import (
     treadmill_stride_lengths_m,
 )
 from exoshare.gait.strides import StrideSegmentation, StrideTable
-from exoshare.gait._signal import check_signal
 
 SIDES = ("left", "right")
 JOINTS = ("hip", "knee", "ankle")
@@ -144,7 +144,7 @@ def _jsonable(value: Any, decimals: int) -> Any:
 
 
 def _detect_leg(rec: Recording, side: str) -> LegEvents | None:
-    """Events of one leg from the best channel it has: foot gyro, shank gyro, knee, then hip angle."""
+    """Events of one leg from its best channel: foot gyro, shank gyro, knee, hip angle."""
     fs = rec.sampling_rate_hz
     ch = rec.channels
     foot = f"foot_gyr_y_{side}_dps"
@@ -172,9 +172,7 @@ def _detect_leg(rec: Recording, side: str) -> LegEvents | None:
         if name in ch:
             return (
                 JointAngleEventDetection(joint=joint)
-                .detect(  # type: ignore[arg-type]
-                    ch[name], sampling_rate_hz=fs, side=side, source=name
-                )
+                .detect(ch[name], sampling_rate_hz=fs, side=side, source=name)
                 .events_
             )
     return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 DEFAULT_BIN_EDGES_PCT = (0.0, 25.0, 50.0, 75.0, 100.0)
@@ -26,5 +28,5 @@ def time_in_assistance_levels_s(
     if edges.size < 2 or np.any(np.diff(edges) <= 0):
         raise ValueError(f"bin_edges_pct must be strictly increasing, got {bin_edges_pct}")
     counts, _ = np.histogram(np.asarray(assistance_pct, dtype=np.float64), bins=edges)
-    labels = [f"{lo:g}-{hi:g}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    labels = [f"{lo:g}-{hi:g}" for lo, hi in itertools.pairwise(edges)]
     return {lab: float(c) / sampling_rate_hz for lab, c in zip(labels, counts, strict=True)}

@@ -1,4 +1,4 @@
-"""The telemetry channel registry: every channel a device may send, its unit and its plausible range."""
+"""The telemetry channel registry: every channel a device may send, its unit and range."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ SIDES = ("left", "right")
 
 @dataclass(frozen=True)
 class ChannelSpec:
-    """One named signal with the unit it is stored in and the range a real body or device can produce.
+    """One named signal with its stored unit and the range a real body or device can produce.
 
     Values outside ``[physical_min, physical_max]`` are impossible (a knee flexed 400°) and are
     rejected at ingestion; they are not clipped.

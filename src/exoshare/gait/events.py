@@ -1,7 +1,7 @@
-"""Gait event detection per leg: initial contact (IC), final contact (FC) and mid-stance from one sagittal signal.
+"""Gait event detection per leg: initial contact (IC), final contact (FC), mid-stance.
 
-Two detectors with the gaitmap/tpcp shape (parameters in ``__init__``, one action returning ``self``,
-results in attributes ending in ``_``):
+Two detectors with the gaitmap/tpcp shape (parameters in ``__init__``, one action returning
+``self``, results in attributes ending in ``_``):
 
 * :class:`GyroEventDetection` for a shank or foot gyroscope (medio-lateral angular rate);
 * :class:`JointAngleEventDetection` for exoskeletons that only measure joint angles.
@@ -83,11 +83,11 @@ class GyroEventDetection:
     swing-positive medio-lateral rate (found with ``find_peaks`` on a ``lowpass_cutoff_hz``
     zero-phase Butterworth low-pass). Around each swing peak:
 
-    * **IC** (``ic_rule="zero_crossing"``, default): the first downward zero crossing after the swing
-      peak, interpolated between samples. The segment stops rotating forward there, which is when
-      the heel is placed; on the public foot-IMU reference (docs/validation.md) this sits within a
-      few ms of motion-capture heel strike with about 5 ms SD. ``ic_rule="minimum"`` gives the
-      Salarian/Rampp definition instead: the minimum right after that crossing (the heel-strike
+    * **IC** (``ic_rule="zero_crossing"``, default): the first downward zero crossing after the
+      swing peak, interpolated between samples. The segment stops rotating forward there, which
+      is when the heel is placed; on the public foot-IMU reference (docs/validation.md) this sits
+      within a few ms of motion-capture heel strike with about 5 ms SD. With ``ic_rule="minimum"``:
+      the Salarian/Rampp definition, the minimum right after that crossing (the heel-strike
       impact), which lags motion capture by a few tens of ms and is noisier.
     * **FC**: the minimum of the rate in the half-stride before the swing peak (Salarian 2004;
       the push-off rotation of the segment peaks at toe-off).
@@ -186,7 +186,7 @@ class GyroEventDetection:
         self, rate: np.ndarray, ic: np.ndarray, fc: np.ndarray, fs: float
     ) -> np.ndarray:
         energy = np.asarray(rate, dtype=np.float64) ** 2
-        win = max(1, int(round(self.min_vel_window_s * fs)))
+        win = max(1, round(self.min_vel_window_s * fs))
         # Moving sum via cumulative sum: O(n) whatever the window.
         csum = np.concatenate(([0.0], np.cumsum(energy)))
         moving = csum[win:] - csum[:-win]
@@ -268,7 +268,7 @@ class JointAngleEventDetection:
         side: str = "left",
         source: str = "angle_deg",
     ) -> Self:
-        """Detect events in a knee or hip flexion angle (deg); sets ``ic_s_``, ``fc_s_``, ``events_``."""
+        """Detect events in a knee or hip flexion angle (deg); sets ``ic_s_``, ``fc_s_``."""
         if self.joint not in ("knee", "hip"):
             raise ValueError(f"joint must be 'knee' or 'hip', got {self.joint!r}")
         fs = float(sampling_rate_hz)
@@ -316,7 +316,7 @@ class JointAngleEventDetection:
 
 
 def require_events(events: LegEvents, min_ic: int = 2) -> None:
-    """Raise :class:`GaitDataError` if a leg has fewer than ``min_ic`` initial contacts (no stride)."""
+    """Raise :class:`GaitDataError` if a leg has fewer than ``min_ic`` initial contacts."""
     if events.ic_s.size < min_ic:
         raise GaitDataError(
             f"{events.source}: found {events.ic_s.size} initial contacts, at least {min_ic} are "

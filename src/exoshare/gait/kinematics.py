@@ -1,4 +1,4 @@
-"""Joint kinematics per stride: range of motion and gait-cycle normalised curves (0-100 %, 101 points)."""
+"""Joint kinematics per stride: range of motion, gait-cycle normalised curves (101 points)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ class CycleCurves:
 def normalise_cycles(
     angle_deg: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, sampling_rate_hz: float
 ) -> CycleCurves:
-    """Resample ``angle_deg`` in every stride onto 0..100 % of the cycle (101 points, linear interp).
+    """Resample ``angle_deg`` in every stride onto 0..100 % of the cycle (101 points).
 
     The conventional representation of gait kinematics (Winter DA 2009, *Biomechanics and Motor
     Control of Human Movement*, 4th ed., ch. 1). One ``np.interp`` call for all strides at once;

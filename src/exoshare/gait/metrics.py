@@ -1,4 +1,4 @@
-"""Session statistics of per-stride parameters: mean, SD, coefficient of variation, left-right symmetry."""
+"""Session statistics of per-stride parameters: mean, SD, CV, left-right symmetry."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ NAN = float("nan")
 
 @dataclass(frozen=True)
 class Distribution:
-    """Mean, sample SD (ddof=1) and coefficient of variation CV = 100 * SD / mean (%) of one parameter.
+    """Mean, sample SD (ddof=1) and CV = 100 * SD / mean (%) of one parameter.
 
     NaN entries are ignored; with fewer than two values SD and CV are NaN.
     """

@@ -1,4 +1,4 @@
-"""The in-memory representation of one recorded session: uniformly sampled channels plus metadata."""
+"""The in-memory representation of one session: uniformly sampled channels plus metadata."""
 
 from __future__ import annotations
 

@@ -42,11 +42,11 @@ def summary_table(summary: SessionSummary, title: str = "Gait session") -> Table
             for d in (per_side["left"], per_side["right"], per_side["both"])
         ]
         table.add_row(name, *cells)
-    for joint, per_side in summary.rom_deg.items():
+    for joint, rom in summary.rom_deg.items():
         table.add_row(
             f"{joint} ROM (deg)",
-            _fmt(per_side.get("left", math.nan), 1),
-            _fmt(per_side.get("right", math.nan), 1),
+            _fmt(rom.get("left", math.nan), 1),
+            _fmt(rom.get("right", math.nan), 1),
             "",
         )
     for name, sym in summary.symmetry.items():

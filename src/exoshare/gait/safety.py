@@ -1,4 +1,4 @@
-"""Safety flags of a session: skin over-temperature, interaction force over the envelope, suspected falls."""
+"""Safety flags of a session: skin over-temperature, excess interaction force, falls."""
 
 from __future__ import annotations
 
@@ -10,16 +10,17 @@ from scipy import signal
 from exoshare.gait._signal import runs_above
 
 GRAVITY_MPS2 = 9.80665
-#: IEC 60601-1:2005+A1 table 24: applied parts in contact with skin for >= 10 min must stay <= 43 °C.
+#: IEC 60601-1:2005+A1 table 24: applied parts touching skin >= 10 min must stay <= 43 °C.
 DEFAULT_SKIN_TEMP_LIMIT_C = 43.0
 
 
 @dataclass(frozen=True)
 class SafetyEpisode:
-    """One contiguous period during which a safety rule was violated (seconds from the first sample).
+    """One contiguous period of a safety-rule violation (seconds from the first sample).
 
-    ``kind`` is ``"skin_temperature"``, ``"interaction_force"`` or ``"fall"``; ``channel`` the signal
-    it came from; ``peak`` the most extreme value in the channel's unit; ``limit`` the threshold.
+    ``kind`` is ``"skin_temperature"``, ``"interaction_force"`` or ``"fall"``; ``channel`` the
+    signal it came from; ``peak`` the most extreme value in the channel's unit; ``limit`` the
+    threshold.
     """
 
     kind: str
@@ -104,7 +105,7 @@ def detect_falls(
     n = mag.size
     if n < before + delay + win + 1:
         return []
-    impacts, props = signal.find_peaks(
+    impacts, _ = signal.find_peaks(
         mag, height=impact_threshold_g * GRAVITY_MPS2, distance=max(1, int(fs))
     )
     impacts = impacts[(impacts >= before) & (impacts + delay + win <= n)]

@@ -1,4 +1,4 @@
-"""Stride length, walking distance and speed from treadmill belt speed or a two-segment leg model."""
+"""Stride length, walking distance and speed from belt speed or a two-segment leg model."""
 
 from __future__ import annotations
 

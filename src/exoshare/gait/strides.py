@@ -1,4 +1,4 @@
-"""Stride segmentation (IC to next IC of the same leg) and the per-stride temporal parameters of both legs."""
+"""Stride segmentation (IC to next IC of one leg) and per-stride parameters of both legs."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ class StrideTable:
         return StrideTable(**{name: getattr(self, name)[keep] for name in STRIDE_COLUMNS})
 
     def to_records(self, decimals: int = 3) -> list[dict[str, Any]]:
-        """Rows as JSON-ready dicts: side as ``"left"``/``"right"``, times rounded, NaN as ``None``."""
+        """Rows as JSON-ready dicts: side as a word, times rounded, NaN as ``None``."""
         cols = {name: getattr(self, name) for name in STRIDE_COLUMNS if name != "side"}
         records = []
         for i in range(self.n_strides):

@@ -1,4 +1,4 @@
-"""Evaluation of the gait engine against reference data: event/stride matching, scores, reference readers."""
+"""Evaluation of the gait engine against reference data: matching, scores, reference readers."""
 
 from exoshare.gait.evaluation.matching import (
     DetectionScores,

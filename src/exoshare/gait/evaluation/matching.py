@@ -1,4 +1,4 @@
-"""Comparison of detected gait events and strides with a reference: matching, detection scores, timing errors.
+"""Comparison of detected gait events and strides with a reference: matching, scores, timing errors.
 
 Kept apart from the algorithms (as gaitmap keeps ``evaluation_utils`` apart) so that no detector can
 depend on how it is scored.
@@ -21,7 +21,7 @@ def _sorted_1d(values: np.ndarray, name: str) -> np.ndarray:
 
 
 def _nearest(sorted_values: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    """Index into ``sorted_values`` of the element nearest to each query (ties go to the earlier one)."""
+    """Index into ``sorted_values`` of the element nearest each query (ties: the earlier one)."""
     right = np.clip(np.searchsorted(sorted_values, queries), 0, len(sorted_values) - 1)
     left = np.clip(right - 1, 0, len(sorted_values) - 1)
     pick_left = np.abs(queries - sorted_values[left]) <= np.abs(sorted_values[right] - queries)
@@ -31,11 +31,11 @@ def _nearest(sorted_values: np.ndarray, queries: np.ndarray) -> np.ndarray:
 def match_events(
     detected_s: np.ndarray, reference_s: np.ndarray, tolerance_s: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One-to-one match of two sorted event lists: pairs that are each other's nearest within tolerance.
+    """One-to-one match of two sorted event lists: mutual nearest pairs within tolerance.
 
-    Returns ``(detected_idx, reference_idx)``, index arrays of equal length. Mutual nearest neighbours
-    can never pair one event twice, which a plain "nearest within tolerance" rule would do when two
-    detections fall near one reference event.
+    Returns ``(detected_idx, reference_idx)``, index arrays of equal length. Mutual nearest
+    neighbours can never pair one event twice, which a plain "nearest within tolerance" rule
+    would do when two detections fall near one reference event.
 
     >>> match_events(np.array([1.0, 2.02, 2.05, 5.0]), np.array([1.01, 2.0, 3.0]), 0.05)
     (array([0, 1]), array([0, 1]))
@@ -63,7 +63,7 @@ def match_strides(
     reference_end_s: np.ndarray,
     tolerance_s: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One-to-one match of two stride lists of one foot: start and end must both lie within tolerance.
+    """One-to-one match of two stride lists of one foot: start and end both within tolerance.
 
     Strides are matched on their start (mutual nearest, see :func:`match_events`), then a pair is
     kept only if the ends agree too, so a detected stride that merges two reference strides
@@ -82,7 +82,7 @@ def match_strides(
 
 @dataclass(frozen=True)
 class DetectionScores:
-    """Counts and scores of a matching: precision = TP/detected, recall = TP/reference, F1 their harmonic mean."""
+    """Counts and scores of a matching: precision = TP/detected, recall = TP/reference, F1."""
 
     n_detected: int
     n_reference: int

@@ -1,4 +1,4 @@
-"""Readers for the public foot-IMU reference recordings in the shared data folder (evaluation only, not the engine).
+"""Readers for the public foot-IMU reference recordings in the shared folder (evaluation only).
 
 The files are described in ``<shared>/data/gait/README.md``; they are read in place and never copied
 into the repository. ``<shared>`` is ``$EXOSHARE_SHARED_DIR`` or ``<repo>/../shared``.
@@ -48,7 +48,7 @@ def _read_two_header_csv(path: Path) -> tuple[list[str], list[str], np.ndarray]:
 
 
 def load_two_foot_recording(filename: str = "imu_sample.csv") -> Recording:
-    """Load a synchronised two-sensor file (``imu_sample.csv``, stair files) as a :class:`Recording`.
+    """Load a synchronised two-sensor file (``imu_sample.csv``, stairs) as a Recording.
 
     Axes are kept in the sensor frame the README states (x to the toes, y left, z up), which is the
     frame of the registry's ``foot_*`` channels; units are m/s² and deg/s as in the file.
@@ -67,7 +67,7 @@ def load_two_foot_recording(filename: str = "imu_sample.csv") -> Recording:
 
 
 def load_single_foot_recording(side: str) -> Recording:
-    """Load one of the unsynchronised MS files (``imu_sample_ms_<side>.csv``) as a one-foot Recording."""
+    """Load one of the unsynchronised MS files (``imu_sample_ms_<side>.csv``), one foot."""
     path = foot_imu_dir() / f"imu_sample_ms_{side}.csv"
     with path.open(newline="") as fh:
         header = next(csv.reader(fh))

@@ -1,4 +1,4 @@
-"""Scoring of the engine's events against the foot-IMU motion-capture reference (used by benchmark and tests)."""
+"""Scoring of the engine's events against the foot-IMU motion-capture reference."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ DEFAULT_TOLERANCE_S = 0.1
 
 @dataclass(frozen=True)
 class FootValidation:
-    """Scores of one foot: IC timing (bias/SD), FC timing, stride-time error and stride detection."""
+    """Scores of one foot: IC and FC timing, stride-time error, stride detection."""
 
     side: str
     ic: TimingErrors
