@@ -331,19 +331,21 @@ def _onset_for(
     return REFERENCE_DATE - timedelta(days=days), detail
 
 
+# The language a name culture usually speaks at home; where the clinic works in it, most such
+# patients choose it, and the rest pick from the clinic's languages like everybody else.
 CULTURE_LANGUAGE = {
-    "chinese": "zh",
-    "french": "fr",
-    "hispanic": "es",
-    "turkish": "tr",
-    "malay": "ms",
-    "afrikaans": "af",
-}
+    "english": "en", "hispanic": "es", "spanish": "es", "german": "de", "turkish": "tr",
+    "french": "fr", "dutch": "nl", "indian_north": "hi", "indian_south": "kn", "japanese": "ja",
+    "korean": "ko", "chinese": "zh", "malay": "ms", "filipino": "fil", "kenyan": "sw",
+    "south_african": "xh", "afrikaans": "af", "brazilian": "pt",
+}  # fmt: skip
+HOME_LANGUAGE_SHARE = 0.75
 
 
 def _language_for(rng: random.Random, clinic: ClinicSpec, culture: str) -> str:
     own = CULTURE_LANGUAGE.get(culture)
-    if own is not None and own in dict(clinic.patient_languages):
+    in_clinic = own is not None and own in dict(clinic.patient_languages)
+    if rng.random() < HOME_LANGUAGE_SHARE and own is not None and in_clinic:
         return own
     return _weighted(rng, clinic.patient_languages)
 
