@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from exoshare.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from exoshare.demo.network import DemoNetwork
 
 app = typer.Typer(
     help="exoshare: shared devices, therapist reach, knowledge and data for gait rehabilitation.",
@@ -98,12 +101,23 @@ def user_create(
     console.print(f"created {email} as {role_value.value} on {org_unit}")
 
 
-def _print_logins(logins: list[object], password: str) -> None:
-    table = Table(title="Demo logins (password for all: " + password + ")")
-    for column in ("e-mail", "role", "where"):
-        table.add_column(column)
-    for login in logins:
-        table.add_row(login.email, login.role, login.where)  # type: ignore[attr-defined]
+def _print_logins(network: DemoNetwork) -> None:
+    from exoshare.demo.network import DEMO_PASSWORD
+
+    console.print(
+        f"{network.clinics} clinics in {network.countries} countries, "
+        f"{network.device_units} device units, {network.patients} patients, "
+        f"{network.users} accounts"
+    )
+    table = Table(title=f"Demo logins — the password of every account is {DEMO_PASSWORD}")
+    width = max((len(login.email) for login in network.all_logins), default=10)
+    table.add_column("e-mail", no_wrap=True, min_width=width)
+    table.add_column("role", no_wrap=True)
+    table.add_column("where")
+    curated = {login.email for login in network.logins}
+    for login in network.all_logins:
+        style = "bold" if login.email in curated else None
+        table.add_row(login.email, login.role.value.replace("_", " "), login.where, style=style)
     console.print(table)
 
 
@@ -116,18 +130,18 @@ def seed(
 ) -> None:
     """Write the demo network into a database (migrating it first)."""
     from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
-    from exoshare.demo.network import DEMO_PASSWORD, ensure_demo_network
+    from exoshare.demo.network import ensure_demo_network
 
     url = database_url or get_settings().resolved_database_url()
     upgrade(url)
     factory = make_sessionmaker(make_engine(url))
     with session_scope(factory) as session:
         network = ensure_demo_network(session, seed_value)
-    if network is None:
+    if not network.created:
         console.print("the database already holds a network; nothing written")
-        return
-    console.print(f"seeded {_redact(url)}")
-    _print_logins(list(network.logins), DEMO_PASSWORD)
+    else:
+        console.print(f"seeded {_redact(url)}")
+    _print_logins(network)
 
 
 def _free_port(host: str, preferred: int) -> int:
@@ -150,7 +164,7 @@ def demo(
 
     from exoshare.app import create_app
     from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
-    from exoshare.demo.network import DEMO_PASSWORD, demo_logins, ensure_demo_network
+    from exoshare.demo.network import ensure_demo_network
 
     base = get_settings()
     overrides: dict[str, object] = {"cookie_secure": False}
@@ -162,11 +176,10 @@ def demo(
     upgrade(url)
     factory = make_sessionmaker(make_engine(url))
     with session_scope(factory) as session:
-        created = ensure_demo_network(session)
-        logins = demo_logins(session)
-    console.print("demo network " + ("created" if created else "reused"))
+        network = ensure_demo_network(session)
+    console.print("demo network " + ("created" if network.created else "reused"))
     port = _free_port(settings.host, port)
-    _print_logins(logins, DEMO_PASSWORD)
+    _print_logins(network)
     console.print(f"\nexoshare demo running at [bold]http://{settings.host}:{port}/[/]\n")
     uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="warning")
 
