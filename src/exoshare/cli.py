@@ -36,7 +36,7 @@ def _fail(message: str) -> typer.Exit:
 
 @db_app.command("upgrade")
 def db_upgrade(
-    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "heads",
 ) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     from exoshare.db import upgrade
