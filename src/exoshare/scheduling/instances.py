@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
@@ -13,6 +13,7 @@ from exoshare.scheduling.problem import (
     DeviceModel,
     DeviceUnit,
     Horizon,
+    Interval,
     SchedulingProblem,
     Therapist,
     WaitingPatient,
@@ -164,7 +165,7 @@ def generate_network(
             m = approved[int(rng.choice(len(approved), p=mix / mix.sum()))]
             own.append(m.id)
         for k, mid in enumerate(own):
-            maintenance = ()
+            maintenance: tuple[Interval, ...] = ()
             if rng.random() < 0.3:
                 # One 1–2 day service visit somewhere in the first four weeks.
                 day = int(rng.integers(0, 26))
@@ -194,9 +195,7 @@ def generate_network(
 _ORIGIN = date(2025, 3, 3)  # a Monday; maintenance is expressed relative to it
 
 
-def _monday_origin(day: int):  # type: ignore[no-untyped-def]
-    from datetime import datetime
-
+def _monday_origin(day: int) -> datetime:
     return datetime.combine(_ORIGIN + timedelta(days=day), time())
 
 

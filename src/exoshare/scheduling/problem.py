@@ -1,4 +1,4 @@
-"""The scheduling instance (clinics, units, models, therapists, waitlist, horizon) and its calendar."""
+"""The scheduling instance (clinics, units, models, staff, waitlist, horizon) and its calendar."""
 
 from __future__ import annotations
 

@@ -81,7 +81,7 @@ def screen(problem: SchedulingProblem, *, referring_clinic_only: bool = False) -
         reachable = [j for j in cols if dist[i, j] <= limit]
         if not reachable:
             j = min(cols, key=lambda j: dist[i, j])
-            where = "of home" if len(cols) > 1 else "of home at the referring clinic"
+            where = "of home at the referring clinic" if referring_clinic_only else "of home"
             out.reasons[p.id] = [
                 f"no clinic within {limit:.0f} km {where} "
                 f"(nearest: {problem.clinics[j].id} at {dist[i, j]:.0f} km)"

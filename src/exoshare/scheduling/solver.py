@@ -1,4 +1,4 @@
-"""The network-wide session scheduler: lexicographic CP-SAT over (clinic, model, start week) + slots.
+"""The network-wide session scheduler: lexicographic CP-SAT over (clinic, model, start week).
 
 Why a decomposition: a boolean per (patient, unit, therapist, slot) is ~10⁹ variables on the large
 instance. Instead:
@@ -43,6 +43,7 @@ from exoshare.scheduling.problem import (
 )
 from exoshare.scheduling.rules import Option, screen
 
+STAGE_NAMES = ("max sessions", "min longest weighted wait (days)", "min travel (km)")
 WAIT_SCALE = 100
 """Weighted waits enter CP-SAT as integers in 1/100 of a day."""
 TRAVEL_SCALE = 10
@@ -115,7 +116,7 @@ class SessionScheduler:
         random_seed: int = 0,
         max_options_per_patient: int = 4,
         stage_time_shares: tuple[float, float, float] = (0.6, 0.25, 0.15),
-        master_time_share: float = 0.8,
+        master_time_share: float = 0.7,
         log_search: bool = False,
     ) -> None:
         self.time_limit_s = time_limit_s
@@ -135,6 +136,8 @@ class SessionScheduler:
         self.assignments_: list[Assignment] = []
         self.first_session_: dict[str, datetime] = {}
         self._time_of_day: dict[int, int] = {}
+        self.__dict__.pop("_usage", None)
+        self._master_solution: list[_Choice] = []
 
         screening = screen(problem)
         self.unscheduled_.update(screening.reasons)
@@ -232,11 +235,66 @@ class SessionScheduler:
 
     # ------------------------------------------------------------------ master
     def _solve_master(self, choices: list[_Choice], t0: float) -> list[_Choice]:
-        pb, h = self._problem, self._problem.horizon
+        """Solve each connected component (patients sharing reachable groups) on its own.
+
+        Metro areas far apart share no patient, so their models are independent; solving them
+        apart keeps every LP small and lets CP-SAT prove optimality where a joint model would not
+        even finish presolve. Budgets are shared in proportion to size, unused time rolls over.
+        """
         self.stats_.n_master_variables = len(choices)
         if not choices:
             return []
-        self._choices = choices
+        parent = list(range(len(self._groups)))
+
+        def find(g: int) -> int:
+            while parent[g] != g:
+                parent[g] = parent[parent[g]]
+                g = parent[g]
+            return g
+
+        first_group: dict[int, int] = {}
+        for ch in choices:
+            g0 = first_group.setdefault(ch.patient, ch.group)
+            parent[find(ch.group)] = find(g0)
+        comps: dict[int, list[_Choice]] = defaultdict(list)
+        for ch in choices:
+            comps[find(ch.group)].append(ch)
+        parts = sorted(comps.values(), key=len, reverse=True)
+        deadline = t0 + self.master_time_share * self.time_limit_s
+        left = len(choices)
+        chosen: list[_Choice] = []
+        records: list[list[tuple[str, str, int, float, float]]] = []
+        for part in parts:
+            budget = (deadline - _time.perf_counter()) * len(part) / left
+            left -= len(part)
+            sol, rec = self._solve_component(part, budget)
+            chosen += sol
+            records.append(rec)
+        scales = (1.0, 1.0 / WAIT_SCALE, 1.0 / TRAVEL_SCALE)
+        for k, name in enumerate(STAGE_NAMES):
+            recs = [r[k] for r in records]
+            statuses = {r[1] for r in recs}
+            status = "OPTIMAL" if statuses == {"OPTIMAL"} else "FEASIBLE"
+            if k == 1:  # a maximum over components
+                value, bound = max(r[2] for r in recs), max(r[3] for r in recs)
+            else:
+                value, bound = sum(r[2] for r in recs), sum(r[3] for r in recs)
+            gap = abs(bound - value) / max(1.0, abs(value)) * 100
+            self.stats_.stages.append(
+                StageStats(
+                    name, status, value * scales[k], bound * scales[k], gap, sum(r[4] for r in recs)
+                )
+            )
+        self.stats_.sessions_planned = sum(c.sessions for c in chosen)
+        self._master_solution = chosen
+        return chosen
+
+    def _solve_component(
+        self, choices: list[_Choice], budget_s: float
+    ) -> tuple[list[_Choice], list[tuple[str, str, int, float, float]]]:
+        pb, h = self._problem, self._problem.horizon
+        comp_deadline = _time.perf_counter() + budget_s
+        records: list[tuple[str, str, int, float, float]] = []
         model = cp_model.CpModel()
         x = [model.new_bool_var(f"x{i}") for i in range(len(choices))]
         by_patient: dict[int, list[int]] = defaultdict(list)
@@ -275,10 +333,10 @@ class SessionScheduler:
                 * max(0, (h.end_date - pb.patients[pi].referral_date).days)
                 * WAIT_SCALE
             )
-            for pi in range(len(pb.patients))
+            for pi in {c.patient for c in choices}
         }
         max_wait = model.new_int_var(0, max(unserved_wait.values(), default=0), "max_wait")
-        for pi, _p in enumerate(pb.patients):
+        for pi in unserved_wait:
             idx = by_patient.get(pi, [])
             u = unserved_wait[pi]
             # max_wait >= u - sum x_i (u - w_i): the patient's own weighted wait.
@@ -303,17 +361,15 @@ class SessionScheduler:
             )
 
         stage_specs = [
-            ("max sessions", sessions, True, 1.0),
-            ("min longest weighted wait (days)", max_wait, False, 1.0 / WAIT_SCALE),
-            ("min travel (km)", travel, False, 1.0 / TRAVEL_SCALE),
+            (STAGE_NAMES[0], sessions, True),
+            (STAGE_NAMES[1], max_wait, False),
+            (STAGE_NAMES[2], travel, False),
         ]
         solution = self._greedy_master(choices, by_patient, unserved_wait)
-        master_budget = self.master_time_share * self.time_limit_s
         shares = self.stage_time_shares
-        for k, (name, expr, maximise, scale) in enumerate(stage_specs):
-            elapsed = _time.perf_counter() - t0
+        for k, (name, expr, maximise) in enumerate(stage_specs):
             # Unused time of earlier stages rolls over to later ones.
-            budget = (master_budget - elapsed) * shares[k] / sum(shares[k:])
+            budget = (comp_deadline - _time.perf_counter()) * shares[k] / sum(shares[k:])
             model.maximize(expr) if maximise else model.minimize(expr)
             model.clear_hints()
             for var, val in zip(x, solution, strict=True):
@@ -341,18 +397,12 @@ class SessionScheduler:
                 # No solution within the budget: keep the hint (feasible by construction).
                 bound = float("nan")
             value = values(solution)[k]
-            gap = abs(bound - value) / max(1.0, abs(value)) * 100
-            self.stats_.stages.append(
-                StageStats(
-                    name, solver.status_name(status), value * scale, bound * scale, gap, wall
-                )
-            )
+            if bound != bound:  # NaN: no bound known, report the value itself
+                bound = value
+            records.append((name, solver.status_name(status), value, bound, wall))
             # Freeze this stage's value before optimising the next one.
             model.add(expr >= value if maximise else expr <= value)
-        chosen = [choices[i] for i, v in enumerate(solution) if v]
-        self.stats_.sessions_planned = sum(c.sessions for c in chosen)
-        self._master_solution = chosen
-        return chosen
+        return [choices[i] for i, v in enumerate(solution) if v], records
 
     def _greedy_master(
         self,
@@ -401,7 +451,7 @@ class SessionScheduler:
                 out[units[0]].extend(chs)
                 continue
             placed = self._first_fit(chs, units)
-            if len(placed) < len(chs):
+            if len(placed) < len(chs) and self._time_left_s() > 0:
                 # First fit left someone out: let CP-SAT try the exact split.
                 exact = self._split_cpsat(chs, units)
                 if len(exact) > len(placed):
@@ -445,6 +495,9 @@ class SessionScheduler:
             return {}
         return {i: u for (i, u), var in b.items() if solver.boolean_value(var)}
 
+    def _time_left_s(self) -> float:
+        return self.time_limit_s - (_time.perf_counter() - self._t0)
+
     def _sub_solver(self) -> cp_model.CpSolver:
         """A one-thread solver for a subproblem, with a share of what is left of the time limit."""
         left = self.time_limit_s - (_time.perf_counter() - self._t0)
@@ -469,7 +522,7 @@ class SessionScheduler:
                 if not demand:
                     continue
                 week = self._book_greedy(cid, w, units, ther)
-                if len(week) < demand:
+                if len(week) < demand and self._time_left_s() > 0:
                     # The greedy left sessions out: let CP-SAT search the week exactly.
                     exact = self._book_cpsat(cid, w, units, ther)
                     if len(exact) > len(week):
@@ -686,12 +739,14 @@ class SessionScheduler:
         where = ", ".join(
             f"{o.model_id} at {o.clinic_id}" for o in opts[: self.max_options_per_patient]
         )
-        usage: dict[tuple[int, int], int] = defaultdict(int)
-        for ch in getattr(self, "_master_solution", []):
-            for w, n in enumerate(ch.per_week):
-                usage[(ch.group, w)] += n
+        if not hasattr(self, "_usage"):
+            self._usage: dict[tuple[int, int], int] = defaultdict(int)
+            for ch in getattr(self, "_master_solution", []):
+                for w, n in enumerate(ch.per_week):
+                    self._usage[(ch.group, w)] += n
+        usage = self._usage
         unit_full = any(
-            self._group_week_cap[(gi, w)] - usage[(gi, w)] < min(p.sessions_per_week, 1)
+            self._group_week_cap[(gi, w)] - usage[(gi, w)] < p.sessions_per_week
             for o in opts
             if (gi := self._gidx.get((o.clinic_id, o.model_id))) is not None
             for w in range(self._problem.horizon.weeks)

@@ -1,0 +1,147 @@
+"""The network solver on hand-checkable instances and the invariants of a random one."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, time
+
+import pytest
+
+from exoshare.scheduling.instances import generate_instance
+from exoshare.scheduling.problem import (
+    Clinic,
+    DeviceModel,
+    DeviceUnit,
+    Horizon,
+    SchedulingProblem,
+    Therapist,
+    WaitingPatient,
+    haversine_km,
+    schedule_violations,
+)
+from exoshare.scheduling.solver import SessionScheduler
+
+MONDAY = date(2025, 3, 3)
+HOME = (52.52, 13.405)
+
+
+def patient(pid: str, **kw: object) -> WaitingPatient:
+    base: dict = dict(
+        home_lat_deg=HOME[0],
+        home_lon_deg=HOME[1],
+        country="DE",
+        height_m=1.75,
+        weight_kg=75.0,
+        referral_date=date(2025, 2, 1),
+        priority_weight=1.0,
+        priority_reason="routine referral",
+        sessions_per_week=2,
+        course_sessions=2,
+    )
+    base.update(kw)
+    return WaitingPatient(pid, **base)
+
+
+def one_clinic(patients: list[WaitingPatient], hours=None, units=None) -> SchedulingProblem:
+    hours = hours or {d: (time(8), time(10)) for d in range(5)}
+    models = [
+        DeviceModel("A", 1.50, 1.90, 100.0, frozenset({"DE", "FR"})),
+        DeviceModel("B", 1.40, 2.00, 120.0, frozenset({"DE"})),
+    ]
+    units = units or [DeviceUnit("UA", "A", "C1"), DeviceUnit("UB", "B", "C1")]
+    therapists = [
+        Therapist("T1", "C1", frozenset({"A", "B"}), hours),
+        Therapist("T2", "C1", frozenset({"A", "B"}), hours),
+    ]
+    clinic = Clinic("C1", "DE", "Europe", HOME[0] + 0.05, HOME[1], hours)
+    return SchedulingProblem(
+        [clinic], models, units, therapists, patients, Horizon(MONDAY, 1), 40.0
+    )
+
+
+def test_haversine_known_distance():
+    assert haversine_km(52.5200, 13.4050, 48.1351, 11.5820) == pytest.approx(504.2, abs=0.5)
+    assert haversine_km(0, 0, 0, 1) == pytest.approx(111.195, abs=0.01)
+
+
+def test_hand_checkable_instance_who_goes_where_and_why_not():
+    tall = patient("P1", height_m=1.95)  # too tall for A, fits B
+    french = patient("P2", country="FR")  # B not approved in FR, A is
+    giant = patient("P3", height_m=2.05)  # fits no model
+    far = patient("P4", home_lat_deg=HOME[0] + 1.0)  # ~111 km away
+    pb = one_clinic([tall, french, giant, far])
+    s = SessionScheduler(time_limit_s=5, num_workers=1).solve(pb)
+
+    assert schedule_violations(pb, s.assignments_) == []
+    units = {(a.patient_id, a.unit_id) for a in s.assignments_}
+    assert units == {("P1", "UB"), ("P2", "UA")}
+    assert Counter(a.patient_id for a in s.assignments_) == {"P1": 2, "P2": 2}
+    # Starting patients get the earliest days: their wait ends at the first session.
+    assert s.first_session_["P1"].date() == MONDAY
+    assert s.first_session_["P2"].date() == MONDAY
+    assert s.unscheduled_["P3"] == [
+        "height 2.05 m outside every reachable model's range 1.40–2.00 m, 1.50–1.90 m"
+    ]
+    assert s.unscheduled_["P4"][0].startswith("no clinic within 40 km of home (nearest: C1 at 1")
+    assert set(s.unscheduled_) == {"P3", "P4"}
+    assert s.stats_.sessions_scheduled == 4
+    assert s.stats_.stages[0].objective == 4 and s.stats_.gap_pct == 0.0
+
+
+def test_unapproved_model_and_missing_certification_are_explained():
+    only_b = [DeviceUnit("UB", "B", "C1")]
+    pb = one_clinic([patient("P1", country="FR")], units=only_b)
+    s = SessionScheduler(time_limit_s=2, num_workers=1).solve(pb)
+    assert s.assignments_ == []
+    assert s.unscheduled_["P1"] == ["no approved model within 40 km: B not approved in FR"]
+
+
+def test_more_sessions_beats_shorter_wait():
+    # One unit, three one-hour slots in the week (Mon–Wed 8–9).
+    hours = {d: (time(8), time(9)) for d in range(3)}
+    units = [DeviceUnit("UA", "A", "C1")]
+    old = patient("OLD", referral_date=date(2024, 11, 1), sessions_per_week=1, course_sessions=1)
+    new = patient("NEW", referral_date=date(2025, 2, 28), sessions_per_week=3, course_sessions=3)
+    pb = one_clinic([old, new], hours=hours, units=units)
+    s = SessionScheduler(time_limit_s=3, num_workers=1).solve(pb)
+    assert Counter(a.patient_id for a in s.assignments_) == {"NEW": 3}
+    assert s.unscheduled_["OLD"][0].startswith("capacity: all compatible slots (A at C1) taken")
+
+
+def test_equal_sessions_go_to_the_longest_weighted_wait():
+    hours = {d: (time(8), time(9)) for d in range(2)}  # two slots: one patient's week
+    units = [DeviceUnit("UA", "A", "C1")]
+    waited_30 = patient("W30", referral_date=date(2025, 2, 1))
+    urgent_20 = patient("U20", referral_date=date(2025, 2, 11), priority_weight=2.0)
+    pb = one_clinic([waited_30, urgent_20], hours=hours, units=units)
+    s = SessionScheduler(time_limit_s=3, num_workers=1).solve(pb)
+    # Serving U20 on Mon 3 March: max(2 x 20 d, W30 unserved 1 x 37 d) = 40.
+    # Serving W30 instead: max(1 x 30 d, U20 unserved 2 x 27 d) = 54. Equal sessions, so 40 wins.
+    assert {a.patient_id for a in s.assignments_} == {"U20"}
+    assert s.stats_.stages[1].objective == pytest.approx(40.0)
+
+
+def test_random_instance_meets_every_invariant():
+    pb = generate_instance("medium", seed=3)
+    s = SessionScheduler(time_limit_s=8, num_workers=2).solve(pb)
+    assert schedule_violations(pb, s.assignments_) == []
+    ids = {p.id for p in pb.patients}
+    scheduled = {a.patient_id for a in s.assignments_}
+    assert scheduled == set(s.first_session_)
+    assert scheduled.isdisjoint(s.unscheduled_)
+    assert scheduled | set(s.unscheduled_) == ids
+    assert all(
+        reasons and all(isinstance(r, str) and r for r in reasons)
+        for reasons in s.unscheduled_.values()
+    )
+    # No unit, therapist or patient-day is used twice (checked directly, not only via the helper).
+    assert len({(a.unit_id, a.start) for a in s.assignments_}) == len(s.assignments_)
+    assert len({(a.therapist_id, a.start) for a in s.assignments_}) == len(s.assignments_)
+    assert len({(a.patient_id, a.start.date()) for a in s.assignments_}) == len(s.assignments_)
+    for p in pb.patients:
+        n = sum(1 for a in s.assignments_ if a.patient_id == p.id)
+        assert n <= min(p.course_sessions, p.sessions_per_week * pb.horizon.weeks)
+    st = s.stats_
+    assert st.sessions_scheduled == len(s.assignments_) <= st.sessions_planned
+    assert st.stages[0].bound >= st.stages[0].objective == st.sessions_planned
+    assert 0 <= st.gap_pct < 100
