@@ -48,8 +48,9 @@ def _build() -> dict[str, ChannelSpec]:
     specs += _sided("hip_angle", "deg", -60.0, 150.0, "hip flexion angle")
     specs += _sided("knee_angle", "deg", -20.0, 170.0, "knee flexion angle")
     specs += _sided("ankle_angle", "deg", -70.0, 50.0, "ankle dorsiflexion angle")
-    # Shank IMU in the segment frame: x along the shank (up), y anterior, z medio-lateral
-    # (positive to the left on both sides, so forward swing of either shank is positive z rate).
+    # Shank IMU in the segment frame: x along the shank (up), y posterior, z = x × y, which
+    # points to the right. Forward swing (the ankle moving ahead of the knee) is then a positive
+    # z rate; devices mount the sensor mirrored on the left leg so the sign holds on both sides.
     # Foot IMU (as in foot-mounted research sensors): x towards the toes, y to the left, z up;
     # the medio-lateral rate is y.
     for segment in ("shank", "foot"):
