@@ -1,4 +1,4 @@
-"""Rare faults the device simulator can inject (fall, sensor dropout, overheating) and their random schedule.
+"""Rare device faults the simulator injects (fall, sensor dropout, overheating) and their schedule.
 
 A fault is a plain description of what happens when; the simulator renders it into the signals
 and labels it in the ground truth.

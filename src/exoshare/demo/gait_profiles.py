@@ -17,7 +17,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-Diagnosis = Literal["healthy", "stroke", "spinal_cord_injury", "cerebral_palsy", "multiple_sclerosis"]
+Diagnosis = Literal[
+    "healthy", "stroke", "spinal_cord_injury", "cerebral_palsy", "multiple_sclerosis"
+]
 DIAGNOSES: tuple[Diagnosis, ...] = (
     "healthy",
     "stroke",
@@ -195,45 +197,97 @@ def profile_for(
     if diagnosis == "healthy":
         side = "none"
         base = dict(
-            speed=1.30 * height_scale, cadence=110.0, stance=0.61, aff_stance=0.61, ratio=1.0,
-            rom=1.0, hip=1.0, knee=1.0, ankle=1.0, crouch=0.0, cv=0.02, fatigue=0.02,
-            correction=0.3, turns=8.0, pauses=60.0,
+            speed=1.30 * height_scale,
+            cadence=110.0,
+            stance=0.61,
+            aff_stance=0.61,
+            ratio=1.0,
+            rom=1.0,
+            hip=1.0,
+            knee=1.0,
+            ankle=1.0,
+            crouch=0.0,
+            cv=0.02,
+            fatigue=0.02,
+            correction=0.3,
+            turns=8.0,
+            pauses=60.0,
         )
     elif diagnosis == "stroke":
         side = "left" if rng.random() < 0.5 else "right"
         base = dict(
-            speed=(1.05 - 0.75 * sev) * height_scale, cadence=100.0 - 40.0 * sev,
-            stance=0.64 + 0.10 * sev, aff_stance=0.60 - 0.07 * sev, ratio=1.0 + 0.35 * sev,
-            rom=1.0 - 0.2 * sev, hip=1.0 - 0.35 * sev, knee=1.0 - 0.55 * sev,
-            ankle=1.0 - 0.5 * sev, crouch=0.0, cv=0.03 + 0.05 * sev, fatigue=0.10 + 0.25 * sev,
-            correction=0.5, turns=8.0, pauses=25.0,
+            speed=(1.05 - 0.75 * sev) * height_scale,
+            cadence=100.0 - 40.0 * sev,
+            stance=0.64 + 0.10 * sev,
+            aff_stance=0.60 - 0.07 * sev,
+            ratio=1.0 + 0.35 * sev,
+            rom=1.0 - 0.2 * sev,
+            hip=1.0 - 0.35 * sev,
+            knee=1.0 - 0.55 * sev,
+            ankle=1.0 - 0.5 * sev,
+            crouch=0.0,
+            cv=0.03 + 0.05 * sev,
+            fatigue=0.10 + 0.25 * sev,
+            correction=0.5,
+            turns=8.0,
+            pauses=25.0,
         )
     elif diagnosis == "spinal_cord_injury":
         side = "both"
         base = dict(
-            speed=(0.50 - 0.30 * sev) * height_scale, cadence=62.0 - 22.0 * sev,
-            stance=0.68 + 0.08 * sev, aff_stance=0.68 + 0.08 * sev, ratio=1.0,
-            rom=1.0, hip=0.80 - 0.25 * sev, knee=0.75 - 0.25 * sev, ankle=0.6 - 0.2 * sev,
-            crouch=0.0, cv=0.015 + 0.01 * sev, fatigue=0.15 + 0.15 * sev, correction=0.9,
-            turns=6.0, pauses=15.0,
+            speed=(0.50 - 0.30 * sev) * height_scale,
+            cadence=62.0 - 22.0 * sev,
+            stance=0.68 + 0.08 * sev,
+            aff_stance=0.68 + 0.08 * sev,
+            ratio=1.0,
+            rom=1.0,
+            hip=0.80 - 0.25 * sev,
+            knee=0.75 - 0.25 * sev,
+            ankle=0.6 - 0.2 * sev,
+            crouch=0.0,
+            cv=0.015 + 0.01 * sev,
+            fatigue=0.15 + 0.15 * sev,
+            correction=0.9,
+            turns=6.0,
+            pauses=15.0,
         )
     elif diagnosis == "cerebral_palsy":
         side = "both"
         base = dict(
-            speed=(1.0 - 0.5 * sev) * height_scale, cadence=118.0 - 25.0 * sev,
-            stance=0.62 + 0.06 * sev, aff_stance=0.62 + 0.06 * sev, ratio=1.0,
-            rom=1.0, hip=1.0 - 0.2 * sev, knee=1.0 - 0.4 * sev, ankle=1.0 - 0.35 * sev,
-            crouch=5.0 + 25.0 * sev, cv=0.03 + 0.04 * sev, fatigue=0.08 + 0.15 * sev,
-            correction=0.6, turns=7.0, pauses=30.0,
+            speed=(1.0 - 0.5 * sev) * height_scale,
+            cadence=118.0 - 25.0 * sev,
+            stance=0.62 + 0.06 * sev,
+            aff_stance=0.62 + 0.06 * sev,
+            ratio=1.0,
+            rom=1.0,
+            hip=1.0 - 0.2 * sev,
+            knee=1.0 - 0.4 * sev,
+            ankle=1.0 - 0.35 * sev,
+            crouch=5.0 + 25.0 * sev,
+            cv=0.03 + 0.04 * sev,
+            fatigue=0.08 + 0.15 * sev,
+            correction=0.6,
+            turns=7.0,
+            pauses=30.0,
         )
     else:  # multiple_sclerosis
         side = "left" if rng.random() < 0.5 else "right"
         base = dict(
-            speed=(1.1 - 0.55 * sev) * height_scale, cadence=106.0 - 22.0 * sev,
-            stance=0.62 + 0.06 * sev, aff_stance=0.61 + 0.02 * sev, ratio=1.0 + 0.12 * sev,
-            rom=1.0 - 0.1 * sev, hip=1.0 - 0.15 * sev, knee=1.0 - 0.3 * sev,
-            ankle=1.0 - 0.5 * sev, crouch=0.0, cv=0.035 + 0.05 * sev,
-            fatigue=0.3 + 0.5 * sev, correction=0.5, turns=8.0, pauses=25.0,
+            speed=(1.1 - 0.55 * sev) * height_scale,
+            cadence=106.0 - 22.0 * sev,
+            stance=0.62 + 0.06 * sev,
+            aff_stance=0.61 + 0.02 * sev,
+            ratio=1.0 + 0.12 * sev,
+            rom=1.0 - 0.1 * sev,
+            hip=1.0 - 0.15 * sev,
+            knee=1.0 - 0.3 * sev,
+            ankle=1.0 - 0.5 * sev,
+            crouch=0.0,
+            cv=0.035 + 0.05 * sev,
+            fatigue=0.3 + 0.5 * sev,
+            correction=0.5,
+            turns=8.0,
+            pauses=25.0,
         )
 
     cadence = float(np.clip(jitter(base["cadence"], 0.05), 30.0, 140.0))
@@ -242,7 +296,9 @@ def profile_for(
     aff_stance = float(np.clip(base["aff_stance"] + 0.01 * rng.standard_normal(), 0.50, 0.82))
     if side in ("none", "both"):
         aff_stance = stance if side == "none" else aff_stance
-    ratio = float(np.clip(jitter(base["ratio"], 0.03), 0.8, 1.6)) if side in ("left", "right") else 1.0
+    ratio = (
+        float(np.clip(jitter(base["ratio"], 0.03), 0.8, 1.6)) if side in ("left", "right") else 1.0
+    )
 
     def factor(key: str) -> float:
         return float(np.clip(jitter(base[key], 0.05), 0.2, 1.1))
@@ -300,4 +356,3 @@ def healthy_profile(height_m: float = 1.75, mass_kg: float = 72.0) -> GaitProfil
         thigh_length_m=round(THIGH_LENGTH_PER_HEIGHT * height_m, 3),
         shank_length_m=round(SHANK_LENGTH_PER_HEIGHT * height_m, 3),
     )
-

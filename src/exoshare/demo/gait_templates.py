@@ -1,4 +1,4 @@
-"""Normative sagittal joint-angle and EMG templates over the gait cycle, and the stance/swing time warp.
+"""Normative sagittal joint-angle and EMG templates over the gait cycle, and the stance/swing warp.
 
 The joint templates are truncated Fourier series fitted once, at import, to key points read off
 the normative adult curves of Winter (1991, *The biomechanics and motor control of human gait*)
@@ -31,19 +31,59 @@ N_HARMONICS = 8
 # toe-off, back to neutral in mid swing.
 _KEY_POINTS: dict[Joint, list[tuple[float, float]]] = {
     "hip": [
-        (0, 30.0), (10, 27.0), (20, 19.0), (30, 9.0), (40, 0.0), (50, -8.5), (55, -10.0),
-        (60, -6.0), (65, 1.0), (70, 10.0), (75, 18.0), (80, 26.0), (85, 32.0), (90, 33.0),
+        (0, 30.0),
+        (10, 27.0),
+        (20, 19.0),
+        (30, 9.0),
+        (40, 0.0),
+        (50, -8.5),
+        (55, -10.0),
+        (60, -6.0),
+        (65, 1.0),
+        (70, 10.0),
+        (75, 18.0),
+        (80, 26.0),
+        (85, 32.0),
+        (90, 33.0),
         (95, 31.5),
     ],
     "knee": [
-        (0, 5.0), (5, 12.0), (12, 18.0), (17, 17.5), (25, 11.0), (33, 6.0), (40, 4.0),
-        (46, 6.5), (52, 13.0), (56, 22.0), (60, 37.0), (65, 52.0), (72, 62.0), (78, 57.0),
-        (84, 42.0), (90, 22.0), (95, 7.0), (98, 3.5),
+        (0, 5.0),
+        (5, 12.0),
+        (12, 18.0),
+        (17, 17.5),
+        (25, 11.0),
+        (33, 6.0),
+        (40, 4.0),
+        (46, 6.5),
+        (52, 13.0),
+        (56, 22.0),
+        (60, 37.0),
+        (65, 52.0),
+        (72, 62.0),
+        (78, 57.0),
+        (84, 42.0),
+        (90, 22.0),
+        (95, 7.0),
+        (98, 3.5),
     ],
     "ankle": [
-        (0, 0.0), (4, -5.0), (8, -6.0), (14, -2.0), (22, 3.0), (32, 6.5), (42, 9.5),
-        (47, 10.0), (52, 5.0), (57, -6.0), (62, -15.5), (66, -14.0), (72, -7.0), (80, -2.0),
-        (88, 0.5), (95, 0.5),
+        (0, 0.0),
+        (4, -5.0),
+        (8, -6.0),
+        (14, -2.0),
+        (22, 3.0),
+        (32, 6.5),
+        (42, 9.5),
+        (47, 10.0),
+        (52, 5.0),
+        (57, -6.0),
+        (62, -15.5),
+        (66, -14.0),
+        (72, -7.0),
+        (80, -2.0),
+        (88, 0.5),
+        (95, 0.5),
     ],
 }
 
@@ -72,9 +112,14 @@ _COEFFICIENTS: dict[Joint, np.ndarray] = {j: _fit_fourier(_KEY_POINTS[j]) for j 
 def normative_angles_deg(joint: Joint, phase: np.ndarray) -> np.ndarray:
     """Normative angle of ``joint`` at gait-cycle ``phase`` (any real values; period 1)."""
     coef = _COEFFICIENTS[joint]
-    harmonics = 2 * np.pi * np.arange(1, N_HARMONICS + 1)
-    arg = np.multiply.outer(np.asarray(phase, dtype=float), harmonics)
-    return coef[0, 0] + np.cos(arg) @ coef[1:, 0] + np.sin(arg) @ coef[1:, 1]
+    phase = np.asarray(phase, dtype=float)
+    out = np.full(phase.shape, coef[0, 0])
+    # Element-wise accumulation, not a matrix product: BLAS would sum in an order that depends on
+    # the array length, and streamed batches must match a whole recording bit for bit.
+    for k in range(1, N_HARMONICS + 1):
+        arg = 2 * np.pi * k * phase
+        out += coef[k, 0] * np.cos(arg) + coef[k, 1] * np.sin(arg)
+    return out
 
 
 def normative_emg_pct(phase: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Ground truth of a simulated recording: every gait event and every labelled interval, on disk as JSON.
+"""Ground truth of a simulated recording: every gait event and labelled interval, stored as JSON.
 
 Event sample indices are the nearest sample to the exact event time
 (``round(time_s * sampling_rate_hz)``); times are relative to the first sample.
@@ -105,9 +105,7 @@ class GroundTruth:
             "sampling_rate_hz": self.sampling_rate_hz,
             "meta": self.meta,
             "events": [asdict(e) for e in self.events],
-            "intervals": [
-                {**asdict(iv), "channels": list(iv.channels)} for iv in self.intervals
-            ],
+            "intervals": [{**asdict(iv), "channels": list(iv.channels)} for iv in self.intervals],
         }
 
     @classmethod
@@ -129,7 +127,7 @@ class GroundTruth:
 
 
 def ground_truth_path_for(recording_path: str | Path) -> Path:
-    """Where the ground truth of a recording file lives: ``session.parquet`` -> ``session.truth.json``."""
+    """Where a recording's ground truth lives: ``session.parquet`` -> ``session.truth.json``."""
     path = Path(recording_path)
     return path.with_name(path.name.split(".")[0] + ".truth.json")
 
