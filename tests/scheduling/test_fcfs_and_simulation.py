@@ -71,7 +71,7 @@ def test_fcfs_serves_in_referral_order_on_own_devices_only():
 
 
 def test_fcfs_books_only_full_weekly_dose_at_start():
-    # Monday's slot is in maintenance: two slots left cannot give a 3-per-week patient a full first week: FCFS waits.
+    # Monday is in maintenance: two slots cannot give a full 3-per-week first week, so FCFS waits.
     pb = two_clinics([waiting("P", date(2025, 1, 5))])
     blocked = SchedulingProblem(
         pb.clinics,
