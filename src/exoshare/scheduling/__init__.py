@@ -1,4 +1,4 @@
-"""Scheduling: waitlist instance, hard rules, the network CP-SAT solver, FCFS baseline, simulation."""
+"""Scheduling: waitlist instance, hard rules, network CP-SAT solver, FCFS baseline, simulation."""
 
 from exoshare.scheduling.fcfs import FcfsScheduler
 from exoshare.scheduling.problem import (
