@@ -98,7 +98,7 @@ class DeviceLimits:
 
     settings: dict[str, SettingLimit] = field(default_factory=_default_setting_limits)
     skin_temp_limit_c: float = 41.0
-    battery_capacity_wh: float = 300.0
+    battery_capacity_wh: float = 150.0
     device_type: str = "overground_exoskeleton"
 
 
