@@ -143,5 +143,6 @@ def test_random_instance_meets_every_invariant():
         assert n <= min(p.course_sessions, p.sessions_per_week * pb.horizon.weeks)
     st = s.stats_
     assert st.sessions_scheduled == len(s.assignments_) <= st.sessions_planned
-    assert st.stages[0].bound >= st.stages[0].objective == st.sessions_planned
+    # Later stages keep sessions >= the stage-1 value, and may find one or two more.
+    assert st.stages[0].bound >= st.sessions_planned >= st.stages[0].objective
     assert 0 <= st.gap_pct < 100
