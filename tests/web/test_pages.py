@@ -103,3 +103,34 @@ def test_static_assets_are_served_locally(client: TestClient) -> None:
     assert "/static/vendor/htmx.min.js" in page and "http" not in page.split("<body")[0]
     assert client.get("/static/vendor/htmx.min.js").status_code == 200
     assert client.get("/static/app.css").status_code == 200
+
+
+def test_patient_list_pages_with_show_more(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    from datetime import date
+
+    from exoshare.db import session_scope
+    from exoshare.patients import service
+    from exoshare.patients.models import Diagnosis, Sex
+
+    with session_scope(session_factory) as s:
+        for i in range(30):
+            service.create_patient(
+                s,
+                None,
+                world.ids["madrid"],
+                f"MRN-X{i:02d}",
+                f"Extra{i:02d}",
+                "Zz",
+                Sex.female,
+                date(1990, 1, 1),
+                1.6,
+                60.0,
+                Diagnosis.stroke,
+            )
+    _sign_in(client, world.emails["therapist_madrid"])
+    home = client.get("/").text
+    assert "Show more (7 left)" in home  # 32 patients, 25 per page
+    second = client.get("/patients/search?page=1").text
+    assert second.count("<tr>") == 7 and "Show more" not in second

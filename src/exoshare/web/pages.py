@@ -170,7 +170,16 @@ def patient_search(
         limit=PATIENTS_PER_PAGE,
         offset=max(page, 0) * PATIENTS_PER_PAGE,
     )
-    return render(request, "_patient_rows.html", principal, patients=patients, patients_total=total)
+    return render(
+        request,
+        "_patient_rows.html",
+        principal,
+        patients=patients,
+        patients_total=total,
+        page=max(page, 0),
+        per_page=PATIENTS_PER_PAGE,
+        query=q,
+    )
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
