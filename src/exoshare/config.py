@@ -33,6 +33,23 @@ class Settings(BaseSettings):
         default=None,
         description="External MQTT broker, e.g. mqtt://127.0.0.1:1883; unset: embedded broker.",
     )
+    mqtt_ingest: bool = Field(
+        default=False,
+        description="Run the MQTT ingestion worker (and the embedded broker when mqtt_url is "
+        "unset) inside the web process; `exoshare serve` and `exoshare demo` turn it on.",
+    )
+    mqtt_embedded_port: int = Field(
+        default=1883, description="Port of the embedded broker (the next free one is used)."
+    )
+    telemetry_url: str | None = Field(
+        default=None,
+        description="Root of the raw telemetry store, a path or any fsspec URL "
+        "(s3://bucket/prefix); defaults to data_dir/telemetry.",
+    )
+    telemetry_max_nan_run_s: float = Field(
+        default=0.5, description="Longest run of missing samples in one channel of a batch."
+    )
+    telemetry_max_upload_mb: int = Field(default=200, description="Largest recording upload.")
     host: str = "127.0.0.1"
     port: int = 8000
     cookie_secure: bool = Field(
@@ -48,6 +65,9 @@ class Settings(BaseSettings):
             return self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self.data_dir / 'exoshare.sqlite3'}"
+
+    def resolved_telemetry_url(self) -> str:
+        return self.telemetry_url or str(self.data_dir / "telemetry")
 
     def resolved_secret_key(self) -> str:
         if self.secret_key:

@@ -1,0 +1,1 @@
+"""Device telemetry: wire protocol, ingestion (MQTT, WebSocket, upload, files), store, sessions."""

@@ -1,0 +1,612 @@
+"""Rules of telemetry: device credentials, session lifecycle, lossless batch ingestion, summaries.
+
+Ingestion is idempotent: a batch is keyed by (device, session, seq) and a repeat of a stored key
+is answered ``duplicate`` and stores nothing; everything is checked before anything is written,
+so a rejected batch changes neither the raw store nor the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from exoshare.auth import audit
+from exoshare.auth.scope import Permission, Principal
+from exoshare.devices.models import DeviceUnit
+from exoshare.errors import NotFound, PermissionDenied
+from exoshare.gait import GaitDataError, Recording, SessionSummary, analyse
+from exoshare.patients import service as patients_service
+from exoshare.patients.models import Patient
+from exoshare.telemetry.errors import DeviceNotAuthenticated, TelemetryRejected
+from exoshare.telemetry.models import (
+    DeviceCredential,
+    SessionStatus,
+    TelemetryBatch,
+    TelemetryEvent,
+    TelemetrySession,
+)
+from exoshare.telemetry.protocol import (
+    CommandAck,
+    DeviceEvent,
+    SampleBatch,
+    SessionAnnounce,
+    SessionEnd,
+)
+from exoshare.telemetry.store import RawStore
+from exoshare.telemetry.validation import batch_times, check_channels, check_values
+
+DEVICE_SECRET_PREFIX = "exodev_"
+LEG_TO_HEIGHT_RATIO = 0.53
+"""Leg length (greater trochanter to floor) as a share of body height, Winter 2009, for the
+spatial model when the device does not report the leg length."""
+IMPORT_BATCH_SAMPLES = 6000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ingestion did with one message: ``stored`` or ``duplicate``."""
+
+    status: str
+    session: TelemetrySession | None = None
+
+
+def _sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _unix(moment_s: float) -> datetime:
+    return datetime.fromtimestamp(moment_s, tz=UTC)
+
+
+# ---------------------------------------------------------------------------- credentials
+
+
+def _unit_for_admin(session: Session, principal: Principal | None, unit_id: str) -> DeviceUnit:
+    unit = session.scalar(
+        select(DeviceUnit)
+        .where(DeviceUnit.id == unit_id)
+        .options(selectinload(DeviceUnit.org_unit))
+    )
+    if unit is None:
+        raise NotFound(f"device unit {unit_id} not found")
+    if principal is not None and not principal.covers(Permission.units_write, unit.org_unit.path):
+        if principal.covers(Permission.devices_read, unit.org_unit.path):
+            raise PermissionDenied(f"you may not manage credentials of {unit.serial_number}")
+        raise NotFound(f"device unit {unit_id} not found")
+    return unit
+
+
+def issue_device_credential(
+    session: Session, principal: Principal | None, unit_id: str, label: str | None = None
+) -> tuple[str, DeviceCredential]:
+    """A new secret for a device (shown once); ``principal=None`` is the CLI/demo operator."""
+    unit = _unit_for_admin(session, principal, unit_id)
+    secret = DEVICE_SECRET_PREFIX + secrets.token_urlsafe(32)
+    credential = DeviceCredential(
+        device_unit_id=unit.id,
+        secret_sha256=_sha256(secret),
+        label=label,
+        issued_by_id=principal.user_id if principal else None,
+    )
+    session.add(credential)
+    session.flush()
+    return secret, credential
+
+
+def revoke_device_credential(
+    session: Session, principal: Principal | None, credential_id: str
+) -> DeviceCredential:
+    credential = session.get(DeviceCredential, credential_id)
+    if credential is None:
+        raise NotFound(f"device credential {credential_id} not found")
+    _unit_for_admin(session, principal, credential.device_unit_id)
+    if credential.revoked_at is None:
+        credential.revoked_at = datetime.now(UTC)
+    return credential
+
+
+def authenticate_device(session: Session, secret: str | None) -> DeviceUnit:
+    """The device a secret belongs to; unknown and revoked secrets are refused alike."""
+    if not secret:
+        raise DeviceNotAuthenticated("a device credential is required")
+    credential = session.scalar(
+        select(DeviceCredential)
+        .where(DeviceCredential.secret_sha256 == _sha256(secret))
+        .options(selectinload(DeviceCredential.device_unit).selectinload(DeviceUnit.org_unit))
+    )
+    if credential is None or credential.revoked_at is not None:
+        raise DeviceNotAuthenticated("the device credential is unknown or revoked")
+    return credential.device_unit
+
+
+def unit_by_serial(session: Session, serial: str) -> DeviceUnit:
+    unit = session.scalar(
+        select(DeviceUnit)
+        .where(DeviceUnit.serial_number == serial)
+        .options(selectinload(DeviceUnit.org_unit), selectinload(DeviceUnit.model))
+    )
+    if unit is None:
+        raise TelemetryRejected("unknown-device", f"no device with serial {serial!r}")
+    return unit
+
+
+# ---------------------------------------------------------------------------- sessions
+
+
+def _session_of(session: Session, device: DeviceUnit, device_session_id: str) -> TelemetrySession:
+    found = session.scalar(
+        select(TelemetrySession).where(
+            TelemetrySession.device_unit_id == device.id,
+            TelemetrySession.device_session_id == device_session_id,
+        )
+    )
+    if found is None:
+        raise TelemetryRejected(
+            "unknown-session",
+            f"session {device_session_id!r} of {device.serial_number} was never announced; "
+            "send the session announce, then resend",
+            field="session_id",
+        )
+    return found
+
+
+def announce_session(
+    session: Session,
+    device: DeviceUnit,
+    announce: SessionAnnounce,
+    source: str = "mqtt",
+    source_file: str | None = None,
+) -> Outcome:
+    if announce.device_serial != device.serial_number:
+        raise TelemetryRejected(
+            "unknown-device",
+            f"the announce names device {announce.device_serial!r} but the credential "
+            f"belongs to {device.serial_number}",
+            field="device",
+        )
+    channels = check_channels(announce.channels)
+    existing = session.scalar(
+        select(TelemetrySession).where(
+            TelemetrySession.device_unit_id == device.id,
+            TelemetrySession.device_session_id == announce.session_id,
+        )
+    )
+    if existing is not None:
+        same = (
+            existing.patient_id == announce.patient_id
+            and math.isclose(existing.start_time_s, announce.start_time_s, abs_tol=1e-6)
+            and math.isclose(existing.sampling_rate_hz, announce.sampling_rate_hz)
+            and existing.channels == channels
+        )
+        if not same:
+            raise TelemetryRejected(
+                "session-conflict",
+                f"session {announce.session_id!r} was already announced with a different "
+                "patient, start time, rate or channel list",
+                field="session_id",
+            )
+        return Outcome("duplicate", existing)
+    patient = session.get(Patient, announce.patient_id)
+    if patient is None or patient.voided:
+        raise TelemetryRejected(
+            "unknown-patient", f"no patient with id {announce.patient_id!r}", field="patient_id"
+        )
+    record = TelemetrySession(
+        device_unit_id=device.id,
+        device_session_id=announce.session_id,
+        patient_id=patient.id,
+        source=source,
+        source_file=source_file,
+        started_at=_unix(announce.start_time_s),
+        start_time_s=announce.start_time_s,
+        sampling_rate_hz=announce.sampling_rate_hz,
+        channels=channels,
+        settings=announce.settings,
+        meta=announce.meta,
+    )
+    session.add(record)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # Another worker announced the same session a moment ago.
+        return Outcome("duplicate", _session_of(session, device, announce.session_id))
+    return Outcome("stored", record)
+
+
+def ingest_batch(
+    session: Session,
+    store: RawStore,
+    device: DeviceUnit,
+    batch: SampleBatch,
+    max_nan_run_s: float = 0.5,
+    stage_seconds: dict[str, float] | None = None,
+) -> Outcome:
+    """Validate and store one batch exactly once; a rejected batch leaves no trace.
+
+    ``stage_seconds``, when given, accumulates the time spent validating and writing.
+    """
+    record = _session_of(session, device, batch.session_id)
+    stored = session.scalar(
+        select(TelemetryBatch.id).where(
+            TelemetryBatch.session_id == record.id, TelemetryBatch.seq == batch.seq
+        )
+    )
+    if stored is not None:
+        return Outcome("duplicate", record)
+    if record.status is SessionStatus.ended or (
+        record.expected_batches is not None and batch.seq >= record.expected_batches
+    ):
+        raise TelemetryRejected(
+            "session-ended",
+            f"session {batch.session_id!r} ended after {record.expected_batches} batches; "
+            f"batch {batch.seq} cannot belong to it",
+            field="seq",
+        )
+    clock = time.perf_counter()
+    fs = record.sampling_rate_hz
+    times = batch_times(batch.first_sample_time_s, batch.n_samples, fs, batch.timestamps_s)
+    half = 0.5 / fs
+    if times[0] < record.start_time_s - half:
+        raise TelemetryRejected(
+            "non-monotonic-timestamps",
+            f"batch {batch.seq} starts at {times[0]:.3f} s, before the session start "
+            f"{record.start_time_s:.3f} s",
+            field="t0",
+        )
+    check_values(batch.values, record.channels, fs, times, max_nan_run_s)
+    overlapping = session.scalar(
+        select(TelemetryBatch.seq)
+        .where(
+            TelemetryBatch.session_id == record.id,
+            TelemetryBatch.first_sample_time_s <= float(times[-1]) + half,
+            TelemetryBatch.last_sample_time_s >= float(times[0]) - half,
+        )
+        .limit(1)
+    )
+    if overlapping is not None:
+        raise TelemetryRejected(
+            "duplicate-timestamps",
+            f"batch {batch.seq} ({times[0]:.3f}-{times[-1]:.3f} s) overlaps the samples of "
+            f"stored batch {overlapping}",
+            field="t0",
+            overlaps_seq=overlapping,
+        )
+    clock = _tick(stage_seconds, "validate", clock)
+    name = store.write_batch(device.serial_number, record.id, batch.seq, times, batch.values)
+    _tick(stage_seconds, "write", clock)
+    row = TelemetryBatch(
+        session_id=record.id,
+        device_unit_id=device.id,
+        seq=batch.seq,
+        n_samples=batch.n_samples,
+        first_sample_time_s=float(times[0]),
+        last_sample_time_s=float(times[-1]),
+        file=name,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        # A concurrent retry won the race; its file is the same content under the same name.
+        return Outcome("duplicate", record)
+    session.execute(
+        update(TelemetrySession)
+        .where(TelemetrySession.id == record.id)
+        .values(
+            n_batches=TelemetrySession.n_batches + 1,
+            n_samples=TelemetrySession.n_samples + batch.n_samples,
+        )
+    )
+    session.refresh(record)
+    if record.status is SessionStatus.ending and record.n_batches == record.expected_batches:
+        finish_session(session, store, record)
+    return Outcome("stored", record)
+
+
+def _tick(stage_seconds: dict[str, float] | None, stage: str, since: float) -> float:
+    now = time.perf_counter()
+    if stage_seconds is not None:
+        stage_seconds[stage] = stage_seconds.get(stage, 0.0) + now - since
+    return now
+
+
+def _stable_id(text: str) -> int:
+    # Acks are keyed by their command id; a negative id keeps them apart from device event ids.
+    return -int.from_bytes(hashlib.sha256(text.encode()).digest()[:7], "big") - 1
+
+
+def record_event(session: Session, device: DeviceUnit, event: DeviceEvent) -> Outcome:
+    record = _session_of(session, device, event.session_id)
+    return _store_event(session, record, event.event_id, event.time_s, event.kind, event.detail)
+
+
+def record_ack(session: Session, device: DeviceUnit, ack: CommandAck) -> Outcome:
+    """Keep a device's answer to a command with its session (telerehab reads it from there)."""
+    if ack.session_id is None:
+        return Outcome("stored")
+    record = _session_of(session, device, ack.session_id)
+    kind = "command_applied" if ack.status == "applied" else "command_rejected"
+    detail = {"command_id": ack.command_id, "reason": ack.reason}
+    return _store_event(session, record, _stable_id(ack.command_id), ack.time_s, kind, detail)
+
+
+def _store_event(
+    session: Session,
+    record: TelemetrySession,
+    event_id: int,
+    time_s: float,
+    kind: str,
+    detail: dict[str, Any],
+) -> Outcome:
+    exists = session.scalar(
+        select(TelemetryEvent.id).where(
+            TelemetryEvent.session_id == record.id, TelemetryEvent.event_id == event_id
+        )
+    )
+    if exists is not None:
+        return Outcome("duplicate", record)
+    try:
+        with session.begin_nested():
+            session.add(
+                TelemetryEvent(
+                    session_id=record.id,
+                    event_id=event_id,
+                    time_s=time_s,
+                    kind=kind,
+                    detail=detail,
+                )
+            )
+            session.flush()
+    except IntegrityError:
+        return Outcome("duplicate", record)
+    return Outcome("stored", record)
+
+
+def end_session(session: Session, store: RawStore, device: DeviceUnit, end: SessionEnd) -> Outcome:
+    """Mark the end; the summary is computed once every announced batch is stored."""
+    record = _session_of(session, device, end.session_id)
+    if record.status is not SessionStatus.recording:
+        return Outcome("duplicate", record)
+    stored_max = session.scalar(
+        select(func.max(TelemetryBatch.seq)).where(TelemetryBatch.session_id == record.id)
+    )
+    if stored_max is not None and stored_max >= end.n_batches:
+        raise TelemetryRejected(
+            "session-conflict",
+            f"the end says {end.n_batches} batches but batch {stored_max} is stored",
+            field="n_batches",
+        )
+    record.expected_batches = end.n_batches
+    record.ended_at = _unix(end.end_time_s)
+    record.status = SessionStatus.ending
+    if record.n_batches >= end.n_batches:
+        finish_session(session, store, record)
+    return Outcome("stored", record)
+
+
+def finish_session(session: Session, store: RawStore, record: TelemetrySession) -> None:
+    """Analyse the complete session and keep its summary (an analysis failure is kept too)."""
+    record.status = SessionStatus.ended
+    record.ended_at = record.ended_at or datetime.now(UTC)
+    try:
+        summary = analyse(read_recording(session, store, record))
+    except GaitDataError as exc:
+        record.analysis_error = str(exc)
+        return
+    store_summary(record, summary)
+
+
+def store_summary(record: TelemetrySession, summary: SessionSummary) -> None:
+    data = summary.to_dict(include_strides=False)
+    data["events"] = {
+        side: {"ic_s": e.ic_s.round(3).tolist(), "fc_s": e.fc_s.round(3).tolist()}
+        for side, e in summary.events.items()
+    }
+    record.summary = data
+    record.analysis_error = None
+
+    def finite(value: float) -> float | None:
+        return float(value) if value is not None and math.isfinite(value) else None
+
+    record.duration_s = finite(summary.duration_s)
+    record.step_count = int(summary.step_count)
+    record.cadence_steps_per_min = finite(summary.cadence_steps_per_min)
+    record.stride_time_s = finite(summary.parameters["stride_time_s"]["both"].mean)
+    record.step_time_symmetry_index_pct = finite(summary.symmetry["step_time_s"]["si_pct"])
+    record.distance_m = finite(summary.distance_m)
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def recording_meta(session: Session, record: TelemetrySession) -> dict[str, Any]:
+    """What the gait engine needs to know: the device's meta, filled from the device and patient."""
+    meta = dict(record.meta or {})
+    unit = session.get(DeviceUnit, record.device_unit_id)
+    if unit is not None:
+        meta.setdefault("device_type", unit.model.device_type.value)
+    patient = session.get(Patient, record.patient_id)
+    if patient is not None:
+        meta.setdefault("height_m", patient.height_m)
+        meta.setdefault("leg_length_m", round(LEG_TO_HEIGHT_RATIO * patient.height_m, 3))
+    return meta
+
+
+def read_recording(session: Session, store: RawStore, record: TelemetrySession) -> Recording:
+    """The session's samples: its batches in sequence order, each placed at its sample times.
+
+    Gaps between batches (a batch not yet arrived) read as NaN, so a sample is never shifted.
+    """
+    batches = session.scalars(
+        select(TelemetryBatch)
+        .where(TelemetryBatch.session_id == record.id)
+        .order_by(TelemetryBatch.seq)
+    ).all()
+    fs = record.sampling_rate_hz
+    loaded = [store.read_batch(b.file) for b in batches]
+    if not loaded:
+        channels: dict[str, np.ndarray] = {name: np.zeros(0) for name in record.channels}
+        return Recording(fs, channels, record.start_time_s, recording_meta(session, record))
+    indices = [np.rint((b.time_s - record.start_time_s) * fs).astype(np.int64) for b in loaded]
+    length = int(max(int(i[-1]) for i in indices)) + 1
+    out = {name: np.full(length, np.nan) for name in record.channels}
+    for batch, index in zip(loaded, indices, strict=True):
+        for name in out:
+            out[name][index] = batch.values[name]
+    return Recording(fs, out, record.start_time_s, recording_meta(session, record))
+
+
+# ---------------------------------------------------------------------------- import
+
+
+def import_recording(
+    session: Session,
+    store: RawStore,
+    device: DeviceUnit,
+    patient_id: str,
+    recording: Recording,
+    source: str,
+    source_file: str | None = None,
+    session_key: str | None = None,
+    max_nan_run_s: float = 0.5,
+) -> TelemetrySession:
+    """Store a whole recording as a session (announce, batches, end) and summarise it.
+
+    The caller's transaction makes it all or nothing in SQL; files written before a failure
+    stay unreferenced and are never read.
+    """
+    start = recording.start_time_s or datetime.now(UTC).timestamp()
+    key = session_key or f"{source}-{secrets.token_hex(8)}"
+    announce = SessionAnnounce(
+        session_id=key,
+        device_serial=device.serial_number,
+        patient_id=patient_id,
+        start_time_s=start,
+        sampling_rate_hz=recording.sampling_rate_hz,
+        channels={name: _unit(name) for name in recording.channels},
+        meta={k: v for k, v in recording.meta.items() if _jsonable(v)},
+    )
+    outcome = announce_session(session, device, announce, source=source, source_file=source_file)
+    record = outcome.session
+    assert record is not None
+    if outcome.status == "duplicate":
+        return record
+    n = recording.n_samples
+    n_batches = 0
+    for seq, first in enumerate(range(0, n, IMPORT_BATCH_SAMPLES)):
+        last = min(n, first + IMPORT_BATCH_SAMPLES)
+        batch = SampleBatch(
+            key,
+            seq,
+            start + first / recording.sampling_rate_hz,
+            last - first,
+            {name: values[first:last] for name, values in recording.channels.items()},
+        )
+        ingest_batch(session, store, device, batch, max_nan_run_s)
+        n_batches += 1
+    end_time = start + n / recording.sampling_rate_hz
+    end_session(session, store, device, SessionEnd(key, end_time, n_batches, n))
+    return record
+
+
+def _unit(name: str) -> str:
+    from exoshare.gait.channels import channel
+
+    return channel(name).unit
+
+
+def _jsonable(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool) or value is None
+
+
+# ---------------------------------------------------------------------------- scoped reads
+
+
+def _visible_patient(session: Session, principal: Principal, patient_id: str) -> Patient:
+    patient = session.get(Patient, patient_id)
+    if patient is None or patient.voided:
+        raise NotFound("not found")
+    if principal.covers(Permission.patients_read, patient.clinic.path):
+        return patient
+    if patient.user_id is not None and patient.user_id == principal.user_id:
+        return patient
+    raise NotFound("not found")
+
+
+def get_session(session: Session, principal: Principal, session_id: str) -> TelemetrySession:
+    """A session the caller may see (one who may read its patient), audited as a patient read."""
+    record = session.scalar(
+        select(TelemetrySession)
+        .where(TelemetrySession.id == session_id)
+        .options(
+            selectinload(TelemetrySession.patient).selectinload(Patient.clinic),
+            selectinload(TelemetrySession.device_unit).selectinload(DeviceUnit.model),
+        )
+    )
+    if record is None:
+        raise NotFound(f"session {session_id} not found")
+    try:
+        _visible_patient(session, principal, record.patient_id)
+    except NotFound:
+        raise NotFound(f"session {session_id} not found") from None
+    audit.record(
+        session,
+        principal,
+        "read",
+        "telemetry_session",
+        record.id,
+        patient_id=record.patient_id,
+    )
+    return record
+
+
+def session_samples(
+    session: Session, principal: Principal, store: RawStore, session_id: str
+) -> tuple[TelemetrySession, Recording]:
+    record = get_session(session, principal, session_id)
+    audit.record(
+        session,
+        principal,
+        "read",
+        "telemetry_samples",
+        record.id,
+        patient_id=record.patient_id,
+        detail={"n_samples": record.n_samples},
+    )
+    return record, read_recording(session, store, record)
+
+
+def sessions_of_patient(
+    session: Session, principal: Principal, patient_id: str, limit: int = 100
+) -> list[TelemetrySession]:
+    patients_service.get_patient(session, principal, patient_id)  # scoped and audited
+    rows = session.scalars(
+        select(TelemetrySession)
+        .where(TelemetrySession.patient_id == patient_id)
+        .options(selectinload(TelemetrySession.device_unit))
+        .order_by(TelemetrySession.started_at.desc())
+        .limit(limit)
+    ).all()
+    return list(rows)
+
+
+def events_of(session: Session, record: TelemetrySession) -> list[TelemetryEvent]:
+    return list(
+        session.scalars(
+            select(TelemetryEvent)
+            .where(and_(TelemetryEvent.session_id == record.id, TelemetryEvent.event_id >= 0))
+            .order_by(TelemetryEvent.time_s)
+        )
+    )
