@@ -10,8 +10,13 @@ from exoshare.auth.api import router as auth_router
 from exoshare.config import Settings, get_settings
 from exoshare.db import make_engine, make_sessionmaker
 from exoshare.devices.api import router as devices_router
+from exoshare.devices.approvals_api import router as approvals_router
+from exoshare.fleet.api import router as fleet_router
 from exoshare.network.api import router as network_router
 from exoshare.patients.api import router as patients_router
+from exoshare.telemetry.api import router as telemetry_router
+from exoshare.telemetry.pages import router as telemetry_pages_router
+from exoshare.telemetry.runtime import telemetry_lifespan
 from exoshare.web import STATIC_DIR
 from exoshare.web.pages import router as pages_router
 
@@ -26,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        lifespan=telemetry_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -33,5 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     for router in (auth_router, network_router, patients_router, devices_router, pages_router):
         app.include_router(router)
+    for router in (approvals_router, fleet_router):
+        app.include_router(router)
+    app.include_router(telemetry_router)
+    app.include_router(telemetry_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

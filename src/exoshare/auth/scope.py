@@ -27,6 +27,12 @@ class Permission(enum.StrEnum):
     models_write = "models:write"
     users_manage = "users:manage"
     audit_read = "audit:read"
+    fleet_read = "fleet:read"
+    fleet_manage = "fleet:manage"
+    billing_read = "billing:read"
+    billing_manage = "billing:manage"
+    usage_write = "usage:write"
+    scheduling_manage = "scheduling:manage"
 
 
 P = Permission
@@ -42,6 +48,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.models_write,
             P.users_manage,
             P.audit_read,
+            P.fleet_read,
+            P.fleet_manage,
+            P.billing_read,
+            P.billing_manage,
+            P.usage_write,
+            P.scheduling_manage,
         }
     ),
     Role.clinic_admin: frozenset(
@@ -53,9 +65,24 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.units_write,
             P.users_manage,
             P.audit_read,
+            # A clinic sees the units it holds and its own invoices, and keeps its own waitlist;
+            # moving and leasing shared units is the operator's job.
+            P.fleet_read,
+            P.billing_read,
+            P.usage_write,
+            P.scheduling_manage,
         }
     ),
-    Role.therapist: frozenset({P.network_read, P.patients_read, P.patients_write, P.devices_read}),
+    Role.therapist: frozenset(
+        {
+            P.network_read,
+            P.patients_read,
+            P.patients_write,
+            P.devices_read,
+            P.fleet_read,
+            P.usage_write,
+        }
+    ),
     # A patient's own record is reached through Patient.user_id, not through a subtree.
     Role.patient: frozenset(),
     Role.researcher: frozenset({P.network_read}),

@@ -1,0 +1,370 @@
+"""Regulatory approvals of device models per jurisdiction, mutual recognition, and eligibility.
+
+The question this module answers is the manufacturer's and the scheduler's: "may model M be used
+on a patient in country C, on what basis, and if not, which approvals we already hold would
+shorten the route?" (:func:`eligibility`).
+
+Jurisdictions are reference data (:data:`JURISDICTIONS`: the regulator's code, its name and the
+countries whose market it opens). Approvals and recognition agreements are data in the database.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import JSON, Date, Enum, ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from exoshare.auth.models import Role
+from exoshare.auth.scope import Permission, Principal
+from exoshare.db import Base, IdMixin, TimestampMixin
+from exoshare.devices.models import DeviceModel
+from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    code: str
+    name: str
+    countries: frozenset[str]
+
+
+_EU_EEA = frozenset(
+    {
+        *("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE"),
+        *("IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"),
+        *("IS", "LI", "NO"),
+    }
+)
+
+JURISDICTIONS: dict[str, Jurisdiction] = {
+    j.code: j
+    for j in (
+        Jurisdiction("FDA", "U.S. Food and Drug Administration", frozenset({"US", "PR"})),
+        # A CE mark under the EU MDR opens the whole EU single market and the EEA.
+        Jurisdiction("CE", "CE marking (EU MDR, notified body)", _EU_EEA),
+        Jurisdiction(
+            "UKCA", "UK Medicines and Healthcare products Regulatory Agency", frozenset({"GB"})
+        ),
+        Jurisdiction("SWISSMEDIC", "Swissmedic", frozenset({"CH"})),
+        Jurisdiction("NMPA", "National Medical Products Administration (China)", frozenset({"CN"})),
+        Jurisdiction(
+            "PMDA", "Pharmaceuticals and Medical Devices Agency (Japan)", frozenset({"JP"})
+        ),
+        Jurisdiction("MFDS", "Ministry of Food and Drug Safety (Korea)", frozenset({"KR"})),
+        Jurisdiction("TGA", "Therapeutic Goods Administration (Australia)", frozenset({"AU"})),
+        Jurisdiction("MEDSAFE", "Medsafe (New Zealand)", frozenset({"NZ"})),
+        Jurisdiction("HSA", "Health Sciences Authority (Singapore)", frozenset({"SG"})),
+        Jurisdiction("PHFDA", "Food and Drug Administration Philippines", frozenset({"PH"})),
+        Jurisdiction(
+            "CDSCO", "Central Drugs Standard Control Organisation (India)", frozenset({"IN"})
+        ),
+        Jurisdiction(
+            "ANVISA", "Agência Nacional de Vigilância Sanitária (Brazil)", frozenset({"BR"})
+        ),
+        Jurisdiction("COFEPRIS", "COFEPRIS (Mexico)", frozenset({"MX"})),
+        Jurisdiction("INVIMA", "INVIMA (Colombia)", frozenset({"CO"})),
+        Jurisdiction("HC", "Health Canada", frozenset({"CA"})),
+        Jurisdiction(
+            "SAHPRA", "South African Health Products Regulatory Authority", frozenset({"ZA"})
+        ),
+        Jurisdiction("PPB", "Pharmacy and Poisons Board (Kenya)", frozenset({"KE"})),
+        Jurisdiction("NAFDAC", "NAFDAC (Nigeria)", frozenset({"NG"})),
+    )
+}
+
+
+def jurisdictions_of(country: str) -> list[Jurisdiction]:
+    """The regulators whose approval opens the market of ``country`` (ISO 3166-1 alpha-2)."""
+    return [j for j in JURISDICTIONS.values() if country in j.countries]
+
+
+class ApprovalStatus(enum.StrEnum):
+    approved = "approved"
+    pending = "pending"
+    refused = "refused"
+    withdrawn = "withdrawn"
+
+
+class RecognitionKind(enum.StrEnum):
+    approval = "approval"
+    """Members accept each other's approvals: approved in one member means usable in all."""
+    trial_data = "trial_data"
+    """Members accept each other's clinical data: an approval elsewhere shortens the route."""
+
+
+class DeviceApproval(IdMixin, TimestampMixin, Base):
+    """The regulatory status of one model in one jurisdiction (its latest decision)."""
+
+    __tablename__ = "device_approvals"
+    __table_args__ = (UniqueConstraint("model_id", "jurisdiction"),)
+
+    model_id: Mapped[str] = mapped_column(ForeignKey("device_models.id"), index=True)
+    jurisdiction: Mapped[str] = mapped_column(String(20))
+    status: Mapped[ApprovalStatus] = mapped_column(
+        Enum(ApprovalStatus, native_enum=False, length=20)
+    )
+    status_date: Mapped[date] = mapped_column(Date)
+    """Date of the decision, or of the submission while pending."""
+    reference: Mapped[str | None] = mapped_column(String(80), default=None)
+    """The regulator's number: 510(k)/De Novo number, NB certificate, ARTG entry, ..."""
+    indications: Mapped[str] = mapped_column(Text)
+    recorded_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+
+    model: Mapped[DeviceModel] = relationship()
+
+
+class RecognitionAgreement(IdMixin, TimestampMixin, Base):
+    """A group of jurisdictions that accept each other's approvals or trial data."""
+
+    __tablename__ = "recognition_agreements"
+
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[RecognitionKind] = mapped_column(
+        Enum(RecognitionKind, native_enum=False, length=20)
+    )
+    members: Mapped[list[str]] = mapped_column(JSON)
+    """Jurisdiction codes (keys of :data:`JURISDICTIONS`)."""
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class ApprovalNotFound(NotFound):
+    slug = "approval-not-found"
+
+
+def _check_jurisdiction(code: str, field_name: str = "jurisdiction") -> str:
+    code = code.strip().upper()
+    if code not in JURISDICTIONS:
+        raise InvalidInput(
+            f"unknown jurisdiction {code!r}; known: {', '.join(sorted(JURISDICTIONS))}",
+            field=field_name,
+        )
+    return code
+
+
+def record_approval(
+    session: Session,
+    principal: Principal | None,
+    model_id: str,
+    jurisdiction: str,
+    status: ApprovalStatus,
+    status_date: date,
+    indications: str,
+    reference: str | None = None,
+) -> DeviceApproval:
+    """Record (or update) the status of a model in a jurisdiction.
+
+    Manufacturers record approvals of their own models only; the operator may record any;
+    ``principal=None`` is the trusted seeding path.
+    """
+    model = session.get(DeviceModel, model_id)
+    if model is None:
+        raise NotFound(f"device model {model_id} not found", field="model_id")
+    if principal is not None:
+        if not principal.can(Permission.models_write):
+            raise PermissionDenied("you may not record regulatory approvals")
+        if (
+            not principal.has_role(Role.consortium_operator)
+            and principal.partner_id != model.maker_id
+        ):
+            raise PermissionDenied("manufacturers record approvals of their own models only")
+    code = _check_jurisdiction(jurisdiction)
+    if not indications.strip():
+        raise InvalidInput("indications must not be empty", field="indications")
+    approval = session.scalar(
+        select(DeviceApproval).where(
+            DeviceApproval.model_id == model_id, DeviceApproval.jurisdiction == code
+        )
+    )
+    if approval is None:
+        approval = DeviceApproval(model_id=model_id, jurisdiction=code)
+        session.add(approval)
+    approval.status = status
+    approval.status_date = status_date
+    approval.indications = indications.strip()
+    approval.reference = reference
+    approval.recorded_by_id = principal.user_id if principal else None
+    session.flush()
+    return approval
+
+
+def list_approvals(session: Session, model_id: str) -> list[DeviceApproval]:
+    return list(
+        session.scalars(
+            select(DeviceApproval)
+            .where(DeviceApproval.model_id == model_id)
+            .order_by(DeviceApproval.jurisdiction)
+        )
+    )
+
+
+def create_agreement(
+    session: Session,
+    principal: Principal | None,
+    name: str,
+    kind: RecognitionKind,
+    members: list[str],
+    description: str | None = None,
+) -> RecognitionAgreement:
+    """Agreements between regulators are network reference data: the operator keeps them."""
+    if principal is not None and not principal.has_role(Role.consortium_operator):
+        raise PermissionDenied("only the consortium operator records recognition agreements")
+    codes = sorted({_check_jurisdiction(m, "members") for m in members})
+    if len(codes) < 2:
+        raise InvalidInput("an agreement needs at least two jurisdictions", field="members")
+    if session.scalar(select(RecognitionAgreement.id).where(RecognitionAgreement.name == name)):
+        raise Conflict(f"an agreement named {name!r} already exists", field="name")
+    agreement = RecognitionAgreement(name=name, kind=kind, members=codes, description=description)
+    session.add(agreement)
+    session.flush()
+    return agreement
+
+
+def list_agreements(session: Session) -> list[RecognitionAgreement]:
+    return list(session.scalars(select(RecognitionAgreement).order_by(RecognitionAgreement.name)))
+
+
+@dataclass(frozen=True)
+class Route:
+    """One way an existing approval or application shortens the route to a jurisdiction."""
+
+    jurisdiction: str
+    """The target regulator (covers the country asked about)."""
+    kind: str
+    """``pending_application``, ``trial_data_recognition`` or ``reapply``."""
+    via_jurisdiction: str | None
+    via_agreement: str | None
+    explanation: str
+
+
+@dataclass
+class Eligibility:
+    model_id: str
+    country: str
+    eligible: bool
+    basis: str | None
+    """``direct`` (approved by a regulator of the country) or ``mutual_recognition``."""
+    jurisdictions: list[str]
+    approvals: list[DeviceApproval] = field(default_factory=list)
+    """The approvals the answer rests on (the basis when eligible)."""
+    via_agreement: str | None = None
+    routes: list[Route] = field(default_factory=list)
+    explanation: str = ""
+
+
+def eligibility(session: Session, model_id: str, country: str) -> Eligibility:
+    """May the model be used on a patient in ``country``, on what basis, or what shortens the route.
+
+    >>> eligibility(session, ax2.id, "IN").basis          # doctest: +SKIP
+    'mutual_recognition'
+    """
+    country = country.strip().upper()
+    if len(country) != 2 or not country.isalpha():
+        raise InvalidInput("country must be an ISO 3166-1 alpha-2 code", field="country")
+    if session.get(DeviceModel, model_id) is None:
+        raise NotFound(f"device model {model_id} not found")
+    approvals = {a.jurisdiction: a for a in list_approvals(session, model_id)}
+    return _decide(model_id, country, approvals, list_agreements(session))
+
+
+def _decide(
+    model_id: str,
+    country: str,
+    approvals: dict[str, DeviceApproval],
+    agreements: list[RecognitionAgreement],
+) -> Eligibility:
+    local = [j.code for j in jurisdictions_of(country)]
+    answer = Eligibility(model_id, country, False, None, local)
+    if not local:
+        answer.explanation = f"no regulator is known for country {country}"
+        return answer
+    approved = {c: a for c, a in approvals.items() if a.status is ApprovalStatus.approved}
+    direct = [approved[c] for c in local if c in approved]
+    if direct:
+        answer.eligible, answer.basis, answer.approvals = True, "direct", direct
+        answer.explanation = "approved by " + ", ".join(
+            f"{a.jurisdiction} on {a.status_date.isoformat()}" for a in direct
+        )
+        return answer
+    for agreement in agreements:
+        if agreement.kind is not RecognitionKind.approval:
+            continue
+        if not set(local) & set(agreement.members):
+            continue
+        basis = [approved[m] for m in agreement.members if m in approved]
+        if basis:
+            answer.eligible, answer.basis = True, "mutual_recognition"
+            answer.approvals, answer.via_agreement = basis, agreement.name
+            answer.explanation = (
+                f"{', '.join(a.jurisdiction for a in basis)} approval recognised in {country} "
+                f"under {agreement.name}"
+            )
+            return answer
+    for code in local:
+        own = approvals.get(code)
+        if own is not None and own.status is ApprovalStatus.pending:
+            answer.routes.append(
+                Route(
+                    code,
+                    "pending_application",
+                    None,
+                    None,
+                    f"application to {code} pending since {own.status_date.isoformat()}",
+                )
+            )
+        elif own is not None:
+            answer.routes.append(
+                Route(
+                    code,
+                    "reapply",
+                    None,
+                    None,
+                    f"{code} {own.status.value} on {own.status_date.isoformat()}: a new "
+                    "application is needed",
+                )
+            )
+        for agreement in agreements:
+            if code not in agreement.members:
+                continue
+            for member in agreement.members:
+                if member == code or member not in approved:
+                    continue
+                accepted = "approval" if agreement.kind is RecognitionKind.approval else "data"
+                answer.routes.append(
+                    Route(
+                        code,
+                        "trial_data_recognition",
+                        member,
+                        agreement.name,
+                        f"{code} accepts {member} trial {accepted} under {agreement.name}: "
+                        f"apply to {code} citing the {member} approval of "
+                        f"{approved[member].status_date.isoformat()}",
+                    )
+                )
+    reasons = ", ".join(local)
+    answer.explanation = f"not approved by {reasons}" + (
+        f"; {len(answer.routes)} route(s) would shorten the way" if answer.routes else ""
+    )
+    return answer
+
+
+def approved_countries(session: Session, model_ids: list[str] | None = None) -> dict[str, set[str]]:
+    """Model id -> every country where it may be used now (directly or by recognition)."""
+    stmt = select(DeviceApproval).where(DeviceApproval.status == ApprovalStatus.approved)
+    if model_ids is not None:
+        stmt = stmt.where(DeviceApproval.model_id.in_(model_ids))
+    approved: dict[str, set[str]] = {}
+    for a in session.scalars(stmt):
+        approved.setdefault(a.model_id, set()).add(a.jurisdiction)
+    recognised = [a for a in list_agreements(session) if a.kind is RecognitionKind.approval]
+    out: dict[str, set[str]] = {}
+    for model_id, codes in approved.items():
+        # One hop only, as in eligibility(): recognition is not transitive between agreements.
+        reach = set(codes)
+        for agreement in recognised:
+            if codes & set(agreement.members):
+                reach |= set(agreement.members)
+        out[model_id] = {c for code in reach for c in JURISDICTIONS[code].countries}
+    return out

@@ -1,0 +1,176 @@
+"""Tables of scheduling: waitlist, opening and working hours, certifications, booked sessions."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from exoshare.db import Base, IdMixin, TimestampMixin, utcnow
+from exoshare.devices.models import DeviceModel, DeviceUnit
+from exoshare.network.models import OrgUnit
+from exoshare.patients.models import Patient
+
+
+class Priority(enum.StrEnum):
+    urgent = "urgent"
+    high = "high"
+    routine = "routine"
+
+
+PRIORITY_WEIGHT = {Priority.urgent: 3.0, Priority.high: 2.0, Priority.routine: 1.0}
+"""How much faster a day of waiting counts in the solver's fairness objective."""
+
+
+class WaitlistStatus(enum.StrEnum):
+    waiting = "waiting"
+    scheduled = "scheduled"
+    withdrawn = "withdrawn"
+    completed = "completed"
+
+
+class WaitlistEntry(IdMixin, TimestampMixin, Base):
+    """A patient referred for a course of robotic gait therapy and not yet started."""
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (
+        Index("ix_waitlist_entries_clinic_status", "clinic_id", "status"),
+        CheckConstraint("sessions_per_week BETWEEN 1 AND 7", name="sessions_per_week"),
+        CheckConstraint("course_sessions >= 1", name="course_sessions"),
+    )
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("org_units.id"))
+    """The referring clinic, whose waitlist holds the patient."""
+    referral_date: Mapped[date] = mapped_column(Date)
+    priority: Mapped[Priority] = mapped_column(Enum(Priority, native_enum=False, length=10))
+    priority_reason: Mapped[str] = mapped_column(String(300))
+    sessions_per_week: Mapped[int] = mapped_column(Integer)
+    course_sessions: Mapped[int] = mapped_column(Integer)
+    home_latitude: Mapped[float] = mapped_column(Float)
+    home_longitude: Mapped[float] = mapped_column(Float)
+    status: Mapped[WaitlistStatus] = mapped_column(
+        Enum(WaitlistStatus, native_enum=False, length=12), default=WaitlistStatus.waiting
+    )
+    unscheduled_reasons: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    """Why the latest schedule run could not book the patient, in words."""
+    first_session_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+
+    patient: Mapped[Patient] = relationship()
+    clinic: Mapped[OrgUnit] = relationship()
+
+
+class ClinicOpeningHours(IdMixin, Base):
+    """When a clinic is open on one weekday (0 = Monday), in the clinic's local time."""
+
+    __tablename__ = "clinic_opening_hours"
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "weekday"),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint("opens < closes", name="order"),
+    )
+
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("org_units.id"))
+    weekday: Mapped[int] = mapped_column(Integer)
+    opens: Mapped[time] = mapped_column(Time)
+    closes: Mapped[time] = mapped_column(Time)
+
+
+class TherapistWorkingHours(IdMixin, Base):
+    """When a therapist works at a clinic on one weekday; none recorded means the clinic's hours."""
+
+    __tablename__ = "therapist_working_hours"
+    __table_args__ = (
+        UniqueConstraint("therapist_id", "clinic_id", "weekday"),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint("starts < ends", name="order"),
+    )
+
+    therapist_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("org_units.id"))
+    weekday: Mapped[int] = mapped_column(Integer)
+    starts: Mapped[time] = mapped_column(Time)
+    ends: Mapped[time] = mapped_column(Time)
+
+
+class TherapistCertification(IdMixin, TimestampMixin, Base):
+    """A therapist may run a model until ``expires_on`` (the academy will own this later)."""
+
+    __tablename__ = "therapist_certifications"
+    __table_args__ = (UniqueConstraint("therapist_id", "model_id"),)
+
+    therapist_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    model_id: Mapped[str] = mapped_column(ForeignKey("device_models.id"))
+    certified_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date)
+
+    model: Mapped[DeviceModel] = relationship()
+
+
+class ScheduleRun(IdMixin, Base):
+    """One run of the network scheduler and what it achieved."""
+
+    __tablename__ = "schedule_runs"
+
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    horizon_start: Mapped[date] = mapped_column(Date)
+    weeks: Mapped[int] = mapped_column(Integer)
+    travel_limit_km: Mapped[float] = mapped_column(Float)
+    patients_waiting: Mapped[int] = mapped_column(Integer)
+    patients_scheduled: Mapped[int] = mapped_column(Integer, default=0)
+    sessions_booked: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(60), default="")
+    gap_pct: Mapped[float | None] = mapped_column(Float, default=None)
+    wall_time_s: Mapped[float | None] = mapped_column(Float, default=None)
+    triggered_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    notes: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class BookedSession(IdMixin, TimestampMixin, Base):
+    """A therapy session on the calendar: a unit, a therapist and a patient in one slot.
+
+    The unique constraints are the last word on double booking: whatever races, one unit, one
+    therapist and one patient each hold at most one session per start time.
+    """
+
+    __tablename__ = "booked_sessions"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "starts_at"),
+        UniqueConstraint("therapist_id", "starts_at"),
+        UniqueConstraint("patient_id", "starts_at"),
+        Index("ix_booked_sessions_clinic_start", "clinic_id", "starts_at"),
+        CheckConstraint("starts_at < ends_at", name="order"),
+    )
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
+    unit_id: Mapped[str] = mapped_column(ForeignKey("device_units.id"))
+    therapist_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("org_units.id"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    waitlist_entry_id: Mapped[str | None] = mapped_column(
+        ForeignKey("waitlist_entries.id"), default=None, index=True
+    )
+    schedule_run_id: Mapped[str | None] = mapped_column(
+        ForeignKey("schedule_runs.id"), default=None
+    )
+
+    patient: Mapped[Patient] = relationship()
+    unit: Mapped[DeviceUnit] = relationship()
+    clinic: Mapped[OrgUnit] = relationship()
