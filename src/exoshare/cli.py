@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from exoshare.config import Settings, get_settings
+from exoshare.telemetry.cli import analyse_command, credential_command, import_command
 
 if TYPE_CHECKING:
     from exoshare.demo.network import DemoNetwork
@@ -24,6 +26,9 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.command("import")(import_command)
+app.command("analyse")(analyse_command)
+app.command("device-credential")(credential_command)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -167,7 +172,7 @@ def demo(
     from exoshare.demo.network import ensure_demo_network
 
     base = get_settings()
-    overrides: dict[str, object] = {"cookie_secure": False}
+    overrides: dict[str, object] = {"cookie_secure": False, "mqtt_ingest": True}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     settings = Settings(**{**base.model_dump(), **overrides})
@@ -195,6 +200,8 @@ def serve(
 
     from exoshare.db import at_head
 
+    # The server ingests MQTT telemetry (embedded broker unless EXOSHARE_MQTT_URL is set).
+    os.environ.setdefault("EXOSHARE_MQTT_INGEST", "true")
     settings = get_settings()
     if not at_head(settings.resolved_database_url()):
         raise _fail("the database is not at the newest migration; run `exoshare db upgrade`")

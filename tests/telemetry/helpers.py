@@ -99,3 +99,13 @@ def only_session(env: Env) -> TelemetrySession:
 
 def device(s: Session) -> DeviceUnit:
     return s.scalars(select(DeviceUnit).where(DeviceUnit.serial_number == SERIAL)).one()
+
+
+def simulated_angles(n_samples: int, seed: int = 1) -> dict[str, np.ndarray]:
+    """Hip and knee angles of a healthy simulated walker (about 110 steps/min) at 100 Hz."""
+    from exoshare.demo.gait_profiles import healthy_profile
+    from exoshare.demo.gait_simulator import VirtualExoskeleton
+
+    produced = VirtualExoskeleton(healthy_profile(), seed=seed).next_batch(n_samples)
+    names = ("hip_angle_left_deg", "hip_angle_right_deg", "knee_angle_left_deg")
+    return {name: produced[name] for name in (*names, "knee_angle_right_deg")}

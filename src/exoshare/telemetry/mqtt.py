@@ -1,0 +1,142 @@
+"""The MQTT side: the embedded amqtt broker and the worker that feeds device messages to ingestion.
+
+The worker subscribes with a persistent session (fixed client id, clean_session off, QoS 1), so
+the broker keeps messages for it while it restarts. The broker's PUBACK only says the broker has
+the message; a device forgets a batch when the worker's *receipt* (``.../receipts``) says
+``stored`` or ``duplicate``, which is what makes a crash anywhere lose nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiomqtt
+
+from exoshare.telemetry.ingest import Ingestor
+from exoshare.telemetry.protocol import MQTT_QOS, TOPIC_ROOT, encode, parse_topic, topic
+
+log = logging.getLogger(__name__)
+
+INBOUND_KINDS = frozenset({"session", "samples", "events", "acks"})
+SUBSCRIPTION = f"{TOPIC_ROOT}/+/+/+"
+WORKER_CLIENT_ID = "exoshare-ingest"
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        """``mqtt://[user:password@]host[:port]``.
+
+        >>> BrokerAddress.parse("mqtt://127.0.0.1:1884")
+        BrokerAddress(host='127.0.0.1', port=1884, username=None, password=None)
+        """
+        parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+        if parts.scheme not in {"mqtt", "tcp"} or not parts.hostname:
+            raise ValueError(f"{url!r} is not an mqtt://host:port URL")
+        return cls(parts.hostname, parts.port or 1883, parts.username, parts.password)
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def client(self, identifier: str | None = None, **kwargs: Any) -> aiomqtt.Client:
+        return aiomqtt.Client(
+            self.host,
+            self.port,
+            username=self.username,
+            password=self.password,
+            identifier=identifier,
+            **kwargs,
+        )
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex((host, port)) != 0
+
+
+@contextlib.asynccontextmanager
+async def embedded_broker(
+    host: str = "127.0.0.1", port: int = 1883
+) -> AsyncIterator[BrokerAddress]:
+    """An amqtt broker on ``port`` or the next free port, for as long as the context lasts."""
+    from amqtt.broker import Broker
+
+    chosen = next((p for p in range(port, port + 50) if _port_is_free(host, p)), None)
+    if chosen is None:
+        raise RuntimeError(f"no free port for the embedded MQTT broker in {port}..{port + 49}")
+    # amqtt's default lets anonymous clients in. That is acceptable because every message
+    # carries the device credential, which ingestion checks whatever the broker did.
+    broker = Broker({"listeners": {"default": {"type": "tcp", "bind": f"{host}:{chosen}"}}})
+    await broker.start()
+    log.info("embedded MQTT broker listening on %s:%d", host, chosen)
+    try:
+        yield BrokerAddress(host, chosen)
+    finally:
+        await broker.shutdown()
+
+
+class MqttIngestWorker:
+    """Subscribes to every device topic and hands each message to the :class:`Ingestor`."""
+
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        broker: BrokerAddress,
+        client_id: str = WORKER_CLIENT_ID,
+        reconnect_s: float = 2.0,
+    ) -> None:
+        self.ingestor = ingestor
+        self.broker = broker
+        self.client_id = client_id
+        self.reconnect_s = reconnect_s
+        self.subscribed = asyncio.Event()
+        self.handled = 0
+
+    async def run(self) -> None:
+        """Receive until cancelled, reconnecting when the broker goes away."""
+        while True:
+            try:
+                await self._session()
+            except aiomqtt.MqttError as exc:
+                self.subscribed.clear()
+                log.warning("MQTT worker lost %s (%s); retrying", self.broker.url, exc)
+                await asyncio.sleep(self.reconnect_s)
+
+    async def _session(self) -> None:
+        client = self.broker.client(self.client_id, clean_session=False)
+        async with client:
+            await client.subscribe(SUBSCRIPTION, qos=MQTT_QOS)
+            self.subscribed.set()
+            async for message in client.messages:
+                await self._handle(client, str(message.topic), message.payload)
+
+    async def _handle(self, client: aiomqtt.Client, name: str, payload: Any) -> None:
+        try:
+            org, serial, kind = parse_topic(name)
+        except Exception:
+            return
+        if kind not in INBOUND_KINDS or not isinstance(payload, bytes | bytearray):
+            return
+        # Ingestion is blocking (SQL, files); a thread keeps the event loop answering the broker.
+        receipt = await asyncio.to_thread(self.ingestor.handle, bytes(payload), topic_serial=serial)
+        self.handled += 1
+        try:
+            await client.publish(
+                topic(org, serial, "receipts"), encode(receipt.to_wire()), qos=MQTT_QOS
+            )
+        except ValueError:
+            log.warning("cannot answer on topic of %r/%r", org, serial)
