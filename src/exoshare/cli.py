@@ -213,3 +213,46 @@ def serve(
         workers=workers,
         proxy_headers=True,
     )
+
+
+@app.command()
+def schedule(
+    start: Annotated[str, typer.Option(help="First day of the horizon, YYYY-MM-DD (a Monday)")],
+    weeks: Annotated[int, typer.Option(help="Weeks to schedule")] = 4,
+    travel_limit_km: Annotated[float, typer.Option(help="Longest trip from home")] = 50.0,
+    time_limit_s: Annotated[float, typer.Option(help="Solver time limit")] = 60.0,
+) -> None:
+    """Run the network scheduler on the waitlist in the database and book the sessions."""
+    from datetime import date
+
+    from exoshare.db import make_engine, make_sessionmaker, session_scope
+    from exoshare.errors import ExoshareError
+    from exoshare.scheduling.service import run_schedule
+
+    factory = make_sessionmaker(make_engine(get_settings().resolved_database_url()))
+    try:
+        with session_scope(factory) as session:
+            run = run_schedule(
+                session, None, date.fromisoformat(start), weeks, travel_limit_km, time_limit_s
+            )
+    except (ExoshareError, ValueError) as exc:
+        raise _fail(getattr(exc, "detail", str(exc))) from None
+    gap = "—" if run.gap_pct is None else f"{run.gap_pct:.2f} %"
+    console.print(
+        f"{run.patients_scheduled} of {run.patients_waiting} waiting patients scheduled, "
+        f"{run.sessions_booked} sessions booked; solver {run.status}, gap {gap}, "
+        f"{run.wall_time_s or 0:.1f} s"
+    )
+
+
+@app.command("simulate-network")
+def simulate_network_command(
+    weeks: Annotated[int, typer.Option(help="Weeks to simulate")] = 12,
+    time_limit_s: Annotated[float, typer.Option(help="Solver time limit per week")] = 5.0,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 0,
+) -> None:
+    """Weeks of referrals scheduled by FCFS per clinic and by exoshare across the network."""
+    from exoshare.scheduling.simulation import render_table, simulate_network
+
+    result = simulate_network(weeks=weeks, solver_time_limit_s=time_limit_s, seed=seed)
+    console.print(render_table(result))

@@ -1,0 +1,57 @@
+"""HTTP routes of scheduling: waitlist, schedule runs, bookings and a clinic's calendar."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, status
+
+from exoshare.deps import CurrentPrincipal, DbSession
+from exoshare.scheduling import service
+from exoshare.scheduling.schemas import (
+    BookedSessionOut,
+    BookingCreate,
+    ScheduleRunCreate,
+    ScheduleRunOut,
+    WaitlistCreate,
+    WaitlistEntryOut,
+    WaitlistRowOut,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["scheduling"])
+
+
+@router.post("/waitlist", response_model=WaitlistEntryOut, status_code=status.HTTP_201_CREATED)
+def add(body: WaitlistCreate, session: DbSession, principal: CurrentPrincipal) -> object:
+    return service.add_to_waitlist(session, principal, **body.model_dump())
+
+
+@router.get("/clinics/{clinic_id}/waitlist", response_model=list[WaitlistRowOut])
+def waitlist(clinic_id: str, session: DbSession, principal: CurrentPrincipal) -> list:
+    return [
+        WaitlistRowOut(
+            entry=WaitlistEntryOut.model_validate(row.entry),
+            position=row.position,
+            waited_days=row.waited_days,
+        )
+        for row in service.waitlist(session, principal, clinic_id)
+    ]
+
+
+@router.post("/schedule-runs", response_model=ScheduleRunOut, status_code=status.HTTP_201_CREATED)
+def run(body: ScheduleRunCreate, session: DbSession, principal: CurrentPrincipal) -> object:
+    return service.run_schedule(session, principal, **body.model_dump())
+
+
+@router.post(
+    "/booked-sessions", response_model=BookedSessionOut, status_code=status.HTTP_201_CREATED
+)
+def book(body: BookingCreate, session: DbSession, principal: CurrentPrincipal) -> object:
+    return service.book_session(session, principal, **body.model_dump())
+
+
+@router.get("/clinics/{clinic_id}/calendar", response_model=list[BookedSessionOut])
+def calendar(
+    clinic_id: str, start: date, session: DbSession, principal: CurrentPrincipal, days: int = 7
+) -> list:
+    return service.calendar(session, principal, clinic_id, start, min(max(days, 1), 62))

@@ -1,0 +1,85 @@
+"""Request and response shapes of the scheduling API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from exoshare.scheduling.models import Priority, WaitlistStatus
+
+
+class WaitlistCreate(BaseModel):
+    patient_id: str
+    referral_date: date
+    priority: Priority = Priority.routine
+    priority_reason: str = Field(min_length=1, max_length=300)
+    sessions_per_week: int = Field(ge=1, le=7)
+    course_sessions: int = Field(ge=1, le=200)
+    home_latitude: float | None = Field(default=None, ge=-90, le=90)
+    home_longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class WaitlistEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    patient_id: str
+    clinic_id: str
+    referral_date: date
+    priority: Priority
+    priority_reason: str
+    sessions_per_week: int
+    course_sessions: int
+    status: WaitlistStatus
+    unscheduled_reasons: list[str] | None
+    first_session_at: datetime | None
+
+
+class WaitlistRowOut(BaseModel):
+    entry: WaitlistEntryOut
+    position: int | None
+    waited_days: int
+
+
+class ScheduleRunCreate(BaseModel):
+    start: date
+    weeks: int = Field(default=4, ge=1, le=12)
+    travel_limit_km: float = Field(default=50.0, gt=0, le=2000)
+    time_limit_s: float = Field(default=30.0, gt=0, le=600)
+
+
+class ScheduleRunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    horizon_start: date
+    weeks: int
+    travel_limit_km: float
+    patients_waiting: int
+    patients_scheduled: int
+    sessions_booked: int
+    status: str
+    gap_pct: float | None
+    wall_time_s: float | None
+
+
+class BookingCreate(BaseModel):
+    patient_id: str
+    unit_id: str
+    therapist_id: str
+    starts_at: datetime
+    duration_min: int = Field(default=60, ge=15, le=240)
+
+
+class BookedSessionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    patient_id: str
+    unit_id: str
+    therapist_id: str
+    clinic_id: str
+    starts_at: datetime
+    ends_at: datetime
+    waitlist_entry_id: str | None
