@@ -1,0 +1,1 @@
+"""Tele-rehabilitation: live remote sessions, safety alerts and remote setting changes."""

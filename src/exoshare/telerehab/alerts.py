@@ -1,0 +1,324 @@
+"""Safety alert rules evaluated on live telemetry: one alert per episode, cleared with hysteresis.
+
+Pure: the live hub feeds sample batches (channel arrays, as stored) and clock ticks; the monitor
+answers with alerts that start or clear. Rules come from the device model and the patient
+(e.g. a lower skin-temperature limit for a patient with reduced sensation).
+"""
+
+from __future__ import annotations
+
+import enum
+from itertools import pairwise
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+STANDARD_GRAVITY_MPS2 = 9.80665
+
+
+class AlertKind(enum.StrEnum):
+    skin_temperature = "skin_temperature"
+    interaction_force = "interaction_force"
+    fall = "fall"
+    battery_low = "battery_low"
+    link_lost = "link_lost"
+    gait_asymmetry = "gait_asymmetry"
+
+
+class Severity(enum.StrEnum):
+    warning = "warning"
+    critical = "critical"
+
+
+@dataclass(frozen=True)
+class AlertRules:
+    """Limits for one live session (model defaults, tightened per patient where needed)."""
+
+    skin_temp_limit_c: float = 41.0
+    interaction_force_limit_n: float = 250.0
+    # Falls: an impact above this acceleration magnitude (Bourke et al. 2007 use ~2.8 g at the
+    # trunk; a shank sees larger heel-strike peaks, hence the higher default).
+    fall_impact_g: float = 6.0
+    battery_low_pct: float = 15.0
+    link_lost_after_s: float = 5.0
+    asymmetry_limit_pct: float = 30.0
+    # How long a limit must be exceeded before it counts, so single-sample spikes do not alarm.
+    sustain_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: AlertKind
+    severity: Severity
+    at_s: float
+    value: float
+    limit: float
+    message: str
+    cleared: bool = False
+
+
+@dataclass
+class _Episode:
+    above_since_s: float | None = None
+    active: bool = False
+
+
+@dataclass
+class AlertMonitor:
+    """Stateful evaluation of :class:`AlertRules` over consecutive batches of one session."""
+
+    rules: AlertRules
+    sampling_rate_hz: float
+    _episodes: dict[AlertKind, _Episode] = field(default_factory=dict)
+    _last_data_s: float | None = None
+
+    def _episode(self, kind: AlertKind) -> _Episode:
+        return self._episodes.setdefault(kind, _Episode())
+
+    def active(self) -> set[AlertKind]:
+        return {kind for kind, episode in self._episodes.items() if episode.active}
+
+    def observe(self, start_s: float, channels: Mapping[str, np.ndarray]) -> list[Alert]:
+        """Evaluate one batch whose first sample is at ``start_s`` (seconds, session clock)."""
+        n = len(next(iter(channels.values()))) if channels else 0
+        if n == 0:
+            return []
+        times = start_s + np.arange(n) / self.sampling_rate_hz
+        self._last_data_s = float(times[-1])
+        alerts: list[Alert] = []
+        link = self._episode(AlertKind.link_lost)
+        if link.active:
+            link.active = False
+            alerts.append(
+                Alert(
+                    AlertKind.link_lost,
+                    Severity.warning,
+                    float(times[0]),
+                    0.0,
+                    self.rules.link_lost_after_s,
+                    "link restored",
+                    cleared=True,
+                )
+            )
+        skin = _max_of(channels, "skin_temp_left_c", "skin_temp_right_c")
+        if skin is not None:
+            alerts += self._sustained(
+                AlertKind.skin_temperature,
+                Severity.critical,
+                times,
+                skin,
+                self.rules.skin_temp_limit_c,
+                "skin temperature {value:.1f} °C above {limit:.1f} °C",
+            )
+        force = _max_of(
+            channels, "interaction_force_left_n", "interaction_force_right_n", absolute=True
+        )
+        if force is not None:
+            alerts += self._sustained(
+                AlertKind.interaction_force,
+                Severity.critical,
+                times,
+                force,
+                self.rules.interaction_force_limit_n,
+                "interaction force {value:.0f} N above the envelope's {limit:.0f} N",
+                sustain_s=min(self.rules.sustain_s, 0.2),
+            )
+        impact = _acc_magnitude_g(channels)
+        if impact is not None:
+            alerts += self._instant(
+                AlertKind.fall,
+                Severity.critical,
+                times,
+                impact,
+                self.rules.fall_impact_g,
+                "possible fall: impact of {value:.1f} g",
+            )
+        if "battery_pct" in channels:
+            alerts += self._below(
+                AlertKind.battery_low,
+                Severity.warning,
+                times,
+                np.asarray(channels["battery_pct"], float),
+                self.rules.battery_low_pct,
+                "battery at {value:.0f} %",
+            )
+        return alerts
+
+    def observe_asymmetry(self, at_s: float, step_time_symmetry_index_pct: float) -> list[Alert]:
+        """Feed the latest rolling step-time symmetry index (%, Robinson 1987) from the engine."""
+        value = abs(step_time_symmetry_index_pct)
+        return self._instant(
+            AlertKind.gait_asymmetry,
+            Severity.warning,
+            np.array([at_s]),
+            np.array([value]),
+            self.rules.asymmetry_limit_pct,
+            "step-time asymmetry {value:.0f} % above {limit:.0f} %",
+            clear_below=self.rules.asymmetry_limit_pct * 0.8,
+        )
+
+    def tick(self, now_s: float) -> list[Alert]:
+        """Check the link: no data for longer than the limit raises ``link_lost`` once."""
+        if self._last_data_s is None:
+            return []
+        silent_s = now_s - self._last_data_s
+        episode = self._episode(AlertKind.link_lost)
+        if silent_s > self.rules.link_lost_after_s and not episode.active:
+            episode.active = True
+            return [
+                Alert(
+                    AlertKind.link_lost,
+                    Severity.warning,
+                    now_s,
+                    silent_s,
+                    self.rules.link_lost_after_s,
+                    f"no data for {silent_s:.0f} s",
+                )
+            ]
+        return []
+
+    def _sustained(
+        self,
+        kind: AlertKind,
+        severity: Severity,
+        times: np.ndarray,
+        values: np.ndarray,
+        limit: float,
+        message: str,
+        sustain_s: float | None = None,
+    ) -> list[Alert]:
+        sustain = self.rules.sustain_s if sustain_s is None else sustain_s
+        episode = self._episode(kind)
+        out: list[Alert] = []
+        above = np.nan_to_num(values, nan=-np.inf) > limit
+        # Walk runs of equal state rather than samples: a batch holds one or two runs.
+        bounds = np.concatenate(
+            ([0], np.flatnonzero(np.diff(above.astype(np.int8))) + 1, [len(above)])
+        )
+        for first, stop in pairwise(bounds):
+            if not above[first]:
+                if episode.active:
+                    episode.active = False
+                    value = float(values[first])
+                    out.append(
+                        Alert(
+                            kind,
+                            severity,
+                            float(times[first]),
+                            value,
+                            limit,
+                            message.format(value=value, limit=limit),
+                            cleared=True,
+                        )
+                    )
+                episode.above_since_s = None
+                continue
+            if episode.above_since_s is None:
+                episode.above_since_s = float(times[first])
+            if episode.active:
+                continue
+            held = times[first:stop] - episode.above_since_s >= sustain - 1e-9
+            if held.any():
+                i = first + int(np.argmax(held))
+                episode.active = True
+                peak = float(np.nanmax(values[first:stop]))
+                out.append(
+                    Alert(
+                        kind,
+                        severity,
+                        float(times[i]),
+                        peak,
+                        limit,
+                        message.format(value=peak, limit=limit),
+                    )
+                )
+        return out
+
+    def _instant(
+        self,
+        kind: AlertKind,
+        severity: Severity,
+        times: np.ndarray,
+        values: np.ndarray,
+        limit: float,
+        message: str,
+        clear_below: float | None = None,
+    ) -> list[Alert]:
+        episode = self._episode(kind)
+        finite = np.nan_to_num(values, nan=-np.inf)
+        if not episode.active and np.any(finite > limit):
+            i = int(np.argmax(finite))
+            episode.active = True
+            return [
+                Alert(
+                    kind,
+                    severity,
+                    float(times[i]),
+                    float(values[i]),
+                    limit,
+                    message.format(value=values[i], limit=limit),
+                )
+            ]
+        if episode.active and clear_below is not None and np.all(finite < clear_below):
+            episode.active = False
+            return [
+                Alert(
+                    kind,
+                    severity,
+                    float(times[-1]),
+                    float(values[-1]),
+                    limit,
+                    message.format(value=values[-1], limit=limit),
+                    cleared=True,
+                )
+            ]
+        return []
+
+    def _below(
+        self,
+        kind: AlertKind,
+        severity: Severity,
+        times: np.ndarray,
+        values: np.ndarray,
+        limit: float,
+        message: str,
+    ) -> list[Alert]:
+        episode = self._episode(kind)
+        finite = values[np.isfinite(values)]
+        if finite.size and not episode.active and finite.min() < limit:
+            episode.active = True
+            return [
+                Alert(
+                    kind,
+                    severity,
+                    float(times[-1]),
+                    float(finite.min()),
+                    limit,
+                    message.format(value=finite.min(), limit=limit),
+                )
+            ]
+        return []
+
+
+def _max_of(
+    channels: Mapping[str, np.ndarray], *names: str, absolute: bool = False
+) -> np.ndarray | None:
+    present = [np.asarray(channels[n], float) for n in names if n in channels]
+    if not present:
+        return None
+    stacked = np.abs(np.vstack(present)) if absolute else np.vstack(present)
+    with np.errstate(all="ignore"):
+        return np.nanmax(np.where(np.isnan(stacked), -np.inf, stacked), axis=0)
+
+
+def _acc_magnitude_g(channels: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    peaks = []
+    for side in ("left", "right"):
+        axes = [f"shank_acc_{axis}_{side}_mps2" for axis in ("x", "y", "z")]
+        if all(a in channels for a in axes):
+            xyz = np.vstack([np.asarray(channels[a], float) for a in axes])
+            peaks.append(np.sqrt((xyz**2).sum(axis=0)) / STANDARD_GRAVITY_MPS2)
+    if not peaks:
+        return None
+    return np.nanmax(np.vstack(peaks), axis=0)
