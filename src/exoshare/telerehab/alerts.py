@@ -8,9 +8,9 @@ answers with alerts that start or clear. Rules come from the device model and th
 from __future__ import annotations
 
 import enum
-from itertools import pairwise
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
