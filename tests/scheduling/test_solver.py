@@ -146,3 +146,32 @@ def test_random_instance_meets_every_invariant():
     # Later stages keep sessions >= the stage-1 value, and may find one or two more.
     assert st.stages[0].bound >= st.sessions_planned >= st.stages[0].objective
     assert st.gap_pct >= 0  # its size depends on machine load, so no upper limit here
+
+
+def test_equal_sessions_and_max_wait_go_to_the_lower_total_wait():
+    # One unit, two slots (Mon and Tue 8-9), three patients wanting one session each: two can be
+    # served. A (routine, referred 60 d before Mon 3 March) defines the longest weighted wait.
+    hours = {d: (time(8), time(9)) for d in range(2)}
+    units = [DeviceUnit("UA", "A", "C1")]
+    one = dict(sessions_per_week=1, course_sessions=1)
+    a = patient("A", referral_date=date(2025, 1, 2), **one)  # 60 d, weight 1
+    b = patient("B", referral_date=date(2025, 2, 21), priority_weight=2.0, **one)  # 10 d, weight 2
+    c = patient("C", referral_date=date(2025, 1, 22), **one)  # 40 d, weight 1
+    pb = one_clinic([a, b, c], hours=hours, units=units)
+    s = SessionScheduler(time_limit_s=3, num_workers=1).solve(pb)
+    # Serve {A, B}: waits 60, 2 x 10 = 20, C unserved until 10 March 1 x 47 -> max 60, sum 127.
+    # Serve {A, C}: waits 60, 40, B unserved 2 x 17 = 34                   -> max 60, sum 134.
+    # Serve {B, C}: A unserved 67                                          -> max 67.
+    # Sessions tie (2) and the max ties (60); the lower total (127) must win. The greedy start
+    # (largest unserved weighted wait first: A 67, C 47, B 34) picks {A, C}, so this needs stage 2b.
+    assert {x.patient_id for x in s.assignments_} == {"A", "B"}
+    assert [st.name for st in s.stats_.stages] == [
+        "max sessions",
+        "min longest weighted wait (days)",
+        "min total weighted wait (days)",
+        "min travel (km)",
+    ]
+    assert s.stats_.stages[0].objective == 2
+    assert s.stats_.stages[1].objective == pytest.approx(60.0)
+    assert s.stats_.stages[2].objective == pytest.approx(127.0)
+    assert s.unscheduled_["C"][0].startswith("capacity")
