@@ -11,10 +11,13 @@ from exoshare.config import Settings, get_settings
 from exoshare.db import make_engine, make_sessionmaker
 from exoshare.devices.api import router as devices_router
 from exoshare.devices.approvals_api import router as approvals_router
+from exoshare.devices.pages import router as approvals_pages_router
 from exoshare.fleet.api import router as fleet_router
+from exoshare.fleet.pages import router as fleet_pages_router
 from exoshare.network.api import router as network_router
 from exoshare.patients.api import router as patients_router
 from exoshare.scheduling.api import router as scheduling_router
+from exoshare.scheduling.pages import router as scheduling_pages_router
 from exoshare.telemetry.api import router as telemetry_router
 from exoshare.telemetry.pages import router as telemetry_pages_router
 from exoshare.telemetry.runtime import telemetry_lifespan
@@ -40,7 +43,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     for router in (auth_router, network_router, patients_router, devices_router, pages_router):
         app.include_router(router)
-    for router in (approvals_router, fleet_router, scheduling_router):
+    for router in (
+        approvals_router,
+        fleet_router,
+        scheduling_router,
+        approvals_pages_router,
+        fleet_pages_router,
+        scheduling_pages_router,
+    ):
         app.include_router(router)
     app.include_router(telemetry_router)
     app.include_router(telemetry_pages_router)

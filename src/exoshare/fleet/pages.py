@@ -1,0 +1,106 @@
+"""HTML pages of the fleet: where every unit is, a unit's custody history, invoices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from babel.numbers import format_currency
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from exoshare.auth.scope import Permission
+from exoshare.deps import CurrentPrincipal, DbSession
+from exoshare.errors import NotFound
+from exoshare.fleet import billing, service
+from exoshare.fleet.models import MaintenanceKind
+from exoshare.web.i18n import choose_locale, translations
+from exoshare.web.labels import N_
+from exoshare.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+MAINTENANCE_LABEL = {
+    MaintenanceKind.preventive_maintenance: N_("Preventive maintenance"),
+    MaintenanceKind.repair: N_("Repair"),
+    MaintenanceKind.calibration: N_("Calibration"),
+    MaintenanceKind.safety_inspection: N_("Safety inspection"),
+    MaintenanceKind.software_update: N_("Software update"),
+}
+
+
+def _locale(request: Request, hint: str | None) -> str:
+    return choose_locale(request, hint, request.app.state.settings.default_locale)
+
+
+def money_formatter(request: Request, locale_hint: str | None) -> Callable[[Decimal, str], str]:
+    """``money(amount, currency)`` in the reader's locale, with the currency's own decimals."""
+    locale = _locale(request, locale_hint)
+
+    def money(amount: Decimal, currency: str) -> str:
+        return format_currency(amount, currency, locale=locale.replace("-", "_"))
+
+    return money
+
+
+@router.get("/fleet", response_class=HTMLResponse)
+def fleet_page(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+    if not principal.can(Permission.fleet_read):
+        raise NotFound("page not found")
+    rows = service.fleet_overview(session, principal)
+    return render(
+        request,
+        "fleet/fleet.html",
+        principal,
+        rows=rows,
+        available=sum(r.available for r in rows),
+        leased=sum(r.lease is not None for r in rows),
+    )
+
+
+@router.get("/fleet/units/{unit_id}", response_class=HTMLResponse)
+def custody_page(
+    unit_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
+) -> Response:
+    unit = service.get_fleet_unit(session, principal, unit_id)
+    return render(
+        request,
+        "fleet/custody.html",
+        principal,
+        unit=unit,
+        movements=service.custody_history(session, principal, unit_id),
+        leases=service.list_leases(session, principal, unit_id),
+        maintenance=service.list_maintenance(session, principal, unit_id),
+        maintenance_label=lambda kind: translations(_locale(request, principal.locale)).gettext(
+            MAINTENANCE_LABEL[kind]
+        ),
+        money=money_formatter(request, principal.locale),
+    )
+
+
+@router.get("/invoices", response_class=HTMLResponse)
+def invoices_page(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+    if not principal.can(Permission.billing_read):
+        raise NotFound("page not found")
+    return render(
+        request,
+        "fleet/invoices.html",
+        principal,
+        invoices=billing.list_invoices(session, principal),
+        money=money_formatter(request, principal.locale),
+    )
+
+
+@router.get("/invoices/{invoice_id}", response_class=HTMLResponse)
+def invoice_page(
+    invoice_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
+) -> Response:
+    invoice = billing.get_invoice(session, principal, invoice_id)
+    return render(
+        request,
+        "fleet/invoice.html",
+        principal,
+        invoice=invoice,
+        credited=billing.credited_so_far(session, invoice.id),
+        money=money_formatter(request, principal.locale),
+    )

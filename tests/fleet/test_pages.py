@@ -1,0 +1,91 @@
+"""Fleet, invoice, approvals, waitlist, calendar and utilisation pages, per role."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from exoshare.db import session_scope
+from exoshare.fleet import billing
+from exoshare.scheduling import service as scheduling
+from exoshare.scheduling.models import Priority
+from tests.world import PASSWORD, World, token
+
+
+def _login(client: TestClient, world: World, key: str) -> None:
+    page = client.get("/login")
+    login_csrf = page.text.split('name="login_csrf" value="')[1].split('"')[0]
+    response = client.post(
+        "/login",
+        data={"email": world.emails[key], "password": PASSWORD, "login_csrf": login_csrf},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+
+
+def test_fleet_and_invoice_pages(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    client.post(
+        "/api/v1/leases",
+        json={
+            "unit_id": world.ids["unit_barcelona"],
+            "clinic_id": world.ids["madrid"],
+            "monthly_fee": "500.00",
+            "starts_on": "2020-10-01",
+            "ends_on": "2099-09-30",
+        },
+        headers=token(client, world, "operator"),
+    )
+    with session_scope(session_factory) as s:
+        madrid = billing.draft_invoice(s, None, world.ids["madrid"], date(2026, 11, 1))
+        barcelona = billing.draft_invoice(s, None, world.ids["barcelona"], date(2026, 11, 1))
+        madrid_id, barcelona_id = madrid.id, barcelona.id
+    _login(client, world, "admin_madrid")
+    fleet = client.get("/fleet")
+    assert fleet.status_code == 200
+    assert "LT1-0001" in fleet.text and "SX2-0001" in fleet.text  # owned, and leased in
+    invoice = client.get(f"/invoices/{madrid_id}")
+    assert invoice.status_code == 200
+    assert "€500.00" in invoice.text
+    assert "@media print" in invoice.text
+    assert client.get(f"/invoices/{barcelona_id}").status_code == 404
+    spanish = client.get(f"/invoices/{madrid_id}?lang=es")
+    assert "500,00\xa0€" in spanish.text
+    assert "Factura" in spanish.text
+    custody = client.get(f"/fleet/units/{world.ids['unit_barcelona']}")
+    assert custody.status_code == 200
+    assert "Madrid Clinic" in custody.text
+
+
+def test_waitlist_calendar_utilisation_and_approvals_pages(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    with session_scope(session_factory) as s:
+        scheduling.set_opening_hours(
+            s, None, world.ids["madrid"], {d: (time(9), time(11)) for d in range(5)}
+        )
+        scheduling.add_to_waitlist(
+            s,
+            None,
+            world.ids["patient_lucia"],
+            date(2026, 2, 1),
+            Priority.urgent,
+            "recent stroke, walking window",
+            3,
+            12,
+            40.4,
+            -3.7,
+        )
+    _login(client, world, "admin_madrid")
+    waitlist = client.get("/waitlist")
+    assert waitlist.status_code == 200
+    assert "Lucia Test" in waitlist.text and "recent stroke, walking window" in waitlist.text
+    assert client.get(f"/waitlist?clinic_id={world.ids['barcelona']}").status_code == 404
+    assert client.get("/calendar?start=2026-03-02").status_code == 200
+    assert client.get("/utilisation").status_code == 200
+    approvals = client.get(f"/device-models/{world.ids['model']}/approvals?country=ES")
+    assert approvals.status_code == 200
+    assert "not approved by CE" in approvals.text
