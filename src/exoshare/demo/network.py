@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from exoshare.auth.models import Role, RoleGrant, User
 from exoshare.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from exoshare.auth.service import add_grant, normalise_email
+from exoshare.demo.fleet_demo import seed_fleet_demo
 from exoshare.demo.network_data import (
     CLINICS,
     CONSORTIUM_CODE,
@@ -666,4 +667,6 @@ def ensure_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNetwo
     )
     if existing is not None:
         return describe_demo_network(session, created=False)
-    return generate_demo_network(session, seed)
+    network = generate_demo_network(session, seed)
+    seed_fleet_demo(session, seed, REFERENCE_DATE)
+    return network

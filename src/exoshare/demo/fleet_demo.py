@@ -1,0 +1,283 @@
+"""The demo's shared fleet: approvals, opening hours, certifications, leases, maintenance,
+waitlists (Bangalore: one exoskeleton, about fifty waiting), usage and November's invoices.
+
+Deterministic like the rest of the demo: one ``random.Random`` per seed, dates relative to
+:data:`exoshare.demo.network.REFERENCE_DATE`, everything written through the services.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exoshare.auth.models import Role, RoleGrant
+from exoshare.devices.approvals import (
+    ApprovalStatus,
+    RecognitionKind,
+    create_agreement,
+    jurisdictions_of,
+    record_approval,
+)
+from exoshare.devices.models import DeviceModel, DeviceUnit
+from exoshare.fleet import billing
+from exoshare.fleet.models import MaintenanceKind, PlanKind
+from exoshare.fleet.service import create_lease, record_maintenance
+from exoshare.network.models import OrgUnit, OrgUnitKind
+from exoshare.patients.models import Diagnosis, Patient
+from exoshare.scheduling.models import Priority
+from exoshare.scheduling.service import add_to_waitlist, certify, set_opening_hours
+
+# Clinics whose waitlists the demo fills, with how many of their patients wait.
+WAITING: dict[str, int] = {"IN-BLR-01": 50, "IN-DEL-01": 12, "ES-MAD-01": 6, "KE-NBO-01": 8}
+URGENT_REASONS = (
+    "stroke 6 weeks ago: the window of fastest recovery",
+    "incomplete SCI, discharged from acute care this month",
+)
+HIGH_REASONS = (
+    "falls at home twice since referral",
+    "young carer of two children; return to work depends on walking",
+)
+ROUTINE_REASON = "chronic gait impairment; routine referral"
+
+
+def seed_fleet_demo(session: Session, seed: int, reference: date) -> None:
+    """Add the fleet, regulation, scheduling and billing story to a freshly generated network."""
+    rng = random.Random(seed * 7919 + 4)
+    clinics = {
+        c.code: c
+        for c in session.scalars(
+            select(OrgUnit).where(OrgUnit.kind == OrgUnitKind.clinic).order_by(OrgUnit.code)
+        )
+    }
+    units = list(session.scalars(select(DeviceUnit).order_by(DeviceUnit.serial_number)))
+    models = {m.id: m for m in session.scalars(select(DeviceModel).order_by(DeviceModel.name))}
+    clinic_of = {c.id: c for c in clinics.values()}
+
+    # Approvals: every model is approved where the network uses it, years before the reference.
+    approved: set[tuple[str, str]] = set()
+    for unit in units:
+        country = clinic_of[unit.org_unit_id].country_code or ""
+        for jurisdiction in jurisdictions_of(country):
+            approved.add((unit.model_id, jurisdiction.code))
+    for model_id, code in sorted(approved):
+        model = models[model_id]
+        record_approval(
+            session,
+            None,
+            model_id,
+            code,
+            ApprovalStatus.approved,
+            reference - timedelta(days=rng.randint(400, 2400)),
+            f"{model.description or model.name} Adults and adolescents within "
+            f"{model.min_patient_height_m:.2f}–{model.max_patient_height_m:.2f} m.",
+            reference=f"{code}-{rng.randint(10000, 99999)}",
+        )
+    # Texture for the manufacturer's question "what shortens the route?".
+    by_name = {m.name: m for m in models.values()}
+    for name, code, status in (
+        ("Corvane AX3 Home", "CDSCO", ApprovalStatus.pending),
+        ("Corvane AX3 Home", "PMDA", ApprovalStatus.refused),
+        ("Umoja Tembea", "FDA", ApprovalStatus.pending),
+    ):
+        if name in by_name and (by_name[name].id, code) not in approved:
+            record_approval(
+                session,
+                None,
+                by_name[name].id,
+                code,
+                status,
+                reference - timedelta(days=rng.randint(60, 300)),
+                "Gait training after stroke or spinal cord injury.",
+            )
+    create_agreement(
+        session,
+        None,
+        "African Medical Devices reliance (SAHPRA reference)",
+        RecognitionKind.approval,
+        ["SAHPRA", "PPB", "NAFDAC"],
+        "Kenya and Nigeria register devices already approved by SAHPRA on an abridged route.",
+    )
+    create_agreement(
+        session,
+        None,
+        "ASEAN Common Submission Dossier reliance",
+        RecognitionKind.trial_data,
+        ["HSA", "PHFDA"],
+        "Clinical evidence accepted across member states; registration still required.",
+    )
+    create_agreement(
+        session,
+        None,
+        "Reference-regulator evidence route",
+        RecognitionKind.trial_data,
+        ["FDA", "CE", "TGA", "HC", "CDSCO", "ANVISA"],
+        "Each accepts the others' clinical investigation data in an abridged review.",
+    )
+
+    # Opening hours in local time: weekdays for all; Saturday mornings where queues are long.
+    for code, clinic in clinics.items():
+        opens = time(9) if code.startswith(("IN-", "KE-", "NG-")) else time(8)
+        hours = {d: (opens, time(17)) for d in range(5)}
+        if code in WAITING:
+            hours[5] = (time(9), time(13))
+        set_opening_hours(session, None, clinic.id, hours)
+
+    # Therapists are certified for every model at their clinic, valid well past the demo's now.
+    models_at: dict[str, set[str]] = {}
+    for unit in units:
+        models_at.setdefault(unit.org_unit_id, set()).add(unit.model_id)
+    for grant in session.scalars(
+        select(RoleGrant).where(RoleGrant.role == Role.therapist).order_by(RoleGrant.user_id)
+    ):
+        for model_id in sorted(models_at.get(grant.org_unit_id, set())):
+            certify(
+                session,
+                None,
+                grant.user_id,
+                model_id,
+                reference - timedelta(days=rng.randint(90, 700)),
+                reference + timedelta(days=rng.randint(200, 900)),
+            )
+
+    # Leases: a Delhi exoskeleton let to Bangalore (the article's $500 a month, in rupees) and a
+    # Madrid unit to Barcelona.
+    unit_at: dict[str, list[DeviceUnit]] = {}
+    for unit in units:
+        unit_at.setdefault(clinic_of[unit.org_unit_id].code, []).append(unit)
+    leases = []
+    if "IN-DEL-01" in unit_at and "IN-BLR-01" in clinics:
+        leases.append(
+            create_lease(
+                session,
+                None,
+                unit_at["IN-DEL-01"][0].id,
+                clinics["IN-BLR-01"].id,
+                Decimal("41500"),
+                reference - timedelta(days=61),
+                reference + timedelta(days=304),
+                notes="Idle in Delhi; Bangalore has fifty waiting.",
+            )
+        )
+    if "ES-MAD-01" in unit_at and "ES-BCN-01" in clinics:
+        leases.append(
+            create_lease(
+                session,
+                None,
+                unit_at["ES-MAD-01"][-1].id,
+                clinics["ES-BCN-01"].id,
+                Decimal("500.00"),
+                reference - timedelta(days=92),
+                reference + timedelta(days=88),
+            )
+        )
+    for code, price in (("IN-BLR-01", "2900"), ("ES-MAD-01", "35.00"), ("ES-BCN-01", "35.00")):
+        if code in clinics:
+            billing.create_plan(
+                session,
+                None,
+                clinics[code].id,
+                PlanKind.per_patient_treated,
+                Decimal(price),
+                date(reference.year, 1, 1),
+            )
+
+    # Maintenance: one calibration done, one service in progress, one planned.
+    zone_utc = UTC
+    plan = [
+        ("ES-MAD-01", 0, MaintenanceKind.calibration, -20, 1),
+        ("DE-BER-01", 0, MaintenanceKind.preventive_maintenance, 3, 2),
+        ("US-BOS-01", 1, MaintenanceKind.safety_inspection, 10, 1),
+        ("JP-TYO-01", 0, MaintenanceKind.software_update, -5, 1),
+    ]
+    for code, index, kind, offset_days, length_days in plan:
+        if code in unit_at and len(unit_at[code]) > index:
+            start = datetime.combine(reference + timedelta(days=offset_days), time(8), zone_utc)
+            record_maintenance(
+                session,
+                None,
+                unit_at[code][index].id,
+                kind,
+                start,
+                start + timedelta(days=length_days),
+                performed_by="Manufacturer field service",
+            )
+
+    # Waitlists, with homes scattered around the clinic (within ~25 km).
+    for code, count in WAITING.items():
+        home = clinics.get(code)
+        if home is None or home.latitude is None or home.longitude is None:
+            continue
+        patients = list(
+            session.scalars(
+                select(Patient)
+                .where(Patient.clinic_id == home.id, Patient.voided.is_(False))
+                .order_by(Patient.medical_record_number)
+            )
+        )[:count]
+        for patient in patients:
+            roll = rng.random()
+            if roll < 0.1:
+                priority, reason = Priority.urgent, rng.choice(URGENT_REASONS)
+            elif roll < 0.3:
+                priority, reason = Priority.high, rng.choice(HIGH_REASONS)
+            else:
+                priority, reason = Priority.routine, ROUTINE_REASON
+            distance_km = 25 * math.sqrt(rng.random())
+            bearing = rng.uniform(0, 2 * math.pi)
+            lat = home.latitude + distance_km / 111.0 * math.cos(bearing)
+            lon = home.longitude + distance_km / (
+                111.0 * max(0.2, math.cos(math.radians(home.latitude)))
+            ) * math.sin(bearing)
+            add_to_waitlist(
+                session,
+                None,
+                patient.id,
+                reference - timedelta(days=rng.randint(3, 100)),
+                priority,
+                reason,
+                3 if patient.diagnosis is Diagnosis.stroke else 2,
+                rng.choice((12, 18, 24)),
+                round(lat, 5),
+                round(lon, 5),
+            )
+
+    # Usage in October: completed sessions at Bangalore and Madrid, metered idempotently.
+    october = date(reference.year, reference.month, 1) - timedelta(days=31)
+    for code in ("IN-BLR-01", "ES-MAD-01"):
+        site = clinics.get(code)
+        if site is None or code not in unit_at:
+            continue
+        zone = ZoneInfo(site.timezone or "UTC")
+        treated = list(
+            session.scalars(
+                select(Patient)
+                .where(Patient.clinic_id == site.id)
+                .order_by(Patient.medical_record_number.desc())
+            )
+        )[:9]
+        for patient in treated:
+            for _ in range(rng.randint(2, 6)):
+                day = october.replace(day=rng.randint(1, 28))
+                start = datetime.combine(day, time(rng.randint(9, 15)), zone)
+                billing.record_usage(
+                    session,
+                    unit_id=unit_at[code][0].id,
+                    patient_id=patient.id,
+                    session_start=start,
+                    session_end=start + timedelta(minutes=45),
+                    source="demo",
+                )
+
+    # November's invoices: Madrid's issued, Bangalore's still a draft for the admin to check.
+    for code in ("ES-MAD-01", "IN-BLR-01", "ES-BCN-01"):
+        if code in clinics:
+            invoice = billing.draft_invoice(session, None, clinics[code].id, reference)
+            if code == "ES-MAD-01":
+                billing.issue_invoice(session, None, invoice.id)
+    session.flush()
