@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import time as _time
 from collections import defaultdict
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Self
@@ -130,8 +131,8 @@ class SessionScheduler:
         num_workers: int = 2,
         random_seed: int = 0,
         max_options_per_patient: int = 4,
-        stage_time_shares: tuple[float, ...] = (0.55, 0.15, 0.15, 0.15),
-        master_time_share: float = 0.7,
+        stage_time_shares: tuple[float, ...] = (0.7, 0.1, 0.1, 0.1),
+        master_time_share: float = 0.8,
         log_search: bool = False,
     ) -> None:
         self.time_limit_s = time_limit_s
@@ -276,15 +277,30 @@ class SessionScheduler:
             comps[find(ch.group)].append(ch)
         parts = sorted(comps.values(), key=len, reverse=True)
         deadline = t0 + self.master_time_share * self.time_limit_s
-        left = len(choices)
-        chosen: list[_Choice] = []
-        records: list[list[tuple[str, str, int, float, float]]] = []
-        for part in parts:
-            budget = (deadline - _time.perf_counter()) * len(part) / left
-            left -= len(part)
-            sol, rec = self._solve_component(part, budget)
-            chosen += sol
-            records.append(rec)
+        # Stage-major: stage 1 of every component, then stage 2a of every component, and so on.
+        # Stage 1 (sessions) is the one whose gap is reported and which decides the most, so it
+        # gets its share of the *whole* master budget; components that CP-SAT closes quickly (most
+        # metro areas, in well under a second) hand their unused time to the ones that follow.
+        # Going component-major instead gave each small component a fixed slice, and a few of
+        # them stopped far from optimal while others had time to spare.
+        runs = [self._solve_component(part) for part in parts]
+        for run in runs:
+            next(run)
+        shares = _stage_shares(self.stage_time_shares)
+        records: list[list[tuple[str, str, int, float, float]]] = [[] for _ in parts]
+        solutions: list[list[_Choice]] = [[] for _ in parts]
+        for k in range(len(STAGE_NAMES)):
+            now = _time.perf_counter()
+            stage_deadline = now + max(0.0, deadline - now) * shares[k] / sum(shares[k:])
+            left = len(choices)
+            for ci, (part, run) in enumerate(zip(parts, runs, strict=True)):
+                budget = max(0.0, stage_deadline - _time.perf_counter()) * len(part) / left
+                left -= len(part)
+                answer = run.send(budget)
+                assert answer is not None  # every send after the priming next() answers
+                rec, solutions[ci] = answer
+                records[ci].append(rec)
+        chosen = [ch for sol in solutions for ch in sol]
         scales = (1.0, 1.0 / WAIT_SCALE, 1.0 / WAIT_SCALE, 1.0 / TRAVEL_SCALE)
         for k, name in enumerate(STAGE_NAMES):
             recs = [r[k] for r in records]
@@ -305,11 +321,15 @@ class SessionScheduler:
         return chosen
 
     def _solve_component(
-        self, choices: list[_Choice], budget_s: float
-    ) -> tuple[list[_Choice], list[tuple[str, str, int, float, float]]]:
+        self, choices: list[_Choice]
+    ) -> Generator[tuple[tuple[str, str, int, float, float], list[_Choice]] | None, float, None]:
+        """Build one component's master model, then solve one stage per ``send(budget_s)``.
+
+        A generator so the caller can run the stages of all components in stage-major order while
+        each model (and its frozen earlier objectives) stays built. The first ``next()`` builds
+        the model; each ``send(budget)`` answers ``(record, chosen choices)`` for the next stage.
+        """
         pb, h = self._problem, self._problem.horizon
-        comp_deadline = _time.perf_counter() + budget_s
-        records: list[tuple[str, str, int, float, float]] = []
         model = cp_model.CpModel()
         x = [model.new_bool_var(f"x{i}") for i in range(len(choices))]
         by_patient: dict[int, list[int]] = defaultdict(list)
@@ -393,17 +413,17 @@ class SessionScheduler:
             (STAGE_NAMES[3], travel, False),
         ]
         solution = self._greedy_master(choices, by_patient, unserved_wait)
-        shares = _stage_shares(self.stage_time_shares)
+        trivial_sessions = sum(max(choices[i].sessions for i in idx) for idx in by_patient.values())
+        out: tuple[tuple[str, str, int, float, float], list[_Choice]] | None = None
         for k, (name, expr, maximise) in enumerate(stage_specs):
-            # Unused time of earlier stages rolls over to later ones.
-            budget = (comp_deadline - _time.perf_counter()) * shares[k] / sum(shares[k:])
+            budget = yield out
             model.maximize(expr) if maximise else model.minimize(expr)
             model.clear_hints()
             for var, val in zip(x, solution, strict=True):
                 model.add_hint(var, val)
             model.add_hint(max_wait, values(solution)[1])
             solver = cp_model.CpSolver()
-            solver.parameters.max_time_in_seconds = max(0.1, budget)
+            solver.parameters.max_time_in_seconds = max(0.05, budget)
             solver.parameters.num_workers = self.num_workers
             solver.parameters.random_seed = self.random_seed
             solver.parameters.log_search_progress = self.log_search
@@ -421,15 +441,15 @@ class SessionScheduler:
                     solution = candidate
                 bound = solver.best_objective_bound
             else:
-                # No solution within the budget: keep the hint (feasible by construction).
-                bound = float("nan")
+                # No solution within the budget: keep the hint (feasible by construction) and
+                # report a trivial but valid bound, so the gap is never understated.
+                bound = float(trivial_sessions) if k == 0 else 0.0
             value = values(solution)[k]
-            if bound != bound:  # NaN: no bound known, report the value itself
-                bound = value
-            records.append((name, solver.status_name(status), value, bound, wall))
+            record = (name, solver.status_name(status), value, bound, wall)
+            out = (record, [choices[i] for i, v in enumerate(solution) if v])
             # Freeze this stage's value before optimising the next one.
             model.add(expr >= value if maximise else expr <= value)
-        return [choices[i] for i, v in enumerate(solution) if v], records
+        yield out
 
     def _greedy_master(
         self,
@@ -523,11 +543,18 @@ class SessionScheduler:
         return {i: u for (i, u), var in b.items() if solver.boolean_value(var)}
 
     def _time_left_s(self) -> float:
-        return self.time_limit_s - (_time.perf_counter() - self._t0)
+        """Time left for optional exact sub-solves, keeping a reserve so the limit is honoured.
+
+        Building a sub-model costs Python time on top of CP-SAT's own limit, so a small reserve
+        (5 % of the limit, at most 1 s) is kept back; without it many tiny last-moment sub-solves
+        pushed the wall time past the limit.
+        """
+        reserve = min(1.0, 0.05 * self.time_limit_s)
+        return self.time_limit_s - reserve - (_time.perf_counter() - self._t0)
 
     def _sub_solver(self) -> cp_model.CpSolver:
         """A one-thread solver for a subproblem, with a share of what is left of the time limit."""
-        left = self.time_limit_s - (_time.perf_counter() - self._t0)
+        left = max(0.0, self._time_left_s())
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = max(0.05, min(1.0, 0.1 * left))
         solver.parameters.num_workers = 1
