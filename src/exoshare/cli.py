@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from exoshare.config import Settings, get_settings
+from exoshare.demo.device_client import simulate_command
 from exoshare.telemetry.cli import analyse_command, credential_command, import_command
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ app.add_typer(user_app, name="user")
 app.command("import")(import_command)
 app.command("analyse")(analyse_command)
 app.command("device-credential")(credential_command)
+app.command("simulate")(simulate_command)
 
 console = Console()
 err_console = Console(stderr=True)
