@@ -20,7 +20,9 @@ from exoshare.scheduling.api import router as scheduling_router
 from exoshare.scheduling.pages import router as scheduling_pages_router
 from exoshare.telemetry.api import router as telemetry_router
 from exoshare.telemetry.pages import router as telemetry_pages_router
-from exoshare.telemetry.runtime import telemetry_lifespan
+from exoshare.telerehab.api import router as telerehab_router
+from exoshare.telerehab.pages import router as telerehab_pages_router
+from exoshare.telerehab.runtime import telerehab_lifespan
 from exoshare.web import STATIC_DIR
 from exoshare.web.pages import router as pages_router
 
@@ -35,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
-        lifespan=telemetry_lifespan,
+        lifespan=telerehab_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -54,5 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(telemetry_router)
     app.include_router(telemetry_pages_router)
+    app.include_router(telerehab_router)
+    app.include_router(telerehab_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

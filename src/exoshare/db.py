@@ -115,6 +115,7 @@ def import_all_models() -> None:
     from exoshare.patients import models as _patients  # noqa: F401
     from exoshare.scheduling import models as _scheduling  # noqa: F401
     from exoshare.telemetry import models as _telemetry  # noqa: F401
+    from exoshare.telerehab import models as _telerehab  # noqa: F401
 
 
 def at_head(url: str) -> bool:

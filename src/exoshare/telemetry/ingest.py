@@ -2,7 +2,8 @@
 
 MQTT, the WebSocket and the benchmark all hand raw payloads to :class:`Ingestor`. Each message
 runs in its own transaction; any error rolls it back, so a rejected message leaves the index as
-it was (and the raw store is only written after every check has passed).
+it was (and the raw store is only written after every check has passed). Listeners (the
+tele-rehabilitation live hub) hear of every accepted message after its transaction commits.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +49,20 @@ class StageTimes:
         return now
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """A message ingestion accepted and committed (``stored``, or ``duplicate`` of a stored one)."""
+
+    status: str
+    message: Message
+    device_unit_id: str
+    device_serial: str
+    telemetry_session_id: str | None
+
+
+AcceptedListener = Callable[[Accepted], None]
+
+
 class Ingestor:
     """Turns device payloads into stored telemetry. Thread-safe: one session per message."""
 
@@ -58,6 +74,11 @@ class Ingestor:
         self.max_nan_run_s = max_nan_run_s
         self.times = StageTimes()
         self.counts: Counter[str] = Counter()
+        self.listeners: list[AcceptedListener] = []
+
+    def add_listener(self, listener: AcceptedListener) -> None:
+        """Call ``listener`` (in the ingesting thread) after each accepted message commits."""
+        self.listeners.append(listener)
 
     def handle(
         self,
@@ -79,6 +100,13 @@ class Ingestor:
             with session_scope(self.factory) as session:
                 device = self._device(session, obj, secret, device_id, topic_serial)
                 outcome = self._apply(session, device, message)
+                accepted = Accepted(
+                    outcome.status,
+                    message,
+                    device.id,
+                    device.serial_number,
+                    outcome.session.id if outcome.session is not None else None,
+                )
             # Everything in the transaction that is not validating or writing files is SQL.
             self.times.add("transaction", mark)
         except TelemetryRejected as exc:
@@ -88,8 +116,14 @@ class Ingestor:
         except DeviceNotAuthenticated as exc:
             self.counts["rejected"] += 1
             return _receipt("rejected", message, "not-authenticated", exc.detail)
-        self.counts[outcome] += 1
-        return _receipt(outcome, message)
+        self.counts[accepted.status] += 1
+        for listener in self.listeners:
+            try:
+                listener(accepted)
+            except Exception:
+                # The message is stored whatever a listener does; the device gets its receipt.
+                log.exception("telemetry listener failed on %s", type(message).__name__)
+        return _receipt(accepted.status, message)
 
     def _device(
         self,
@@ -112,7 +146,7 @@ class Ingestor:
             )
         return unit
 
-    def _apply(self, session: Session, device: DeviceUnit, message: Message) -> str:
+    def _apply(self, session: Session, device: DeviceUnit, message: Message) -> service.Outcome:
         if isinstance(message, SampleBatch):
             outcome = service.ingest_batch(
                 session, self.store, device, message, self.max_nan_run_s, self.times.seconds
@@ -127,7 +161,7 @@ class Ingestor:
             outcome = service.record_ack(session, device, message)
         else:  # pragma: no cover - parse_message returns only the types above
             raise TelemetryRejected("malformed", f"cannot ingest {type(message).__name__}")
-        return outcome.status
+        return outcome
 
 
 def _receipt(

@@ -1,0 +1,244 @@
+"""HTTP and WebSocket routes of tele-rehabilitation: sessions, settings, alerts, the live feed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi import status as http
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from exoshare.auth import service as auth_service
+from exoshare.auth.models import CredentialKind
+from exoshare.auth.scope import Principal
+from exoshare.db import session_scope
+from exoshare.deps import SESSION_COOKIE, CurrentPrincipal, DbSession
+from exoshare.errors import NotFound
+from exoshare.telerehab import service
+from exoshare.telerehab.models import ChangeStatus
+from exoshare.telerehab.runtime import alert_frame, change_frame, telerehab_runtime
+from exoshare.telerehab.schemas import (
+    AcknowledgeIn,
+    AlertOut,
+    ProgressPointOut,
+    SessionPlan,
+    SettingChangeIn,
+    SettingChangeOut,
+    TherapySessionOut,
+    TransitionIn,
+)
+
+router = APIRouter(prefix="/api/v1/telerehab", tags=["telerehab"])
+
+PING_S = 15.0
+
+
+@router.post("/sessions", response_model=TherapySessionOut, status_code=http.HTTP_201_CREATED)
+def plan_session(
+    body: SessionPlan, session: DbSession, principal: CurrentPrincipal
+) -> TherapySessionOut:
+    record = service.plan_session(
+        session,
+        principal,
+        body.patient_id,
+        body.device_unit_id,
+        body.location,
+        body.planned_for,
+        body.alert_rules,
+    )
+    return TherapySessionOut.model_validate(record)
+
+
+@router.get("/sessions", response_model=list[TherapySessionOut])
+def list_live(session: DbSession, principal: CurrentPrincipal) -> list[TherapySessionOut]:
+    """Started, live and paused sessions in the caller's scope."""
+    return [TherapySessionOut.model_validate(r) for r in service.live_sessions(session, principal)]
+
+
+@router.get("/sessions/{session_id}", response_model=TherapySessionOut)
+def get_session(
+    session_id: str, session: DbSession, principal: CurrentPrincipal
+) -> TherapySessionOut:
+    return TherapySessionOut.model_validate(service.get_session(session, principal, session_id))
+
+
+@router.post("/sessions/{session_id}/settings", response_model=SettingChangeOut)
+async def change_setting(
+    session_id: str, body: SettingChangeIn, request: Request, principal: CurrentPrincipal
+) -> SettingChangeOut:
+    """Propose a change; answers once the device has applied or rejected it, or the time ran out.
+
+    Refusals before sending: 404 (no such session for you), 403 (may not run it, or not
+    certified for the model), 409 (session not running, a change still pending), 422 (outside
+    the model's safety envelope or not an adjustable setting). ``status`` tells the rest.
+    """
+    change = await telerehab_runtime(request.app).change_setting(
+        principal, session_id, body.setting, body.value
+    )
+    out = SettingChangeOut.model_validate(change)
+    out.applied = change.status is ChangeStatus.applied
+    return out
+
+
+@router.post("/sessions/{session_id}/{action}", response_model=TherapySessionOut)
+def transition(
+    session_id: str,
+    action: str,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    body: TransitionIn | None = None,
+) -> TherapySessionOut:
+    """``start``, ``pause``, ``resume``, ``complete`` or ``abort``; 409 when not possible now."""
+    if action not in service.TRANSITIONS:
+        raise NotFound(f"no action {action!r}; one of {', '.join(service.TRANSITIONS)}")
+    record = service.transition(
+        session, principal, session_id, action, body.reason if body else None
+    )
+    session.commit()
+    telerehab_runtime(request.app).status_changed(record)
+    return TherapySessionOut.model_validate(record)
+
+
+@router.get("/sessions/{session_id}/settings", response_model=list[SettingChangeOut])
+def list_changes(
+    session_id: str, session: DbSession, principal: CurrentPrincipal
+) -> list[SettingChangeOut]:
+    record = service.get_session(session, principal, session_id)
+    return [SettingChangeOut.model_validate(c) for c in service.setting_changes(session, record.id)]
+
+
+@router.get("/sessions/{session_id}/alerts", response_model=list[AlertOut])
+def list_alerts(session_id: str, session: DbSession, principal: CurrentPrincipal) -> list[AlertOut]:
+    record = service.get_session(session, principal, session_id)
+    return [AlertOut.model_validate(a) for a in service.alerts_of(session, record.id)]
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
+def acknowledge(
+    alert_id: str,
+    body: AcknowledgeIn,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+) -> AlertOut:
+    alert = service.acknowledge_alert(session, principal, alert_id, body.note)
+    session.commit()
+    telerehab_runtime(request.app).alert_acknowledged(alert)
+    return AlertOut.model_validate(alert)
+
+
+@router.get("/patients/{patient_id}/progress", response_model=list[ProgressPointOut])
+def progress(
+    patient_id: str, session: DbSession, principal: CurrentPrincipal
+) -> list[ProgressPointOut]:
+    _, points, _ = service.progress(session, principal, patient_id)
+    return [ProgressPointOut.model_validate(p) for p in points]
+
+
+# ---------------------------------------------------------------------------- live feed
+
+
+def _principal(websocket: WebSocket) -> Principal | None:
+    """The viewer, from the browser's session cookie or a bearer token."""
+    with session_scope(websocket.app.state.sessionmaker) as session:
+        authorization = websocket.headers.get("authorization", "")
+        scheme, _, secret = authorization.partition(" ")
+        if scheme.lower() == "bearer" and secret.strip():
+            credential = auth_service.credential_for_secret(
+                session, secret.strip(), CredentialKind.api_token
+            )
+        else:
+            cookie = websocket.cookies.get(SESSION_COOKIE)
+            credential = (
+                auth_service.credential_for_secret(session, cookie, CredentialKind.browser_session)
+                if cookie
+                else None
+            )
+        if credential is None:
+            return None
+        return auth_service.principal_for(
+            session,
+            credential.user,
+            client_address=websocket.client.host if websocket.client else None,
+            user_agent=websocket.headers.get("user-agent"),
+            request_path=websocket.url.path,
+        )
+
+
+def _state(websocket: WebSocket, principal: Principal, session_id: str) -> dict[str, Any]:
+    """What the database knows (status, confirmed settings, open alerts, recent changes)."""
+    with session_scope(websocket.app.state.sessionmaker) as session:
+        record = service.get_session(session, principal, session_id)
+        alerts = [a for a in service.alerts_of(session, record.id) if a.acknowledged_at is None]
+        changes = service.setting_changes(session, record.id)[:10]
+        return {
+            "status": record.status.value,
+            "settings": dict(record.current_settings),
+            "alerts": [alert_frame(a) for a in alerts],
+            "changes": [change_frame(c) for c in changes],
+        }
+
+
+async def _deny(websocket: WebSocket, status_code: int, reason: str) -> None:
+    try:
+        await websocket.send_denial_response(Response(status_code=status_code))
+    except RuntimeError:
+        # The server cannot answer a WebSocket handshake with HTTP: close with the same code.
+        await websocket.accept()
+        await websocket.close(code=4000 + status_code, reason=reason)
+
+
+@router.websocket("/sessions/{session_id}/live")
+async def live_feed(websocket: WebSocket, session_id: str) -> None:
+    """JSON frames of a running session: a ``snapshot`` first (and after any overflow), then
+    ``batch`` (decimated joint angles, metrics, vitals, link quality), ``alert``, ``setting``,
+    ``status``, ``event`` and ``ping`` frames. A browser that reconnects gets a new snapshot."""
+    principal = await run_in_threadpool(_principal, websocket)
+    if principal is None:
+        await _deny(websocket, 401, "sign in first")
+        return
+    try:
+        state = await run_in_threadpool(_state, websocket, principal, session_id)
+    except NotFound:
+        await _deny(websocket, 404, "no such session")
+        return
+    hub = telerehab_runtime(websocket.app).hub
+    await websocket.accept()
+    subscriber = hub.subscribe(session_id)
+    closed = asyncio.Event()
+
+    async def watch() -> None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+        closed.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        await websocket.send_text(json.dumps({**hub.snapshot(session_id), **state}))
+        while not closed.is_set():
+            if subscriber.overflowed:
+                subscriber.overflowed = False
+                while not subscriber.queue.empty():
+                    subscriber.queue.get_nowait()
+                state = await run_in_threadpool(_state, websocket, principal, session_id)
+                await websocket.send_text(json.dumps({**hub.snapshot(session_id), **state}))
+            try:
+                frame = await asyncio.wait_for(subscriber.queue.get(), PING_S)
+            except TimeoutError:
+                frame = '{"type":"ping"}'
+            await websocket.send_text(frame)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        hub.unsubscribe(session_id, subscriber)
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher

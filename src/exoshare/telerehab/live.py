@@ -1,0 +1,471 @@
+"""The live hub: in-process pub/sub of what a running therapy session looks like right now.
+
+Fed by telemetry ingestion with every batch it has *stored* (so the live view shows exactly the
+stored samples, each once, whatever the link did), the hub keeps per session a display stream
+decimated on the server (min/max per bucket, ~25 points/s per channel; storage keeps every
+sample), a rolling gait analysis (steps, cadence, step-time symmetry), the latest vitals and
+settings, link quality, and the alert state of an :class:`AlertMonitor`. Browsers subscribe
+with an asyncio queue; frames are JSON text built once per batch and shared by every viewer.
+
+Thread model: ``on_batch`` runs in the ingesting thread (one per message); each session has
+its own lock, and frames reach the event loop through ``call_soon_threadsafe``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from exoshare.gait import GaitDataError, Recording, analyse
+from exoshare.telemetry.protocol import SampleBatch
+from exoshare.telerehab.alerts import Alert, AlertMonitor, AlertRules
+
+SIDES = ("left", "right")
+DISPLAY_CHANNELS = tuple(
+    f"{joint}_angle_{side}_deg" for joint in ("hip", "knee", "ankle") for side in SIDES
+)
+ANALYSIS_CHANNELS = (
+    *DISPLAY_CHANNELS,
+    "shank_gyr_z_left_dps",
+    "shank_gyr_z_right_dps",
+)
+VITALS = {
+    "battery_pct": "last",
+    "skin_temp_left_c": "last",
+    "skin_temp_right_c": "last",
+    "interaction_force_left_n": "absmax",
+    "interaction_force_right_n": "absmax",
+    "assistance_pct": "last",
+}
+QUEUE_FRAMES = 256
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    display_points_per_s: float = 25.0
+    analyse_every_s: float = 5.0
+    """Rolling gait analysis period (session time); the analysis costs ~6 ms per 10 s window."""
+    window_s: float = 10.0
+    history_s: float = 30.0
+    """How much decimated display history a (re)connecting browser receives."""
+    edge_margin_s: float = 1.0
+    """Heel strikes this close to the end of the window are counted in the next analysis."""
+
+
+def minmax_decimate(
+    times_s: np.ndarray, values: np.ndarray, bucket: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per bucket of ``bucket`` samples along the last axis, its minimum and maximum in time order.
+
+    ``values`` is (channels, n) with n a multiple of ``bucket``; returns (channels, 2*n/bucket)
+    times and values. Peaks survive (unlike taking every k-th sample), which is what a therapist
+    looks at; an all-missing bucket gives NaN.
+
+    >>> t = np.arange(8) / 100; v = np.array([[0, 5, 1, 2, 9, 3, -4, 0]], float)
+    >>> minmax_decimate(t, v, 4)[1].tolist()
+    [[0.0, 5.0, 9.0, -4.0]]
+    """
+    n_channels, n = values.shape
+    k = n // bucket
+    shaped = values[:, : k * bucket].reshape(n_channels, k, bucket)
+    low = np.where(np.isnan(shaped), np.inf, shaped).argmin(axis=2)
+    high = np.where(np.isnan(shaped), -np.inf, shaped).argmax(axis=2)
+    first = np.minimum(low, high)
+    second = np.maximum(low, high)
+    base = (np.arange(k) * bucket)[None, :]
+    index = np.stack([base + first, base + second], axis=2).reshape(n_channels, 2 * k)
+    picked = np.take_along_axis(values[:, : k * bucket], index, axis=1)
+    return times_s[index], picked
+
+
+@dataclass
+class Subscriber:
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[str]
+    overflowed: bool = False
+
+    def offer(self, frame: str) -> None:
+        # Runs in the event loop. A viewer that cannot keep up gets a fresh snapshot instead
+        # of an ever-growing backlog.
+        if self.queue.full():
+            self.overflowed = True
+            return
+        self.queue.put_nowait(frame)
+
+
+@dataclass
+class LiveSession:
+    therapy_session_id: str
+    telemetry_session_id: str | None
+    sampling_rate_hz: float
+    start_time_s: float
+    monitor: AlertMonitor
+    meta: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, float] = field(default_factory=dict)
+    status: str = "live"
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # display decimation
+    next_index: int | None = None
+    pending_t: np.ndarray | None = None
+    pending_v: np.ndarray | None = None
+    display_names: tuple[str, ...] = ()
+    history: deque[tuple[float, dict[str, list[list[float | None]]]]] = field(default_factory=deque)
+    # rolling analysis
+    ring: dict[str, np.ndarray] = field(default_factory=dict)
+    ring_high: int = 0
+    last_analysis_index: int = 0
+    last_ic_s: dict[str, float] = field(default_factory=dict)
+    steps: int = 0
+    cadence_steps_per_min: float | None = None
+    step_time_symmetry_pct: float | None = None
+    knee_rom_deg: float | None = None
+    vitals: dict[str, float | None] = field(default_factory=dict)
+    # link quality
+    batches: int = 0
+    samples: int = 0
+    duplicates: int = 0
+    max_seq: int = -1
+    last_batch_wall_s: float | None = None
+    last_data_s: float | None = None
+    gaps_s: deque[tuple[float, float]] = field(default_factory=deque)
+    active_alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def quality(self, now_wall_s: float) -> dict[str, Any]:
+        since = None if self.last_batch_wall_s is None else now_wall_s - self.last_batch_wall_s
+        recent = [g for w, g in self.gaps_s if now_wall_s - w <= 60.0]
+        missing = max(0, self.max_seq + 1 - self.batches)
+        return {
+            "batches": self.batches,
+            "samples": self.samples,
+            "resends": self.duplicates,
+            "missing_batches": missing,
+            "since_last_s": None if since is None else round(since, 2),
+            "max_gap_60s_s": round(max(recent), 2) if recent else 0.0,
+            "level": _level(since, max(recent) if recent else 0.0, missing),
+        }
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "steps": self.steps,
+            "cadence_steps_per_min": _round(self.cadence_steps_per_min, 1),
+            "step_time_symmetry_pct": _round(self.step_time_symmetry_pct, 1),
+            "knee_rom_deg": _round(self.knee_rom_deg, 1),
+        }
+
+
+def _level(since_s: float | None, gap_s: float, missing: int) -> str:
+    if since_s is None or since_s > 5.0:
+        return "lost"
+    if gap_s > 2.0 or missing > 0:
+        return "poor"
+    return "good"
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+class LiveHub:
+    """Every followed session and its viewers (see the module docstring)."""
+
+    def __init__(self, config: LiveConfig | None = None) -> None:
+        self.config = config or LiveConfig()
+        self._lock = threading.Lock()
+        self._sessions: dict[str, LiveSession] = {}
+        self._by_telemetry: dict[str, str] = {}
+        self._subscribers: dict[str, set[Subscriber]] = {}
+        self.frames_sent = 0
+
+    # ------------------------------------------------------------------ registry
+
+    def follow(
+        self,
+        therapy_session_id: str,
+        telemetry_session_id: str | None,
+        sampling_rate_hz: float,
+        start_time_s: float,
+        rules: AlertRules,
+        settings: Mapping[str, float] | None = None,
+        status: str = "live",
+        meta: Mapping[str, Any] | None = None,
+    ) -> LiveSession:
+        """Start (or keep) following a session; a repeated call updates the telemetry link."""
+        with self._lock:
+            live = self._sessions.get(therapy_session_id)
+            if live is None or live.telemetry_session_id != telemetry_session_id:
+                live = LiveSession(
+                    therapy_session_id,
+                    telemetry_session_id,
+                    sampling_rate_hz,
+                    start_time_s,
+                    AlertMonitor(rules, sampling_rate_hz),
+                    meta=dict(meta or {}),
+                    settings=dict(settings or {}),
+                    status=status,
+                )
+                self._sessions[therapy_session_id] = live
+            if telemetry_session_id is not None:
+                self._by_telemetry[telemetry_session_id] = therapy_session_id
+            return live
+
+    def forget(self, therapy_session_id: str) -> None:
+        with self._lock:
+            live = self._sessions.pop(therapy_session_id, None)
+            if live is not None and live.telemetry_session_id:
+                self._by_telemetry.pop(live.telemetry_session_id, None)
+
+    def session(self, therapy_session_id: str) -> LiveSession | None:
+        return self._sessions.get(therapy_session_id)
+
+    def for_telemetry(self, telemetry_session_id: str) -> LiveSession | None:
+        therapy_id = self._by_telemetry.get(telemetry_session_id)
+        return self._sessions.get(therapy_id) if therapy_id else None
+
+    def sessions(self) -> list[LiveSession]:
+        return list(self._sessions.values())
+
+    # ------------------------------------------------------------------ feeding
+
+    def on_duplicate(self, telemetry_session_id: str) -> None:
+        live = self.for_telemetry(telemetry_session_id)
+        if live is not None:
+            with live.lock:
+                live.duplicates += 1
+
+    def on_batch(
+        self, live: LiveSession, batch: SampleBatch, received_wall_s: float | None = None
+    ) -> tuple[dict[str, Any], list[Alert]]:
+        """Take one stored batch: returns the frame to publish and the alerts that changed."""
+        now = time.time() if received_wall_s is None else received_wall_s
+        fs = live.sampling_rate_hz
+        n = batch.n_samples
+        first_index = round((batch.first_sample_time_s - live.start_time_s) * fs)
+        with live.lock:
+            if live.last_batch_wall_s is not None:
+                live.gaps_s.append((now, now - live.last_batch_wall_s))
+                while live.gaps_s and now - live.gaps_s[0][0] > 60.0:
+                    live.gaps_s.popleft()
+            live.last_batch_wall_s = now
+            live.batches += 1
+            live.samples += n
+            live.max_seq = max(live.max_seq, batch.seq)
+            last_s = batch.first_sample_time_s + (n - 1) / fs
+            live.last_data_s = max(live.last_data_s or last_s, last_s)
+            points = self._display(live, batch, first_index)
+            self._vitals(live, batch.values)
+            alerts = live.monitor.observe(batch.first_sample_time_s, batch.values)
+            self._remember(live, batch.values, first_index, n)
+            if live.ring_high - live.last_analysis_index >= self.config.analyse_every_s * fs:
+                alerts += self._analyse(live)
+            frame = {
+                "type": "batch",
+                "seq": batch.seq,
+                "sent_s": batch.first_sample_time_s + (n - 1) / fs,
+                "points": points,
+                "metrics": live.metrics(),
+                "vitals": {k: _round(v, 1) for k, v in live.vitals.items()},
+                "quality": live.quality(now),
+            }
+            if points:
+                live.history.append((float(batch.first_sample_time_s), points))
+                horizon = batch.first_sample_time_s - self.config.history_s
+                while live.history and live.history[0][0] < horizon:
+                    live.history.popleft()
+        return frame, alerts
+
+    def _display(
+        self, live: LiveSession, batch: SampleBatch, first_index: int
+    ) -> dict[str, list[list[float | None]]]:
+        names = tuple(n for n in DISPLAY_CHANNELS if n in batch.values)
+        if not names:
+            return {}
+        fs = live.sampling_rate_hz
+        bucket = max(1, round(2 * fs / self.config.display_points_per_s))
+        times = (first_index + np.arange(batch.n_samples)) / fs
+        values = np.vstack([np.asarray(batch.values[n], float) for n in names])
+        out_t: list[np.ndarray] = []
+        out_v: list[np.ndarray] = []
+        contiguous = live.next_index == first_index and live.display_names == names
+        if live.pending_t is not None and live.pending_v is not None:
+            if contiguous:
+                times = np.concatenate([live.pending_t, times])
+                values = np.hstack([live.pending_v, values])
+            else:
+                # A batch from elsewhere in time (a resend after a gap): close the open bucket.
+                t, v = minmax_decimate(live.pending_t, live.pending_v, live.pending_t.size)
+                out_t.append(t)
+                out_v.append(v)
+        live.display_names = names
+        full = (times.size // bucket) * bucket
+        if full:
+            t, v = minmax_decimate(times[:full], values[:, :full], bucket)
+            out_t.append(t)
+            out_v.append(v)
+        live.pending_t = times[full:] if full < times.size else None
+        live.pending_v = values[:, full:] if full < times.size else None
+        live.next_index = first_index + batch.n_samples
+        if not out_t:
+            return {}
+        all_t = np.hstack(out_t) if len(out_t) > 1 else out_t[0]
+        all_v = np.hstack(out_v) if len(out_v) > 1 else out_v[0]
+        return {
+            name: [
+                np.round(all_t[i], 2).tolist(),
+                [None if math.isnan(x) else x for x in np.round(all_v[i], 1).tolist()],
+            ]
+            for i, name in enumerate(names)
+        }
+
+    def _vitals(self, live: LiveSession, values: Mapping[str, np.ndarray]) -> None:
+        for name, how in VITALS.items():
+            if name not in values:
+                continue
+            column = np.asarray(values[name], float)
+            finite = column[np.isfinite(column)]
+            if not finite.size:
+                continue
+            live.vitals[name] = float(finite[-1] if how == "last" else np.abs(finite).max())
+
+    def _remember(
+        self, live: LiveSession, values: Mapping[str, np.ndarray], first_index: int, n: int
+    ) -> None:
+        size = int(self.config.window_s * live.sampling_rate_hz)
+        if not live.ring:
+            for name in ANALYSIS_CHANNELS:
+                if name in values:
+                    live.ring[name] = np.full(size, np.nan)
+        if first_index + n <= live.ring_high - size:
+            return  # older than the window
+        slots = (first_index + np.arange(n)) % size
+        for name, ring in live.ring.items():
+            if name in values:
+                ring[slots] = values[name]
+        if first_index + n > live.ring_high:
+            # Slots skipped by a jump ahead hold samples of an older lap: mark them missing.
+            skipped = np.arange(live.ring_high, first_index)
+            if skipped.size:
+                for ring in live.ring.values():
+                    ring[skipped[-size:] % size] = np.nan
+            live.ring_high = first_index + n
+
+    def _analyse(self, live: LiveSession) -> list[Alert]:
+        fs = live.sampling_rate_hz
+        size = next(iter(live.ring.values())).size if live.ring else 0
+        live.last_analysis_index = live.ring_high
+        if not size or live.ring_high < size // 2:
+            return []
+        low = max(0, live.ring_high - size)
+        order = np.arange(low, live.ring_high) % size
+        window_start_s = live.start_time_s + low / fs
+        recording = Recording(
+            fs, {n: r[order] for n, r in live.ring.items()}, window_start_s, dict(live.meta)
+        )
+        try:
+            summary = analyse(recording)
+        except (GaitDataError, ValueError):
+            return []
+        window_end_s = live.start_time_s + live.ring_high / fs
+        for side, events in summary.events.items():
+            contacts = window_start_s + np.asarray(events.ic_s, float)
+            after = live.last_ic_s.get(side, -math.inf) + 0.05
+            counted = contacts[(contacts > after) & (contacts <= window_end_s - 1.0)]
+            if counted.size:
+                live.steps += int(counted.size)
+                live.last_ic_s[side] = float(counted.max())
+        live.cadence_steps_per_min = summary.cadence_steps_per_min
+        si = summary.symmetry.get("step_time_s", {}).get("si_pct")
+        live.step_time_symmetry_pct = si
+        knee = [v for v in summary.rom_deg.get("knee", {}).values() if math.isfinite(v)]
+        live.knee_rom_deg = float(np.mean(knee)) if knee else None
+        if si is not None and math.isfinite(si):
+            return live.monitor.observe_asymmetry(window_end_s, si)
+        return []
+
+    def tick(self, now_wall_s: float | None = None) -> list[tuple[LiveSession, Alert]]:
+        """Link-lost checks: a session's clock runs on from its last sample at wall speed."""
+        now = time.time() if now_wall_s is None else now_wall_s
+        out: list[tuple[LiveSession, Alert]] = []
+        for live in self.sessions():
+            with live.lock:
+                if live.last_batch_wall_s is None or live.last_data_s is None:
+                    continue
+                clock = live.last_data_s + (now - live.last_batch_wall_s)
+                out += [(live, a) for a in live.monitor.tick(clock)]
+        return out
+
+    # ------------------------------------------------------------------ viewers
+
+    def snapshot(self, therapy_session_id: str, now_wall_s: float | None = None) -> dict[str, Any]:
+        """Everything a (re)connecting viewer needs: recent display history and current state."""
+        live = self.session(therapy_session_id)
+        if live is None:
+            return {"type": "snapshot", "following": False}
+        now = time.time() if now_wall_s is None else now_wall_s
+        with live.lock:
+            merged: dict[str, list[list[float | None]]] = {}
+            for _, points in live.history:
+                for name, (ts, vs) in points.items():
+                    target = merged.setdefault(name, [[], []])
+                    target[0].extend(ts)
+                    target[1].extend(vs)
+            return {
+                "type": "snapshot",
+                "following": True,
+                "status": live.status,
+                "start_time_s": live.start_time_s,
+                "sampling_rate_hz": live.sampling_rate_hz,
+                "points": merged,
+                "metrics": live.metrics(),
+                "vitals": {k: _round(v, 1) for k, v in live.vitals.items()},
+                "quality": live.quality(now),
+                "settings": dict(live.settings),
+                "alerts": list(live.active_alerts.values()),
+            }
+
+    def subscribe(self, therapy_session_id: str) -> Subscriber:
+        subscriber = Subscriber(asyncio.get_running_loop(), asyncio.Queue(QUEUE_FRAMES))
+        with self._lock:
+            self._subscribers.setdefault(therapy_session_id, set()).add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, therapy_session_id: str, subscriber: Subscriber) -> None:
+        with self._lock:
+            viewers = self._subscribers.get(therapy_session_id)
+            if viewers is not None:
+                viewers.discard(subscriber)
+                if not viewers:
+                    del self._subscribers[therapy_session_id]
+
+    def viewers(self, therapy_session_id: str) -> int:
+        return len(self._subscribers.get(therapy_session_id, ()))
+
+    def publish(self, therapy_session_id: str, frame: Mapping[str, Any]) -> None:
+        """Send a frame to every viewer of the session (callable from any thread)."""
+        viewers = self._subscribers.get(therapy_session_id)
+        if not viewers:
+            return
+        text = json.dumps(frame, separators=(",", ":"), allow_nan=False, default=_plain)
+        for subscriber in list(viewers):
+            self.frames_sent += 1
+            try:
+                subscriber.loop.call_soon_threadsafe(subscriber.offer, text)
+            except RuntimeError:
+                # The viewer's event loop has closed (server shutting down).
+                self.unsubscribe(therapy_session_id, subscriber)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON")

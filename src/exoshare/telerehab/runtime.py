@@ -1,0 +1,266 @@
+"""Tele-rehabilitation inside the web process: the live hub fed by ingestion, alerts, commands.
+
+:class:`TelerehabRuntime` listens to telemetry ingestion (every accepted message, after commit),
+links announced recordings to therapy sessions, feeds the live hub, keeps raised alerts in the
+database and hands device acks to waiting setting changes. After a restart it follows the
+running sessions again from the database, so the devices' resent batches find their session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from exoshare.auth.scope import Principal
+from exoshare.db import session_scope
+from exoshare.telemetry.ingest import Accepted, Ingestor
+from exoshare.telemetry.mqtt import BrokerAddress
+from exoshare.telemetry.protocol import (
+    CommandAck,
+    DeviceEvent,
+    SampleBatch,
+    SessionAnnounce,
+    SessionEnd,
+)
+from exoshare.telemetry.runtime import ingestor, telemetry_lifespan
+from exoshare.telerehab import service
+from exoshare.telerehab.alerts import Alert
+from exoshare.telerehab.commands import (
+    DEFAULT_ACK_TIMEOUT_S,
+    AckWaiters,
+    CommandChannel,
+    change_setting,
+    record_late_ack,
+)
+from exoshare.telerehab.live import LiveConfig, LiveHub, LiveSession
+from exoshare.telerehab.models import SessionAlert, SettingChange, TherapySession, TherapyStatus
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.5
+UNKNOWN_RECHECK_S = 5.0
+"""How long a recording that belongs to no therapy session is not looked up again."""
+
+
+def alert_frame(row: SessionAlert) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "severity": row.severity,
+        "message": row.message,
+        "value": row.value,
+        "limit": row.limit,
+        "raised_at": row.raised_at.isoformat(),
+        "cleared": row.cleared_at is not None,
+        "acknowledged": row.acknowledged_at is not None,
+        "note": row.note,
+    }
+
+
+def change_frame(change: SettingChange) -> dict[str, Any]:
+    return {
+        "id": change.id,
+        "setting": change.setting,
+        "value": change.proposed_value,
+        "unit": change.unit,
+        "previous": change.previous_value,
+        "status": change.status.value,
+        "reason": change.reason,
+        "late": change.late_ack,
+    }
+
+
+class TelerehabRuntime:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        broker: BrokerAddress | None = None,
+        config: LiveConfig | None = None,
+        ack_timeout_s: float = DEFAULT_ACK_TIMEOUT_S,
+    ) -> None:
+        self.factory = factory
+        self.hub = LiveHub(config)
+        self.waiters = AckWaiters()
+        self.broker = broker
+        self.channel: CommandChannel | None = CommandChannel(broker) if broker else None
+        self.ack_timeout_s = ack_timeout_s
+        self._unknown: dict[str, float] = {}
+        self._discover_lock = threading.Lock()
+
+    def attach(self, source: Ingestor) -> None:
+        source.add_listener(self.on_accepted)
+
+    # ------------------------------------------------------------------ ingestion side
+
+    def on_accepted(self, accepted: Accepted) -> None:
+        message = accepted.message
+        telemetry_id = accepted.telemetry_session_id
+        if isinstance(message, SampleBatch) and telemetry_id:
+            if accepted.status != "stored":
+                self.hub.on_duplicate(telemetry_id)
+                return
+            live = self.hub.for_telemetry(telemetry_id) or self._discover(telemetry_id)
+            if live is None:
+                return
+            frame, alerts = self.hub.on_batch(live, message)
+            self.hub.publish(live.therapy_session_id, frame)
+            if alerts:
+                self._keep_alerts(live, alerts)
+        elif isinstance(message, SessionAnnounce) and telemetry_id:
+            self._discover(telemetry_id, force=True)
+        elif isinstance(message, CommandAck) and accepted.status == "stored":
+            if not self.waiters.resolve(message):
+                change = record_late_ack(self.factory, message)
+                if change is not None:
+                    self._announce_change(change)
+        elif isinstance(message, DeviceEvent | SessionEnd) and telemetry_id:
+            live = self.hub.for_telemetry(telemetry_id)
+            if live is not None and accepted.status == "stored":
+                kind = message.kind if isinstance(message, DeviceEvent) else "session_end"
+                self.hub.publish(live.therapy_session_id, {"type": "event", "kind": kind})
+
+    def _discover(self, telemetry_id: str, force: bool = False) -> LiveSession | None:
+        now = time.monotonic()
+        checked = self._unknown.get(telemetry_id)
+        if not force and checked is not None and now - checked < UNKNOWN_RECHECK_S:
+            return None
+        with self._discover_lock:
+            live = self.hub.for_telemetry(telemetry_id)
+            if live is not None:
+                return live
+            with session_scope(self.factory) as session:
+                record = service.attach_telemetry(session, telemetry_id)
+                live = self._follow(record) if record is not None else None
+            if live is None:
+                self._unknown[telemetry_id] = now
+            else:
+                self._unknown.pop(telemetry_id, None)
+                self.hub.publish(live.therapy_session_id, {"type": "status", "status": live.status})
+            return live
+
+    def _follow(self, record: TherapySession) -> LiveSession | None:
+        recording = record.telemetry_session
+        if recording is None:
+            return None
+        return self.hub.follow(
+            record.id,
+            recording.id,
+            recording.sampling_rate_hz,
+            recording.start_time_s,
+            service.rules_for(record, recording.meta),
+            record.current_settings,
+            record.status.value,
+            meta={
+                k: v for k, v in (recording.meta or {}).items() if isinstance(v, str | int | float)
+            },
+        )
+
+    def restore(self) -> int:
+        """Follow every running session again (after a restart); returns how many."""
+        with session_scope(self.factory) as session:
+            followed = [self._follow(r) for r in service.active_sessions(session)]
+        return sum(1 for live in followed if live is not None)
+
+    def _keep_alerts(self, live: LiveSession, alerts: list[Alert]) -> None:
+        with session_scope(self.factory) as session:
+            rows = [
+                (alert, service.record_alert(session, live.therapy_session_id, alert))
+                for alert in alerts
+            ]
+            frames = [
+                {"type": "alert", "alert": alert_frame(row)} for _, row in rows if row is not None
+            ]
+        for frame in frames:
+            self.hub.publish(live.therapy_session_id, frame)
+
+    async def tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            changed = self.hub.tick()
+            for live, alert in changed:
+                await asyncio.to_thread(self._keep_alerts, live, [alert])
+
+    # ------------------------------------------------------------------ therapist side
+
+    async def change_setting(
+        self, principal: Principal, therapy_session_id: str, setting: str, value: float
+    ) -> SettingChange:
+        change = await change_setting(
+            self.factory,
+            self.channel,
+            self.waiters,
+            principal,
+            therapy_session_id,
+            setting,
+            value,
+            self.ack_timeout_s,
+        )
+        self._announce_change(change)
+        return change
+
+    def _announce_change(self, change: SettingChange) -> None:
+        live = self.hub.session(change.therapy_session_id)
+        if live is not None and change.status.value == "applied":
+            with live.lock:
+                live.settings[change.setting] = change.proposed_value
+        self.hub.publish(
+            change.therapy_session_id, {"type": "setting", "change": change_frame(change)}
+        )
+
+    def status_changed(self, record: TherapySession) -> None:
+        live = self.hub.session(record.id)
+        self.hub.publish(record.id, {"type": "status", "status": record.status.value})
+        if live is not None:
+            live.status = record.status.value
+            if record.status in (TherapyStatus.completed, TherapyStatus.aborted):
+                self.hub.forget(record.id)
+        elif record.status in (TherapyStatus.live, TherapyStatus.paused, TherapyStatus.started):
+            self._follow(record)
+
+    def alert_acknowledged(self, row: SessionAlert) -> None:
+        self.hub.publish(row.therapy_session_id, {"type": "alert", "alert": alert_frame(row)})
+
+    async def close(self) -> None:
+        if self.channel is not None:
+            await self.channel.close()
+
+
+def telerehab_runtime(app: FastAPI) -> TelerehabRuntime:
+    """The app's runtime, created on first use and attached to telemetry ingestion."""
+    runtime: TelerehabRuntime | None = getattr(app.state, "telerehab_runtime", None)
+    if runtime is None:
+        runtime = TelerehabRuntime(app.state.sessionmaker, getattr(app.state, "mqtt_broker", None))
+        runtime.attach(ingestor(app))
+        app.state.telerehab_runtime = runtime
+    return runtime
+
+
+@contextlib.asynccontextmanager
+async def telerehab_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Telemetry's lifespan (broker and ingest worker) plus the live hub and its alert clock."""
+    async with telemetry_lifespan(app):
+        runtime = telerehab_runtime(app)
+        if runtime.channel is None and getattr(app.state, "mqtt_broker", None) is not None:
+            runtime.broker = app.state.mqtt_broker
+            runtime.channel = CommandChannel(app.state.mqtt_broker)
+        try:
+            await asyncio.to_thread(runtime.restore)
+        except Exception:
+            # A database without the telerehab tables yet must not stop the web server.
+            log.exception("could not follow running therapy sessions")
+        task = asyncio.create_task(runtime.tick_loop(), name="exoshare-telerehab-tick")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await runtime.close()

@@ -1,0 +1,64 @@
+"""Helpers of the tele-rehabilitation tests: a certified therapist, a device, a running session."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from exoshare.db import session_scope
+from exoshare.scheduling import service as scheduling
+from exoshare.telemetry import service as telemetry
+from exoshare.telemetry.protocol import SessionAnnounce, encode
+from exoshare.telemetry.runtime import ingestor
+from tests.world import World
+
+START_S = 1_767_225_600.0
+SERIAL = "SX2-0001"
+ORG = "ES-MAD-01"
+
+
+def certify(factory: sessionmaker[Session], world: World, key: str, model: str = "model") -> None:
+    today = date.today()
+    with session_scope(factory) as s:
+        scheduling.certify(
+            s, None, world.ids[key], world.ids[model], today - timedelta(days=30),
+            today + timedelta(days=335),
+        )  # fmt: skip
+
+
+def device_secret(factory: sessionmaker[Session], world: World, unit: str = "unit_madrid") -> str:
+    with session_scope(factory) as s:
+        secret, _ = telemetry.issue_device_credential(s, None, world.ids[unit])
+    return secret
+
+
+def plan(client: TestClient, headers: dict[str, str], world: World, **extra: object) -> dict:
+    body = {"patient_id": world.ids["patient_carlos"], "device_unit_id": world.ids["unit_madrid"]}
+    response = client.post("/api/v1/telerehab/sessions", json={**body, **extra}, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def announce(
+    client: TestClient,
+    secret: str,
+    world: World,
+    session_id: str = "dev-1",
+    settings: dict[str, float] | None = None,
+    channels: dict[str, str] | None = None,
+) -> str:
+    """The device announces a recording through the app's own ingestion; returns the status."""
+    message = SessionAnnounce(
+        session_id,
+        SERIAL,
+        world.ids["patient_carlos"],
+        START_S,
+        100.0,
+        channels or {"knee_angle_left_deg": "deg", "knee_angle_right_deg": "deg"},
+        settings={"guidance_force_pct": 50.0} if settings is None else settings,
+    )
+    wire = message.to_wire()
+    wire["auth"] = secret
+    return ingestor(client.app).handle(encode(wire)).status  # type: ignore[arg-type]
