@@ -53,8 +53,10 @@ def live_server(settings: Settings) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Chromium for one test module; Playwright's sync API holds an asyncio loop on this thread
+    while it runs, so it must stop before other modules' tests call asyncio.run()."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"browser tests skipped: no Chromium at {CHROMIUM} (apt install chromium)")
     from playwright.sync_api import sync_playwright
@@ -68,5 +70,7 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    # CI machines are shared and slow at times; a minute is generous but still bounded.
+    context.set_default_timeout(60_000)
     yield context.new_page()
     context.close()
