@@ -87,7 +87,7 @@ def minmax_decimate(
     return times_s[index], picked
 
 
-@dataclass
+@dataclass(eq=False)
 class Subscriber:
     loop: asyncio.AbstractEventLoop
     queue: asyncio.Queue[str]
