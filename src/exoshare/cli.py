@@ -125,7 +125,10 @@ def _print_logins(network: DemoNetwork) -> None:
     for login in network.all_logins:
         style = "bold" if login.email in curated else None
         table.add_row(login.email, login.role.value.replace("_", " "), login.where, style=style)
-    console.print(table)
+    # The logins are what people copy from this output; a pipe or log file gets a wide table
+    # instead of rich's 80-column default.
+    wide = console if console.is_terminal else Console(width=160)
+    wide.print(table)
 
 
 @app.command()
