@@ -165,7 +165,7 @@ def test_session_page_is_scoped_and_audited(
     madrid = token(client, world, "therapist_madrid")
     page = client.get(f"/sessions/{session_id}", headers=madrid)
     assert page.status_code == 200
-    assert page.text.count('<svg class="chart"') == 4  # hip and knee traces, hip and knee cycles
+    assert page.text.count('<figure class="chart"') == 4  # hip and knee traces, hip and knee cycles
     assert "event-ic" in page.text and "sd-band" in page.text
     listing = client.get(f"/patients/{world.ids['patient_carlos']}/sessions", headers=madrid)
     assert f'href="/sessions/{session_id}"' in listing.text

@@ -83,10 +83,11 @@ def _frame(
 
 def _svg(width: int, height: int, title: str, body: Sequence[str]) -> Markup:
     return Markup(
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'<figure class="chart"><figcaption>{escape(title)}</figcaption>'
+        f'<svg viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" '
         f'font-size="11" font-family="system-ui, sans-serif" fill="#44505c">'
-        f"<title>{escape(title)}</title>{''.join(body)}</svg>"
+        f"<title>{escape(title)}</title>{''.join(body)}</svg></figure>"
     )
 
 
