@@ -2,6 +2,219 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from exoshare.auth.scope import Permission
+from exoshare.deps import CurrentPrincipal, DbSession
+from exoshare.devices.models import DeviceUnit
+from exoshare.errors import NotFound
+from exoshare.patients import service as patients_service
+from exoshare.patients.models import Patient
+from exoshare.telemetry.charts import cycle_chart, trace_chart
+from exoshare.telerehab import service
+from exoshare.telerehab.models import TherapyLocation
+from exoshare.web.i18n import choose_locale, translations
+from exoshare.web.labels import N_
+from exoshare.web.render import render
 
 router = APIRouter(include_in_schema=False)
+
+# Session and change states are shown through gettext by value; these marks put them in the catalog.
+STATE_WORDS = (
+    N_("planned"), N_("started"), N_("live"), N_("paused"), N_("completed"), N_("aborted"),
+    N_("sent"), N_("applied"), N_("rejected"), N_("timed_out"),
+)  # fmt: skip
+PROGRESS_METRICS = {
+    "cadence_steps_per_min": (N_("Cadence"), N_("steps/min")),
+    "stride_time_symmetry_pct": (N_("Stride-time symmetry index"), "%"),
+    "knee_rom_deg": (N_("Knee range of motion"), N_("deg")),
+    "distance_m": (N_("Walking distance"), "m"),
+    "assistance_pct": (N_("Assistance level"), "%"),
+}
+
+
+def _gettext(request: Request, locale: str | None) -> Any:
+    chosen = choose_locale(request, locale, request.app.state.settings.default_locale)
+    return translations(chosen).gettext
+
+
+@router.get("/telerehab", response_class=HTMLResponse)
+def supervisor(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+    """Every running session in the caller's scope with its alert state (refreshes itself)."""
+    rows = service.live_sessions(session, principal)
+    counts = service.open_alert_counts(session, [r.id for r in rows])
+    partial = request.headers.get("hx-request") == "true"
+    return render(
+        request,
+        "telerehab/_live_rows.html" if partial else "telerehab/supervisor.html",
+        principal,
+        sessions=rows,
+        alert_counts=counts,
+    )
+
+
+@router.get("/telerehab/sessions/{session_id}", response_class=HTMLResponse)
+def live_page(
+    session_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
+) -> Response:
+    record = service.get_session(session, principal, session_id)
+    envelope = service.envelope_of(session, record.device_unit.model_id)
+    return render(
+        request,
+        "telerehab/live.html",
+        principal,
+        record=record,
+        envelope=envelope,
+        alerts=service.alerts_of(session, record.id),
+        changes=service.setting_changes(session, record.id),
+        may_run=principal.covers(Permission.patients_write, record.clinic.path),
+    )
+
+
+@router.get("/patients/{patient_id}/progress", response_class=HTMLResponse)
+def progress_page(
+    patient_id: str,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    chosen: str | None = None,
+    earlier: str | None = None,
+) -> Response:
+    patient, points, recordings = service.progress(session, principal, patient_id)
+    gettext = _gettext(request, principal.locale)
+    charts = []
+    index = np.arange(1, len(points) + 1, dtype=float)
+    for key, (title, unit) in PROGRESS_METRICS.items():
+        values = np.array(
+            [np.nan if getattr(p, key) is None else getattr(p, key) for p in points], float
+        )
+        if len(points) and np.isfinite(values).any():
+            charts.append(
+                trace_chart(
+                    index,
+                    {"left": values},
+                    {},
+                    title=gettext(title),
+                    y_label=gettext(unit),
+                    x_label=gettext("session"),
+                    width=440,
+                    height=220,
+                )
+            )
+    by_id = {r.id: r for r in recordings}
+    chosen_rec = by_id.get(chosen or "") or (recordings[-1] if recordings else None)
+    earlier_rec = by_id.get(earlier or "") or (recordings[0] if len(recordings) > 1 else None)
+    cycles = []
+    if chosen_rec is not None:
+        for joint in ("hip", "knee", "ankle"):
+            curves = {}
+            for colour, rec in (("left", chosen_rec), ("right", earlier_rec)):
+                curve = ((rec.summary or {}).get("cycle_curves", {}) if rec else {}).get(
+                    f"{joint}_left", {}
+                )
+                if curve:
+                    curves[colour] = curve
+            chart = cycle_chart(
+                curves,
+                title=gettext("%(joint)s over the gait cycle") % {"joint": gettext(joint.title())},
+                y_label=gettext("angle (deg)"),
+                x_label=gettext("gait cycle (%)"),
+            )
+            if chart:
+                cycles.append(chart)
+    own = patient.user_id is not None and patient.user_id == principal.user_id
+    units = []
+    if not own:
+        units = list(
+            session.scalars(
+                select(DeviceUnit)
+                .where(DeviceUnit.org_unit_id == patient.clinic_id)
+                .order_by(DeviceUnit.serial_number)
+            )
+        )
+    return render(
+        request,
+        "telerehab/progress.html",
+        principal,
+        patient=patient,
+        points=points,
+        charts=charts,
+        cycles=cycles,
+        recordings=recordings,
+        chosen=chosen_rec,
+        earlier=earlier_rec,
+        own=own,
+        words=_plain_words(points, gettext),
+        therapy_sessions=[] if own else service.sessions_of_patient(session, principal, patient.id),
+        units=units,
+        locations=list(TherapyLocation),
+    )
+
+
+@router.get("/my/progress", response_class=HTMLResponse)
+def my_progress(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+    """A patient's own progress page."""
+    own = session.scalar(select(Patient).where(Patient.user_id == principal.user_id))
+    if own is None:
+        raise NotFound("no patient record is linked to your account")
+    patients_service.get_patient(session, principal, own.id)
+    return progress_page(own.id, request, session, principal)
+
+
+def _plain_words(points: list[service.ProgressPoint], gettext: Any) -> list[str]:
+    """Progress in plain words: the latest session against the first one."""
+    if not points:
+        return [gettext("No walking sessions have been analysed yet.")]
+    words = [gettext("You have walked in %(n)d sessions.") % {"n": len(points)}]
+    first, last = points[0], points[-1]
+    if len(points) > 1 and first.cadence_steps_per_min and last.cadence_steps_per_min:
+        change = last.cadence_steps_per_min - first.cadence_steps_per_min
+        words.append(
+            (
+                gettext("You now take %(n).0f more steps per minute than in your first session.")
+                if change >= 0
+                else gettext("You take %(n).0f fewer steps per minute than in your first session.")
+            )
+            % {"n": abs(change)}
+        )
+    if (
+        len(points) > 1
+        and first.step_time_symmetry_pct is not None
+        and (last.step_time_symmetry_pct is not None)
+    ):
+        better = abs(last.step_time_symmetry_pct) <= abs(first.step_time_symmetry_pct)
+        words.append(
+            gettext("Your steps are more even between both legs than at the start.")
+            if better
+            else gettext("Your steps are less even between both legs than at the start.")
+        )
+    if last.distance_m:
+        words.append(
+            gettext("In your last session you walked %(m).0f metres.") % {"m": last.distance_m}
+        )
+    return words
+
+
+@router.post("/telerehab/sessions")
+async def plan_and_start(
+    request: Request, session: DbSession, principal: CurrentPrincipal
+) -> Response:
+    """The progress page's form: plan a session now and start it, then open its live page."""
+    from fastapi.responses import RedirectResponse
+
+    form = await request.form()
+    location = TherapyLocation(str(form.get("location") or "clinic"))
+    record = service.plan_session(
+        session,
+        principal,
+        str(form.get("patient_id") or ""),
+        str(form.get("device_unit_id") or ""),
+        location,
+    )
+    service.transition(session, principal, record.id, "start")
+    return RedirectResponse(f"/telerehab/sessions/{record.id}", status_code=303)

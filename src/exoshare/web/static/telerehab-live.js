@@ -1,0 +1,184 @@
+// Live session page: one WebSocket, reconnecting on its own; canvas traces of both legs.
+(function () {
+  "use strict";
+  const root = document.getElementById("live");
+  if (!root) return;
+  const id = root.dataset.session;
+  const csrf = root.dataset.csrf;
+  const t = (key) => root.dataset["t" + key.charAt(0).toUpperCase() + key.slice(1).replace(/_(.)/g, (m, c) => "_" + c)] || root.dataset["t" + key] || key;
+  const text = (key) => root.getAttribute("data-t-" + key) || key;
+  const WINDOW_S = 10;
+  const COLOURS = { left: "#1f6fb2", right: "#d9730d" };
+  const series = {}; // channel -> {t: [], v: []}
+  let latest = 0;
+  let retry = 500;
+
+  function add(points) {
+    for (const [name, pair] of Object.entries(points || {})) {
+      const s = series[name] || (series[name] = { t: [], v: [] });
+      const [ts, vs] = pair;
+      for (let i = 0; i < ts.length; i++) {
+        // Resent batches can arrive late: insert in time order.
+        let j = s.t.length;
+        while (j > 0 && s.t[j - 1] > ts[i]) j--;
+        s.t.splice(j, 0, ts[i]);
+        s.v.splice(j, 0, vs[i]);
+        if (ts[i] > latest) latest = ts[i];
+      }
+    }
+    for (const s of Object.values(series)) {
+      let cut = 0;
+      while (cut < s.t.length && s.t[cut] < latest - WINDOW_S) cut++;
+      if (cut) { s.t.splice(0, cut); s.v.splice(0, cut); }
+    }
+  }
+
+  function draw() {
+    for (const canvas of document.querySelectorAll("canvas.live-chart")) {
+      const joint = canvas.dataset.joint;
+      const ctx = canvas.getContext("2d");
+      const w = canvas.width, h = canvas.height;
+      ctx.clearRect(0, 0, w, h);
+      const sides = ["left", "right"].map((side) => [side, series[joint + "_angle_" + side + "_deg"]]).filter(([, s]) => s && s.t.length);
+      if (!sides.length) continue;
+      let lo = Infinity, hi = -Infinity;
+      for (const [, s] of sides) for (const v of s.v) if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      if (!(hi > lo)) { hi = lo + 1; }
+      const pad = (hi - lo) * 0.1;
+      lo -= pad; hi += pad;
+      ctx.strokeStyle = "#ddd"; ctx.beginPath(); ctx.moveTo(0, h - 0.5); ctx.lineTo(w, h - 0.5); ctx.stroke();
+      ctx.fillStyle = "#666"; ctx.font = "11px sans-serif";
+      ctx.fillText(hi.toFixed(0) + "°", 2, 11); ctx.fillText(lo.toFixed(0) + "°", 2, h - 3);
+      for (const [side, s] of sides) {
+        ctx.strokeStyle = COLOURS[side]; ctx.lineWidth = 1.5; ctx.beginPath();
+        let pen = false;
+        for (let i = 0; i < s.t.length; i++) {
+          if (s.v[i] === null) { pen = false; continue; }
+          const x = w - ((latest - s.t[i]) / WINDOW_S) * w;
+          const y = h - ((s.v[i] - lo) / (hi - lo)) * h;
+          if (pen) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+          pen = true;
+        }
+        ctx.stroke();
+      }
+    }
+    requestAnimationFrame(draw);
+  }
+
+  function set(idName, value) {
+    const el = document.getElementById(idName);
+    if (el) el.textContent = value === null || value === undefined ? "—" : String(value);
+  }
+
+  function state(frame) {
+    if (frame.metrics) {
+      set("m-steps", frame.metrics.steps);
+      set("m-cadence", frame.metrics.cadence_steps_per_min);
+      set("m-symmetry", frame.metrics.step_time_symmetry_pct);
+    }
+    for (const [k, v] of Object.entries(frame.vitals || {})) set("v-" + k, v);
+    if (frame.quality) {
+      set("link", frame.quality.level);
+      set("link-detail", "(" + frame.quality.resends + " resends, gap " + frame.quality.max_gap_60s_s + " s)");
+    }
+    for (const [k, v] of Object.entries(frame.settings || {})) {
+      const cell = document.querySelector('[data-setting="' + k + '"]');
+      if (cell) cell.textContent = v;
+    }
+    if (frame.status) set("status", frame.status);
+  }
+
+  const openAlerts = new Map();
+  function showAlerts() {
+    const banner = document.getElementById("alert-banner");
+    banner.replaceChildren();
+    for (const a of openAlerts.values()) {
+      const form = document.createElement("form");
+      form.className = "alert-item " + a.severity;
+      form.dataset.alert = a.id;
+      const msg = document.createElement("strong");
+      msg.textContent = a.message;
+      const note = document.createElement("input");
+      note.name = "note"; note.required = true; note.placeholder = text("ack-note"); note.setAttribute("aria-label", text("note"));
+      const button = document.createElement("button");
+      button.type = "submit"; button.textContent = text("acknowledge");
+      form.append(msg, " ", note, " ", button);
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        if (!note.value.trim()) { note.focus(); return; }
+        const r = await post("/api/v1/telerehab/alerts/" + a.id + "/acknowledge", { note: note.value });
+        if (r.ok) { openAlerts.delete(a.id); showAlerts(); }
+      });
+      banner.append(form);
+    }
+    banner.hidden = openAlerts.size === 0;
+  }
+  function alertFrame(a) {
+    if (a.acknowledged) openAlerts.delete(a.id); else openAlerts.set(a.id, a);
+    showAlerts();
+    const li = document.createElement("li");
+    li.textContent = a.message + (a.acknowledged ? " · " + a.note : "");
+    document.getElementById("alert-log").prepend(li);
+  }
+  function changeFrame(c) {
+    const li = document.createElement("li");
+    li.textContent = c.setting + " → " + c.value + " " + c.unit + ": " + text(c.status) + (c.reason ? " — " + c.reason : "");
+    document.getElementById("changes").prepend(li);
+    if (c.status === "applied") {
+      const cell = document.querySelector('[data-setting="' + c.setting + '"]');
+      if (cell) cell.textContent = c.value;
+    }
+  }
+
+  async function post(url, body) {
+    return fetch(url, { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify(body) });
+  }
+
+  function connect() {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(proto + "//" + location.host + "/api/v1/telerehab/sessions/" + id + "/live");
+    ws.onopen = () => { retry = 500; };
+    ws.onmessage = (event) => {
+      const frame = JSON.parse(event.data);
+      if (frame.type === "snapshot") {
+        for (const k of Object.keys(series)) delete series[k];
+        latest = 0;
+        add(frame.points);
+        state(frame);
+        openAlerts.clear();
+        for (const a of frame.alerts || []) openAlerts.set(a.id, a);
+        showAlerts();
+      } else if (frame.type === "batch") { add(frame.points); state(frame); }
+      else if (frame.type === "alert") alertFrame(frame.alert);
+      else if (frame.type === "setting") changeFrame(frame.change);
+      else if (frame.type === "status") set("status", frame.status);
+    };
+    ws.onclose = () => {
+      set("link", text("reconnecting"));
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 8000);
+    };
+  }
+
+  const form = document.getElementById("setting-form");
+  if (form) form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const out = document.getElementById("setting-result");
+    out.textContent = text("sending");
+    const data = new FormData(form);
+    const r = await post("/api/v1/telerehab/sessions/" + id + "/settings", { setting: data.get("setting"), value: Number(data.get("value")) });
+    const body = await r.json();
+    out.textContent = r.ok ? text(body.status) + (body.reason ? " — " + body.reason : "") : text("refused") + ": " + body.detail;
+    out.className = r.ok && body.applied ? "ok" : "alert";
+  });
+  for (const button of document.querySelectorAll("button.lifecycle")) {
+    button.addEventListener("click", async () => {
+      const r = await post("/api/v1/telerehab/sessions/" + id + "/" + button.dataset.action, {});
+      const body = await r.json();
+      if (r.ok) set("status", body.status); else alert(body.detail);
+    });
+  }
+  void t;
+  connect();
+  requestAnimationFrame(draw);
+})();
