@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,6 +17,8 @@ from exoshare.demo.device_client import simulate_command
 from exoshare.telemetry.cli import analyse_command, credential_command, import_command
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from exoshare.demo.network import DemoNetwork
 
 app = typer.Typer(
@@ -188,10 +191,33 @@ def demo(
     with session_scope(factory) as session:
         network = ensure_demo_network(session)
     console.print("demo network " + ("created" if network.created else "reused"))
+    if network.created:
+        _schedule_demo_waitlist(factory)
     port = _free_port(settings.host, port)
+    if not settings.mqtt_url:
+        # Fix the embedded broker's port now, so it can be printed for `exoshare simulate`.
+        settings.mqtt_embedded_port = _free_port(settings.host, settings.mqtt_embedded_port)
     _print_logins(network)
-    console.print(f"\nexoshare demo running at [bold]http://{settings.host}:{port}/[/]\n")
+    broker = settings.mqtt_url or f"mqtt://{settings.host}:{settings.mqtt_embedded_port}"
+    console.print(f"\ndevices stream to [bold]{broker}[/]", soft_wrap=True)
+    console.print(f"try: exoshare simulate --broker {broker} --devices 3", soft_wrap=True)
+    console.print(f"exoshare demo running at [bold]http://{settings.host}:{port}/[/]\n")
     uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="warning")
+
+
+def _schedule_demo_waitlist(factory: sessionmaker[Session]) -> None:
+    """Book the demo waitlist from next Monday, so calendars and expected starts are filled."""
+    from exoshare.db import session_scope
+    from exoshare.scheduling.service import run_schedule
+
+    today = date.today()
+    start = today + timedelta(days=7 - today.weekday())
+    with session_scope(factory) as session:
+        run = run_schedule(session, None, start, weeks=4, time_limit_s=20.0)
+        console.print(
+            f"scheduled {run.patients_scheduled} of {run.patients_waiting} waiting patients "
+            f"from {start:%Y-%m-%d} across the network"
+        )
 
 
 @app.command()
