@@ -166,9 +166,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--workers", type=int, default=8)
     args = parser.parse_args()
-    print(
-        f"{'sessions':>8} {'frames':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU %/session':>14} {'cores':>6}"
-    )
+    header = ("sessions", "frames", "p50 ms", "p99 ms", "CPU %/session", "cores")
+    print(" ".join(f"{h:>8}" for h in header))
     for n in args.sessions:
         r = asyncio.run(run(n, args.seconds, args.workers))
         print(
