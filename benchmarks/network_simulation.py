@@ -11,6 +11,7 @@ see docs/scheduling.md for why the steady-state window is the fair comparison.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from exoshare.scheduling.simulation import render_table, simulate_network
@@ -29,6 +30,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    load0 = os.getloadavg()
     t0 = time.perf_counter()
     result = simulate_network(
         weeks=args.weeks,
@@ -47,6 +49,12 @@ def main() -> None:
         f"\n({args.weeks} weeks, warm-up {args.warmup}, cool-down {args.cooldown}, "
         f"{args.clinics} clinics, {args.units} units, {args.arrivals:g} referrals/week, "
         f"{time.perf_counter() - t0:.0f} s)"
+    )
+
+    load1 = os.getloadavg()
+    print(
+        f"\nload average (1/5/15 min) at start {load0[0]:.2f}/{load0[1]:.2f}/{load0[2]:.2f}, "
+        f"at end {load1[0]:.2f}/{load1[1]:.2f}/{load1[2]:.2f} on {os.cpu_count()} CPUs"
     )
 
 

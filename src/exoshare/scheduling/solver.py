@@ -12,9 +12,12 @@ instance. Instead:
    models, week) count slots where a unit of the set *and* a certified therapist are free (Hall's
    condition of the unit–therapist matching, aggregated over the week). Every real schedule meets
    these, so the master is a relaxation and CP-SAT's bound is an upper bound on sessions.
-   Objectives, lexicographically: (1) maximise sessions, (2) minimise the longest priority-weighted
-   wait, (3) minimise travel. Each stage keeps the previous optimum as a constraint and starts from
-   the previous solution as a hint.
+   Objectives, lexicographically: (1) maximise sessions, (2a) minimise the longest priority-weighted
+   wait, (2b) with that maximum as a bound, minimise the sum of weighted waits, (3) minimise travel
+   (see :data:`STAGE_NAMES` for why stage 2 has two steps). Each stage keeps the previous stage's
+   value as a constraint and starts from the previous solution as a hint. Metro areas that share no
+   patient are separate models, solved stage by stage across all of them (stage-major), so unused
+   time of quickly closed components flows to the rest.
 3. **Units** (CP-SAT per (clinic, model) with several units): split the group's patients over its
    units so no unit is over-full in any week.
 4. **Slots and therapists** (CP-SAT per clinic and week): pick the days of each patient (one
@@ -131,8 +134,8 @@ class SessionScheduler:
         num_workers: int = 2,
         random_seed: int = 0,
         max_options_per_patient: int = 4,
-        stage_time_shares: tuple[float, ...] = (0.7, 0.1, 0.1, 0.1),
-        master_time_share: float = 0.8,
+        stage_time_shares: tuple[float, ...] = (0.8, 0.07, 0.07, 0.06),
+        master_time_share: float = 0.85,
         log_search: bool = False,
     ) -> None:
         self.time_limit_s = time_limit_s
@@ -275,7 +278,9 @@ class SessionScheduler:
         comps: dict[int, list[_Choice]] = defaultdict(list)
         for ch in choices:
             comps[find(ch.group)].append(ch)
-        parts = sorted(comps.values(), key=len, reverse=True)
+        # Smallest first: they usually close in a fraction of their share, and what they leave
+        # rolls over to the large metro areas that come last and need it.
+        parts = sorted(comps.values(), key=len)
         deadline = t0 + self.master_time_share * self.time_limit_s
         # Stage-major: stage 1 of every component, then stage 2a of every component, and so on.
         # Stage 1 (sessions) is the one whose gap is reported and which decides the most, so it
@@ -413,7 +418,13 @@ class SessionScheduler:
             (STAGE_NAMES[3], travel, False),
         ]
         solution = self._greedy_master(choices, by_patient, unserved_wait)
-        trivial_sessions = sum(max(choices[i].sessions for i in idx) for idx in by_patient.values())
+        # A valid upper bound on sessions without search: no more than every patient's longest
+        # course, and no more than the unit capacity of the component's groups.
+        groups = {c.group for c in choices}
+        trivial_sessions = min(
+            sum(max(choices[i].sessions for i in idx) for idx in by_patient.values()),
+            sum(self._group_week_cap[(gi, w)] for gi in groups for w in range(h.weeks)),
+        )
         out: tuple[tuple[str, str, int, float, float], list[_Choice]] | None = None
         for k, (name, expr, maximise) in enumerate(stage_specs):
             budget = yield out
