@@ -98,7 +98,7 @@ def test_flaky_link_session_stores_every_sample_exactly_once(
     serial, secret = _own_device(env)
     duration_s, seed = 20.0, 4
     flaky = FlakyConfig(
-        drop=1 / 3, duplicate=0.15, delay=0.3, max_delay_s=0.05, disconnect=0.02, seed=11
+        drop=1 / 3, duplicate=0.15, delay=0.3, max_delay_s=0.05, disconnect=0.01, seed=11
     )
 
     async def scenario() -> SimulatedDevice:
@@ -106,7 +106,7 @@ def test_flaky_link_session_stores_every_sample_exactly_once(
         device = SimulatedDevice(
             BROKER_URL, serial, ORG, secret, env.patient_id, _profile(seed), seed,  # type: ignore[arg-type]
             duration_s=duration_s, speed=20.0, flaky=flaky, start_time_s=START_S,
-            session_id="flaky-1", resend_after_s=1.0, drain_timeout_s=60.0, reconnect_s=0.05,
+            session_id="flaky-1", resend_after_s=0.5, drain_timeout_s=60.0, reconnect_s=0.05,
         )  # fmt: skip
         try:
             await device.run()

@@ -5,7 +5,10 @@ A :class:`SimulatedDevice` announces a session, streams sample batches produced 
 faster), reports faults as device events, answers setting commands with acks and ends the
 session. Everything it sends goes through an outbox and stays there until the server's receipt
 says ``stored`` or ``duplicate`` (or, with ``confirm="puback"``, until the broker's QoS 1 PUBACK);
-unconfirmed messages are resent after ``resend_after_s`` and after every reconnect. The server
+unconfirmed messages are resent when their confirmation is overdue and after every reconnect.
+"Overdue" adapts like TCP's retransmission timer (Jacobson/Karels smoothed round trip plus four
+deviations, at least ``resend_after_s``, doubled per attempt): a slow server then gets fewer
+copies instead of ever more, which would only slow it further. The server
 de-duplicates by (device, session, seq), so at-least-once sending stores every sample once.
 
 ``exoshare simulate`` runs many such devices concurrently (:func:`simulate_command`).
@@ -62,6 +65,12 @@ CONFIRM_MODES = ("receipt", "puback")
 BLIND_ATTEMPTS = 3
 """Sends of a message whose receipt cannot be told apart from its siblings' (receipts of events
 and acks carry no event or command id yet) before the device stops resending it."""
+
+MAX_RESEND_AFTER_S = 30.0
+MAX_BACKOFF = 2
+FAST_RESEND_SLACK_S = 0.1
+"""How much later a confirmed message must have been sent for an earlier one to count as lost
+(covers reordering on the way)."""
 
 Key = tuple[Any, ...]
 
@@ -134,7 +143,7 @@ class SimulatedDevice:
         resend_after_s: float = 2.0,
         drain_timeout_s: float = 60.0,
         reconnect_s: float = 0.2,
-        window: int = 64,
+        window: int = 32,
         keep_recording: bool = True,
         transport: Transport | None = None,
     ) -> None:
@@ -155,6 +164,10 @@ class SimulatedDevice:
         self.drain_timeout_s = drain_timeout_s
         self.reconnect_s = reconnect_s
         self.window = window
+        self._srtt = 0.0
+        self._backoff = 1
+        self._latest_confirmed_send = 0.0
+        self._rttvar = 0.0
         self.keep_recording = keep_recording
         self.exo = VirtualExoskeleton(
             profile, sampling_rate_hz=sampling_rate_hz, seed=seed, faults=faults,
@@ -197,14 +210,45 @@ class SimulatedDevice:
 
         The window keeps a device that was offline for a while from flooding a link (and the
         server) with its whole backlog at once; within it, a message goes again when it has
-        waited ``resend_after_s`` for its confirmation.
+        waited longer than the retransmission timeout for its confirmation.
         """
         if not self._connected.is_set():
             return  # sent on reconnect
         now = time.monotonic()
+        # Fast resend (TCP's fast retransmit): the server answers in arrival order, so when a
+        # message sent clearly later is already confirmed, an earlier one is lost; resend it
+        # without waiting out its timeout.
+        lost_before = self._latest_confirmed_send - max(FAST_RESEND_SLACK_S, 2 * self._rttvar)
+        timed_out = False
         for entry in list(self._outbox.values())[: self.window]:
-            if entry.sent_at is None or now - entry.sent_at >= self.resend_after_s:
+            if entry.sent_at is None or entry.sent_at < lost_before:
                 self._send(entry)
+            elif now - entry.sent_at >= self._timeout():
+                timed_out = True
+                self._send(entry)
+        if timed_out:
+            # Karn's rule: keep the backed-off timeout until a first send is confirmed.
+            self._backoff = min(self._backoff * 2, MAX_BACKOFF)
+
+    def _timeout(self) -> float:
+        base = max(self.resend_after_s, self._srtt + 4 * self._rttvar)
+        return min(base * self._backoff, MAX_RESEND_AFTER_S)
+
+    def _sample_rtt(self, entry: _Pending) -> None:
+        # Karn's rule: a resent message's receipt may answer any of its copies, so only
+        # first sends measure the round trip.
+        if entry.sent_at is None:
+            return
+        self._latest_confirmed_send = max(self._latest_confirmed_send, entry.sent_at)
+        if entry.attempts != 1:
+            return
+        rtt = time.monotonic() - entry.sent_at
+        self._backoff = 1
+        if self._srtt == 0.0:
+            self._srtt, self._rttvar = rtt, rtt / 2
+        else:
+            self._rttvar = 0.75 * self._rttvar + 0.25 * abs(self._srtt - rtt)
+            self._srtt = 0.875 * self._srtt + 0.125 * rtt
 
     def _send(self, entry: _Pending) -> None:
         entry.attempts += 1
@@ -385,7 +429,7 @@ class SimulatedDevice:
 
     async def _resend_loop(self) -> None:
         while True:
-            await asyncio.sleep(max(0.01, self.resend_after_s / 4))
+            await asyncio.sleep(max(0.01, min(self.resend_after_s / 4, 0.25)))
             self._pump()
 
     def _on_message(self, name: str, payload: bytes) -> None:
@@ -421,7 +465,7 @@ class SimulatedDevice:
         if key is None or key not in self._outbox:
             return
         if status in ("stored", "duplicate"):
-            del self._outbox[key]
+            self._sample_rtt(self._outbox.pop(key))
             self._pump()
         elif status == "rejected":
             code = receipt.get("code")

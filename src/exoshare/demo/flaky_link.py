@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -28,6 +29,11 @@ import aiomqtt
 import numpy as np
 
 from exoshare.telemetry.protocol import MQTT_QOS
+
+# aiomqtt warns about every burst of queued publishes, which a device resending its backlog
+# produces by design.
+_quiet_log = logging.getLogger("exoshare.demo.mqtt")
+_quiet_log.setLevel(logging.ERROR)
 
 
 class LinkDown(Exception):
@@ -81,6 +87,7 @@ class MqttTransport:
             password=self.password,
             keepalive=10,
             timeout=10,
+            logger=_quiet_log,
         )
         try:
             await client.__aenter__()
@@ -303,12 +310,12 @@ class FlakyLink:
     async def incoming(self) -> AsyncIterator[tuple[str, bytes]]:
         source = self.inner.incoming()
         cut = asyncio.ensure_future(self._cut.wait())
+        step: asyncio.Future[tuple[str, bytes]] | None = None
         try:
             while True:
                 step = asyncio.ensure_future(anext(source))
                 done, _ = await asyncio.wait({step, cut}, return_when=asyncio.FIRST_COMPLETED)
                 if step not in done:
-                    step.cancel()
                     raise LinkDown("the flaky link cut the connection")
                 try:
                     topic, payload = step.result()
@@ -323,6 +330,11 @@ class FlakyLink:
                 yield topic, payload
         finally:
             cut.cancel()
+            if step is not None and not step.done():
+                step.cancel()
+            if step is not None:
+                with contextlib.suppress(asyncio.CancelledError, LinkDown, StopAsyncIteration):
+                    await step
 
     async def drain(self) -> None:
         """Wait for every delayed delivery still in flight (before closing for good)."""
