@@ -175,3 +175,42 @@ def test_equal_sessions_and_max_wait_go_to_the_lower_total_wait():
     assert s.stats_.stages[1].objective == pytest.approx(60.0)
     assert s.stats_.stages[2].objective == pytest.approx(127.0)
     assert s.unscheduled_["C"][0].startswith("capacity")
+
+
+def test_metro_areas_are_solved_apart_and_stage_values_combine():
+    # Berlin and Munich (~504 km apart) share no patient: two independent master models. Their
+    # stage values combine as sums (sessions, total wait, travel) and a maximum (longest wait).
+    hours = {d: (time(8), time(9)) for d in range(2)}
+    model = DeviceModel("A", 1.50, 1.90, 100.0, frozenset({"DE"}))
+    munich = (48.1351, 11.5820)
+    clinics = [
+        Clinic("BER", "DE", "Europe", HOME[0], HOME[1], hours),
+        Clinic("MUC", "DE", "Europe", munich[0], munich[1], hours),
+    ]
+    units = [DeviceUnit("U1", "A", "BER"), DeviceUnit("U2", "A", "MUC")]
+    therapists = [
+        Therapist("T1", "BER", frozenset({"A"}), hours),
+        Therapist("T2", "MUC", frozenset({"A"}), hours),
+    ]
+    p1 = patient("P1", referral_date=date(2025, 2, 1))  # 30 d before Mon 3 March
+    p2 = patient(
+        "P2", home_lat_deg=munich[0], home_lon_deg=munich[1], referral_date=date(2025, 2, 21)
+    )  # 10 d
+    pb = SchedulingProblem(clinics, [model], units, therapists, [p1, p2], Horizon(MONDAY, 1), 40.0)
+    s = SessionScheduler(time_limit_s=4, num_workers=1).solve(pb)
+    assert schedule_violations(pb, s.assignments_) == []
+    assert Counter((a.patient_id, a.clinic_id) for a in s.assignments_) == {
+        ("P1", "BER"): 2,
+        ("P2", "MUC"): 2,
+    }
+    sessions, longest, total, _travel = s.stats_.stages
+    assert sessions.objective == 4 and sessions.status == "OPTIMAL" and s.stats_.gap_pct == 0
+    assert longest.objective == pytest.approx(30.0)  # max(30, 10)
+    assert total.objective == pytest.approx(40.0)  # 30 + 10
+    assert s.stats_.travel_km == pytest.approx(0.0, abs=1e-6)
+
+
+def test_three_stage_time_shares_are_still_accepted():
+    pb = one_clinic([patient("P1")])
+    s = SessionScheduler(time_limit_s=2, num_workers=1, stage_time_shares=(0.6, 0.25, 0.15))
+    assert s.solve(pb).stats_.sessions_scheduled == 2
