@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.models import AuditEvent
 from exoshare.db import session_scope
+from exoshare.fleet.models import UsageEvent
 from exoshare.telerehab.models import ChangeStatus, SettingChange, TherapySession
 from tests.telerehab.helpers import announce, certify, device_secret, plan
 from tests.world import build_world, token
@@ -61,7 +62,12 @@ def test_lifecycle_follows_the_device_and_refuses_impossible_moves(
     assert client.post(f"{API}/sessions/{other['id']}/abort", headers=carlos).status_code == 403
     with session_scope(session_factory) as s:
         statuses = dict(s.execute(select(TherapySession.id, TherapySession.status)).all())
+        # The completed session was metered once for billing; the never-run one was not.
+        usage = s.execute(
+            select(UsageEvent.unit_id, UsageEvent.patient_id, UsageEvent.source)
+        ).all()
     assert statuses == {sid: "completed", other["id"]: "planned"}
+    assert usage == [(world.ids["unit_madrid"], world.ids["patient_carlos"], "telerehab")]
 
 
 def _running(client: TestClient, factory: sessionmaker[Session]) -> tuple[object, dict, str]:
@@ -155,3 +161,21 @@ def test_setting_changes_are_refused_with_a_reason_and_nothing_changes(
     late = client.post(url, json={"setting": "guidance_force_pct", "value": 45}, headers=maria)
     assert late.status_code == 409 and late.json()["detail"].startswith("the session is completed")
     assert _changes(session_factory)[-1][:2] == (ChangeStatus.refused.value, "session-not-live")
+
+
+def test_device_ending_its_recording_completes_and_meters_the_session_once(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    from exoshare.telerehab import service
+
+    _world, maria, sid = _running(client, session_factory)
+    with session_scope(session_factory) as s:
+        telemetry_id = s.get(TherapySession, sid).telemetry_session_id  # type: ignore[union-attr]
+    for _ in range(2):  # the device's SessionEnd may arrive twice
+        with session_scope(session_factory) as s:
+            service.complete_from_device(s, telemetry_id)
+    done = client.get(f"{API}/sessions/{sid}", headers=maria).json()
+    assert done["status"] == "completed"
+    assert done["end_reason"] == "the device ended the session"
+    with session_scope(session_factory) as s:
+        assert s.scalar(select(func.count()).select_from(UsageEvent)) == 1

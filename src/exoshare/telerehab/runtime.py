@@ -122,6 +122,9 @@ class TelerehabRuntime:
                 if change is not None:
                     self._announce_change(change)
         elif isinstance(message, DeviceEvent | SessionEnd) and telemetry_id:
+            if isinstance(message, SessionEnd) and accepted.status == "stored":
+                with session_scope(self.factory) as session:
+                    service.complete_from_device(session, telemetry_id)
             live = self.hub.for_telemetry(telemetry_id)
             if live is not None and accepted.status == "stored":
                 kind = message.kind if isinstance(message, DeviceEvent) else "session_end"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -207,6 +207,8 @@ def transition(
         record.end_reason = reason
     previous = record.status
     record.status = target
+    if target is S.completed:
+        _meter(session, record)
     audit.record(
         session,
         principal,
@@ -215,6 +217,52 @@ def transition(
         record.id,
         patient_id=record.patient_id,
         detail={"from": previous.value, "to": target.value, "reason": reason},
+    )
+    return record
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite returns naive datetimes; exoshare stores UTC everywhere.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _meter(session: Session, record: TherapySession) -> None:
+    """A completed session is billable use of the unit (idempotent per unit, patient, start)."""
+    from exoshare.fleet.billing import record_usage
+
+    started = record.live_at or record.started_at
+    if started is None:
+        return  # never ran: nothing was used
+    ended = record.ended_at or _now()
+    record_usage(
+        session,
+        unit_id=record.device_unit_id,
+        patient_id=record.patient_id,
+        session_start=_aware(started),
+        session_end=max(_aware(ended), _aware(started) + timedelta(seconds=1)),
+        source="telerehab",
+    )
+
+
+def complete_from_device(session: Session, telemetry_session_id: str) -> TherapySession | None:
+    """The device ended its recording: the linked therapy session is complete and metered."""
+    record = session.scalar(
+        select(TherapySession).where(TherapySession.telemetry_session_id == telemetry_session_id)
+    )
+    if record is None or record.status not in ACTIVE:
+        return record
+    record.status = S.completed
+    record.ended_at = _now()
+    record.end_reason = "the device ended the session"
+    _meter(session, record)
+    audit.record(
+        session,
+        None,
+        "complete",
+        "therapy_session",
+        record.id,
+        patient_id=record.patient_id,
+        detail={"reason": record.end_reason},
     )
     return record
 
