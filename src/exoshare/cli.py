@@ -171,6 +171,9 @@ def demo(
     data_dir: Annotated[
         Path | None, typer.Option(help="Where the demo keeps its data; default: per-user dir")
     ] = None,
+    live_devices: Annotated[
+        bool, typer.Option(help="Stream live simulated sessions from virtual exoskeletons")
+    ] = True,
 ) -> None:
     """Create (or reuse) a demo network in the data dir, start the server, print the logins."""
     import uvicorn
@@ -202,6 +205,14 @@ def demo(
     console.print(f"\ndevices stream to [bold]{broker}[/]", soft_wrap=True)
     console.print(f"try: exoshare simulate --broker {broker} --devices 3", soft_wrap=True)
     console.print(f"exoshare demo running at [bold]http://{settings.host}:{port}/[/]\n")
+    if live_devices:
+        from exoshare.demo.live import start_live_demo
+
+        start_live_demo(factory, broker)
+        console.print(
+            "live simulated sessions stream in Madrid, Lagos and Bangalore "
+            "(see Live sessions as maria.lopez@demo.exoshare.org)"
+        )
     uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="warning")
 
 

@@ -47,6 +47,7 @@ class Clinic:
     lat_deg: float
     lon_deg: float
     opening_hours: WeeklyHours
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,15 @@ class SchedulingProblem:
     unit_by_id: dict[str, DeviceUnit] = field(init=False, repr=False)
     therapist_by_id: dict[str, Therapist] = field(init=False, repr=False)
     patient_by_id: dict[str, WaitingPatient] = field(init=False, repr=False)
+
+    def model_label(self, model_id: str) -> str:
+        """How reasons name a model: its name when known (people read them), else its id."""
+        model = self.model_by_id.get(model_id)
+        return model.name if model is not None and model.name else model_id
+
+    def clinic_label(self, clinic_id: str) -> str:
+        clinic = self.clinic_by_id.get(clinic_id)
+        return clinic.name if clinic is not None and clinic.name else clinic_id
 
     def __post_init__(self) -> None:
         self.clinic_by_id = _index(self.clinics, "clinic")

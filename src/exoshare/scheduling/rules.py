@@ -84,7 +84,7 @@ def screen(problem: SchedulingProblem, *, referring_clinic_only: bool = False) -
             where = "of home at the referring clinic" if referring_clinic_only else "of home"
             out.reasons[p.id] = [
                 f"no clinic within {limit:.0f} km {where} "
-                f"(nearest: {problem.clinics[j].id} at {dist[i, j]:.0f} km)"
+                f"(nearest: {problem.clinic_label(problem.clinics[j].id)} at {dist[i, j]:.0f} km)"
             ]
             continue
         opts, failed = _check_pairs(
@@ -140,14 +140,14 @@ def _explain(
         return "every reachable model's" if len(failed[rule]) == n_pairs else "the range of"
 
     def models(rule: str) -> list[str]:
-        return sorted({m for _, m in failed[rule]})
+        return sorted({problem.model_label(m) for _, m in failed[rule]})
 
     reasons: list[str] = []
     if failed["height"]:
         ranges = sorted(
             {
                 (problem.model_by_id[m].height_min_m, problem.model_by_id[m].height_max_m)
-                for m in models("height")
+                for m in {m for _, m in failed["height"]}
             }
         )
         text = ", ".join(f"{lo:.2f}–{hi:.2f} m" for lo, hi in ranges)
@@ -158,7 +158,7 @@ def _explain(
         )
         reasons.append(f"height {p.height_m:.2f} m outside {who} {text}")
     if failed["weight"]:
-        top = max(problem.model_by_id[m].weight_max_kg for m in models("weight"))
+        top = max(problem.model_by_id[m].weight_max_kg for _, m in failed["weight"])
         who = (
             "every reachable model's limit"
             if scope("weight").startswith("every")
@@ -171,10 +171,14 @@ def _explain(
             f"not approved in {p.country}"
         )
     if failed["therapist"]:
-        pairs = ", ".join(f"{m} at {c}" for c, m in failed["therapist"])
+        pairs = ", ".join(
+            f"{problem.model_label(m)} at {problem.clinic_label(c)}" for c, m in failed["therapist"]
+        )
         reasons.append(f"no certified therapist: nobody certified for {pairs}")
     if failed["slots"]:
-        pairs = ", ".join(f"{m} at {c}" for c, m in failed["slots"])
+        pairs = ", ".join(
+            f"{problem.model_label(m)} at {problem.clinic_label(c)}" for c, m in failed["slots"]
+        )
         reasons.append(
             f"no certified therapist free: no slot in the horizon where a unit and a certified "
             f"therapist are both free for {pairs}"

@@ -313,6 +313,7 @@ def build_problem(
                 float(c.latitude or 0),
                 float(c.longitude or 0),
                 _weekly(opening.get(c.id, [])),
+                name=c.name,
             )
         )
     window_start = datetime.combine(start, time(), tzinfo=UTC) - timedelta(days=1)

@@ -802,7 +802,8 @@ class SessionScheduler:
 
     def _capacity_reason(self, p: WaitingPatient, opts: list[Option]) -> str:
         where = ", ".join(
-            f"{o.model_id} at {o.clinic_id}" for o in opts[: self.max_options_per_patient]
+            f"{self._problem.model_label(o.model_id)} at {self._problem.clinic_label(o.clinic_id)}"
+            for o in opts[: self.max_options_per_patient]
         )
         if not hasattr(self, "_usage"):
             self._usage: dict[tuple[int, int], int] = defaultdict(int)

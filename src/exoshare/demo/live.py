@@ -1,0 +1,245 @@
+"""Live simulated sessions for the demo: virtual exoskeletons that stream while the demo runs.
+
+Each round plans a therapy session per device (as the clinic's therapist would), then the
+devices announce, stream at 100 Hz in real time over MQTT and end; the next round starts a new
+session. Madrid is Maria's clinic (journey 1; her patient's cuff overheats after a while so a
+skin-temperature alert appears); Lagos is a home session on a poor link (journey 3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from exoshare.auth import service as auth_service
+from exoshare.auth.models import Role, RoleGrant, User
+from exoshare.db import session_scope
+from exoshare.demo.device_client import SimulatedDevice
+from exoshare.demo.faults import Overheating
+from exoshare.demo.flaky_link import FlakyConfig
+from exoshare.demo.gait_profiles import profile_for
+from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
+from exoshare.network.models import OrgUnit
+from exoshare.patients.models import Patient
+from exoshare.telemetry import service as telemetry_service
+from exoshare.telerehab import service as telerehab_service
+from exoshare.telerehab.models import TherapyLocation, TherapySession, TherapyStatus
+from exoshare.telerehab.service import ACTIVE as ACTIVE_STATUSES
+
+log = logging.getLogger(__name__)
+
+SESSION_S = 600.0
+"""Length of one demo session: long enough to watch, short enough to see sessions complete."""
+
+
+@dataclass(frozen=True)
+class LiveSpot:
+    clinic_code: str
+    therapist_email: str | None
+    location: TherapyLocation
+    flaky: bool = False
+    overheat_after_s: float | None = None
+
+
+SPOTS = (
+    LiveSpot(
+        "ES-MAD-01", "maria.lopez@demo.exoshare.org", TherapyLocation.clinic, overheat_after_s=120.0
+    ),
+    LiveSpot("ES-MAD-01", "maria.lopez@demo.exoshare.org", TherapyLocation.clinic),
+    LiveSpot("NG-LOS-01", None, TherapyLocation.home, flaky=True),
+    LiveSpot("IN-BLR-01", None, TherapyLocation.clinic),
+)
+
+_PROFILE_OF = {
+    "stroke": "stroke",
+    "spinal_cord_injury": "spinal_cord_injury",
+    "cerebral_palsy": "cerebral_palsy",
+    "multiple_sclerosis": "multiple_sclerosis",
+}
+
+
+@dataclass(frozen=True)
+class LiveDevice:
+    spot: LiveSpot
+    serial: str
+    org_unit_code: str
+    credential: str
+    patient_id: str
+    diagnosis: str
+    height_m: float
+    mass_kg: float
+
+
+def _therapist(session: Session, clinic: OrgUnit, email: str | None) -> User | None:
+    if email:
+        return session.scalar(select(User).where(User.email == email))
+    return session.scalar(
+        select(User)
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .where(RoleGrant.org_unit_id == clinic.id, RoleGrant.role == Role.therapist)
+        .order_by(User.email)
+    )
+
+
+def prepare_round(factory: sessionmaker[Session]) -> list[LiveDevice]:
+    """Plan one therapy session per spot and issue its device a credential."""
+    devices: list[LiveDevice] = []
+    used_units: set[str] = set()
+    used_patients: set[str] = set()
+    with session_scope(factory) as session:
+        for spot in SPOTS:
+            clinic = session.scalar(select(OrgUnit).where(OrgUnit.code == spot.clinic_code))
+            if clinic is None:
+                continue
+            therapist = _therapist(session, clinic, spot.therapist_email)
+            unit = session.scalar(
+                select(DeviceUnit)
+                .where(
+                    DeviceUnit.org_unit_id == clinic.id,
+                    DeviceUnit.status == UnitStatus.functioning,
+                    DeviceUnit.id.not_in(used_units or {""}),
+                )
+                .order_by(DeviceUnit.serial_number)
+            )
+            if therapist is None or unit is None:
+                continue
+            model = session.get(DeviceModel, unit.model_id)
+            assert model is not None
+            patient = session.scalar(
+                select(Patient)
+                .where(
+                    Patient.clinic_id == clinic.id,
+                    Patient.voided.is_(False),
+                    Patient.id.not_in(used_patients or {""}),
+                    Patient.height_m.between(
+                        model.min_patient_height_m, model.max_patient_height_m
+                    ),
+                    Patient.weight_kg <= model.max_patient_weight_kg,
+                )
+                .order_by(Patient.family_name, Patient.id)
+            )
+            if patient is None:
+                continue
+            principal = auth_service.principal_for(session, therapist)
+            telerehab_service.plan_session(session, principal, patient.id, unit.id, spot.location)
+            secret, _ = telemetry_service.issue_device_credential(
+                session, None, unit.id, "demo live session"
+            )
+            used_units.add(unit.id)
+            used_patients.add(patient.id)
+            devices.append(
+                LiveDevice(
+                    spot,
+                    unit.serial_number,
+                    clinic.code,
+                    secret,
+                    patient.id,
+                    patient.diagnosis.value,
+                    patient.height_m,
+                    patient.weight_kg,
+                )
+            )
+    return devices
+
+
+async def _run_round(devices: list[LiveDevice], broker_url: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    runners = []
+    for i, device in enumerate(devices):
+        profile = profile_for(
+            _PROFILE_OF.get(device.diagnosis, "stroke"),  # type: ignore[arg-type]
+            float(rng.uniform(0.3, 0.7)),
+            device.height_m,
+            device.mass_kg,
+            rng,
+        )
+        faults = (
+            [Overheating(device.spot.overheat_after_s, "left")]
+            if device.spot.overheat_after_s is not None
+            else []
+        )
+        runners.append(
+            SimulatedDevice(
+                broker_url,
+                device.serial,
+                device.org_unit_code,
+                device.credential,
+                device.patient_id,
+                profile,
+                seed + i,
+                duration_s=SESSION_S,
+                speed=1.0,
+                faults=faults,
+                flaky=FlakyConfig(drop=0.2, seed=seed + i) if device.spot.flaky else None,
+                keep_recording=False,
+            ).run()
+        )
+    await asyncio.gather(*runners)
+
+
+def _wait_for_broker(broker_url: str, stop: threading.Event, timeout_s: float = 60.0) -> bool:
+    """Whether an MQTT client can connect (the embedded broker starts with the web app)."""
+    import aiomqtt
+
+    parts = urlsplit(broker_url)
+
+    async def probe() -> None:
+        async with aiomqtt.Client(parts.hostname or "127.0.0.1", parts.port or 1883, timeout=2):
+            pass
+
+    deadline = time.monotonic() + timeout_s
+    while not stop.is_set() and time.monotonic() < deadline:
+        try:
+            asyncio.run(probe())
+            return True
+        except aiomqtt.MqttError:
+            stop.wait(0.5)
+    return False
+
+
+def _abort_orphans(factory: sessionmaker[Session]) -> None:
+    """Sessions a previous demo run left live have no device any more: end them honestly."""
+    with session_scope(factory) as session:
+        for record in session.scalars(
+            select(TherapySession).where(TherapySession.status.in_(ACTIVE_STATUSES))
+        ):
+            record.status = TherapyStatus.aborted
+            record.ended_at = datetime.now(UTC)
+            record.end_reason = "the demo was restarted; its virtual device stopped"
+
+
+def run_live_demo(factory: sessionmaker[Session], broker_url: str, stop: threading.Event) -> None:
+    """Rounds of live sessions until ``stop`` is set (runs in a daemon thread of the demo)."""
+    # A device keeps unconfirmed messages in flight by design; the MQTT client's warning about
+    # pending publishes is noise in the demo's terminal.
+    logging.getLogger("mqtt").setLevel(logging.ERROR)
+    _abort_orphans(factory)
+    if not _wait_for_broker(broker_url, stop):
+        log.warning("live demo devices not started: no MQTT broker at %s", broker_url)
+        return
+    seed = 0
+    while not stop.is_set():
+        try:
+            devices = prepare_round(factory)
+            asyncio.run(_run_round(devices, broker_url, seed))
+        except Exception:  # the demo server must keep serving whatever a device does
+            log.exception("a round of live demo sessions failed; starting the next one")
+            stop.wait(10.0)
+        seed += len(SPOTS)
+
+
+def start_live_demo(factory: sessionmaker[Session], broker_url: str) -> threading.Event:
+    stop = threading.Event()
+    threading.Thread(
+        target=run_live_demo, args=(factory, broker_url, stop), name="demo-live", daemon=True
+    ).start()
+    return stop
