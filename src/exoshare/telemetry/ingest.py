@@ -1,20 +1,32 @@
-"""The transport-independent ingestion entry: bytes in, one transaction, a receipt out.
+"""The transport-independent ingestion entry: bytes in, one transaction, receipts out.
 
-MQTT, the WebSocket and the benchmark all hand raw payloads to :class:`Ingestor`. Each message
-runs in its own transaction; any error rolls it back, so a rejected message leaves the index as
-it was (and the raw store is only written after every check has passed). Listeners (the
-tele-rehabilitation live hub) hear of every accepted message after its transaction commits.
+MQTT, the WebSocket and the benchmark hand raw payloads to :class:`Ingestor`.
+:meth:`Ingestor.handle_many` (group commit, what the MQTT worker uses) takes every message
+queued at once and stores them in ONE transaction: each message runs in its own savepoint, so
+a rejected one is rolled back alone and leaves nothing behind, while the others commit. The
+raw store is written only after a message's checks have passed and before the commit (with
+``group_files`` every batch of the group goes into one Parquet file); receipts are built only
+after the commit, so a device forgets a batch only once it is durable. :meth:`Ingestor.handle`
+is a group of one. Listeners (the tele-rehabilitation live hub) hear of every accepted message
+after its group commits.
+
+Device credentials are verified in SQL once and then cached for ``credential_ttl_s``; a
+revocation in this process empties the cache at once, one in another process takes effect
+within the TTL.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.db import session_scope
@@ -32,7 +44,7 @@ from exoshare.telemetry.protocol import (
     decode,
     parse_message,
 )
-from exoshare.telemetry.store import RawStore
+from exoshare.telemetry.store import BatchStore, GroupWriter, RawStore
 
 log = logging.getLogger(__name__)
 
@@ -61,24 +73,94 @@ class Accepted:
 
 
 AcceptedListener = Callable[[Accepted], None]
+GroupListener = Callable[[list[Accepted]], None]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One payload for :meth:`Ingestor.handle_many` and how its sender is known (see handle)."""
+
+    payload: bytes | str
+    secret: str | None = None
+    device_id: str | None = None
+    topic_serial: str | None = None
+
+
+class CredentialCache:
+    """Verified device credentials (SHA-256 of the secret → device unit id) for ``ttl_s``.
+
+    Saves the SQL credential check on every message. Emptied whenever a credential is revoked
+    in this process (:func:`service.revocation_epoch`); a revocation elsewhere (another
+    process) is honoured once the entry expires, i.e. within ``ttl_s``.
+    """
+
+    def __init__(self, ttl_s: float = 5.0) -> None:
+        self.ttl_s = ttl_s
+        self._entries: dict[str, tuple[str, float]] = {}
+        self._epoch = service.revocation_epoch()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, digest: str) -> str | None:
+        now = time.monotonic()
+        with self._lock:
+            epoch = service.revocation_epoch()
+            if epoch != self._epoch:
+                self._entries.clear()
+                self._epoch = epoch
+            found = self._entries.get(digest)
+            if found is None or found[1] <= now:
+                self.misses += 1
+                return None
+            self.hits += 1
+            return found[0]
+
+    def put(self, digest: str, unit_id: str, epoch: int) -> None:
+        with self._lock:
+            # Verified before a revocation that has happened since: do not keep it.
+            if epoch == service.revocation_epoch() and self.ttl_s > 0:
+                self._entries[digest] = (unit_id, time.monotonic() + self.ttl_s)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 class Ingestor:
-    """Turns device payloads into stored telemetry. Thread-safe: one session per message."""
+    """Turns device payloads into stored telemetry. Thread-safe: one transaction per group.
+
+    ``group_files``: every batch of a group goes into one Parquet file (see
+    :class:`exoshare.telemetry.store.GroupWriter`) instead of one file per batch.
+    """
 
     def __init__(
-        self, factory: sessionmaker[Session], store: RawStore, max_nan_run_s: float = 0.5
+        self,
+        factory: sessionmaker[Session],
+        store: RawStore,
+        max_nan_run_s: float = 0.5,
+        *,
+        group_files: bool = False,
+        credential_ttl_s: float = 5.0,
     ) -> None:
         self.factory = factory
         self.store = store
         self.max_nan_run_s = max_nan_run_s
+        self.group_files = group_files
+        self.credentials = CredentialCache(credential_ttl_s)
         self.times = StageTimes()
         self.counts: Counter[str] = Counter()
+        self.groups = 0
         self.listeners: list[AcceptedListener] = []
+        self.group_listeners: list[GroupListener] = []
 
     def add_listener(self, listener: AcceptedListener) -> None:
         """Call ``listener`` (in the ingesting thread) after each accepted message commits."""
         self.listeners.append(listener)
+
+    def add_group_listener(self, listener: GroupListener) -> None:
+        """Call ``listener`` once per committed group with its accepted messages in order."""
+        self.group_listeners.append(listener)
 
     def handle(
         self,
@@ -91,72 +173,163 @@ class Ingestor:
         """Ingest one payload. The device is proven by ``secret`` (the ``auth`` field of the
         message is used when absent) or, for an already authenticated WebSocket, ``device_id``.
         """
-        started = time.perf_counter()
-        message: Message | None = None
+        receipts = self._group([Inbound(payload, secret, device_id, topic_serial)])
+        return receipts[0]
+
+    def handle_many(self, items: Sequence[Inbound]) -> list[Receipt | None]:
+        """Ingest a group in one transaction; a receipt per item, in order.
+
+        ``None`` means no receipt: the item could not be stored for a reason that is not the
+        device's (e.g. the database went away); the device resends it as for a lost receipt.
+        """
+        if not items:
+            return []
         try:
-            obj = decode(payload)
-            message = parse_message(obj)
-            mark = self.times.add("decode", started)
-            with session_scope(self.factory) as session:
-                device = self._device(session, obj, secret, device_id, topic_serial)
-                outcome = self._apply(session, device, message)
-                accepted = Accepted(
-                    outcome.status,
-                    message,
-                    device.id,
-                    device.serial_number,
-                    outcome.session.id if outcome.session is not None else None,
-                )
-            # Everything in the transaction that is not validating or writing files is SQL.
-            self.times.add("transaction", mark)
-        except TelemetryRejected as exc:
-            self.counts["rejected"] += 1
-            log.info("telemetry rejected (%s): %s", exc.code, exc.detail)
-            return _receipt("rejected", message, exc.code, exc.detail)
-        except DeviceNotAuthenticated as exc:
-            self.counts["rejected"] += 1
-            return _receipt("rejected", message, "not-authenticated", exc.detail)
-        self.counts[accepted.status] += 1
-        for listener in self.listeners:
+            return list(self._group(items))
+        except Exception:
+            if len(items) == 1:
+                log.exception("telemetry ingestion failed; no receipt")
+                return [None]
+            # Something outside the per-message rules failed the whole group: retry the
+            # messages one by one so that one cannot hold back the others.
+            log.exception("telemetry group of %d failed; retrying one by one", len(items))
+            out: list[Receipt | None] = []
+            for item in items:
+                try:
+                    out.extend(self._group([item]))
+                except Exception:
+                    log.exception("telemetry ingestion failed; no receipt")
+                    out.append(None)
+            return out
+
+    def _group(self, items: Sequence[Inbound]) -> list[Receipt]:
+        started = time.perf_counter()
+        receipts: list[Receipt | None] = [None] * len(items)
+        parsed: list[tuple[int, dict[str, Any], Message]] = []
+        for i, item in enumerate(items):
+            message: Message | None = None
             try:
-                listener(accepted)
-            except Exception:
-                # The message is stored whatever a listener does; the device gets its receipt.
-                log.exception("telemetry listener failed on %s", type(message).__name__)
-        return _receipt(accepted.status, message)
+                obj = decode(item.payload)
+                message = parse_message(obj)
+            except TelemetryRejected as exc:
+                receipts[i] = self._rejected(message, exc.code, exc.detail)
+                continue
+            parsed.append((i, obj, message))
+        mark = self.times.add("decode", started)
+        accepted: list[tuple[int, Accepted]] = []
+        writer: GroupWriter | None = self.store.group() if self.group_files else None
+        target: BatchStore = writer if writer is not None else self.store
+        with session_scope(self.factory) as session:
+            if session.get_bind().dialect.name == "sqlite":
+                # Take SQLite's single write lock now (waiting up to busy_timeout): a group
+                # that read first and wrote later would fail at once ("database is locked")
+                # whenever another connection committed in between.
+                session.execute(text("BEGIN IMMEDIATE"))
+            devices: dict[str, DeviceUnit] = {}
+            for i, obj, message in parsed:
+                item = items[i]
+                try:
+                    device = self._device(session, obj, item, devices)
+                    with session.begin_nested():
+                        outcome = self._apply(session, device, message, target)
+                except TelemetryRejected as exc:
+                    receipts[i] = self._rejected(message, exc.code, exc.detail)
+                    continue
+                except DeviceNotAuthenticated as exc:
+                    receipts[i] = self._rejected(message, "not-authenticated", exc.detail)
+                    continue
+                accepted.append(
+                    (
+                        i,
+                        Accepted(
+                            outcome.status,
+                            message,
+                            device.id,
+                            device.serial_number,
+                            outcome.session.id if outcome.session is not None else None,
+                        ),
+                    )
+                )
+            if writer is not None:
+                clock = time.perf_counter()
+                writer.flush()  # the samples are on disk before the index says they are
+                self.times.add("write", clock)
+        # Everything in the transaction that is not validating or writing files is SQL.
+        self.times.add("transaction", mark)
+        self.groups += 1
+        for i, done in accepted:
+            self.counts[done.status] += 1
+            receipts[i] = _receipt(done.status, done.message)
+        self._tell([done for _, done in accepted])
+        assert all(r is not None for r in receipts)
+        return [r for r in receipts if r is not None]
+
+    def _rejected(self, message: Message | None, code: str, detail: str) -> Receipt:
+        self.counts["rejected"] += 1
+        if code != "not-authenticated":
+            log.info("telemetry rejected (%s): %s", code, detail)
+        return _receipt("rejected", message, code, detail)
+
+    def _tell(self, accepted: list[Accepted]) -> None:
+        for done in accepted:
+            for listener in self.listeners:
+                try:
+                    listener(done)
+                except Exception:
+                    # The message is stored whatever a listener does; the device gets its receipt.
+                    log.exception("telemetry listener failed on %s", type(done.message).__name__)
+        if accepted:
+            for group_listener in self.group_listeners:
+                try:
+                    group_listener(accepted)
+                except Exception:
+                    log.exception("telemetry group listener failed")
 
     def _device(
         self,
         session: Session,
         obj: dict[str, Any],
-        secret: str | None,
-        device_id: str | None,
-        topic_serial: str | None,
+        item: Inbound,
+        devices: dict[str, DeviceUnit],
     ) -> DeviceUnit:
-        if device_id is not None:
-            unit = session.get(DeviceUnit, device_id)
+        if item.device_id is not None:
+            unit = session.get(DeviceUnit, item.device_id)
             if unit is None:
                 raise DeviceNotAuthenticated("the device no longer exists")
         else:
-            auth = secret or obj.get("auth")
-            unit = service.authenticate_device(session, auth if isinstance(auth, str) else None)
-        if topic_serial is not None and topic_serial != unit.serial_number:
+            auth = item.secret or obj.get("auth")
+            if not isinstance(auth, str) or not auth:
+                raise DeviceNotAuthenticated("a device credential is required")
+            digest = hashlib.sha256(auth.encode()).hexdigest()
+            found = devices.get(digest)
+            if found is None:
+                unit_id = self.credentials.get(digest)
+                cached = session.get(DeviceUnit, unit_id) if unit_id is not None else None
+                if cached is None:
+                    epoch = service.revocation_epoch()
+                    cached = service.authenticate_device(session, auth, digest)
+                    self.credentials.put(digest, cached.id, epoch)
+                devices[digest] = found = cached
+            unit = found
+        if item.topic_serial is not None and item.topic_serial != unit.serial_number:
             raise DeviceNotAuthenticated(
-                f"the credential belongs to {unit.serial_number}, not to {topic_serial}"
+                f"the credential belongs to {unit.serial_number}, not to {item.topic_serial}"
             )
         return unit
 
-    def _apply(self, session: Session, device: DeviceUnit, message: Message) -> service.Outcome:
+    def _apply(
+        self, session: Session, device: DeviceUnit, message: Message, store: BatchStore
+    ) -> service.Outcome:
         if isinstance(message, SampleBatch):
             outcome = service.ingest_batch(
-                session, self.store, device, message, self.max_nan_run_s, self.times.seconds
+                session, store, device, message, self.max_nan_run_s, self.times.seconds
             )
         elif isinstance(message, SessionAnnounce):
             outcome = service.announce_session(session, device, message)
         elif isinstance(message, DeviceEvent):
             outcome = service.record_event(session, device, message)
         elif isinstance(message, SessionEnd):
-            outcome = service.end_session(session, self.store, device, message)
+            outcome = service.end_session(session, store, device, message)
         elif isinstance(message, CommandAck):
             outcome = service.record_ack(session, device, message)
         else:  # pragma: no cover - parse_message returns only the types above

@@ -4,6 +4,11 @@ The worker subscribes with a persistent session (fixed client id, clean_session 
 the broker keeps messages for it while it restarts. The broker's PUBACK only says the broker has
 the message; a device forgets a batch when the worker's *receipt* (``.../receipts``) says
 ``stored`` or ``duplicate``, which is what makes a crash anywhere lose nothing.
+
+Group commit: the worker's receive loop only queues messages; a second task takes everything
+queued (up to ``max_group`` messages, waiting at most ``linger_s`` for more after the first)
+and ingests it in one transaction (:meth:`Ingestor.handle_many`) in a thread, then publishes
+the receipts, all at once, after the commit, while the next group is already being stored.
 """
 
 from __future__ import annotations
@@ -19,8 +24,15 @@ from urllib.parse import urlsplit
 
 import aiomqtt
 
-from exoshare.telemetry.ingest import Ingestor
-from exoshare.telemetry.protocol import MQTT_QOS, TOPIC_ROOT, encode, parse_topic, topic
+from exoshare.telemetry.ingest import Inbound, Ingestor
+from exoshare.telemetry.protocol import (
+    MQTT_QOS,
+    TOPIC_ROOT,
+    Receipt,
+    encode,
+    parse_topic,
+    topic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +102,7 @@ async def embedded_broker(
 
 
 class MqttIngestWorker:
-    """Subscribes to every device topic and hands each message to the :class:`Ingestor`."""
+    """Subscribes to every device topic and hands the messages, in groups, to the Ingestor."""
 
     def __init__(
         self,
@@ -98,13 +110,19 @@ class MqttIngestWorker:
         broker: BrokerAddress,
         client_id: str = WORKER_CLIENT_ID,
         reconnect_s: float = 2.0,
+        max_group: int = 200,
+        linger_s: float = 0.02,
     ) -> None:
         self.ingestor = ingestor
         self.broker = broker
         self.client_id = client_id
         self.reconnect_s = reconnect_s
+        self.max_group = max_group
+        self.linger_s = linger_s
         self.subscribed = asyncio.Event()
         self.handled = 0
+        self.groups = 0
+        self._receipt_tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
         """Receive until cancelled, reconnecting when the broker goes away."""
@@ -118,25 +136,80 @@ class MqttIngestWorker:
 
     async def _session(self) -> None:
         client = self.broker.client(self.client_id, clean_session=False)
+        queue: asyncio.Queue[tuple[str, str, str, bytes]] = asyncio.Queue()
         async with client:
             await client.subscribe(SUBSCRIPTION, qos=MQTT_QOS)
             self.subscribed.set()
-            async for message in client.messages:
-                await self._handle(client, str(message.topic), message.payload)
+            processor = asyncio.create_task(self._process(client, queue))
+            try:
+                async for message in client.messages:
+                    item = _inbound(str(message.topic), message.payload)
+                    if item is not None:
+                        queue.put_nowait(item)
+                    if processor.done():
+                        break
+            finally:
+                processor.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await processor
+            processor.result()  # a failed processor ends the session (and reconnects)
 
-    async def _handle(self, client: aiomqtt.Client, name: str, payload: Any) -> None:
-        try:
-            org, serial, kind = parse_topic(name)
-        except Exception:
-            return
-        if kind not in INBOUND_KINDS or not isinstance(payload, bytes | bytearray):
-            return
-        # Ingestion is blocking (SQL, files); a thread keeps the event loop answering the broker.
-        receipt = await asyncio.to_thread(self.ingestor.handle, bytes(payload), topic_serial=serial)
-        self.handled += 1
-        try:
-            await client.publish(
-                topic(org, serial, "receipts"), encode(receipt.to_wire()), qos=MQTT_QOS
-            )
-        except ValueError:
-            log.warning("cannot answer on topic of %r/%r", org, serial)
+    async def _process(
+        self, client: aiomqtt.Client, queue: asyncio.Queue[tuple[str, str, str, bytes]]
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            group = [await queue.get()]
+            deadline = loop.time() + self.linger_s
+            while len(group) < self.max_group:
+                if queue.empty():
+                    left = deadline - loop.time()
+                    if left <= 0:
+                        break
+                    try:
+                        group.append(await asyncio.wait_for(queue.get(), left))
+                    except TimeoutError:
+                        break
+                else:
+                    group.append(queue.get_nowait())
+            items = [Inbound(payload, topic_serial=serial) for _, serial, _, payload in group]
+            # Ingestion is blocking (SQL, files); a thread keeps the event loop answering the
+            # broker, and one group at a time keeps a single writer.
+            receipts = await asyncio.to_thread(self.ingestor.handle_many, items)
+            self.handled += len(group)
+            self.groups += 1
+            task = asyncio.create_task(self._answer(client, group, receipts))
+            self._receipt_tasks.add(task)
+            task.add_done_callback(self._receipt_tasks.discard)
+
+    async def _answer(
+        self,
+        client: aiomqtt.Client,
+        group: list[tuple[str, str, str, bytes]],
+        receipts: list[Receipt | None],
+    ) -> None:
+        sends = []
+        for (org, serial, _, _), receipt in zip(group, receipts, strict=True):
+            if receipt is None:
+                continue  # not stored for a server-side reason: the device resends
+            try:
+                name = topic(org, serial, "receipts")
+            except ValueError:
+                log.warning("cannot answer on topic of %r/%r", org, serial)
+                continue
+            sends.append(client.publish(name, encode(receipt.to_wire()), qos=MQTT_QOS))
+        results = await asyncio.gather(*sends, return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            # A lost receipt is a resend and a ``duplicate`` receipt, never a lost sample.
+            log.warning("%d receipts not sent: %s", len(failed), failed[0])
+
+
+def _inbound(name: str, payload: Any) -> tuple[str, str, str, bytes] | None:
+    try:
+        org, serial, kind = parse_topic(name)
+    except Exception:
+        return None
+    if kind not in INBOUND_KINDS or not isinstance(payload, bytes | bytearray):
+        return None
+    return org, serial, kind, bytes(payload)

@@ -42,7 +42,7 @@ from exoshare.telemetry.protocol import (
     SessionAnnounce,
     SessionEnd,
 )
-from exoshare.telemetry.store import RawStore
+from exoshare.telemetry.store import BatchStore, RawStore
 from exoshare.telemetry.validation import batch_times, check_channels, check_values
 
 DEVICE_SECRET_PREFIX = "exodev_"
@@ -62,6 +62,15 @@ class Outcome:
 
 def _sha256(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+_revocations = 0
+"""Counts credential revocations in this process; caches of verified credentials compare it."""
+
+
+def revocation_epoch() -> int:
+    """Changes whenever a credential is revoked in this process (see ``CredentialCache``)."""
+    return _revocations
 
 
 def _unix(moment_s: float) -> datetime:
@@ -112,16 +121,23 @@ def revoke_device_credential(
     _unit_for_admin(session, principal, credential.device_unit_id)
     if credential.revoked_at is None:
         credential.revoked_at = datetime.now(UTC)
+    global _revocations
+    _revocations += 1
     return credential
 
 
-def authenticate_device(session: Session, secret: str | None) -> DeviceUnit:
-    """The device a secret belongs to; unknown and revoked secrets are refused alike."""
+def authenticate_device(
+    session: Session, secret: str | None, digest: str | None = None
+) -> DeviceUnit:
+    """The device a secret belongs to; unknown and revoked secrets are refused alike.
+
+    ``digest`` is the secret's SHA-256 when the caller has computed it already.
+    """
     if not secret:
         raise DeviceNotAuthenticated("a device credential is required")
     credential = session.scalar(
         select(DeviceCredential)
-        .where(DeviceCredential.secret_sha256 == _sha256(secret))
+        .where(DeviceCredential.secret_sha256 == (digest or _sha256(secret)))
         .options(selectinload(DeviceCredential.device_unit).selectinload(DeviceUnit.org_unit))
     )
     if credential is None or credential.revoked_at is not None:
@@ -226,7 +242,7 @@ def announce_session(
 
 def ingest_batch(
     session: Session,
-    store: RawStore,
+    store: BatchStore,
     device: DeviceUnit,
     batch: SampleBatch,
     max_nan_run_s: float = 0.5,
@@ -374,7 +390,9 @@ def _store_event(
     return Outcome("stored", record)
 
 
-def end_session(session: Session, store: RawStore, device: DeviceUnit, end: SessionEnd) -> Outcome:
+def end_session(
+    session: Session, store: BatchStore, device: DeviceUnit, end: SessionEnd
+) -> Outcome:
     """Mark the end; the summary is computed once every announced batch is stored."""
     record = _session_of(session, device, end.session_id)
     if record.status is not SessionStatus.recording:
@@ -396,7 +414,7 @@ def end_session(session: Session, store: RawStore, device: DeviceUnit, end: Sess
     return Outcome("stored", record)
 
 
-def finish_session(session: Session, store: RawStore, record: TelemetrySession) -> None:
+def finish_session(session: Session, store: BatchStore, record: TelemetrySession) -> None:
     """Analyse the complete session and keep its summary (an analysis failure is kept too)."""
     record.status = SessionStatus.ended
     record.ended_at = record.ended_at or datetime.now(UTC)
@@ -444,7 +462,7 @@ def recording_meta(session: Session, record: TelemetrySession) -> dict[str, Any]
     return meta
 
 
-def read_recording(session: Session, store: RawStore, record: TelemetrySession) -> Recording:
+def read_recording(session: Session, store: BatchStore, record: TelemetrySession) -> Recording:
     """The session's samples: its batches in sequence order, each placed at its sample times.
 
     Gaps between batches (a batch not yet arrived) read as NaN, so a sample is never shifted.

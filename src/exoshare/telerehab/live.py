@@ -7,19 +7,24 @@ sample), a rolling gait analysis (steps, cadence, step-time symmetry), the lates
 settings, link quality, and the alert state of an :class:`AlertMonitor`. Browsers subscribe
 with an asyncio queue; frames are JSON text built once per batch and shared by every viewer.
 
-Thread model: ``on_batch`` runs in the ingesting thread (one per message); each session has
-its own lock, and frames reach the event loop through ``call_soon_threadsafe``.
+Thread model: ``on_batch`` runs in the ingesting thread; each session has its own lock, and
+frames reach the event loop through ``call_soon_threadsafe`` (inside :meth:`LiveHub.batch`, one
+call per event loop for a whole ingestion group). A frame costs O(batch): decimation of the new
+samples, the vitals of the batch, an O(1) link-quality update; the rolling analysis runs once
+per ``analyse_every_s``. Each viewer has its own queue and WebSocket task, so a slow browser
+fills only its own queue (and then gets a snapshot) and never holds back the others.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +107,11 @@ class Subscriber:
         self.queue.put_nowait(frame)
 
 
+def _offer_all(items: list[tuple[Subscriber, str]]) -> None:
+    for subscriber, frame in items:
+        subscriber.offer(frame)
+
+
 @dataclass
 class LiveSession:
     therapy_session_id: str
@@ -137,11 +147,13 @@ class LiveSession:
     last_batch_wall_s: float | None = None
     last_data_s: float | None = None
     gaps_s: deque[tuple[float, float]] = field(default_factory=deque)
+    """(wall time, gap) of the last 60 s with gaps decreasing: the first live entry is the max."""
     active_alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def quality(self, now_wall_s: float) -> dict[str, Any]:
         since = None if self.last_batch_wall_s is None else now_wall_s - self.last_batch_wall_s
-        recent = [g for w, g in self.gaps_s if now_wall_s - w <= 60.0]
+        # gaps_s is a monotonic queue: the first entry of the last minute is its largest gap.
+        largest = next((g for w, g in self.gaps_s if now_wall_s - w <= 60.0), 0.0)
         missing = max(0, self.max_seq + 1 - self.batches)
         return {
             "batches": self.batches,
@@ -149,8 +161,8 @@ class LiveSession:
             "resends": self.duplicates,
             "missing_batches": missing,
             "since_last_s": None if since is None else round(since, 2),
-            "max_gap_60s_s": round(max(recent), 2) if recent else 0.0,
-            "level": _level(since, max(recent) if recent else 0.0, missing),
+            "max_gap_60s_s": round(largest, 2),
+            "level": _level(since, largest, missing),
         }
 
     def metrics(self) -> dict[str, Any]:
@@ -186,6 +198,7 @@ class LiveHub:
         self._by_telemetry: dict[str, str] = {}
         self._subscribers: dict[str, set[Subscriber]] = {}
         self.frames_sent = 0
+        self._outbox = threading.local()
 
     # ------------------------------------------------------------------ registry
 
@@ -253,7 +266,10 @@ class LiveHub:
         first_index = round((batch.first_sample_time_s - live.start_time_s) * fs)
         with live.lock:
             if live.last_batch_wall_s is not None:
-                live.gaps_s.append((now, now - live.last_batch_wall_s))
+                gap = now - live.last_batch_wall_s
+                while live.gaps_s and live.gaps_s[-1][1] <= gap:
+                    live.gaps_s.pop()
+                live.gaps_s.append((now, gap))
                 while live.gaps_s and now - live.gaps_s[0][0] > 60.0:
                     live.gaps_s.popleft()
             live.last_batch_wall_s = now
@@ -456,13 +472,41 @@ class LiveHub:
         if not viewers:
             return
         text = json.dumps(frame, separators=(",", ":"), allow_nan=False, default=_plain)
+        pending: list[tuple[str, Subscriber, str]] | None = getattr(self._outbox, "items", None)
         for subscriber in list(viewers):
             self.frames_sent += 1
+            if pending is not None:
+                pending.append((therapy_session_id, subscriber, text))
+                continue
             try:
                 subscriber.loop.call_soon_threadsafe(subscriber.offer, text)
             except RuntimeError:
                 # The viewer's event loop has closed (server shutting down).
                 self.unsubscribe(therapy_session_id, subscriber)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold this thread's frames and hand them to each event loop in one call at the end
+        (one wake-up of the loop per ingestion group instead of one per frame)."""
+        if getattr(self._outbox, "items", None) is not None:
+            yield  # already batching
+            return
+        self._outbox.items = []
+        try:
+            yield
+        finally:
+            items: list[tuple[str, Subscriber, str]] = self._outbox.items
+            self._outbox.items = None
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Subscriber, str]]] = {}
+            for _, subscriber, text in items:
+                by_loop.setdefault(subscriber.loop, []).append((subscriber, text))
+            for loop, frames in by_loop.items():
+                try:
+                    loop.call_soon_threadsafe(_offer_all, frames)
+                except RuntimeError:
+                    for session_id, subscriber, _ in items:
+                        if subscriber.loop is loop:
+                            self.unsubscribe(session_id, subscriber)
 
 
 def _plain(value: Any) -> Any:

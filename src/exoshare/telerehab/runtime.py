@@ -96,7 +96,16 @@ class TelerehabRuntime:
         self._discover_lock = threading.Lock()
 
     def attach(self, source: Ingestor) -> None:
-        source.add_listener(self.on_accepted)
+        source.add_group_listener(self.on_group)
+
+    def on_group(self, accepted: list[Accepted]) -> None:
+        """One committed ingestion group: every frame it makes reaches each event loop at once."""
+        with self.hub.batch():
+            for done in accepted:
+                try:
+                    self.on_accepted(done)
+                except Exception:
+                    log.exception("live hub failed on %s", type(done.message).__name__)
 
     # ------------------------------------------------------------------ ingestion side
 
