@@ -410,3 +410,28 @@ def test_ground_truth_round_trips_through_json(tmp_path) -> None:  # type: ignor
     (tmp_path / "other.json").write_text('{"format": "something else"}')
     with pytest.raises(ValueError, match="not an exoshare ground-truth file"):
         read_ground_truth(tmp_path / "other.json")
+
+
+def test_device_speaks_its_models_envelope_and_guidance_force_drives_assistance() -> None:
+    from exoshare.demo.gait_profiles import healthy_profile
+    from exoshare.demo.gait_simulator import DeviceLimits, SettingLimit, VirtualExoskeleton
+
+    limits = DeviceLimits(
+        settings={
+            "guidance_force_pct": SettingLimit(0.0, 100.0, 10.0, "%", default=60.0),
+            "step_length_m": SettingLimit(0.1, 0.4, 0.05, "m", default=0.3),
+        }
+    )
+    exo = VirtualExoskeleton(healthy_profile(), model_limits=limits, seed=1)
+    assert exo.settings["guidance_force_pct"] == 60.0
+    assert exo.settings["step_length_m"] == 0.3
+    assert exo.settings["assistance_pct"] == 60.0  # the physics follows the guidance force
+    assert exo.apply_setting("guidance_force_pct", 50.0) == (True, None)
+    assert exo.settings["assistance_pct"] == 50.0
+    accepted, reason = exo.apply_setting("guidance_force_pct", 20.0)
+    assert not accepted and reason is not None and "largest step of 10 %" in reason
+    assert exo.apply_setting("step_length_m", 0.35) == (True, None)
+    unknown, why = exo.apply_setting("torque_limit_nm", 50.0)
+    assert not unknown and why is not None
+    exo.next_batch(500)
+    assert abs(float(exo.next_batch(100)["assistance_pct"].mean()) - 50.0) < 1.0

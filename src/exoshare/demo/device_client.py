@@ -40,7 +40,7 @@ from exoshare.demo.flaky_link import (
     Transport,
 )
 from exoshare.demo.gait_profiles import GaitProfile
-from exoshare.demo.gait_simulator import VirtualExoskeleton
+from exoshare.demo.gait_simulator import DeviceLimits, SettingLimit, VirtualExoskeleton
 from exoshare.demo.gait_truth import GroundTruth, ground_truth_path_for, write_ground_truth
 from exoshare.gait.channels import channel
 from exoshare.gait.recording import Recording
@@ -146,6 +146,7 @@ class SimulatedDevice:
         window: int = 32,
         keep_recording: bool = True,
         transport: Transport | None = None,
+        model_limits: DeviceLimits | None = None,
     ) -> None:
         if duration_s <= 0 or batch_size <= 0 or speed < 0:
             raise ValueError("duration_s and batch_size must be positive, speed non-negative")
@@ -170,8 +171,8 @@ class SimulatedDevice:
         self._rttvar = 0.0
         self.keep_recording = keep_recording
         self.exo = VirtualExoskeleton(
-            profile, sampling_rate_hz=sampling_rate_hz, seed=seed, faults=faults,
-            fault_rates=fault_rates,
+            profile, model_limits=model_limits, sampling_rate_hz=sampling_rate_hz, seed=seed,
+            faults=faults, fault_rates=fault_rates,
         )  # fmt: skip
         self.fs = self.exo.sampling_rate_hz
         self.start_time_s = time.time() if start_time_s is None else float(start_time_s)
@@ -521,6 +522,18 @@ class DevicePlan:
     credential: str
     patient_id: str
     profile: GaitProfile
+    limits: DeviceLimits | None = None
+
+
+def limits_of_model(model: Any) -> DeviceLimits:
+    """The device firmware's limits are its model's registered safety envelope."""
+    return DeviceLimits(
+        settings={
+            s.setting: SettingLimit(s.min_value, s.max_value, s.max_step, s.unit, s.default_value)
+            for s in model.envelope
+        },
+        device_type=model.device_type.value,
+    )
 
 
 async def run_devices(
@@ -538,6 +551,7 @@ async def run_devices(
             plan.profile,
             seed + i,
             flaky=None if flaky is None else _reseeded(flaky, seed + i),
+            model_limits=plan.limits,
             **options,
         )
         for i, plan in enumerate(plans)
@@ -628,7 +642,14 @@ def plans_from_database(n_devices: int, seed: int, label: str) -> list[DevicePla
                 rng,
             )
             plans.append(
-                DevicePlan(unit.serial_number, unit.org_unit.code, secret, patient.id, profile)
+                DevicePlan(
+                    unit.serial_number,
+                    unit.org_unit.code,
+                    secret,
+                    patient.id,
+                    profile,
+                    limits_of_model(model),
+                )
             )
     return plans
 

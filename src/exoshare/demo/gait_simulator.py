@@ -82,6 +82,13 @@ class SettingLimit:
     maximum: float
     max_step: float
     unit: str
+    default: float | None = None
+    """Value at power-on; None keeps the simulator's own starting value."""
+
+
+GUIDANCE_FORCE = "guidance_force_pct"
+"""The envelope name of the assistance a device model exposes to therapists; the simulator's
+physics follows it as ``assistance_pct``."""
 
 
 def _default_setting_limits() -> dict[str, SettingLimit]:
@@ -202,6 +209,15 @@ class VirtualExoskeleton:
             lim = self.limits.settings.get(name)
             if lim is not None:
                 self._settings[name] = float(np.clip(value, lim.minimum, lim.maximum))
+        # Settings of the model's envelope that the physics does not model still exist on the
+        # device: it reports them and a therapist may change them within the limits.
+        for name, lim in self.limits.settings.items():
+            if lim.default is not None:
+                self._settings[name] = float(lim.default)
+            else:
+                self._settings.setdefault(name, (lim.minimum + lim.maximum) / 2.0)
+        if GUIDANCE_FORCE in self._settings:
+            self._settings["assistance_pct"] = self._settings[GUIDANCE_FORCE]
         for name, value in (initial_settings or {}).items():
             reason = self._out_of_range(name, value)
             if reason:
@@ -280,6 +296,8 @@ class VirtualExoskeleton:
         accepted = reason is None
         if accepted:
             self._settings[name] = float(value)
+            if name == GUIDANCE_FORCE:
+                self._settings["assistance_pct"] = float(value)
         self._setting_log.append(
             {
                 "time_s": self.time_s,

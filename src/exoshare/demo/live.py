@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.auth import service as auth_service
 from exoshare.auth.models import Role, RoleGrant, User
 from exoshare.db import session_scope
-from exoshare.demo.device_client import SimulatedDevice
+from exoshare.demo.device_client import SimulatedDevice, limits_of_model
 from exoshare.demo.faults import Overheating
 from exoshare.demo.flaky_link import FlakyConfig
 from exoshare.demo.gait_profiles import profile_for
+from exoshare.demo.gait_simulator import DeviceLimits
 from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
@@ -77,6 +78,7 @@ class LiveDevice:
     diagnosis: str
     height_m: float
     mass_kg: float
+    limits: DeviceLimits
 
 
 def _therapist(session: Session, clinic: OrgUnit, email: str | None) -> User | None:
@@ -146,6 +148,7 @@ def prepare_round(factory: sessionmaker[Session]) -> list[LiveDevice]:
                     patient.diagnosis.value,
                     patient.height_m,
                     patient.weight_kg,
+                    limits_of_model(model),
                 )
             )
     return devices
@@ -181,6 +184,7 @@ async def _run_round(devices: list[LiveDevice], broker_url: str, seed: int) -> N
                 faults=faults,
                 flaky=FlakyConfig(drop=0.2, seed=seed + i) if device.spot.flaky else None,
                 keep_recording=False,
+                model_limits=device.limits,
             ).run()
         )
     await asyncio.gather(*runners)
