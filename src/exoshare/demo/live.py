@@ -53,7 +53,7 @@ class LiveSpot:
 
 SPOTS = (
     LiveSpot(
-        "ES-MAD-01", "maria.lopez@demo.exoshare.org", TherapyLocation.clinic, overheat_after_s=120.0
+        "ES-MAD-01", "maria.lopez@demo.exoshare.org", TherapyLocation.clinic, overheat_after_s=60.0
     ),
     LiveSpot("ES-MAD-01", "maria.lopez@demo.exoshare.org", TherapyLocation.clinic),
     LiveSpot("NG-LOS-01", None, TherapyLocation.home, flaky=True),
@@ -166,7 +166,7 @@ async def _run_round(devices: list[LiveDevice], broker_url: str, seed: int) -> N
             rng,
         )
         faults = (
-            [Overheating(device.spot.overheat_after_s, "left")]
+            [Overheating(device.spot.overheat_after_s, "left", rate_c_per_min=4.0)]
             if device.spot.overheat_after_s is not None
             else []
         )
