@@ -73,6 +73,7 @@ def live_page(
         alerts=service.alerts_of(session, record.id),
         changes=service.setting_changes(session, record.id),
         may_run=principal.covers(Permission.patients_write, record.clinic.path),
+        allowed_actions=service.allowed_actions(record.status),
     )
 
 

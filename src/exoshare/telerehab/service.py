@@ -55,6 +55,11 @@ TRANSITIONS: dict[str, dict[TherapyStatus, TherapyStatus]] = {
     "abort": {S.planned: S.aborted, S.started: S.aborted, S.live: S.aborted, S.paused: S.aborted},
 }
 COMMANDABLE = frozenset({S.started, S.live, S.paused})
+
+
+def allowed_actions(status: TherapyStatus) -> list[str]:
+    """The lifecycle actions that make sense from ``status`` (the page shows only these)."""
+    return [action for action, moves in TRANSITIONS.items() if status in moves]
 NOTE_MAX_CHARS = 2000
 
 

@@ -48,3 +48,38 @@ DEVICE_TYPE = {
     DeviceType.treadmill_gait_trainer: N_("Treadmill gait trainer"),
     DeviceType.end_effector_trainer: N_("End-effector trainer"),
 }
+
+SETTING = {
+    "guidance_force_pct": N_("Guidance force"),
+    "body_weight_support_pct": N_("Body-weight support"),
+    "treadmill_speed_mps": N_("Treadmill speed"),
+    "cadence_steps_per_min": N_("Cadence"),
+    "step_length_m": N_("Step length"),
+    "step_time_s": N_("Step time"),
+    "hip_rom_limit_deg": N_("Hip range limit"),
+    "knee_rom_limit_deg": N_("Knee range limit"),
+    "foot_lift_height_m": N_("Foot lift height"),
+    "assistance_mode": N_("Assistance mode"),
+    "assistance_pct": N_("Assistance"),
+    "torque_limit_nm": N_("Torque limit"),
+}
+
+THERAPY_STATUS = {
+    "planned": N_("planned"),
+    "started": N_("started"),
+    "live": N_("live"),
+    "paused": N_("paused"),
+    "completed": N_("completed"),
+    "aborted": N_("aborted"),
+}
+
+ALERT_KIND = {
+    "skin_temperature": (N_("Skin temperature"), "°C"),
+    "interaction_force": (N_("Interaction force"), "N"),
+    "fall": (N_("Possible fall"), "g"),
+    "battery_low": (N_("Battery low"), "%"),
+    "link_lost": (N_("Link lost"), "s"),
+    "gait_asymmetry": (N_("Gait asymmetry"), "%"),
+}
+
+LINK_LEVEL = {"good": N_("good"), "poor": N_("poor"), "lost": N_("lost")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -60,8 +61,44 @@ def environment(locale: str) -> Environment:
         status_label=lambda value: gettext(labels.UNIT_STATUS[value]),
         device_type_label=lambda value: gettext(labels.DEVICE_TYPE[value]),
         language_name=_language_name,
+        setting_label=lambda name: (
+            gettext(labels.SETTING[name]) if name in labels.SETTING else name.replace("_", " ")
+        ),
+        therapy_status_label=lambda value: gettext(
+            labels.THERAPY_STATUS.get(str(value), str(value))
+        ),
+        alert_text=lambda kind, value, limit: _alert_text(gettext, kind, value, limit),
+        live_labels=lambda: _live_labels(gettext),
     )
     return env
+
+
+def _alert_text(
+    gettext: Callable[[str], str], kind: str, value: float | None, limit: float | None
+) -> str:
+    """An alert in the reader's language: what, the measured value and the limit."""
+    label, unit = labels.ALERT_KIND.get(kind, (kind, ""))
+    if value is None or limit is None:
+        return gettext(label)
+    return gettext("%(what)s: %(value)s %(unit)s (limit %(limit)s %(unit)s)") % {
+        "what": gettext(label),
+        "value": f"{value:.1f}",
+        "limit": f"{limit:.1f}",
+        "unit": unit,
+    }
+
+
+def _live_labels(gettext: Callable[[str], str]) -> dict[str, dict[str, object]]:
+    """Everything the live page's script shows, translated once on the server."""
+    return {
+        "status": {k: gettext(v) for k, v in labels.THERAPY_STATUS.items()},
+        "link": {k: gettext(v) for k, v in labels.LINK_LEVEL.items()},
+        "setting": {k: gettext(v) for k, v in labels.SETTING.items()},
+        "alert": {k: [gettext(v[0]), v[1]] for k, v in labels.ALERT_KIND.items()},
+        "alert_format": {
+            "text": gettext("%(what)s: %(value)s %(unit)s (limit %(limit)s %(unit)s)")
+        },
+    }
 
 
 def render(

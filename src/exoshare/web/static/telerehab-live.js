@@ -7,6 +7,27 @@
   const csrf = root.dataset.csrf;
   const t = (key) => root.dataset["t" + key.charAt(0).toUpperCase() + key.slice(1).replace(/_(.)/g, (m, c) => "_" + c)] || root.dataset["t" + key] || key;
   const text = (key) => root.getAttribute("data-t-" + key) || key;
+  const labels = JSON.parse(root.dataset.labels || "{}");
+  const label = (group, key) => (labels[group] && labels[group][key]) || key;
+  // Which lifecycle actions each status allows (mirrors telerehab.service.TRANSITIONS).
+  const ACTIONS = {
+    planned: ["start", "abort"], started: ["pause", "complete", "abort"],
+    live: ["pause", "complete", "abort"], paused: ["resume", "complete", "abort"],
+    completed: [], aborted: [],
+  };
+  function setStatus(status) {
+    set("status", label("status", status));
+    for (const b of document.querySelectorAll("button.lifecycle")) {
+      b.hidden = !(ACTIONS[status] || []).includes(b.dataset.action);
+    }
+  }
+  function alertText(a) {
+    const [what, unit] = (labels.alert && labels.alert[a.kind]) || [a.kind, ""];
+    if (a.value == null || a.limit == null) return what;
+    const fmt = (labels.alert_format && labels.alert_format.text) || "%(what)s: %(value)s %(unit)s (limit %(limit)s %(unit)s)";
+    return fmt.replace("%(what)s", what).replace("%(value)s", Number(a.value).toFixed(1))
+      .replace("%(limit)s", Number(a.limit).toFixed(1)).replaceAll("%(unit)s", unit);
+  }
   const WINDOW_S = 10;
   const COLOURS = { left: "#1f6fb2", right: "#d9730d" };
   const series = {}; // channel -> {t: [], v: []}
@@ -78,14 +99,14 @@
     }
     for (const [k, v] of Object.entries(frame.vitals || {})) set("v-" + k, v);
     if (frame.quality) {
-      set("link", frame.quality.level);
+      set("link", label("link", frame.quality.level));
       set("link-detail", "(" + frame.quality.resends + " resends, gap " + frame.quality.max_gap_60s_s + " s)");
     }
     for (const [k, v] of Object.entries(frame.settings || {})) {
       const cell = document.querySelector('[data-setting="' + k + '"]');
       if (cell) cell.textContent = v;
     }
-    if (frame.status) set("status", frame.status);
+    if (frame.status) setStatus(frame.status);
   }
 
   const openAlerts = new Map();
@@ -97,7 +118,7 @@
       form.className = "alert-item " + a.severity;
       form.dataset.alert = a.id;
       const msg = document.createElement("strong");
-      msg.textContent = a.message;
+      msg.textContent = alertText(a);
       const note = document.createElement("input");
       note.name = "note"; note.required = true; note.placeholder = text("ack-note"); note.setAttribute("aria-label", text("note"));
       const button = document.createElement("button");
@@ -117,12 +138,12 @@
     if (a.acknowledged) openAlerts.delete(a.id); else openAlerts.set(a.id, a);
     showAlerts();
     const li = document.createElement("li");
-    li.textContent = a.message + (a.acknowledged ? " · " + a.note : "");
+    li.textContent = alertText(a) + (a.acknowledged ? " · " + a.note : "");
     document.getElementById("alert-log").prepend(li);
   }
   function changeFrame(c) {
     const li = document.createElement("li");
-    li.textContent = c.setting + " → " + c.value + " " + c.unit + ": " + text(c.status) + (c.reason ? " — " + c.reason : "");
+    li.textContent = label("setting", c.setting) + " → " + c.value + " " + c.unit + ": " + text(c.status) + (c.reason ? " — " + c.reason : "");
     document.getElementById("changes").prepend(li);
     if (c.status === "applied") {
       const cell = document.querySelector('[data-setting="' + c.setting + '"]');
@@ -151,7 +172,7 @@
       } else if (frame.type === "batch") { add(frame.points); state(frame); }
       else if (frame.type === "alert") alertFrame(frame.alert);
       else if (frame.type === "setting") changeFrame(frame.change);
-      else if (frame.type === "status") set("status", frame.status);
+      else if (frame.type === "status") setStatus(frame.status);
     };
     ws.onclose = () => {
       set("link", text("reconnecting"));
@@ -175,7 +196,7 @@
     button.addEventListener("click", async () => {
       const r = await post("/api/v1/telerehab/sessions/" + id + "/" + button.dataset.action, {});
       const body = await r.json();
-      if (r.ok) set("status", body.status); else alert(body.detail);
+      if (r.ok) setStatus(body.status); else alert(body.detail);
     });
   }
   void t;
