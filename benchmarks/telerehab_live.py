@@ -1,188 +1,458 @@
-"""Live sessions the server sustains: N devices at 100 Hz through ingestion and the live hub.
+"""Live sessions the server sustains, end to end: MQTT devices → ingestion → live hub → browsers.
 
-Each simulated device sends a 10-sample batch every 100 ms (100 Hz) for ``--seconds``; every
-batch goes through :class:`exoshare.telemetry.ingest.Ingestor` (decode, validation, Parquet
-write, SQL index on SQLite) on a pool of worker threads, then the live hub (decimation, rolling
-gait analysis, alerts) and a viewer's asyncio queue, as the WebSocket endpoint uses it. Latency
-is from the moment the batch's last sample was measured to the moment the viewer's queue hands
-the frame out. Not included: the MQTT broker hop and the WebSocket write (see docs/telerehab.md).
+For each database (SQLite, the embedded default; PostgreSQL, production) and each number of
+sessions N, on this machine:
 
-    uv run python benchmarks/telerehab_live.py --sessions 25 50 100 200 --seconds 15
+- the real app (``create_app``: MQTT ingestion worker with group commit, raw store, live hub)
+  runs under uvicorn in its own process on a free port, ingesting from Mosquitto
+  (``--mqtt-url``, default 127.0.0.1:1883) or the embedded amqtt broker (``--embedded``);
+- a client process runs N simulated devices, each its own MQTT connection, publishing a
+  10-sample batch every 100 ms (100 Hz, 27 channels, simulator signals, QoS 1, sample times
+  = wall clock), and N browsers, each a real WebSocket on
+  ``/api/v1/telerehab/sessions/{id}/live`` with a bearer token;
+- latency = the moment the browser receives a ``batch`` frame minus the moment the frame's last
+  sample was measured (same machine, same clock). The first 2 s are warm-up.
+
+It prints sessions, frames delivered, p50/p99/max latency, server CPU (cores and % per session),
+client CPU, and where the server's time goes (py-spy, when ``uvx py-spy`` works).
+
+    uv run python benchmarks/telerehab_live.py --sessions 25 50 100 200 --seconds 20
+    uv run python benchmarks/telerehab_live.py --db postgresql --sessions 50 100 200
+
+Each run takes about ``--seconds`` + 15 s.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import contextlib
 import json
-import resource
+import os
+import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+import uuid
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.world builds the network
-
-from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
-from exoshare.demo.gait_profiles import healthy_profile
-from exoshare.demo.gait_simulator import VirtualExoskeleton
-from exoshare.telemetry import service as telemetry
-from exoshare.telemetry.ingest import Ingestor
-from exoshare.telemetry.protocol import SampleBatch, SessionAnnounce, encode
-from exoshare.telemetry.store import RawStore
-from exoshare.telerehab.live import LiveHub
-from exoshare.telerehab.runtime import TelerehabRuntime
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.world builds the network
+POSTGRES_URL = os.environ.get(
+    "EXOSHARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+ORG = "ES-MAD-01"
+WARMUP_S = 2.0
 
 
-def _world(factory, n: int):  # type: ignore[no-untyped-def]
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------------------- setup
+
+
+def _database(kind: str, workdir: Path) -> tuple[str, str | None]:
+    from sqlalchemy import create_engine, make_url, text
+
+    if kind == "sqlite":
+        return f"sqlite:///{workdir / 'bench.sqlite3'}", None
+    name = f"exo_live_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop(name: str | None) -> None:
+    if name is None:
+        return
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _setup(url: str, n: int) -> dict[str, Any]:
+    """A network, N device units with credentials, N planned sessions, a therapist token."""
     from tests.world import build_world
 
-    world = build_world(factory)
+    from exoshare.auth import service as auth_service
+    from exoshare.auth.models import CredentialKind, User
+    from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
     from exoshare.devices.models import DeviceUnit
+    from exoshare.telemetry import service as telemetry
+    from exoshare.telerehab import service as telerehab
+    from exoshare.telerehab.models import TherapyLocation
 
-    secrets = []
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    world = build_world(factory)
+    devices = []
     with session_scope(factory) as s:
+        user = s.get(User, world.ids["therapist_madrid"])
+        assert user is not None
+        principal = auth_service.principal_for(s, user)
+        token, _ = auth_service.issue_credential(
+            s, user, CredentialKind.api_token, timedelta(days=1)
+        )
         template = s.get(DeviceUnit, world.ids["unit_madrid"])
+        assert template is not None
         for i in range(n):
             unit = DeviceUnit(
-                serial_number=f"BENCH-{i:04d}",
-                model_id=template.model_id,  # type: ignore[union-attr]
-                org_unit_id=template.org_unit_id,  # type: ignore[union-attr]
+                serial_number=f"LIVE-{i:04d}",
+                model_id=template.model_id,
+                org_unit_id=template.org_unit_id,
             )
             s.add(unit)
             s.flush()
             secret, _ = telemetry.issue_device_credential(s, None, unit.id)
-            secrets.append((unit.serial_number, secret))
-    return world, secrets
+            therapy = telerehab.plan_session(
+                s, principal, world.ids["patient_carlos"], unit.id, TherapyLocation.home
+            )
+            devices.append(
+                {"serial": unit.serial_number, "secret": secret, "therapy_id": therapy.id}
+            )
+    engine.dispose()
+    return {"token": token, "patient_id": world.ids["patient_carlos"], "devices": devices}
 
 
-async def run(n_sessions: int, seconds: float, workers: int) -> dict[str, float]:
-    tmp = Path(tempfile.mkdtemp(prefix="exo-bench-"))
-    url = f"sqlite:///{tmp / 'bench.sqlite3'}"
-    upgrade(url)
-    factory = make_sessionmaker(make_engine(url))
-    world, devices = _world(factory, n_sessions)
-    ingestor = Ingestor(factory, RawStore(str(tmp / "telemetry")))
-    runtime = TelerehabRuntime(factory)
-    runtime.attach(ingestor)
-    hub: LiveHub = runtime.hub
-    pool = ThreadPoolExecutor(workers)
-    loop = asyncio.get_running_loop()
-    start = time.time() + 1.0
-    patient = world.ids["patient_carlos"]
+# ---------------------------------------------------------------------------- server
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from exoshare.app import create_app
+    from exoshare.config import Settings
+
+    settings = Settings(
+        data_dir=Path(args.data_dir),
+        database_url=args.database_url,
+        mqtt_url=args.mqtt_url,
+        mqtt_ingest=True,
+        mqtt_embedded_port=_free_port(),
+        port=args.port,
+    )
+    app = create_app(settings)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", ws="websockets")
+
+
+# ---------------------------------------------------------------------------- clients
+
+
+async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
+    import aiomqtt
+    import websockets
+
+    from exoshare.demo.gait_profiles import healthy_profile
+    from exoshare.demo.gait_simulator import VirtualExoskeleton
+    from exoshare.gait.channels import channel
+    from exoshare.telemetry.protocol import SampleBatch, SessionAnnounce, encode, topic
+
+    devices = plan["devices"]
+    seconds = plan["seconds"]
     exo = VirtualExoskeleton(healthy_profile(), seed=1)
     names = exo.channel_names()
-    template = exo.next_batch(int((seconds + 2) * 100))
-    therapy_ids = []
-    from exoshare.auth import service as auth_service
-    from exoshare.auth.models import User
-    from exoshare.telerehab import service as telerehab
-    from exoshare.telerehab.models import TherapyLocation
-
-    with session_scope(factory) as s:
-        user = s.get(User, world.ids["therapist_madrid"])
-        principal = auth_service.principal_for(s, user)  # type: ignore[arg-type]
-        from sqlalchemy import select
-
-        from exoshare.devices.models import DeviceUnit
-
-        units = {u.serial_number: u.id for u in s.scalars(select(DeviceUnit))}
-        for serial, _ in devices:
-            rec = telerehab.plan_session(s, principal, patient, units[serial], TherapyLocation.home)
-            therapy_ids.append(rec.id)
-    for serial, secret in devices:
-        wire = SessionAnnounce(
-            "bench", serial, patient, start, 100.0, {n: exo_unit(n) for n in names},
-            settings=exo.settings,
-        ).to_wire()  # fmt: skip
-        wire["auth"] = secret
-        ingestor.handle(encode(wire))
-    latencies: list[float] = []
-    received = 0
-
-    async def viewer(therapy_id: str) -> None:
-        nonlocal received
-        sub = hub.subscribe(therapy_id)
-        while True:
-            frame = await sub.queue.get()
-            data = json.loads(frame)
-            if data.get("type") == "batch":
-                latencies.append(time.time() - data["sent_s"])
-                received += 1
-
-    viewers = [asyncio.create_task(viewer(t)) for t in therapy_ids]
-    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     n_batches = int(seconds * 10)
+    template = exo.next_batch(n_batches * 10 + 10)
+    units = {name: channel(name).unit for name in names}
+    host, port = plan["mqtt_host"], plan["mqtt_port"]
+    latencies: list[float] = []
+    durable: list[float] = []
+    frames = collections.Counter[str]()
+    receipts = collections.Counter[str]()
+    stop = asyncio.Event()
+    ready: list[bool] = []
+    t_measure = 0.0
 
-    async def device(i: int, serial: str, secret: str) -> None:
-        offset = (i / n_sessions) * 0.1  # devices are not in lockstep
-        for seq in range(n_batches):
-            due = start + offset + (seq + 1) * 0.1
-            await asyncio.sleep(max(0.0, due - time.time()))
-            first = seq * 10
-            values = {n: template[n][first : first + 10] for n in names}
-            batch = SampleBatch("bench", seq, start + offset + first / 100.0, 10, values)
-            wire = batch.to_wire()
+    async def browser(therapy_id: str) -> None:
+        uri = f"ws://127.0.0.1:{plan['port']}/api/v1/telerehab/sessions/{therapy_id}/live"
+        headers = {"Authorization": f"Bearer {plan['token']}"}
+        async with websockets.connect(
+            uri, additional_headers=headers, max_size=None, open_timeout=60
+        ) as ws:
+            ready.append(True)
+            while not stop.is_set():
+                try:
+                    text = await asyncio.wait_for(ws.recv(), 1.0)
+                except TimeoutError:
+                    continue
+                now = time.time()
+                data = json.loads(text)
+                kind = data.get("type", "?")
+                frames[kind] += 1
+                if kind == "batch" and data["sent_s"] >= t_measure:
+                    latencies.append(now - data["sent_s"])
+
+    async def device(i: int, info: dict[str, Any], start: float) -> None:
+        serial, secret = info["serial"], info["secret"]
+        offset = (i / len(devices)) * 0.1  # devices are not in lockstep
+        t0 = start + offset
+        async with aiomqtt.Client(
+            host, port, identifier=f"live-{serial}-{uuid.uuid4().hex[:6]}"
+        ) as c:
+            await c.subscribe(topic(ORG, serial, "receipts"), qos=1)
+
+            async def count() -> None:
+                async for message in c.messages:
+                    payload = message.payload
+                    if isinstance(payload, bytes):
+                        status, seq = _status(payload)
+                        receipts[status] += 1
+                        if seq is not None and seq in sent:
+                            durable.append(time.time() - sent.pop(seq))
+
+            sent: dict[int, float] = {}
+
+            counter = asyncio.create_task(count())
+            wire = SessionAnnounce(
+                "live", serial, plan["patient_id"], t0, 100.0, units, settings=exo.settings
+            ).to_wire()
             wire["auth"] = secret
-            batch_sent = start + offset + (first + 9) / 100.0
-            del batch_sent
-            loop.run_in_executor(pool, ingestor.handle, encode(wire))
+            await c.publish(topic(ORG, serial, "session"), encode(wire), qos=1)
+            for seq in range(n_batches):
+                due = t0 + (seq + 1) * 0.1  # the batch's last sample was measured at due - 10 ms
+                await asyncio.sleep(max(0.0, due - time.time()))
+                first = seq * 10
+                values = {n: template[n][first : first + 10] for n in names}
+                wire = SampleBatch("live", seq, t0 + first / 100.0, 10, values).to_wire()
+                wire["auth"] = secret
+                if due >= t_measure:
+                    sent[seq] = time.time()
+                await c.publish(topic(ORG, serial, "samples"), encode(wire), qos=1)
+            await asyncio.sleep(1.5)
+            counter.cancel()
 
-    t0 = time.perf_counter()
-    await asyncio.gather(*(device(i, s, k) for i, (s, k) in enumerate(devices)))
-    await asyncio.sleep(1.0)
-    wall = time.perf_counter() - t0
-    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-    for v in viewers:
-        v.cancel()
-    pool.shutdown(wait=True)
-    cpu_s = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    lat = np.array(latencies) * 1000
-    expected = n_sessions * n_batches
+    viewers = [asyncio.create_task(browser(d["therapy_id"])) for d in devices]
+    while len(ready) < len(devices):
+        await asyncio.sleep(0.05)
+        for v in viewers:
+            if v.done():
+                v.result()
+    start = time.time() + 2.0
+    t_measure = start + WARMUP_S
+    cpu0 = time.process_time()
+    await asyncio.gather(*(device(i, d, start) for i, d in enumerate(devices)))
+    wall = time.time() - start
+    cpu = time.process_time() - cpu0
+    stop.set()
+    await asyncio.gather(*viewers, return_exceptions=True)
     return {
-        "sessions": n_sessions,
-        "frames": received,
-        "expected": expected,
-        "p50_ms": float(np.percentile(lat, 50)) if lat.size else float("nan"),
-        "p99_ms": float(np.percentile(lat, 99)) if lat.size else float("nan"),
-        "cpu_pct_per_session": 100 * cpu_s / wall / n_sessions,
-        "cpu_cores": cpu_s / wall,
-        "stage_s": dict(ingestor.times.seconds),  # type: ignore[dict-item]
+        "latencies": latencies,
+        "durable": durable,
+        "frames": dict(frames),
+        "receipts": dict(receipts),
+        "client_cores": cpu / wall,
+        "expected": len(devices) * (n_batches - int(WARMUP_S * 10) - 1),
     }
 
 
-def exo_unit(name: str) -> str:
-    from exoshare.gait.channels import channel
+def _status(payload: bytes) -> tuple[str, int | None]:
+    import msgpack
 
-    return channel(name).unit
+    obj = msgpack.unpackb(payload)
+    if not isinstance(obj, dict):
+        return "?", None
+    seq = obj.get("seq")
+    return str(obj.get("status")), seq if isinstance(seq, int) else None
+
+
+def clients(args: argparse.Namespace) -> None:
+    plan = json.loads(Path(args.plan).read_text())
+    result = asyncio.run(_clients(plan))
+    Path(args.out).write_text(json.dumps(result))
+
+
+# ---------------------------------------------------------------------------- orchestration
+
+
+def _wait_http(port: int, timeout_s: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=2).is_success:
+                return
+        time.sleep(0.2)
+    raise RuntimeError("the server did not come up")
+
+
+def _profile_summary(raw: Path) -> list[tuple[str, float]]:
+    """Shares of server samples by the part of the path they are in (py-spy raw stacks)."""
+    buckets = {
+        "MQTT receive/publish (aiomqtt, paho)": ("paho/", "aiomqtt/"),
+        "Parquet write + fsync": ("pyarrow/parquet", "store.py:flush", "store.py:_put", "fsync"),
+        "SQL (SQLAlchemy + driver)": ("sqlalchemy/", "sqlite3", "psycopg/"),
+        "validation": ("validation.py",),
+        "decode (MessagePack, parse)": ("protocol.py",),
+        "live hub (decimation, analysis, JSON)": ("live.py", "gait/", "alerts.py"),
+        "WebSocket send (uvicorn, websockets)": ("websockets/", "uvicorn/", "starlette/"),
+    }
+    totals: collections.Counter[str] = collections.Counter()
+    all_samples = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
+        count = int(count_text)
+        all_samples += count
+        frames = stack.split(";")
+        # The innermost frame that belongs to a bucket decides.
+        for frame in reversed(frames):
+            hit = next((b for b, keys in buckets.items() if any(k in frame for k in keys)), None)
+            if hit:
+                totals[hit] += count
+                break
+        else:
+            idle = any(k in stack for k in ("select (selectors", "_worker (concurrent", "wait ("))
+            totals["idle (waiting)" if idle else "other (asyncio, threads, GC, …)"] += count
+    return [(k, v / max(1, all_samples)) for k, v in totals.most_common()]
+
+
+def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="exo-live-"))
+    url, dropme = _database(kind, workdir)
+    server: subprocess.Popen[bytes] | None = None
+    broker: subprocess.Popen[bytes] | None = None
+    try:
+        setup = _setup(url, n)
+        port = _free_port()
+        mqtt_url = args.mqtt_url
+        if args.embedded:
+            mqtt_url = None
+        cmd = [sys.executable, __file__, "--serve", "--port", str(port), "--data-dir",
+               str(workdir / "data"), "--database-url", url]  # fmt: skip
+        if mqtt_url:
+            cmd += ["--mqtt-url", mqtt_url]
+        server = subprocess.Popen(cmd, cwd=ROOT)
+        _wait_http(port)
+        if mqtt_url:
+            host, mport = mqtt_url.rsplit("//", 1)[1].split(":")
+        else:
+            host, mport = "127.0.0.1", "0"  # the embedded broker's port is found below
+            mport = str(_embedded_port(server.pid))
+        plan = {**setup, "seconds": args.seconds, "port": port, "mqtt_host": host,
+                "mqtt_port": int(mport)}  # fmt: skip
+        (workdir / "plan.json").write_text(json.dumps(plan))
+        out = workdir / "result.json"
+        cpu0 = _cpu_s(server.pid)
+        t0 = time.time()
+        client = subprocess.Popen(
+            [sys.executable, __file__, "--clients", "--plan", str(workdir / "plan.json"),
+             "--out", str(out)], cwd=ROOT,
+        )  # fmt: skip
+        spy: subprocess.Popen[bytes] | None = None
+        raw = workdir / "profile.txt"
+        if args.profile and shutil.which("uvx"):
+            time.sleep(4.0 + WARMUP_S)
+            spy = subprocess.Popen(
+                ["uvx", "py-spy", "record", "--pid", str(server.pid), "--format", "raw",
+                 "--duration", str(max(3, int(args.seconds - WARMUP_S - 4))), "--rate", "50",
+                 "--nonblocking", "--idle", "--threads", "-o", str(raw)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        client.wait(timeout=args.seconds + 120)
+        wall = time.time() - t0
+        cpu = _cpu_s(server.pid) - cpu0
+        if spy is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                spy.wait(timeout=30)
+        result = json.loads(out.read_text())
+        lat = np.array(result["latencies"]) * 1000
+        receipt = np.array(result["durable"]) * 1000
+        return {
+            "db": kind,
+            "sessions": n,
+            "frames": int(lat.size),
+            "expected": result["expected"],
+            "p50": float(np.percentile(lat, 50)) if lat.size else float("nan"),
+            "p99": float(np.percentile(lat, 99)) if lat.size else float("nan"),
+            "max": float(lat.max()) if lat.size else float("nan"),
+            "receipt_p50": float(np.percentile(receipt, 50)) if receipt.size else float("nan"),
+            "receipt_p99": float(np.percentile(receipt, 99)) if receipt.size else float("nan"),
+            # Server CPU over the client's whole run (set-up of connections included).
+            "server_cores": cpu / wall,
+            "client_cores": result["client_cores"],
+            "receipts": result["receipts"],
+            "profile": _profile_summary(raw) if raw.exists() else [],
+        }
+    finally:
+        for proc in (server, broker):
+            if proc is not None:
+                proc.terminate()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=20)
+        _drop(dropme)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _embedded_port(pid: int) -> int:
+    raise SystemExit("--embedded: pass the embedded broker's port via --mqtt-url instead")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, nargs="+", default=[25, 50, 100, 200])
-    parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--db", nargs="+", default=["sqlite"], choices=["sqlite", "postgresql"])
+    parser.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883")
+    parser.add_argument("--embedded", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--profile", action="store_true", help="py-spy the server (uvx)")
+    # internal: the server and client processes
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--clients", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    parser.add_argument("--plan", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    header = ("sessions", "frames", "p50 ms", "p99 ms", "CPU %/session", "cores")
-    print(" ".join(f"{h:>8}" for h in header))
-    for n in args.sessions:
-        r = asyncio.run(run(n, args.seconds, args.workers))
-        print(
-            f"{r['sessions']:>8} {r['frames']:>5}/{r['expected']:<5} {r['p50_ms']:>8.0f} "
-            f"{r['p99_ms']:>8.0f} {r['cpu_pct_per_session']:>14.2f} {r['cpu_cores']:>6.2f}"
-        )
-        stages = r["stage_s"]
-        total = sum(stages.values()) or 1.0  # type: ignore[union-attr]
-        print(
-            "         ingestion time shares: "
-            + ", ".join(
-                f"{k} {100 * v / total:.0f}%"
-                for k, v in stages.items()  # type: ignore[union-attr]
+    if args.serve:
+        serve(args)
+        return
+    if args.clients:
+        clients(args)
+        return
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, {args.seconds:g} s runs")
+    header = ("db", "sessions", "frames/expected", "p50 ms", "p99 ms", "max ms",
+              "receipt p50/p99 ms", "server cores", "CPU %/session", "client cores")  # fmt: skip
+    print(" | ".join(header))
+    for kind in args.db:
+        for n in args.sessions:
+            r = run_one(args, kind, n)
+            print(
+                f"{r['db']} | {r['sessions']} | {r['frames']}/{r['expected']} | {r['p50']:.0f} | "
+                f"{r['p99']:.0f} | {r['max']:.0f} | "
+                f"{r['receipt_p50']:.0f}/{r['receipt_p99']:.0f} | {r['server_cores']:.2f} | "
+                f"{100 * r['server_cores'] / r['sessions']:.2f} | {r['client_cores']:.2f}",
+                flush=True,
             )
-        )
+            if r["profile"]:
+                print(
+                    "    server time: "
+                    + ", ".join(f"{name} {100 * share:.0f}%" for name, share in r["profile"]),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

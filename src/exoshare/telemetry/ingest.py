@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.db import session_scope
@@ -44,6 +45,7 @@ from exoshare.telemetry.protocol import (
     decode,
     parse_message,
 )
+from exoshare.telemetry.service import Outcome
 from exoshare.telemetry.store import BatchStore, GroupWriter, RawStore
 
 log = logging.getLogger(__name__)
@@ -89,20 +91,21 @@ class Inbound:
 class CredentialCache:
     """Verified device credentials (SHA-256 of the secret → device unit id) for ``ttl_s``.
 
-    Saves the SQL credential check on every message. Emptied whenever a credential is revoked
-    in this process (:func:`service.revocation_epoch`); a revocation elsewhere (another
-    process) is honoured once the entry expires, i.e. within ``ttl_s``.
+    Saves the SQL credential check (and the device lookup) on every message. Emptied
+    whenever a credential is revoked in this process (:func:`service.revocation_epoch`); a
+    revocation elsewhere (another process) is honoured within ``ttl_s``.
     """
 
     def __init__(self, ttl_s: float = 5.0) -> None:
         self.ttl_s = ttl_s
-        self._entries: dict[str, tuple[str, float]] = {}
+        self._entries: dict[str, tuple[tuple[str, str], float]] = {}
         self._epoch = service.revocation_epoch()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, digest: str) -> str | None:
+    def get(self, digest: str) -> tuple[str, str] | None:
+        """(device unit id, serial) of a verified credential, or None."""
         now = time.monotonic()
         with self._lock:
             epoch = service.revocation_epoch()
@@ -116,11 +119,11 @@ class CredentialCache:
             self.hits += 1
             return found[0]
 
-    def put(self, digest: str, unit_id: str, epoch: int) -> None:
+    def put(self, digest: str, unit: tuple[str, str], epoch: int) -> None:
         with self._lock:
             # Verified before a revocation that has happened since: do not keep it.
             if epoch == service.revocation_epoch() and self.ttl_s > 0:
-                self._entries[digest] = (unit_id, time.monotonic() + self.ttl_s)
+                self._entries[digest] = (unit, time.monotonic() + self.ttl_s)
 
     def clear(self) -> None:
         with self._lock:
@@ -226,18 +229,10 @@ class Ingestor:
                 # whenever another connection committed in between.
                 session.execute(text("BEGIN IMMEDIATE"))
             devices: dict[str, DeviceUnit] = {}
-            for i, obj, message in parsed:
-                item = items[i]
-                try:
-                    device = self._device(session, obj, item, devices)
-                    with session.begin_nested():
-                        outcome = self._apply(session, device, message, target)
-                except TelemetryRejected as exc:
-                    receipts[i] = self._rejected(message, exc.code, exc.detail)
-                    continue
-                except DeviceNotAuthenticated as exc:
-                    receipts[i] = self._rejected(message, "not-authenticated", exc.detail)
-                    continue
+            run: list[tuple[int, DeviceUnit, SampleBatch]] = []
+
+            def keep(i: int, message: Message, device: DeviceUnit, outcome: Outcome) -> None:
+                record = outcome.session
                 accepted.append(
                     (
                         i,
@@ -246,10 +241,55 @@ class Ingestor:
                             message,
                             device.id,
                             device.serial_number,
-                            outcome.session.id if outcome.session is not None else None,
+                            record.id if record is not None else None,
                         ),
                     )
                 )
+
+            def one(i: int, device: DeviceUnit, message: Message) -> None:
+                try:
+                    with session.begin_nested():
+                        outcome = self._apply(session, device, message, target)
+                except TelemetryRejected as exc:
+                    receipts[i] = self._rejected(message, exc.code, exc.detail)
+                    return
+                keep(i, message, device, outcome)
+
+            def flush_run() -> None:
+                if not run:
+                    return
+                items = [(device, batch) for _, device, batch in run]
+                try:
+                    with session.begin_nested():
+                        results = service.ingest_batches(
+                            session, target, items, self.max_nan_run_s, self.times.seconds
+                        )
+                except IntegrityError:
+                    # Another writer stored one of them meanwhile: the one-by-one rules decide.
+                    results = [None] * len(run)
+                for (i, device, batch), result in zip(run, results, strict=True):
+                    if result is None:
+                        one(i, device, batch)
+                    elif isinstance(result, TelemetryRejected):
+                        receipts[i] = self._rejected(batch, result.code, result.detail)
+                    else:
+                        keep(i, batch, device, result)
+                run.clear()
+
+            for i, obj, message in parsed:
+                item = items[i]
+                try:
+                    device = self._device(session, obj, item, devices)
+                except DeviceNotAuthenticated as exc:
+                    receipts[i] = self._rejected(message, "not-authenticated", exc.detail)
+                    continue
+                if isinstance(message, SampleBatch):
+                    run.append((i, device, message))
+                    continue
+                flush_run()  # messages of a device keep their order
+                one(i, device, message)
+            flush_run()
+            accepted.sort(key=lambda pair: pair[0])
             if writer is not None:
                 clock = time.perf_counter()
                 writer.flush()  # the samples are on disk before the index says they are
@@ -303,13 +343,15 @@ class Ingestor:
             digest = hashlib.sha256(auth.encode()).hexdigest()
             found = devices.get(digest)
             if found is None:
-                unit_id = self.credentials.get(digest)
-                cached = session.get(DeviceUnit, unit_id) if unit_id is not None else None
-                if cached is None:
+                known = self.credentials.get(digest)
+                if known is not None:
+                    # Ingestion only needs the unit's id and serial: no query at all.
+                    found = DeviceUnit(id=known[0], serial_number=known[1])
+                else:
                     epoch = service.revocation_epoch()
-                    cached = service.authenticate_device(session, auth, digest)
-                    self.credentials.put(digest, cached.id, epoch)
-                devices[digest] = found = cached
+                    found = service.authenticate_device(session, auth, digest)
+                    self.credentials.put(digest, (found.id, found.serial_number), epoch)
+                devices[digest] = found
             unit = found
         if item.topic_serial is not None and item.topic_serial != unit.serial_number:
             raise DeviceNotAuthenticated(

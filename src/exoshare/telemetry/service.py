@@ -13,10 +13,10 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -25,6 +25,7 @@ from exoshare.auth.scope import Permission, Principal
 from exoshare.devices.models import DeviceUnit
 from exoshare.errors import NotFound, PermissionDenied
 from exoshare.gait import GaitDataError, Recording, SessionSummary, analyse
+from exoshare.gait.channels import CHANNELS
 from exoshare.patients import service as patients_service
 from exoshare.patients.models import Patient
 from exoshare.telemetry.errors import DeviceNotAuthenticated, TelemetryRejected
@@ -329,6 +330,184 @@ def ingest_batch(
     if record.status is SessionStatus.ending and record.n_batches == record.expected_batches:
         finish_session(session, store, record)
     return Outcome("stored", record)
+
+
+@dataclass
+class _Run:
+    """What :func:`ingest_batches` knows of one session while it stores a run of batches."""
+
+    record: TelemetrySession
+    seqs: set[int]
+    intervals: list[tuple[float, float, int]]
+    lows: np.ndarray
+    highs: np.ndarray
+    names: list[str]
+    batches: int = 0
+    samples: int = 0
+
+
+def ingest_batches(
+    session: Session,
+    store: BatchStore,
+    items: list[tuple[DeviceUnit, SampleBatch]],
+    max_nan_run_s: float = 0.5,
+    stage_seconds: dict[str, float] | None = None,
+) -> list[Outcome | TelemetryRejected | None]:
+    """The same rules as :func:`ingest_batch` for many batches, in a few statements.
+
+    Per item: an :class:`Outcome`, the :class:`TelemetryRejected` it earned, or ``None`` when
+    the item needs :func:`ingest_batch` (its session is ending or ended). One query finds the
+    sessions, one the stored sequence numbers, one the stored batches that could overlap; the
+    new index rows go in with one INSERT and each session's counts with one UPDATE. A
+    uniqueness conflict (another writer stored one of these batches meanwhile) raises
+    ``IntegrityError``: the caller then rolls back to its savepoint and stores one by one.
+    """
+    out: list[Outcome | TelemetryRejected | None] = [None] * len(items)
+    keys = {(device.id, batch.session_id) for device, batch in items}
+    records = {
+        (r.device_unit_id, r.device_session_id): r
+        for r in session.scalars(
+            select(TelemetrySession).where(
+                tuple_(TelemetrySession.device_unit_id, TelemetrySession.device_session_id).in_(
+                    list(keys)
+                )
+            )
+        )
+    }
+    runs: dict[str, _Run] = {}
+    ids = [r.id for r in records.values() if r.status is SessionStatus.recording]
+    if ids:
+        seqs = {b.seq for _, b in items}
+        earliest = min(b.first_sample_time_s for _, b in items) - 1.0
+        stored = session.execute(
+            select(
+                TelemetryBatch.session_id,
+                TelemetryBatch.seq,
+                TelemetryBatch.first_sample_time_s,
+                TelemetryBatch.last_sample_time_s,
+            ).where(
+                TelemetryBatch.session_id.in_(ids),
+                (TelemetryBatch.seq.in_(seqs)) | (TelemetryBatch.last_sample_time_s >= earliest),
+            )
+        ).all()
+        for record in records.values():
+            if record.id in ids:
+                names = sorted(record.channels)
+                specs = [CHANNELS.get(n) for n in names]
+                runs[record.id] = _Run(
+                    record, set(), [],
+                    np.array([sp.physical_min if sp else -np.inf for sp in specs])[:, None],
+                    np.array([sp.physical_max if sp else np.inf for sp in specs])[:, None],
+                    names,
+                )  # fmt: skip
+        for session_id, seq, first, last in stored:
+            runs[session_id].seqs.add(seq)
+            runs[session_id].intervals.append((first, last, seq))
+    rows: list[dict[str, Any]] = []
+    clock = time.perf_counter()
+    for k, (device, batch) in enumerate(items):
+        found = records.get((device.id, batch.session_id))
+        if found is None:
+            out[k] = _unknown_session(device, batch.session_id)
+            continue
+        record = found
+        run = runs.get(record.id)
+        if run is None or record.expected_batches is not None:
+            continue  # ending or ended: the one-by-one rules decide
+        if batch.seq in run.seqs:
+            out[k] = Outcome("duplicate", record)
+            continue
+        try:
+            times = _checked_times(record, batch, run, max_nan_run_s)
+        except TelemetryRejected as exc:
+            out[k] = exc
+            continue
+        clock = _tick(stage_seconds, "validate", clock)
+        name = store.write_batch(device.serial_number, record.id, batch.seq, times, batch.values)
+        clock = _tick(stage_seconds, "write", clock)
+        first, last = float(times[0]), float(times[-1])
+        run.seqs.add(batch.seq)
+        run.intervals.append((first, last, batch.seq))
+        run.batches += 1
+        run.samples += batch.n_samples
+        rows.append(
+            {
+                "session_id": record.id,
+                "device_unit_id": device.id,
+                "seq": batch.seq,
+                "n_samples": batch.n_samples,
+                "first_sample_time_s": first,
+                "last_sample_time_s": last,
+                "file": name,
+            }
+        )
+        out[k] = Outcome("stored", record)
+    if rows:
+        session.execute(insert(TelemetryBatch), rows)
+        table = cast(Table, TelemetrySession.__table__)
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("sid"))
+            .values(
+                n_batches=table.c.n_batches + bindparam("nb"),
+                n_samples=table.c.n_samples + bindparam("ns"),
+            ),
+            [
+                {"sid": run.record.id, "nb": run.batches, "ns": run.samples}
+                for run in runs.values()
+                if run.batches
+            ],
+        )
+        for run in runs.values():
+            if run.batches:
+                # Keep the loaded objects in step without reading them back.
+                state = run.record
+                session.expire(state, ["n_batches", "n_samples"])
+    return out
+
+
+def _unknown_session(device: DeviceUnit, device_session_id: str) -> TelemetryRejected:
+    return TelemetryRejected(
+        "unknown-session",
+        f"session {device_session_id!r} of {device.serial_number} was never announced; "
+        "send the session announce, then resend",
+        field="session_id",
+    )
+
+
+def _checked_times(
+    record: TelemetrySession, batch: SampleBatch, run: _Run, max_nan_run_s: float
+) -> np.ndarray:
+    fs = record.sampling_rate_hz
+    times = batch_times(batch.first_sample_time_s, batch.n_samples, fs, batch.timestamps_s)
+    half = 0.5 / fs
+    if times[0] < record.start_time_s - half:
+        raise TelemetryRejected(
+            "non-monotonic-timestamps",
+            f"batch {batch.seq} starts at {times[0]:.3f} s, before the session start "
+            f"{record.start_time_s:.3f} s",
+            field="t0",
+        )
+    # One vectorised look at every channel; only a batch that fails it (or has other
+    # channels than announced) goes through check_values, which names what is wrong.
+    clean = False
+    if len(batch.values) == len(run.names) and all(n in batch.values for n in run.names):
+        block = np.vstack([np.asarray(batch.values[n], dtype=np.float64) for n in run.names])
+        clean = bool(np.isfinite(block).all() and (block >= run.lows).all())
+        clean = clean and bool((block <= run.highs).all())
+    if not clean:
+        check_values(batch.values, record.channels, fs, times, max_nan_run_s)
+    lo, hi = float(times[0]) - half, float(times[-1]) + half
+    for first, last, seq in run.intervals:
+        if first <= hi and last >= lo:
+            raise TelemetryRejected(
+                "duplicate-timestamps",
+                f"batch {batch.seq} ({times[0]:.3f}-{times[-1]:.3f} s) overlaps the samples of "
+                f"stored batch {seq}",
+                field="t0",
+                overlaps_seq=seq,
+            )
+    return times
 
 
 def _tick(stage_seconds: dict[str, float] | None, stage: str, since: float) -> float:
