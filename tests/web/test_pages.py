@@ -134,3 +134,33 @@ def test_patient_list_pages_with_show_more(
     assert "Show more (7 left)" in home  # 32 patients, 25 per page
     second = client.get("/patients/search?page=1").text
     assert second.count("<tr>") == 7 and "Show more" not in second
+
+
+def test_manufacturer_sees_anonymous_field_usage_of_own_models(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from exoshare.db import session_scope
+    from exoshare.fleet import billing
+
+    now = datetime.now(UTC)
+    with session_scope(session_factory) as s:
+        for days_ago, patient in (
+            (1, "patient_carlos"),
+            (2, "patient_carlos"),
+            (3, "patient_lucia"),
+        ):
+            billing.record_usage(
+                s,
+                unit_id=world.ids["unit_madrid"],
+                patient_id=world.ids[patient],
+                session_start=now - timedelta(days=days_ago),
+            )
+        usage = billing.field_usage_by_model(s, [world.ids["model"]], now - timedelta(days=30))
+    assert usage[world.ids["model"]] == billing.ModelFieldUsage(world.ids["model"], 1, 1, 3, 2)
+    _sign_in(client, world.emails["manufacturer"])
+    page = client.get("/").text
+    assert "Strider X2" in page and "Lumen T1" not in page  # own models only
+    assert "Sessions, last 30 days" in page
+    assert "Carlos" not in page and "Madrid" not in page  # counts, never who or where

@@ -508,3 +508,61 @@ def list_invoices(
     if clinic_id:
         stmt = stmt.where(Invoice.clinic_id == clinic_id)
     return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class ModelFieldUsage:
+    """Anonymous use of one device model in the field: counts only, no patient or clinic."""
+
+    model_id: str
+    units: int
+    countries: int
+    sessions: int
+    patients: int
+
+
+def field_usage_by_model(
+    session: Session, model_ids: list[str], since: datetime
+) -> dict[str, ModelFieldUsage]:
+    """What a manufacturer may see of its models: units, countries, sessions and distinct
+    patients since ``since`` — aggregates, never who or where exactly."""
+    from sqlalchemy import distinct
+
+    units = dict(
+        session.execute(
+            select(DeviceUnit.model_id, func.count())
+            .where(DeviceUnit.model_id.in_(model_ids))
+            .group_by(DeviceUnit.model_id)
+        ).all()
+    )
+    countries = dict(
+        session.execute(
+            select(DeviceUnit.model_id, func.count(distinct(OrgUnit.country_code)))
+            .join(OrgUnit, OrgUnit.id == DeviceUnit.org_unit_id)
+            .where(DeviceUnit.model_id.in_(model_ids))
+            .group_by(DeviceUnit.model_id)
+        ).all()
+    )
+    used = {
+        model_id: (n_sessions, n_patients)
+        for model_id, n_sessions, n_patients in session.execute(
+            select(
+                DeviceUnit.model_id,
+                func.count(UsageEvent.id),
+                func.count(distinct(UsageEvent.patient_id)),
+            )
+            .join(DeviceUnit, DeviceUnit.id == UsageEvent.unit_id)
+            .where(DeviceUnit.model_id.in_(model_ids), UsageEvent.session_start >= since)
+            .group_by(DeviceUnit.model_id)
+        ).all()
+    }
+    return {
+        model_id: ModelFieldUsage(
+            model_id,
+            units.get(model_id, 0),
+            countries.get(model_id, 0),
+            used.get(model_id, (0, 0))[0],
+            used.get(model_id, (0, 0))[1],
+        )
+        for model_id in model_ids
+    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -21,6 +21,7 @@ from exoshare.deps import (
 )
 from exoshare.devices import service as devices_service
 from exoshare.errors import NotAuthenticated
+from exoshare.fleet import billing
 from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
 from exoshare.web.i18n import LANGUAGE_COOKIE, normalise
@@ -151,6 +152,9 @@ def home(request: Request, session: DbSession, principal: CurrentPrincipal) -> R
         models, _ = devices_service.list_models(session, limit=100)
         if principal.has_role(Role.manufacturer) and principal.partner_id:
             models = [m for m in models if m.maker_id == principal.partner_id]
+            context["field_usage"] = billing.field_usage_by_model(
+                session, [m.id for m in models], datetime.now(UTC) - timedelta(days=30)
+            )
         context["models"] = models
     if principal.has_role(Role.patient):
         own, _ = patients_service.list_patients(session, principal, limit=5)
