@@ -7,8 +7,10 @@ Run (Mosquitto on 127.0.0.1:1883, or ``--embedded`` for the amqtt broker):
 Each simulated device announces a session, publishes ``--batches`` batches of 1 s (100 samples
 x 27 channels, simulator signals, MessagePack) with QoS 1 as fast as the broker takes them, and
 ends the session (which runs the gait analysis). One ingestion worker (the one `exoshare serve`
-runs) stores everything into a fresh SQLite database and a Parquet store in a temp dir. The
-rate counts sample instants (rows of 27 values) from the first publish to the last receipt.
+runs: group commit, one Parquet file per group) stores everything into a fresh SQLite database
+(or ``--database-url``) and a Parquet store in a temp dir. The rate counts sample instants
+(rows of 27 values) from the first publish to the last receipt. ``--samples 10`` sends the
+10-sample batches live devices send; ``--per-batch-files`` is the one-file-per-batch layout.
 """
 
 from __future__ import annotations
@@ -89,15 +91,18 @@ async def _device(
     patient_id: str,
     n_batches: int,
     done: asyncio.Queue[int],
+    size: int,
 ) -> None:
     exo = VirtualExoskeleton(healthy_profile(), seed=hash(serial) % 1000)
-    frames = [exo.next_batch(100) for _ in range(n_batches)]
+    frames = [exo.next_batch(size) for _ in range(n_batches)]
     channels = {name: _unit(name) for name in frames[0]}
     messages = [("session", SessionAnnounce("s1", serial, patient_id, START_S, FS_HZ, channels))]
     messages += [
-        ("samples", SampleBatch("s1", k, START_S + k, 100, frames[k])) for k in range(n_batches)
+        ("samples", SampleBatch("s1", k, START_S + k * size / FS_HZ, size, frames[k]))
+        for k in range(n_batches)
     ]
-    messages += [("session", SessionEnd("s1", START_S + n_batches, n_batches, 100 * n_batches))]
+    end = SessionEnd("s1", START_S + n_batches * size / FS_HZ, n_batches, size * n_batches)
+    messages += [("session", end)]
     payloads = []
     for kind, message in messages:
         wire = message.to_wire()
@@ -122,18 +127,24 @@ def _unit(name: str) -> str:
     return channel(name).unit
 
 
-async def run(address: BrokerAddress, n_devices: int, n_batches: int, workdir: Path) -> None:
-    url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+async def run(
+    address: BrokerAddress, n_devices: int, n_batches: int, workdir: Path, args: argparse.Namespace
+) -> None:
+    url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     upgrade(url)
     factory = make_sessionmaker(make_engine(url))
     credentials, patient_id = _network(factory, n_devices)
-    ingestor = Ingestor(factory, RawStore(str(workdir / "telemetry")))
+    ingestor = Ingestor(
+        factory, RawStore(str(workdir / "telemetry")), group_files=not args.per_batch_files
+    )
     worker = MqttIngestWorker(ingestor, address, client_id=f"bench-worker-{time.time_ns()}")
     task = asyncio.create_task(worker.run())
     await asyncio.wait_for(worker.subscribed.wait(), 10)
     done: asyncio.Queue[int] = asyncio.Queue()
     devices_tasks = [
-        asyncio.create_task(_device(address, serial, secret, patient_id, n_batches, done))
+        asyncio.create_task(
+            _device(address, serial, secret, patient_id, n_batches, done, args.samples)
+        )
         for serial, secret in credentials
     ]
     for _ in credentials:
@@ -143,16 +154,21 @@ async def run(address: BrokerAddress, n_devices: int, n_batches: int, workdir: P
     wall = time.perf_counter() - start
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    rows = n_devices * n_batches * 100
+    rows = n_devices * n_batches * args.samples
     print(
-        f"{n_devices} devices x {n_batches} batches of 100 samples x 27 channels via {address.url}"
+        f"{n_devices} devices x {n_batches} batches of {args.samples} samples x 27 channels via "
+        f"{address.url}, {url.split(':')[0]}, "
+        f"{'one file per batch' if args.per_batch_files else 'one file per group'}"
     )
     print(
         f"stored {rows:,} sample rows ({rows * 27:,} values) in {wall:.1f} s: "
         f"{rows / wall:,.0f} rows/s = {rows * 27 / wall:,.0f} values/s "
         f"(= {rows / wall / FS_HZ:.0f} devices streaming at 100 Hz in real time)"
     )
-    print(f"receipts: {dict(ingestor.counts)}")
+    print(
+        f"receipts: {dict(ingestor.counts)}; {ingestor.groups} groups "
+        f"(mean {(n_devices * (n_batches + 2)) / max(1, ingestor.groups):.0f} messages)"
+    )
     seconds = ingestor.times.seconds
     sql = seconds.get("transaction", 0.0) - seconds.get("validate", 0.0) - seconds.get("write", 0.0)
     stages = {
@@ -174,15 +190,19 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=30)
     parser.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883")
     parser.add_argument("--embedded", action="store_true", help="use the embedded amqtt broker")
+    parser.add_argument("--samples", type=int, default=100, help="samples per batch")
+    parser.add_argument("--database-url", help="an empty database (default: SQLite in a temp dir)")
+    parser.add_argument("--per-batch-files", action="store_true")
     args = parser.parse_args()
 
     async def go() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             if args.embedded:
                 async with embedded_broker("127.0.0.1", 18870) as address:
-                    await run(address, args.devices, args.batches, Path(tmp))
+                    await run(address, args.devices, args.batches, Path(tmp), args)
             else:
-                await run(BrokerAddress.parse(args.mqtt_url), args.devices, args.batches, Path(tmp))
+                address = BrokerAddress.parse(args.mqtt_url)
+                await run(address, args.devices, args.batches, Path(tmp), args)
 
     asyncio.run(go())
 

@@ -4,8 +4,9 @@ For each database (SQLite, the embedded default; PostgreSQL, production) and eac
 sessions N, on this machine:
 
 - the real app (``create_app``: MQTT ingestion worker with group commit, raw store, live hub)
-  runs under uvicorn in its own process on a free port, ingesting from Mosquitto
-  (``--mqtt-url``, default 127.0.0.1:1883) or the embedded amqtt broker (``--embedded``);
+  runs under uvicorn in its own process on a free port, ingesting from a private Mosquitto
+  started on a free port (or ``--mqtt-url``; a shared broker with another exoshare server on
+  it would mix their traffic and their worker client ids);
 - a client process runs N simulated devices, each its own MQTT connection, publishing a
   10-sample batch every 100 ms (100 Hz, 27 channels, simulator signals, QoS 1, sample times
   = wall clock), and N browsers, each a real WebSocket on
@@ -338,19 +339,24 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
         setup = _setup(url, n)
         port = _free_port()
         mqtt_url = args.mqtt_url
-        if args.embedded:
-            mqtt_url = None
+        if mqtt_url is None:
+            # A private Mosquitto: the worker's fixed client id and its subscription to every
+            # device topic must not meet another exoshare server on a shared broker.
+            mport_free = _free_port()
+            broker = subprocess.Popen(
+                ["mosquitto", "-p", str(mport_free)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(0.5)
+            mqtt_url = f"mqtt://127.0.0.1:{mport_free}"
         cmd = [sys.executable, __file__, "--serve", "--port", str(port), "--data-dir",
                str(workdir / "data"), "--database-url", url]  # fmt: skip
         if mqtt_url:
             cmd += ["--mqtt-url", mqtt_url]
         server = subprocess.Popen(cmd, cwd=ROOT)
         _wait_http(port)
-        if mqtt_url:
-            host, mport = mqtt_url.rsplit("//", 1)[1].split(":")
-        else:
-            host, mport = "127.0.0.1", "0"  # the embedded broker's port is found below
-            mport = str(_embedded_port(server.pid))
+        host, mport = mqtt_url.rsplit("//", 1)[1].split(":")
         plan = {**setup, "seconds": args.seconds, "port": port, "mqtt_host": host,
                 "mqtt_port": int(mport)}  # fmt: skip
         (workdir / "plan.json").write_text(json.dumps(plan))
@@ -368,7 +374,7 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
             spy = subprocess.Popen(
                 ["uvx", "py-spy", "record", "--pid", str(server.pid), "--format", "raw",
                  "--duration", str(max(3, int(args.seconds - WARMUP_S - 4))), "--rate", "50",
-                 "--nonblocking", "--idle", "--threads", "-o", str(raw)],
+                 "--nonblocking", "-o", str(raw)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
         client.wait(timeout=args.seconds + 120)
@@ -406,17 +412,14 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _embedded_port(pid: int) -> int:
-    raise SystemExit("--embedded: pass the embedded broker's port via --mqtt-url instead")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, nargs="+", default=[25, 50, 100, 200])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--db", nargs="+", default=["sqlite"], choices=["sqlite", "postgresql"])
-    parser.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883")
-    parser.add_argument("--embedded", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--mqtt-url", help="an external broker (default: a private Mosquitto on a free port)"
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the server (uvx)")
     # internal: the server and client processes
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
