@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -38,7 +39,10 @@ log = logging.getLogger(__name__)
 
 INBOUND_KINDS = frozenset({"session", "samples", "events", "acks"})
 SUBSCRIPTION = f"{TOPIC_ROOT}/+/+/+"
-WORKER_CLIENT_ID = "exoshare-ingest"
+# Unique per process: a broker drops the older of two clients with one id, so two servers (or a
+# restarted one racing its predecessor) sharing a fixed id would knock each other off in turn.
+# Nothing is lost by not resuming a broker session: devices resend until they get a receipt.
+WORKER_CLIENT_ID = f"exoshare-ingest-{socket.gethostname()}-{os.getpid()}"
 
 
 @dataclass(frozen=True)
