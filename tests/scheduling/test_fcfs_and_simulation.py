@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date, datetime, time
 
 from exoshare.scheduling.fcfs import FcfsScheduler
+from exoshare.scheduling.instances import Network
 from exoshare.scheduling.problem import (
     Clinic,
     DeviceModel,
@@ -16,7 +18,13 @@ from exoshare.scheduling.problem import (
     WaitingPatient,
     schedule_violations,
 )
-from exoshare.scheduling.simulation import render_table, simulate_network
+from exoshare.scheduling.simulation import (
+    _Course,
+    _run_week,
+    _State,
+    render_table,
+    simulate_network,
+)
 from exoshare.scheduling.solver import SessionScheduler
 
 MONDAY = date(2025, 3, 3)
@@ -116,3 +124,35 @@ def test_small_simulation_returns_sane_numbers():
     assert result.overall["exoshare"].sessions >= result.overall["fcfs"].sessions
     table = render_table(result)
     assert "| network | fcfs |" in table and "mean wait:" in table
+
+
+def test_rolling_plan_commits_only_the_first_week_and_keeps_ongoing_courses():
+    # One unit with 3 slots a week. "ONGOING" is in a course (4 sessions left, 1 a week) and
+    # takes Monday; "NEW" (referred earlier than "LATE") can take the 2 slots left each week.
+    # The plan covers 4 weeks; only week 1 may be committed.
+    pb = two_clinics([])
+    network = Network(
+        list(pb.clinics), list(pb.models), list(pb.units[:1]), list(pb.therapists[:1])
+    )
+    ongoing = replace(waiting("ONGOING", date(2024, 12, 1)), sessions_per_week=1)
+    new = replace(waiting("NEW", date(2025, 1, 5)), sessions_per_week=2, course_sessions=6)
+    late = replace(waiting("LATE", date(2025, 2, 20)), sessions_per_week=2, course_sessions=6)
+    state = _State(waitlist=[new, late], ongoing=[_Course(ongoing, "U1", 4, 8)])
+    _run_week(network, MONDAY, state, "exoshare", 50.0, 3.0, 1, 0, plan_weeks=4)
+    week_end = datetime.combine(date(2025, 3, 10), time())
+    assert state.sessions and all(
+        MONDAY <= a.start.date() < week_end.date() for a in state.sessions
+    )
+    by_patient = Counter(a.patient_id for a in state.sessions)
+    assert by_patient["ONGOING"] == 1  # its course stays on the calendar, on its own unit
+    assert all(a.unit_id == "U1" for a in state.sessions)
+    assert len({a.start for a in state.sessions}) == len(state.sessions)  # no double booking
+    courses = {c.patient.id: c.left for c in state.ongoing}
+    assert courses["ONGOING"] == 3
+    # Only one new patient fits next to the course: NEW (longest wait) starts this week and the
+    # rest of its course is carried over. LATE fits in week 4 of the plan (after NEW's 3 weeks),
+    # but nothing of a later week is committed: LATE stays on the waitlist, to be planned again.
+    assert state.started == {"NEW": date(2025, 3, 4)}  # Monday 8:00 is the course's
+    assert by_patient["NEW"] == 2 and courses["NEW"] == 4
+    assert [p.id for p in state.waitlist] == ["LATE"]
+    assert len(state.bookable_by_week) == 1 and state.bookable_by_week[0]["U1"] == 3

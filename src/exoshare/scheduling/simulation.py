@@ -95,13 +95,17 @@ def simulate_network(
     start: date = date(2025, 3, 3),
     warmup_weeks: int = 0,
     cooldown_weeks: int = 0,
+    plan_weeks: int = 4,
 ) -> SimulationResult:
     """Simulate ``weeks`` of Poisson referrals, scheduling each week under both policies.
 
     Week by week and for each policy separately: patients already in a course are booked first on
-    their unit (same time of day when free); then the policy plans the waitlist for the week —
-    ``fcfs`` on the referring clinic's own units, ``exoshare`` with :class:`SessionScheduler`
-    across the network. Both see the same patients, devices and staff.
+    their unit (same time of day when free); then the policy plans the waitlist —
+    ``fcfs`` on the referring clinic's own units for the week (the status quo), ``exoshare`` with
+    :class:`SessionScheduler` across the network on a rolling horizon: it plans ``plan_weeks``
+    weeks ahead, with the continuing courses on the calendar for all of them, and commits only the
+    first week; the rest is planned again next week with the new referrals. Both see the same
+    patients, devices and staff; ``plan_weeks=1`` plans one week at a time for both.
 
     Waits run from referral to first session, the same way for both policies; patients still
     waiting at the end count with the wait so far (a lower bound), so a policy cannot look good by
@@ -116,6 +120,8 @@ def simulate_network(
     """
     if warmup_weeks < 0 or cooldown_weeks < 0 or warmup_weeks + cooldown_weeks >= weeks:
         raise ValueError("need 0 <= warmup_weeks, 0 <= cooldown_weeks, warmup + cooldown < weeks")
+    if plan_weeks < 1:
+        raise ValueError("plan_weeks must be at least 1")
     network = generate_network(n_clinics, n_units, seed=seed)
     rng = np.random.default_rng(seed + 7)
     backlog = generate_patients(
@@ -143,18 +149,18 @@ def simulate_network(
         next_id += n
     states = {pol: _State(waitlist=list(backlog)) for pol in POLICIES}
     for k in range(weeks):
-        horizon = Horizon(start + timedelta(weeks=k), 1, 60)
         for pol, state in states.items():
             state.waitlist += arrivals[k]
             _run_week(
                 network,
-                horizon,
+                start + timedelta(weeks=k),
                 state,
                 pol,
                 travel_limit_km,
                 solver_time_limit_s,
                 num_workers,
                 seed,
+                plan_weeks=plan_weeks if pol == "exoshare" else 1,
             )
     end = start + timedelta(weeks=weeks)
     everyone = [*backlog, *(p for week in arrivals for p in week)]
@@ -207,49 +213,70 @@ def simulate_network(
 
 def _run_week(
     network: Network,
-    horizon: Horizon,
+    week_start: date,
     state: _State,
     policy: str,
     travel_limit_km: float,
     time_limit_s: float,
     num_workers: int,
     seed: int,
+    plan_weeks: int = 1,
 ) -> None:
+    """Book one week (``week_start`` .. +7 days) under ``policy`` and update ``state``.
+
+    The policy plans ``plan_weeks`` weeks ahead (a rolling horizon): continuing courses are put on
+    the calendar for every planned week, on their own unit, so the plan sees the capacity they
+    leave; the waitlist is planned over the whole horizon; then only the first week is committed
+    (sessions, first sessions, new courses). Tentative bookings of later weeks are dropped and
+    planned again next week, with that week's referrals. With ``plan_weeks=1`` this is the plain
+    week-by-week plan.
+    """
+    week = Horizon(week_start, 1, 60)
+    plan = Horizon(week_start, plan_weeks, 60)
     base = SchedulingProblem(
         network.clinics,
         network.models,
         network.units,
         network.therapists,
         [],
-        horizon,
+        plan,
         travel_limit_km,
     )
+    one_week = replace(base, horizon=week)
     week_bookable: dict[str, int] = {}
     for u in network.units:
-        week_bookable[u.id] = len(base.unit_slots(u))
+        week_bookable[u.id] = len(one_week.unit_slots(u))
         state.bookable_unit_slots[u.id] += week_bookable[u.id]
     state.bookable_by_week.append(week_bookable)
-    # Patients in a course come first, on their own unit.
+    # Patients in a course come first, on their own unit, week by week over the planned horizon;
+    # only the first week's sessions are committed.
     ledger = Ledger(replace(base, patients=[c.patient for c in state.ongoing]))
-    still: list[_Course] = []
-    for course in state.ongoing:
-        need = min(course.patient.sessions_per_week, course.left)
-        plan = ledger.week_plan(course.patient, course.unit_id, 0, need, course.pref_slot)
-        booked = ledger.book(course.patient, course.unit_id, plan)
-        state.sessions += booked
-        course.left -= len(booked)
-        if course.left > 0:
-            still.append(course)
-    state.ongoing = still
+    left = {id(c): c.left for c in state.ongoing}
+    calendar: list[Assignment] = []
+    for w in range(plan.weeks):
+        for course in state.ongoing:
+            need = min(course.patient.sessions_per_week, left[id(course)])
+            if need <= 0:
+                continue
+            booked = ledger.book(
+                course.patient,
+                course.unit_id,
+                ledger.week_plan(course.patient, course.unit_id, w, need, course.pref_slot),
+            )
+            left[id(course)] -= len(booked)
+            calendar += booked
+            if w == 0:
+                state.sessions += booked
+                course.left -= len(booked)
+    state.ongoing = [c for c in state.ongoing if c.left > 0]
     taken = defaultdict(list)
-    for a in state.sessions:
-        if horizon.start_date <= a.start.date() < horizon.end_date:
-            taken[a.unit_id].append((a.start, a.end))
-            taken[a.therapist_id].append((a.start, a.end))
+    for a in calendar:
+        taken[a.unit_id].append((a.start, a.end))
+        taken[a.therapist_id].append((a.start, a.end))
     units = [replace(u, booked=tuple(taken[u.id])) for u in network.units]
     therapists = [replace(t, booked=tuple(taken[t.id])) for t in network.therapists]
     problem = SchedulingProblem(
-        network.clinics, network.models, units, therapists, state.waitlist, horizon, travel_limit_km
+        network.clinics, network.models, units, therapists, state.waitlist, plan, travel_limit_km
     )
     if policy == "fcfs":
         result: FcfsScheduler | SessionScheduler = FcfsScheduler().solve(problem)
@@ -257,10 +284,11 @@ def _run_week(
         result = SessionScheduler(
             time_limit_s=time_limit_s, num_workers=num_workers, random_seed=seed
         ).solve(problem)
-    state.sessions += result.assignments_
+    committed = [a for a in result.assignments_ if a.start.date() < week.end_date]
+    state.sessions += committed
     first_unit: dict[str, Assignment] = {}
     count: dict[str, int] = defaultdict(int)
-    for a in result.assignments_:
+    for a in committed:
         first_unit.setdefault(a.patient_id, a)
         count[a.patient_id] += 1
     remaining = []
@@ -269,7 +297,7 @@ def _run_week(
             a = first_unit[p.id]
             state.started[p.id] = a.start.date()
             if p.course_sessions > count[p.id]:
-                pref = horizon.slot_of(a.start) % horizon.slots_per_day
+                pref = plan.slot_of(a.start) % plan.slots_per_day
                 state.ongoing.append(_Course(p, a.unit_id, p.course_sessions - count[p.id], pref))
         else:
             remaining.append(p)
