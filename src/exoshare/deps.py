@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from exoshare.auth import service as auth_service
 from exoshare.auth.models import CredentialKind
 from exoshare.auth.scope import Principal
+from exoshare.db import session_scope
 from exoshare.errors import NotAuthenticated, PermissionDenied
 
 SESSION_COOKIE = "exoshare_session"
@@ -22,15 +23,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def db_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back on error."""
-    session: Session = request.app.state.sessionmaker()
-    try:
+    with session_scope(request.app.state.sessionmaker) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 DbSession = Annotated[Session, Depends(db_session)]
