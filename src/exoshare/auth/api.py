@@ -60,12 +60,7 @@ def me(principal: CurrentPrincipal) -> MeOut:
 @router.get("/users", response_model=Page[UserOut])
 def list_users(session: DbSession, principal: CurrentPrincipal, paging: Paging) -> Page[UserOut]:
     users, total = service.list_users(session, principal, paging.limit, paging.offset)
-    return Page(
-        items=[UserOut.model_validate(u) for u in users],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return Page.of(UserOut, users, total, paging.limit, paging.offset)
 
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)

@@ -24,12 +24,7 @@ def list_models(
     session: DbSession, _principal: CurrentPrincipal, paging: Paging
 ) -> Page[DeviceModelOut]:
     rows, total = service.list_models(session, paging.limit, paging.offset)
-    return Page(
-        items=[DeviceModelOut.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return Page.of(DeviceModelOut, rows, total, paging.limit, paging.offset)
 
 
 @router.post("/device-models", response_model=DeviceModelOut, status_code=status.HTTP_201_CREATED)
@@ -60,12 +55,7 @@ def list_units(
     rows, total = service.list_units(
         session, principal, org_unit_id, model_id, status, paging.limit, paging.offset
     )
-    return Page(
-        items=[DeviceUnitOut.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return Page.of(DeviceUnitOut, rows, total, paging.limit, paging.offset)
 
 
 @router.post("/device-units", response_model=DeviceUnitOut, status_code=status.HTTP_201_CREATED)

@@ -24,12 +24,7 @@ def list_org_units(
     session: DbSession, principal: CurrentPrincipal, paging: Paging, kind: OrgUnitKind | None = None
 ) -> Page[OrgUnitOut]:
     rows, total = service.list_org_units(session, principal, kind, paging.limit, paging.offset)
-    return Page(
-        items=[OrgUnitOut.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return Page.of(OrgUnitOut, rows, total, paging.limit, paging.offset)
 
 
 @router.post("/org-units", response_model=OrgUnitOut, status_code=status.HTTP_201_CREATED)
@@ -89,9 +84,4 @@ def list_partners(
     kind: PartnerKind | None = None,
 ) -> Page[PartnerOut]:
     rows, total = service.list_partners(session, kind, paging.limit, paging.offset)
-    return Page(
-        items=[PartnerOut.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return Page.of(PartnerOut, rows, total, paging.limit, paging.offset)

@@ -35,12 +35,7 @@ def list_patients(
     rows, total = service.list_patients(
         session, principal, clinic_id, q, paging.limit, paging.offset
     )
-    return Page(
-        items=[PatientOut.model_validate(p) for p in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return Page.of(PatientOut, rows, total, paging.limit, paging.offset)
 
 
 @router.post("", response_model=PatientOut, status_code=status.HTTP_201_CREATED)
