@@ -89,3 +89,41 @@ def test_waitlist_calendar_utilisation_and_approvals_pages(
     approvals = client.get(f"/device-models/{world.ids['model']}/approvals?country=ES")
     assert approvals.status_code == 200
     assert "not approved by CE" in approvals.text
+
+
+def test_operator_moves_a_unit_from_the_page_and_the_history_shows_it(
+    client: TestClient, world: World
+) -> None:
+    _login(client, world, "operator")
+    page = client.get(f"/fleet/units/{world.ids['unit_madrid']}").text
+    csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+    assert "Move this unit" in page
+    moved = client.post(
+        f"/fleet/units/{world.ids['unit_madrid']}/move",
+        data={
+            "csrf_token": csrf,
+            "to_org_unit_id": world.ids["nairobi"],
+            "reason": "idle in Madrid, 16 patients waiting in Nairobi",
+        },
+        follow_redirects=False,
+    )
+    assert moved.status_code == 303
+    history = client.get(f"/fleet/units/{world.ids['unit_madrid']}").text
+    assert "idle in Madrid, 16 patients waiting in Nairobi" in history
+    assert "Nairobi Clinic" in history
+    fleet = client.get("/api/v1/fleet", headers=token(client, world, "operator")).json()
+    holder = next(u for u in fleet if u["unit_id"] == world.ids["unit_madrid"])
+    assert holder["holder_id"] == world.ids["nairobi"]
+
+    # No reason: refused with the reason shown on the page, nothing moved back or forth.
+    refused = client.post(
+        f"/fleet/units/{world.ids['unit_madrid']}/move",
+        data={"csrf_token": csrf, "to_org_unit_id": world.ids["madrid"], "reason": " "},
+    )
+    assert "a reason is required for a move" in refused.text
+
+
+def test_therapist_sees_no_move_form(client: TestClient, world: World) -> None:
+    _login(client, world, "therapist_madrid")
+    page = client.get(f"/fleet/units/{world.ids['unit_madrid']}")
+    assert "Move this unit" not in page.text

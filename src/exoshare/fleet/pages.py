@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Annotated
+from urllib.parse import quote
 
 from babel.numbers import format_currency
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from exoshare.auth.scope import Permission
 from exoshare.deps import CurrentPrincipal, DbSession
-from exoshare.errors import NotFound
+from exoshare.errors import Conflict, InvalidInput, NotFound
 from exoshare.fleet import billing, service
 from exoshare.fleet.models import MaintenanceKind
 from exoshare.web.i18n import choose_locale, translations
@@ -63,11 +65,15 @@ def custody_page(
     unit_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> Response:
     unit = service.get_fleet_unit(session, principal, unit_id)
+    may_move = principal.covers(Permission.fleet_manage, unit.org_unit.path)
     return render(
         request,
         "fleet/custody.html",
         principal,
         unit=unit,
+        may_move=may_move,
+        clinics=service.clinics_for_transfer(session, principal) if may_move else [],
+        error=request.query_params.get("error"),
         movements=service.custody_history(session, principal, unit_id),
         leases=service.list_leases(session, principal, unit_id),
         maintenance=service.list_maintenance(session, principal, unit_id),
@@ -76,6 +82,25 @@ def custody_page(
         ),
         money=money_formatter(request, principal.locale),
     )
+
+
+@router.post("/fleet/units/{unit_id}/move")
+def move_unit(
+    unit_id: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    to_org_unit_id: Annotated[str, Form()],
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Journey 4: the operator moves a unit to a busier clinic; the history shows the move."""
+    try:
+        service.transfer_unit(session, principal, unit_id, to_org_unit_id, reason)
+    except (Conflict, InvalidInput) as refused:
+        session.rollback()
+        return RedirectResponse(
+            f"/fleet/units/{unit_id}?error={quote(refused.detail)}", status_code=303
+        )
+    return RedirectResponse(f"/fleet/units/{unit_id}", status_code=303)
 
 
 @router.get("/invoices", response_class=HTMLResponse)

@@ -203,6 +203,20 @@ def transfer_unit(
     return _append_transfer(session, principal, unit, to, at, reason.strip())
 
 
+def clinics_for_transfer(session: Session, principal: Principal) -> list[OrgUnit]:
+    """Clinics the caller may move units to: those in their fleet-management scope."""
+    return list(
+        session.scalars(
+            select(OrgUnit)
+            .where(
+                OrgUnit.kind == OrgUnitKind.clinic,
+                principal.org_filter(Permission.fleet_manage, OrgUnit.path),
+            )
+            .order_by(OrgUnit.name)
+        )
+    )
+
+
 def custody_history(session: Session, principal: Principal, unit_id: str) -> list[CustodyMovement]:
     get_fleet_unit(session, principal, unit_id)
     return list(
