@@ -196,6 +196,7 @@ def demo(
     console.print("demo network " + ("created" if network.created else "reused"))
     if network.created:
         _schedule_demo_waitlist(factory)
+        _seed_demo_history(factory, settings)
     port = _free_port(settings.host, port)
     if not settings.mqtt_url:
         # Fix the embedded broker's port now, so it can be printed for `exoshare simulate`.
@@ -214,6 +215,18 @@ def demo(
             "(see Live sessions as maria.lopez@demo.exoshare.org)"
         )
     uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="warning")
+
+
+def _seed_demo_history(factory: sessionmaker[Session], settings: Settings) -> None:
+    """Six weeks of past sessions for a few patients, so progress pages show a trend."""
+    from exoshare.db import session_scope
+    from exoshare.demo.history import seed_session_history
+    from exoshare.telemetry.store import RawStore
+
+    store = RawStore(settings.resolved_telemetry_url())
+    with session_scope(factory) as session:
+        stored = seed_session_history(session, store, date.today())
+    console.print(f"stored {stored} past gait sessions with their summaries")
 
 
 def _schedule_demo_waitlist(factory: sessionmaker[Session]) -> None:
