@@ -156,3 +156,25 @@ def test_rolling_plan_commits_only_the_first_week_and_keeps_ongoing_courses():
     assert by_patient["NEW"] == 2 and courses["NEW"] == 4
     assert [p.id for p in state.waitlist] == ["LATE"]
     assert len(state.bookable_by_week) == 1 and state.bookable_by_week[0]["U1"] == 3
+
+
+def test_started_courses_keep_the_sessions_their_plan_gave_them():
+    # A course keeps the later sessions the policy's own plan gave it (its appointments) instead
+    # of being re-packed by the greedy booking, which would take the earliest free day (Monday);
+    # a planned session that is no longer free falls back to the greedy booking.
+    pb = two_clinics([])
+    network = Network(
+        list(pb.clinics), list(pb.models), list(pb.units[:1]), list(pb.therapists[:1])
+    )
+    wednesday = datetime.combine(date(2025, 3, 5), time(8))
+    x = replace(waiting("X", date(2024, 12, 1)), sessions_per_week=1)
+    y = replace(waiting("Y", date(2024, 12, 2)), sessions_per_week=1)
+    planned = {wednesday: ("U1", "T1")}
+    state = _State(
+        ongoing=[_Course(x, "U1", 3, 0, dict(planned)), _Course(y, "U1", 3, 0, dict(planned))]
+    )
+    _run_week(network, MONDAY, state, "fcfs", 50.0, 3.0, 1, 0)
+    start = {a.patient_id: a.start for a in state.sessions}
+    assert start["X"] == wednesday
+    assert start["Y"] == datetime.combine(MONDAY, time(8))
+    assert {c.patient.id: c.left for c in state.ongoing} == {"X": 2, "Y": 2}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
@@ -69,6 +69,10 @@ class _Course:
     unit_id: str
     left: int
     pref_slot: int
+    planned: dict[datetime, tuple[str, str]] = field(default_factory=dict)
+    """Sessions the policy's own plan already gave this course in later weeks (start -> unit,
+    therapist): kept as its appointments when still free, so a started course is not re-packed
+    from scratch by the greedy booking (empty for a one-week plan)."""
 
 
 @dataclass
@@ -99,8 +103,9 @@ def simulate_network(
 ) -> SimulationResult:
     """Simulate ``weeks`` of Poisson referrals, scheduling each week under both policies.
 
-    Week by week and for each policy separately: patients already in a course are booked first on
-    their unit (same time of day when free); then the policy plans the waitlist —
+    Week by week and for each policy separately: patients already in a course are booked first,
+    on the sessions the policy's plan already gave them when still free, else on their unit (same
+    time of day when free); then the policy plans the waitlist —
     ``fcfs`` on the referring clinic's own units for the week (the status quo), ``exoshare`` with
     :class:`SessionScheduler` across the network on a rolling horizon: it plans ``plan_weeks``
     weeks ahead, with the continuing courses on the calendar for all of them, and commits only the
@@ -258,11 +263,15 @@ def _run_week(
             need = min(course.patient.sessions_per_week, left[id(course)])
             if need <= 0:
                 continue
-            booked = ledger.book(
-                course.patient,
-                course.unit_id,
-                ledger.week_plan(course.patient, course.unit_id, w, need, course.pref_slot),
-            )
+            booked = _book_planned(ledger, course, w, need)
+            if len(booked) < need:
+                booked += ledger.book(
+                    course.patient,
+                    course.unit_id,
+                    ledger.week_plan(
+                        course.patient, course.unit_id, w, need - len(booked), course.pref_slot
+                    ),
+                )
             left[id(course)] -= len(booked)
             calendar += booked
             if w == 0:
@@ -298,10 +307,54 @@ def _run_week(
             state.started[p.id] = a.start.date()
             if p.course_sessions > count[p.id]:
                 pref = plan.slot_of(a.start) % plan.slots_per_day
-                state.ongoing.append(_Course(p, a.unit_id, p.course_sessions - count[p.id], pref))
+                later = {
+                    b.start: (b.unit_id, b.therapist_id)
+                    for b in result.assignments_
+                    if b.patient_id == p.id and b.start.date() >= week.end_date
+                }
+                state.ongoing.append(
+                    _Course(p, a.unit_id, p.course_sessions - count[p.id], pref, later)
+                )
         else:
             remaining.append(p)
     state.waitlist = remaining
+
+
+def _book_planned(ledger: Ledger, course: _Course, week: int, need: int) -> list[Assignment]:
+    """Book up to ``need`` of the course's planned sessions in ``week`` that are still free.
+
+    A planned session counts only on a unit of the course's clinic and model, with its planned
+    therapist, on a day the patient has no session yet; the rest is left to the greedy booking.
+    """
+    if need <= 0 or not course.planned:
+        return []
+    pb = ledger.problem
+    h = pb.horizon
+    home = pb.unit_by_id[course.unit_id]
+    per_week = 7 * h.slots_per_day
+    out: list[Assignment] = []
+    days: set[int] = set()
+    for start, (uid, tid) in sorted(course.planned.items()):
+        if len(out) == need:
+            break
+        if not h.start_date <= start.date() < h.end_date:
+            continue
+        s = h.slot_of(start)
+        d = h.day_of(s)
+        unit = pb.unit_by_id.get(uid)
+        if (
+            s // per_week != week
+            or unit is None
+            or (unit.clinic_id, unit.model_id) != (home.clinic_id, home.model_id)
+            or d in days
+            or (course.patient.id, d) in ledger.patient_days
+            or s not in ledger.unit_free[uid]
+            or s not in ledger.ther_free.get(tid, ())
+        ):
+            continue
+        out += ledger.book(course.patient, uid, [(s, tid)])
+        days.add(d)
+    return out
 
 
 def _metrics(
