@@ -26,6 +26,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A caller's timestamp as an aware one; a naive value is taken to be UTC already.
+
+    Values read from the database are aware anyway (:class:`UTCDateTime`); this is for input.
+    """
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def new_id() -> str:
     """A stable opaque identifier: random, so it leaks neither order nor count."""
     return uuid.uuid4().hex

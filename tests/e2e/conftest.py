@@ -29,7 +29,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(os.environ.get("EXOSHARE_SCREENSHOTS", "test-artifacts/screenshots"))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -37,7 +37,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def live_server(settings: Settings) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )

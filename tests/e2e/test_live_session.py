@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import threading
 from collections.abc import Iterator
 
@@ -24,23 +23,17 @@ from exoshare.demo.device_client import SimulatedDevice, limits_of_model
 from exoshare.demo.faults import Overheating
 from exoshare.demo.gait_profiles import healthy_profile
 from exoshare.devices.models import DeviceModel
-from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.conftest import SCREENSHOTS, free_port
 from tests.telerehab.helpers import ORG, SERIAL, certify, device_secret
 from tests.world import PASSWORD, World, build_world
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """The served app ingests MQTT through its own embedded broker on a free port."""
-    return settings.model_copy(update={"mqtt_ingest": True, "mqtt_embedded_port": _free_port()})
+    return settings.model_copy(update={"mqtt_ingest": True, "mqtt_embedded_port": free_port()})
 
 
 @pytest.fixture

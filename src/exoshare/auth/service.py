@@ -28,11 +28,6 @@ def _sha256(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything exoshare stores is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
@@ -156,7 +151,7 @@ def credential_for_secret(session: Session, secret: str, kind: CredentialKind) -
     )
     if credential is None or credential.revoked_at is not None:
         return None
-    if _aware(credential.expires_at) <= datetime.now(UTC) or not credential.user.active:
+    if credential.expires_at <= datetime.now(UTC) or not credential.user.active:
         return None
     return credential
 

@@ -9,9 +9,8 @@ from exoshare.deps import CurrentPrincipal, DbSession
 from exoshare.devices import approvals
 from exoshare.devices import service as devices_service
 from exoshare.devices.approvals import ApprovalStatus
-from exoshare.web.i18n import choose_locale, translations
 from exoshare.web.labels import N_
-from exoshare.web.render import render
+from exoshare.web.render import render, request_gettext
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,8 +31,7 @@ def approvals_page(
     country: str | None = None,
 ) -> Response:
     model = devices_service.get_model(session, model_id)
-    locale = choose_locale(request, principal.locale, request.app.state.settings.default_locale)
-    gettext = translations(locale).gettext
+    gettext = request_gettext(request, principal)
     answer = approvals.eligibility(session, model_id, country) if country else None
     countries = approvals.approved_countries(session, [model_id]).get(model_id, set())
     return render(

@@ -11,14 +11,13 @@ from babel.numbers import format_currency
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from exoshare.auth.scope import Permission
+from exoshare.auth.scope import Permission, Principal
 from exoshare.deps import CurrentPrincipal, DbSession
 from exoshare.errors import Conflict, InvalidInput, NotFound
 from exoshare.fleet import billing, service
 from exoshare.fleet.models import MaintenanceKind
-from exoshare.web.i18n import choose_locale, translations
 from exoshare.web.labels import N_
-from exoshare.web.render import render
+from exoshare.web.render import render, request_gettext, request_locale
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,13 +30,9 @@ MAINTENANCE_LABEL = {
 }
 
 
-def _locale(request: Request, hint: str | None) -> str:
-    return choose_locale(request, hint, request.app.state.settings.default_locale)
-
-
-def money_formatter(request: Request, locale_hint: str | None) -> Callable[[Decimal, str], str]:
+def money_formatter(request: Request, principal: Principal) -> Callable[[Decimal, str], str]:
     """``money(amount, currency)`` in the reader's locale, with the currency's own decimals."""
-    locale = _locale(request, locale_hint)
+    locale = request_locale(request, principal)
 
     def money(amount: Decimal, currency: str) -> str:
         return format_currency(amount, currency, locale=locale.replace("-", "_"))
@@ -77,10 +72,8 @@ def custody_page(
         movements=service.custody_history(session, principal, unit_id),
         leases=service.list_leases(session, principal, unit_id),
         maintenance=service.list_maintenance(session, principal, unit_id),
-        maintenance_label=lambda kind: translations(_locale(request, principal.locale)).gettext(
-            MAINTENANCE_LABEL[kind]
-        ),
-        money=money_formatter(request, principal.locale),
+        maintenance_label=lambda kind: request_gettext(request, principal)(MAINTENANCE_LABEL[kind]),
+        money=money_formatter(request, principal),
     )
 
 
@@ -112,7 +105,7 @@ def invoices_page(request: Request, session: DbSession, principal: CurrentPrinci
         "fleet/invoices.html",
         principal,
         invoices=billing.list_invoices(session, principal),
-        money=money_formatter(request, principal.locale),
+        money=money_formatter(request, principal),
     )
 
 
@@ -127,5 +120,5 @@ def invoice_page(
         principal,
         invoice=invoice,
         credited=billing.credited_so_far(session, invoice.id),
-        money=money_formatter(request, principal.locale),
+        money=money_formatter(request, principal),
     )

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth.scope import Permission, Principal
-from exoshare.db import new_id, utcnow
+from exoshare.db import as_utc, new_id, utcnow
 from exoshare.devices.models import DeviceUnit, UnitStatus
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from exoshare.fleet.models import (
@@ -138,11 +138,6 @@ def _append_transfer(
     return legs
 
 
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _unit_for_write(session: Session, principal: Principal | None, unit_id: str) -> DeviceUnit:
     unit = session.scalar(
         select(DeviceUnit)
@@ -190,7 +185,7 @@ def transfer_unit(
     """Move a unit to another holder: appends an ``out`` and an ``in``. Refused while on lease."""
     unit = _unit_for_write(session, principal, unit_id)
     to = _clinic(session, to_org_unit_id, "to_org_unit_id")
-    at = _aware(at) if at else utcnow()
+    at = as_utc(at) if at else utcnow()
     lease = lease_covering(session, unit.id, at.date())
     if lease is not None:
         raise UnitOnLease(
@@ -528,7 +523,7 @@ def record_maintenance(
         paths = [o.path for o in (holder, owner) if o is not None]
         if not any(principal.covers(Permission.units_write, p) for p in paths):
             raise PermissionDenied(f"you may not record maintenance of {unit.serial_number}")
-    starts_at, ends_at = _aware(starts_at), _aware(ends_at)
+    starts_at, ends_at = as_utc(starts_at), as_utc(ends_at)
     if ends_at <= starts_at:
         raise InvalidInput("ends_at must be after starts_at", field="ends_at")
     record = MaintenanceRecord(
@@ -570,5 +565,5 @@ def unavailable_intervals(
             and_(MaintenanceRecord.starts_at < end, MaintenanceRecord.ends_at > start),
         )
     ):
-        out[m.unit_id].append((_aware(m.starts_at), _aware(m.ends_at)))
+        out[m.unit_id].append((m.starts_at, m.ends_at))
     return out

@@ -15,9 +15,8 @@ from exoshare.network import service as network_service
 from exoshare.network.models import OrgUnit, OrgUnitKind
 from exoshare.scheduling import service
 from exoshare.scheduling.models import Priority
-from exoshare.web.i18n import choose_locale, translations
 from exoshare.web.labels import N_
-from exoshare.web.render import render
+from exoshare.web.render import render, request_gettext
 
 router = APIRouter(include_in_schema=False)
 
@@ -64,9 +63,7 @@ def waitlist_page(
         clinics=clinics,
         clinic=clinic,
         rows=service.waitlist(session, principal, clinic.id),
-        priority_label=lambda value: translations(
-            choose_locale(request, principal.locale, request.app.state.settings.default_locale)
-        ).gettext(PRIORITY[value]),
+        priority_label=lambda value: request_gettext(request, principal)(PRIORITY[value]),
     )
 
 
@@ -86,7 +83,7 @@ def calendar_page(
     by_day: dict[date, list] = {d: [] for d in days}
     zone = service._zone(clinic)
     for booked in sessions:
-        local = service._aware(booked.starts_at).astimezone(zone)
+        local = booked.starts_at.astimezone(zone)
         by_day.setdefault(local.date(), []).append((local, booked))
     return render(
         request,

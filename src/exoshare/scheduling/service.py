@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth.models import Role, RoleGrant, User
 from exoshare.auth.scope import Permission, Principal
-from exoshare.db import utcnow
+from exoshare.db import as_utc, utcnow
 from exoshare.devices.approvals import approved_countries
 from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -47,10 +47,6 @@ class SlotTaken(Conflict):
 
 def _zone(clinic: OrgUnit) -> ZoneInfo:
     return ZoneInfo(clinic.timezone) if clinic.timezone else ZoneInfo("UTC")
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _clinic(session: Session, clinic_id: str) -> OrgUnit:
@@ -272,7 +268,7 @@ def _weekly(rows: list[tuple[int, time, time]]) -> sp.WeeklyHours:
 
 
 def _local(value: datetime, zone: ZoneInfo) -> datetime:
-    return _aware(value).astimezone(zone).replace(tzinfo=None)
+    return as_utc(value).astimezone(zone).replace(tzinfo=None)
 
 
 def build_problem(
@@ -465,7 +461,7 @@ def book_session(
     unit = session.get(DeviceUnit, unit_id)
     if unit is None:
         raise InvalidInput(f"device unit {unit_id} does not exist", field="unit_id")
-    holder = current_holders(session, [unit.id], _aware(starts_at))[unit.id]
+    holder = current_holders(session, [unit.id], as_utc(starts_at))[unit.id]
     clinic = _clinic(session, holder)
     _may_manage(principal, clinic)
     if session.get(Patient, patient_id) is None:

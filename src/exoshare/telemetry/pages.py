@@ -12,9 +12,8 @@ from exoshare.deps import CurrentPrincipal, DbSession
 from exoshare.telemetry import service
 from exoshare.telemetry.charts import cycle_chart, trace_chart
 from exoshare.telemetry.runtime import raw_store
-from exoshare.web.i18n import choose_locale, translations
 from exoshare.web.labels import N_
-from exoshare.web.render import render
+from exoshare.web.render import render, request_gettext
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,8 +37,7 @@ def session_page(
     record, recording = service.session_samples(
         session, principal, raw_store(request.app), session_id
     )
-    locale = choose_locale(request, principal.locale, request.app.state.settings.default_locale)
-    gettext = translations(locale).gettext
+    gettext = request_gettext(request, principal)
     summary: dict[str, Any] = record.summary or {}
     events = summary.get("events", {})
     window = min(recording.n_samples, int(TRACE_WINDOW_S * recording.sampling_rate_hz))

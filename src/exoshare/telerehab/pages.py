@@ -18,9 +18,8 @@ from exoshare.patients.models import Patient
 from exoshare.telemetry.charts import cycle_chart, trace_chart
 from exoshare.telerehab import service
 from exoshare.telerehab.models import TherapyLocation
-from exoshare.web.i18n import choose_locale, translations
 from exoshare.web.labels import N_
-from exoshare.web.render import render
+from exoshare.web.render import render, request_gettext
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,11 +35,6 @@ PROGRESS_METRICS = {
     "distance_m": (N_("Walking distance"), "m"),
     "assistance_pct": (N_("Assistance level"), "%"),
 }
-
-
-def _gettext(request: Request, locale: str | None) -> Any:
-    chosen = choose_locale(request, locale, request.app.state.settings.default_locale)
-    return translations(chosen).gettext
 
 
 @router.get("/telerehab", response_class=HTMLResponse)
@@ -87,7 +81,7 @@ def progress_page(
     earlier: str | None = None,
 ) -> Response:
     patient, points, recordings = service.progress(session, principal, patient_id)
-    gettext = _gettext(request, principal.locale)
+    gettext = request_gettext(request, principal)
     charts = []
     index = np.arange(1, len(points) + 1, dtype=float)
     for key, (title, unit) in PROGRESS_METRICS.items():

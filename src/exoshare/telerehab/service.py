@@ -60,6 +60,8 @@ COMMANDABLE = frozenset({S.started, S.live, S.paused})
 def allowed_actions(status: TherapyStatus) -> list[str]:
     """The lifecycle actions that make sense from ``status`` (the page shows only these)."""
     return [action for action, moves in TRANSITIONS.items() if status in moves]
+
+
 NOTE_MAX_CHARS = 2000
 
 
@@ -226,11 +228,6 @@ def transition(
     return record
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes; exoshare stores UTC everywhere.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _meter(session: Session, record: TherapySession) -> None:
     """A completed session is billable use of the unit (idempotent per unit, patient, start)."""
     from exoshare.fleet.billing import record_usage
@@ -243,8 +240,8 @@ def _meter(session: Session, record: TherapySession) -> None:
         session,
         unit_id=record.device_unit_id,
         patient_id=record.patient_id,
-        session_start=_aware(started),
-        session_end=max(_aware(ended), _aware(started) + timedelta(seconds=1)),
+        session_start=started,
+        session_end=max(ended, started + timedelta(seconds=1)),
         source="telerehab",
     )
 

@@ -101,6 +101,20 @@ def _live_labels(gettext: Callable[[str], str]) -> dict[str, dict[str, object]]:
     }
 
 
+def request_locale(request: Request, principal: Principal | None) -> str:
+    """The locale a page is shown in (explicit choice, then profile, then browser)."""
+    return choose_locale(
+        request,
+        principal.locale if principal else None,
+        request.app.state.settings.default_locale,
+    )
+
+
+def request_gettext(request: Request, principal: Principal | None) -> Callable[[str], str]:
+    """gettext in the reader's locale, for text a route builds itself (chart titles, labels)."""
+    return translations(request_locale(request, principal)).gettext
+
+
 def render(
     request: Request,
     template: str,
@@ -108,11 +122,7 @@ def render(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    locale = choose_locale(
-        request,
-        principal.locale if principal else None,
-        request.app.state.settings.default_locale,
-    )
+    locale = request_locale(request, principal)
     env = environment(locale)
     html = env.get_template(template).render(
         request=request,
