@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
@@ -12,17 +12,24 @@ from exoshare.scheduling.fcfs import FcfsScheduler, Ledger
 from exoshare.scheduling.instances import Network, generate_network, generate_patients
 from exoshare.scheduling.problem import (
     Assignment,
+    DeviceUnit,
     Horizon,
     SchedulingProblem,
     WaitingPatient,
     haversine_km,
 )
+from exoshare.scheduling.rebalance import UnitMove, plan_unit_moves
 from exoshare.scheduling.rules import screen
 from exoshare.scheduling.solver import SessionScheduler
 
 POLICIES = ("fcfs", "exoshare")
 WEEKS_PER_MONTH = 4
 """Months are 4-week blocks, so every month has the same number of weekdays."""
+REVIEW_WEEKS = 4
+"""exoshare reviews where its shared units stand every 4 weeks, from the last 4 weeks' bookings."""
+TRANSIT_WEEKS = 2
+"""A moved unit is unavailable for 2 weeks (packing, shipping across countries, set-up); the
+time counts as bookable, so it lowers the policy's utilisation instead of being hidden."""
 
 
 @dataclass
@@ -56,6 +63,8 @@ class SimulationResult:
     """patient id -> why no clinic of the network could ever treat them (hard rules alone)."""
     steady_excluded_untreatable: int = 0
     """Patients of the steady-state window left out of ``steady`` because they are untreatable."""
+    unit_moves: list[tuple[date, UnitMove]] = field(default_factory=list)
+    """exoshare's custody moves (decision date, move); FCFS never moves a unit."""
 
     def ratio(self, attr: str, scope: str = "overall") -> float:
         """exoshare / fcfs for one metric of ``overall`` (or ``steady``)."""
@@ -81,8 +90,15 @@ class _State:
     ongoing: list[_Course] = field(default_factory=list)
     started: dict[str, date] = field(default_factory=dict)
     sessions: list[Assignment] = field(default_factory=list)
-    bookable_unit_slots: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     bookable_by_week: list[dict[str, int]] = field(default_factory=list)
+    units: list[DeviceUnit] = field(default_factory=list)
+    """The units where they stand now (a transit is on a moved unit's ``maintenance``); empty
+    means the network's units as generated."""
+    clinic_by_week: list[dict[str, str]] = field(default_factory=list)
+    """Per simulated week: unit id -> the clinic holding it (regional metrics follow moves)."""
+    moves: list[tuple[date, UnitMove]] = field(default_factory=list)
+    arrival: dict[str, date] = field(default_factory=dict)
+    """Unit id -> first day a moved unit is usable at its new clinic."""
 
 
 def simulate_network(
@@ -152,10 +168,12 @@ def simulate_network(
             )
         )
         next_id += n
-    states = {pol: _State(waitlist=list(backlog)) for pol in POLICIES}
+    states = {pol: _State(waitlist=list(backlog), units=list(network.units)) for pol in POLICIES}
     for k in range(weeks):
         for pol, state in states.items():
             state.waitlist += arrivals[k]
+            if pol == "exoshare" and k and k % REVIEW_WEEKS == 0:
+                _rebalance(network, start + timedelta(weeks=k), state, travel_limit_km)
             _run_week(
                 network,
                 start + timedelta(weeks=k),
@@ -194,6 +212,7 @@ def simulate_network(
         cooldown_weeks=cooldown_weeks,
         untreatable=untreatable,
         steady_excluded_untreatable=len(window) - len(measured) if warmup_weeks else 0,
+        unit_moves=states["exoshare"].moves,
     )
     for pol, state in states.items():
         result.overall[pol] = _metrics(everyone, state, network, end, weeks, None, region_of)
@@ -238,21 +257,18 @@ def _run_week(
     """
     week = Horizon(week_start, 1, 60)
     plan = Horizon(week_start, plan_weeks, 60)
-    base = SchedulingProblem(
-        network.clinics,
-        network.models,
-        network.units,
-        network.therapists,
-        [],
-        plan,
-        travel_limit_km,
+    if not state.units:
+        state.units = list(network.units)
+    # Time in transit counts as bookable: it is unit time the policy chose to spend moving.
+    one_week = SchedulingProblem(
+        network.clinics, network.models, state.units, network.therapists, [], week, travel_limit_km
     )
-    one_week = replace(base, horizon=week)
-    week_bookable: dict[str, int] = {}
-    for u in network.units:
-        week_bookable[u.id] = len(one_week.unit_slots(u))
-        state.bookable_unit_slots[u.id] += week_bookable[u.id]
-    state.bookable_by_week.append(week_bookable)
+    state.bookable_by_week.append({u.id: len(one_week.unit_slots(u)) for u in state.units})
+    state.clinic_by_week.append({u.id: u.clinic_id for u in state.units})
+    fleet = [_with_transit(u, state.arrival.get(u.id)) for u in state.units]
+    base = SchedulingProblem(
+        network.clinics, network.models, fleet, network.therapists, [], plan, travel_limit_km
+    )
     # Patients in a course come first, on their own unit, week by week over the planned horizon;
     # only the first week's sessions are committed.
     ledger = Ledger(replace(base, patients=[c.patient for c in state.ongoing]))
@@ -282,7 +298,7 @@ def _run_week(
     for a in calendar:
         taken[a.unit_id].append((a.start, a.end))
         taken[a.therapist_id].append((a.start, a.end))
-    units = [replace(u, booked=tuple(taken[u.id])) for u in network.units]
+    units = [replace(u, booked=tuple(taken[u.id])) for u in fleet]
     therapists = [replace(t, booked=tuple(taken[t.id])) for t in network.therapists]
     problem = SchedulingProblem(
         network.clinics, network.models, units, therapists, state.waitlist, plan, travel_limit_km
@@ -318,6 +334,43 @@ def _run_week(
         else:
             remaining.append(p)
     state.waitlist = remaining
+
+
+def _with_transit(unit: DeviceUnit, arrival: date | None) -> DeviceUnit:
+    """``unit`` blocked during its last move (the ``TRANSIT_WEEKS`` before ``arrival``)."""
+    if arrival is None:
+        return unit
+    leaves = datetime.combine(arrival - timedelta(weeks=TRANSIT_WEEKS), time())
+    return replace(
+        unit, maintenance=(*unit.maintenance, (leaves, datetime.combine(arrival, time())))
+    )
+
+
+def _rebalance(network: Network, week_start: date, state: _State, travel_limit_km: float) -> None:
+    """Apply the unit moves :func:`plan_unit_moves` proposes from the last ``REVIEW_WEEKS``.
+
+    A unit with a course in progress (its own unit, or any session its plan gave it ahead) or
+    still in transit never moves. Units are measured where they stand, a unit still in transit
+    counted as present, so the gain at its destination is not claimed a second time.
+    """
+    committed = {c.unit_id for c in state.ongoing}
+    committed |= {uid for c in state.ongoing for uid, _ in c.planned.values()}
+    committed |= {uid for uid, day in state.arrival.items() if day > week_start}
+    period = SchedulingProblem(
+        network.clinics,
+        network.models,
+        state.units,
+        network.therapists,
+        state.waitlist,
+        Horizon(week_start - timedelta(weeks=REVIEW_WEEKS), REVIEW_WEEKS, 60),
+        travel_limit_km,
+    )
+    moves = plan_unit_moves(period, state.sessions, committed)
+    to = {m.unit_id: m.to_clinic_id for m in moves}
+    state.units = [replace(u, clinic_id=to[u.id]) if u.id in to else u for u in state.units]
+    for m in moves:
+        state.arrival[m.unit_id] = week_start + timedelta(weeks=TRANSIT_WEEKS)
+        state.moves.append((week_start, m))
 
 
 def _book_planned(ledger: Ledger, course: _Course, week: int, need: int) -> list[Assignment]:
@@ -377,17 +430,22 @@ def _metrics(
     waits = np.array(
         [(state.started.get(p.id, end) - p.referral_date).days for p in patients], dtype=float
     )
-    unit_ids = {u.id for u in network.units if in_region(u.clinic_id)}
     # Months are 4-week blocks counted from the first simulated week (``end`` - ``weeks``).
     window_start = end - timedelta(weeks=weeks - from_week)
     sessions = [
-        a for a in state.sessions if a.unit_id in unit_ids and a.start.date() >= window_start
+        a for a in state.sessions if in_region(a.clinic_id) and a.start.date() >= window_start
     ]
     treated_per_month: dict[int, set[str]] = defaultdict(set)
     for a in sessions:
         month = (a.start.date() - window_start).days // (7 * WEEKS_PER_MONTH)
         treated_per_month[month].add(a.patient_id)
-    months = (weeks - from_week) / WEEKS_PER_MONTH
+    # Units count where they stood each week, so a moved unit's device-months follow it.
+    held = list(
+        zip(state.bookable_by_week[from_week:], state.clinic_by_week[from_week:], strict=True)
+    )
+    device_months = (
+        sum(1 for _, where in held for c in where.values() if in_region(c)) / WEEKS_PER_MONTH
+    )
     by_id = by_id or {p.id: p for p in everyone}
     clinic_by_id = {c.id: c for c in network.clinics}
     travel = [
@@ -400,15 +458,15 @@ def _metrics(
         )
         for a in sessions
     ]
-    bookable = sum(wk[u] for wk in state.bookable_by_week[from_week:] for u in unit_ids)
+    bookable = sum(n for wk, where in held for u, n in wk.items() if in_region(where[u]))
     return PolicyMetrics(
         patients_arrived=len(patients),
         patients_started=sum(1 for p in patients if p.id in state.started),
         mean_wait_days=float(waits.mean()) if len(waits) else float("nan"),
         p95_wait_days=float(np.percentile(waits, 95)) if len(waits) else float("nan"),
         patients_per_device_month=(
-            sum(len(s) for s in treated_per_month.values()) / (len(unit_ids) * months)
-            if unit_ids
+            sum(len(s) for s in treated_per_month.values()) / device_months
+            if device_months
             else float("nan")
         ),
         utilisation_pct=100 * len(sessions) / bookable if bookable else float("nan"),
@@ -468,4 +526,14 @@ def render_table(result: SimulationResult) -> str:
             f"{what}: vs FCFS, goal ≥ {goal} % {'lower' if sign < 0 else 'higher'} — "
             + "; ".join(parts)
         )
+    moves = result.unit_moves
+    rows.append(
+        f"exoshare moved {len(moves)} unbooked units between clinics (FCFS: none)"
+        + (": " if moves else "")
+        + ", ".join(
+            f"{m.unit_id} {m.model_id} {m.from_clinic_id}→{m.to_clinic_id} on {day:%Y-%m-%d} "
+            f"(+{m.sessions_gained}/−{m.sessions_lost} sessions per {REVIEW_WEEKS} weeks)"
+            for day, m in moves
+        )
+    )
     return "\n".join(rows)
