@@ -62,6 +62,10 @@ def patient(pid: str = "Q", country: str = "DE", per_week: int = 2) -> WaitingPa
     )
 
 
+FREE = {"U1": 0, "U2": 0, "U3": 0}
+"""Every unit may move, none has a course booked."""
+
+
 def sessions_on(unit_id: str, therapist_id: str, clinic_id: str) -> list[Assignment]:
     """The unit and therapist busy in all three slots of the week."""
     return [
@@ -85,17 +89,24 @@ def test_an_idle_unit_moves_to_the_queue_whose_certified_therapist_is_free():
     # would have given 3 sessions; the queue wants 2 a week, so the gain is min(3, 2) = 2. Both
     # units of IDLE gave nothing: taking one loses nothing. Exactly one unit moves (one per group).
     pb = period(*network(), [patient()])
-    moves = plan_unit_moves(pb, sessions_on("U3", "T3", "BUSY"), committed_unit_ids=set())
+    moves = plan_unit_moves(pb, sessions_on("U3", "T3", "BUSY"), FREE)
     assert len(moves) == 1
     (move,) = moves
     assert move.unit_id in {"U1", "U2"}
-    assert move == UnitMove(move.unit_id, "A", "IDLE", "BUSY", sessions_gained=2, sessions_lost=0)
+    assert move == UnitMove(
+        move.unit_id, "A", "IDLE", "BUSY", 2, sessions_lost=0, leaves_in_weeks=0
+    )
+    # Among equally good units, the one whose booked courses end first; none where a unit is
+    # already on its way.
+    moves = plan_unit_moves(pb, sessions_on("U3", "T3", "BUSY"), {"U1": 3, "U2": 1})
+    assert [(m.unit_id, m.leaves_in_weeks) for m in moves] == [("U2", 1)]
+    assert plan_unit_moves(pb, sessions_on("U3", "T3", "BUSY"), FREE, {"BUSY"}) == []
 
 
-def test_a_unit_with_a_course_in_progress_never_moves():
+def test_only_the_units_the_caller_lets_go_may_move():
+    # The caller leaves out units in transit or whose courses run too long.
     pb = period(*network(), [patient()])
-    moves = plan_unit_moves(pb, sessions_on("U3", "T3", "BUSY"), committed_unit_ids={"U1", "U2"})
-    assert moves == []
+    assert plan_unit_moves(pb, sessions_on("U3", "T3", "BUSY"), {"U3": 0}) == []
 
 
 def test_no_unit_moves_where_the_certified_therapists_are_the_bottleneck():
@@ -105,7 +116,7 @@ def test_no_unit_moves_where_the_certified_therapists_are_the_bottleneck():
         busy_therapists=(Therapist("T3", "BUSY", frozenset({"A"}), HOURS),)
     )
     pb = period(clinics, units, therapists, [patient()])
-    assert plan_unit_moves(pb, sessions_on("U3", "T3", "BUSY"), set()) == []
+    assert plan_unit_moves(pb, sessions_on("U3", "T3", "BUSY"), FREE) == []
 
 
 def test_no_unit_moves_to_a_country_where_its_model_is_not_approved():
@@ -120,7 +131,7 @@ def test_no_unit_moves_to_a_country_where_its_model_is_not_approved():
         ),
     )
     pb = period(clinics, units, therapists, [patient(country="CH")])
-    assert plan_unit_moves(pb, sessions_on("U3", "T3", "BUSY"), set()) == []
+    assert plan_unit_moves(pb, sessions_on("U3", "T3", "BUSY"), FREE) == []
 
 
 def test_a_unit_moves_only_when_it_gains_more_than_its_clinic_loses():
@@ -130,33 +141,57 @@ def test_a_unit_moves_only_when_it_gains_more_than_its_clinic_loses():
     clinics, units, therapists = network()
     units = [u for u in units if u.id != "U2"]
     given = sessions_on("U3", "T3", "BUSY") + sessions_on("U1", "T1", "IDLE")[:2]
-    assert plan_unit_moves(period(clinics, units, therapists, [patient()]), given, set()) == []
-    moves = plan_unit_moves(period(clinics, units, therapists, [patient(per_week=3)]), given, set())
-    assert moves == [UnitMove("U1", "A", "IDLE", "BUSY", sessions_gained=3, sessions_lost=2)]
+    assert plan_unit_moves(period(clinics, units, therapists, [patient()]), given, FREE) == []
+    moves = plan_unit_moves(period(clinics, units, therapists, [patient(per_week=3)]), given, FREE)
+    assert moves == [UnitMove("U1", "A", "IDLE", "BUSY", 3, sessions_lost=2, leaves_in_weeks=0)]
 
 
 def test_simulation_moves_the_unit_and_keeps_it_out_of_service_in_transit():
-    # The review at week 1 sees last week's bookings, moves an idle unit from IDLE to BUSY, and the
-    # moved unit is unavailable for TRANSIT_WEEKS: its transit counts as bookable time, at BUSY.
+    # The review at week 4 sees the last 4 weeks' bookings (BUSY's unit full, T4 free), moves an
+    # idle unit from IDLE to BUSY at once, and the moved unit is unavailable for TRANSIT_WEEKS:
+    # its transit counts as bookable time, at BUSY.
     clinics, units, therapists = network()
     net = Network(clinics, [A, B], units, therapists)
-    state = _State(waitlist=[patient()], sessions=sessions_on("U3", "T3", "BUSY"))
-    state.units = list(units)
-    week1 = MONDAY + timedelta(weeks=1)
-    _rebalance(net, week1, state, 50.0)
+    review = MONDAY + timedelta(weeks=4)
+    state = _State(waitlist=[patient()], sessions=sessions_on("U3", "T3", "BUSY"), units=units)
+    _rebalance(net, review, state, 50.0, week_index=4)
     assert [(m.from_clinic_id, m.to_clinic_id) for _, m in state.moves] == [("IDLE", "BUSY")]
     moved = state.moves[0][1].unit_id
-    assert state.arrival == {moved: week1 + timedelta(weeks=TRANSIT_WEEKS)}
+    assert state.arrival == {moved: review + timedelta(weeks=TRANSIT_WEEKS)}
     assert {u.id: u.clinic_id for u in state.units}[moved] == "BUSY"
-    _run_week(net, week1, state, "fcfs", 50.0, 1.0, 1, 0)
-    assert all(a.unit_id != moved for a in state.sessions if a.start.date() >= week1)
+    _run_week(net, review, state, "fcfs", 50.0, 1.0, 1, 0)
+    assert all(a.unit_id != moved for a in state.sessions if a.start.date() >= review)
     assert state.bookable_by_week[-1][moved] == 3
     assert state.clinic_by_week[-1][moved] == "BUSY"
-    # A unit with a course booked on it stays where it is.
-    stay = _State(waitlist=[patient()], sessions=sessions_on("U3", "T3", "BUSY"))
-    stay.units = list(units)
-    stay.ongoing = [
-        _Course(replace(patient(u), referring_clinic_id="IDLE"), u, 5, 8) for u in ("U1", "U2")
+
+
+def test_a_course_in_progress_keeps_its_unit_until_it_ends():
+    # Both units of IDLE carry a course (U1's ends in 1 week, U2's in 2). U1 is chosen: it stays
+    # at IDLE for its course's last week and takes no new patient (R, a patient of IDLE, waits
+    # although U1 and a therapist are free on Tuesday and Wednesday), then leaves the week after.
+    clinics, units, therapists = network()
+    therapists.append(Therapist("T2", "IDLE", frozenset({"A"}), HOURS))
+    net = Network(clinics, [A, B], units, therapists)
+    review = MONDAY + timedelta(weeks=4)
+    near_idle = replace(patient("R"), home_lat_deg=MUNICH[0], home_lon_deg=MUNICH[1] + 0.05)
+    courses = [
+        _Course(replace(patient("C1", per_week=1), referring_clinic_id="IDLE"), "U1", 1, 8),
+        _Course(replace(patient("C2", per_week=3), referring_clinic_id="IDLE"), "U2", 6, 8),
     ]
-    _rebalance(net, week1, stay, 50.0)
-    assert stay.moves == [] and stay.units == units
+    state = _State(
+        waitlist=[patient(), replace(near_idle, referring_clinic_id="IDLE")],
+        ongoing=courses,
+        sessions=sessions_on("U3", "T3", "BUSY"),
+        units=units,
+    )
+    _rebalance(net, review, state, 50.0, week_index=4)
+    assert [(m.unit_id, m.leaves_in_weeks) for _, m in state.moves] == [("U1", 1)]
+    assert state.units == units and state.arrival == {}
+    _run_week(net, review, state, "fcfs", 50.0, 1.0, 1, 0)
+    at_idle = [(a.patient_id, a.unit_id) for a in state.sessions if a.clinic_id == "IDLE"]
+    assert at_idle == [("C1", "U1")] + [("C2", "U2")] * 3
+    assert [p.id for p in state.waitlist] == ["R"]
+    next_week = review + timedelta(weeks=1)
+    _rebalance(net, next_week, state, 50.0, week_index=5)
+    assert {u.id: u.clinic_id for u in state.units}["U1"] == "BUSY"
+    assert state.arrival == {"U1": next_week + timedelta(weeks=TRANSIT_WEEKS)}

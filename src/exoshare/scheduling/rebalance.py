@@ -13,16 +13,19 @@ showed, in sessions:
 - **loss** of taking a unit away: its sessions of the period at hours when no other unit of its
   model at its clinic was free (the others could have taken the rest).
 
->>> moves = plan_unit_moves(last_period, sessions, committed_unit_ids={"C01-U2"})  # doctest: +SKIP
+A course in progress never loses its unit: a unit chosen while courses are booked on it takes no
+new course and leaves when they end (``leaves_in_weeks``).
+
+>>> moves = plan_unit_moves(last_period, sessions, weeks_booked={"C06-U3": 2})  # doctest: +SKIP
 >>> moves[0]  # doctest: +SKIP
 UnitMove(unit_id='C06-U3', model_id='TRD-1', from_clinic_id='C06', to_clinic_id='C05',
-         sessions_gained=96, sessions_lost=0)
+         sessions_gained=96, sessions_lost=0, leaves_in_weeks=2)
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
@@ -42,25 +45,31 @@ class UnitMove:
     """Sessions the unit would have added at the destination over the last period (see module)."""
     sessions_lost: int
     """Sessions of the last period the source clinic could not have given without the unit."""
+    leaves_in_weeks: int
+    """Weeks until the courses booked on the unit end; it takes no new course meanwhile."""
 
 
 def plan_unit_moves(
     period: SchedulingProblem,
     sessions: Iterable[Assignment],
-    committed_unit_ids: Collection[str],
+    weeks_booked: Mapping[str, int],
+    incoming_clinic_ids: Collection[str] = (),
 ) -> list[UnitMove]:
     """The moves that add the most sessions net of what the sources lose, at most one per group.
 
     ``period`` is the network as it is now (units at their current clinic, nothing in
     ``booked``), with the horizon of the period just ended and the waitlist of today as
-    ``patients``; ``sessions`` are the sessions given in that period. Units in
-    ``committed_unit_ids`` (a course in progress, anything booked ahead, in transit) never move.
+    ``patients``; ``sessions`` are the sessions given in that period. Only the units in
+    ``weeks_booked`` may move, each with the weeks until the courses booked on it end (0: none);
+    the caller leaves out units in transit or already chosen. Clinics in
+    ``incoming_clinic_ids`` already have a unit on its way and get no other one.
 
     At most one unit leaves each (clinic, model) and at most one arrives at each clinic per
     decision, because gain and loss are measured for one unit (and a therapist certified for two
     models counts in the gain of both): after a move, the next period's measurements show whether
-    another one is worth it. A move is proposed only when it gains more than it loses.
-    The choice is an assignment problem, solved exactly with CP-SAT.
+    another one is worth it. A move is proposed only when it gains more than it loses; among
+    equally good moves, the unit that leaves soonest. The choice is an assignment problem, solved
+    exactly with CP-SAT.
     """
     pb = period
     unit_busy: dict[str, set[int]] = defaultdict(set)
@@ -78,7 +87,7 @@ def plan_unit_moves(
     gain: dict[tuple[str, str], int] = {}
     for c in pb.clinics:
         for m in pb.models:
-            if c.country not in m.approved_countries:
+            if c.id in incoming_clinic_ids or c.country not in m.approved_countries:
                 continue
             ther_free: set[int] = set()
             for t in pb.therapists:
@@ -98,7 +107,7 @@ def plan_unit_moves(
     # For each unit that may move: the sessions no other unit of its group could have taken.
     loss: dict[str, int] = {}
     for u in pb.units:
-        if u.id in committed_unit_ids:
+        if u.id not in weeks_booked:
             continue
         others = [unit_free[o] for o in units_of[(u.clinic_id, u.model_id)] if o != u.id]
         loss[u.id] = sum(1 for s in unit_busy[u.id] if not any(s in free for free in others))
@@ -125,7 +134,14 @@ def plan_unit_moves(
         arriving[dest[0]].append(var)
     for group in (*by_unit.values(), *leaving.values(), *arriving.values()):
         model.add_at_most_one(group)
-    model.maximize(sum(v * var for var, (_, _, v) in zip(x, candidates, strict=True)))
+    # Net sessions first; the weeks until the unit leaves only break ties.
+    tie = 1 + max(weeks_booked[uid] for uid, _, _ in candidates)
+    model.maximize(
+        sum(
+            (v * tie - weeks_booked[uid]) * var
+            for var, (uid, _, v) in zip(x, candidates, strict=True)
+        )
+    )
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # small and deterministic
     solver.parameters.max_time_in_seconds = 10.0
@@ -136,5 +152,9 @@ def plan_unit_moves(
     for var, (uid, dest, _) in zip(x, candidates, strict=True):
         if solver.boolean_value(var):
             u = pb.unit_by_id[uid]
-            moves.append(UnitMove(uid, u.model_id, u.clinic_id, dest[0], gain[dest], loss[uid]))
+            moves.append(
+                UnitMove(
+                    uid, u.model_id, u.clinic_id, dest[0], gain[dest], loss[uid], weeks_booked[uid]
+                )
+            )
     return moves

@@ -64,7 +64,8 @@ class SimulationResult:
     steady_excluded_untreatable: int = 0
     """Patients of the steady-state window left out of ``steady`` because they are untreatable."""
     unit_moves: list[tuple[date, UnitMove]] = field(default_factory=list)
-    """exoshare's custody moves (decision date, move); FCFS never moves a unit."""
+    """exoshare's custody moves (decision date, move); FCFS never moves a unit. A unit leaves
+    ``move.leaves_in_weeks`` after the decision, when the courses booked on it have ended."""
 
     def ratio(self, attr: str, scope: str = "overall") -> float:
         """exoshare / fcfs for one metric of ``overall`` (or ``steady``)."""
@@ -97,6 +98,9 @@ class _State:
     clinic_by_week: list[dict[str, str]] = field(default_factory=list)
     """Per simulated week: unit id -> the clinic holding it (regional metrics follow moves)."""
     moves: list[tuple[date, UnitMove]] = field(default_factory=list)
+    leaving: dict[str, UnitMove] = field(default_factory=dict)
+    """Units chosen to move that still have courses booked: no new course, they leave when the
+    courses end."""
     arrival: dict[str, date] = field(default_factory=dict)
     """Unit id -> first day a moved unit is usable at its new clinic."""
 
@@ -172,8 +176,10 @@ def simulate_network(
     for k in range(weeks):
         for pol, state in states.items():
             state.waitlist += arrivals[k]
-            if pol == "exoshare" and k and k % REVIEW_WEEKS == 0:
-                _rebalance(network, start + timedelta(weeks=k), state, travel_limit_km)
+            if pol == "exoshare":
+                _rebalance(
+                    network, start + timedelta(weeks=k), state, travel_limit_km, week_index=k
+                )
             _run_week(
                 network,
                 start + timedelta(weeks=k),
@@ -298,7 +304,17 @@ def _run_week(
     for a in calendar:
         taken[a.unit_id].append((a.start, a.end))
         taken[a.therapist_id].append((a.start, a.end))
-    units = [replace(u, booked=tuple(taken[u.id])) for u in fleet]
+    # A unit chosen to move takes no new course: it only finishes the ones booked on it.
+    units = [
+        replace(
+            u,
+            booked=tuple(taken[u.id]),
+            maintenance=(*u.maintenance, (_midnight(plan.start_date), _midnight(plan.end_date)))
+            if u.id in state.leaving
+            else u.maintenance,
+        )
+        for u in fleet
+    ]
     therapists = [replace(t, booked=tuple(taken[t.id])) for t in network.therapists]
     problem = SchedulingProblem(
         network.clinics, network.models, units, therapists, state.waitlist, plan, travel_limit_km
@@ -336,26 +352,66 @@ def _run_week(
     state.waitlist = remaining
 
 
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time())
+
+
 def _with_transit(unit: DeviceUnit, arrival: date | None) -> DeviceUnit:
     """``unit`` blocked during its last move (the ``TRANSIT_WEEKS`` before ``arrival``)."""
     if arrival is None:
         return unit
-    leaves = datetime.combine(arrival - timedelta(weeks=TRANSIT_WEEKS), time())
-    return replace(
-        unit, maintenance=(*unit.maintenance, (leaves, datetime.combine(arrival, time())))
-    )
+    transit = (_midnight(arrival - timedelta(weeks=TRANSIT_WEEKS)), _midnight(arrival))
+    return replace(unit, maintenance=(*unit.maintenance, transit))
 
 
-def _rebalance(network: Network, week_start: date, state: _State, travel_limit_km: float) -> None:
-    """Apply the unit moves :func:`plan_unit_moves` proposes from the last ``REVIEW_WEEKS``.
+def _rebalance(
+    network: Network, week_start: date, state: _State, travel_limit_km: float, week_index: int
+) -> None:
+    """Every ``REVIEW_WEEKS`` choose units to move; every week send off those now free.
 
-    A unit with a course in progress (its own unit, or any session its plan gave it ahead) or
-    still in transit never moves. Units are measured where they stand, a unit still in transit
-    counted as present, so the gain at its destination is not claimed a second time.
+    Choices come from :func:`plan_unit_moves` on the last ``REVIEW_WEEKS`` of bookings. A course
+    in progress keeps its unit: a unit may be chosen only if the courses booked on it (on it as
+    their unit, or planned on it) end within the next ``REVIEW_WEEKS``; it then takes no new
+    course and leaves the week they have ended. A moved unit stays at least one whole review
+    period at its new clinic, so that its use there is measured before it may move again (else a
+    unit that just arrived, with nothing booked yet, looks idle). Units are measured where they
+    stand, one in transit already at its new clinic, so the gain there is not claimed twice; a
+    clinic with a chosen unit still to come gets no other one.
     """
-    committed = {c.unit_id for c in state.ongoing}
-    committed |= {uid for c in state.ongoing for uid, _ in c.planned.values()}
-    committed |= {uid for uid, day in state.arrival.items() if day > week_start}
+    weeks_booked: dict[str, int] = defaultdict(int)
+    for c in state.ongoing:
+        weeks_left = -(-c.left // c.patient.sessions_per_week)
+        on = {c.unit_id} | {u for start, (u, _) in c.planned.items() if start.date() >= week_start}
+        for uid in on:
+            weeks_booked[uid] = max(weeks_booked[uid], weeks_left)
+    if week_index and week_index % REVIEW_WEEKS == 0:
+        _choose_moves(network, week_start, state, travel_limit_km, weeks_booked)
+    for uid, move in list(state.leaving.items()):
+        if weeks_booked[uid] == 0:
+            state.units = [
+                replace(u, clinic_id=move.to_clinic_id) if u.id == uid else u for u in state.units
+            ]
+            state.arrival[uid] = week_start + timedelta(weeks=TRANSIT_WEEKS)
+            del state.leaving[uid]
+
+
+def _choose_moves(
+    network: Network,
+    week_start: date,
+    state: _State,
+    travel_limit_km: float,
+    weeks_booked: dict[str, int],
+) -> None:
+    movable = {
+        u.id: weeks_booked[u.id]
+        for u in state.units
+        if u.id not in state.leaving
+        and (
+            u.id not in state.arrival
+            or state.arrival[u.id] <= week_start - timedelta(weeks=REVIEW_WEEKS)
+        )
+        and weeks_booked[u.id] <= REVIEW_WEEKS
+    }
     period = SchedulingProblem(
         network.clinics,
         network.models,
@@ -365,12 +421,10 @@ def _rebalance(network: Network, week_start: date, state: _State, travel_limit_k
         Horizon(week_start - timedelta(weeks=REVIEW_WEEKS), REVIEW_WEEKS, 60),
         travel_limit_km,
     )
-    moves = plan_unit_moves(period, state.sessions, committed)
-    to = {m.unit_id: m.to_clinic_id for m in moves}
-    state.units = [replace(u, clinic_id=to[u.id]) if u.id in to else u for u in state.units]
-    for m in moves:
-        state.arrival[m.unit_id] = week_start + timedelta(weeks=TRANSIT_WEEKS)
-        state.moves.append((week_start, m))
+    incoming = {m.to_clinic_id for m in state.leaving.values()}
+    for move in plan_unit_moves(period, state.sessions, movable, incoming):
+        state.leaving[move.unit_id] = move
+        state.moves.append((week_start, move))
 
 
 def _book_planned(ledger: Ledger, course: _Course, week: int, need: int) -> list[Assignment]:
@@ -528,10 +582,11 @@ def render_table(result: SimulationResult) -> str:
         )
     moves = result.unit_moves
     rows.append(
-        f"exoshare moved {len(moves)} unbooked units between clinics (FCFS: none)"
+        f"exoshare moved {len(moves)} units between clinics (FCFS: none)"
         + (": " if moves else "")
         + ", ".join(
-            f"{m.unit_id} {m.model_id} {m.from_clinic_id}→{m.to_clinic_id} on {day:%Y-%m-%d} "
+            f"{m.unit_id} {m.model_id} {m.from_clinic_id}→{m.to_clinic_id} chosen {day:%Y-%m-%d}"
+            f" leaving {m.leaves_in_weeks} wk later "
             f"(+{m.sessions_gained}/−{m.sessions_lost} sessions per {REVIEW_WEEKS} weeks)"
             for day, m in moves
         )
