@@ -142,7 +142,7 @@ def _setup(url: str, n: int) -> dict[str, Any]:
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from exoshare.app import create_app
+    from exoshare.app import create_app, settle_heap
     from exoshare.config import Settings
 
     settings = Settings(
@@ -154,6 +154,7 @@ def serve(args: argparse.Namespace) -> None:
         port=args.port,
     )
     app = create_app(settings)
+    settle_heap()  # as `exoshare serve` does
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", ws="websockets")
 
 
@@ -384,6 +385,10 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 spy.wait(timeout=30)
         result = json.loads(out.read_text())
+        if raw.exists():
+            kept = ROOT / "test-artifacts" / f"telerehab-live-profile-{kind}-{n}.txt"
+            kept.parent.mkdir(exist_ok=True)
+            shutil.copy(raw, kept)
         lat = np.array(result["latencies"]) * 1000
         receipt = np.array(result["durable"]) * 1000
         return {

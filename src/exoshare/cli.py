@@ -178,7 +178,7 @@ def demo(
     """Create (or reuse) a demo network in the data dir, start the server, print the logins."""
     import uvicorn
 
-    from exoshare.app import create_app
+    from exoshare.app import create_app, settle_heap
     from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
     from exoshare.demo.network import ensure_demo_network
 
@@ -214,7 +214,9 @@ def demo(
             "live simulated sessions stream in Madrid, Lagos and Bangalore "
             "(see Live sessions as maria.lopez@demo.exoshare.org)"
         )
-    uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="warning")
+    served = create_app(settings)
+    settle_heap()
+    uvicorn.run(served, host=settings.host, port=port, log_level="warning")
 
 
 def _seed_demo_history(factory: sessionmaker[Session], settings: Settings) -> None:
@@ -261,7 +263,7 @@ def serve(
     if not at_head(settings.resolved_database_url()):
         raise _fail("the database is not at the newest migration; run `exoshare db upgrade`")
     uvicorn.run(
-        "exoshare.app:create_app",
+        "exoshare.app:serve_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,

@@ -201,7 +201,9 @@ class MqttIngestWorker:
             except ValueError:
                 log.warning("cannot answer on topic of %r/%r", org, serial)
                 continue
-            sends.append(client.publish(name, encode(receipt.to_wire()), qos=MQTT_QOS))
+            # QoS 0: a lost receipt only makes the device resend (answered ``duplicate``), so
+            # the PUBACK round trip of QoS 1 would buy nothing (docs/protocol.md).
+            sends.append(client.publish(name, encode(receipt.to_wire()), qos=0))
         results = await asyncio.gather(*sends, return_exceptions=True)
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:

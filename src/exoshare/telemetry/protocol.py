@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,6 +237,15 @@ class SampleBatch:
     values: dict[str, np.ndarray]
     timestamps_s: np.ndarray | None = None
     type: str = "samples"
+
+    def matrix(self, names: Sequence[str]) -> np.ndarray:
+        """The named channels as one (channels, n) float64 array, rows in ``names`` order."""
+        # Row by row into one array: np.vstack's per-array checks cost more than the copy
+        # itself for 10-sample batches, and this runs for every live batch.
+        out = np.empty((len(names), self.n_samples))
+        for row, name in zip(out, names, strict=True):
+            row[:] = self.values[name]
+        return out
 
     def to_wire(self, *, binary: bool = True) -> dict[str, Any]:
         def form(values: np.ndarray, dtype: np.dtype[Any]) -> Any:

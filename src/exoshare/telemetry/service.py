@@ -18,7 +18,7 @@ from typing import Any, cast
 import numpy as np
 from sqlalchemy import Table, and_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal
@@ -332,6 +332,21 @@ def ingest_batch(
     return Outcome("stored", record)
 
 
+_INGEST_COLUMNS = (
+    TelemetrySession.device_unit_id,
+    TelemetrySession.device_session_id,
+    TelemetrySession.status,
+    TelemetrySession.start_time_s,
+    TelemetrySession.sampling_rate_hz,
+    TelemetrySession.channels,
+    TelemetrySession.expected_batches,
+    TelemetrySession.n_batches,
+    TelemetrySession.n_samples,
+)
+"""What storing batches reads of a session, loaded for every group: the other JSON columns
+(settings, meta, summary) would be decoded for nothing each time (lazy-loaded if ever used)."""
+
+
 @dataclass
 class _Run:
     """What :func:`ingest_batches` knows of one session while it stores a run of batches."""
@@ -367,7 +382,9 @@ def ingest_batches(
     records = {
         (r.device_unit_id, r.device_session_id): r
         for r in session.scalars(
-            select(TelemetrySession).where(
+            select(TelemetrySession)
+            .options(load_only(*_INGEST_COLUMNS))
+            .where(
                 tuple_(TelemetrySession.device_unit_id, TelemetrySession.device_session_id).in_(
                     list(keys)
                 )
@@ -492,7 +509,7 @@ def _checked_times(
     # channels than announced) goes through check_values, which names what is wrong.
     clean = False
     if len(batch.values) == len(run.names) and all(n in batch.values for n in run.names):
-        block = np.vstack([np.asarray(batch.values[n], dtype=np.float64) for n in run.names])
+        block = batch.matrix(run.names)
         clean = bool(np.isfinite(block).all() and (block >= run.lows).all())
         clean = clean and bool((block <= run.highs).all())
     if not clean:

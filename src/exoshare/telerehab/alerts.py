@@ -8,6 +8,7 @@ answers with alerts that start or clear. Rules come from the device model and th
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -190,8 +191,10 @@ class AlertMonitor:
     ) -> list[Alert]:
         sustain = self.rules.sustain_s if sustain_s is None else sustain_s
         episode = self._episode(kind)
+        above = values > limit  # NaN compares False: a missing sample is not above
+        if episode.above_since_s is None and not episode.active and not above.any():
+            return []  # the usual batch, checked in one vectorised comparison
         out: list[Alert] = []
-        above = np.nan_to_num(values, nan=-np.inf) > limit
         # Walk runs of equal state rather than samples: a batch holds one or two runs.
         bounds = np.concatenate(
             ([0], np.flatnonzero(np.diff(above.astype(np.int8))) + 1, [len(above)])
@@ -285,8 +288,10 @@ class AlertMonitor:
         message: str,
     ) -> list[Alert]:
         episode = self._episode(kind)
+        if episode.active:
+            return []
         finite = values[np.isfinite(values)]
-        if finite.size and not episode.active and finite.min() < limit:
+        if finite.size and finite.min() < limit:
             episode.active = True
             return [
                 Alert(
@@ -307,9 +312,10 @@ def _max_of(
     present = [np.asarray(channels[n], float) for n in names if n in channels]
     if not present:
         return None
-    stacked = np.abs(np.vstack(present)) if absolute else np.vstack(present)
-    with np.errstate(all="ignore"):
-        return np.nanmax(np.where(np.isnan(stacked), -np.inf, stacked), axis=0)
+    if absolute:
+        present = [np.abs(p) for p in present]
+    # fmax skips NaN where the other side has a value; all-missing stays NaN (never above).
+    return functools.reduce(np.fmax, present)
 
 
 def _acc_magnitude_g(channels: Mapping[str, np.ndarray]) -> np.ndarray | None:
@@ -317,8 +323,8 @@ def _acc_magnitude_g(channels: Mapping[str, np.ndarray]) -> np.ndarray | None:
     for side in ("left", "right"):
         axes = [f"shank_acc_{axis}_{side}_mps2" for axis in ("x", "y", "z")]
         if all(a in channels for a in axes):
-            xyz = np.vstack([np.asarray(channels[a], float) for a in axes])
-            peaks.append(np.sqrt((xyz**2).sum(axis=0)) / STANDARD_GRAVITY_MPS2)
+            x, y, z = (np.asarray(channels[a], float) for a in axes)
+            peaks.append(np.sqrt(x * x + y * y + z * z) / STANDARD_GRAVITY_MPS2)
     if not peaks:
         return None
-    return np.nanmax(np.vstack(peaks), axis=0)
+    return functools.reduce(np.fmax, peaks)

@@ -231,7 +231,10 @@ async def live_feed(websocket: WebSocket, session_id: str) -> None:
                 state = await run_in_threadpool(_state, websocket, principal, session_id)
                 await websocket.send_text(json.dumps({**hub.snapshot(session_id), **state}))
             try:
-                frame = await asyncio.wait_for(subscriber.queue.get(), PING_S)
+                # asyncio.timeout, not wait_for: wait_for wraps every get in a new Task, a
+                # cost paid for each of the ten frames a second of every live view.
+                async with asyncio.timeout(PING_S):
+                    frame = await subscriber.queue.get()
             except TimeoutError:
                 frame = '{"type":"ping"}'
             await websocket.send_text(frame)

@@ -23,6 +23,7 @@ import json
 import math
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -128,7 +129,11 @@ class LiveSession:
     pending_t: np.ndarray | None = None
     pending_v: np.ndarray | None = None
     display_names: tuple[str, ...] = ()
-    history: deque[tuple[float, dict[str, list[list[float | None]]]]] = field(default_factory=deque)
+    history: deque[tuple[float, tuple[str, ...], np.ndarray, np.ndarray]] = field(
+        default_factory=deque
+    )
+    """(first sample time, channel names, display times, display values (channels, k)) per
+    frame: arrays, not lists of floats, so the garbage collector has nothing here to walk."""
     # rolling analysis
     ring: dict[str, np.ndarray] = field(default_factory=dict)
     ring_high: int = 0
@@ -172,6 +177,23 @@ class LiveSession:
             "step_time_symmetry_pct": _round(self.step_time_symmetry_pct, 1),
             "knee_rom_deg": _round(self.knee_rom_deg, 1),
         }
+
+
+_EMPTY = np.empty((0, 0))
+
+
+def _series(times: np.ndarray, values: np.ndarray) -> list[list[float | None]]:
+    """One channel's display points as JSON-ready [times, values] (NaN → null)."""
+    return [
+        np.round(times, 2).tolist(),
+        [None if math.isnan(x) else x for x in np.round(values, 1).tolist()],
+    ]
+
+
+def _points(
+    names: tuple[str, ...], times: np.ndarray, values: np.ndarray
+) -> dict[str, list[list[float | None]]]:
+    return {name: _series(times[i], values[i]) for i, name in enumerate(names)}
 
 
 def _level(since_s: float | None, gap_s: float, missing: int) -> str:
@@ -227,6 +249,11 @@ class LiveHub:
                     settings=dict(settings or {}),
                     status=status,
                 )
+                # Spread the sessions' rolling analyses over the period: sessions that start
+                # together would otherwise all be analysed in the same instant every period,
+                # a burst of ~6 ms each that every live frame of the network waits behind.
+                period = round(self.config.analyse_every_s * sampling_rate_hz)
+                live.last_analysis_index = -(zlib.crc32(therapy_session_id.encode()) % period)
                 self._sessions[therapy_session_id] = live
             if telemetry_session_id is not None:
                 self._by_telemetry[telemetry_session_id] = therapy_session_id
@@ -278,7 +305,7 @@ class LiveHub:
             live.max_seq = max(live.max_seq, batch.seq)
             last_s = batch.first_sample_time_s + (n - 1) / fs
             live.last_data_s = max(live.last_data_s or last_s, last_s)
-            points = self._display(live, batch, first_index)
+            names, display_t, display_v = self._display(live, batch, first_index)
             self._vitals(live, batch.values)
             alerts = live.monitor.observe(batch.first_sample_time_s, batch.values)
             self._remember(live, batch.values, first_index, n)
@@ -288,13 +315,13 @@ class LiveHub:
                 "type": "batch",
                 "seq": batch.seq,
                 "sent_s": batch.first_sample_time_s + (n - 1) / fs,
-                "points": points,
+                "points": _points(names, display_t, display_v),
                 "metrics": live.metrics(),
                 "vitals": {k: _round(v, 1) for k, v in live.vitals.items()},
                 "quality": live.quality(now),
             }
-            if points:
-                live.history.append((float(batch.first_sample_time_s), points))
+            if names:
+                live.history.append((float(batch.first_sample_time_s), names, display_t, display_v))
                 horizon = batch.first_sample_time_s - self.config.history_s
                 while live.history and live.history[0][0] < horizon:
                     live.history.popleft()
@@ -302,14 +329,15 @@ class LiveHub:
 
     def _display(
         self, live: LiveSession, batch: SampleBatch, first_index: int
-    ) -> dict[str, list[list[float | None]]]:
+    ) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+        """The display points this batch completes: (names, times (channels, k), values)."""
         names = tuple(n for n in DISPLAY_CHANNELS if n in batch.values)
         if not names:
-            return {}
+            return (), _EMPTY, _EMPTY
         fs = live.sampling_rate_hz
         bucket = max(1, round(2 * fs / self.config.display_points_per_s))
         times = (first_index + np.arange(batch.n_samples)) / fs
-        values = np.vstack([np.asarray(batch.values[n], float) for n in names])
+        values = batch.matrix(names)
         out_t: list[np.ndarray] = []
         out_v: list[np.ndarray] = []
         contiguous = live.next_index == first_index and live.display_names == names
@@ -332,26 +360,22 @@ class LiveHub:
         live.pending_v = values[:, full:] if full < times.size else None
         live.next_index = first_index + batch.n_samples
         if not out_t:
-            return {}
+            return (), _EMPTY, _EMPTY
         all_t = np.hstack(out_t) if len(out_t) > 1 else out_t[0]
         all_v = np.hstack(out_v) if len(out_v) > 1 else out_v[0]
-        return {
-            name: [
-                np.round(all_t[i], 2).tolist(),
-                [None if math.isnan(x) else x for x in np.round(all_v[i], 1).tolist()],
-            ]
-            for i, name in enumerate(names)
-        }
+        return names, all_t, all_v
 
     def _vitals(self, live: LiveSession, values: Mapping[str, np.ndarray]) -> None:
         for name, how in VITALS.items():
-            if name not in values:
+            column = values.get(name)
+            if column is None or not len(column):
                 continue
-            column = np.asarray(values[name], float)
+            if how == "last" and math.isfinite(last := float(column[-1])):
+                live.vitals[name] = last  # the usual case: no array work at all
+                continue
             finite = column[np.isfinite(column)]
-            if not finite.size:
-                continue
-            live.vitals[name] = float(finite[-1] if how == "last" else np.abs(finite).max())
+            if finite.size:
+                live.vitals[name] = float(finite[-1] if how == "last" else np.abs(finite).max())
 
     def _remember(
         self, live: LiveSession, values: Mapping[str, np.ndarray], first_index: int, n: int
@@ -429,12 +453,16 @@ class LiveHub:
             return {"type": "snapshot", "following": False}
         now = time.time() if now_wall_s is None else now_wall_s
         with live.lock:
-            merged: dict[str, list[list[float | None]]] = {}
-            for _, points in live.history:
-                for name, (ts, vs) in points.items():
-                    target = merged.setdefault(name, [[], []])
-                    target[0].extend(ts)
-                    target[1].extend(vs)
+            parts: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+            for _, names, times, values in live.history:
+                for i, name in enumerate(names):
+                    ts, vs = parts.setdefault(name, ([], []))
+                    ts.append(times[i])
+                    vs.append(values[i])
+            merged = {
+                name: _series(np.concatenate(ts), np.concatenate(vs))
+                for name, (ts, vs) in parts.items()
+            }
             return {
                 "type": "snapshot",
                 "following": True,
