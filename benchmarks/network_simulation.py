@@ -3,8 +3,11 @@
     uv run python benchmarks/network_simulation.py [--weeks 26] [--warmup 8] [--cooldown 4]
         [--plan-weeks 4] [--seed 0]
 
-exoshare plans on a rolling horizon of ``--plan-weeks`` weeks and commits only the first week;
-FCFS (the status quo) books one week at a time on each clinic's own devices.
+exoshare plans on a rolling horizon of ``--plan-weeks`` weeks and commits only the first week,
+and runs a shared fleet: every 4 weeks it may move units to clinics where a certified therapist
+sat free next to busy units while patients wait (``exoshare.scheduling.rebalance``; the moves are
+printed under the table). FCFS (the status quo) books one week at a time on each clinic's own
+devices and never moves one.
 
 Goals: mean wait at least 40 % lower and patients treated per device-month at least 25 % higher
 than FCFS. Both are printed for the steady-state window (patients referred after the warm-up and

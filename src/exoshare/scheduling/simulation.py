@@ -129,8 +129,10 @@ def simulate_network(
     ``fcfs`` on the referring clinic's own units for the week (the status quo), ``exoshare`` with
     :class:`SessionScheduler` across the network on a rolling horizon: it plans ``plan_weeks``
     weeks ahead, with the continuing courses on the calendar for all of them, and commits only the
-    first week; the rest is planned again next week with the new referrals. Both see the same
-    patients, devices and staff; ``plan_weeks=1`` plans one week at a time for both.
+    first week; the rest is planned again next week with the new referrals. As a shared fleet,
+    exoshare also moves units between clinics every ``REVIEW_WEEKS`` (:func:`_rebalance`); FCFS's
+    units stay where they are. Both see the same patients, devices and staff; ``plan_weeks=1``
+    plans one week at a time for both.
 
     Waits run from referral to first session, the same way for both policies; patients still
     waiting at the end count with the wait so far (a lower bound), so a policy cannot look good by
