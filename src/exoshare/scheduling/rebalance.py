@@ -1,4 +1,4 @@
-"""Shared-fleet rebalancing: which unbooked units to move to which clinic's queue, and why.
+"""Shared-fleet rebalancing: which units to move to which clinic's queue, and why.
 
 A shared fleet can do what clinics owning their devices cannot: move a unit from where it sits
 idle to where patients wait for it. The decision is made periodically from what the last period

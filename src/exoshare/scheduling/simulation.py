@@ -93,8 +93,8 @@ class _State:
     sessions: list[Assignment] = field(default_factory=list)
     bookable_by_week: list[dict[str, int]] = field(default_factory=list)
     units: list[DeviceUnit] = field(default_factory=list)
-    """The units where they stand now (a transit is on a moved unit's ``maintenance``); empty
-    means the network's units as generated."""
+    """The units where they stand now (a moved unit at its new clinic from the decision to send it
+    off; ``arrival`` says until when it is in transit); empty means the network's units."""
     clinic_by_week: list[dict[str, str]] = field(default_factory=list)
     """Per simulated week: unit id -> the clinic holding it (regional metrics follow moves)."""
     moves: list[tuple[date, UnitMove]] = field(default_factory=list)
