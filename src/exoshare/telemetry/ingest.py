@@ -86,6 +86,8 @@ class Inbound:
     secret: str | None = None
     device_id: str | None = None
     topic_serial: str | None = None
+    decoded: tuple[dict[str, Any], Message] | None = None
+    """The payload already decoded and parsed (by the MQTT worker's live tap), not redone."""
 
 
 class CredentialCache:
@@ -128,6 +130,18 @@ class CredentialCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+def verified_device(cache: CredentialCache, obj: dict[str, Any], topic_serial: str) -> str | None:
+    """The device unit id of a message whose credential was verified recently (from the cache;
+    no SQL), or None. For the live tap, which must not wait for the database."""
+    auth = obj.get("auth")
+    if not isinstance(auth, str) or not auth:
+        return None
+    known = cache.get(hashlib.sha256(auth.encode()).hexdigest())
+    if known is None or known[1] != topic_serial:
+        return None
+    return known[0]
 
 
 class Ingestor:
@@ -176,8 +190,9 @@ class Ingestor:
         """Ingest one payload. The device is proven by ``secret`` (the ``auth`` field of the
         message is used when absent) or, for an already authenticated WebSocket, ``device_id``.
         """
-        receipts = self._group([Inbound(payload, secret, device_id, topic_serial)])
-        return receipts[0]
+        receipt, _ = self._group([Inbound(payload, secret, device_id, topic_serial)])[0]
+        assert receipt is not None  # a group always answers every item it stored or refused
+        return receipt
 
     def handle_many(self, items: Sequence[Inbound]) -> list[Receipt | None]:
         """Ingest a group in one transaction; a receipt per item, in order.
@@ -185,6 +200,12 @@ class Ingestor:
         ``None`` means no receipt: the item could not be stored for a reason that is not the
         device's (e.g. the database went away); the device resends it as for a lost receipt.
         """
+        return [receipt for receipt, _ in self.handle_many_accepted(items)]
+
+    def handle_many_accepted(
+        self, items: Sequence[Inbound]
+    ) -> list[tuple[Receipt | None, Accepted | None]]:
+        """:meth:`handle_many`, with each item's :class:`Accepted` (None if not accepted)."""
         if not items:
             return []
         try:
@@ -192,25 +213,28 @@ class Ingestor:
         except Exception:
             if len(items) == 1:
                 log.exception("telemetry ingestion failed; no receipt")
-                return [None]
+                return [(None, None)]
             # Something outside the per-message rules failed the whole group: retry the
             # messages one by one so that one cannot hold back the others.
             log.exception("telemetry group of %d failed; retrying one by one", len(items))
-            out: list[Receipt | None] = []
+            out: list[tuple[Receipt | None, Accepted | None]] = []
             for item in items:
                 try:
                     out.extend(self._group([item]))
                 except Exception:
                     log.exception("telemetry ingestion failed; no receipt")
-                    out.append(None)
+                    out.append((None, None))
             return out
 
-    def _group(self, items: Sequence[Inbound]) -> list[Receipt]:
+    def _group(self, items: Sequence[Inbound]) -> list[tuple[Receipt | None, Accepted | None]]:
         started = time.perf_counter()
         receipts: list[Receipt | None] = [None] * len(items)
         parsed: list[tuple[int, dict[str, Any], Message]] = []
         for i, item in enumerate(items):
             message: Message | None = None
+            if item.decoded is not None:
+                parsed.append((i, *item.decoded))
+                continue
             try:
                 obj = decode(item.payload)
                 message = parse_message(obj)
@@ -297,12 +321,14 @@ class Ingestor:
         # Everything in the transaction that is not validating or writing files is SQL.
         self.times.add("transaction", mark)
         self.groups += 1
+        by_item: list[Accepted | None] = [None] * len(items)
         for i, done in accepted:
             self.counts[done.status] += 1
             receipts[i] = _receipt(done.status, done.message)
-        self._tell([done for _, done in accepted])
+            by_item[i] = done
+        self.tell([done for _, done in accepted])
         assert all(r is not None for r in receipts)
-        return [r for r in receipts if r is not None]
+        return [(r, done) for r, done in zip(receipts, by_item, strict=True) if r is not None]
 
     def _rejected(self, message: Message | None, code: str, detail: str) -> Receipt:
         self.counts["rejected"] += 1
@@ -310,7 +336,9 @@ class Ingestor:
             log.info("telemetry rejected (%s): %s", code, detail)
         return _receipt("rejected", message, code, detail)
 
-    def _tell(self, accepted: list[Accepted]) -> None:
+    def tell(self, accepted: list[Accepted]) -> None:
+        """Hand committed messages to the listeners (also for groups stored elsewhere, by
+        :class:`exoshare.telemetry.ingest_process.IngestProcess`)."""
         for done in accepted:
             for listener in self.listeners:
                 try:
@@ -324,6 +352,9 @@ class Ingestor:
                     group_listener(accepted)
                 except Exception:
                     log.exception("telemetry group listener failed")
+
+    def known_device(self, obj: dict[str, Any], topic_serial: str) -> str | None:
+        return verified_device(self.credentials, obj, topic_serial)
 
     def _device(
         self,

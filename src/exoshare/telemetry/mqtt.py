@@ -18,24 +18,41 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiomqtt
 
-from exoshare.telemetry.ingest import Inbound, Ingestor
+from exoshare.telemetry.errors import TelemetryRejected
+from exoshare.telemetry.ingest import Inbound
 from exoshare.telemetry.protocol import (
     MQTT_QOS,
     TOPIC_ROOT,
+    Message,
     Receipt,
+    decode,
     encode,
+    parse_message,
     parse_topic,
     topic,
 )
 
 log = logging.getLogger(__name__)
+
+LiveTap = Callable[[str, Message], None]
+"""Called in the event loop with (device unit id, message) of every sample batch of a recently
+verified device as it arrives, before it is stored (see :meth:`MqttIngestWorker.add_tap`)."""
+
+
+class GroupIngestion(Protocol):
+    """What the worker stores groups with: an :class:`Ingestor`, or an ``IngestProcess``."""
+
+    def handle_many(self, items: Sequence[Inbound]) -> list[Receipt | None]: ...
+
+    def known_device(self, obj: dict[str, Any], topic_serial: str) -> str | None: ...
+
 
 INBOUND_KINDS = frozenset({"session", "samples", "events", "acks"})
 SUBSCRIPTION = f"{TOPIC_ROOT}/+/+/+"
@@ -110,7 +127,7 @@ class MqttIngestWorker:
 
     def __init__(
         self,
-        ingestor: Ingestor,
+        ingestor: GroupIngestion,
         broker: BrokerAddress,
         client_id: str = WORKER_CLIENT_ID,
         reconnect_s: float = 2.0,
@@ -127,6 +144,16 @@ class MqttIngestWorker:
         self.handled = 0
         self.groups = 0
         self._receipt_tasks: set[asyncio.Task[None]] = set()
+        self._taps: list[LiveTap] = []
+
+    def add_tap(self, tap: LiveTap) -> None:
+        """See every sample batch the moment it arrives, in the event loop, before storage.
+
+        The live view must not wait for a group's transaction (tens of milliseconds, more
+        under load): it is fed here, and storage follows at its own pace. The batch is
+        decoded once for both. A tap must be quick and must not block (no SQL).
+        """
+        self._taps.append(tap)
 
     async def run(self) -> None:
         """Receive until cancelled, reconnecting when the broker goes away."""
@@ -140,7 +167,7 @@ class MqttIngestWorker:
 
     async def _session(self) -> None:
         client = self.broker.client(self.client_id, clean_session=False)
-        queue: asyncio.Queue[tuple[str, str, str, bytes]] = asyncio.Queue()
+        queue: asyncio.Queue[tuple[str, str, str, bytes, Any]] = asyncio.Queue()
         async with client:
             await client.subscribe(SUBSCRIPTION, qos=MQTT_QOS)
             self.subscribed.set()
@@ -149,7 +176,7 @@ class MqttIngestWorker:
                 async for message in client.messages:
                     item = _inbound(str(message.topic), message.payload)
                     if item is not None:
-                        queue.put_nowait(item)
+                        queue.put_nowait(self._tapped(item))
                     if processor.done():
                         break
             finally:
@@ -158,8 +185,27 @@ class MqttIngestWorker:
                     await processor
             processor.result()  # a failed processor ends the session (and reconnects)
 
+    def _tapped(self, item: tuple[str, str, str, bytes]) -> tuple[str, str, str, bytes, Any]:
+        """The queued item, with the decoded batch when the live taps have seen it."""
+        _, serial, kind, payload = item
+        if kind != "samples" or not self._taps:
+            return (*item, None)
+        try:
+            obj = decode(payload)
+            message = parse_message(obj)
+        except TelemetryRejected:
+            return (*item, None)  # storage rejects it with the reason, in a receipt
+        unit_id = self.ingestor.known_device(obj, serial)
+        if unit_id is not None:
+            for tap in self._taps:
+                try:
+                    tap(unit_id, message)
+                except Exception:
+                    log.exception("live tap failed")
+        return (*item, (obj, message))
+
     async def _process(
-        self, client: aiomqtt.Client, queue: asyncio.Queue[tuple[str, str, str, bytes]]
+        self, client: aiomqtt.Client, queue: asyncio.Queue[tuple[str, str, str, bytes, Any]]
     ) -> None:
         loop = asyncio.get_running_loop()
         while True:
@@ -176,7 +222,10 @@ class MqttIngestWorker:
                         break
                 else:
                     group.append(queue.get_nowait())
-            items = [Inbound(payload, topic_serial=serial) for _, serial, _, payload in group]
+            items = [
+                Inbound(payload, topic_serial=serial, decoded=decoded)
+                for _, serial, _, payload, decoded in group
+            ]
             # Ingestion is blocking (SQL, files); a thread keeps the event loop answering the
             # broker, and one group at a time keeps a single writer.
             receipts = await asyncio.to_thread(self.ingestor.handle_many, items)
@@ -189,11 +238,11 @@ class MqttIngestWorker:
     async def _answer(
         self,
         client: aiomqtt.Client,
-        group: list[tuple[str, str, str, bytes]],
+        group: list[tuple[str, str, str, bytes, Any]],
         receipts: list[Receipt | None],
     ) -> None:
         sends = []
-        for (org, serial, _, _), receipt in zip(group, receipts, strict=True):
+        for (org, serial, _, _, _), receipt in zip(group, receipts, strict=True):
             if receipt is None:
                 continue  # not stored for a server-side reason: the device resends
             try:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from exoshare.config import Settings
 from exoshare.telemetry.ingest import Ingestor
+from exoshare.telemetry.ingest_process import IngestProcess
 from exoshare.telemetry.mqtt import BrokerAddress, MqttIngestWorker, embedded_broker
 from exoshare.telemetry.store import RawStore
 
@@ -57,7 +58,9 @@ async def telemetry_lifespan(app: FastAPI) -> AsyncIterator[None]:
                 embedded_broker(settings.host, settings.mqtt_embedded_port)
             )
         app.state.mqtt_broker = address
-        worker = MqttIngestWorker(ingestor(app), address)
+        storage = IngestProcess(settings, ingestor(app))
+        await asyncio.to_thread(storage.start)
+        worker = MqttIngestWorker(storage, address)
         app.state.mqtt_worker = worker
         task = asyncio.create_task(worker.run(), name="exoshare-mqtt-ingest")
         log.info("MQTT ingestion from %s", address.url)
@@ -67,3 +70,4 @@ async def telemetry_lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await asyncio.to_thread(storage.close)

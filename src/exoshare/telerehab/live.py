@@ -53,6 +53,9 @@ VITALS = {
     "assistance_pct": "last",
 }
 QUEUE_FRAMES = 256
+SHOWN_KEEP = 3000
+"""Batches (5 min at 10 per second) whose sequence numbers the hub remembers as shown; an
+older batch is long out of the display history and is not shown again."""
 
 
 @dataclass(frozen=True)
@@ -149,11 +152,16 @@ class LiveSession:
     samples: int = 0
     duplicates: int = 0
     max_seq: int = -1
+    shown_seqs: set[int] = field(default_factory=set)
+    """Batches already shown (within ``SHOWN_KEEP`` of the newest): a batch reaches the hub
+    from the live tap and again after it is stored, and a device resends after a lost
+    receipt; each is shown once."""
     last_batch_wall_s: float | None = None
     last_data_s: float | None = None
     gaps_s: deque[tuple[float, float]] = field(default_factory=deque)
     """(wall time, gap) of the last 60 s with gaps decreasing: the first live entry is the max."""
     active_alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    device_key: tuple[str, str] | None = None
 
     def quality(self, now_wall_s: float) -> dict[str, Any]:
         since = None if self.last_batch_wall_s is None else now_wall_s - self.last_batch_wall_s
@@ -218,6 +226,7 @@ class LiveHub:
         self._lock = threading.Lock()
         self._sessions: dict[str, LiveSession] = {}
         self._by_telemetry: dict[str, str] = {}
+        self._by_device: dict[tuple[str, str], str] = {}
         self._subscribers: dict[str, set[Subscriber]] = {}
         self.frames_sent = 0
         self._outbox = threading.local()
@@ -234,8 +243,12 @@ class LiveHub:
         settings: Mapping[str, float] | None = None,
         status: str = "live",
         meta: Mapping[str, Any] | None = None,
+        device_key: tuple[str, str] | None = None,
     ) -> LiveSession:
-        """Start (or keep) following a session; a repeated call updates the telemetry link."""
+        """Start (or keep) following a session; a repeated call updates the telemetry link.
+
+        ``device_key`` (device unit id, the device's own session id) lets the live tap find
+        the session from a batch as it arrives, before it is stored."""
         with self._lock:
             live = self._sessions.get(therapy_session_id)
             if live is None or live.telemetry_session_id != telemetry_session_id:
@@ -257,6 +270,9 @@ class LiveHub:
                 self._sessions[therapy_session_id] = live
             if telemetry_session_id is not None:
                 self._by_telemetry[telemetry_session_id] = therapy_session_id
+            if device_key is not None:
+                self._by_device[device_key] = therapy_session_id
+                live.device_key = device_key
             return live
 
     def forget(self, therapy_session_id: str) -> None:
@@ -264,12 +280,18 @@ class LiveHub:
             live = self._sessions.pop(therapy_session_id, None)
             if live is not None and live.telemetry_session_id:
                 self._by_telemetry.pop(live.telemetry_session_id, None)
+            if live is not None and live.device_key is not None:
+                self._by_device.pop(live.device_key, None)
 
     def session(self, therapy_session_id: str) -> LiveSession | None:
         return self._sessions.get(therapy_session_id)
 
     def for_telemetry(self, telemetry_session_id: str) -> LiveSession | None:
         therapy_id = self._by_telemetry.get(telemetry_session_id)
+        return self._sessions.get(therapy_id) if therapy_id else None
+
+    def for_device(self, device_unit_id: str, device_session_id: str) -> LiveSession | None:
+        therapy_id = self._by_device.get((device_unit_id, device_session_id))
         return self._sessions.get(therapy_id) if therapy_id else None
 
     def sessions(self) -> list[LiveSession]:
@@ -285,13 +307,20 @@ class LiveHub:
 
     def on_batch(
         self, live: LiveSession, batch: SampleBatch, received_wall_s: float | None = None
-    ) -> tuple[dict[str, Any], list[Alert]]:
-        """Take one stored batch: returns the frame to publish and the alerts that changed."""
+    ) -> tuple[dict[str, Any], list[Alert]] | None:
+        """Take one batch: the frame to publish and the alerts that changed, or None when
+        this batch has been shown already."""
         now = time.time() if received_wall_s is None else received_wall_s
         fs = live.sampling_rate_hz
         n = batch.n_samples
         first_index = round((batch.first_sample_time_s - live.start_time_s) * fs)
         with live.lock:
+            if batch.seq in live.shown_seqs or batch.seq <= live.max_seq - SHOWN_KEEP:
+                return None
+            live.shown_seqs.add(batch.seq)
+            if len(live.shown_seqs) > 2 * SHOWN_KEEP:
+                oldest = max(live.max_seq, batch.seq) - SHOWN_KEEP
+                live.shown_seqs = {s for s in live.shown_seqs if s > oldest}
             if live.last_batch_wall_s is not None:
                 gap = now - live.last_batch_wall_s
                 while live.gaps_s and live.gaps_s[-1][1] <= gap:
@@ -501,10 +530,17 @@ class LiveHub:
             return
         text = json.dumps(frame, separators=(",", ":"), allow_nan=False, default=_plain)
         pending: list[tuple[str, Subscriber, str]] | None = getattr(self._outbox, "items", None)
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
         for subscriber in list(viewers):
             self.frames_sent += 1
             if pending is not None:
                 pending.append((therapy_session_id, subscriber, text))
+                continue
+            if subscriber.loop is here:
+                subscriber.offer(text)  # the live tap, in the viewer's own loop: no wake-up
                 continue
             try:
                 subscriber.loop.call_soon_threadsafe(subscriber.offer, text)

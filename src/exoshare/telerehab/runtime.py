@@ -26,6 +26,7 @@ from exoshare.telemetry.mqtt import BrokerAddress
 from exoshare.telemetry.protocol import (
     CommandAck,
     DeviceEvent,
+    Message,
     SampleBatch,
     SessionAnnounce,
     SessionEnd,
@@ -119,10 +120,14 @@ class TelerehabRuntime:
             live = self.hub.for_telemetry(telemetry_id) or self._discover(telemetry_id)
             if live is None:
                 return
-            frame, alerts = self.hub.on_batch(live, message)
-            self.hub.publish(live.therapy_session_id, frame)
-            if alerts:
-                self._keep_alerts(live, alerts)
+            # Usually the live tap has shown this batch already; this shows what it could
+            # not (a session found only now, a credential not cached yet).
+            shown = self.hub.on_batch(live, message)
+            if shown is not None:
+                frame, alerts = shown
+                self.hub.publish(live.therapy_session_id, frame)
+                if alerts:
+                    self._keep_alerts(live, alerts)
         elif isinstance(message, SessionAnnounce) and telemetry_id:
             self._discover(telemetry_id, force=True)
         elif isinstance(message, CommandAck) and accepted.status == "stored":
@@ -138,6 +143,26 @@ class TelerehabRuntime:
             if live is not None and accepted.status == "stored":
                 kind = message.kind if isinstance(message, DeviceEvent) else "session_end"
                 self.hub.publish(live.therapy_session_id, {"type": "event", "kind": kind})
+
+    def tap(self, device_unit_id: str, message: Message) -> None:
+        """A sample batch as it arrives (MQTT worker, event loop): shown before it is stored.
+
+        Only devices whose credential ingestion verified lately (the worker checks) and
+        sessions the hub already follows are shown here; everything else is shown after storage by
+        :meth:`on_accepted`. Nothing here touches the database: alerts are kept in a thread.
+        """
+        if not isinstance(message, SampleBatch):
+            return
+        live = self.hub.for_device(device_unit_id, message.session_id)
+        if live is None:
+            return
+        shown = self.hub.on_batch(live, message)
+        if shown is None:
+            return
+        frame, alerts = shown
+        self.hub.publish(live.therapy_session_id, frame)
+        if alerts:
+            asyncio.get_running_loop().run_in_executor(None, self._keep_alerts, live, alerts)
 
     def _discover(self, telemetry_id: str, force: bool = False) -> LiveSession | None:
         now = time.monotonic()
@@ -173,6 +198,7 @@ class TelerehabRuntime:
             meta={
                 k: v for k, v in (recording.meta or {}).items() if isinstance(v, str | int | float)
             },
+            device_key=(recording.device_unit_id, recording.device_session_id),
         )
 
     def restore(self) -> int:
@@ -260,6 +286,9 @@ async def telerehab_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Telemetry's lifespan (broker and ingest worker) plus the live hub and its alert clock."""
     async with telemetry_lifespan(app):
         runtime = telerehab_runtime(app)
+        worker = getattr(app.state, "mqtt_worker", None)
+        if worker is not None:
+            worker.add_tap(runtime.tap)
         if runtime.channel is None and getattr(app.state, "mqtt_broker", None) is not None:
             runtime.broker = app.state.mqtt_broker
             runtime.channel = CommandChannel(app.state.mqtt_broker)
