@@ -3,6 +3,9 @@ therapist acknowledges with a note."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -12,7 +15,8 @@ from exoshare.db import session_scope
 from exoshare.telemetry.models import TelemetrySession
 from exoshare.telemetry.protocol import SampleBatch, encode
 from exoshare.telemetry.runtime import ingestor
-from exoshare.telerehab.live import minmax_decimate
+from exoshare.telerehab.alerts import AlertRules
+from exoshare.telerehab.live import LiveHub, minmax_decimate
 from exoshare.telerehab.models import SessionAlert
 from tests.telerehab.helpers import START_S, announce, device_secret, plan
 from tests.world import build_world, token
@@ -51,6 +55,13 @@ def test_minmax_decimation_keeps_the_peaks() -> None:
     assert values.max() == knee.max() and values.min() == knee.min()
 
 
+def _frames(socket: Any) -> Iterator[dict[str, Any]]:
+    """Every frame the live feed sends, one by one (several may come as one JSON array)."""
+    while True:
+        data = socket.receive_json()
+        yield from data if isinstance(data, list) else [data]
+
+
 def test_live_frames_are_decimated_while_every_sample_is_stored_and_alerts_are_acknowledged(
     client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
@@ -62,7 +73,8 @@ def test_live_frames_are_decimated_while_every_sample_is_stored_and_alerts_are_a
     assert announce(client, secret, world, channels=CHANNELS) == "stored"
 
     with client.websocket_connect(f"{API}/sessions/{sid}/live", headers=maria) as socket:
-        snapshot = socket.receive_json()
+        received = _frames(socket)
+        snapshot = next(received)
         assert snapshot["type"] == "snapshot" and snapshot["status"] == "live"
         assert snapshot["settings"] == {"guidance_force_pct": 50.0}
         handle = ingestor(client.app).handle
@@ -76,7 +88,7 @@ def test_live_frames_are_decimated_while_every_sample_is_stored_and_alerts_are_a
         assert handle(encode(wire)).status == "duplicate"
         frames, alerts = [], []
         while len(frames) < 10:
-            frame = socket.receive_json()
+            frame = next(received)
             (frames if frame["type"] == "batch" else alerts).append(frame)
         points = sum(len(f["points"]["knee_angle_left_deg"][0]) for f in frames)
         # 1000 samples at 100 Hz shown as min/max pairs of 8-sample buckets: 25 points/s.
@@ -85,7 +97,7 @@ def test_live_frames_are_decimated_while_every_sample_is_stored_and_alerts_are_a
         assert frames[-1]["vitals"]["skin_temp_right_c"] == 43.0
         assert frames[-1]["quality"]["samples"] == 1000
         while not alerts:
-            frame = socket.receive_json()
+            frame = next(received)
             if frame["type"] == "alert":
                 alerts.append(frame)
         alert = alerts[0]["alert"]
@@ -108,7 +120,7 @@ def test_live_frames_are_decimated_while_every_sample_is_stored_and_alerts_are_a
         assert done.json()["acknowledged_by_id"] == world.ids["therapist_madrid"]
         assert client.post(url, json={"note": note}, headers=maria).status_code == 409
         while True:
-            frame = socket.receive_json()
+            frame = next(received)
             if frame["type"] == "alert":
                 assert frame["alert"]["acknowledged"] and frame["alert"]["note"] == note
                 break
@@ -139,3 +151,22 @@ def test_live_feed_is_hidden_outside_the_scope(
             raise AssertionError("the feed opened for an outsider")
     except WebSocketDenialResponse as denial:
         assert denial.status_code == 404
+
+
+def test_a_batch_is_shown_once_whether_it_comes_from_the_tap_storage_or_a_resend() -> None:
+    hub = LiveHub()
+    live = hub.follow("therapy-1", "rec-1", 100.0, 1000.0, AlertRules(), device_key=("u-1", "s-1"))
+    assert hub.for_device("u-1", "s-1") is live
+    values = {"knee_angle_left_deg": np.linspace(0.0, 60.0, 10)}
+    first = SampleBatch("s-1", 0, 1000.0, 10, values)
+    shown = hub.on_batch(live, first)
+    assert shown is not None and shown[0]["seq"] == 0
+    # The same batch again (after storage, or resent by the device): not shown again.
+    assert hub.on_batch(live, SampleBatch("s-1", 0, 1000.0, 10, values)) is None
+    # A late batch that was never shown still is (out of order), once.
+    assert hub.on_batch(live, SampleBatch("s-1", 2, 1000.2, 10, values)) is not None
+    assert hub.on_batch(live, SampleBatch("s-1", 1, 1000.1, 10, values)) is not None
+    assert hub.on_batch(live, SampleBatch("s-1", 1, 1000.1, 10, values)) is None
+    assert live.batches == 3
+    hub.forget("therapy-1")
+    assert hub.for_device("u-1", "s-1") is None

@@ -5,10 +5,12 @@ the broker keeps messages for it while it restarts. The broker's PUBACK only say
 the message; a device forgets a batch when the worker's *receipt* (``.../receipts``) says
 ``stored`` or ``duplicate``, which is what makes a crash anywhere lose nothing.
 
-Group commit: the worker's receive loop only queues messages; a second task takes everything
-queued (up to ``max_group`` messages, waiting at most ``linger_s`` for more after the first)
-and ingests it in one transaction (:meth:`Ingestor.handle_many`) in a thread, then publishes
-the receipts, all at once, after the commit, while the next group is already being stored.
+Live tap and group commit: the worker's receive loop decodes each sample batch once, shows it
+to the live taps (the tele-rehabilitation hub) at once, and queues it; a second task takes
+everything queued (up to ``max_group`` messages, waiting at most ``linger_s`` for more after
+the first) and has it stored in one transaction (``handle_many``: in ``exoshare serve`` an
+:class:`~exoshare.telemetry.ingest_process.IngestProcess`, a child process) from a thread, then
+publishes the receipts, all at once, after the commit, while the next group is being stored.
 """
 
 from __future__ import annotations

@@ -1,18 +1,22 @@
 """The live hub: in-process pub/sub of what a running therapy session looks like right now.
 
-Fed by telemetry ingestion with every batch it has *stored* (so the live view shows exactly the
-stored samples, each once, whatever the link did), the hub keeps per session a display stream
+Fed with every sample batch as it arrives (the MQTT worker's live tap, before storage) and
+again with every batch ingestion has stored (which shows what the tap could not: a session
+found only then, a device not yet verified), each batch is shown once by its sequence number
+whatever the link did (resends, reordering). The hub keeps per session a display stream
 decimated on the server (min/max per bucket, ~25 points/s per channel; storage keeps every
 sample), a rolling gait analysis (steps, cadence, step-time symmetry), the latest vitals and
 settings, link quality, and the alert state of an :class:`AlertMonitor`. Browsers subscribe
 with an asyncio queue; frames are JSON text built once per batch and shared by every viewer.
 
-Thread model: ``on_batch`` runs in the ingesting thread; each session has its own lock, and
-frames reach the event loop through ``call_soon_threadsafe`` (inside :meth:`LiveHub.batch`, one
-call per event loop for a whole ingestion group). A frame costs O(batch): decimation of the new
-samples, the vitals of the batch, an O(1) link-quality update; the rolling analysis runs once
-per ``analyse_every_s``. Each viewer has its own queue and WebSocket task, so a slow browser
-fills only its own queue (and then gets a snapshot) and never holds back the others.
+Thread model: ``on_batch`` runs in the event loop (the tap) or in the ingesting thread (after
+storage); each session has its own lock. From a thread, frames reach the event loop through
+``call_soon_threadsafe`` (inside :meth:`LiveHub.batch`, one call per event loop for a whole
+ingestion group); from the loop itself they go straight into the viewers' queues. A frame
+costs O(batch): decimation of the new samples, the vitals of the batch, an O(1) link-quality
+update; the rolling analysis runs once per ``analyse_every_s``, staggered across sessions.
+Each viewer has its own queue and WebSocket task, so a slow browser fills only its own queue
+(and then gets a snapshot) and never holds back the others.
 """
 
 from __future__ import annotations

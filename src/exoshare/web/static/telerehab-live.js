@@ -160,7 +160,11 @@
     const ws = new WebSocket(proto + "//" + location.host + "/api/v1/telerehab/sessions/" + id + "/live");
     ws.onopen = () => { retry = 500; };
     ws.onmessage = (event) => {
-      const frame = JSON.parse(event.data);
+      const data = JSON.parse(event.data);
+      // Frames that queued up while the server was busy come as one array, in order.
+      for (const frame of Array.isArray(data) ? data : [data]) show(frame);
+    };
+    function show(frame) {
       if (frame.type === "snapshot") {
         for (const k of Object.keys(series)) delete series[k];
         latest = 0;
@@ -173,7 +177,7 @@
       else if (frame.type === "alert") alertFrame(frame.alert);
       else if (frame.type === "setting") changeFrame(frame.change);
       else if (frame.type === "status") setStatus(frame.status);
-    };
+    }
     ws.onclose = () => {
       set("link", text("reconnecting"));
       setTimeout(connect, retry);

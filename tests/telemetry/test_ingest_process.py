@@ -1,0 +1,95 @@
+"""MQTT groups stored by the child process: same receipts, listeners told, a dead child replaced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy.orm import Session, sessionmaker
+
+from exoshare.config import Settings
+from exoshare.telemetry.ingest import Accepted, Inbound, Ingestor
+from exoshare.telemetry.ingest_process import IngestProcess
+from exoshare.telemetry.protocol import decode, encode, parse_message
+from exoshare.telemetry.store import RawStore
+from tests.telemetry.helpers import Env, announce, batch, counts, make_env
+
+
+def _inbound(env: Env, message: object, *, tapped: bool = False) -> Inbound:
+    wire = message.to_wire()  # type: ignore[attr-defined]
+    wire["auth"] = env.secret
+    payload = encode(wire)
+    obj = decode(payload)
+    # What the MQTT worker hands over for sample batches its live tap decoded.
+    return Inbound(payload, decoded=(obj, parse_message(obj)) if tapped else None)
+
+
+def _statuses(receipts: list) -> list[str]:  # type: ignore[type-arg]
+    return [r.status if r.code is None else f"{r.status}:{r.code}" for r in receipts]
+
+
+def _env(session_factory: sessionmaker[Session], database_url: str, tmp_path: Path) -> tuple[
+    Env, IngestProcess, list[Accepted]
+]:  # fmt: skip
+    env = make_env(session_factory, tmp_path)
+    settings = Settings(database_url=database_url, data_dir=tmp_path / "data")
+    env.store = RawStore(settings.resolved_telemetry_url())
+    local = Ingestor(session_factory, env.store)
+    heard: list[Accepted] = []
+    local.add_group_listener(heard.extend)
+    return env, IngestProcess(settings, local), heard
+
+
+def test_the_child_stores_answers_and_the_web_process_listeners_hear_it(
+    session_factory: sessionmaker[Session], database_url: str, tmp_path: Path
+) -> None:
+    env, storage, heard = _env(session_factory, database_url, tmp_path)
+    bad = batch(3)
+    bad.values = dict(bad.values)
+    bad.values["knee_angle_left_deg"] = np.full(100, 400.0)
+    try:
+        first = storage.handle_many([_inbound(env, announce(env))])
+        assert _statuses(first) == ["stored"]
+        receipts = storage.handle_many(
+            [_inbound(env, batch(seq), tapped=True) for seq in (0, 1, 2, 1)]
+            + [_inbound(env, bad, tapped=True)]
+        )
+        assert _statuses(receipts) == [
+            "stored",
+            "stored",
+            "stored",
+            "duplicate",
+            "rejected:out-of-range",
+        ]
+        assert counts(env)[1:3] == (3, 300)
+        # Listeners get what was accepted, with the message the worker decoded and the
+        # recording it went to; the rejected batch is not among them.
+        assert [a.status for a in heard] == ["stored", "stored", "stored", "stored", "duplicate"]
+        assert len({a.telemetry_session_id for a in heard}) == 1
+        assert heard[1].message.seq == 0  # type: ignore[attr-defined]
+        # The device the child verified is known to the live tap without SQL.
+        wire = batch(4).to_wire()
+        wire["auth"] = env.secret
+        assert storage.known_device(wire, heard[0].device_serial) == heard[0].device_unit_id
+        assert storage.known_device({**wire, "auth": "wrong"}, heard[0].device_serial) is None
+    finally:
+        storage.close()
+
+
+def test_a_dead_child_is_replaced_and_nothing_is_stored_twice(
+    session_factory: sessionmaker[Session], database_url: str, tmp_path: Path
+) -> None:
+    env, storage, _ = _env(session_factory, database_url, tmp_path)
+    try:
+        storage.handle_many([_inbound(env, announce(env)), _inbound(env, batch(0))])
+        process = storage._process
+        assert process is not None
+        process.kill()
+        process.join(timeout=10)
+        # The next group starts a new child; a resend of what the dead one stored is a duplicate.
+        receipts = storage.handle_many([_inbound(env, batch(0)), _inbound(env, batch(1))])
+        assert _statuses(receipts) == ["duplicate", "stored"]
+        assert storage._process is not process
+        assert counts(env)[1:3] == (2, 200)
+    finally:
+        storage.close()
