@@ -272,15 +272,8 @@ def ingest_batch(
         )
     clock = time.perf_counter()
     fs = record.sampling_rate_hz
-    times = batch_times(batch.first_sample_time_s, batch.n_samples, fs, batch.timestamps_s)
+    times = _times_after_start(record, batch)
     half = 0.5 / fs
-    if times[0] < record.start_time_s - half:
-        raise TelemetryRejected(
-            "non-monotonic-timestamps",
-            f"batch {batch.seq} starts at {times[0]:.3f} s, before the session start "
-            f"{record.start_time_s:.3f} s",
-            field="t0",
-        )
     check_values(batch.values, record.channels, fs, times, max_nan_run_s)
     overlapping = session.scalar(
         select(TelemetryBatch.seq)
@@ -492,19 +485,26 @@ def _unknown_session(device: DeviceUnit, device_session_id: str) -> TelemetryRej
     )
 
 
-def _checked_times(
-    record: TelemetrySession, batch: SampleBatch, run: _Run, max_nan_run_s: float
-) -> np.ndarray:
+def _times_after_start(record: TelemetrySession, batch: SampleBatch) -> np.ndarray:
+    """The batch's sample times; a batch that starts before its session did is refused."""
     fs = record.sampling_rate_hz
     times = batch_times(batch.first_sample_time_s, batch.n_samples, fs, batch.timestamps_s)
-    half = 0.5 / fs
-    if times[0] < record.start_time_s - half:
+    if times[0] < record.start_time_s - 0.5 / fs:
         raise TelemetryRejected(
             "non-monotonic-timestamps",
             f"batch {batch.seq} starts at {times[0]:.3f} s, before the session start "
             f"{record.start_time_s:.3f} s",
             field="t0",
         )
+    return times
+
+
+def _checked_times(
+    record: TelemetrySession, batch: SampleBatch, run: _Run, max_nan_run_s: float
+) -> np.ndarray:
+    fs = record.sampling_rate_hz
+    times = _times_after_start(record, batch)
+    half = 0.5 / fs
     # One vectorised look at every channel; only a batch that fails it (or has other
     # channels than announced) goes through check_values, which names what is wrong.
     clean = False
