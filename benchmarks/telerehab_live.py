@@ -61,15 +61,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _cpu_s(pid: int) -> float:
-    """CPU seconds of a process and its live children (the server's storage process)."""
-    total = 0.0
+def _cpu_s(pid: int) -> tuple[float, float]:
+    """CPU seconds of a process and of its live children (the server's storage process)."""
+    own = children = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, IndexError):
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if stat.parent.name == str(pid) or fields[1] == str(pid):
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+            seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            if stat.parent.name == str(pid):
+                own += seconds
+            elif fields[1] == str(pid):
+                children += seconds
+    return own, children
 
 
 # ---------------------------------------------------------------------------- setup
@@ -150,7 +153,7 @@ def _setup(url: str, n: int) -> dict[str, Any]:
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from exoshare.app import create_app, settle_heap
+    from exoshare.app import UVICORN_OPTIONS, create_app, settle_heap
     from exoshare.config import Settings
 
     settings = Settings(
@@ -163,7 +166,7 @@ def serve(args: argparse.Namespace) -> None:
     )
     app = create_app(settings)
     settle_heap()  # as `exoshare serve` does
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", ws="websockets")
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", **UVICORN_OPTIONS)
 
 
 # ---------------------------------------------------------------------------- clients
@@ -215,10 +218,21 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
                     if found["sent"] and float(found["sent"]) >= t_measure:
                         latencies.append(now - float(found["sent"]))
 
-    async def device(i: int, info: dict[str, Any], start: float) -> None:
+    def payloads(i: int, info: dict[str, Any], start: float) -> tuple[float, list[bytes]]:
+        """The device's session start and every batch it will send, encoded before the run:
+        encoding is the device's work, on its own hardware, not the server's."""
+        t0 = start + (i / len(devices)) * 0.1  # devices are not in lockstep
+        wires = []
+        for seq in range(n_batches):
+            first = seq * 10
+            values = {n: template[n][first : first + 10] for n in names}
+            wire = SampleBatch("live", seq, t0 + first / 100.0, 10, values).to_wire()
+            wire["auth"] = info["secret"]
+            wires.append(encode(wire))
+        return t0, wires
+
+    async def device(info: dict[str, Any], t0: float, batches: list[bytes]) -> None:
         serial, secret = info["serial"], info["secret"]
-        offset = (i / len(devices)) * 0.1  # devices are not in lockstep
-        t0 = start + offset
         async with aiomqtt.Client(
             host, port, identifier=f"live-{serial}-{uuid.uuid4().hex[:6]}"
         ) as c:
@@ -241,16 +255,13 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
             ).to_wire()
             wire["auth"] = secret
             await c.publish(topic(ORG, serial, "session"), encode(wire), qos=1)
-            for seq in range(n_batches):
+            samples_topic = topic(ORG, serial, "samples")
+            for seq, payload in enumerate(batches):
                 due = t0 + (seq + 1) * 0.1  # the batch's last sample was measured at due - 10 ms
                 await asyncio.sleep(max(0.0, due - time.time()))
-                first = seq * 10
-                values = {n: template[n][first : first + 10] for n in names}
-                wire = SampleBatch("live", seq, t0 + first / 100.0, 10, values).to_wire()
-                wire["auth"] = secret
                 if due >= t_measure:
                     sent[seq] = time.time()
-                await c.publish(topic(ORG, serial, "samples"), encode(wire), qos=1)
+                await c.publish(samples_topic, payload, qos=1)
             await asyncio.sleep(1.5)
             counter.cancel()
 
@@ -260,10 +271,14 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
         for v in viewers:
             if v.done():
                 v.result()
-    start = time.time() + 2.0
+    # Encoding takes ~30 µs a batch here; the margin leaves time for it before the start.
+    start = time.time() + 2.0 + 60e-6 * len(devices) * n_batches
+    encoded = [payloads(i, d, start) for i, d in enumerate(devices)]
+    if time.time() > start:
+        raise RuntimeError("encoding the devices' batches took longer than the margin for it")
     t_measure = start + WARMUP_S
     cpu0 = time.process_time()
-    await asyncio.gather(*(device(i, d, start) for i, d in enumerate(devices)))
+    await asyncio.gather(*(device(d, *e) for d, e in zip(devices, encoded, strict=True)))
     wall = time.time() - start
     cpu = time.process_time() - cpu0
     stop.set()
@@ -373,6 +388,7 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
         (workdir / "plan.json").write_text(json.dumps(plan))
         out = workdir / "result.json"
         cpu0 = _cpu_s(server.pid)
+        broker0 = _cpu_s(broker.pid)[0] if broker is not None else 0.0
         t0 = time.time()
         client = subprocess.Popen(
             [sys.executable, __file__, "--clients", "--plan", str(workdir / "plan.json"),
@@ -390,7 +406,8 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
             )  # fmt: skip
         client.wait(timeout=args.seconds + 120)
         wall = time.time() - t0
-        cpu = _cpu_s(server.pid) - cpu0
+        web, storage = (b - a for a, b in zip(cpu0, _cpu_s(server.pid), strict=True))
+        broker_cpu = _cpu_s(broker.pid)[0] - broker0 if broker is not None else float("nan")
         if spy is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 spy.wait(timeout=30)
@@ -412,7 +429,10 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
             "receipt_p50": float(np.percentile(receipt, 50)) if receipt.size else float("nan"),
             "receipt_p99": float(np.percentile(receipt, 99)) if receipt.size else float("nan"),
             # Server CPU over the client's whole run (set-up of connections included).
-            "server_cores": cpu / wall,
+            "server_cores": (web + storage) / wall,
+            "web_cores": web / wall,
+            "storage_cores": storage / wall,
+            "broker_cores": broker_cpu / wall,
             "client_cores": result["client_cores"],
             "receipts": result["receipts"],
             "profile": _profile_summary(raw) if raw.exists() else [],
@@ -453,7 +473,8 @@ def main() -> None:
         return
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, {args.seconds:g} s runs")
     header = ("db", "sessions", "frames/expected", "p50 ms", "p99 ms", "max ms",
-              "receipt p50/p99 ms", "server cores", "CPU %/session", "client cores")  # fmt: skip
+              "receipt p50/p99 ms", "server cores (web + storage)", "CPU %/session",
+              "client cores", "broker cores")  # fmt: skip
     print(" | ".join(header))
     for kind in args.db:
         for n in args.sessions:
@@ -461,8 +482,10 @@ def main() -> None:
             print(
                 f"{r['db']} | {r['sessions']} | {r['frames']}/{r['expected']} | {r['p50']:.0f} | "
                 f"{r['p99']:.0f} | {r['max']:.0f} | "
-                f"{r['receipt_p50']:.0f}/{r['receipt_p99']:.0f} | {r['server_cores']:.2f} | "
-                f"{100 * r['server_cores'] / r['sessions']:.2f} | {r['client_cores']:.2f}",
+                f"{r['receipt_p50']:.0f}/{r['receipt_p99']:.0f} | {r['server_cores']:.2f} "
+                f"({r['web_cores']:.2f} + {r['storage_cores']:.2f}) | "
+                f"{100 * r['server_cores'] / r['sessions']:.2f} | {r['client_cores']:.2f} | "
+                f"{r['broker_cores']:.2f}",
                 flush=True,
             )
             if r["profile"]:

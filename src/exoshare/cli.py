@@ -178,7 +178,7 @@ def demo(
     """Create (or reuse) a demo network in the data dir, start the server, print the logins."""
     import uvicorn
 
-    from exoshare.app import create_app, settle_heap
+    from exoshare.app import UVICORN_OPTIONS, create_app, settle_heap
     from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
     from exoshare.demo.network import ensure_demo_network
 
@@ -216,7 +216,7 @@ def demo(
         )
     served = create_app(settings)
     settle_heap()
-    uvicorn.run(served, host=settings.host, port=port, log_level="warning")
+    uvicorn.run(served, host=settings.host, port=port, log_level="warning", **UVICORN_OPTIONS)
 
 
 def _seed_demo_history(factory: sessionmaker[Session], settings: Settings) -> None:
@@ -255,6 +255,7 @@ def serve(
     """Run the production server against the configured database (migrate it first)."""
     import uvicorn
 
+    from exoshare.app import UVICORN_OPTIONS
     from exoshare.db import at_head
 
     # The server ingests MQTT telemetry (embedded broker unless EXOSHARE_MQTT_URL is set).
@@ -269,6 +270,7 @@ def serve(
         port=port or settings.port,
         workers=workers,
         proxy_headers=True,
+        **UVICORN_OPTIONS,
     )
 
 

@@ -15,9 +15,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.config import Settings
 from exoshare.db import session_scope
 from exoshare.telemetry import service
+from exoshare.telemetry.ingest import Ingestor
+from exoshare.telemetry.ingest_process import IngestProcess
 from exoshare.telemetry.models import SessionStatus, TelemetrySession
-from exoshare.telemetry.mqtt import BrokerAddress, MqttIngestWorker, embedded_broker
+from exoshare.telemetry.mqtt import (
+    BrokerAddress,
+    GroupIngestion,
+    MqttIngestWorker,
+    embedded_broker,
+)
 from exoshare.telemetry.protocol import decode, encode, encode_json, topic
+from exoshare.telemetry.store import RawStore
 from tests.telemetry.helpers import (
     ORG,
     SERIAL,
@@ -40,9 +48,12 @@ def _reachable(address: BrokerAddress) -> bool:
         return probe.connect_ex((address.host, address.port)) == 0
 
 
-async def _stream_session(env: object, address: BrokerAddress, worker_id: str) -> list[dict]:
+async def _stream_session(
+    env: object, address: BrokerAddress, worker_id: str, storage: GroupIngestion | None = None
+) -> list[dict]:
     """Announce, 5 batches (one sent three times, out of order), end; collect the receipts."""
-    worker = MqttIngestWorker(env.ingestor, address, client_id=worker_id)  # type: ignore[attr-defined]
+    ingestion = storage or env.ingestor  # type: ignore[attr-defined]
+    worker = MqttIngestWorker(ingestion, address, client_id=worker_id)
     task = asyncio.create_task(worker.run())
     await asyncio.wait_for(worker.subscribed.wait(), 10)
     receipts: list[dict] = []
@@ -66,7 +77,7 @@ async def _stream_session(env: object, address: BrokerAddress, worker_id: str) -
     return receipts
 
 
-def _check_streamed(env: object, receipts: list[dict]) -> None:
+def _check_streamed(env: object, receipts: list[dict], *, file_per_batch: bool = True) -> None:
     statuses = [(r["ref"], r.get("seq"), r["status"]) for r in receipts]
     assert statuses == [
         ("session", None, "stored"),
@@ -79,7 +90,10 @@ def _check_streamed(env: object, receipts: list[dict]) -> None:
         ("samples", 2, "duplicate"),
         ("end", None, "stored"),
     ]
-    assert counts(env) == (1, 5, 500, 5)  # type: ignore[arg-type]
+    sessions, batches, samples, files = counts(env)  # type: ignore[arg-type]
+    assert (sessions, batches, samples) == (1, 5, 500)
+    # The storage process keeps each group's batches in one file.
+    assert files == 5 if file_per_batch else 1 <= files <= 5
     record = only_session(env)  # type: ignore[arg-type]
     assert record.status is SessionStatus.ended and record.n_samples == 500
     assert record.summary is not None and record.step_count is not None
@@ -95,6 +109,25 @@ def test_mqtt_ingestion_through_mosquitto(
     # A unique client id: the broker keeps a persistent session per id across test runs.
     receipts = asyncio.run(_stream_session(env, address, f"test-{os.urandom(4).hex()}"))
     _check_streamed(env, receipts)
+
+
+def test_the_storage_process_sends_the_receipts_itself(
+    session_factory: sessionmaker[Session], settings: Settings, tmp_path: Path
+) -> None:
+    address = BrokerAddress.parse(MOSQUITTO)
+    if not _reachable(address):
+        pytest.skip(f"no MQTT broker at {MOSQUITTO} (set EXOSHARE_TEST_MQTT_URL)")
+    env = make_env(session_factory, tmp_path)
+    env.store = RawStore(settings.resolved_telemetry_url())
+    storage = IngestProcess(settings, Ingestor(session_factory, env.store), address)
+    assert storage.answers_devices
+    try:
+        receipts = asyncio.run(
+            _stream_session(env, address, f"test-{os.urandom(4).hex()}", storage)
+        )
+    finally:
+        storage.close()
+    _check_streamed(env, receipts, file_per_batch=False)
 
 
 def test_mqtt_ingestion_through_the_embedded_broker(

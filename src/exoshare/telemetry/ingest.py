@@ -88,6 +88,8 @@ class Inbound:
     topic_serial: str | None = None
     decoded: tuple[dict[str, Any], Message] | None = None
     """The payload already decoded and parsed (by the MQTT worker's live tap), not redone."""
+    topic_org: str | None = None
+    """The organisation unit code of the MQTT topic it came on (where its receipt goes)."""
 
 
 class CredentialCache:
@@ -150,6 +152,9 @@ class Ingestor:
     ``group_files``: every batch of a group goes into one Parquet file (see
     :class:`exoshare.telemetry.store.GroupWriter`) instead of one file per batch.
     """
+
+    answers_devices = False
+    """Receipts are returned to the caller (the MQTT worker publishes them)."""
 
     def __init__(
         self,

@@ -40,6 +40,7 @@ from exoshare.telemetry.ingest import (
     Ingestor,
     verified_device,
 )
+from exoshare.telemetry.mqtt import BrokerAddress
 from exoshare.telemetry.protocol import Receipt, decode, parse_message
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,11 @@ _AcceptedFields = tuple[str, str, str, str | None]
 """status, device unit id, device serial, telemetry session id."""
 
 
-def _serve(settings: Settings, conn: Connection) -> None:
-    """The child: store every group it is sent, answer with receipts and what was accepted."""
+def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -> None:
+    """The child: store every group it is sent, send the devices their receipts (with a
+    broker), answer the web process with the receipts and what was accepted."""
     from exoshare.db import make_engine, make_sessionmaker
+    from exoshare.telemetry.receipts import ReceiptSender
     from exoshare.telemetry.store import RawStore
 
     engine = make_engine(settings.resolved_database_url())
@@ -60,6 +63,7 @@ def _serve(settings: Settings, conn: Connection) -> None:
         settings.telemetry_max_nan_run_s,
         group_files=True,
     )
+    sender = ReceiptSender(broker) if broker is not None else None
     try:
         while True:
             try:
@@ -69,8 +73,13 @@ def _serve(settings: Settings, conn: Connection) -> None:
             if group is None:
                 return
             results = ingestor.handle_many_accepted(
-                [Inbound(payload, topic_serial=serial) for payload, serial in group]
+                [Inbound(payload, topic_serial=serial) for payload, serial, _ in group]
             )
+            if sender is not None:
+                sender.send(
+                    (org, serial, receipt)
+                    for (_, serial, org), (receipt, _) in zip(group, results, strict=True)
+                )
             conn.send(
                 [
                     (
@@ -88,15 +97,24 @@ def _serve(settings: Settings, conn: Connection) -> None:
                 ]
             )
     finally:
+        if sender is not None:
+            sender.close()
         engine.dispose()
 
 
 class IngestProcess:
-    """Stores MQTT groups in a child process; listeners of ``local`` hear of what it stored."""
+    """Stores MQTT groups in a child process; listeners of ``local`` hear of what it stored.
 
-    def __init__(self, settings: Settings, local: Ingestor) -> None:
+    Given the ``broker``, the child sends the devices their receipts itself, right after each
+    commit (``answers_devices``): the MQTT worker then publishes none."""
+
+    def __init__(
+        self, settings: Settings, local: Ingestor, broker: BrokerAddress | None = None
+    ) -> None:
         self.settings = settings
         self.local = local
+        self.broker = broker
+        self.answers_devices = broker is not None
         self.credentials = CredentialCache(local.credentials.ttl_s)
         self._lock = threading.Lock()
         self._process: BaseProcess | None = None
@@ -114,7 +132,10 @@ class IngestProcess:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         process = context.Process(
-            target=_serve, args=(self.settings, child), name="exoshare-ingest", daemon=True
+            target=_serve,
+            args=(self.settings, child, self.broker),
+            name="exoshare-ingest",
+            daemon=True,
         )
         process.start()
         child.close()
@@ -149,7 +170,7 @@ class IngestProcess:
         with self._lock:
             try:
                 conn = self._ensure_child()
-                conn.send([(item.payload, item.topic_serial) for item in items])
+                conn.send([(item.payload, item.topic_serial, item.topic_org) for item in items])
                 results: list[tuple[Receipt, _AcceptedFields | None]] = conn.recv()
             except (EOFError, OSError) as exc:
                 # The child died with the group: no receipts, the devices resend.

@@ -49,7 +49,13 @@ verified device as it arrives, before it is stored (see :meth:`MqttIngestWorker.
 
 
 class GroupIngestion(Protocol):
-    """What the worker stores groups with: an :class:`Ingestor`, or an ``IngestProcess``."""
+    """What the worker stores groups with: an :class:`Ingestor`, or an ``IngestProcess``.
+
+    ``answers_devices``: it sends the devices their receipts itself (the storage process does,
+    right after its commit); otherwise the worker publishes the receipts ``handle_many``
+    returns."""
+
+    answers_devices: bool
 
     def handle_many(self, items: Sequence[Inbound]) -> list[Receipt | None]: ...
 
@@ -225,14 +231,16 @@ class MqttIngestWorker:
                 else:
                     group.append(queue.get_nowait())
             items = [
-                Inbound(payload, topic_serial=serial, decoded=decoded)
-                for _, serial, _, payload, decoded in group
+                Inbound(payload, topic_serial=serial, decoded=decoded, topic_org=org)
+                for org, serial, _, payload, decoded in group
             ]
             # Ingestion is blocking (SQL, files); a thread keeps the event loop answering the
             # broker, and one group at a time keeps a single writer.
             receipts = await asyncio.to_thread(self.ingestor.handle_many, items)
             self.handled += len(group)
             self.groups += 1
+            if self.ingestor.answers_devices:
+                continue
             task = asyncio.create_task(self._answer(client, group, receipts))
             self._receipt_tasks.add(task)
             task.add_done_callback(self._receipt_tasks.discard)

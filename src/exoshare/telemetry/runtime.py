@@ -58,7 +58,7 @@ async def telemetry_lifespan(app: FastAPI) -> AsyncIterator[None]:
                 embedded_broker(settings.host, settings.mqtt_embedded_port)
             )
         app.state.mqtt_broker = address
-        storage = IngestProcess(settings, ingestor(app))
+        storage = IngestProcess(settings, ingestor(app), address)
         await asyncio.to_thread(storage.start)
         worker = MqttIngestWorker(storage, address)
         app.state.mqtt_worker = worker
