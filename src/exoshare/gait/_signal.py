@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import signal
 
@@ -40,9 +42,21 @@ def lowpass(
     nyquist_hz = sampling_rate_hz / 2.0
     if cutoff_hz >= nyquist_hz:
         return np.asarray(values, dtype=np.float64)
-    sos = signal.butter(order, cutoff_hz, btype="low", fs=sampling_rate_hz, output="sos")
+    # A copy: SciPy's filter takes a writable array, and the cached design is shared.
+    sos = _butter_lowpass_sos(order, float(cutoff_hz), float(sampling_rate_hz)).copy()
     padlen = min(3 * (2 * len(sos) + 1), len(values) - 1)
     return np.asarray(signal.sosfiltfilt(sos, values, padlen=padlen))
+
+
+@functools.lru_cache(maxsize=64)
+def _butter_lowpass_sos(order: int, cutoff_hz: float, sampling_rate_hz: float) -> np.ndarray:
+    """The filter design, once per (order, cut-off, rate): designing costs more than filtering
+    a 10 s window, and a live session filters the same design every few seconds."""
+    sos = np.asarray(
+        signal.butter(order, cutoff_hz, btype="low", fs=sampling_rate_hz, output="sos")
+    )
+    sos.setflags(write=False)  # shared: callers filter with a copy
+    return sos
 
 
 def segment_argmin(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

@@ -85,6 +85,10 @@ class AlertMonitor:
         n = len(next(iter(channels.values()))) if channels else 0
         if n == 0:
             return []
+        if self._quiet(channels, n):
+            # As float(times[-1]) below: the same two IEEE operations.
+            self._last_data_s = start_s + (n - 1) / self.sampling_rate_hz
+            return []
         times = start_s + np.arange(n) / self.sampling_rate_hz
         self._last_data_s = float(times[-1])
         alerts: list[Alert] = []
@@ -145,6 +149,43 @@ class AlertMonitor:
                 "battery at {value:.0f} %",
             )
         return alerts
+
+    def _quiet(self, channels: Mapping[str, np.ndarray], n: int) -> bool:
+        """True when this batch can neither start nor clear an alert: no episode is open and no
+        rule channel crosses its limit. One matrix and a few vectorised comparisons instead of
+        the rules' per-channel work; a batch that might alert takes the exact path."""
+        link = self._episodes.get(AlertKind.link_lost)
+        if link is not None and link.active:
+            return False
+        for kind in (AlertKind.skin_temperature, AlertKind.interaction_force):
+            episode = self._episodes.get(kind)
+            if episode is not None and (episode.active or episode.above_since_s is not None):
+                return False
+        present = tuple(name in channels for name in _QUIET_CHANNELS)
+        fall = self._episodes.get(AlertKind.fall)
+        battery = self._episodes.get(AlertKind.battery_low)
+        plan = _quiet_plan(
+            self.rules,
+            present,
+            fall is not None and fall.active,
+            battery is not None and battery.active,
+        )
+        block = np.empty((len(plan.rows), n))
+        for row, (name, negate) in zip(block, plan.rows, strict=True):
+            if negate:
+                np.negative(channels[name], out=row)
+            else:
+                row[:] = channels[name]
+        # NaN compares False everywhere, as in the rules: a missing sample never alerts.
+        if (block[: plan.n_limited] > plan.limits).any():
+            return False
+        if plan.n_impact_sides:
+            acc = block[plan.n_limited :]
+            acc *= acc
+            squared = acc.reshape(plan.n_impact_sides, 3, n).sum(axis=1)
+            if (squared > plan.impact_squared).any():
+                return False
+        return True
 
     def observe_asymmetry(self, at_s: float, step_time_symmetry_index_pct: float) -> list[Alert]:
         """Feed the latest rolling step-time symmetry index (%, Robinson 1987) from the engine."""
@@ -304,6 +345,66 @@ class AlertMonitor:
                 )
             ]
         return []
+
+
+_QUIET_CHANNELS = (
+    "skin_temp_left_c",
+    "skin_temp_right_c",
+    "interaction_force_left_n",
+    "interaction_force_right_n",
+    "battery_pct",
+    *(f"shank_acc_{axis}_{side}_mps2" for side in ("left", "right") for axis in "xyz"),
+)
+
+
+@dataclass(frozen=True)
+class _QuietPlan:
+    rows: tuple[tuple[str, bool], ...]
+    """(channel, negated) per row: limited rows first, then the impact sides' x, y, z."""
+    n_limited: int
+    limits: np.ndarray
+    """(n_limited, 1): a row above its limit might alert."""
+    n_impact_sides: int
+    impact_squared: float
+
+
+@functools.lru_cache(maxsize=256)
+def _quiet_plan(
+    rules: AlertRules, present: tuple[bool, ...], fall_active: bool, battery_active: bool
+) -> _QuietPlan:
+    """Rows of :meth:`AlertMonitor._quiet` for the channels a batch has and the episodes
+    already raised (a fall or low battery raised once is not raised again: not checked)."""
+    has = dict(zip(_QUIET_CHANNELS, present, strict=True))
+    limited: list[tuple[str, bool, float]] = []
+    for side in ("left", "right"):
+        if has[f"skin_temp_{side}_c"]:
+            limited.append((f"skin_temp_{side}_c", False, rules.skin_temp_limit_c))
+    for side in ("left", "right"):
+        name = f"interaction_force_{side}_n"
+        if has[name]:
+            # |force| above the limit: the force or its negation is.
+            limited.append((name, False, rules.interaction_force_limit_n))
+            limited.append((name, True, rules.interaction_force_limit_n))
+    if has["battery_pct"] and not battery_active:
+        limited.append(("battery_pct", True, -rules.battery_low_pct))  # below: -pct above -limit
+    impact: list[tuple[str, bool]] = []
+    if not fall_active:
+        for side in ("left", "right"):
+            axes = [f"shank_acc_{axis}_{side}_mps2" for axis in "xyz"]
+            if all(has[a] for a in axes):
+                impact += [(a, False) for a in axes]
+    limits = np.array([[limit] for _, _, limit in limited]).reshape(len(limited), 1)
+    limits.setflags(write=False)
+    # Compared squared and a little low: a batch this close to the limit takes the exact path,
+    # so rounding in the square and the sum cannot hide an impact.
+    impact_g = rules.fall_impact_g * STANDARD_GRAVITY_MPS2
+    return _QuietPlan(
+        rows=tuple((name, negate) for name, negate, _ in limited) + tuple(impact),
+        n_limited=len(limited),
+        limits=limits,
+        n_impact_sides=len(impact) // 3,
+        impact_squared=impact_g * impact_g * (1 - 1e-9),
+    )
 
 
 def _max_of(

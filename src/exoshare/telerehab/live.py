@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import math
 import threading
@@ -56,7 +57,9 @@ VITALS = {
     "interaction_force_right_n": "absmax",
     "assistance_pct": "last",
 }
+_DISPLAY_SET = frozenset(DISPLAY_CHANNELS)
 QUEUE_FRAMES = 256
+_EMPTY = np.empty((0, 0))
 SHOWN_KEEP = 3000
 """Batches (5 min at 10 per second) whose sequence numbers the hub remembers as shown; an
 older batch is long out of the display history and is not shown again."""
@@ -87,17 +90,45 @@ def minmax_decimate(
     >>> minmax_decimate(t, v, 4)[1].tolist()
     [[0.0, 5.0, 9.0, -4.0]]
     """
+    index, picked = _minmax_pick(values, bucket)
+    return times_s[index], picked
+
+
+def _minmax_pick(values: np.ndarray, bucket: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`minmax_decimate` by sample index: (column of each point, its value), both
+    (channels, 2k). Every bucket of every channel at once, a fixed handful of NumPy calls:
+    a live batch holds one or two buckets, so the calls' overhead, not the arithmetic, is
+    the cost."""
     n_channels, n = values.shape
     k = n // bucket
-    shaped = values[:, : k * bucket].reshape(n_channels, k, bucket)
-    low = np.where(np.isnan(shaped), np.inf, shaped).argmin(axis=2)
-    high = np.where(np.isnan(shaped), -np.inf, shaped).argmax(axis=2)
-    first = np.minimum(low, high)
-    second = np.maximum(low, high)
-    base = (np.arange(k) * bucket)[None, :]
-    index = np.stack([base + first, base + second], axis=2).reshape(n_channels, 2 * k)
-    picked = np.take_along_axis(values[:, : k * bucket], index, axis=1)
-    return times_s[index], picked
+    rows = values[:, : k * bucket].reshape(n_channels * k, bucket)
+    low = rows.argmin(axis=1)
+    high = rows.argmax(axis=1)
+    row_index, row_start = _pick_grid(n_channels, k, bucket)
+    pair = np.empty((n_channels * k, 2), np.intp)
+    np.minimum(low, high, out=pair[:, 0])
+    np.maximum(low, high, out=pair[:, 1])
+    picked = rows[row_index, pair]
+    if np.isnan(picked.sum()):
+        # argmin/argmax point at a bucket's first NaN: pick among its samples instead (a
+        # missing sample is never a peak). The rare batch with a dropout pays for the masks.
+        missing = np.isnan(rows)
+        low = np.where(missing, np.inf, rows).argmin(axis=1)
+        high = np.where(missing, -np.inf, rows).argmax(axis=1)
+        np.minimum(low, high, out=pair[:, 0])
+        np.maximum(low, high, out=pair[:, 1])
+        picked = rows[row_index, pair]
+    return (pair + row_start).reshape(n_channels, 2 * k), picked.reshape(n_channels, 2 * k)
+
+
+@functools.lru_cache(maxsize=64)
+def _pick_grid(n_channels: int, k: int, bucket: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row number and first column of every (channel, bucket) row of :func:`_minmax_pick`."""
+    row_index = np.arange(n_channels * k)[:, None]
+    row_start = (row_index % k) * bucket
+    row_index.setflags(write=False)
+    row_start.setflags(write=False)
+    return row_index, row_start
 
 
 @dataclass(eq=False)
@@ -133,8 +164,10 @@ class LiveSession:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # display decimation
     next_index: int | None = None
-    pending_t: np.ndarray | None = None
-    pending_v: np.ndarray | None = None
+    pending_start: int = 0
+    """Sample index (from the session start) of the first sample of ``pending``."""
+    pending: np.ndarray | None = None
+    """(channels, samples) of the display bucket still open after the last batch."""
     display_names: tuple[str, ...] = ()
     history: deque[tuple[float, tuple[str, ...], np.ndarray, np.ndarray]] = field(
         default_factory=deque
@@ -142,7 +175,9 @@ class LiveSession:
     """(first sample time, channel names, display times, display values (channels, k)) per
     frame: arrays, not lists of floats, so the garbage collector has nothing here to walk."""
     # rolling analysis
-    ring: dict[str, np.ndarray] = field(default_factory=dict)
+    ring_names: tuple[str, ...] = ()
+    ring: np.ndarray = field(default_factory=lambda: _EMPTY)
+    """(channels in ``ring_names`` order, window samples), sample i in column i % window."""
     ring_high: int = 0
     last_analysis_index: int = 0
     last_ic_s: dict[str, float] = field(default_factory=dict)
@@ -191,9 +226,6 @@ class LiveSession:
         }
 
 
-_EMPTY = np.empty((0, 0))
-
-
 def _series(times: np.ndarray, values: np.ndarray) -> list[list[float | None]]:
     """One channel's display points as JSON-ready [times, values] (NaN → null)."""
     return [
@@ -205,7 +237,14 @@ def _series(times: np.ndarray, values: np.ndarray) -> list[list[float | None]]:
 def _points(
     names: tuple[str, ...], times: np.ndarray, values: np.ndarray
 ) -> dict[str, list[list[float | None]]]:
-    return {name: _series(times[i], values[i]) for i, name in enumerate(names)}
+    """Every channel's :func:`_series` at once: one rounding and one ``tolist`` per matrix
+    instead of per channel."""
+    rounded = np.round(values, 1)
+    value_rows = rounded.tolist()
+    if np.isnan(rounded.sum()):
+        value_rows = [[None if math.isnan(x) else x for x in row] for row in value_rows]
+    time_rows = np.round(times, 2).tolist()
+    return {name: [time_rows[i], value_rows[i]] for i, name in enumerate(names)}
 
 
 def _level(since_s: float | None, gap_s: float, missing: int) -> str:
@@ -338,10 +377,17 @@ class LiveHub:
             live.max_seq = max(live.max_seq, batch.seq)
             last_s = batch.first_sample_time_s + (n - 1) / fs
             live.last_data_s = max(live.last_data_s or last_s, last_s)
-            names, display_t, display_v = self._display(live, batch, first_index)
+            # One matrix of the display and analysis channels (display ones first, as in
+            # ANALYSIS_CHANNELS): decimation and the ring each take it in one go.
+            analysed = tuple(name for name in ANALYSIS_CHANNELS if name in batch.values)
+            matrix = batch.matrix(analysed)
+            shown_names = tuple(name for name in analysed if name in _DISPLAY_SET)
+            names, display_t, display_v = self._display(
+                live, shown_names, matrix[: len(shown_names)], first_index
+            )
             self._vitals(live, batch.values)
             alerts = live.monitor.observe(batch.first_sample_time_s, batch.values)
-            self._remember(live, batch.values, first_index, n)
+            self._remember(live, analysed, matrix, first_index)
             if live.ring_high - live.last_analysis_index >= self.config.analyse_every_s * fs:
                 alerts += self._analyse(live)
             frame = {
@@ -361,42 +407,44 @@ class LiveHub:
         return frame, alerts
 
     def _display(
-        self, live: LiveSession, batch: SampleBatch, first_index: int
+        self, live: LiveSession, names: tuple[str, ...], values: np.ndarray, first_index: int
     ) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
-        """The display points this batch completes: (names, times (channels, k), values)."""
-        names = tuple(n for n in DISPLAY_CHANNELS if n in batch.values)
+        """The display points this batch (``values``: rows ``names``) completes: (names,
+        times (channels, k), values)."""
         if not names:
             return (), _EMPTY, _EMPTY
         fs = live.sampling_rate_hz
         bucket = max(1, round(2 * fs / self.config.display_points_per_s))
-        times = (first_index + np.arange(batch.n_samples)) / fs
-        values = batch.matrix(names)
-        out_t: list[np.ndarray] = []
+        n = values.shape[1]
+        start = first_index
+        out_i: list[np.ndarray] = []
         out_v: list[np.ndarray] = []
-        contiguous = live.next_index == first_index and live.display_names == names
-        if live.pending_t is not None and live.pending_v is not None:
-            if contiguous:
-                times = np.concatenate([live.pending_t, times])
-                values = np.hstack([live.pending_v, values])
+        pending = live.pending
+        if pending is not None:
+            if live.next_index == first_index and live.display_names == names:
+                values = np.concatenate((pending, values), axis=1)
+                start = live.pending_start
             else:
                 # A batch from elsewhere in time (a resend after a gap): close the open bucket.
-                t, v = minmax_decimate(live.pending_t, live.pending_v, live.pending_t.size)
-                out_t.append(t)
-                out_v.append(v)
+                index, picked = _minmax_pick(pending, pending.shape[1])
+                out_i.append(index + live.pending_start)
+                out_v.append(picked)
         live.display_names = names
-        full = (times.size // bucket) * bucket
+        width = values.shape[1]
+        full = (width // bucket) * bucket
         if full:
-            t, v = minmax_decimate(times[:full], values[:, :full], bucket)
-            out_t.append(t)
-            out_v.append(v)
-        live.pending_t = times[full:] if full < times.size else None
-        live.pending_v = values[:, full:] if full < times.size else None
-        live.next_index = first_index + batch.n_samples
-        if not out_t:
+            index, picked = _minmax_pick(values, bucket)
+            out_i.append(index + start)
+            out_v.append(picked)
+        live.pending = values[:, full:] if full < width else None
+        live.pending_start = start + full
+        live.next_index = first_index + n
+        if not out_i:
             return (), _EMPTY, _EMPTY
-        all_t = np.hstack(out_t) if len(out_t) > 1 else out_t[0]
-        all_v = np.hstack(out_v) if len(out_v) > 1 else out_v[0]
-        return names, all_t, all_v
+        all_i = np.concatenate(out_i, axis=1) if len(out_i) > 1 else out_i[0]
+        all_v = np.concatenate(out_v, axis=1) if len(out_v) > 1 else out_v[0]
+        # Sample index over the rate, as (first_index + np.arange(n)) / fs: the same times.
+        return names, all_i / fs, all_v
 
     def _vitals(self, live: LiveSession, values: Mapping[str, np.ndarray]) -> None:
         for name, how in VITALS.items():
@@ -406,43 +454,53 @@ class LiveHub:
             if how == "last" and math.isfinite(last := float(column[-1])):
                 live.vitals[name] = last  # the usual case: no array work at all
                 continue
+            if how == "absmax" and math.isfinite(peak := float(np.abs(column).max())):
+                live.vitals[name] = peak  # no missing or infinite sample: no mask needed
+                continue
             finite = column[np.isfinite(column)]
             if finite.size:
                 live.vitals[name] = float(finite[-1] if how == "last" else np.abs(finite).max())
 
     def _remember(
-        self, live: LiveSession, values: Mapping[str, np.ndarray], first_index: int, n: int
+        self, live: LiveSession, names: tuple[str, ...], values: np.ndarray, first_index: int
     ) -> None:
         size = int(self.config.window_s * live.sampling_rate_hz)
-        if not live.ring:
-            for name in ANALYSIS_CHANNELS:
-                if name in values:
-                    live.ring[name] = np.full(size, np.nan)
+        n = values.shape[1]
+        if not live.ring_names and names:
+            live.ring_names = names
+            live.ring = np.full((len(names), size), np.nan)
         if first_index + n <= live.ring_high - size:
             return  # older than the window
-        slots = (first_index + np.arange(n)) % size
-        for name, ring in live.ring.items():
-            if name in values:
-                ring[slots] = values[name]
+        ring = live.ring
+        slot = first_index % size
+        columns: slice | np.ndarray = (
+            slice(slot, slot + n) if slot + n <= size else (first_index + np.arange(n)) % size
+        )
+        if names == live.ring_names:
+            ring[:, columns] = values
+        else:
+            for row, name in enumerate(live.ring_names):
+                if name in names:
+                    ring[row, columns] = values[names.index(name)]
         if first_index + n > live.ring_high:
             # Slots skipped by a jump ahead hold samples of an older lap: mark them missing.
-            skipped = np.arange(live.ring_high, first_index)
-            if skipped.size:
-                for ring in live.ring.values():
-                    ring[skipped[-size:] % size] = np.nan
+            if first_index > live.ring_high and live.ring_names:
+                skipped = np.arange(live.ring_high, first_index)
+                ring[:, skipped[-size:] % size] = np.nan
             live.ring_high = first_index + n
 
     def _analyse(self, live: LiveSession) -> list[Alert]:
         fs = live.sampling_rate_hz
-        size = next(iter(live.ring.values())).size if live.ring else 0
+        size = live.ring.shape[1] if live.ring_names else 0
         live.last_analysis_index = live.ring_high
         if not size or live.ring_high < size // 2:
             return []
         low = max(0, live.ring_high - size)
         order = np.arange(low, live.ring_high) % size
         window_start_s = live.start_time_s + low / fs
+        window = live.ring[:, order]
         recording = Recording(
-            fs, {n: r[order] for n, r in live.ring.items()}, window_start_s, dict(live.meta)
+            fs, dict(zip(live.ring_names, window, strict=True)), window_start_s, dict(live.meta)
         )
         try:
             summary = analyse(recording)
@@ -532,7 +590,7 @@ class LiveHub:
         viewers = self._subscribers.get(therapy_session_id)
         if not viewers:
             return
-        text = json.dumps(frame, separators=(",", ":"), allow_nan=False, default=_plain)
+        text = _FRAME_JSON.encode(frame)
         pending: list[tuple[str, Subscriber, str]] | None = getattr(self._outbox, "items", None)
         try:
             here = asyncio.get_running_loop()
@@ -581,3 +639,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+# What json.dumps(frame, separators=(",", ":"), allow_nan=False, default=_plain) does, without
+# building a new encoder for every frame.
+_FRAME_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=_plain)
