@@ -139,9 +139,13 @@ class MqttIngestWorker:
         broker: BrokerAddress,
         client_id: str = WORKER_CLIENT_ID,
         reconnect_s: float = 2.0,
-        max_group: int = 200,
-        linger_s: float = 0.02,
+        max_group: int = 500,
+        linger_s: float = 0.1,
     ) -> None:
+        # A group costs a transaction, a Parquet file and its fsync whatever its size: at 100
+        # live sessions, 100 ms groups (~100 batches) took a fifth less storage CPU than 20 ms
+        # groups. The live view does not wait for storage (the tap), only receipts do, and a
+        # device resends after 2 s at the earliest.
         self.ingestor = ingestor
         self.broker = broker
         self.client_id = client_id
