@@ -170,6 +170,8 @@ class Ingestor:
         self.max_nan_run_s = max_nan_run_s
         self.group_files = group_files
         self.credentials = CredentialCache(credential_ttl_s)
+        self.known = service.KnownBatches()
+        self._units: dict[tuple[str, str], DeviceUnit] = {}
         self.times = StageTimes()
         self.counts: Counter[str] = Counter()
         self.groups = 0
@@ -251,6 +253,7 @@ class Ingestor:
         accepted: list[tuple[int, Accepted]] = []
         writer: GroupWriter | None = self.store.group() if self.group_files else None
         target: BatchStore = writer if writer is not None else self.store
+        known = self.known.transaction()
         with session_scope(self.factory) as session:
             if session.get_bind().dialect.name == "sqlite":
                 # Take SQLite's single write lock now (waiting up to busy_timeout): a group
@@ -261,7 +264,6 @@ class Ingestor:
             run: list[tuple[int, DeviceUnit, SampleBatch]] = []
 
             def keep(i: int, message: Message, device: DeviceUnit, outcome: Outcome) -> None:
-                record = outcome.session
                 accepted.append(
                     (
                         i,
@@ -270,7 +272,7 @@ class Ingestor:
                             message,
                             device.id,
                             device.serial_number,
-                            record.id if record is not None else None,
+                            outcome.session_id,
                         ),
                     )
                 )
@@ -291,7 +293,7 @@ class Ingestor:
                 try:
                     with session.begin_nested():
                         results = service.ingest_batches(
-                            session, target, items, self.max_nan_run_s, self.times.seconds
+                            session, target, items, self.max_nan_run_s, self.times.seconds, known
                         )
                 except IntegrityError:
                     # Another writer stored one of them meanwhile: the one-by-one rules decide.
@@ -323,6 +325,7 @@ class Ingestor:
                 clock = time.perf_counter()
                 writer.flush()  # the samples are on disk before the index says they are
                 self.times.add("write", clock)
+        known.commit()
         # Everything in the transaction that is not validating or writing files is SQL.
         self.times.add("transaction", mark)
         self.groups += 1
@@ -381,8 +384,7 @@ class Ingestor:
             if found is None:
                 known = self.credentials.get(digest)
                 if known is not None:
-                    # Ingestion only needs the unit's id and serial: no query at all.
-                    found = DeviceUnit(id=known[0], serial_number=known[1])
+                    found = self._unit(known)
                 else:
                     epoch = service.revocation_epoch()
                     found = service.authenticate_device(session, auth, digest)
@@ -393,6 +395,16 @@ class Ingestor:
             raise DeviceNotAuthenticated(
                 f"the credential belongs to {unit.serial_number}, not to {item.topic_serial}"
             )
+        return unit
+
+    def _unit(self, known: tuple[str, str]) -> DeviceUnit:
+        """A detached unit with the id and serial ingestion needs: no query at all, and made
+        once per device rather than per message (building an ORM object is not free)."""
+        unit = self._units.get(known)
+        if unit is None:
+            if len(self._units) >= 10_000:
+                self._units.clear()
+            unit = self._units[known] = DeviceUnit(id=known[0], serial_number=known[1])
         return unit
 
     def _apply(

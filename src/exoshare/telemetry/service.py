@@ -7,10 +7,14 @@ so a rejected batch changes neither the raw store nor the index.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import hashlib
 import math
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -18,7 +22,8 @@ from typing import Any, cast
 import numpy as np
 from sqlalchemy import Table, and_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, load_only, selectinload
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal
@@ -59,6 +64,13 @@ class Outcome:
 
     status: str
     session: TelemetrySession | None = None
+    """The session's row, when the rules loaded it (the grouped batch path does not)."""
+    session_id: str | None = None
+    """The session's id (the row's, when only the row is given)."""
+
+    def __post_init__(self) -> None:
+        if self.session_id is None and self.session is not None:
+            object.__setattr__(self, "session_id", self.session.id)
 
 
 def _sha256(secret: str) -> str:
@@ -285,13 +297,7 @@ def ingest_batch(
         .limit(1)
     )
     if overlapping is not None:
-        raise TelemetryRejected(
-            "duplicate-timestamps",
-            f"batch {batch.seq} ({times[0]:.3f}-{times[-1]:.3f} s) overlaps the samples of "
-            f"stored batch {overlapping}",
-            field="t0",
-            overlaps_seq=overlapping,
-        )
+        raise _overlap(batch, times, overlapping)
     clock = _tick(stage_seconds, "validate", clock)
     name = store.write_batch(device.serial_number, record.id, batch.seq, times, batch.values)
     _tick(stage_seconds, "write", clock)
@@ -325,33 +331,219 @@ def ingest_batch(
     return Outcome("stored", record)
 
 
-_INGEST_COLUMNS = (
-    TelemetrySession.device_unit_id,
-    TelemetrySession.device_session_id,
-    TelemetrySession.status,
-    TelemetrySession.start_time_s,
-    TelemetrySession.sampling_rate_hz,
-    TelemetrySession.channels,
-    TelemetrySession.expected_batches,
-    TelemetrySession.n_batches,
-    TelemetrySession.n_samples,
-)
-"""What storing batches reads of a session, loaded for every group: the other JSON columns
-(settings, meta, summary) would be decoded for nothing each time (lazy-loaded if ever used)."""
+KNOWN_WINDOW_S = 60.0
+"""How much sample time of a session's stored batches :class:`KnownBatches` keeps for the
+overlap check; a new batch older than that is checked in SQL (one by one)."""
+
+
+class _SeqRanges:
+    """A set of sequence numbers kept as sorted, disjoint ``[start, end)`` ranges: a session
+    streamed in order is one range however long it runs."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def __contains__(self, seq: int) -> bool:
+        i = bisect.bisect_right(self.starts, seq) - 1
+        return i >= 0 and seq < self.ends[i]
+
+    def add(self, seq: int) -> None:
+        i = bisect.bisect_right(self.starts, seq) - 1
+        if i >= 0 and seq < self.ends[i]:
+            return
+        joins_next = i + 1 < len(self.starts) and self.starts[i + 1] == seq + 1
+        if i >= 0 and self.ends[i] == seq:
+            if joins_next:
+                self.ends[i] = self.ends.pop(i + 1)
+                del self.starts[i + 1]
+            else:
+                self.ends[i] = seq + 1
+        elif joins_next:
+            self.starts[i + 1] = seq
+        else:
+            self.starts.insert(i + 1, seq)
+            self.ends.insert(i + 1, seq + 1)
 
 
 @dataclass
-class _Run:
-    """What :func:`ingest_batches` knows of one session while it stores a run of batches."""
+class _KnownSession:
+    """The stored batches of one session as of ``n_batches`` (the session row's counter)."""
 
-    record: TelemetrySession
-    seqs: set[int]
+    n_batches: int
+    seqs: _SeqRanges
     intervals: list[tuple[float, float, int]]
-    lows: np.ndarray
-    highs: np.ndarray
-    names: list[str]
-    batches: int = 0
-    samples: int = 0
+    """(first, last sample time, seq), sorted by first. Stored batches never overlap (each was
+    checked against the others), so they are sorted by last too."""
+    floor: float
+    """Every stored batch that ends at or after ``floor`` is in ``intervals``."""
+
+    def add(self, first: float, last: float, seq: int) -> None:
+        self.seqs.add(seq)
+        bisect.insort(self.intervals, (first, last, seq))
+
+    def overlapping(self, lo: float, hi: float) -> int | None:
+        """The seq of a stored batch with samples in [lo, hi] (callers ensure lo >= floor)."""
+        k = bisect.bisect_right(self.intervals, (hi, math.inf, math.inf))
+        found = None
+        while k > 0 and self.intervals[k - 1][1] >= lo:
+            k -= 1
+            found = self.intervals[k][2]
+        return found
+
+    def prune(self) -> None:
+        if not self.intervals:
+            return
+        cutoff = self.intervals[-1][1] - KNOWN_WINDOW_S
+        if self.intervals[0][1] < cutoff:
+            del self.intervals[: bisect.bisect_left(self.intervals, cutoff, key=lambda iv: iv[1])]
+            self.floor = max(self.floor, cutoff)
+
+
+@dataclass
+class _SessionFacts:
+    """What the batch checks need of a session; none of it changes after the announce."""
+
+    start_time_s: float
+    sampling_rate_hz: float
+    channels: dict[str, str]
+
+
+class KnownBatches:
+    """The stored batches of recent sessions, kept between groups so that storing a group reads
+    no stored batches. A session's entry is used only while the session row's ``n_batches``
+    still equals the count the entry was built for: a batch stored by anyone else (another
+    process, the one-by-one rules) makes it be read again from SQL.
+
+    What a transaction learns stays in its :class:`KnownTransaction` until it commits, so a
+    rolled-back group leaves nothing behind.
+    """
+
+    def __init__(self, max_sessions: int = 2000) -> None:
+        self.max_sessions = max_sessions
+        self.lock = threading.RLock()
+        self._sessions: OrderedDict[str, _KnownSession] = OrderedDict()
+        self._facts: dict[str, _SessionFacts] = {}
+        self.reads = 0
+        """Sessions whose stored batches were read from SQL (for tests)."""
+
+    def transaction(self) -> KnownTransaction:
+        return KnownTransaction(self)
+
+    def forget(self, session_id: str) -> None:
+        with self.lock:
+            self._sessions.pop(session_id, None)
+            self._facts.pop(session_id, None)
+
+
+@dataclass
+class _Pending:
+    """A session as one transaction sees it: a known state plus the batches it added."""
+
+    base: _KnownSession
+    base_batches: int
+    read_here: bool
+    added: list[tuple[float, float, int]]
+    added_seqs: set[int]
+
+    @property
+    def n_batches(self) -> int:
+        return self.base_batches + len(self.added)
+
+
+class KnownTransaction:
+    """:class:`KnownBatches` as one transaction sees and changes it (see :func:`ingest_batches`)."""
+
+    def __init__(self, known: KnownBatches) -> None:
+        self.known = known
+        self._pending: dict[str, _Pending] = {}
+
+    def commit(self) -> None:
+        """The transaction committed: keep what it stored and read."""
+        known = self.known
+        with known.lock:
+            for sid, pending in self._pending.items():
+                current = known._sessions.get(sid)
+                entry = pending.base
+                if not pending.read_here and (
+                    current is not entry or entry.n_batches != pending.base_batches
+                ):
+                    known._sessions.pop(sid, None)  # changed meanwhile: read it again
+                    continue
+                for first, last, seq in pending.added:
+                    entry.add(first, last, seq)
+                entry.n_batches = pending.n_batches if entry.n_batches >= 0 else -1
+                entry.prune()
+                known._sessions[sid] = entry
+            while len(known._sessions) > known.max_sessions:
+                sid, _ = known._sessions.popitem(last=False)
+                known._facts.pop(sid, None)
+            if len(known._facts) > 2 * known.max_sessions:
+                known._facts.clear()  # facts of sessions whose groups never committed
+        self._pending.clear()
+
+    def _sessions(
+        self, session: Session, counts: dict[str, int]
+    ) -> tuple[dict[str, _Pending], dict[str, _SessionFacts]]:
+        """The sessions ``counts`` names (id → its row's n_batches) as of those counts, and
+        their facts, reading from SQL what is not known at that count. Call with the lock."""
+        known = self.known
+        stale: list[str] = []
+        for sid, n in counts.items():
+            pending = self._pending.get(sid)
+            if pending is not None and pending.n_batches == n:
+                continue
+            entry = known._sessions.get(sid)
+            if entry is not None and entry.n_batches == n:
+                known._sessions.move_to_end(sid)
+                self._pending[sid] = _Pending(entry, n, False, [], set())
+            else:
+                stale.append(sid)
+        if stale:
+            known.reads += len(stale)
+            fresh = {sid: _KnownSession(0, _SeqRanges(), [], -math.inf) for sid in stale}
+            rows = session.execute(
+                select(
+                    TelemetryBatch.session_id,
+                    TelemetryBatch.seq,
+                    TelemetryBatch.first_sample_time_s,
+                    TelemetryBatch.last_sample_time_s,
+                ).where(TelemetryBatch.session_id.in_(stale))
+            )
+            for sid, seq, first, last in rows:
+                entry = fresh[sid]
+                entry.seqs.add(seq)
+                entry.intervals.append((first, last, seq))
+                entry.n_batches += 1
+            for sid, entry in fresh.items():
+                entry.intervals.sort()
+                entry.prune()
+                # The rows and the count were read by different statements: if they disagree
+                # (another writer in between), the entry is used now, never kept.
+                entry.n_batches = counts[sid] if entry.n_batches == counts[sid] else -1
+                self._pending[sid] = _Pending(entry, counts[sid], True, [], set())
+        missing = [sid for sid in counts if sid not in known._facts]
+        if missing:
+            table = cast(Table, TelemetrySession.__table__)
+            for sid, start, rate, channels in session.execute(
+                select(
+                    table.c.id, table.c.start_time_s, table.c.sampling_rate_hz, table.c.channels
+                ).where(table.c.id.in_(missing))
+            ):
+                known._facts[sid] = _SessionFacts(start, rate, channels)
+        return (
+            {sid: self._pending[sid] for sid in counts},
+            {sid: known._facts[sid] for sid in counts},
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _physical_bounds(names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest possible value of each channel, as (channels, 1) columns."""
+    specs = [CHANNELS.get(n) for n in names]
+    lows = np.array([sp.physical_min if sp else -np.inf for sp in specs])[:, None]
+    highs = np.array([sp.physical_max if sp else np.inf for sp in specs])[:, None]
+    return lows, highs
 
 
 def ingest_batches(
@@ -360,119 +552,120 @@ def ingest_batches(
     items: list[tuple[DeviceUnit, SampleBatch]],
     max_nan_run_s: float = 0.5,
     stage_seconds: dict[str, float] | None = None,
+    known: KnownTransaction | None = None,
 ) -> list[Outcome | TelemetryRejected | None]:
     """The same rules as :func:`ingest_batch` for many batches, in a few statements.
 
     Per item: an :class:`Outcome`, the :class:`TelemetryRejected` it earned, or ``None`` when
-    the item needs :func:`ingest_batch` (its session is ending or ended). One query finds the
-    sessions, one the stored sequence numbers, one the stored batches that could overlap; the
-    new index rows go in with one INSERT and each session's counts with one UPDATE. A
-    uniqueness conflict (another writer stored one of these batches meanwhile) raises
-    ``IntegrityError``: the caller then rolls back to its savepoint and stores one by one.
+    the item needs :func:`ingest_batch` (its session is ending or ended, or the batch is older
+    than what ``known`` keeps). One query reads the sessions; the stored batches come from
+    ``known`` (read from SQL for sessions it does not know as they are now); the new index rows
+    go in with one INSERT and each session's counts with one UPDATE. ``known`` learns of the
+    new batches once the caller commits (:meth:`KnownTransaction.commit`); without it the stored
+    batches are read for this call only. A uniqueness conflict (another writer stored one of
+    these batches meanwhile) raises ``IntegrityError``: the caller then rolls back to its
+    savepoint and stores one by one.
     """
     out: list[Outcome | TelemetryRejected | None] = [None] * len(items)
+    view = known if known is not None else KnownBatches().transaction()
+    sessions = cast(Table, TelemetrySession.__table__)
     keys = {(device.id, batch.session_id) for device, batch in items}
     records = {
-        (r.device_unit_id, r.device_session_id): r
-        for r in session.scalars(
-            select(TelemetrySession)
-            .options(load_only(*_INGEST_COLUMNS))
-            .where(
-                tuple_(TelemetrySession.device_unit_id, TelemetrySession.device_session_id).in_(
-                    list(keys)
-                )
-            )
+        (row.device_unit_id, row.device_session_id): row
+        for row in session.execute(
+            select(
+                sessions.c.id,
+                sessions.c.device_unit_id,
+                sessions.c.device_session_id,
+                sessions.c.status,
+                sessions.c.n_batches,
+            ).where(tuple_(sessions.c.device_unit_id, sessions.c.device_session_id).in_(list(keys)))
         )
     }
-    runs: dict[str, _Run] = {}
-    ids = [r.id for r in records.values() if r.status is SessionStatus.recording]
-    if ids:
-        seqs = {b.seq for _, b in items}
-        earliest = min(b.first_sample_time_s for _, b in items) - 1.0
-        stored = session.execute(
-            select(
-                TelemetryBatch.session_id,
-                TelemetryBatch.seq,
-                TelemetryBatch.first_sample_time_s,
-                TelemetryBatch.last_sample_time_s,
-            ).where(
-                TelemetryBatch.session_id.in_(ids),
-                (TelemetryBatch.seq.in_(seqs)) | (TelemetryBatch.last_sample_time_s >= earliest),
+    # Ending and ended sessions go one by one (they may finish inside the group).
+    recording = {
+        row.id: row.n_batches for row in records.values() if row.status is SessionStatus.recording
+    }
+    with view.known.lock:
+        for row in records.values():
+            if row.status is SessionStatus.ended:
+                view.known.forget(row.id)
+        entries, facts = view._sessions(session, recording)
+        rows: list[dict[str, Any]] = []
+        added: dict[str, list[tuple[float, float, int]]] = {}
+        clock = time.perf_counter()
+        for k, (device, batch) in enumerate(items):
+            found = records.get((device.id, batch.session_id))
+            if found is None:
+                out[k] = _unknown_session(device, batch.session_id)
+                continue
+            sid = found.id
+            entry = entries.get(sid)
+            if entry is None:
+                continue
+            if batch.seq in entry.base.seqs or batch.seq in entry.added_seqs:
+                out[k] = Outcome("duplicate", session_id=sid)
+                continue
+            if batch.seq in (seq for _, _, seq in added.get(sid, ())):
+                out[k] = Outcome("duplicate", session_id=sid)
+                continue
+            try:
+                times = _checked_times(facts[sid], batch, max_nan_run_s)
+            except TelemetryRejected as exc:
+                out[k] = exc
+                continue
+            half = 0.5 / facts[sid].sampling_rate_hz
+            first, last = float(times[0]), float(times[-1])
+            lo, hi = first - half, last + half
+            if lo < entry.base.floor:
+                continue  # older than what is kept: checked in SQL, one by one
+            overlapping = entry.base.overlapping(lo, hi)
+            if overlapping is None:
+                earlier = (*entry.added, *added.get(sid, ()))
+                overlapping = next((q for f, la, q in earlier if f <= hi and la >= lo), None)
+            if overlapping is not None:
+                out[k] = _overlap(batch, times, overlapping)
+                continue
+            clock = _tick(stage_seconds, "validate", clock)
+            name = store.write_batch(device.serial_number, sid, batch.seq, times, batch.values)
+            clock = _tick(stage_seconds, "write", clock)
+            added.setdefault(sid, []).append((first, last, batch.seq))
+            rows.append(
+                {
+                    "session_id": sid,
+                    "device_unit_id": device.id,
+                    "seq": batch.seq,
+                    "n_samples": batch.n_samples,
+                    "first_sample_time_s": first,
+                    "last_sample_time_s": last,
+                    "file": name,
+                }
             )
-        ).all()
-        for record in records.values():
-            if record.id in ids:
-                names = sorted(record.channels)
-                specs = [CHANNELS.get(n) for n in names]
-                runs[record.id] = _Run(
-                    record, set(), [],
-                    np.array([sp.physical_min if sp else -np.inf for sp in specs])[:, None],
-                    np.array([sp.physical_max if sp else np.inf for sp in specs])[:, None],
-                    names,
-                )  # fmt: skip
-        for session_id, seq, first, last in stored:
-            runs[session_id].seqs.add(seq)
-            runs[session_id].intervals.append((first, last, seq))
-    rows: list[dict[str, Any]] = []
-    clock = time.perf_counter()
-    for k, (device, batch) in enumerate(items):
-        found = records.get((device.id, batch.session_id))
-        if found is None:
-            out[k] = _unknown_session(device, batch.session_id)
-            continue
-        record = found
-        run = runs.get(record.id)
-        if run is None or record.expected_batches is not None:
-            continue  # ending or ended: the one-by-one rules decide
-        if batch.seq in run.seqs:
-            out[k] = Outcome("duplicate", record)
-            continue
-        try:
-            times = _checked_times(record, batch, run, max_nan_run_s)
-        except TelemetryRejected as exc:
-            out[k] = exc
-            continue
-        clock = _tick(stage_seconds, "validate", clock)
-        name = store.write_batch(device.serial_number, record.id, batch.seq, times, batch.values)
-        clock = _tick(stage_seconds, "write", clock)
-        first, last = float(times[0]), float(times[-1])
-        run.seqs.add(batch.seq)
-        run.intervals.append((first, last, batch.seq))
-        run.batches += 1
-        run.samples += batch.n_samples
-        rows.append(
-            {
-                "session_id": record.id,
-                "device_unit_id": device.id,
-                "seq": batch.seq,
-                "n_samples": batch.n_samples,
-                "first_sample_time_s": first,
-                "last_sample_time_s": last,
-                "file": name,
-            }
-        )
-        out[k] = Outcome("stored", record)
-    if rows:
-        session.execute(insert(TelemetryBatch), rows)
-        table = cast(Table, TelemetrySession.__table__)
+            out[k] = Outcome("stored", session_id=sid)
+        if not rows:
+            return out
+        session.execute(insert(cast(Table, TelemetryBatch.__table__)), rows)
+        samples: dict[str, int] = dict.fromkeys(added, 0)
+        for index_row in rows:
+            samples[index_row["session_id"]] += index_row["n_samples"]
         session.execute(
-            update(table)
-            .where(table.c.id == bindparam("sid"))
+            update(sessions)
+            .where(sessions.c.id == bindparam("sid"))
             .values(
-                n_batches=table.c.n_batches + bindparam("nb"),
-                n_samples=table.c.n_samples + bindparam("ns"),
+                n_batches=sessions.c.n_batches + bindparam("nb"),
+                n_samples=sessions.c.n_samples + bindparam("ns"),
             ),
-            [
-                {"sid": run.record.id, "nb": run.batches, "ns": run.samples}
-                for run in runs.values()
-                if run.batches
-            ],
+            [{"sid": sid, "nb": len(new), "ns": samples[sid]} for sid, new in added.items()],
         )
-        for run in runs.values():
-            if run.batches:
-                # Keep the loaded objects in step without reading them back.
-                state = run.record
-                session.expire(state, ["n_batches", "n_samples"])
+        # Stored: the transaction now knows of them (others once it commits).
+        for sid, new in added.items():
+            entries[sid].added.extend(new)
+            entries[sid].added_seqs.update(seq for _, _, seq in new)
+            # A row this transaction loaded earlier (an announce in the same group) must not
+            # keep its old counts.
+            loaded = session.identity_map.get(identity_key(TelemetrySession, sid))
+            if loaded is not None:
+                session.expire(loaded, ["n_batches", "n_samples"])
     return out
 
 
@@ -485,7 +678,7 @@ def _unknown_session(device: DeviceUnit, device_session_id: str) -> TelemetryRej
     )
 
 
-def _times_after_start(record: TelemetrySession, batch: SampleBatch) -> np.ndarray:
+def _times_after_start(record: TelemetrySession | _SessionFacts, batch: SampleBatch) -> np.ndarray:
     """The batch's sample times; a batch that starts before its session did is refused."""
     fs = record.sampling_rate_hz
     times = batch_times(batch.first_sample_time_s, batch.n_samples, fs, batch.timestamps_s)
@@ -499,32 +692,31 @@ def _times_after_start(record: TelemetrySession, batch: SampleBatch) -> np.ndarr
     return times
 
 
-def _checked_times(
-    record: TelemetrySession, batch: SampleBatch, run: _Run, max_nan_run_s: float
-) -> np.ndarray:
-    fs = record.sampling_rate_hz
-    times = _times_after_start(record, batch)
-    half = 0.5 / fs
+def _checked_times(facts: _SessionFacts, batch: SampleBatch, max_nan_run_s: float) -> np.ndarray:
+    fs = facts.sampling_rate_hz
+    times = _times_after_start(facts, batch)
     # One vectorised look at every channel; only a batch that fails it (or has other
     # channels than announced) goes through check_values, which names what is wrong.
     clean = False
-    if len(batch.values) == len(run.names) and all(n in batch.values for n in run.names):
-        block = batch.matrix(run.names)
-        clean = bool(np.isfinite(block).all() and (block >= run.lows).all())
-        clean = clean and bool((block <= run.highs).all())
+    if batch.values.keys() == facts.channels.keys():
+        names = tuple(batch.values)
+        block = batch.matrix(names)
+        lows, highs = _physical_bounds(names)
+        clean = bool(np.isfinite(block).all() and (block >= lows).all())
+        clean = clean and bool((block <= highs).all())
     if not clean:
-        check_values(batch.values, record.channels, fs, times, max_nan_run_s)
-    lo, hi = float(times[0]) - half, float(times[-1]) + half
-    for first, last, seq in run.intervals:
-        if first <= hi and last >= lo:
-            raise TelemetryRejected(
-                "duplicate-timestamps",
-                f"batch {batch.seq} ({times[0]:.3f}-{times[-1]:.3f} s) overlaps the samples of "
-                f"stored batch {seq}",
-                field="t0",
-                overlaps_seq=seq,
-            )
+        check_values(batch.values, facts.channels, fs, times, max_nan_run_s)
     return times
+
+
+def _overlap(batch: SampleBatch, times: np.ndarray, seq: int) -> TelemetryRejected:
+    return TelemetryRejected(
+        "duplicate-timestamps",
+        f"batch {batch.seq} ({times[0]:.3f}-{times[-1]:.3f} s) overlaps the samples of "
+        f"stored batch {seq}",
+        field="t0",
+        overlaps_seq=seq,
+    )
 
 
 def _tick(stage_seconds: dict[str, float] | None, stage: str, since: float) -> float:

@@ -222,34 +222,34 @@ class GroupWriter:
         if not self.pending:
             return
         n = self.rows
+        pending = self.pending
+        sizes = np.array([b.time_s.size for b in pending])
+        # Each batch's device and session once, repeated over its rows by Arrow.
+        row_batch = pa.array(np.repeat(np.arange(len(pending)), sizes))
         columns: dict[str, pa.Array] = {
-            "device": pa.array(
-                np.repeat([b.device for b in self.pending], [b.time_s.size for b in self.pending])
-            ),
-            "session": pa.array(
-                np.repeat([b.session for b in self.pending], [b.time_s.size for b in self.pending])
-            ),
-            "seq": pa.array(
-                np.repeat(
-                    np.array([b.seq for b in self.pending], dtype=np.int64),
-                    [b.time_s.size for b in self.pending],
-                )
-            ),
-            TIME_COLUMN: pa.array(np.concatenate([b.time_s for b in self.pending])),
+            "device": pa.array([b.device for b in pending], pa.string()).take(row_batch),
+            "session": pa.array([b.session for b in pending], pa.string()).take(row_batch),
+            "seq": pa.array(np.repeat(np.array([b.seq for b in pending], dtype=np.int64), sizes)),
+            TIME_COLUMN: pa.array(np.concatenate([b.time_s for b in pending])),
         }
-        names = sorted({name for b in self.pending for name in b.values})
+        names = sorted({name for b in pending for name in b.values})
         for name in names:
+            parts = [b.values.get(name) for b in pending]
+            present = [part for part in parts if part is not None]
+            if len(present) == len(parts):
+                # Samples arrive as float32 on the wire; storing float32 keeps them exact.
+                columns[name] = pa.array(np.concatenate(present).astype(np.float32))
+                continue
             data = np.full(n, np.nan, dtype=np.float32)
             missing = np.ones(n, dtype=bool)
             at = 0
-            for b in self.pending:
+            for b, part in zip(pending, parts, strict=True):
                 size = b.time_s.size
-                if name in b.values:
-                    # Samples arrive as float32 on the wire; storing float32 keeps them exact.
-                    data[at : at + size] = np.asarray(b.values[name], dtype=np.float32)
+                if part is not None:
+                    data[at : at + size] = part
                     missing[at : at + size] = False
                 at += size
-            columns[name] = pa.array(data, mask=missing if missing.any() else None)
+            columns[name] = pa.array(data, mask=missing)
         buffer = io.BytesIO()
         pq.write_table(pa.table(columns), buffer, compression="zstd")
         self.store._put(self.file, buffer.getvalue())

@@ -1,0 +1,127 @@
+"""What the grouped batch path remembers of stored batches between groups, and when it forgets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from exoshare.telemetry.errors import TelemetryRejected
+from exoshare.telemetry.ingest import Inbound, Ingestor
+from exoshare.telemetry.protocol import SampleBatch, decode, encode, parse_message
+from exoshare.telemetry.service import _SeqRanges
+from exoshare.telemetry.store import GroupWriter
+from tests.telemetry.helpers import START_S, Env, announce, batch, counts, make_env, walking
+
+
+def _grouped(env: Env) -> Ingestor:
+    return Ingestor(env.factory, env.store, group_files=True)
+
+
+def _statuses(env: Env, ingestor: Ingestor, *messages: object) -> list[str]:
+    items = []
+    for message in messages:
+        wire = message.to_wire()  # type: ignore[attr-defined]
+        wire["auth"] = env.secret
+        items.append(Inbound(encode(wire)))
+    out = []
+    for receipt in ingestor.handle_many(items):
+        assert receipt is not None
+        out.append(receipt.status if receipt.code is None else f"{receipt.status}:{receipt.code}")
+    return out
+
+
+def test_sequence_ranges_hold_exactly_the_numbers_added_in_any_order() -> None:
+    seqs = _SeqRanges()
+    for seq in (0, 1, 2, 7, 5, 6, 3, 2, 10):
+        seqs.add(seq)
+    assert [s for s in range(12) if s in seqs] == [0, 1, 2, 3, 5, 6, 7, 10]
+    assert (seqs.starts, seqs.ends) == ([0, 5, 10], [4, 8, 11])
+    seqs.add(4)
+    seqs.add(8)
+    seqs.add(9)
+    assert (seqs.starts, seqs.ends) == ([0], [11])
+
+
+def test_a_batch_stored_by_another_ingestor_is_seen_by_the_next_group(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    env = make_env(session_factory, tmp_path)
+    first, other = _grouped(env), _grouped(env)
+    assert _statuses(env, first, announce(env), batch(0), batch(1)) == ["stored"] * 3
+    assert first.known.reads == 1
+    # Steady state: the next group reads no stored batches.
+    assert _statuses(env, first, batch(2)) == ["stored"]
+    assert first.known.reads == 1
+    # Another process stores batch 3, and a batch overlapping batch 2's samples under a new seq.
+    late = SampleBatch("s-1", 9, START_S + 2.5, 100, walking(100, 250))
+    assert _statuses(env, other, batch(3), late) == ["stored", "rejected:duplicate-timestamps"]
+    # The first ingestor's memory is out of date (the session's count moved): it reads again.
+    overlapping = SampleBatch("s-1", 8, START_S + 3.5, 100, walking(100, 350))
+    assert _statuses(env, first, batch(3), overlapping) == [
+        "duplicate",
+        "rejected:duplicate-timestamps",
+    ]
+    assert first.known.reads == 2
+    assert counts(env)[:3] == (1, 4, 400)
+
+
+def test_a_group_that_fails_to_commit_leaves_nothing_remembered(
+    session_factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = make_env(session_factory, tmp_path)
+    ingestor = _grouped(env)
+    assert _statuses(env, ingestor, announce(env), batch(0)) == ["stored"] * 2
+
+    def fail(self: GroupWriter) -> None:
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(GroupWriter, "flush", fail)
+        receipts = ingestor.handle_many(
+            [Inbound(encode({**batch(seq).to_wire(), "auth": env.secret})) for seq in (1, 2)]
+        )
+    assert receipts == [None, None]  # no receipts: the device resends
+    # The resent batches are stored, not taken for duplicates of what was rolled back.
+    assert _statuses(env, ingestor, batch(1), batch(2)) == ["stored", "stored"]
+    assert counts(env)[:3] == (1, 3, 300)
+
+
+def test_a_new_batch_older_than_what_is_kept_is_checked_in_sql(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    env = make_env(session_factory, tmp_path)
+    ingestor = _grouped(env)
+    # Batches 0-1 at the start, then batch 120 two minutes later: the first two fall out of
+    # what is kept for the overlap check.
+    assert _statuses(env, ingestor, announce(env), batch(0), batch(1), batch(120)) == ["stored"] * 4
+    assert _statuses(env, ingestor, batch(130)) == ["stored"]
+    old_overlap = SampleBatch("s-1", 500, START_S + 0.5, 100, walking(100, 50))
+    old_gap = batch(5)
+    assert _statuses(env, ingestor, old_overlap, old_gap, batch(1)) == [
+        "rejected:duplicate-timestamps",
+        "stored",
+        "duplicate",
+    ]
+    assert counts(env)[:3] == (1, 5, 500)
+
+
+def test_a_binary_batch_decodes_every_channel_bit_exact_and_refuses_a_short_one() -> None:
+    values = {name: np.arange(10, dtype=np.float32) / 3 for name in ("a", "b", "c")}
+    wire = SampleBatch("s", 0, START_S, 10, values).to_wire()
+    parsed = parse_message(decode(encode(wire)))
+    assert isinstance(parsed, SampleBatch)
+    for name, expected in values.items():
+        assert parsed.values[name].dtype == np.float64
+        assert np.array_equal(parsed.values[name].astype(np.float32), expected)
+    assert parsed.matrix(["c", "a"]).tolist() == [
+        parsed.values["c"].tolist(),
+        parsed.values["a"].tolist(),
+    ]
+    wire["values"]["b"] = wire["values"]["b"][:-4]
+    with pytest.raises(TelemetryRejected) as caught:
+        parse_message(decode(encode(wire)))
+    assert caught.value.code == "length-mismatch"
+    assert "values.b holds 9 values" in str(caught.value.detail)
