@@ -219,21 +219,14 @@ class MqttIngestWorker:
     async def _process(
         self, client: aiomqtt.Client, queue: asyncio.Queue[tuple[str, str, str, bytes, Any]]
     ) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             group = [await queue.get()]
-            deadline = loop.time() + self.linger_s
-            while len(group) < self.max_group:
-                if queue.empty():
-                    left = deadline - loop.time()
-                    if left <= 0:
-                        break
-                    try:
-                        group.append(await asyncio.wait_for(queue.get(), left))
-                    except TimeoutError:
-                        break
-                else:
-                    group.append(queue.get_nowait())
+            if queue.qsize() + 1 < self.max_group:
+                # Let the group fill for linger_s: one timer per group, where waiting on the
+                # queue with a timeout cost a task and a timer per message.
+                await asyncio.sleep(self.linger_s)
+            while len(group) < self.max_group and not queue.empty():
+                group.append(queue.get_nowait())
             items = [
                 Inbound(payload, topic_serial=serial, decoded=decoded, topic_org=org)
                 for org, serial, _, payload, decoded in group

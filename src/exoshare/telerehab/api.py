@@ -35,6 +35,7 @@ from exoshare.telerehab.schemas import (
 router = APIRouter(prefix="/api/v1/telerehab", tags=["telerehab"])
 
 PING_S = 15.0
+PING = '{"type":"ping"}'
 
 
 @router.post("/sessions", response_model=TherapySessionOut, status_code=http.HTTP_201_CREATED)
@@ -226,6 +227,7 @@ async def live_feed(websocket: WebSocket, session_id: str) -> None:
     await websocket.accept()
     subscriber = hub.subscribe(session_id)
     closed = asyncio.Event()
+    sent = 0
 
     async def watch() -> None:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError):
@@ -234,29 +236,38 @@ async def live_feed(websocket: WebSocket, session_id: str) -> None:
                 if message["type"] == "websocket.disconnect":
                     break
         closed.set()
+        subscriber.offer(PING)  # wakes the sending loop, which then stops
 
-    watcher = asyncio.create_task(watch())
+    async def keepalive() -> None:
+        # A quiet session (paused, its device offline) still gets a frame every PING_S, which
+        # keeps proxies from closing the connection. One timer per connection: a timeout
+        # around each wait for a frame cost a timer for each of the ten frames a second.
+        seen = -1
+        while True:
+            await asyncio.sleep(PING_S)
+            if sent == seen:
+                subscriber.offer(PING)
+            seen = sent
+
+    helpers = [asyncio.create_task(watch()), asyncio.create_task(keepalive())]
     try:
         await websocket.send_text(json.dumps({**hub.snapshot(session_id), **state}))
-        while not closed.is_set():
+        while True:
             if subscriber.overflowed:
                 subscriber.overflowed = False
                 while not subscriber.queue.empty():
                     subscriber.queue.get_nowait()
                 state = await run_in_threadpool(_state, websocket, principal, session_id)
                 await websocket.send_text(json.dumps({**hub.snapshot(session_id), **state}))
-            try:
-                # asyncio.timeout, not wait_for: wait_for wraps every get in a new Task, a
-                # cost paid for each of the ten frames a second of every live view.
-                async with asyncio.timeout(PING_S):
-                    frame = await subscriber.queue.get()
-            except TimeoutError:
-                frame = '{"type":"ping"}'
+            frame = await subscriber.queue.get()
+            if closed.is_set():
+                break
             await websocket.send_text(_coalesced(frame, subscriber.queue))
+            sent += 1
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
         hub.unsubscribe(session_id, subscriber)
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+        for task in helpers:
+            task.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
