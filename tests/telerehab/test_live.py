@@ -170,3 +170,24 @@ def test_a_batch_is_shown_once_whether_it_comes_from_the_tap_storage_or_a_resend
     assert live.batches == 3
     hub.forget("therapy-1")
     assert hub.for_device("u-1", "s-1") is None
+
+
+def test_a_joint_dropping_out_mid_bucket_is_shown_without_it() -> None:
+    hub = LiveHub()
+    live = hub.follow("therapy-1", "rec-1", 100.0, 1000.0, AlertRules())
+    both = {
+        "knee_angle_left_deg": np.linspace(0.0, 60.0, 10),
+        "knee_angle_right_deg": np.linspace(60.0, 0.0, 10),
+    }
+    # 10 samples leave an open display bucket (8 samples each at 25 points/s).
+    assert hub.on_batch(live, SampleBatch("s-1", 0, 1000.0, 10, both)) is not None
+    left_only = {"knee_angle_left_deg": np.linspace(0.0, 60.0, 10)}
+    shown = hub.on_batch(live, SampleBatch("s-1", 1, 1000.1, 10, left_only))
+    assert shown is not None
+    frame, _ = shown
+    assert set(frame["points"]) == {"knee_angle_left_deg"}
+    times, values = frame["points"]["knee_angle_left_deg"]
+    assert len(times) == len(values) > 0 and times == sorted(times)
+    # And back: the right knee returns in the frames.
+    shown = hub.on_batch(live, SampleBatch("s-1", 2, 1000.2, 10, both))
+    assert shown is not None and set(shown[0]["points"]) == set(both)

@@ -270,4 +270,5 @@ async def live_feed(websocket: WebSocket, session_id: str) -> None:
         hub.unsubscribe(session_id, subscriber)
         for task in helpers:
             task.cancel()
-        await asyncio.gather(*helpers, return_exceptions=True)
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -424,11 +424,14 @@ class LiveHub:
             if live.next_index == first_index and live.display_names == names:
                 values = np.concatenate((pending, values), axis=1)
                 start = live.pending_start
-            else:
+            elif live.display_names == names:
                 # A batch from elsewhere in time (a resend after a gap): close the open bucket.
                 index, picked = _minmax_pick(pending, pending.shape[1])
                 out_i.append(index + live.pending_start)
                 out_v.append(picked)
+            # Otherwise the device now sends other joints (a sensor dropped out or came back):
+            # the open bucket's few samples have other rows than this frame and are not shown
+            # (storage keeps them).
         live.display_names = names
         width = values.shape[1]
         full = (width // bucket) * bucket
