@@ -52,6 +52,7 @@ _AcceptedFields = tuple[str, str, str, str | None]
 def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -> None:
     """The child: store every group it is sent, send the devices their receipts (with a
     broker), answer the web process with the receipts and what was accepted."""
+    from exoshare.app import settle_heap
     from exoshare.db import make_engine, make_sessionmaker
     from exoshare.telemetry.receipts import ReceiptSender
     from exoshare.telemetry.store import RawStore
@@ -64,6 +65,9 @@ def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -
         group_files=True,
     )
     sender = ReceiptSender(broker) if broker is not None else None
+    # As in the web process: what start-up built is never garbage, so full collections need
+    # not walk it again (~0.03 ms of every stored batch otherwise).
+    settle_heap()
     try:
         while True:
             try:
