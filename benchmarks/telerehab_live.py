@@ -191,6 +191,7 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
     units = {name: channel(name).unit for name in names}
     host, port = plan["mqtt_host"], plan["mqtt_port"]
     latencies: list[float] = []
+    send_lag: list[float] = []  # how late the load generator itself published each batch
     durable: list[float] = []
     frames = collections.Counter[str]()
     receipts = collections.Counter[str]()
@@ -262,6 +263,7 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
                 await asyncio.sleep(max(0.0, due - time.time()))
                 if due >= t_measure:
                     sent[seq] = time.time()
+                    send_lag.append(sent[seq] - due)
                 await c.publish(samples_topic, payload, qos=1)
             await asyncio.sleep(1.5)
             counter.cancel()
@@ -287,6 +289,7 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
     return {
         "latencies": latencies,
         "durable": durable,
+        "send_lag": send_lag,
         "frames": dict(frames),
         "receipts": dict(receipts),
         "client_cores": cpu / wall,
@@ -436,6 +439,9 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
             "max": float(lat.max()) if lat.size else float("nan"),
             "receipt_p50": float(np.percentile(receipt, 50)) if receipt.size else float("nan"),
             "receipt_p99": float(np.percentile(receipt, 99)) if receipt.size else float("nan"),
+            "send_lag_p99": float(np.percentile(result["send_lag"], 99) * 1000)
+            if result["send_lag"]
+            else float("nan"),
             # Server CPU over the client's whole run (set-up of connections included).
             "server_cores": (web + storage) / wall,
             "web_cores": web / wall,
@@ -482,7 +488,7 @@ def main() -> None:
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, {args.seconds:g} s runs")
     header = ("db", "sessions", "frames/expected", "p50 ms", "p99 ms", "max ms",
               "receipt p50/p99 ms", "server cores (web + storage)", "CPU %/session",
-              "client cores", "broker cores")  # fmt: skip
+              "client cores", "broker cores", "devices late p99 ms")  # fmt: skip
     print(" | ".join(header))
     for kind in args.db:
         for n in args.sessions:
@@ -493,7 +499,7 @@ def main() -> None:
                 f"{r['receipt_p50']:.0f}/{r['receipt_p99']:.0f} | {r['server_cores']:.2f} "
                 f"({r['web_cores']:.2f} + {r['storage_cores']:.2f}) | "
                 f"{100 * r['server_cores'] / r['sessions']:.2f} | {r['client_cores']:.2f} | "
-                f"{r['broker_cores']:.2f}",
+                f"{r['broker_cores']:.2f} | {r['send_lag_p99']:.0f}",
                 flush=True,
             )
             if r["profile"]:
