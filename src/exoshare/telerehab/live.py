@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from exoshare.gait import GaitDataError, Recording, analyse
+from exoshare.gait import GaitDataError, Recording, analyse_rolling
 from exoshare.telemetry.protocol import SampleBatch
 from exoshare.telerehab.alerts import Alert, AlertMonitor, AlertRules
 
@@ -506,7 +506,7 @@ class LiveHub:
             fs, dict(zip(live.ring_names, window, strict=True)), window_start_s, dict(live.meta)
         )
         try:
-            summary = analyse(recording)
+            summary = analyse_rolling(recording)
         except (GaitDataError, ValueError):
             return []
         window_end_s = live.start_time_s + live.ring_high / fs
@@ -518,11 +518,11 @@ class LiveHub:
                 live.steps += int(counted.size)
                 live.last_ic_s[side] = float(counted.max())
         live.cadence_steps_per_min = summary.cadence_steps_per_min
-        si = summary.symmetry.get("step_time_s", {}).get("si_pct")
+        si = summary.step_time_si_pct
         live.step_time_symmetry_pct = si
-        knee = [v for v in summary.rom_deg.get("knee", {}).values() if math.isfinite(v)]
+        knee = [v for v in summary.knee_rom_deg.values() if math.isfinite(v)]
         live.knee_rom_deg = float(np.mean(knee)) if knee else None
-        if si is not None and math.isfinite(si):
+        if math.isfinite(si):
             return live.monitor.observe_asymmetry(window_end_s, si)
         return []
 
