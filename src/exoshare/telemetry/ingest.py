@@ -387,8 +387,9 @@ class Ingestor:
                     found = self._unit(known)
                 else:
                     epoch = service.revocation_epoch()
-                    found = service.authenticate_device(session, auth, digest)
-                    self.credentials.put(digest, (found.id, found.serial_number), epoch)
+                    known = service.credential_unit(session, digest)
+                    self.credentials.put(digest, known, epoch)
+                    found = self._unit(known)
                 devices[digest] = found
             unit = found
         if item.topic_serial is not None and item.topic_serial != unit.serial_number:

@@ -158,6 +158,21 @@ def authenticate_device(
     return credential.device_unit
 
 
+def credential_unit(session: Session, digest: str) -> tuple[str, str]:
+    """(unit id, serial) of the device a secret's SHA-256 belongs to, in one query and without
+    ORM objects: all ingestion needs, re-checked for every device every few seconds (see
+    :class:`~exoshare.telemetry.ingest.CredentialCache`). Refuses as :func:`authenticate_device`.
+    """
+    row = session.execute(
+        select(DeviceUnit.id, DeviceUnit.serial_number, DeviceCredential.revoked_at)
+        .join(DeviceUnit, DeviceUnit.id == DeviceCredential.device_unit_id)
+        .where(DeviceCredential.secret_sha256 == digest)
+    ).one_or_none()
+    if row is None or row.revoked_at is not None:
+        raise DeviceNotAuthenticated("the device credential is unknown or revoked")
+    return row.id, row.serial_number
+
+
 def unit_by_serial(session: Session, serial: str) -> DeviceUnit:
     unit = session.scalar(
         select(DeviceUnit)
