@@ -191,3 +191,22 @@ def test_a_joint_dropping_out_mid_bucket_is_shown_without_it() -> None:
     # And back: the right knee returns in the frames.
     shown = hub.on_batch(live, SampleBatch("s-1", 2, 1000.2, 10, both))
     assert shown is not None and set(shown[0]["points"]) == set(both)
+
+
+def test_a_long_session_still_shows_each_batch_once() -> None:
+    # 12 minutes at 10 batches a second: the hub's ring of shown batches wraps twice.
+    hub = LiveHub()
+    live = hub.follow("therapy-1", "rec-1", 100.0, 1000.0, AlertRules())
+    values = {"knee_angle_left_deg": np.linspace(0.0, 60.0, 10)}
+
+    def show(seq: int) -> bool:
+        return (
+            hub.on_batch(live, SampleBatch("s-1", seq, 1000.0 + seq / 10, 10, values)) is not None
+        )
+
+    assert all(show(seq) for seq in range(7200) if seq != 7150)
+    assert not show(7199) and not show(6000)  # shown already
+    assert not show(3000)  # older than SHOWN_KEEP batches: long off the screen
+    assert show(7150)  # late, never shown: shown once
+    assert not show(7150)
+    assert show(7200)
