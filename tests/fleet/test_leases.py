@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.db import session_scope
@@ -266,3 +266,36 @@ def test_database_refuses_overlap_even_past_the_service(
         s.flush()
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Lease)) == 1
+
+
+def test_a_lease_insert_chosen_to_break_a_deadlock_is_tried_again(
+    world: World, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Deadlock(Exception):
+        sqlstate = service.DEADLOCK_DETECTED
+
+    flushes = []
+    real_flush = Session.flush
+
+    def flush_once_deadlocked(self: Session, *args: object, **kwargs: object) -> None:
+        if any(isinstance(o, Lease) for o in self.new):
+            flushes.append(1)
+            if len(flushes) == 1:
+                raise OperationalError("INSERT INTO leases ...", {}, Deadlock())
+        real_flush(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    with session_scope(session_factory) as s:
+        monkeypatch.setattr(Session, "flush", flush_once_deadlocked)
+        lease = service.create_lease(
+            s,
+            None,
+            world.ids["unit_madrid"],
+            world.ids["barcelona"],
+            Decimal("500"),
+            date(2026, 1, 1),
+            date(2026, 6, 30),
+        )
+        monkeypatch.undo()
+    assert len(flushes) == 2  # the deadlocked insert, then the one that stored it
+    with session_scope(session_factory) as s:
+        assert s.get(Lease, lease.id) is not None

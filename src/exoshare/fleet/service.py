@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth.scope import Permission, Principal
@@ -23,6 +23,9 @@ from exoshare.fleet.models import (
     MaintenanceRecord,
 )
 from exoshare.network.models import OrgUnit, OrgUnitKind
+
+DEADLOCK_DETECTED = "40P01"
+"""PostgreSQL's SQLSTATE for a transaction chosen to break a deadlock."""
 
 
 class LeaseConflict(Conflict):
@@ -385,16 +388,25 @@ def create_lease(
         renewed_from_id=renewed_from_id,
         created_by_id=principal.user_id if principal else None,
     )
-    try:
-        with session.begin_nested():
-            session.add(lease)
-            session.flush()
-    except IntegrityError:
-        # Another transaction stored an overlapping lease between our check and our insert.
-        existing = _overlapping(session, unit.id, starts_on, ends_on)
-        if existing is None:
-            raise
-        raise _conflict(existing, unit.serial_number) from None
+    for attempt in (1, 2):
+        try:
+            with session.begin_nested():
+                session.add(lease)
+                session.flush()
+            break
+        except IntegrityError:
+            # Another transaction stored an overlapping lease between our check and our insert.
+            existing = _overlapping(session, unit.id, starts_on, ends_on)
+            if existing is None:
+                raise
+            raise _conflict(existing, unit.serial_number) from None
+        except OperationalError as exc:
+            # Two overlapping leases inserted at the same moment can deadlock in PostgreSQL's
+            # exclusion check, each waiting for the other's row. The insert that is told so
+            # tries once more: it then waits for the other transaction and meets its lease as
+            # a conflict above.
+            if attempt == 2 or getattr(exc.orig, "sqlstate", None) != DEADLOCK_DETECTED:
+                raise
     if current_holder(session, unit.id, _day_start(starts_on)) != clinic.id:
         _append_transfer(
             session,
