@@ -7,10 +7,11 @@ the message; a device forgets a batch when the worker's *receipt* (``.../receipt
 
 Live tap and group commit: the worker's receive loop decodes each sample batch once, shows it
 to the live taps (the tele-rehabilitation hub) at once, and queues it; a second task takes
-everything queued (up to ``max_group`` messages, waiting at most ``linger_s`` for more after
-the first) and has it stored in one transaction (``handle_many``: in ``exoshare serve`` an
-:class:`~exoshare.telemetry.ingest_process.IngestProcess`, a child process) from a thread, then
-publishes the receipts, all at once, after the commit, while the next group is being stored.
+everything queued (up to ``max_group`` messages, gathered for ``linger_s`` after the first)
+and has it stored in one transaction (``handle_many``: in ``exoshare serve`` an
+:class:`~exoshare.telemetry.ingest_process.IngestProcess`, a child process) from a thread. The
+receipts go out after the commit: from the storage process itself in ``exoshare serve``
+(``answers_devices``), otherwise published here, all at once, while the next group is stored.
 """
 
 from __future__ import annotations
