@@ -8,7 +8,6 @@ so a rejected batch changes neither the raw store nor the index.
 from __future__ import annotations
 
 import bisect
-import functools
 import hashlib
 import math
 import secrets
@@ -30,7 +29,6 @@ from exoshare.auth.scope import Permission, Principal
 from exoshare.devices.models import DeviceUnit
 from exoshare.errors import NotFound, PermissionDenied
 from exoshare.gait import GaitDataError, Recording, SessionSummary, analyse
-from exoshare.gait.channels import CHANNELS
 from exoshare.patients import service as patients_service
 from exoshare.patients.models import Patient
 from exoshare.telemetry.errors import DeviceNotAuthenticated, TelemetryRejected
@@ -552,15 +550,6 @@ class KnownTransaction:
         )
 
 
-@functools.lru_cache(maxsize=256)
-def _physical_bounds(names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Lowest and highest possible value of each channel, as (channels, 1) columns."""
-    specs = [CHANNELS.get(n) for n in names]
-    lows = np.array([sp.physical_min if sp else -np.inf for sp in specs])[:, None]
-    highs = np.array([sp.physical_max if sp else np.inf for sp in specs])[:, None]
-    return lows, highs
-
-
 def ingest_batches(
     session: Session,
     store: BatchStore,
@@ -708,19 +697,8 @@ def _times_after_start(record: TelemetrySession | _SessionFacts, batch: SampleBa
 
 
 def _checked_times(facts: _SessionFacts, batch: SampleBatch, max_nan_run_s: float) -> np.ndarray:
-    fs = facts.sampling_rate_hz
     times = _times_after_start(facts, batch)
-    # One vectorised look at every channel; only a batch that fails it (or has other
-    # channels than announced) goes through check_values, which names what is wrong.
-    clean = False
-    if batch.values.keys() == facts.channels.keys():
-        names = tuple(batch.values)
-        block = batch.matrix(names)
-        lows, highs = _physical_bounds(names)
-        clean = bool(np.isfinite(block).all() and (block >= lows).all())
-        clean = clean and bool((block <= highs).all())
-    if not clean:
-        check_values(batch.values, facts.channels, fs, times, max_nan_run_s)
+    check_values(batch.values, facts.channels, facts.sampling_rate_hz, times, max_nan_run_s)
     return times
 
 
