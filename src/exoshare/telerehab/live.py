@@ -82,28 +82,19 @@ class LiveConfig:
     """Heel strikes this close to the end of the window are counted in the next analysis."""
 
 
-def minmax_decimate(
-    times_s: np.ndarray, values: np.ndarray, bucket: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per bucket of ``bucket`` samples along the last axis, its minimum and maximum in time order.
+def minmax_pick(values: np.ndarray, bucket: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per bucket of ``bucket`` samples along the last axis, its minimum and maximum in time
+    order: (column of each point, its value), both (channels, 2k) for k whole buckets.
 
-    ``values`` is (channels, n) with n a multiple of ``bucket``; returns (channels, 2*n/bucket)
-    times and values. Peaks survive (unlike taking every k-th sample), which is what a therapist
-    looks at; an all-missing bucket gives NaN.
+    Peaks survive (unlike taking every k-th sample), which is what a therapist looks at; a
+    missing sample is never picked unless its whole bucket is missing. Every bucket of every
+    channel at once, a fixed handful of NumPy calls: a live batch holds one or two buckets, so
+    the calls' overhead, not the arithmetic, is the cost.
 
-    >>> t = np.arange(8) / 100; v = np.array([[0, 5, 1, 2, 9, 3, -4, 0]], float)
-    >>> minmax_decimate(t, v, 4)[1].tolist()
-    [[0.0, 5.0, 9.0, -4.0]]
+    >>> v = np.array([[0, 5, 1, 2, 9, 3, -4, 0]], float)
+    >>> [a.tolist() for a in minmax_pick(v, 4)]
+    [[[0, 1, 4, 6]], [[0.0, 5.0, 9.0, -4.0]]]
     """
-    index, picked = _minmax_pick(values, bucket)
-    return times_s[index], picked
-
-
-def _minmax_pick(values: np.ndarray, bucket: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`minmax_decimate` by sample index: (column of each point, its value), both
-    (channels, 2k). Every bucket of every channel at once, a fixed handful of NumPy calls:
-    a live batch holds one or two buckets, so the calls' overhead, not the arithmetic, is
-    the cost."""
     n_channels, n = values.shape
     k = n // bucket
     rows = values[:, : k * bucket].reshape(n_channels * k, bucket)
@@ -128,7 +119,7 @@ def _minmax_pick(values: np.ndarray, bucket: int) -> tuple[np.ndarray, np.ndarra
 
 @functools.lru_cache(maxsize=64)
 def _pick_grid(n_channels: int, k: int, bucket: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row number and first column of every (channel, bucket) row of :func:`_minmax_pick`."""
+    """Row number and first column of every (channel, bucket) row of :func:`minmax_pick`."""
     row_index = np.arange(n_channels * k)[:, None]
     row_start = (row_index % k) * bucket
     row_index.setflags(write=False)
@@ -431,7 +422,7 @@ class LiveHub:
                 start = live.pending_start
             elif live.display_names == names:
                 # A batch from elsewhere in time (a resend after a gap): close the open bucket.
-                index, picked = _minmax_pick(pending, pending.shape[1])
+                index, picked = minmax_pick(pending, pending.shape[1])
                 out_i.append(index + live.pending_start)
                 out_v.append(picked)
             # Otherwise the device now sends other joints (a sensor dropped out or came back):
@@ -441,7 +432,7 @@ class LiveHub:
         width = values.shape[1]
         full = (width // bucket) * bucket
         if full:
-            index, picked = _minmax_pick(values, bucket)
+            index, picked = minmax_pick(values, bucket)
             out_i.append(index + start)
             out_v.append(picked)
         live.pending = values[:, full:] if full < width else None
