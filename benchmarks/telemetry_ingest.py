@@ -34,7 +34,14 @@ from exoshare.patients.models import Diagnosis, Sex
 from exoshare.telemetry import service
 from exoshare.telemetry.ingest import Ingestor
 from exoshare.telemetry.mqtt import BrokerAddress, MqttIngestWorker, embedded_broker
-from exoshare.telemetry.protocol import SampleBatch, SessionAnnounce, SessionEnd, encode, topic
+from exoshare.telemetry.protocol import (
+    SampleBatch,
+    SessionAnnounce,
+    SessionEnd,
+    decode_receipts,
+    encode,
+    topic,
+)
 from exoshare.telemetry.store import RawStore
 
 FS_HZ = 100.0
@@ -114,8 +121,8 @@ async def _device(
         for name, payload in payloads:
             await client.publish(name, payload, qos=1)
         received = 0
-        async for _ in client.messages:
-            received += 1
+        async for message in client.messages:
+            received += len(decode_receipts(message.payload))  # type: ignore[arg-type]
             if received == len(payloads):
                 break
     await done.put(1)

@@ -241,10 +241,11 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
                 async for message in c.messages:
                     payload = message.payload
                     if isinstance(payload, bytes):
-                        status, seq = _status(payload)
-                        receipts[status] += 1
-                        if seq is not None and seq in sent:
-                            durable.append(time.time() - sent.pop(seq))
+                        now = time.time()
+                        for status, seq in _statuses(payload):
+                            receipts[status] += 1
+                            if seq is not None and seq in sent:
+                                durable.append(now - sent.pop(seq))
 
             sent: dict[int, float] = {}
 
@@ -295,14 +296,13 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _status(payload: bytes) -> tuple[str, int | None]:
-    import msgpack
+def _statuses(payload: bytes) -> list[tuple[str, int | None]]:
+    from exoshare.telemetry.protocol import decode_receipts
 
-    obj = msgpack.unpackb(payload)
-    if not isinstance(obj, dict):
-        return "?", None
-    seq = obj.get("seq")
-    return str(obj.get("status")), seq if isinstance(seq, int) else None
+    return [
+        (str(r.get("status")), r["seq"] if isinstance(r.get("seq"), int) else None)
+        for r in decode_receipts(payload)
+    ]
 
 
 def clients(args: argparse.Namespace) -> None:

@@ -16,13 +16,16 @@ from exoshare.telemetry.models import DeviceCredential, SessionStatus
 from exoshare.telemetry.protocol import (
     CommandAck,
     DeviceEvent,
+    Receipt,
     SampleBatch,
     SettingCommand,
     decode,
+    decode_receipts,
     encode,
     encode_json,
     parse_message,
     parse_topic,
+    receipt_messages,
     topic,
 )
 from tests.telemetry.helpers import (
@@ -71,6 +74,49 @@ def test_command_and_ack_shapes_and_topics() -> None:
         "SX2-0001",
         "samples",
     )
+
+
+def test_a_group_answers_each_device_in_one_message_in_stored_order() -> None:
+    def stored(seq: int) -> Receipt:
+        return Receipt("stored", "samples", "s-1", seq=seq)
+
+    rejected = Receipt("rejected", "samples", "s-1", seq=9, code="malformed", detail="why")
+    answers = [
+        ("ES-MAD-01", "A", stored(3)),
+        ("ES-MAD-01", "B", stored(0)),
+        ("ES-MAD-01", "A", Receipt("duplicate", "samples", "s-1", seq=2)),
+        ("ES-MAD-01", "B", None),  # not stored for a server-side reason: the device resends
+        (None, None, stored(5)),  # came over HTTP: answered there
+        ("ES-MAD-01", "A", rejected),
+    ]
+    messages = dict(receipt_messages(answers))
+    assert list(messages) == [
+        topic("ES-MAD-01", "A", "receipts"),
+        topic("ES-MAD-01", "B", "receipts"),
+    ]
+    a = decode_receipts(messages[topic("ES-MAD-01", "A", "receipts")])
+    assert [(r["status"], r["seq"]) for r in a] == [
+        ("stored", 3),
+        ("duplicate", 2),
+        ("rejected", 9),
+    ]
+    assert a[2]["code"] == "malformed" and a[2]["detail"] == "why"
+    assert [r["seq"] for r in decode_receipts(messages[topic("ES-MAD-01", "B", "receipts")])] == [0]
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"\xc1", "not MessagePack"),
+        (encode(Receipt("stored", "samples", "s-1", seq=1).to_wire()), "array of maps"),
+        (b"\x92\x01\x02", "array of maps"),
+    ],
+)
+def test_a_receipts_message_that_is_not_an_array_of_maps_is_refused(
+    payload: bytes, reason: str
+) -> None:
+    with pytest.raises(TelemetryRejected, match=reason):
+        decode_receipts(payload)
 
 
 def test_batches_round_trip_through_the_store_in_sequence_order(

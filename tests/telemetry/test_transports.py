@@ -24,7 +24,7 @@ from exoshare.telemetry.mqtt import (
     MqttIngestWorker,
     embedded_broker,
 )
-from exoshare.telemetry.protocol import decode, encode, encode_json, topic
+from exoshare.telemetry.protocol import decode, decode_receipts, encode, encode_json, topic
 from exoshare.telemetry.store import RawStore
 from tests.telemetry.helpers import (
     ORG,
@@ -69,7 +69,7 @@ async def _stream_session(
             await device.publish(topic(ORG, SERIAL, kind), encode(wire), qos=1)
         async with asyncio.timeout(20):
             async for incoming in device.messages:
-                receipts.append(decode(incoming.payload))  # type: ignore[arg-type]
+                receipts += decode_receipts(incoming.payload)  # type: ignore[arg-type]
                 if len(receipts) == len(messages):
                     break
     task.cancel()
@@ -159,7 +159,8 @@ def test_lifespan_runs_embedded_broker_and_worker(
             await device.publish(topic(ORG, SERIAL, "session"), encode(wire), qos=1)
             async with asyncio.timeout(20):
                 async for incoming in device.messages:
-                    return decode(incoming.payload)  # type: ignore[arg-type]
+                    (receipt,) = decode_receipts(incoming.payload)  # type: ignore[arg-type]
+                    return receipt
         raise AssertionError("no receipt")
 
     with TestClient(app) as client:

@@ -53,6 +53,7 @@ from exoshare.telemetry.protocol import (
     SessionEnd,
     SettingCommand,
     decode,
+    decode_receipts,
     encode,
     topic,
 )
@@ -436,14 +437,14 @@ class SimulatedDevice:
     def _on_message(self, name: str, payload: bytes) -> None:
         kind = name.rsplit("/", 1)[-1]
         try:
-            message = decode(payload)
+            if kind == "receipts":
+                # One message answers everything of this device that one group stored.
+                for receipt in decode_receipts(payload):
+                    self._on_receipt(receipt)
+            elif kind == "commands":
+                self._on_command(decode(payload))
         except TelemetryRejected:
             log.warning("%s: undecodable message on %s", self.serial, name)
-            return
-        if kind == "receipts":
-            self._on_receipt(message)
-        elif kind == "commands":
-            self._on_command(message)
 
     def _on_receipt(self, receipt: dict[str, Any]) -> None:
         session_id = receipt.get("session_id")

@@ -39,10 +39,9 @@ from exoshare.telemetry.protocol import (
     Message,
     Receipt,
     decode,
-    encode,
     parse_message,
     parse_topic,
-    topic,
+    receipt_messages,
 )
 
 log = logging.getLogger(__name__)
@@ -142,13 +141,15 @@ class MqttIngestWorker:
         broker: BrokerAddress,
         client_id: str = WORKER_CLIENT_ID,
         reconnect_s: float = 2.0,
-        max_group: int = 500,
-        linger_s: float = 0.1,
+        max_group: int = 1000,
+        linger_s: float = 0.25,
     ) -> None:
-        # A group costs a transaction, a Parquet file and its fsync whatever its size: at 100
-        # live sessions, 100 ms groups (~100 batches) took a fifth less storage CPU than 20 ms
-        # groups. The live view does not wait for storage (the tap), only receipts do, and a
-        # device resends after 2 s at the earliest.
+        # A group costs a transaction, a Parquet file and its fsync whatever its size, and each
+        # device gets one receipts message per group: 250 ms groups answer a device streaming
+        # 10 batches a second with one message for ~3 batches. At 200 live sessions that took
+        # the p99 live latency at 225 sessions from 151 to 100 ms (SQLite) and from 439 to 138
+        # ms (PostgreSQL) against 100 ms groups. The live view does not wait for storage (the
+        # tap), only receipts do, and a device resends after 2 s at the earliest.
         self.ingestor = ingestor
         self.broker = broker
         self.client_id = client_id
@@ -251,23 +252,20 @@ class MqttIngestWorker:
         group: list[tuple[str, str, str, bytes, Any]],
         receipts: list[Receipt | None],
     ) -> None:
-        sends = []
-        for (org, serial, _, _, _), receipt in zip(group, receipts, strict=True):
-            if receipt is None:
-                continue  # not stored for a server-side reason: the device resends
-            try:
-                name = topic(org, serial, "receipts")
-            except ValueError:
-                log.warning("cannot answer on topic of %r/%r", org, serial)
-                continue
-            # QoS 0: a lost receipt only makes the device resend (answered ``duplicate``), so
-            # the PUBACK round trip of QoS 1 would buy nothing (docs/protocol.md).
-            sends.append(client.publish(name, encode(receipt.to_wire()), qos=0))
+        answers = [
+            (org, serial, receipt)
+            for (org, serial, _, _, _), receipt in zip(group, receipts, strict=True)
+        ]
+        # QoS 0: a lost receipt only makes the device resend (answered ``duplicate``), so
+        # the PUBACK round trip of QoS 1 would buy nothing (docs/protocol.md).
+        sends = [
+            client.publish(name, payload, qos=0) for name, payload in receipt_messages(answers)
+        ]
         results = await asyncio.gather(*sends, return_exceptions=True)
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
             # A lost receipt is a resend and a ``duplicate`` receipt, never a lost sample.
-            log.warning("%d receipts not sent: %s", len(failed), failed[0])
+            log.warning("%d receipt messages not sent: %s", len(failed), failed[0])
 
 
 def _inbound(name: str, payload: Any) -> tuple[str, str, str, bytes] | None:

@@ -6,8 +6,8 @@ spares the web process (which also serves every live view) ~2,000 MQTT publishes
 client is used, not aiomqtt: the storage process has no event loop, and paho's own network
 thread does the sending while the next group is being stored.
 
-Receipts go at QoS 0: a lost one only makes the device resend, answered ``duplicate``
-(docs/protocol.md).
+Receipts go at QoS 0, a device's receipts of one group in one message: a lost one only makes
+the device resend, answered ``duplicate`` (docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from exoshare.telemetry.mqtt import BrokerAddress
-from exoshare.telemetry.protocol import Receipt, encode, topic
+from exoshare.telemetry.protocol import Receipt, receipt_messages
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +54,10 @@ class ReceiptSender:
         self._connected.set()
 
     def send(self, answers: Iterable[tuple[str | None, str | None, Receipt | None]]) -> int:
-        """Publish each receipt that has a topic; returns how many went out."""
+        """Publish one receipts message per device of the group; returns how many went out."""
         sent = 0
-        for org, serial, receipt in answers:
-            if receipt is None or org is None or serial is None:
-                continue  # not stored for a server-side reason, or not from MQTT
-            try:
-                name = topic(org, serial, "receipts")
-            except ValueError:
-                log.warning("cannot answer on topic of %r/%r", org, serial)
-                continue
-            info = self._client.publish(name, encode(receipt.to_wire()), qos=0)
+        for name, payload in receipt_messages(answers):
+            info = self._client.publish(name, payload, qos=0)
             sent += info.rc == paho.MQTT_ERR_SUCCESS
         return sent
 
