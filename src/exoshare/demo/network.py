@@ -6,7 +6,7 @@ network: all randomness comes from ``random.Random(seed)`` and all dates are rel
 :data:`REFERENCE_DATE`, never to the clock.
 
 >>> network = ensure_demo_network(session)            # doctest: +SKIP
->>> network.clinics, network.device_units, network.patients
+>>> network.clinics, network.device_units, network.patients  # doctest: +SKIP
 (21, 61, 462)
 """
 
