@@ -8,8 +8,11 @@ import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.config import Settings
+from exoshare.db import session_scope
+from exoshare.telemetry import service
 from exoshare.telemetry.ingest import Accepted, Inbound, Ingestor
 from exoshare.telemetry.ingest_process import IngestProcess
+from exoshare.telemetry.models import DeviceCredential
 from exoshare.telemetry.protocol import decode, encode, parse_message
 from exoshare.telemetry.store import RawStore
 from tests.telemetry.helpers import Env, announce, batch, counts, make_env
@@ -72,6 +75,25 @@ def test_the_child_stores_answers_and_the_web_process_listeners_hear_it(
         wire["auth"] = env.secret
         assert storage.known_device(wire, heard[0].device_serial) == heard[0].device_unit_id
         assert storage.known_device({**wire, "auth": "wrong"}, heard[0].device_serial) is None
+    finally:
+        storage.close()
+
+
+def test_a_credential_revoked_in_the_web_process_is_refused_by_the_child_at_once(
+    session_factory: sessionmaker[Session], database_url: str, tmp_path: Path
+) -> None:
+    env, storage, _ = _env(session_factory, database_url, tmp_path)
+    try:
+        assert _statuses(storage.handle_many([_inbound(env, announce(env))])) == ["stored"]
+        assert _statuses(storage.handle_many([_inbound(env, batch(0))])) == ["stored"]
+        # The child has the credential in its cache (5 s) now; revoke it here, as the API does.
+        with session_scope(env.factory) as s:
+            credential = s.query(DeviceCredential).one()
+            service.revoke_device_credential(s, None, credential.id)
+        assert _statuses(storage.handle_many([_inbound(env, batch(1))])) == [
+            "rejected:not-authenticated"
+        ]
+        assert counts(env)[1:3] == (1, 100)
     finally:
         storage.close()
 

@@ -14,8 +14,10 @@ the accepted messages to its own ingestor's listeners (the tele-rehabilitation r
 it had stored them itself. If the child dies, the group gets no receipts (its devices resend)
 and the next group starts a new child.
 
-A credential revoked in the web process is refused by the child within its credential cache's
-TTL (5 s), as for any second process.
+A credential revoked in the web process (through the API) is refused by the child from the
+next group on: each group carries the web process's revocation epoch, and the child empties its
+credential cache when it changes. One revoked by another process (the CLI) is refused within
+the cache's TTL (5 s), as everywhere.
 """
 
 from __future__ import annotations
@@ -68,14 +70,19 @@ def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -
     # As in the web process: what start-up built is never garbage, so full collections need
     # not walk it again (~0.03 ms of every stored batch otherwise).
     settle_heap()
+    web_epoch: int | None = None
     try:
         while True:
             try:
-                group = conn.recv()
+                message = conn.recv()
             except EOFError:
                 return  # the web process is gone
-            if group is None:
+            if message is None:
                 return
+            epoch, group = message
+            if epoch != web_epoch:
+                ingestor.credentials.clear()  # a credential was revoked in the web process
+                web_epoch = epoch
             results = ingestor.handle_many_accepted(
                 [Inbound(payload, topic_serial=serial) for payload, serial, _ in group]
             )
@@ -174,7 +181,9 @@ class IngestProcess:
         with self._lock:
             try:
                 conn = self._ensure_child()
-                conn.send([(item.payload, item.topic_serial, item.topic_org) for item in items])
+                conn.send(
+                    (epoch, [(item.payload, item.topic_serial, item.topic_org) for item in items])
+                )
                 results: list[tuple[Receipt, _AcceptedFields | None]] = conn.recv()
             except (EOFError, OSError) as exc:
                 # The child died with the group: no receipts, the devices resend.
