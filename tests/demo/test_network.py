@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare import db
 from exoshare.auth.models import Role, RoleGrant, User
-from exoshare.auth.service import authenticate
+from exoshare.auth.scope import Permission
+from exoshare.auth.service import authenticate, principal_for
 from exoshare.demo.network import (
     DEMO_PASSWORD,
     REFERENCE_DATE,
+    REMOTE_THERAPIST_EMAIL,
     DemoNetwork,
     ensure_demo_network,
     generate_demo_network,
@@ -265,15 +267,16 @@ def test_curated_logins_tell_the_story(demo: tuple[Session, DemoNetwork]) -> Non
     session, network = demo
     roles = [login.role for login in network.logins]
     assert roles == [
-        Role.consortium_operator, Role.therapist, Role.clinic_admin, Role.patient,
-        Role.researcher, Role.manufacturer, Role.trainer,
+        Role.consortium_operator, Role.therapist, Role.therapist, Role.clinic_admin,
+        Role.patient, Role.researcher, Role.manufacturer, Role.trainer,
     ]  # fmt: skip
     maria = network.logins[1]
     assert maria.display_name.startswith("María") and "Madrid" in maria.where
     maria_user = session.scalar(select(User).where(User.email == maria.email))
     assert maria_user is not None and maria_user.locale == "es"
-    assert "Bangalore" in network.logins[2].where
-    carlos = network.logins[3]
+    assert "Toronto" in network.logins[2].where
+    assert "Bangalore" in network.logins[3].where
+    carlos = network.logins[4]
     carlos_record = session.scalar(
         select(Patient).join(User, User.id == Patient.user_id).where(User.email == carlos.email)
     )
@@ -281,7 +284,7 @@ def test_curated_logins_tell_the_story(demo: tuple[Session, DemoNetwork]) -> Non
     assert carlos_record.diagnosis is Diagnosis.spinal_cord_injury
     assert carlos_record.clinic.code == "ES-MAD-01"
 
-    manufacturer = session.scalar(select(User).where(User.email == network.logins[5].email))
+    manufacturer = session.scalar(select(User).where(User.email == network.logins[6].email))
     assert manufacturer is not None and manufacturer.partner_id is not None
     maker = session.get(Partner, manufacturer.partner_id)
     assert maker is not None and maker.kind is PartnerKind.manufacturer
@@ -295,6 +298,32 @@ def test_curated_logins_tell_the_story(demo: tuple[Session, DemoNetwork]) -> Non
         )
         assert grant is not None and grant.role is login.role
         assert (grant.org_unit.kind is OrgUnitKind.consortium) == (login.role in consortium_level)
+
+
+def test_a_toronto_therapist_also_covers_lagos_from_afar(
+    demo: tuple[Session, DemoNetwork],
+) -> None:
+    """Journey 3: a therapist in Canada follows and adjusts a home session in Nigeria."""
+    session, _ = demo
+    wong = session.scalar(select(User).where(User.email == REMOTE_THERAPIST_EMAIL))
+    assert wong is not None
+    grants = session.scalars(
+        select(RoleGrant).where(RoleGrant.user_id == wong.id).order_by(RoleGrant.granted_at)
+    ).all()
+    assert [(g.role, g.org_unit.code) for g in grants] == [
+        (Role.therapist, "CA-TOR-01"),  # her own clinic first: the scheduler places her there
+        (Role.therapist, "NG-LOS-01"),
+    ]
+    principal = principal_for(session, wong)
+    lagos_patient = session.scalar(
+        select(Patient)
+        .join(OrgUnit, OrgUnit.id == Patient.clinic_id)
+        .where(OrgUnit.code == "NG-LOS-01")
+    )
+    assert lagos_patient is not None
+    assert principal.covers(Permission.patients_read, lagos_patient.clinic.path)
+    madrid = session.scalar(select(OrgUnit).where(OrgUnit.code == "ES-MAD-01"))
+    assert madrid is not None and not principal.covers(Permission.patients_read, madrid.path)
 
 
 def test_every_clinic_has_an_admin_and_therapists_of_its_country(

@@ -28,6 +28,7 @@ from exoshare.demo.faults import Overheating
 from exoshare.demo.flaky_link import FlakyConfig
 from exoshare.demo.gait_profiles import profile_for
 from exoshare.demo.gait_simulator import DeviceLimits
+from exoshare.demo.network import MARIA_EMAIL, REMOTE_THERAPIST_EMAIL
 from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
@@ -52,11 +53,10 @@ class LiveSpot:
 
 
 SPOTS = (
-    LiveSpot(
-        "ES-MAD-01", "maria.lopez@demo.exoshare.org", TherapyLocation.clinic, overheat_after_s=60.0
-    ),
-    LiveSpot("ES-MAD-01", "maria.lopez@demo.exoshare.org", TherapyLocation.clinic),
-    LiveSpot("NG-LOS-01", None, TherapyLocation.home, flaky=True),
+    LiveSpot("ES-MAD-01", MARIA_EMAIL, TherapyLocation.clinic, overheat_after_s=60.0),
+    LiveSpot("ES-MAD-01", MARIA_EMAIL, TherapyLocation.clinic),
+    # Journey 3: a home session in Lagos on a poor link, followed from Toronto.
+    LiveSpot("NG-LOS-01", REMOTE_THERAPIST_EMAIL, TherapyLocation.home, flaky=True),
     LiveSpot("IN-BLR-01", None, TherapyLocation.clinic),
 )
 

@@ -109,6 +109,7 @@ class DemoNetwork:
 # The curated logins, in the order `exoshare demo` prints them.
 OPERATOR_EMAIL = f"operator@{DEMO_EMAIL_DOMAIN}"
 MARIA_EMAIL = f"maria.lopez@{DEMO_EMAIL_DOMAIN}"
+REMOTE_THERAPIST_EMAIL = f"emily.wong@{DEMO_EMAIL_DOMAIN}"
 BANGALORE_ADMIN_EMAIL = f"lakshmi.rao@{DEMO_EMAIL_DOMAIN}"
 CARLOS_EMAIL = f"carlos.ruiz@{DEMO_EMAIL_DOMAIN}"
 RESEARCHER_EMAIL = f"researcher@{DEMO_EMAIL_DOMAIN}"
@@ -117,6 +118,7 @@ TRAINER_EMAIL = f"trainer@{DEMO_EMAIL_DOMAIN}"
 CURATED_EMAILS: tuple[str, ...] = (
     OPERATOR_EMAIL,
     MARIA_EMAIL,
+    REMOTE_THERAPIST_EMAIL,
     BANGALORE_ADMIN_EMAIL,
     CARLOS_EMAIL,
     RESEARCHER_EMAIL,
@@ -150,8 +152,14 @@ class _StoryPatient:
 
 STORY_STAFF: dict[str, dict[str, _Person]] = {
     "ES-MAD-01": {"therapist": _Person(MARIA_EMAIL, "María", "López", "es")},
+    # "A therapist in Canada could monitor a patient in Nigeria" (the article's Gait Trainers
+    # Without Borders, Dr. Wong): she also covers the Lagos clinic, see REMOTE_COVER.
+    "CA-TOR-01": {"therapist": _Person(REMOTE_THERAPIST_EMAIL, "Emily", "Wong", "en")},
     "IN-BLR-01": {"clinic_admin": _Person(BANGALORE_ADMIN_EMAIL, "Lakshmi", "Rao", "en")},
 }
+
+REMOTE_COVER: tuple[tuple[str, str], ...] = ((REMOTE_THERAPIST_EMAIL, "NG-LOS-01"),)
+"""(therapist, far clinic): a second therapist grant, for journey 3 (Canada → Nigeria)."""
 
 STORY_PATIENTS: tuple[_StoryPatient, ...] = (
     # "Carlos had been in a wheelchair for two years after a spinal cord injury."
@@ -203,6 +211,13 @@ STORY_PATIENTS: tuple[_StoryPatient, ...] = (
         date(2018, 8, 19),
     ),
 )
+
+STORY_EMAILS = frozenset(
+    [*CURATED_EMAILS, *(p.person.email for p in STORY_PATIENTS)]
+    + [person.email for staff in STORY_STAFF.values() for person in staff.values()]
+)
+"""Fixed by the story: a generated staff member never takes one (a Lagos therapist drawn as
+"Amara Okafor" would collide with the article's patient of that name, created after staff)."""
 
 # Network-wide accounts: (email, given, family, locale, role, partner key).
 NETWORK_ACCOUNTS: tuple[tuple[str, str, str, str, Role, str | None], ...] = (
@@ -395,7 +410,7 @@ class _Writer:
     def staff_email(self, given: str, family: str) -> str:
         base = f"{_ascii_slug(given)}.{_ascii_slug(family.replace(' ', '-'))}"
         candidate, n = f"{base}@{DEMO_EMAIL_DOMAIN}", 2
-        while candidate in self.emails or candidate in CURATED_EMAILS:
+        while candidate in self.emails or candidate in STORY_EMAILS:
             candidate, n = f"{base}{n}@{DEMO_EMAIL_DOMAIN}", n + 1
         return candidate
 
@@ -543,6 +558,13 @@ def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNet
                 role,
                 clinics[spec.code],
             )
+
+    # Tele-rehabilitation across borders: a therapist grant on a far clinic lets its therapist
+    # follow and adjust that clinic's sessions remotely (and be certified for its models).
+    for email, clinic_code in REMOTE_COVER:
+        remote = session.scalar(select(User).where(User.email == email))
+        if remote is not None and clinic_code in clinics:
+            add_grant(session, remote, Role.therapist, clinics[clinic_code])
 
     # Patients: the article's people first, then the clinic's caseload drawn at random.
     mrn_next = {spec.code: rng.randint(1000, 90000) for spec in CLINICS}

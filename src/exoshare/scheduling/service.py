@@ -382,9 +382,10 @@ def build_problem(
             RoleGrant.revoked_at.is_(None),
             RoleGrant.org_unit_id.in_(list(clinic_rows)),
         )
-        .order_by(RoleGrant.user_id)
+        .order_by(RoleGrant.user_id, RoleGrant.granted_at, RoleGrant.id)
     ):
-        # The solver knows a therapist at one clinic; a second grant elsewhere is ignored here.
+        # The solver knows a therapist at one clinic, their first: a later grant elsewhere
+        # (remote tele-rehabilitation cover of a far clinic) is ignored here.
         if grant.user_id in seen:
             continue
         seen.add(grant.user_id)

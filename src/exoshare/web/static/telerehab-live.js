@@ -29,6 +29,7 @@
       .replace("%(limit)s", Number(a.limit).toFixed(1)).replaceAll("%(unit)s", unit);
   }
   const WINDOW_S = 10;
+  const MIN_SPAN_DEG = 20;
   const COLOURS = { left: "#1f6fb2", right: "#d9730d" };
   const series = {}; // channel -> {t: [], v: []}
   let latest = 0;
@@ -64,7 +65,12 @@
       if (!sides.length) continue;
       let lo = Infinity, hi = -Infinity;
       for (const [, s] of sides) for (const v of s.v) if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
-      if (!(hi > lo)) { hi = lo + 1; }
+      if (hi - lo < MIN_SPAN_DEG) {
+        // A patient standing still moves a fraction of a degree: scaled to full height, that
+        // sensor noise would look like a fault.
+        const mid = (hi + lo) / 2;
+        lo = mid - MIN_SPAN_DEG / 2; hi = mid + MIN_SPAN_DEG / 2;
+      }
       const pad = (hi - lo) * 0.1;
       lo -= pad; hi += pad;
       ctx.strokeStyle = "#ddd"; ctx.beginPath(); ctx.moveTo(0, h - 0.5); ctx.lineTo(w, h - 0.5); ctx.stroke();
