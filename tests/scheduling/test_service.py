@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.auth.models import Role, User
+from exoshare.auth.service import add_grant
 from exoshare.db import session_scope
 from exoshare.devices.approvals import ApprovalStatus, record_approval
 from exoshare.errors import ExoshareError
@@ -87,6 +89,21 @@ def test_schedule_books_a_hand_checkable_week(
         assert amani.unscheduled_reasons == ["no device unit at any clinic within 50 km"]
         lucia = s.get(WaitlistEntry, world.ids["entry_patient_lucia"])
         assert lucia is not None and lucia.status is WaitlistStatus.scheduled
+
+
+def test_a_therapist_with_remote_cover_elsewhere_is_scheduled_at_their_own_clinic(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    # Remote tele-rehabilitation cover of a far clinic is a second, later therapist grant; the
+    # solver, which knows one clinic per therapist, keeps the first.
+    with session_scope(session_factory) as s:
+        therapist = s.get(User, world.ids["therapist_madrid"])
+        nairobi = s.get(OrgUnit, world.ids["nairobi"])
+        assert therapist is not None and nairobi is not None
+        add_grant(s, therapist, Role.therapist, nairobi)
+        built = service.build_problem(s, MONDAY, weeks=1)
+    clinic_of = {t.id: t.clinic_id for t in built.problem.therapists}
+    assert clinic_of[world.ids["therapist_madrid"]] == world.ids["madrid"]
 
 
 def test_maintenance_blocks_the_unit(world: World, session_factory: sessionmaker[Session]) -> None:
