@@ -131,5 +131,5 @@ def test_therapist_acknowledges_alert_and_device_applies_setting(
     # Outside the envelope's maximum step: refused by the server, nothing sent to the device.
     page.fill("#setting-form input[name=value]", "90")
     page.click("#setting-form button[type=submit]")
-    expect(page.locator("#setting-result")).to_contain_text("maximum step")
+    expect(page.locator("#setting-result")).to_contain_text("changes too much in one step")
     page.screenshot(path=SCREENSHOTS / "live-session-setting.png", full_page=True)

@@ -83,3 +83,18 @@ ALERT_KIND = {
 }
 
 LINK_LEVEL = {"good": N_("good"), "poor": N_("poor"), "lost": N_("lost")}
+SETTING_REFUSAL = {
+    "not-certified": N_(
+        "you hold no valid certificate for this device model; only therapists certified "
+        "for it may adjust it"
+    ),
+    "setting-outside-envelope": N_(
+        "the value is outside the model's safety envelope (see Allowed) or changes too much "
+        "in one step"
+    ),
+    "session-not-live": N_("settings change only while the session runs"),
+    "command-pending": N_("a change of this setting is still waiting for the device's answer"),
+    "forbidden": N_("you may follow this session but not change its settings"),
+}
+"""What the live page says when a setting change is refused, by the problem's slug; the API's
+own detail (English, with the numbers) is shown for any other."""

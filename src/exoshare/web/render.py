@@ -94,6 +94,7 @@ def _live_labels(gettext: Callable[[str], str]) -> dict[str, dict[str, object]]:
         "status": {k: gettext(v) for k, v in labels.THERAPY_STATUS.items()},
         "link": {k: gettext(v) for k, v in labels.LINK_LEVEL.items()},
         "setting": {k: gettext(v) for k, v in labels.SETTING.items()},
+        "refusal": {k: gettext(v) for k, v in labels.SETTING_REFUSAL.items()},
         "alert": {k: [gettext(v[0]), v[1]] for k, v in labels.ALERT_KIND.items()},
         "alert_format": {
             "text": gettext("%(what)s: %(value)s %(unit)s (limit %(limit)s %(unit)s)")

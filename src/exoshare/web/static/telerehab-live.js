@@ -199,7 +199,9 @@
     const data = new FormData(form);
     const r = await post("/api/v1/telerehab/sessions/" + id + "/settings", { setting: data.get("setting"), value: Number(data.get("value")) });
     const body = await r.json();
-    out.textContent = r.ok ? text(body.status) + (body.reason ? " — " + body.reason : "") : text("refused") + ": " + body.detail;
+    const slug = String(body.type || "").split("/").pop();
+    const why = (labels.refusal && labels.refusal[slug]) || body.detail;
+    out.textContent = r.ok ? text(body.status) + (body.reason ? " — " + body.reason : "") : text("refused") + ": " + why;
     out.className = r.ok && body.applied ? "ok" : "alert";
   });
   for (const button of document.querySelectorAll("button.lifecycle")) {
