@@ -17,6 +17,7 @@ from exoshare.devices.approvals_api import router as approvals_router
 from exoshare.devices.pages import router as approvals_pages_router
 from exoshare.fleet.api import router as fleet_router
 from exoshare.fleet.pages import router as fleet_pages_router
+from exoshare.health import router as health_router
 from exoshare.network.api import router as network_router
 from exoshare.patients.api import router as patients_router
 from exoshare.scheduling.api import router as scheduling_router
@@ -46,7 +47,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     problems.install(app)
-    for router in (auth_router, network_router, patients_router, devices_router, pages_router):
+    for router in (
+        health_router,
+        auth_router,
+        network_router,
+        patients_router,
+        devices_router,
+        pages_router,
+    ):
         app.include_router(router)
     for router in (
         approvals_router,

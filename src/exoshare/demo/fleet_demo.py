@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from exoshare.auth.models import Role, RoleGrant
+from exoshare.auth.models import Role, RoleGrant, User
 from exoshare.devices.approvals import (
     ApprovalStatus,
     RecognitionKind,
@@ -46,8 +47,15 @@ HIGH_REASONS = (
 ROUTINE_REASON = "chronic gait impairment; routine referral"
 
 
-def seed_fleet_demo(session: Session, seed: int, reference: date) -> None:
-    """Add the fleet, regulation, scheduling and billing story to a freshly generated network."""
+def seed_fleet_demo(
+    session: Session,
+    seed: int,
+    reference: date,
+    not_certified: Sequence[tuple[str, str]] = (),
+) -> None:
+    """Add the fleet, regulation, scheduling and billing story to a freshly generated network.
+
+    ``not_certified``: (therapist e-mail, model name) pairs left without a certificate."""
     rng = random.Random(seed * 7919 + 4)
     clinics = {
         c.code: c
@@ -128,22 +136,28 @@ def seed_fleet_demo(session: Session, seed: int, reference: date) -> None:
             hours[5] = (time(9), time(13))
         set_opening_hours(session, None, clinic.id, hours)
 
-    # Therapists are certified for every model at their clinic, valid well past the demo's now.
+    # Therapists are certified for every model at their clinic, valid well past the demo's now,
+    # except the (therapist, model) pairs in ``not_certified``.
     models_at: dict[str, set[str]] = {}
     for unit in units:
         models_at.setdefault(unit.org_unit_id, set()).add(unit.model_id)
+    skipped = {
+        (user_id, model.id)
+        for email, model_name in not_certified
+        for user_id in session.scalars(select(User.id).where(User.email == email))
+        for model in models.values()
+        if model.name == model_name
+    }
     for grant in session.scalars(
-        select(RoleGrant).where(RoleGrant.role == Role.therapist).order_by(RoleGrant.user_id)
+        select(RoleGrant)
+        .where(RoleGrant.role == Role.therapist)
+        .order_by(RoleGrant.user_id, RoleGrant.granted_at)
     ):
         for model_id in sorted(models_at.get(grant.org_unit_id, set())):
-            certify(
-                session,
-                None,
-                grant.user_id,
-                model_id,
-                reference - timedelta(days=rng.randint(90, 700)),
-                reference + timedelta(days=rng.randint(200, 900)),
-            )
+            since = reference - timedelta(days=rng.randint(90, 700))
+            until = reference + timedelta(days=rng.randint(200, 900))
+            if (grant.user_id, model_id) not in skipped:
+                certify(session, None, grant.user_id, model_id, since, until)
 
     # Leases: a Delhi exoskeleton let to Bangalore (the article's $500 a month, in rupees) and a
     # Madrid unit to Barcelona.

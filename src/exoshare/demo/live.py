@@ -9,12 +9,13 @@ skin-temperature alert appears); Lagos is a home session on a poor link (journey
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 import numpy as np
 from sqlalchemy import select
@@ -54,7 +55,9 @@ class LiveSpot:
 
 SPOTS = (
     LiveSpot("ES-MAD-01", MARIA_EMAIL, TherapyLocation.clinic, overheat_after_s=60.0),
-    LiveSpot("ES-MAD-01", MARIA_EMAIL, TherapyLocation.clinic),
+    # A colleague's session on the Corvane AX2, which Maria is not certified for (she may watch
+    # it; a setting change is refused).
+    LiveSpot("ES-MAD-01", None, TherapyLocation.clinic),
     # Journey 3: a home session in Lagos on a poor link, followed from Toronto.
     LiveSpot("NG-LOS-01", REMOTE_THERAPIST_EMAIL, TherapyLocation.home, flaky=True),
     LiveSpot("IN-BLR-01", None, TherapyLocation.clinic),
@@ -81,14 +84,19 @@ class LiveDevice:
     limits: DeviceLimits
 
 
-def _therapist(session: Session, clinic: OrgUnit, email: str | None) -> User | None:
+def _therapist(session: Session, clinic: OrgUnit, email: str | None, model_id: str) -> User | None:
+    """The spot's therapist, or the clinic's first therapist certified for the model (a
+    certificate is what lets a therapist run a model)."""
     if email:
         return session.scalar(select(User).where(User.email == email))
-    return session.scalar(
+    therapists = session.scalars(
         select(User)
         .join(RoleGrant, RoleGrant.user_id == User.id)
         .where(RoleGrant.org_unit_id == clinic.id, RoleGrant.role == Role.therapist)
         .order_by(User.email)
+    )
+    return next(
+        (t for t in therapists if telerehab_service.is_certified(session, t.id, model_id)), None
     )
 
 
@@ -102,7 +110,6 @@ def prepare_round(factory: sessionmaker[Session]) -> list[LiveDevice]:
             clinic = session.scalar(select(OrgUnit).where(OrgUnit.code == spot.clinic_code))
             if clinic is None:
                 continue
-            therapist = _therapist(session, clinic, spot.therapist_email)
             unit = session.scalar(
                 select(DeviceUnit)
                 .where(
@@ -112,10 +119,13 @@ def prepare_round(factory: sessionmaker[Session]) -> list[LiveDevice]:
                 )
                 .order_by(DeviceUnit.serial_number)
             )
-            if therapist is None or unit is None:
+            if unit is None:
                 continue
             model = session.get(DeviceModel, unit.model_id)
             assert model is not None
+            therapist = _therapist(session, clinic, spot.therapist_email, model.id)
+            if therapist is None:
+                continue
             patient = session.scalar(
                 select(Patient)
                 .where(
@@ -195,23 +205,19 @@ async def _run_round(devices: list[LiveDevice], broker_url: str, seed: int) -> N
     await asyncio.gather(*runners)
 
 
-def _wait_for_broker(broker_url: str, stop: threading.Event, timeout_s: float = 60.0) -> bool:
-    """Whether an MQTT client can connect (the embedded broker starts with the web app)."""
-    import aiomqtt
-
-    parts = urlsplit(broker_url)
-
-    async def probe() -> None:
-        async with aiomqtt.Client(parts.hostname or "127.0.0.1", parts.port or 1883, timeout=2):
-            pass
-
+def _wait_until_ingesting(health_url: str, stop: threading.Event, timeout_s: float = 120.0) -> bool:
+    """Whether the server says it ingests MQTT (``/api/v1/health``): subscribed, with its
+    storage process ready. Devices that started earlier would see their first messages go
+    unanswered and resend them, which the live view then shows as a poor link."""
     deadline = time.monotonic() + timeout_s
     while not stop.is_set() and time.monotonic() < deadline:
         try:
-            asyncio.run(probe())
-            return True
-        except aiomqtt.MqttError:
-            stop.wait(0.5)
+            with urllib.request.urlopen(health_url, timeout=2) as answer:
+                if json.load(answer).get("mqtt_ingest") == "subscribed":
+                    return True
+        except (OSError, ValueError):
+            pass  # not up yet (503 is an HTTPError, an OSError)
+        stop.wait(0.5)
     return False
 
 
@@ -226,14 +232,16 @@ def _abort_orphans(factory: sessionmaker[Session]) -> None:
             record.end_reason = "the demo was restarted; its virtual device stopped"
 
 
-def run_live_demo(factory: sessionmaker[Session], broker_url: str, stop: threading.Event) -> None:
+def run_live_demo(
+    factory: sessionmaker[Session], broker_url: str, health_url: str, stop: threading.Event
+) -> None:
     """Rounds of live sessions until ``stop`` is set (runs in a daemon thread of the demo)."""
     # A device keeps unconfirmed messages in flight by design; the MQTT client's warning about
     # pending publishes is noise in the demo's terminal.
     logging.getLogger("mqtt").setLevel(logging.ERROR)
     _abort_orphans(factory)
-    if not _wait_for_broker(broker_url, stop):
-        log.warning("live demo devices not started: no MQTT broker at %s", broker_url)
+    if not _wait_until_ingesting(health_url, stop):
+        log.warning("live demo devices not started: %s never said it ingests MQTT", health_url)
         return
     seed = 0
     while not stop.is_set():
@@ -246,9 +254,14 @@ def run_live_demo(factory: sessionmaker[Session], broker_url: str, stop: threadi
         seed += len(SPOTS)
 
 
-def start_live_demo(factory: sessionmaker[Session], broker_url: str) -> threading.Event:
+def start_live_demo(
+    factory: sessionmaker[Session], broker_url: str, health_url: str
+) -> threading.Event:
     stop = threading.Event()
     threading.Thread(
-        target=run_live_demo, args=(factory, broker_url, stop), name="demo-live", daemon=True
+        target=run_live_demo,
+        args=(factory, broker_url, health_url, stop),
+        name="demo-live",
+        daemon=True,
     ).start()
     return stop

@@ -161,6 +161,10 @@ STORY_STAFF: dict[str, dict[str, _Person]] = {
 REMOTE_COVER: tuple[tuple[str, str], ...] = ((REMOTE_THERAPIST_EMAIL, "NG-LOS-01"),)
 """(therapist, far clinic): a second therapist grant, for journey 3 (Canada → Nigeria)."""
 
+NOT_YET_CERTIFIED: tuple[tuple[str, str], ...] = ((MARIA_EMAIL, "Corvane AX2"),)
+"""(therapist, model name) without a certificate: Maria may watch a colleague's Corvane AX2
+session at her clinic, and the demo shows her a setting change on it refused."""
+
 STORY_PATIENTS: tuple[_StoryPatient, ...] = (
     # "Carlos had been in a wheelchair for two years after a spinal cord injury."
     _StoryPatient(
@@ -690,5 +694,5 @@ def ensure_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNetwo
     if existing is not None:
         return describe_demo_network(session, created=False)
     network = generate_demo_network(session, seed)
-    seed_fleet_demo(session, seed, REFERENCE_DATE)
+    seed_fleet_demo(session, seed, REFERENCE_DATE, not_certified=NOT_YET_CERTIFIED)
     return network

@@ -47,6 +47,10 @@ from exoshare.telemetry.protocol import Receipt, decode, parse_message
 
 log = logging.getLogger(__name__)
 
+READY = "ready"
+"""The child's first message: it can store."""
+START_TIMEOUT_S = 60.0
+
 _AcceptedFields = tuple[str, str, str, str | None]
 """status, device unit id, device serial, telemetry session id."""
 
@@ -70,6 +74,7 @@ def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -
     # As in the web process: what start-up built is never garbage, so full collections need
     # not walk it again (~0.03 ms of every stored batch otherwise).
     settle_heap()
+    conn.send(READY)
     web_epoch: int | None = None
     try:
         while True:
@@ -132,8 +137,14 @@ class IngestProcess:
         self._conn: Connection | None = None
 
     def start(self) -> None:
+        """Start the child and wait until it is ready to store (blocking)."""
         with self._lock:
-            self._ensure_child()
+            try:
+                self._ensure_child()
+            except (EOFError, OSError) as exc:
+                # Serving goes on; the next group starts a new child.
+                log.error("telemetry ingestion process failed to start (%s)", exc)
+                self._stop_child()
 
     def _ensure_child(self) -> Connection:
         if self._conn is not None and self._process is not None and self._process.is_alive():
@@ -151,6 +162,12 @@ class IngestProcess:
         process.start()
         child.close()
         self._process, self._conn = process, parent
+        # The child imports, connects and is ready in a few seconds; a group sent before would
+        # wait in the pipe with its devices' receipts overdue, and they would resend it.
+        if not parent.poll(START_TIMEOUT_S):
+            raise OSError(f"the storage process did not start within {START_TIMEOUT_S:g} s")
+        if parent.recv() != READY:
+            raise OSError("the storage process did not say it was ready")
         return parent
 
     def _stop_child(self) -> None:

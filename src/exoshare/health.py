@@ -1,0 +1,43 @@
+"""``GET /api/v1/health``: whether this server process can serve, for load balancers and tools.
+
+Unauthenticated, as probes are, so it says only what is up: the database answers, and the
+MQTT ingestion worker is subscribed to the device topics (``off`` when this process does
+not ingest MQTT). 200 when everything this process runs is up, 503 otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from exoshare import __version__
+
+router = APIRouter(prefix="/api/v1", tags=["health"])
+
+
+@router.get("/health")
+def health(request: Request, response: Response) -> dict[str, Any]:
+    try:
+        with request.app.state.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        database = "ok"
+    except SQLAlchemyError:
+        database = "unreachable"
+    worker = getattr(request.app.state, "mqtt_worker", None)
+    if not request.app.state.settings.mqtt_ingest:
+        mqtt = "off"
+    elif worker is not None and worker.subscribed.is_set():
+        mqtt = "subscribed"
+    else:
+        mqtt = "connecting"
+    ok = database == "ok" and mqtt != "connecting"
+    response.status_code = 200 if ok else 503
+    return {
+        "status": "ok" if ok else "unavailable",
+        "version": __version__,
+        "database": database,
+        "mqtt_ingest": mqtt,
+    }

@@ -1,0 +1,29 @@
+"""GET /api/v1/health: what is up, unauthenticated, 503 while MQTT ingestion is not ready."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from exoshare.app import create_app
+from exoshare.config import Settings
+
+
+def test_health_says_what_is_up_without_a_login(client: TestClient) -> None:
+    answer = client.get("/api/v1/health")
+    assert answer.status_code == 200
+    assert answer.json() | {"version": "?"} == {
+        "status": "ok",
+        "version": "?",
+        "database": "ok",
+        "mqtt_ingest": "off",
+    }
+
+
+def test_health_is_503_until_the_mqtt_worker_is_subscribed(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"mqtt_ingest": True}))
+    # Without its lifespan the app has no worker yet: as in the seconds after start-up.
+    answer = TestClient(app).get("/api/v1/health")
+    app.state.engine.dispose()
+    assert answer.status_code == 503
+    assert answer.json()["status"] == "unavailable"
+    assert answer.json()["mqtt_ingest"] == "connecting"
