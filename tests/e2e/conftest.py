@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 
@@ -43,14 +44,24 @@ def live_server(settings: Settings) -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start within 20 s")
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    # Ready when its health says so: with MQTT ingestion, once the worker is subscribed (a
+    # device's first messages would otherwise go unheard and wait for its resend).
+    while not server.started or not _healthy(url):
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not become healthy within 60 s")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    yield url
     server.should_exit = True
     thread.join(timeout=10)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 @pytest.fixture(scope="module")
