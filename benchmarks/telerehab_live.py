@@ -327,7 +327,8 @@ def _wait_http(port: int, timeout_s: float = 60.0) -> None:
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=2).is_success:
+            # Healthy = MQTT ingestion subscribed, its storage process ready.
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).is_success:
                 return
         time.sleep(0.2)
     raise RuntimeError("the server did not come up")
