@@ -321,19 +321,6 @@ def clients(args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------------------- orchestration
 
 
-def _wait_http(port: int, timeout_s: float = 60.0) -> None:
-    import httpx
-
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            # Healthy = MQTT ingestion subscribed, its storage process ready.
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).is_success:
-                return
-        time.sleep(0.2)
-    raise RuntimeError("the server did not come up")
-
-
 def _profile_summary(raw: Path) -> list[tuple[str, float]]:
     """Shares of server samples by the part of the path they are in (py-spy raw stacks)."""
     buckets = {
@@ -391,7 +378,10 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
         if mqtt_url:
             cmd += ["--mqtt-url", mqtt_url]
         server = subprocess.Popen(cmd, cwd=ROOT)
-        _wait_http(port)
+        from exoshare.health import wait_until_healthy
+
+        if not wait_until_healthy(f"http://127.0.0.1:{port}"):
+            raise RuntimeError("the server did not become healthy")
         host, mport = mqtt_url.rsplit("//", 1)[1].split(":")
         plan = {**setup, "seconds": args.seconds, "port": port, "mqtt_host": host,
                 "mqtt_port": int(mport)}  # fmt: skip

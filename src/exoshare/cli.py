@@ -209,7 +209,7 @@ def demo(
     if live_devices:
         from exoshare.demo.live import start_live_demo
 
-        start_live_demo(factory, broker, f"http://{settings.host}:{port}/api/v1/health")
+        start_live_demo(factory, broker, f"http://{settings.host}:{port}")
         console.print(
             "live simulated sessions stream in Madrid, Lagos and Bangalore "
             "(see Live sessions as maria.lopez@demo.exoshare.org)"

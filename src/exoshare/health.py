@@ -7,6 +7,10 @@ not ingest MQTT). 200 when everything this process runs is up, 503 otherwise.
 
 from __future__ import annotations
 
+import threading
+import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -41,3 +45,20 @@ def health(request: Request, response: Response) -> dict[str, Any]:
         "database": database,
         "mqtt_ingest": mqtt,
     }
+
+
+def wait_until_healthy(
+    base_url: str, timeout_s: float = 60.0, stop: threading.Event | None = None
+) -> bool:
+    """Whether the server at ``base_url`` answers its health with 200 within ``timeout_s``
+    (what the demo's devices, the browser tests and the live benchmark wait for before they
+    publish: a device's first messages would otherwise go unheard and wait for its resend)."""
+    stop = stop or threading.Event()
+    deadline = time.monotonic() + timeout_s
+    while not stop.is_set() and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base_url}/api/v1/health", timeout=2):
+                return True  # urlopen raises on 503
+        except (urllib.error.URLError, OSError):
+            stop.wait(0.1)  # not up yet, or still starting (503 is an HTTPError)
+    return False

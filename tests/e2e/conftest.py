@@ -5,16 +5,15 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import uvicorn
 
 from exoshare.app import create_app
 from exoshare.config import Settings
+from exoshare.health import wait_until_healthy
 
 CHROMIUM = os.environ.get("EXOSHARE_CHROMIUM", "/usr/bin/chromium")
 # Without these, Chromium tries to reach Google's services and this machine has no internet.
@@ -45,23 +44,12 @@ def live_server(settings: Settings) -> Iterator[str]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    # Ready when its health says so: with MQTT ingestion, once the worker is subscribed (a
-    # device's first messages would otherwise go unheard and wait for its resend).
-    while not server.started or not _healthy(url):
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not become healthy within 60 s")
-        time.sleep(0.05)
+    # Ready when its health says so: with MQTT ingestion, once the worker is subscribed.
+    if not wait_until_healthy(url, timeout_s=60.0):
+        raise RuntimeError("the test server did not become healthy within 60 s")
     yield url
     server.should_exit = True
     thread.join(timeout=10)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture(scope="module")

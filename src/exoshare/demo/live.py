@@ -9,11 +9,8 @@ skin-temperature alert appears); Lagos is a home session on a poor link (journey
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
-import time
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -31,6 +28,7 @@ from exoshare.demo.gait_profiles import profile_for
 from exoshare.demo.gait_simulator import DeviceLimits
 from exoshare.demo.network import MARIA_EMAIL, REMOTE_THERAPIST_EMAIL
 from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
+from exoshare.health import wait_until_healthy
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
 from exoshare.telemetry import service as telemetry_service
@@ -205,22 +203,6 @@ async def _run_round(devices: list[LiveDevice], broker_url: str, seed: int) -> N
     await asyncio.gather(*runners)
 
 
-def _wait_until_ingesting(health_url: str, stop: threading.Event, timeout_s: float = 120.0) -> bool:
-    """Whether the server says it ingests MQTT (``/api/v1/health``): subscribed, with its
-    storage process ready. Devices that started earlier would see their first messages go
-    unanswered and resend them, which the live view then shows as a poor link."""
-    deadline = time.monotonic() + timeout_s
-    while not stop.is_set() and time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(health_url, timeout=2) as answer:
-                if json.load(answer).get("mqtt_ingest") == "subscribed":
-                    return True
-        except (OSError, ValueError):
-            pass  # not up yet (503 is an HTTPError, an OSError)
-        stop.wait(0.5)
-    return False
-
-
 def _abort_orphans(factory: sessionmaker[Session]) -> None:
     """Sessions a previous demo run left live have no device any more: end them honestly."""
     with session_scope(factory) as session:
@@ -233,15 +215,15 @@ def _abort_orphans(factory: sessionmaker[Session]) -> None:
 
 
 def run_live_demo(
-    factory: sessionmaker[Session], broker_url: str, health_url: str, stop: threading.Event
+    factory: sessionmaker[Session], broker_url: str, server_url: str, stop: threading.Event
 ) -> None:
     """Rounds of live sessions until ``stop`` is set (runs in a daemon thread of the demo)."""
     # A device keeps unconfirmed messages in flight by design; the MQTT client's warning about
     # pending publishes is noise in the demo's terminal.
     logging.getLogger("mqtt").setLevel(logging.ERROR)
     _abort_orphans(factory)
-    if not _wait_until_ingesting(health_url, stop):
-        log.warning("live demo devices not started: %s never said it ingests MQTT", health_url)
+    if not wait_until_healthy(server_url, timeout_s=120.0, stop=stop):
+        log.warning("live demo devices not started: %s never became healthy", server_url)
         return
     seed = 0
     while not stop.is_set():
@@ -255,12 +237,12 @@ def run_live_demo(
 
 
 def start_live_demo(
-    factory: sessionmaker[Session], broker_url: str, health_url: str
+    factory: sessionmaker[Session], broker_url: str, server_url: str
 ) -> threading.Event:
     stop = threading.Event()
     threading.Thread(
         target=run_live_demo,
-        args=(factory, broker_url, health_url, stop),
+        args=(factory, broker_url, server_url, stop),
         name="demo-live",
         daemon=True,
     ).start()

@@ -148,8 +148,8 @@ class MqttIngestWorker:
         # device gets one receipts message per group: 250 ms groups answer a device streaming
         # 10 batches a second with one message for ~3 batches. Against 100 ms groups, that took
         # the p99 live latency at 225 sessions from 151 to 100 ms (SQLite) and from 439 to 138
-        # ms (PostgreSQL). The live view does not wait for storage (the
-        # tap), only receipts do, and a device resends after 2 s at the earliest.
+        # ms (PostgreSQL). The live view does not wait for storage (the tap), only receipts
+        # do, and a device resends after 2 s at the earliest.
         self.ingestor = ingestor
         self.broker = broker
         self.client_id = client_id
