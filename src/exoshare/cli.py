@@ -200,9 +200,11 @@ def demo(
     port = _free_port(settings.host, port)
     if not settings.mqtt_url:
         # Fix the embedded broker's port now, so it can be printed for `exoshare simulate`.
-        settings.mqtt_embedded_port = _free_port(settings.host, settings.mqtt_embedded_port)
+        settings.mqtt_embedded_port = _free_port(
+            settings.mqtt_embedded_host, settings.mqtt_embedded_port
+        )
     _print_logins(network)
-    broker = settings.mqtt_url or f"mqtt://{settings.host}:{settings.mqtt_embedded_port}"
+    broker = settings.mqtt_url or f"mqtt://{settings.mqtt_embedded_host}:{settings.mqtt_embedded_port}"
     console.print(f"\ndevices stream to [bold]{broker}[/]", soft_wrap=True)
     console.print(f"try: exoshare simulate --broker {broker} --devices 3", soft_wrap=True)
     console.print(f"exoshare demo running at [bold]http://{settings.host}:{port}/[/]\n")

@@ -41,6 +41,22 @@ class Settings(BaseSettings):
     mqtt_embedded_port: int = Field(
         default=1883, description="Port of the embedded broker (the next free one is used)."
     )
+    mqtt_embedded_host: str = Field(
+        default="127.0.0.1",
+        description="Address the embedded broker listens on: loopback unless devices on other "
+        "machines must reach it (every client authenticates either way).",
+    )
+    mosquitto_dir: Path | None = Field(
+        default=None,
+        description="Directory of the Mosquitto password and ACL files exoshare keeps in sync "
+        "with the device credentials (`exoshare broker config` writes them and a mosquitto.conf "
+        "that uses them); unset: no Mosquitto to keep in sync.",
+    )
+    mosquitto_pid_file: Path | None = Field(
+        default=None,
+        description="Mosquitto's pid file: after rewriting its files exoshare sends it SIGHUP, "
+        "which reloads them and disconnects clients whose password is gone.",
+    )
     telemetry_url: str | None = Field(
         default=None,
         description="Root of the raw telemetry store, a path or any fsspec URL "
@@ -68,6 +84,12 @@ class Settings(BaseSettings):
 
     def resolved_telemetry_url(self) -> str:
         return self.telemetry_url or str(self.data_dir / "telemetry")
+
+    def mqtt_server_password(self) -> str:
+        """The broker password of the server identity (derived from the secret key)."""
+        from exoshare.telemetry.broker_acl import server_password
+
+        return server_password(self.resolved_secret_key())
 
     def resolved_secret_key(self) -> str:
         if self.secret_key:

@@ -15,16 +15,20 @@ from exoshare.telemetry.ingest_process import IngestProcess
 from exoshare.telemetry.models import DeviceCredential
 from exoshare.telemetry.protocol import decode, encode, parse_message
 from exoshare.telemetry.store import RawStore
-from tests.telemetry.helpers import Env, announce, batch, counts, make_env
+from tests.telemetry.helpers import ORG, SERIAL, Env, announce, batch, counts, make_env
 
 
 def _inbound(env: Env, message: object, *, tapped: bool = False) -> Inbound:
-    wire = message.to_wire()  # type: ignore[attr-defined]
-    wire["auth"] = env.secret
-    payload = encode(wire)
+    # As the MQTT worker hands it over: no secret in the payload, the device named by the
+    # topic the broker let it publish on (and, for sample batches, decoded by the live tap).
+    payload = encode(message.to_wire())  # type: ignore[attr-defined]
     obj = decode(payload)
-    # What the MQTT worker hands over for sample batches its live tap decoded.
-    return Inbound(payload, decoded=(obj, parse_message(obj)) if tapped else None)
+    return Inbound(
+        payload,
+        topic_serial=SERIAL,
+        decoded=(obj, parse_message(obj)) if tapped else None,
+        topic_org=ORG,
+    )
 
 
 def _statuses(receipts: list) -> list[str]:  # type: ignore[type-arg]
@@ -72,9 +76,8 @@ def test_the_child_stores_answers_and_the_web_process_listeners_hear_it(
         assert heard[1].message.seq == 0  # type: ignore[attr-defined]
         # The device the child verified is known to the live tap without SQL.
         wire = batch(4).to_wire()
-        wire["auth"] = env.secret
-        assert storage.known_device(wire, heard[0].device_serial) == heard[0].device_unit_id
-        assert storage.known_device({**wire, "auth": "wrong"}, heard[0].device_serial) is None
+        assert storage.known_device(wire, SERIAL) == heard[0].device_unit_id
+        assert storage.known_device(wire, "LT1-0001") is None
     finally:
         storage.close()
 

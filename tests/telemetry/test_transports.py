@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.config import Settings
 from exoshare.db import session_scope
 from exoshare.telemetry import service
+from exoshare.telemetry.broker_acl import server_password
+from exoshare.telemetry.broker_trust import DeviceTrust
 from exoshare.telemetry.ingest import Ingestor
 from exoshare.telemetry.ingest_process import IngestProcess
 from exoshare.telemetry.models import SessionStatus, TelemetrySession
@@ -61,12 +63,11 @@ async def _stream_session(
     messages = [("session", announce(env))]  # type: ignore[arg-type]
     messages += [("samples", batch(seq)) for seq in (0, 2, 1, 2, 3, 4, 2)]
     messages += [("session", end(5))]
-    async with address.client(f"device-{worker_id}") as device:
+    device_login = BrokerAddress(address.host, address.port, SERIAL, secret)
+    async with device_login.client(f"device-{worker_id}") as device:
         await device.subscribe(topic(ORG, SERIAL, "receipts"), qos=1)
         for kind, message in messages:
-            wire = message.to_wire()
-            wire["auth"] = secret
-            await device.publish(topic(ORG, SERIAL, kind), encode(wire), qos=1)
+            await device.publish(topic(ORG, SERIAL, kind), encode(message.to_wire()), qos=1)
         async with asyncio.timeout(20):
             async for incoming in device.messages:
                 receipts += decode_receipts(incoming.payload)  # type: ignore[arg-type]
@@ -136,7 +137,8 @@ def test_mqtt_ingestion_through_the_embedded_broker(
     env = make_env(session_factory, tmp_path)
 
     async def run() -> list[dict]:
-        async with embedded_broker("127.0.0.1", 18830) as address:
+        trust = DeviceTrust(session_factory, server_password("test-secret-key"))
+        async with embedded_broker(trust, "127.0.0.1", 18830) as address:
             return await _stream_session(env, address, "test-embedded")
 
     _check_streamed(env, asyncio.run(run()))
@@ -152,10 +154,10 @@ def test_lifespan_runs_embedded_broker_and_worker(
     app.state.telemetry_store = env.store
 
     async def publish(address: BrokerAddress) -> dict:
-        async with address.client("device-lifespan") as device:
+        device_login = BrokerAddress(address.host, address.port, SERIAL, env.secret)
+        async with device_login.client("device-lifespan") as device:
             await device.subscribe(topic(ORG, SERIAL, "receipts"), qos=1)
             wire = announce(env).to_wire()  # type: ignore[arg-type]
-            wire["auth"] = env.secret
             await device.publish(topic(ORG, SERIAL, "session"), encode(wire), qos=1)
             async with asyncio.timeout(20):
                 async for incoming in device.messages:

@@ -202,7 +202,8 @@ class SimulatedDevice:
         return topic(self.org_unit_code, self.serial, kind)
 
     def _queue(self, key: Key, kind: str, wire: dict[str, Any]) -> None:
-        wire["auth"] = self.credential
+        # No credential in the payload: the broker authenticated this connection (username =
+        # serial, password = credential) and its ACL keeps the device on its own topics.
         entry = _Pending(key, self._topic(kind), encode(wire))
         self._outbox[key] = entry
         self._pump()

@@ -61,8 +61,8 @@ class Transport(Protocol):
 class MqttTransport:
     """One MQTT connection (aiomqtt, QoS 1) to ``mqtt://host:port``.
 
-    The device credential doubles as the MQTT password, so a broker with authentication can
-    check it too; the messages carry it as well (their ``auth`` field) for the ingestion worker.
+    The device logs in with its serial as username and its credential as password; the broker
+    checks both and keeps it on its own topics, so no message carries the credential.
     """
 
     def __init__(

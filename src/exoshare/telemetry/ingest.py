@@ -134,13 +134,16 @@ class CredentialCache:
             self._entries.clear()
 
 
-def verified_device(cache: CredentialCache, obj: dict[str, Any], topic_serial: str) -> str | None:
-    """The device unit id of a message whose credential was verified recently (from the cache;
-    no SQL), or None. For the live tap, which must not wait for the database."""
-    auth = obj.get("auth")
-    if not isinstance(auth, str) or not auth:
-        return None
-    known = cache.get(hashlib.sha256(auth.encode()).hexdigest())
+def serial_key(serial: str) -> str:
+    """The credential cache's key for a device known by its MQTT topic (a broker-authenticated
+    serial) rather than by a secret; cannot collide with a SHA-256 hex digest."""
+    return f"serial:{serial}"
+
+
+def verified_device(cache: CredentialCache, topic_serial: str) -> str | None:
+    """The device unit id of an MQTT topic's serial verified recently (from the cache; no SQL),
+    or None. For the live tap, which must not wait for the database."""
+    known = cache.get(serial_key(topic_serial))
     if known is None or known[1] != topic_serial:
         return None
     return known[0]
@@ -362,7 +365,7 @@ class Ingestor:
                     log.exception("telemetry group listener failed")
 
     def known_device(self, obj: dict[str, Any], topic_serial: str) -> str | None:
-        return verified_device(self.credentials, obj, topic_serial)
+        return verified_device(self.credentials, topic_serial)
 
     def _device(
         self,
@@ -375,28 +378,44 @@ class Ingestor:
             unit = session.get(DeviceUnit, item.device_id)
             if unit is None:
                 raise DeviceNotAuthenticated("the device no longer exists")
+        elif item.secret is None and item.topic_serial is not None:
+            # MQTT: the broker authenticated the device and lets it publish only on its own
+            # topics, so the topic names it; a secret in the payload is not looked at.
+            unit = self._known(session, serial_key(item.topic_serial), devices, item.topic_serial)
         else:
+            # In-process callers (tests, benchmarks) may still name the device by its secret.
             auth = item.secret or obj.get("auth")
             if not isinstance(auth, str) or not auth:
                 raise DeviceNotAuthenticated("a device credential is required")
             digest = hashlib.sha256(auth.encode()).hexdigest()
-            found = devices.get(digest)
-            if found is None:
-                known = self.credentials.get(digest)
-                if known is not None:
-                    found = self._unit(known)
-                else:
-                    epoch = service.revocation_epoch()
-                    known = service.credential_unit(session, digest)
-                    self.credentials.put(digest, known, epoch)
-                    found = self._unit(known)
-                devices[digest] = found
-            unit = found
+            unit = self._known(session, digest, devices, None)
         if item.topic_serial is not None and item.topic_serial != unit.serial_number:
             raise DeviceNotAuthenticated(
                 f"the credential belongs to {unit.serial_number}, not to {item.topic_serial}"
             )
         return unit
+
+    def _known(
+        self,
+        session: Session,
+        key: str,
+        devices: dict[str, DeviceUnit],
+        serial: str | None,
+    ) -> DeviceUnit:
+        """The device of a secret's digest or (``serial`` given) of a topic serial: from this
+        group, else the cache, else one query; unknown and revoked are refused alike."""
+        found = devices.get(key)
+        if found is None:
+            known = self.credentials.get(key)
+            if known is None:
+                epoch = service.revocation_epoch()
+                if serial is not None:
+                    known = service.serial_unit(session, serial)
+                else:
+                    known = service.credential_unit(session, key)
+                self.credentials.put(key, known, epoch)
+            found = devices[key] = self._unit(known)
+        return found
 
     def _unit(self, known: tuple[str, str]) -> DeviceUnit:
         """A detached unit with the id and serial ingestion needs: no query at all, and made

@@ -23,7 +23,6 @@ the cache's TTL (5 s), as everywhere.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import multiprocessing
 import threading
@@ -40,6 +39,7 @@ from exoshare.telemetry.ingest import (
     CredentialCache,
     Inbound,
     Ingestor,
+    serial_key,
     verified_device,
 )
 from exoshare.telemetry.mqtt import BrokerAddress
@@ -188,7 +188,7 @@ class IngestProcess:
 
     def known_device(self, obj: dict[str, Any], topic_serial: str) -> str | None:
         """As :meth:`Ingestor.known_device`, from the devices the child verified lately."""
-        return verified_device(self.credentials, obj, topic_serial)
+        return verified_device(self.credentials, topic_serial)
 
     def handle_many(self, items: Sequence[Inbound]) -> list[Receipt | None]:
         """Store a group in the child (blocking; call it from a thread)."""
@@ -216,10 +216,8 @@ class IngestProcess:
             if message is None:
                 continue
             accepted.append(Accepted(status, message, unit_id, serial, telemetry_id))
-            auth = item.decoded[0].get("auth") if item.decoded else None
-            if isinstance(auth, str):
-                digest = hashlib.sha256(auth.encode()).hexdigest()
-                self.credentials.put(digest, (unit_id, serial), epoch)
+            if item.topic_serial == serial:
+                self.credentials.put(serial_key(serial), (unit_id, serial), epoch)
         self.local.tell(accepted)
         return [receipt for receipt, _ in results]
 

@@ -31,6 +31,10 @@ class DeviceCredential(IdMixin, Base):
 
     device_unit_id: Mapped[str] = mapped_column(ForeignKey("device_units.id"), index=True)
     secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    broker_password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    """The secret's Mosquitto password-file hash (``$7$``, PBKDF2-SHA512), made at issue time
+    (the only moment the secret is known) so the broker's files can be rewritten at any time.
+    None for credentials issued before brokers authenticated devices: issue a new one."""
     label: Mapped[str | None] = mapped_column(String(100), default=None)
     issued_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -26,12 +26,13 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import aiomqtt
 
+from exoshare.telemetry.broker_acl import SERVER_USERNAME
 from exoshare.telemetry.errors import TelemetryRejected
 from exoshare.telemetry.ingest import Inbound
 from exoshare.telemetry.protocol import (
@@ -43,6 +44,9 @@ from exoshare.telemetry.protocol import (
     parse_topic,
     receipt_messages,
 )
+
+if TYPE_CHECKING:
+    from exoshare.telemetry.broker_trust import DeviceTrust
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +81,14 @@ class BrokerAddress:
     host: str
     port: int
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
 
     @classmethod
     def parse(cls, url: str) -> BrokerAddress:
         """``mqtt://[user:password@]host[:port]``.
 
         >>> BrokerAddress.parse("mqtt://127.0.0.1:1884")
-        BrokerAddress(host='127.0.0.1', port=1884, username=None, password=None)
+        BrokerAddress(host='127.0.0.1', port=1884, username=None)
         """
         parts = urlsplit(url if "://" in url else f"mqtt://{url}")
         if parts.scheme not in {"mqtt", "tcp"} or not parts.hostname:
@@ -93,7 +97,14 @@ class BrokerAddress:
 
     @property
     def url(self) -> str:
+        """Without the password: this is what logs and error messages show."""
         return f"mqtt://{self.host}:{self.port}"
+
+    def with_identity(self, username: str, password: str) -> BrokerAddress:
+        """This broker, as ``username`` (unless the URL named a user already)."""
+        if self.username is not None:
+            return self
+        return BrokerAddress(self.host, self.port, username, password)
 
     def client(self, identifier: str | None = None, **kwargs: Any) -> aiomqtt.Client:
         return aiomqtt.Client(
@@ -113,21 +124,32 @@ def _port_is_free(host: str, port: int) -> bool:
 
 @contextlib.asynccontextmanager
 async def embedded_broker(
-    host: str = "127.0.0.1", port: int = 1883
+    trust: DeviceTrust, host: str = "127.0.0.1", port: int = 1883
 ) -> AsyncIterator[BrokerAddress]:
-    """An amqtt broker on ``port`` or the next free port, for as long as the context lasts."""
+    """An amqtt broker on ``port`` or the next free port, for as long as the context lasts.
+
+    Every client must authenticate and stays on its own topics (``trust``; see
+    :mod:`exoshare.telemetry.broker_trust`); the address yielded carries the server identity.
+    Bound to loopback unless ``host`` says otherwise (``EXOSHARE_MQTT_EMBEDDED_HOST``).
+    """
     from amqtt.broker import Broker
+
+    from exoshare.telemetry.broker_trust import plugin_config, trusting
 
     chosen = next((p for p in range(port, port + 50) if _port_is_free(host, p)), None)
     if chosen is None:
         raise RuntimeError(f"no free port for the embedded MQTT broker in {port}..{port + 49}")
-    # amqtt's default lets anonymous clients in. That is acceptable because every message
-    # carries the device credential, which ingestion checks whatever the broker did.
-    broker = Broker({"listeners": {"default": {"type": "tcp", "bind": f"{host}:{chosen}"}}})
+    broker = Broker(
+        {
+            "listeners": {"default": {"type": "tcp", "bind": f"{host}:{chosen}"}},
+            "plugins": plugin_config(trust),
+        }
+    )
     await broker.start()
     log.info("embedded MQTT broker listening on %s:%d", host, chosen)
     try:
-        yield BrokerAddress(host, chosen)
+        async with trusting(trust, broker):
+            yield BrokerAddress(host, chosen, SERVER_USERNAME, trust.server_password)
     finally:
         await broker.shutdown()
 

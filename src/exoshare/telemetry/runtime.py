@@ -10,8 +10,12 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from exoshare.config import Settings
+from exoshare.telemetry import service
+from exoshare.telemetry.broker_acl import SERVER_USERNAME
+from exoshare.telemetry.broker_trust import DeviceTrust
 from exoshare.telemetry.ingest import Ingestor
 from exoshare.telemetry.ingest_process import IngestProcess
+from exoshare.telemetry.mosquitto import MosquittoSync
 from exoshare.telemetry.mqtt import BrokerAddress, MqttIngestWorker, embedded_broker
 from exoshare.telemetry.store import RawStore
 
@@ -45,17 +49,32 @@ def ingestor(app: FastAPI) -> Ingestor:
 
 @contextlib.asynccontextmanager
 async def telemetry_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """With ``mqtt_ingest``: the embedded broker (unless ``mqtt_url`` is set) and the worker."""
+    """With ``mqtt_ingest``: the embedded broker (unless ``mqtt_url`` is set) and the worker,
+    both as the server's broker identity; with ``mosquitto_dir``, Mosquitto's files follow every
+    credential issued or revoked here."""
     settings: Settings = app.state.settings
     if not settings.mqtt_ingest:
         yield
         return
     async with contextlib.AsyncExitStack() as stack:
+        server_password = settings.mqtt_server_password()
+        if settings.mosquitto_dir is not None:
+            mosquitto = MosquittoSync(
+                app.state.sessionmaker,
+                settings.mosquitto_dir,
+                server_password,
+                settings.mosquitto_pid_file,
+            )
+            stack.callback(service.add_credential_listener(mosquitto.on_credential_change))
         if settings.mqtt_url:
-            address = BrokerAddress.parse(settings.mqtt_url)
+            # The server's broker identity, unless the URL names one (user:password@).
+            address = BrokerAddress.parse(settings.mqtt_url).with_identity(
+                SERVER_USERNAME, server_password
+            )
         else:
+            trust = DeviceTrust(app.state.sessionmaker, server_password)
             address = await stack.enter_async_context(
-                embedded_broker(settings.host, settings.mqtt_embedded_port)
+                embedded_broker(trust, settings.mqtt_embedded_host, settings.mqtt_embedded_port)
             )
         app.state.mqtt_broker = address
         storage = IngestProcess(settings, ingestor(app), address)

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import logging
 import math
 import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Table, and_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, event, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.util import identity_key
@@ -29,6 +31,7 @@ from exoshare.auth.scope import Permission, Principal
 from exoshare.devices.models import DeviceUnit
 from exoshare.errors import NotFound, PermissionDenied
 from exoshare.gait import GaitDataError, Recording, SessionSummary, analyse
+from exoshare.network.models import OrgUnit
 from exoshare.patients import service as patients_service
 from exoshare.patients.models import Patient
 from exoshare.telemetry.errors import DeviceNotAuthenticated, TelemetryRejected
@@ -39,6 +42,7 @@ from exoshare.telemetry.models import (
     TelemetryEvent,
     TelemetrySession,
 )
+from exoshare.telemetry.mosquitto_hash import password_hash
 from exoshare.telemetry.protocol import (
     CommandAck,
     DeviceEvent,
@@ -48,6 +52,8 @@ from exoshare.telemetry.protocol import (
 )
 from exoshare.telemetry.store import BatchStore, RawStore
 from exoshare.telemetry.validation import batch_times, check_channels, check_values
+
+log = logging.getLogger(__name__)
 
 DEVICE_SECRET_PREFIX = "exodev_"
 LEG_TO_HEIGHT_RATIO = 0.53
@@ -84,6 +90,41 @@ def revocation_epoch() -> int:
     return _revocations
 
 
+@dataclass(frozen=True)
+class CredentialChange:
+    """A credential issued or revoked, told to the brokers after its transaction committed."""
+
+    kind: str
+    """``issued`` or ``revoked``."""
+    credential_id: str
+    device_serial: str
+
+
+CredentialListener = Callable[[CredentialChange], None]
+_credential_listeners: list[CredentialListener] = []
+
+
+def add_credential_listener(listener: CredentialListener) -> Callable[[], None]:
+    """Call ``listener`` (in the committing thread) after each issue or revocation commits in
+    this process: the embedded broker cuts a revoked device off, the Mosquitto files are
+    rewritten. Returns a function that removes it again."""
+    _credential_listeners.append(listener)
+    return lambda: _credential_listeners.remove(listener)
+
+
+def _after_commit(session: Session, change: CredentialChange) -> None:
+    # After the commit, not at the change: a device cut off at once would reconnect while the
+    # revocation is not yet visible to the broker's check, and stay connected.
+    def tell(_: Session) -> None:
+        for listener in list(_credential_listeners):
+            try:
+                listener(change)
+            except Exception:
+                log.exception("credential listener failed on %s", change)
+
+    event.listen(session, "after_commit", tell, once=True)
+
+
 def _unix(moment_s: float) -> datetime:
     return datetime.fromtimestamp(moment_s, tz=UTC)
 
@@ -115,11 +156,13 @@ def issue_device_credential(
     credential = DeviceCredential(
         device_unit_id=unit.id,
         secret_sha256=_sha256(secret),
+        broker_password_hash=password_hash(secret),
         label=label,
         issued_by_id=principal.user_id if principal else None,
     )
     session.add(credential)
     session.flush()
+    _after_commit(session, CredentialChange("issued", credential.id, unit.serial_number))
     return secret, credential
 
 
@@ -129,11 +172,12 @@ def revoke_device_credential(
     credential = session.get(DeviceCredential, credential_id)
     if credential is None:
         raise NotFound(f"device credential {credential_id} not found")
-    _unit_for_admin(session, principal, credential.device_unit_id)
+    unit = _unit_for_admin(session, principal, credential.device_unit_id)
     if credential.revoked_at is None:
         credential.revoked_at = datetime.now(UTC)
     global _revocations
     _revocations += 1
+    _after_commit(session, CredentialChange("revoked", credential.id, unit.serial_number))
     return credential
 
 
@@ -169,6 +213,65 @@ def credential_unit(session: Session, digest: str) -> tuple[str, str]:
     if row is None or row.revoked_at is not None:
         raise DeviceNotAuthenticated("the device credential is unknown or revoked")
     return row.id, row.serial_number
+
+
+def serial_unit(session: Session, serial: str) -> tuple[str, str]:
+    """(unit id, serial) of the device ``serial`` if it holds an unrevoked credential.
+
+    On MQTT the broker has authenticated the device (username = serial) and its ACL lets it
+    publish only on its own topics, so the topic's serial names the sender; ingestion still
+    refuses a serial without a live credential (a broker misconfigured to let anyone in).
+    """
+    row = session.execute(
+        select(DeviceUnit.id, DeviceUnit.serial_number)
+        .join(DeviceCredential, DeviceCredential.device_unit_id == DeviceUnit.id)
+        .where(DeviceUnit.serial_number == serial, DeviceCredential.revoked_at.is_(None))
+        .limit(1)
+    ).one_or_none()
+    if row is None:
+        raise DeviceNotAuthenticated(f"{serial!r} holds no valid device credential")
+    return row.id, row.serial_number
+
+
+@dataclass(frozen=True)
+class BrokerDevice:
+    """A device the broker let in: which credential, and the clinic whose topics it uses."""
+
+    credential_id: str
+    serial: str
+    org_unit_code: str
+
+
+def broker_device(session: Session, serial: str, secret: str) -> BrokerDevice | None:
+    """The device ``serial`` if ``secret`` is one of its unrevoked credentials, else None.
+
+    Unknown serial, wrong secret and revoked secret answer alike."""
+    row = session.execute(
+        select(DeviceCredential.id, DeviceUnit.serial_number, OrgUnit.code)
+        .join(DeviceUnit, DeviceUnit.id == DeviceCredential.device_unit_id)
+        .join(OrgUnit, OrgUnit.id == DeviceUnit.org_unit_id)
+        .where(
+            DeviceCredential.secret_sha256 == _sha256(secret),
+            DeviceCredential.revoked_at.is_(None),
+        )
+    ).one_or_none()
+    if row is None or row.serial_number != serial:
+        return None
+    return BrokerDevice(row.id, row.serial_number, row.code)
+
+
+def revoked_among(session: Session, credential_ids: Iterable[str]) -> set[str]:
+    """Which of these credentials are revoked (or gone): the broker's sweep for revocations
+    made by another process."""
+    wanted = set(credential_ids)
+    if not wanted:
+        return set()
+    live = session.scalars(
+        select(DeviceCredential.id).where(
+            DeviceCredential.id.in_(wanted), DeviceCredential.revoked_at.is_(None)
+        )
+    ).all()
+    return wanted - set(live)
 
 
 def unit_by_serial(session: Session, serial: str) -> DeviceUnit:
