@@ -14,7 +14,13 @@ from rich.table import Table
 
 from exoshare.config import Settings, get_settings
 from exoshare.demo.device_client import simulate_command
-from exoshare.telemetry.cli import analyse_command, credential_command, import_command
+from exoshare.telemetry.cli import (
+    analyse_command,
+    broker_app,
+    credential_command,
+    import_command,
+    revoke_credential_command,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -33,6 +39,8 @@ app.add_typer(user_app, name="user")
 app.command("import")(import_command)
 app.command("analyse")(analyse_command)
 app.command("device-credential")(credential_command)
+app.command("revoke-device-credential")(revoke_credential_command)
+app.add_typer(broker_app, name="broker")
 app.command("simulate")(simulate_command)
 
 console = Console()
@@ -204,7 +212,9 @@ def demo(
             settings.mqtt_embedded_host, settings.mqtt_embedded_port
         )
     _print_logins(network)
-    broker = settings.mqtt_url or f"mqtt://{settings.mqtt_embedded_host}:{settings.mqtt_embedded_port}"
+    broker = (
+        settings.mqtt_url or f"mqtt://{settings.mqtt_embedded_host}:{settings.mqtt_embedded_port}"
+    )
     console.print(f"\ndevices stream to [bold]{broker}[/]", soft_wrap=True)
     console.print(f"try: exoshare simulate --broker {broker} --devices 3", soft_wrap=True)
     console.print(f"exoshare demo running at [bold]http://{settings.host}:{port}/[/]\n")

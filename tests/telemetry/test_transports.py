@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.config import Settings
 from exoshare.db import session_scope
 from exoshare.telemetry import service
-from exoshare.telemetry.broker_acl import server_password
+from exoshare.telemetry.broker_acl import SERVER_USERNAME, server_password
 from exoshare.telemetry.broker_trust import DeviceTrust
 from exoshare.telemetry.ingest import Ingestor
 from exoshare.telemetry.ingest_process import IngestProcess
@@ -169,9 +169,13 @@ def test_lifespan_runs_embedded_broker_and_worker(
         worker = app.state.mqtt_worker
         client.portal.call(lambda: asyncio.wait_for(worker.subscribed.wait(), 10))  # type: ignore[union-attr]
         receipt = client.portal.call(publish, app.state.mqtt_broker)  # type: ignore[union-attr]
+        address = app.state.mqtt_broker
     app.state.engine.dispose()
     assert receipt["status"] == "stored"
     assert counts(env)[0] == 1
+    # Loopback by default, and the server speaks to it as its own identity.
+    assert (address.host, address.username) == ("127.0.0.1", SERVER_USERNAME)
+    assert address.password == settings.mqtt_server_password()
 
 
 def test_websocket_ingestion_with_header_and_hello(client: TestClient, settings: Settings) -> None:

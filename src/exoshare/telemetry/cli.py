@@ -1,15 +1,20 @@
-"""Telemetry commands: ``exoshare import``, ``analyse`` and ``device-credential``."""
+"""Telemetry commands: ``exoshare import``, ``analyse``, ``device-credential`` and ``broker``."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from exoshare.config import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from exoshare.telemetry.mosquitto import MosquittoSync
 
 console = Console()
 err_console = Console(stderr=True)
@@ -159,13 +164,120 @@ def credential_command(
     from exoshare.errors import ExoshareError
     from exoshare.telemetry import service
 
-    factory = make_sessionmaker(make_engine(get_settings().resolved_database_url()))
+    settings = get_settings()
+    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    sync = _mosquitto(factory)
+    remove = service.add_credential_listener(sync.on_credential_change) if sync else None
     try:
         with session_scope(factory) as session:
             unit = service.unit_by_serial(session, serial)
             secret, credential = service.issue_device_credential(session, None, unit.id, label)
+            org_code = unit.org_unit.code
     except ExoshareError as exc:
         err_console.print(f"[bold red]error:[/] {exc.detail}")
         raise typer.Exit(2) from None
-    console.print(f"credential {credential.id} for {serial} (org unit {unit.org_unit.code}):")
+    finally:
+        if remove is not None:
+            remove()
+    console.print(
+        f"credential {credential.id} for {serial} (org unit {org_code}); MQTT username "
+        f"{serial}, password:"
+    )
     print(secret)
+
+
+def revoke_credential_command(
+    credential_id: Annotated[str, typer.Argument(help="Id of the device credential")],
+) -> None:
+    """Revoke a device credential: refused from now on, and cut off at the broker."""
+    from exoshare.db import make_engine, make_sessionmaker, session_scope
+    from exoshare.errors import ExoshareError
+    from exoshare.telemetry import service
+
+    factory = make_sessionmaker(make_engine(get_settings().resolved_database_url()))
+    sync = _mosquitto(factory)
+    remove = service.add_credential_listener(sync.on_credential_change) if sync else None
+    try:
+        with session_scope(factory) as session:
+            credential = service.revoke_device_credential(session, None, credential_id)
+            serial = credential.device_unit.serial_number
+    except ExoshareError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.detail}")
+        raise typer.Exit(2) from None
+    finally:
+        if remove is not None:
+            remove()
+    console.print(
+        f"credential {credential_id} of {serial} revoked; a running `exoshare serve` with the "
+        "embedded broker disconnects the device within 5 s"
+        + ("; Mosquitto reloaded" if sync and sync.pid_file else "")
+    )
+
+
+def _mosquitto(factory: sessionmaker[Session]) -> MosquittoSync | None:
+    from exoshare.telemetry.mosquitto import MosquittoSync
+
+    settings = get_settings()
+    if settings.mosquitto_dir is None:
+        return None
+    return MosquittoSync(
+        factory,
+        settings.mosquitto_dir,
+        settings.mqtt_server_password(),
+        settings.mosquitto_pid_file,
+    )
+
+
+broker_app = typer.Typer(
+    help="The MQTT broker's device trust (Mosquitto in production).", no_args_is_help=True
+)
+
+
+@broker_app.command("config")
+def broker_config_command(
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="Where to write mosquitto.conf, passwd and acl; default: EXOSHARE_MOSQUITTO_DIR",
+        ),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port Mosquitto listens on")] = 1883,
+    bind: Annotated[
+        str, typer.Option(help="Address Mosquitto listens on (loopback unless devices are remote)")
+    ] = "127.0.0.1",
+) -> None:
+    """Write a Mosquitto configuration with device trust: no anonymous clients, each device
+    on its own topics, the server identity for exoshare.
+
+    Start it with `mosquitto -c DIR/mosquitto.conf` and point exoshare at it
+    (EXOSHARE_MQTT_URL, EXOSHARE_MOSQUITTO_DIR, EXOSHARE_MOSQUITTO_PID_FILE)."""
+    from exoshare.db import make_engine, make_sessionmaker, session_scope
+    from exoshare.telemetry.mosquitto import CONFIG_FILE, config_file, write_files
+
+    settings = get_settings()
+    target = directory or settings.mosquitto_dir
+    if target is None:
+        err_console.print("[bold red]error:[/] give --dir or set EXOSHARE_MOSQUITTO_DIR")
+        raise typer.Exit(2)
+    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    with session_scope(factory) as session:
+        count = write_files(session, target, settings.mqtt_server_password())
+    (target / CONFIG_FILE).write_text(config_file(target, port, bind))
+    console.print(f"wrote {target / CONFIG_FILE}, passwd and acl ({count} devices)")
+
+
+@broker_app.command("sync")
+def broker_sync_command() -> None:
+    """Rewrite Mosquitto's password and ACL files from the credentials and reload it (after a
+    device changed clinic, the secret key was rotated, or files were lost)."""
+    from exoshare.db import make_engine, make_sessionmaker
+
+    settings = get_settings()
+    sync = _mosquitto(make_sessionmaker(make_engine(settings.resolved_database_url())))
+    if sync is None:
+        err_console.print("[bold red]error:[/] set EXOSHARE_MOSQUITTO_DIR")
+        raise typer.Exit(2)
+    count = sync.sync()
+    reloaded = "reloaded" if sync.pid_file else "not reloaded (no EXOSHARE_MOSQUITTO_PID_FILE)"
+    console.print(f"{count} devices in {sync.directory}; Mosquitto {reloaded}")

@@ -76,6 +76,8 @@ def broker_users(session: Session) -> list[BrokerUser]:
     ).all()
     newest: dict[str, BrokerUser] = {}
     for serial, code, hashed in rows:
+        if hashed is None:  # pragma: no cover - the query leaves them out
+            continue
         if _UNSAFE & set(serial) or _UNSAFE & set(code):
             log.warning("device %r of %r cannot be a Mosquitto user; left out", serial, code)
             continue
@@ -131,19 +133,24 @@ def acl_file(users: list[BrokerUser]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def config_file(directory: Path, port: int = 1883, bind: str = "127.0.0.1") -> str:
-    """A ``mosquitto.conf`` that authenticates every client against the generated files."""
-    return "\n".join(
-        [
-            "# exoshare: Mosquitto with device trust (docs/protocol.md, Authentication)",
-            "per_listener_settings false",
-            f"listener {port} {bind}",
-            "allow_anonymous false",
-            f"password_file {directory.resolve() / PASSWORD_FILE}",
-            f"acl_file {directory.resolve() / ACL_FILE}",
-            "",
-        ]
-    )
+def config_file(
+    directory: Path, port: int = 1883, bind: str = "127.0.0.1", run_as: str | None = None
+) -> str:
+    """A ``mosquitto.conf`` that authenticates every client against the generated files.
+
+    ``run_as``: the user Mosquitto keeps when started as root (it otherwise drops to
+    ``mosquitto``, which must then be able to read the files at every reload)."""
+    lines = [
+        "# exoshare: Mosquitto with device trust (docs/protocol.md, Authentication)",
+        "per_listener_settings false",
+        f"listener {port} {bind}",
+        "allow_anonymous false",
+        f"password_file {directory.resolve() / PASSWORD_FILE}",
+        f"acl_file {directory.resolve() / ACL_FILE}",
+    ]
+    if run_as is not None:
+        lines.append(f"user {run_as}")
+    return "\n".join(lines) + "\n"
 
 
 def _write(path: Path, text: str) -> None:
