@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
 from exoshare.demo.gait_profiles import healthy_profile
@@ -32,6 +34,8 @@ from exoshare.network.models import OrgUnitKind, PartnerKind
 from exoshare.patients import service as patients
 from exoshare.patients.models import Diagnosis, Sex
 from exoshare.telemetry import service
+from exoshare.telemetry.broker_acl import server_password
+from exoshare.telemetry.broker_trust import DeviceTrust
 from exoshare.telemetry.ingest import Ingestor
 from exoshare.telemetry.mqtt import BrokerAddress, MqttIngestWorker, embedded_broker
 from exoshare.telemetry.protocol import (
@@ -112,10 +116,10 @@ async def _device(
     messages += [("session", end)]
     payloads = []
     for kind, message in messages:
-        wire = message.to_wire()
-        wire["auth"] = secret
-        payloads.append((topic(ORG, serial, kind), encode(wire)))
-    async with address.client(f"bench-{serial}") as client:
+        payloads.append((topic(ORG, serial, kind), encode(message.to_wire())))
+    # The device's own broker login (the broker keeps it on its topics; no payload has it).
+    login = BrokerAddress(address.host, address.port, serial, secret)
+    async with login.client(f"bench-{serial}") as client:
         await client.subscribe(topic(ORG, serial, "receipts"), qos=1)
         await done.put(0)
         for name, payload in payloads:
@@ -134,13 +138,30 @@ def _unit(name: str) -> str:
     return channel(name).unit
 
 
-async def run(
-    address: BrokerAddress, n_devices: int, n_batches: int, workdir: Path, args: argparse.Namespace
-) -> None:
+async def run(n_devices: int, n_batches: int, workdir: Path, args: argparse.Namespace) -> None:
     url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     upgrade(url)
     factory = make_sessionmaker(make_engine(url))
     credentials, patient_id = _network(factory, n_devices)
+    async with contextlib.AsyncExitStack() as stack:
+        if args.embedded:
+            trust = DeviceTrust(factory, server_password("benchmark"))
+            address = await stack.enter_async_context(embedded_broker(trust, "127.0.0.1", 18870))
+        else:
+            address = BrokerAddress.parse(args.mqtt_url)
+        await _measure(factory, address, credentials, patient_id, n_batches, workdir, args)
+
+
+async def _measure(
+    factory: Any,
+    address: BrokerAddress,
+    credentials: list[tuple[str, str]],
+    patient_id: str,
+    n_batches: int,
+    workdir: Path,
+    args: argparse.Namespace,
+) -> None:
+    n_devices = len(credentials)
     ingestor = Ingestor(
         factory, RawStore(str(workdir / "telemetry")), group_files=not args.per_batch_files
     )
@@ -164,7 +185,7 @@ async def run(
     rows = n_devices * n_batches * args.samples
     print(
         f"{n_devices} devices x {n_batches} batches of {args.samples} samples x 27 channels via "
-        f"{address.url}, {url.split(':')[0]}, "
+        f"{address.url}, {factory.kw['bind'].dialect.name}, "
         f"{'one file per batch' if args.per_batch_files else 'one file per group'}"
     )
     print(
@@ -204,12 +225,7 @@ def main() -> None:
 
     async def go() -> None:
         with tempfile.TemporaryDirectory() as tmp:
-            if args.embedded:
-                async with embedded_broker("127.0.0.1", 18870) as address:
-                    await run(address, args.devices, args.batches, Path(tmp), args)
-            else:
-                address = BrokerAddress.parse(args.mqtt_url)
-                await run(address, args.devices, args.batches, Path(tmp), args)
+            await run(args.devices, args.batches, Path(tmp), args)
 
     asyncio.run(go())
 

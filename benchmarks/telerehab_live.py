@@ -226,14 +226,17 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
             first = seq * 10
             values = {n: template[n][first : first + 10] for n in names}
             wire = SampleBatch("live", seq, t0 + first / 100.0, 10, values).to_wire()
-            wire["auth"] = info["secret"]
             wires.append(encode(wire))
         return t0, wires
 
     async def device(info: dict[str, Any], t0: float, batches: list[bytes]) -> None:
         serial, secret = info["serial"], info["secret"]
         async with aiomqtt.Client(
-            host, port, identifier=f"live-{serial}-{uuid.uuid4().hex[:6]}"
+            host,
+            port,
+            identifier=f"live-{serial}-{uuid.uuid4().hex[:6]}",
+            username=serial,  # the device's broker login; no payload carries the secret
+            password=secret,
         ) as c:
             await c.subscribe(topic(ORG, serial, "receipts"), qos=1)
 
@@ -253,7 +256,6 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
             wire = SessionAnnounce(
                 "live", serial, plan["patient_id"], t0, 100.0, units, settings=exo.settings
             ).to_wire()
-            wire["auth"] = secret
             await c.publish(topic(ORG, serial, "session"), encode(wire), qos=1)
             samples_topic = topic(ORG, serial, "samples")
             for seq, payload in enumerate(batches):
@@ -353,6 +355,26 @@ def _profile_summary(raw: Path) -> list[tuple[str, float]]:
     return [(k, v / max(1, all_samples)) for k, v in totals.most_common()]
 
 
+def _mosquitto_config(url: str, workdir: Path, port: int) -> Path:
+    """mosquitto.conf, passwd and acl for the devices of ``_setup`` and the server (whose
+    identity derives from the secret key in its data dir, created here first)."""
+    import getpass
+
+    from exoshare.config import Settings
+    from exoshare.db import make_engine, make_sessionmaker, session_scope
+    from exoshare.telemetry.mosquitto import CONFIG_FILE, config_file, write_files
+
+    settings = Settings(data_dir=workdir / "data", database_url=url)
+    directory = workdir / "mosquitto"
+    engine = make_engine(url)
+    with session_scope(make_sessionmaker(engine)) as session:
+        write_files(session, directory, settings.mqtt_server_password())
+    engine.dispose()
+    conf = directory / CONFIG_FILE
+    conf.write_text(config_file(directory, port, run_as=getpass.getuser()))
+    return conf
+
+
 def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="exo-live-"))
     url, dropme = _database(kind, workdir)
@@ -366,8 +388,10 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
             # A private Mosquitto: the worker's fixed client id and its subscription to every
             # device topic must not meet another exoshare server on a shared broker.
             mport_free = _free_port()
+            # With device trust, as in production: exoshare's password and ACL files.
+            conf = _mosquitto_config(url, workdir, mport_free)
             broker = subprocess.Popen(
-                ["mosquitto", "-p", str(mport_free)],
+                ["mosquitto", "-c", str(conf)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
