@@ -26,6 +26,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.config import Settings
 from exoshare.db import session_scope
 from exoshare.demo.device_client import SimulatedDevice
 from exoshare.demo.gait_profiles import healthy_profile
@@ -463,3 +464,99 @@ def test_mosquitto_files_follow_the_credentials(
     assert f"topic write {a.topic('samples')}" in acl
     assert f"topic read {a.topic('commands')}" in acl
     assert b.serial not in acl and a.secret not in acl and newer not in acl
+
+
+# ------------------------------------------------------------------------ the CLI
+
+
+@pytest.mark.skipif(MOSQUITTO is None, reason="the mosquitto binary is not installed")
+def test_the_cli_keeps_a_mosquitto_in_step_with_issued_and_revoked_credentials(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from exoshare.cli import app as cli_app
+    from exoshare.config import get_settings
+    from exoshare.db import make_engine, make_sessionmaker
+    from tests.world import build_world
+
+    engine = make_engine(settings.resolved_database_url())
+    factory = make_sessionmaker(engine)
+    build_world(factory)
+    directory = tmp_path / "mosquitto"
+    pid_file = tmp_path / "mosquitto.pid"
+    for name, value in {
+        "DATABASE_URL": settings.resolved_database_url(),
+        "DATA_DIR": str(settings.data_dir),
+        "SECRET_KEY": "cli-broker-test-key",
+        "MOSQUITTO_DIR": str(directory),
+        "MOSQUITTO_PID_FILE": str(pid_file),
+    }.items():
+        monkeypatch.setenv(f"EXOSHARE_{name}", value)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    port = _free_port()
+    process: subprocess.Popen[bytes] | None = None
+
+    def cli(*args: str) -> str:
+        result = runner.invoke(cli_app, list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    async def connects(login: BrokerAddress) -> bool:
+        try:
+            async with _client(login, "cli-probe"):
+                return True
+        except aiomqtt.MqttError:
+            return False
+
+    async def eventually_connects(login: BrokerAddress) -> bool:
+        # Mosquitto reloads its files right after the SIGHUP, not before the signal returns.
+        for _ in range(50):
+            if await connects(login):
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    async def cut_off_by_revocation(login: BrokerAddress, credential_id: str) -> bool:
+        async with _client(login, "cli-device") as device:
+            await device.subscribe(topic(ORG, SERIAL, "commands"), qos=1)
+            await asyncio.to_thread(cli, "revoke-device-credential", credential_id)
+            try:
+                async with asyncio.timeout(10):
+                    async for _ in device.messages:
+                        pass
+            except aiomqtt.MqttError:
+                return True
+        return False
+
+    try:
+        assert "(0 devices)" in cli(
+            "broker", "config", "--port", str(port), "--user", getpass.getuser()
+        )
+        process = subprocess.Popen(
+            [MOSQUITTO, "-c", str(directory / "mosquitto.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        pid_file.write_text(str(process.pid))
+        asyncio.run(_wait_for_port(port, process))
+        server = BrokerAddress(
+            "127.0.0.1", port, SERVER_USERNAME, get_settings().mqtt_server_password()
+        )
+        assert asyncio.run(connects(server))
+
+        secret = cli("device-credential", SERIAL).strip().splitlines()[-1]
+        device = BrokerAddress("127.0.0.1", port, SERIAL, secret)
+        assert asyncio.run(eventually_connects(device))
+        with session_scope(factory) as s:
+            credential_id = s.query(DeviceCredential).one().id
+        assert asyncio.run(cut_off_by_revocation(device, credential_id))
+        assert not asyncio.run(connects(device))
+        assert "0 devices" in cli("broker", "sync")
+    finally:
+        get_settings.cache_clear()
+        engine.dispose()
+        if process is not None:
+            process.terminate()
+            process.wait(10)

@@ -653,6 +653,17 @@ def plans_from_database(n_devices: int, seed: int, label: str) -> list[DevicePla
                     limits_of_model(model),
                 )
             )
+    settings = get_settings()
+    if plans and settings.mosquitto_dir is not None:
+        # A Mosquitto in production mode knows a device only once its files say so.
+        from exoshare.telemetry.mosquitto import MosquittoSync
+
+        MosquittoSync(
+            factory,
+            settings.mosquitto_dir,
+            settings.mqtt_server_password(),
+            settings.mosquitto_pid_file,
+        ).sync()
     return plans
 
 

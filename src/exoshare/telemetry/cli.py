@@ -246,6 +246,10 @@ def broker_config_command(
     bind: Annotated[
         str, typer.Option(help="Address Mosquitto listens on (loopback unless devices are remote)")
     ] = "127.0.0.1",
+    user: Annotated[
+        str | None,
+        typer.Option(help="User Mosquitto keeps when started as root (it must read the files)"),
+    ] = None,
 ) -> None:
     """Write a Mosquitto configuration with device trust: no anonymous clients, each device
     on its own topics, the server identity for exoshare.
@@ -263,7 +267,7 @@ def broker_config_command(
     factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
     with session_scope(factory) as session:
         count = write_files(session, target, settings.mqtt_server_password())
-    (target / CONFIG_FILE).write_text(config_file(target, port, bind))
+    (target / CONFIG_FILE).write_text(config_file(target, port, bind, run_as=user))
     console.print(f"wrote {target / CONFIG_FILE}, passwd and acl ({count} devices)")
 
 
