@@ -560,3 +560,29 @@ def test_the_cli_keeps_a_mosquitto_in_step_with_issued_and_revoked_credentials(
         if process is not None:
             process.terminate()
             process.wait(10)
+
+
+def test_the_embedded_broker_forgets_a_client_when_it_leaves(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    env = make_env(session_factory, tmp_path)
+    a, b = _devices(env)
+    trust = DeviceTrust(session_factory, SERVER_PASSWORD)
+
+    async def run() -> list[int]:
+        seen: list[int] = []
+        async with embedded_broker(trust, "127.0.0.1", _free_port()) as server:
+            async with _client(a.login(server), "a"), _client(b.login(server), "b"):
+                seen.append(trust.connected)
+            with contextlib.suppress(aiomqtt.MqttError):
+                async with _client(a.login(server, "exodev_wrong"), "a"):
+                    pass
+            for _ in range(50):  # amqtt tells its plugins of a disconnect in a task of its own
+                if trust.connected == 0:
+                    break
+                await asyncio.sleep(0.05)
+            seen.append(trust.connected)
+        return seen
+
+    assert asyncio.run(run()) == [2, 0]
+    assert trust.refused == 1

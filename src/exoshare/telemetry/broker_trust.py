@@ -90,6 +90,19 @@ class DeviceTrust:
         self._clients[client_id] = client
         return True
 
+    def forget(self, client_id: str, session: MqttSession) -> None:
+        """A client disconnected: drop its grant, unless the same session object is connected
+        again already (amqtt reuses it for a client that keeps its session)."""
+        known = self._clients.get(client_id)
+        reconnected = session.transitions.state == "connected"
+        if known is not None and known.session is session and not reconnected:
+            del self._clients[client_id]
+
+    @property
+    def connected(self) -> int:
+        """Clients holding a grant now."""
+        return len(self._clients)
+
     async def _identify(self, session: MqttSession) -> _Client | None:
         username, password = session.username, session.password
         if not username or not password:
@@ -228,6 +241,11 @@ class DeviceAuthPlugin(BaseAuthPlugin):
 
     async def authenticate(self, *, session: MqttSession) -> bool | None:
         return await self.trust.authenticate(session)
+
+    async def on_broker_client_disconnected(
+        self, *, client_id: str, client_session: MqttSession
+    ) -> None:
+        self.trust.forget(client_id, client_session)
 
 
 class DeviceTopicPlugin(BaseTopicPlugin):
