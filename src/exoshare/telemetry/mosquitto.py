@@ -100,8 +100,8 @@ def password_file(users: list[BrokerUser], server_password: str) -> str:
 def acl_file(users: list[BrokerUser]) -> str:
     """Mosquitto's ``acl_file``: exact topics per device, telemetry and commands for the server.
 
-    >>> print(acl_file([BrokerUser("SX2-0001", "ES-MAD-01", "$7$...")]))  # doctest: +ELLIPSIS
-    # exoshare: generated ...
+    >>> print(acl_file([BrokerUser("SX2-0001", "ES-MAD-01", "$7$...")]), end="")
+    # exoshare: generated from the device credentials; `exoshare broker sync` rewrites it
     user exoshare-server
     topic read exoshare/v1/#
     topic write exoshare/v1/+/+/commands
@@ -109,7 +109,10 @@ def acl_file(users: list[BrokerUser]) -> str:
     <BLANKLINE>
     user SX2-0001
     topic write exoshare/v1/ES-MAD-01/SX2-0001/session
-    ...
+    topic write exoshare/v1/ES-MAD-01/SX2-0001/samples
+    topic write exoshare/v1/ES-MAD-01/SX2-0001/events
+    topic write exoshare/v1/ES-MAD-01/SX2-0001/acks
+    topic read exoshare/v1/ES-MAD-01/SX2-0001/commands
     topic read exoshare/v1/ES-MAD-01/SX2-0001/receipts
     <BLANKLINE>
     """
