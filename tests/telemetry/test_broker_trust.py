@@ -586,3 +586,43 @@ def test_the_embedded_broker_forgets_a_client_when_it_leaves(
 
     assert asyncio.run(run()) == [2, 0]
     assert trust.refused == 1
+
+
+def test_the_topic_plugin_and_the_brokers_direct_check_agree() -> None:
+    """A stock amqtt broker with exoshare's plugins decides as the embedded broker's shortcut."""
+    from amqtt.broker import Broker
+    from amqtt.contexts import Action
+    from amqtt.session import Session as MqttSession
+
+    from exoshare.telemetry.broker_acl import device_grant
+    from exoshare.telemetry.broker_trust import TrustingBroker, _Client, plugin_config
+
+    trust = DeviceTrust(None, SERVER_PASSWORD)  # type: ignore[arg-type]  # no login here
+    device, server, stranger = MqttSession(), MqttSession(), MqttSession()
+    device.client_id, server.client_id, stranger.client_id = "dev", "srv", "who"
+    trust._clients["dev"] = _Client(device, device_grant(ORG, SERIAL), "credential")
+    trust._clients["srv"] = _Client(server, None)
+    config = {"listeners": {"default": {"type": "tcp", "bind": "127.0.0.1:0"}}}
+    own, other = topic(ORG, SERIAL, "samples"), topic(ORG, "LT1-0001", "samples")
+    cases = [
+        (device, own, Action.PUBLISH),
+        (device, other, Action.PUBLISH),
+        (device, topic(ORG, SERIAL, "commands"), Action.PUBLISH),
+        (device, topic(ORG, SERIAL, "commands"), Action.SUBSCRIBE),
+        (device, "exoshare/v1/#", Action.SUBSCRIBE),
+        (server, topic(ORG, SERIAL, "commands"), Action.PUBLISH),
+        (server, own, Action.PUBLISH),
+        (server, "exoshare/v1/+/+/+", Action.SUBSCRIBE),
+        (stranger, own, Action.PUBLISH),
+    ]
+
+    async def decide(broker: Broker) -> list[bool]:
+        return [await broker._topic_filtering(s, name, action) for s, name, action in cases]
+
+    async def run() -> tuple[list[bool], list[bool]]:
+        stock = Broker({**config, "plugins": plugin_config(trust)})
+        direct = TrustingBroker({**config, "plugins": plugin_config(trust)}, trust)
+        return await decide(stock), await decide(direct)
+
+    stock, direct = asyncio.run(run())
+    assert stock == direct == [True, False, False, True, False, True, False, True, False]

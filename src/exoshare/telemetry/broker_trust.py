@@ -25,8 +25,9 @@ import contextlib
 import hmac
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from amqtt.broker import Broker
 from amqtt.contexts import Action, BaseContext
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session as MqttSession
@@ -41,9 +42,6 @@ from exoshare.telemetry.broker_acl import (
     server_may_publish,
     server_may_subscribe,
 )
-
-if TYPE_CHECKING:
-    from amqtt.broker import Broker
 
 log = logging.getLogger(__name__)
 
@@ -266,6 +264,25 @@ class DeviceTopicPlugin(BaseTopicPlugin):
         topic: str | None = None,
         action: Action | None = None,
     ) -> bool | None:
+        return self.trust.may(session, topic, action)
+
+
+class TrustingBroker(Broker):
+    """An amqtt broker whose per-message topic checks go straight to :class:`DeviceTrust`.
+
+    The plugins of :func:`plugin_config` are what a stock amqtt broker runs; but its plugin
+    manager runs every topic check as a task per plugin and gathers them: 34 µs a check
+    measured, twice per routed message (the publish, then each delivery), where
+    :meth:`DeviceTrust.may` itself takes 0.3 µs. On the live path (2,000 messages a second at
+    200 sessions, in the web process's event loop) that is ~14 % of a core against nothing
+    measurable. Authentication (once per connection) stays with the plugin.
+    """
+
+    def __init__(self, config: dict[str, Any], trust: DeviceTrust) -> None:
+        super().__init__(config)
+        self.trust = trust
+
+    async def _topic_filtering(self, session: MqttSession, topic: str, action: Action) -> bool:
         return self.trust.may(session, topic, action)
 
 

@@ -132,18 +132,17 @@ async def embedded_broker(
     :mod:`exoshare.telemetry.broker_trust`); the address yielded carries the server identity.
     Bound to loopback unless ``host`` says otherwise (``EXOSHARE_MQTT_EMBEDDED_HOST``).
     """
-    from amqtt.broker import Broker
-
-    from exoshare.telemetry.broker_trust import plugin_config, trusting
+    from exoshare.telemetry.broker_trust import TrustingBroker, plugin_config, trusting
 
     chosen = next((p for p in range(port, port + 50) if _port_is_free(host, p)), None)
     if chosen is None:
         raise RuntimeError(f"no free port for the embedded MQTT broker in {port}..{port + 49}")
-    broker = Broker(
+    broker = TrustingBroker(
         {
             "listeners": {"default": {"type": "tcp", "bind": f"{host}:{chosen}"}},
             "plugins": plugin_config(trust),
-        }
+        },
+        trust,
     )
     await broker.start()
     log.info("embedded MQTT broker listening on %s:%d", host, chosen)
