@@ -9,7 +9,10 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from exoshare import __version__, problems
+from exoshare.auth.account_api import router as account_router
 from exoshare.auth.api import router as auth_router
+from exoshare.auth.live_sockets import LiveSocketRegistry
+from exoshare.auth.pages import router as account_pages_router
 from exoshare.config import Settings, get_settings
 from exoshare.db import make_engine, make_sessionmaker
 from exoshare.devices.api import router as devices_router
@@ -46,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.live_sockets = LiveSocketRegistry()
     problems.install(app)
     for router in (
         health_router,
@@ -65,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         scheduling_pages_router,
     ):
         app.include_router(router)
+    app.include_router(account_router)
+    app.include_router(account_pages_router)
     app.include_router(telemetry_router)
     app.include_router(telemetry_pages_router)
     app.include_router(telerehab_router)

@@ -34,8 +34,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+mail_app = typer.Typer(help="E-mail kept by the demo's SMTP sink.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.add_typer(mail_app, name="mail")
 app.command("import")(import_command)
 app.command("analyse")(analyse_command)
 app.command("device-credential")(credential_command)
@@ -119,6 +121,45 @@ def user_create(
     console.print(f"created {email} as {role_value.value} on {org_unit}")
 
 
+def _mail_dir(data_dir: Path | None) -> Path:
+    from exoshare.demo.mail_sink import mail_dir
+
+    return mail_dir(data_dir or get_settings().data_dir)
+
+
+@mail_app.command("list")
+def mail_list(
+    data_dir: Annotated[Path | None, typer.Option(help="The demo's data dir")] = None,
+) -> None:
+    """List the messages the demo sent (invitations, password resets), oldest first."""
+    from exoshare.demo.mail_sink import read_messages
+
+    messages = read_messages(_mail_dir(data_dir))
+    if not messages:
+        console.print("no e-mail yet")
+        return
+    table = Table("#", "received (UTC)", "to", "subject")
+    for message in messages:
+        table.add_row(str(message.number), message.received_at, message.to, message.subject)
+    console.print(table)
+
+
+@mail_app.command("show")
+def mail_show(
+    number: Annotated[int, typer.Argument(help="Number from `exoshare mail list`")],
+    data_dir: Annotated[Path | None, typer.Option(help="The demo's data dir")] = None,
+) -> None:
+    """Print one message: its headers and text (links included)."""
+    from exoshare.demo.mail_sink import read_messages
+
+    messages = read_messages(_mail_dir(data_dir))
+    if not 1 <= number <= len(messages):
+        raise _fail(f"no message {number}; there are {len(messages)} (see `exoshare mail list`)")
+    message = messages[number - 1]
+    console.print(f"To: {message.to}\nSubject: {message.subject}\n", markup=False)
+    console.print(message.body, markup=False, soft_wrap=True)
+
+
 def _print_logins(network: DemoNetwork) -> None:
     from exoshare.demo.network import DEMO_PASSWORD
 
@@ -188,6 +229,7 @@ def demo(
 
     from exoshare.app import UVICORN_OPTIONS, create_app, settle_heap
     from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
+    from exoshare.demo.mail_sink import MailSink, mail_dir
     from exoshare.demo.network import ensure_demo_network
 
     base = get_settings()
@@ -195,6 +237,13 @@ def demo(
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     settings = Settings(**{**base.model_dump(), **overrides})
+    port = _free_port(settings.host, port)
+    if not settings.smtp_url:
+        # Invitations and password resets land in a local sink, read with `exoshare mail`.
+        sink = MailSink(mail_dir(settings.data_dir), settings.host).start()
+        settings.smtp_url = sink.url
+    if not settings.public_url:
+        settings.public_url = f"http://{settings.host}:{port}"
     url = settings.resolved_database_url()
     console.print(f"data in [bold]{settings.data_dir}[/]; migrating {_redact(url)} ...")
     upgrade(url)
@@ -205,7 +254,6 @@ def demo(
     if network.created:
         _schedule_demo_waitlist(factory)
         _seed_demo_history(factory, settings)
-    port = _free_port(settings.host, port)
     if not settings.mqtt_url:
         # Fix the embedded broker's port now, so it can be printed for `exoshare simulate`.
         settings.mqtt_embedded_port = _free_port(
@@ -217,6 +265,7 @@ def demo(
     )
     console.print(f"\ndevices stream to [bold]{broker}[/]", soft_wrap=True)
     console.print(f"try: exoshare simulate --broker {broker} --devices 3", soft_wrap=True)
+    console.print(f"e-mail goes to {settings.smtp_url}; read it with: exoshare mail list")
     console.print(f"exoshare demo running at [bold]http://{settings.host}:{port}/[/]\n")
     if live_devices:
         from exoshare.demo.live import start_live_demo

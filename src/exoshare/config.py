@@ -75,12 +75,57 @@ class Settings(BaseSettings):
     session_ttl_hours: int = 12
     api_token_ttl_days: int = 30
     default_locale: str = "en"
+    public_url: str | None = Field(
+        default=None,
+        description="The address people reach exoshare at, for links in e-mails "
+        "(e.g. https://exoshare.example.org); default http://host:port.",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="Where e-mail is sent: smtp://[user:password@]host[:port] (STARTTLS when "
+        "the server offers it, required with ?starttls=required) or smtps://... for TLS from "
+        "the start. Unset: no e-mail leaves exoshare (invitations and resets are logged only).",
+    )
+    mail_from: str = Field(
+        default="exoshare <no-reply@exoshare.invalid>", description="Sender of exoshare's e-mail."
+    )
+    invitation_ttl_hours: int = Field(default=72, ge=1, description="How long an invitation holds.")
+    password_reset_ttl_minutes: int = Field(
+        default=60, ge=5, description="How long a password-reset link holds."
+    )
+    login_free_failures_per_account: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins for one e-mail before each further one makes it wait.",
+    )
+    login_free_failures_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins from one client address before each further one waits.",
+    )
+    login_backoff_first_s: int = Field(
+        default=30, ge=1, description="First wait after the free failures; doubles each time."
+    )
+    login_backoff_max_s: int = Field(default=900, ge=1, description="Longest wait.")
+    require_totp_for_admins: bool = Field(
+        default=False,
+        description="Consortium operators and clinic admins without a confirmed TOTP second "
+        "factor can reach nothing but its enrolment (and signing out).",
+    )
+    websocket_allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) besides exoshare's own from which a browser "
+        "may open a cookie-authenticated live WebSocket.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self.data_dir / 'exoshare.sqlite3'}"
+
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def resolved_telemetry_url(self) -> str:
         return self.telemetry_url or str(self.data_dir / "telemetry")

@@ -11,6 +11,7 @@ from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from exoshare.auth import service as auth_service
+from exoshare.auth.enrolment_gate import require_enrolment_if_due
 from exoshare.auth.models import CredentialKind
 from exoshare.auth.scope import Principal
 from exoshare.db import session_scope
@@ -86,6 +87,8 @@ def optional_principal(
         request_path=request.url.path,
     )
     request.state.principal = principal
+    request.state.credential_id = credential.id
+    require_enrolment_if_due(request, session, principal)
     return principal
 
 

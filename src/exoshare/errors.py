@@ -56,3 +56,15 @@ class InvalidInput(ExoshareError):
     def __init__(self, detail: str, field: str | None = None, **extra: Any) -> None:
         super().__init__(detail, **extra)
         self.field = field
+
+
+class TooManyAttempts(ExoshareError):
+    """Too many failed attempts lately; ``retry_after_s`` says when to try again."""
+
+    status = 429
+    slug = "too-many-attempts"
+    title = "Too many attempts"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail, retry_after_s=retry_after_s)
+        self.retry_after_s = retry_after_s

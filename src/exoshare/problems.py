@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from exoshare.errors import ExoshareError, InvalidInput
+from exoshare.errors import ExoshareError, InvalidInput, TooManyAttempts
 
 PROBLEM_TYPE_BASE = "https://exoshare.org/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -27,15 +27,19 @@ def problem(
     slug: str,
     title: str,
     detail: str,
+    headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
+    headers = dict(headers or {})
     if _wants_html(request):
         if status == 401:
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        if slug == "second-factor-enrolment-required":
+            return RedirectResponse("/account/security", status_code=303)
         from exoshare.web.render import render
 
         principal = getattr(request.state, "principal", None)
-        return render(
+        page = render(
             request,
             "error.html",
             principal,
@@ -44,6 +48,8 @@ def problem(
             detail=detail,
             status=status,
         )
+        page.headers.update(headers)
+        return page
     body = {
         "type": PROBLEM_TYPE_BASE + slug,
         "title": title,
@@ -52,7 +58,8 @@ def problem(
         "instance": request.url.path,
         **extra,
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -82,7 +89,8 @@ async def _domain(request: Request, exc: Exception) -> Response:
         extra["errors"] = [{"field": field, "reason": exc.detail}]
     if isinstance(exc, InvalidInput) or field:
         extra.setdefault("field", field)
-    return problem(request, exc.status, exc.slug, exc.title, exc.detail, **extra)
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyAttempts) else None
+    return problem(request, exc.status, exc.slug, exc.title, exc.detail, headers, **extra)
 
 
 async def _http(request: Request, exc: Exception) -> Response:

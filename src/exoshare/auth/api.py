@@ -1,4 +1,4 @@
-"""HTTP routes of identity: tokens, the caller, users and their role grants, the audit log."""
+"""HTTP routes of identity: tokens, the caller, users and their role grants."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request, status
 
-from exoshare.auth import service
+from exoshare.auth import grants, service
+from exoshare.auth.live_sockets import live_sockets
+from exoshare.auth.login import sign_in
 from exoshare.auth.models import CredentialKind
 from exoshare.auth.schemas import (
     GrantCreate,
     GrantOut,
+    GrantRecordOut,
     MeOut,
     TokenOut,
     TokenRequest,
@@ -18,6 +21,7 @@ from exoshare.auth.schemas import (
     UserOut,
 )
 from exoshare.auth.scope import Permission
+from exoshare.auth.throttle import login_throttler
 from exoshare.deps import CurrentPrincipal, DbSession, Paging
 from exoshare.errors import NotAuthenticated, PermissionDenied
 from exoshare.pagination import Page
@@ -27,11 +31,27 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 @router.post("/auth/token", response_model=TokenOut, status_code=status.HTTP_201_CREATED)
 def create_token(body: TokenRequest, request: Request, session: DbSession) -> TokenOut:
-    """Exchange e-mail and password for a bearer token."""
-    user = service.authenticate(session, body.email, body.password)
+    """Exchange e-mail and password (and the second-factor code, when the account has one)
+    for a bearer token. Repeated failures for one e-mail or from one address answer 429 with
+    Retry-After, whether or not the account exists."""
+    address = request.client.host if request.client else None
+    user = sign_in(
+        session,
+        login_throttler(request.app),
+        body.email,
+        body.password,
+        body.totp_code,
+        address,
+    )
     ttl = timedelta(days=request.app.state.settings.api_token_ttl_days)
     secret, credential = service.issue_credential(
-        session, user, CredentialKind.api_token, ttl, body.label
+        session,
+        user,
+        CredentialKind.api_token,
+        ttl,
+        body.label,
+        client_address=address,
+        user_agent=request.headers.get("user-agent"),
     )
     return TokenOut(access_token=secret, expires_at=credential.expires_at)
 
@@ -44,6 +64,7 @@ def revoke_token(request: Request, session: DbSession, principal: CurrentPrincip
     if credential is None:
         raise NotAuthenticated("only a bearer token can be revoked here")
     service.revoke_credential(session, credential)
+    live_sockets(request.app).close_for([credential.id])
 
 
 @router.get("/me", response_model=MeOut)
@@ -82,3 +103,19 @@ def grant(
     return GrantOut.model_validate(
         service.grant_role(session, principal, user_id, body.role, body.org_unit_id)
     )
+
+
+@router.get("/users/{user_id}/grants", response_model=list[GrantRecordOut])
+def list_grants(
+    user_id: str, session: DbSession, principal: CurrentPrincipal
+) -> list[GrantRecordOut]:
+    """The user's grants within your ``users:manage`` scope, revoked ones included."""
+    return [GrantRecordOut.model_validate(g) for g in grants.grants_of(session, principal, user_id)]
+
+
+@router.delete("/users/{user_id}/grants/{grant_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_grant(
+    user_id: str, grant_id: str, session: DbSession, principal: CurrentPrincipal
+) -> None:
+    """Take a grant back (audited); it no longer counts from the user's next request."""
+    grants.revoke_grant(session, principal, user_id, grant_id)

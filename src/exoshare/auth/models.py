@@ -74,8 +74,80 @@ class Credential(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Shown to the owner in their list of sessions, so they can tell which one to revoke.
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    client_address: Mapped[str | None] = mapped_column(String(64), default=None)
+    user_agent: Mapped[str | None] = mapped_column(String(300), default=None)
 
     user: Mapped[User] = relationship()
+
+
+class Invitation(IdMixin, Base):
+    """An e-mailed offer of a role on an org unit; its single-use token is stored hashed."""
+
+    __tablename__ = "invitations"
+
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=30))
+    org_unit_id: Mapped[str] = mapped_column(ForeignKey("org_units.id"))
+    invited_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None] = mapped_column(default=None)
+    accepted_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+
+    org_unit: Mapped[OrgUnit] = relationship()
+
+
+class PasswordReset(IdMixin, Base):
+    """A single-use, expiring token that lets the owner of an e-mail address set a new password."""
+
+    __tablename__ = "password_resets"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins of one account name or one client address, and until when they wait.
+
+    Keyed by what was typed, not by user id, so an unknown e-mail is throttled exactly like a
+    known one. Kept in the database so every server process sees the same count.
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    blocked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class TotpEnrolment(Base):
+    """A user's TOTP second factor; usable once confirmed with a first code."""
+
+    __tablename__ = "totp_enrolments"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The newest 30-second step a code was accepted for: a code is good once, not for its window.
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class RecoveryCode(IdMixin, Base):
+    """A one-time code that stands in for a TOTP code when the phone is lost. Stored hashed."""
+
+    __tablename__ = "totp_recovery_codes"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class AuditEvent(Base):

@@ -22,6 +22,7 @@ from exoshare.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, 
 from exoshare.network.models import OrgUnit
 
 TOKEN_PREFIX = "exo_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def _sha256(secret: str) -> str:
@@ -127,6 +128,8 @@ def issue_credential(
     kind: CredentialKind,
     ttl: timedelta,
     label: str | None = None,
+    client_address: str | None = None,
+    user_agent: str | None = None,
 ) -> tuple[str, Credential]:
     """Create a bearer secret; returns the secret (shown once) and its stored record."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -137,6 +140,8 @@ def issue_credential(
         csrf_token=secrets.token_urlsafe(32) if kind is CredentialKind.browser_session else None,
         label=label,
         expires_at=datetime.now(UTC) + ttl,
+        client_address=client_address,
+        user_agent=(user_agent or "")[:300] or None,
     )
     session.add(credential)
     session.flush()
@@ -151,8 +156,12 @@ def credential_for_secret(session: Session, secret: str, kind: CredentialKind) -
     )
     if credential is None or credential.revoked_at is not None:
         return None
-    if credential.expires_at <= datetime.now(UTC) or not credential.user.active:
+    now = datetime.now(UTC)
+    if credential.expires_at <= now or not credential.user.active:
         return None
+    # Noted for the owner's list of sessions; at most once a minute, not a write per request.
+    if credential.last_used_at is None or now - credential.last_used_at > LAST_USED_RESOLUTION:
+        credential.last_used_at = now
     return credential
 
 

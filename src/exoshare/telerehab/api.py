@@ -12,11 +12,11 @@ from fastapi import status as http
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from exoshare.auth import service as auth_service
-from exoshare.auth.models import CredentialKind
+from exoshare.auth.live_sockets import POLICY_VIOLATION, live_sockets
 from exoshare.auth.scope import Principal
+from exoshare.auth.websocket_guard import SocketCaller, origin_allowed, socket_caller
 from exoshare.db import session_scope
-from exoshare.deps import SESSION_COOKIE, CurrentPrincipal, DbSession
+from exoshare.deps import CurrentPrincipal, DbSession
 from exoshare.errors import NotFound
 from exoshare.telerehab import service
 from exoshare.telerehab.models import ChangeStatus
@@ -144,31 +144,9 @@ def progress(
 # ---------------------------------------------------------------------------- live feed
 
 
-def _principal(websocket: WebSocket) -> Principal | None:
-    """The viewer, from the browser's session cookie or a bearer token."""
+def _caller(websocket: WebSocket) -> SocketCaller | None:
     with session_scope(websocket.app.state.sessionmaker) as session:
-        authorization = websocket.headers.get("authorization", "")
-        scheme, _, secret = authorization.partition(" ")
-        if scheme.lower() == "bearer" and secret.strip():
-            credential = auth_service.credential_for_secret(
-                session, secret.strip(), CredentialKind.api_token
-            )
-        else:
-            cookie = websocket.cookies.get(SESSION_COOKIE)
-            credential = (
-                auth_service.credential_for_secret(session, cookie, CredentialKind.browser_session)
-                if cookie
-                else None
-            )
-        if credential is None:
-            return None
-        return auth_service.principal_for(
-            session,
-            credential.user,
-            client_address=websocket.client.host if websocket.client else None,
-            user_agent=websocket.headers.get("user-agent"),
-            request_path=websocket.url.path,
-        )
+        return socket_caller(session, websocket)
 
 
 def _state(websocket: WebSocket, principal: Principal, session_id: str) -> dict[str, Any]:
@@ -214,10 +192,18 @@ async def live_feed(websocket: WebSocket, session_id: str) -> None:
     """JSON frames of a running session: a ``snapshot`` first (and after any overflow), then
     ``batch`` (decimated joint angles, metrics, vitals, link quality), ``alert``, ``setting``,
     ``status``, ``event`` and ``ping`` frames. A browser that reconnects gets a new snapshot."""
-    principal = await run_in_threadpool(_principal, websocket)
-    if principal is None:
-        await _deny(websocket, 401, "sign in first")
+    caller = await run_in_threadpool(_caller, websocket)
+    if caller is None or (
+        caller.by_cookie and not origin_allowed(websocket, websocket.app.state.settings)
+    ):
+        # Closed before anything is read or subscribed; 1008 is "policy violation".
+        await websocket.accept()
+        await websocket.close(
+            code=POLICY_VIOLATION,
+            reason="sign in first" if caller is None else "origin not allowed",
+        )
         return
+    principal = caller.principal
     try:
         state = await run_in_threadpool(_state, websocket, principal, session_id)
     except NotFound:
@@ -225,6 +211,8 @@ async def live_feed(websocket: WebSocket, session_id: str) -> None:
         return
     hub = telerehab_runtime(websocket.app).hub
     await websocket.accept()
+    sockets = live_sockets(websocket.app)
+    sockets.register(caller.credential_id, websocket)
     subscriber = hub.subscribe(session_id)
     closed = asyncio.Event()
     sent = 0
@@ -267,6 +255,7 @@ async def live_feed(websocket: WebSocket, session_id: str) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
+        sockets.unregister(caller.credential_id, websocket)
         hub.unsubscribe(session_id, subscriber)
         for task in helpers:
             task.cancel()

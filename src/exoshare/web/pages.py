@@ -11,8 +11,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from exoshare.auth import service as auth_service
+from exoshare.auth.errors import SecondFactorRequired
+from exoshare.auth.live_sockets import live_sockets
+from exoshare.auth.login import sign_in
 from exoshare.auth.models import CredentialKind, Role
 from exoshare.auth.scope import Permission, Principal
+from exoshare.auth.throttle import login_throttler
 from exoshare.deps import (
     SESSION_COOKIE,
     CurrentPrincipal,
@@ -20,7 +24,7 @@ from exoshare.deps import (
     optional_principal,
 )
 from exoshare.devices import service as devices_service
-from exoshare.errors import NotAuthenticated
+from exoshare.errors import NotAuthenticated, TooManyAttempts
 from exoshare.fleet import billing
 from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
@@ -55,7 +59,12 @@ def login_form(
 
 
 def _login_page(
-    request: Request, next: str | None, error: str | None, status_code: int
+    request: Request,
+    next: str | None,
+    error: str | None,
+    status_code: int,
+    email: str = "",
+    retry_after_s: int | None = None,
 ) -> Response:
     token = secrets.token_urlsafe(24)
     response = render(
@@ -66,7 +75,11 @@ def _login_page(
         next=_safe_next(next),
         error=error,
         login_csrf=token,
+        email=email,
+        retry_after_s=retry_after_s,
     )
+    if retry_after_s is not None:
+        response.headers["Retry-After"] = str(retry_after_s)
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         token,
@@ -86,17 +99,34 @@ def login(
     password: Annotated[str, Form(max_length=1024)],
     login_csrf: Annotated[str, Form()] = "",
     next: Annotated[str | None, Form()] = None,
+    totp_code: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected, login_csrf):
         return _login_page(request, next, error="form-expired", status_code=400)
+    address = request.client.host if request.client else None
     try:
-        user = auth_service.authenticate(session, email, password)
+        user = sign_in(
+            session, login_throttler(request.app), email, password, totp_code or None, address
+        )
+    except TooManyAttempts as exc:
+        return _login_page(
+            request, next, "too-many", 429, email=email, retry_after_s=exc.retry_after_s
+        )
+    except SecondFactorRequired:
+        return _login_page(request, next, error="code-needed", status_code=401, email=email)
     except NotAuthenticated:
-        return _login_page(request, next, error="bad-credentials", status_code=401)
+        return _login_page(request, next, error="bad-credentials", status_code=401, email=email)
     settings = request.app.state.settings
     ttl = timedelta(hours=settings.session_ttl_hours)
-    secret, _ = auth_service.issue_credential(session, user, CredentialKind.browser_session, ttl)
+    secret, _ = auth_service.issue_credential(
+        session,
+        user,
+        CredentialKind.browser_session,
+        ttl,
+        client_address=address,
+        user_agent=request.headers.get("user-agent"),
+    )
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -116,6 +146,7 @@ def logout(request: Request, session: DbSession, _principal: CurrentPrincipal) -
     credential = auth_service.credential_for_secret(session, cookie, CredentialKind.browser_session)
     if credential is not None:
         auth_service.revoke_credential(session, credential)
+        live_sockets(request.app).close_for([credential.id])
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

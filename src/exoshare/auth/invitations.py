@@ -1,0 +1,125 @@
+"""Invitations: an admin offers a role on an org unit to an e-mail address; the invitee
+accepts with the e-mailed single-use token, setting a password (or, for an existing
+account, proving it with theirs) and receives the grant."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from exoshare.auth import audit, service
+from exoshare.auth.models import Invitation, Role, RoleGrant, User
+from exoshare.auth.passwords import verify_password
+from exoshare.auth.scope import Permission, Principal
+from exoshare.auth.tokens import new_token, token_hash
+from exoshare.errors import InvalidInput, NotFound, PermissionDenied
+from exoshare.network.models import OrgUnit
+
+INVALID_TOKEN = "this invitation link is unknown, already used or expired: ask for a new one"
+
+
+def invite(
+    session: Session,
+    principal: Principal,
+    email: str,
+    role: Role,
+    org_unit_id: str,
+    ttl: timedelta,
+) -> tuple[Invitation, str]:
+    """Record an invitation; returns it and its token (to be e-mailed, never stored)."""
+    email = service.normalise_email(email)
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise InvalidInput(f"{email!r} is not an e-mail address", field="email")
+    org_unit = session.get(OrgUnit, org_unit_id)
+    if org_unit is None or not principal.covers(Permission.users_manage, org_unit.path):
+        raise NotFound(f"org unit {org_unit_id} not found", field="org_unit_id")
+    if not principal.may_grant(role, org_unit.path):
+        raise PermissionDenied(
+            f"you may not invite someone as {role.value} on {org_unit.code}: an invitation "
+            "cannot be wider than your own role and subtree"
+        )
+    token, digest = new_token()
+    invitation = Invitation(
+        email=email,
+        role=role,
+        org_unit_id=org_unit.id,
+        invited_by_id=principal.user_id,
+        token_sha256=digest,
+        expires_at=datetime.now(UTC) + ttl,
+    )
+    session.add(invitation)
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        "invite",
+        "invitation",
+        invitation.id,
+        detail={"role": role.value, "org_unit_id": org_unit.id},
+    )
+    return invitation, token
+
+
+def open_invitation(session: Session, token: str) -> Invitation:
+    """The pending invitation of ``token``, locked for acceptance."""
+    invitation = session.scalar(
+        select(Invitation)
+        .where(Invitation.token_sha256 == token_hash(token))
+        .options(selectinload(Invitation.org_unit))
+        .with_for_update()
+    )
+    if (
+        invitation is None
+        or invitation.accepted_at is not None
+        or invitation.expires_at <= datetime.now(UTC)
+    ):
+        raise NotFound(INVALID_TOKEN, field="token")
+    return invitation
+
+
+def account_exists(session: Session, invitation: Invitation) -> bool:
+    """For the invitee's page only: whether to ask for a new password or their current one."""
+    return session.scalar(select(User.id).where(User.email == invitation.email)) is not None
+
+
+def accept(
+    session: Session, token: str, password: str, display_name: str | None, locale: str = "en"
+) -> tuple[User, RoleGrant]:
+    """Use the token once: create the account (or check the existing one's password) and
+    grant the invited role."""
+    invitation = open_invitation(session, token)
+    user = session.scalar(select(User).where(User.email == invitation.email))
+    if user is None:
+        if not display_name or not display_name.strip():
+            raise InvalidInput("type the name others should see", field="display_name")
+        user = service.create_user(
+            session, invitation.email, display_name.strip()[:200], password, locale
+        )
+    elif not user.active or not verify_password(user.password_hash, password):
+        raise InvalidInput(
+            "an account with this e-mail exists: type its current password to accept",
+            field="password",
+        )
+    grant = service.add_grant(
+        session, user, invitation.role, invitation.org_unit, granted_by=invitation.invited_by_id
+    )
+    invitation.accepted_at = datetime.now(UTC)
+    invitation.accepted_user_id = user.id
+    return user, grant
+
+
+def invitation_mail(base_url: str, invitation: Invitation, token: str) -> tuple[str, str]:
+    """Subject and body of the invitation e-mail."""
+    link = f"{base_url}/invitation?token={quote(token)}"
+    subject = "You are invited to exoshare"
+    body = (
+        f"You have been invited to exoshare as {invitation.role.value.replace('_', ' ')} "
+        f"of {invitation.org_unit.name}.\n\n"
+        f"Accept the invitation and choose your password here:\n{link}\n\n"
+        f"The link works once and until {invitation.expires_at:%Y-%m-%d %H:%M} UTC. "
+        "If you did not expect this message, ignore it.\n"
+    )
+    return subject, body

@@ -1,0 +1,67 @@
+"""Which open WebSockets each credential holds, so revoking it closes them too."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from starlette.websockets import WebSocket
+
+# RFC 6455 "policy violation": the credential behind the socket is no longer good.
+POLICY_VIOLATION = 1008
+
+
+@dataclass
+class LiveSocketRegistry:
+    """Open sockets by credential id. Register and unregister from the event loop; close from
+    any thread (sign-out routes run in the thread pool)."""
+
+    _sockets: dict[str, set[WebSocket]] = field(default_factory=lambda: defaultdict(set))
+    _loop: asyncio.AbstractEventLoop | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def register(self, credential_id: str, websocket: WebSocket) -> None:
+        self._loop = asyncio.get_running_loop()
+        with self._lock:
+            self._sockets[credential_id].add(websocket)
+
+    def unregister(self, credential_id: str, websocket: WebSocket) -> None:
+        with self._lock:
+            sockets = self._sockets.get(credential_id)
+            if sockets is not None:
+                sockets.discard(websocket)
+                if not sockets:
+                    del self._sockets[credential_id]
+
+    def open_count(self, credential_id: str) -> int:
+        with self._lock:
+            return len(self._sockets.get(credential_id, ()))
+
+    def close_for(self, credential_ids: list[str], reason: str = "signed out") -> int:
+        """Close every socket of these credentials; returns how many were asked to close."""
+        with self._lock:
+            doomed = [ws for cid in credential_ids for ws in self._sockets.pop(cid, ())]
+        loop = self._loop
+        if not doomed or loop is None or loop.is_closed():
+            return 0
+        for websocket in doomed:
+            asyncio.run_coroutine_threadsafe(_close(websocket, reason), loop)
+        return len(doomed)
+
+
+async def _close(websocket: WebSocket, reason: str) -> None:
+    # The socket may be closing on its own at the same time; either way it ends closed.
+    with contextlib.suppress(RuntimeError, OSError):
+        await websocket.close(code=POLICY_VIOLATION, reason=reason)
+
+
+def live_sockets(app: object) -> LiveSocketRegistry:
+    state = app.state  # type: ignore[attr-defined]
+    registry = getattr(state, "live_sockets", None)
+    if registry is None:
+        registry = LiveSocketRegistry()
+        state.live_sockets = registry
+    return registry

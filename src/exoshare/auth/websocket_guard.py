@@ -1,0 +1,79 @@
+"""Who may open a live WebSocket: a known credential, and for cookies only the app's own pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy.orm import Session
+from starlette.websockets import WebSocket
+
+from exoshare.auth import service, totp
+from exoshare.auth.models import CredentialKind
+from exoshare.auth.scope import Principal
+from exoshare.config import Settings
+from exoshare.deps import SESSION_COOKIE
+
+
+@dataclass(frozen=True)
+class SocketCaller:
+    principal: Principal
+    credential_id: str
+    by_cookie: bool
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def allowed_origins(websocket: WebSocket, settings: Settings) -> set[str]:
+    """The app's own origin as the browser reached it, the configured public address, and
+    whatever else the settings allow."""
+    scheme = "https" if websocket.url.scheme == "wss" else "http"
+    own = {f"{scheme}://{websocket.headers.get('host', '')}".lower()}
+    if settings.public_url:
+        own.add(_origin(settings.public_url))
+    return own | {_origin(o) for o in settings.websocket_allowed_origins}
+
+
+def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
+    """Whether a cookie-authenticated socket comes from a page of exoshare itself.
+
+    Browsers attach cookies to WebSocket handshakes from any site and no CORS rule stops
+    them, so without this check any page a signed-in therapist visits could watch their
+    patients' live sessions. A handshake without Origin is refused too: browsers always send it.
+    """
+    origin = websocket.headers.get("origin")
+    return origin is not None and origin.lower() in allowed_origins(websocket, settings)
+
+
+def socket_caller(session: Session, websocket: WebSocket) -> SocketCaller | None:
+    """The caller of a WebSocket, from a bearer token or the browser's session cookie."""
+    authorization = websocket.headers.get("authorization", "")
+    scheme, _, secret = authorization.partition(" ")
+    by_cookie = not (scheme.lower() == "bearer" and secret.strip())
+    if not by_cookie:
+        credential = service.credential_for_secret(
+            session, secret.strip(), CredentialKind.api_token
+        )
+    else:
+        cookie = websocket.cookies.get(SESSION_COOKIE)
+        credential = (
+            service.credential_for_secret(session, cookie, CredentialKind.browser_session)
+            if cookie
+            else None
+        )
+    if credential is None:
+        return None
+    principal = service.principal_for(
+        session,
+        credential.user,
+        client_address=websocket.client.host if websocket.client else None,
+        user_agent=websocket.headers.get("user-agent"),
+        request_path=websocket.url.path,
+    )
+    settings: Settings = websocket.app.state.settings
+    if totp.needs_enrolment(session, principal, settings.require_totp_for_admins):
+        return None
+    return SocketCaller(principal, credential.id, by_cookie)
