@@ -1,0 +1,181 @@
+"""Invitations by e-mail, through a real SMTP server: single use, expiring, no wider than the
+inviter, and the invitee's page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from exoshare.auth.models import Invitation, RoleGrant, User
+from exoshare.auth.tokens import token_hash
+from exoshare.config import Settings
+from exoshare.demo.mail_sink import MailSink
+from tests.auth.conftest import inbox, link_token
+from tests.world import PASSWORD, World, token
+
+NEW = "nuria.vidal@test.exoshare.org"
+
+
+def _invite(client: TestClient, headers: dict[str, str], org_unit_id: str, role: str = "therapist"):
+    return client.post(
+        "/api/v1/invitations",
+        json={"email": NEW, "role": role, "org_unit_id": org_unit_id},
+        headers=headers,
+    )
+
+
+def test_invitee_sets_a_password_and_gets_the_grant_once(
+    client: TestClient, world: World, mail_sink: MailSink, session_factory: sessionmaker[Session]
+) -> None:
+    admin = token(client, world, "admin_madrid")
+    response = _invite(client, admin, world.ids["madrid"])
+    assert response.status_code == 201, response.text
+    assert response.json()["email"] == NEW and response.json()["accepted_at"] is None
+    [message] = inbox(mail_sink)
+    assert message.to == NEW and "Madrid Clinic" in message.body
+    secret = link_token(message, "/invitation")
+    with session_factory() as s:
+        stored = s.scalar(select(Invitation))
+        assert stored is not None and stored.token_sha256 == token_hash(secret)
+        assert secret not in {stored.token_sha256, stored.id}
+
+    accepted = client.post(
+        "/api/v1/invitations/accept",
+        json={"token": secret, "password": "nuria-new-password", "display_name": "Núria Vidal"},
+    )
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["email"] == NEW
+    signed_in = client.post(
+        "/api/v1/auth/token", json={"email": NEW, "password": "nuria-new-password"}
+    )
+    assert signed_in.status_code == 201
+    me = client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    ).json()
+    assert me["grants"] == [{"role": "therapist", "org_unit_id": world.ids["madrid"]}]
+    with session_factory() as s:
+        user = s.scalar(select(User).where(User.email == NEW))
+        grant = s.scalar(select(RoleGrant).where(RoleGrant.user_id == user.id))  # type: ignore[union-attr]
+        assert grant is not None and grant.granted_by_id == world.ids["admin_madrid"]
+        invitation = s.scalar(select(Invitation))
+        assert invitation is not None and invitation.accepted_user_id == user.id  # type: ignore[union-attr]
+
+    again = client.post(
+        "/api/v1/invitations/accept",
+        json={"token": secret, "password": "another-password", "display_name": "Someone"},
+    )
+    assert again.status_code == 404 and again.json()["field"] == "token"
+
+
+def test_expired_invitation_is_refused(
+    client: TestClient, world: World, mail_sink: MailSink, session_factory: sessionmaker[Session]
+) -> None:
+    assert (
+        _invite(client, token(client, world, "admin_madrid"), world.ids["madrid"]).status_code
+        == 201
+    )
+    secret = link_token(inbox(mail_sink)[0], "/invitation")
+    with session_factory() as s:
+        s.execute(update(Invitation).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        s.commit()
+    late = client.post(
+        "/api/v1/invitations/accept",
+        json={"token": secret, "password": "nuria-new-password", "display_name": "Núria"},
+    )
+    assert late.status_code == 404
+    with session_factory() as s:
+        assert s.scalar(select(User).where(User.email == NEW)) is None
+
+
+def test_invitation_no_wider_than_the_inviter(
+    client: TestClient, world: World, mail_sink: MailSink, session_factory: sessionmaker[Session]
+) -> None:
+    admin = token(client, world, "admin_madrid")
+    foreign = _invite(client, admin, world.ids["barcelona"])
+    missing = _invite(client, admin, "0" * 32)
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.json()["detail"].replace(world.ids["barcelona"], "X") == missing.json()[
+        "detail"
+    ].replace("0" * 32, "X")
+    wider = _invite(client, admin, world.ids["madrid"], role="researcher")
+    assert wider.status_code == 403
+    therapist = _invite(client, token(client, world, "therapist_madrid"), world.ids["madrid"])
+    assert therapist.status_code == 403
+    assert inbox(mail_sink) == []
+    with session_factory() as s:
+        assert s.scalars(select(Invitation)).all() == []
+
+
+def test_an_existing_account_accepts_with_its_own_password(
+    client: TestClient, world: World, mail_sink: MailSink, session_factory: sessionmaker[Session]
+) -> None:
+    operator = token(client, world, "operator")
+    response = client.post(
+        "/api/v1/invitations",
+        json={
+            "email": world.emails["therapist_barcelona"],
+            "role": "therapist",
+            "org_unit_id": world.ids["nairobi"],
+        },
+        headers=operator,
+    )
+    assert response.status_code == 201
+    secret = link_token(inbox(mail_sink)[0], "/invitation")
+    page = client.get(f"/invitation?token={secret}")
+    assert page.status_code == 200 and 'autocomplete="current-password"' in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
+    wrong = client.post(
+        "/api/v1/invitations/accept", json={"token": secret, "password": "not-the-password"}
+    )
+    assert wrong.status_code == 422 and wrong.json()["field"] == "password"
+    right = client.post("/api/v1/invitations/accept", json={"token": secret, "password": PASSWORD})
+    assert right.status_code == 201
+    with session_factory() as s:
+        units = set(
+            s.scalars(
+                select(RoleGrant.org_unit_id).where(
+                    RoleGrant.user_id == world.ids["therapist_barcelona"]
+                )
+            )
+        )
+    assert units == {world.ids["barcelona"], world.ids["nairobi"]}
+
+
+def test_invitation_page_creates_the_account(
+    client: TestClient, world: World, mail_sink: MailSink, session_factory: sessionmaker[Session]
+) -> None:
+    assert (
+        _invite(client, token(client, world, "admin_madrid"), world.ids["madrid"]).status_code
+        == 201
+    )
+    secret = link_token(inbox(mail_sink)[0], "/invitation")
+    page = client.get(f"/invitation?token={secret}&lang=es")
+    assert page.status_code == 200 and "Aceptar invitación" in page.text
+    short = client.post(
+        "/invitation", data={"token": secret, "password": "short", "display_name": "Núria"}
+    )
+    assert short.status_code == 422
+    with session_factory() as s:
+        assert s.scalar(select(User).where(User.email == NEW)) is None
+    done = client.post(
+        "/invitation",
+        data={"token": secret, "password": "nuria-new-password", "display_name": "Núria"},
+    )
+    assert done.status_code == 200 and 'href="/login"' in done.text
+    with session_factory() as s:
+        assert s.scalar(select(User.display_name).where(User.email == NEW)) == "Núria"
+    assert client.get(f"/invitation?token={secret}").status_code == 404
+
+
+def test_unreachable_mail_server_keeps_nothing(
+    client: TestClient, world: World, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    settings.smtp_url = "smtp://127.0.0.1:9?starttls=never"  # nothing listens on port 9
+    response = _invite(client, token(client, world, "admin_madrid"), world.ids["madrid"])
+    assert response.status_code == 503
+    assert response.json()["type"].endswith("/mail-unavailable")
+    with session_factory() as s:
+        assert s.scalars(select(Invitation)).all() == []
