@@ -184,7 +184,9 @@
       else if (frame.type === "setting") changeFrame(frame.change);
       else if (frame.type === "status") setStatus(frame.status);
     }
-    ws.onclose = () => {
+    ws.onclose = (event) => {
+      // 1008: the server refused this viewer (signed out, session revoked); retrying cannot help.
+      if (event.code === 1008) { location.href = "/login?next=" + encodeURIComponent(location.pathname); return; }
       set("link", text("reconnecting"));
       setTimeout(connect, retry);
       retry = Math.min(retry * 2, 8000);
