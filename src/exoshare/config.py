@@ -115,7 +115,8 @@ class Settings(BaseSettings):
     websocket_allowed_origins: list[str] = Field(
         default_factory=list,
         description="Origins (scheme://host[:port]) besides exoshare's own from which a browser "
-        "may open a cookie-authenticated live WebSocket.",
+        "may open a cookie-authenticated live WebSocket; in the environment a JSON list, "
+        'e.g. ["https://wall.clinic.example"].',
     )
 
     def resolved_database_url(self) -> str:

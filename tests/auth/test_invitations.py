@@ -179,3 +179,33 @@ def test_unreachable_mail_server_keeps_nothing(
     assert response.json()["type"].endswith("/mail-unavailable")
     with session_factory() as s:
         assert s.scalars(select(Invitation)).all() == []
+
+
+def test_guessing_an_existing_accounts_password_through_an_invitation_is_throttled(
+    client: TestClient, world: World, mail_sink: MailSink, settings: Settings
+) -> None:
+    operator = token(client, world, "operator")
+    client.post(
+        "/api/v1/invitations",
+        json={
+            "email": world.emails["admin_madrid"],
+            "role": "therapist",
+            "org_unit_id": world.ids["madrid"],
+        },
+        headers=operator,
+    )
+    secret = link_token(inbox(mail_sink)[0], "/invitation")
+    guesses = [
+        client.post("/api/v1/invitations/accept", json={"token": secret, "password": f"guess-{n}"})
+        for n in range(settings.login_free_failures_per_account)
+    ]
+    assert [g.status_code for g in guesses] == [422] * settings.login_free_failures_per_account
+    blocked = client.post(
+        "/api/v1/invitations/accept", json={"token": secret, "password": PASSWORD}
+    )
+    assert blocked.status_code == 429 and blocked.headers["retry-after"]
+    # The same throttle guards signing in to that account.
+    signed_in = client.post(
+        "/api/v1/auth/token", json={"email": world.emails["admin_madrid"], "password": PASSWORD}
+    )
+    assert signed_in.status_code == 429

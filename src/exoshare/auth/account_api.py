@@ -28,6 +28,7 @@ from exoshare.auth.schemas import (
     UserOut,
 )
 from exoshare.auth.scope import Permission, Principal
+from exoshare.auth.throttle import login_throttler
 from exoshare.config import Settings
 from exoshare.deps import CurrentPrincipal, DbSession
 from exoshare.errors import PermissionDenied
@@ -98,10 +99,17 @@ def invite(
 
 
 @router.post("/invitations/accept", response_model=UserOut, status_code=status.HTTP_201_CREATED)
-def accept_invitation(body: InvitationAccept, session: DbSession) -> UserOut:
+def accept_invitation(body: InvitationAccept, request: Request, session: DbSession) -> UserOut:
     """Use an invitation's token: the account is created (or, when the e-mail has one, its
     password checked) and given the invited role."""
-    user, _ = invitations.accept(session, body.token, body.password, body.display_name)
+    user, _ = invitations.accept(
+        session,
+        body.token,
+        body.password,
+        body.display_name,
+        login_throttler(request.app),
+        request.client.host if request.client else None,
+    )
     return UserOut.model_validate(user)
 
 

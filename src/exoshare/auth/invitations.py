@@ -14,6 +14,7 @@ from exoshare.auth import audit, service
 from exoshare.auth.models import Invitation, Role, RoleGrant, User
 from exoshare.auth.passwords import verify_password
 from exoshare.auth.scope import Permission, Principal
+from exoshare.auth.throttle import LoginThrottler
 from exoshare.auth.tokens import new_token, token_hash
 from exoshare.errors import InvalidInput, NotFound, PermissionDenied
 from exoshare.network.models import OrgUnit
@@ -86,22 +87,32 @@ def account_exists(session: Session, invitation: Invitation) -> bool:
 
 
 def accept(
-    session: Session, token: str, password: str, display_name: str | None, locale: str = "en"
+    session: Session,
+    token: str,
+    password: str,
+    display_name: str | None,
+    throttler: LoginThrottler,
+    client_address: str | None,
+    locale: str = "en",
 ) -> tuple[User, RoleGrant]:
-    """Use the token once: create the account (or check the existing one's password) and
-    grant the invited role."""
+    """Use the token once: create the account (or check the existing one's password, behind
+    the same throttle as signing in) and grant the invited role."""
     invitation = open_invitation(session, token)
     user = session.scalar(select(User).where(User.email == invitation.email))
-    if user is None:
+    if user is not None:
+        throttler.check(user.email, client_address)
+        if not user.active or not verify_password(user.password_hash, password):
+            throttler.failed(user.email, client_address)
+            raise InvalidInput(
+                "an account with this e-mail exists: type its current password to accept",
+                field="password",
+            )
+        throttler.succeeded(user.email)
+    else:
         if not display_name or not display_name.strip():
             raise InvalidInput("type the name others should see", field="display_name")
         user = service.create_user(
             session, invitation.email, display_name.strip()[:200], password, locale
-        )
-    elif not user.active or not verify_password(user.password_hash, password):
-        raise InvalidInput(
-            "an account with this e-mail exists: type its current password to accept",
-            field="password",
         )
     grant = service.add_grant(
         session, user, invitation.role, invitation.org_unit, granted_by=invitation.invited_by_id

@@ -13,6 +13,7 @@ from exoshare.auth.account_api import send_later
 from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.models import User
 from exoshare.auth.passwords import MIN_PASSWORD_LENGTH
+from exoshare.auth.throttle import login_throttler
 from exoshare.deps import CurrentPrincipal, DbSession
 from exoshare.errors import InvalidInput, NotFound
 from exoshare.web.render import render
@@ -62,7 +63,14 @@ def invitation_accept(
         return _page(request, "accounts/invitation.html", 404, error="invalid-token")
     existing = invitations.account_exists(session, invitation)
     try:
-        invitations.accept(session, token, password, display_name or None)
+        invitations.accept(
+            session,
+            token,
+            password,
+            display_name or None,
+            login_throttler(request.app),
+            request.client.host if request.client else None,
+        )
     except InvalidInput as exc:
         session.rollback()
         return _page(
