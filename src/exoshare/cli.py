@@ -265,7 +265,8 @@ def demo(
     )
     console.print(f"\ndevices stream to [bold]{broker}[/]", soft_wrap=True)
     console.print(f"try: exoshare simulate --broker {broker} --devices 3", soft_wrap=True)
-    console.print(f"e-mail goes to {settings.smtp_url}; read it with: exoshare mail list")
+    mail_hint = "exoshare mail list" + (f" --data-dir {data_dir}" if data_dir else "")
+    console.print(f"e-mail goes to {settings.smtp_url}; read it with: {mail_hint}", soft_wrap=True)
     console.print(f"exoshare demo running at [bold]http://{settings.host}:{port}/[/]\n")
     if live_devices:
         from exoshare.demo.live import start_live_demo
