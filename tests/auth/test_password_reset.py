@@ -122,3 +122,14 @@ def test_forgot_and_reset_pages(
         "/api/v1/auth/token", json={"email": world.emails["operator"], "password": NEW_PASSWORD}
     )
     assert signed_in.status_code == 201
+
+
+def test_requests_cannot_flood_an_inbox(
+    client: TestClient, world: World, mail_sink: MailSink, session_factory: sessionmaker[Session]
+) -> None:
+    answers = [_request(client, world.emails["operator"]) for _ in range(5)]
+    assert {a.status_code for a in answers} == {202}
+    assert len({a.text for a in answers}) == 1
+    assert len(inbox(mail_sink)) == 3
+    with session_factory() as s:
+        assert len(s.scalars(select(PasswordReset)).all()) == 3

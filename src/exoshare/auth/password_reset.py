@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from exoshare.auth import service
@@ -15,6 +15,9 @@ from exoshare.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from exoshare.auth.sessions import revoke_all
 from exoshare.auth.tokens import new_token, token_hash
 from exoshare.errors import InvalidInput, NotFound
+
+MAX_OPEN_LINKS = 3
+"""Unused, unexpired reset links an account may have at once; further requests send nothing."""
 
 INVALID_TOKEN = "this reset link is unknown, already used or expired: ask for a new one"
 
@@ -26,6 +29,19 @@ def request_reset(session: Session, email: str, ttl: timedelta) -> tuple[User, s
     """
     user = session.scalar(select(User).where(User.email == service.normalise_email(email)))
     if user is None or not user.active:
+        return None
+    now = datetime.now(UTC)
+    open_links = session.scalar(
+        select(func.count())
+        .select_from(PasswordReset)
+        .where(
+            PasswordReset.user_id == user.id,
+            PasswordReset.used_at.is_(None),
+            PasswordReset.expires_at > now,
+        )
+    )
+    if (open_links or 0) >= MAX_OPEN_LINKS:
+        # Enough links are waiting in the inbox; more would only let anyone flood it.
         return None
     token, digest = new_token()
     session.add(
