@@ -6,7 +6,6 @@ import logging
 from datetime import timedelta
 
 from fastapi import APIRouter, BackgroundTasks, Request, status
-from pydantic import BaseModel
 
 from exoshare.auth import invitations, password_reset, sessions, totp
 from exoshare.auth.errors import MailUnavailable
@@ -14,6 +13,7 @@ from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.mail import MailNotSent, send_mail
 from exoshare.auth.models import User
 from exoshare.auth.schemas import (
+    AcceptedOut,
     InvitationAccept,
     InvitationCreate,
     InvitationOut,
@@ -36,10 +36,6 @@ from exoshare.errors import PermissionDenied
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
-
-
-class AcceptedOut(BaseModel):
-    detail: str
 
 
 RESET_REQUESTED = (
@@ -68,7 +64,7 @@ def send_later(settings: Settings, to: str, subject: str, body: str) -> None:
         log.exception("password-reset e-mail not sent")
 
 
-def _user(request: Request, principal: Principal, session: DbSession) -> User:
+def _user(principal: Principal, session: DbSession) -> User:
     user = session.get(User, principal.user_id)
     assert user is not None  # the principal was just read from it
     return user
@@ -158,39 +154,35 @@ def totp_status(request: Request, session: DbSession, principal: CurrentPrincipa
 
 
 @router.post("/auth/totp", response_model=TotpEnrolmentOut, status_code=status.HTTP_201_CREATED)
-def start_totp(
-    request: Request, session: DbSession, principal: CurrentPrincipal
-) -> TotpEnrolmentOut:
+def start_totp(session: DbSession, principal: CurrentPrincipal) -> TotpEnrolmentOut:
     """Start enrolment: the secret, shown this once, as text and as an otpauth:// URI."""
-    secret, uri = totp.start_enrolment(session, _user(request, principal, session))
+    secret, uri = totp.start_enrolment(session, _user(principal, session))
     return TotpEnrolmentOut(secret=secret, otpauth_uri=uri)
 
 
 @router.post("/auth/totp/confirm", response_model=RecoveryCodesOut)
 def confirm_totp(
-    body: TotpCode, request: Request, session: DbSession, principal: CurrentPrincipal
+    body: TotpCode, session: DbSession, principal: CurrentPrincipal
 ) -> RecoveryCodesOut:
     """Activate the second factor with a first code; returns the recovery codes, once."""
-    codes = totp.confirm_enrolment(session, _user(request, principal, session), body.code)
+    codes = totp.confirm_enrolment(session, _user(principal, session), body.code)
     return RecoveryCodesOut(recovery_codes=codes)
 
 
 @router.post("/auth/totp/recovery-codes", response_model=RecoveryCodesOut)
 def renew_recovery_codes(
-    body: TotpCode, request: Request, session: DbSession, principal: CurrentPrincipal
+    body: TotpCode, session: DbSession, principal: CurrentPrincipal
 ) -> RecoveryCodesOut:
     """New recovery codes (the old ones stop working); needs a current code."""
-    user = _user(request, principal, session)
+    user = _user(principal, session)
     totp.require_code(session, user, body.code)
     return RecoveryCodesOut(recovery_codes=totp.new_recovery_codes(session, user))
 
 
 @router.post("/auth/totp/disable", status_code=status.HTTP_204_NO_CONTENT)
-def disable_totp(
-    body: TotpCode, request: Request, session: DbSession, principal: CurrentPrincipal
-) -> None:
+def disable_totp(body: TotpCode, session: DbSession, principal: CurrentPrincipal) -> None:
     """Remove the second factor; needs a current code or an unused recovery code."""
-    totp.disable(session, _user(request, principal, session), body.code)
+    totp.disable(session, _user(principal, session), body.code)
 
 
 # -------------------------------------------------------------------------------- sessions

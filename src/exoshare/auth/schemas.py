@@ -123,6 +123,10 @@ class PasswordResetRequest(BaseModel):
     email: str = Field(min_length=3, max_length=254)
 
 
+class AcceptedOut(BaseModel):
+    detail: str
+
+
 class PasswordResetConfirm(BaseModel):
     token: str = Field(min_length=10, max_length=200)
     password: str = Field(min_length=1, max_length=1024)
