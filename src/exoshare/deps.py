@@ -28,7 +28,12 @@ def db_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-DbSession = Annotated[Session, Depends(db_session)]
+# scope="function" ends the transaction when the handler returns, before the response is sent.
+# FastAPI's default ("request") runs a yield dependency's exit after the response has gone out,
+# so a client acting on a 204 from DELETE /auth/token could still use the token it had revoked,
+# and a freshly issued token could be refused on first use. Every route, API and page, takes its
+# session from this one alias, so the order holds everywhere.
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 
 def _client_address(request: Request) -> str | None:
