@@ -1,0 +1,254 @@
+"""The network the route matrix runs against: two clinics with one of every object, every caller.
+
+Madrid is the callers' own clinic, Barcelona the foreign one. Each kind of id a route takes has
+an own value (in the caller's scope), a foreign value (the same kind of object in Barcelona, or
+of another maker for the manufacturer) and a missing value (a well-formed id nobody holds).
+Objects are made through the API by the people who would make them, except what has no API yet
+(certifications, alerts), which goes through the services with the operator's own principal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from exoshare.auth import service as auth
+from exoshare.auth.models import Credential, CredentialKind, Role, User
+from exoshare.db import new_id, session_scope
+from exoshare.network.models import OrgUnit, Partner
+from exoshare.scheduling import service as scheduling
+from exoshare.telerehab import service as telerehab
+from exoshare.telerehab.alerts import Alert, AlertKind, Severity
+from tests.world import PASSWORD, World, build_world, token
+
+ROLE_CALLERS = (
+    "consortium_operator",
+    "clinic_admin",
+    "therapist",
+    "patient",
+    "researcher",
+    "manufacturer",
+    "trainer",
+)
+TOKEN_CALLERS = ("anonymous", "expired_token", "revoked_token")
+CALLERS = ROLE_CALLERS + TOKEN_CALLERS
+CLINIC_CALLERS = frozenset({"clinic_admin", "therapist", "patient"})
+"""Callers whose whole scope is the Madrid clinic: nothing in Barcelona is theirs to see."""
+
+USER_OF_CALLER = {
+    "consortium_operator": "operator",
+    "clinic_admin": "admin_madrid",
+    "therapist": "therapist_madrid",
+    "patient": "carlos",
+    "researcher": "researcher",
+    "manufacturer": "manufacturer",
+    "trainer": "trainer",
+}
+
+
+@dataclass
+class MatrixWorld:
+    world: World
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    own: dict[str, str] = field(default_factory=dict)
+    foreign: dict[str, str] = field(default_factory=dict)
+    own_by_caller: dict[tuple[str, str], str] = field(default_factory=dict)
+    foreign_by_caller: dict[tuple[str, str], str] = field(default_factory=dict)
+    device_headers: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def own_id(self, caller: str, kind: str) -> str:
+        return self.own_by_caller.get((caller, kind), self.own[kind])
+
+    def foreign_id(self, caller: str, kind: str) -> str:
+        return self.foreign_by_caller.get((caller, kind), self.foreign[kind])
+
+
+MISSING_ID = new_id()
+"""A well-formed id that names nothing (ids are random 32-hex strings)."""
+
+
+def _created(response: object) -> dict:
+    status = response.status_code  # type: ignore[attr-defined]
+    assert status in (200, 201), response.text  # type: ignore[attr-defined]
+    return response.json()  # type: ignore[attr-defined,no-any-return]
+
+
+def _recording_csv(n_samples: int = 600) -> bytes:
+    from tests.telemetry.helpers import simulated_angles
+
+    angles = simulated_angles(n_samples)
+    left, right = angles["knee_angle_left_deg"], angles["knee_angle_right_deg"]
+    rows = ["time,Knee L,Knee R"]
+    rows += [f"{k / 100:.2f},{left[k]:.3f},{right[k]:.3f}" for k in range(n_samples)]
+    return "\n".join(rows).encode()
+
+
+def build_matrix_world(client: TestClient, factory: sessionmaker[Session]) -> MatrixWorld:
+    world = build_world(factory)
+    ids = world.ids
+    with session_scope(factory) as s:
+        for key in ("madrid", "barcelona", "nairobi"):
+            clinic = s.get(OrgUnit, ids[key])
+            assert clinic is not None
+            clinic.currency = "KES" if key == "nairobi" else "EUR"
+            clinic.timezone = "Africa/Nairobi" if key == "nairobi" else "Europe/Madrid"
+        trainer = auth.create_user(s, "trainer@test.exoshare.org", "Trainer", PASSWORD)
+        auth.add_grant(s, trainer, Role.trainer, s.get(OrgUnit, ids["root"]))  # type: ignore[arg-type]
+        ids["trainer"], world.emails["trainer"] = trainer.id, trainer.email
+        operator_user = s.get(User, ids["operator"])
+        assert operator_user is not None
+        operator = auth.principal_for(s, operator_user)
+        today = date.today()
+        for therapist, model in (
+            ("therapist_madrid", "model"),
+            ("therapist_barcelona", "other_model"),
+        ):
+            scheduling.certify(
+                s, operator, ids[therapist], ids[model], today - timedelta(days=30),
+                today + timedelta(days=335),
+            )  # fmt: skip
+    matrix = MatrixWorld(world)
+    for caller, user_key in USER_OF_CALLER.items():
+        matrix.headers[caller] = token(client, world, user_key)
+    matrix.headers["anonymous"] = {}
+    expired = token(client, world, "therapist_madrid")
+    revoked = token(client, world, "therapist_madrid")
+    assert client.delete("/api/v1/auth/token", headers=revoked).status_code == 204
+    with session_scope(factory) as s:
+        secret = expired["Authorization"].split(" ", 1)[1]
+        credential = auth.credential_for_secret(s, secret, CredentialKind.api_token)
+        assert credential is not None
+        s.execute(
+            update(Credential)
+            .where(Credential.id == credential.id)
+            .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+    matrix.headers["expired_token"] = expired
+    matrix.headers["revoked_token"] = revoked
+
+    operator_h = matrix.headers["consortium_operator"]
+    for model in ("model", "other_model"):
+        _created(
+            client.put(
+                f"/api/v1/device-models/{ids[model]}/approvals",
+                json={
+                    "jurisdiction": "CE",
+                    "status": "approved",
+                    "status_date": "2024-01-15",
+                    "indications": "gait rehabilitation after stroke",
+                },
+                headers=operator_h,
+            )
+        )
+    this_month = today.replace(day=1)
+    for clinic, unit in (("madrid", "unit_madrid"), ("barcelona", "unit_barcelona")):
+        lease = _created(
+            client.post(
+                "/api/v1/leases",
+                json={
+                    "unit_id": ids[unit],
+                    "clinic_id": ids[clinic],
+                    "monthly_fee": 500,
+                    "starts_on": str(this_month),
+                    "ends_on": str(this_month.replace(year=this_month.year + 1)),
+                },
+                headers=operator_h,
+            )
+        )
+        ids[f"lease_{clinic}"] = lease["id"]
+        previous = (this_month - timedelta(days=1)).replace(day=1)
+        invoice = _created(
+            client.post(
+                "/api/v1/invoices",
+                json={"clinic_id": ids[clinic], "month": str(previous)},
+                headers=operator_h,
+            )
+        )
+        ids[f"invoice_{clinic}"] = invoice["id"]
+        credential = _created(
+            client.post(
+                "/api/v1/telemetry/credentials",
+                json={"device_unit_id": ids[unit]},
+                headers=operator_h,
+            )
+        )
+        ids[f"credential_{clinic}"] = credential["id"]
+        matrix.device_headers[clinic] = {"Authorization": f"Device {credential['secret']}"}
+
+    recordings = {"madrid": "patient_carlos", "barcelona": "patient_jordi"}
+    for clinic, patient in recordings.items():
+        recording = _created(
+            client.post(
+                "/api/v1/telemetry/recordings",
+                headers=matrix.device_headers[clinic],
+                data={
+                    "patient_id": ids[patient],
+                    "mapping": "Knee L=knee_angle_left_deg\nKnee R=knee_angle_right_deg",
+                },
+                files={"file": ("walk.csv", _recording_csv(), "text/csv")},
+            )
+        )
+        ids[f"recording_{clinic}"] = recording["id"]
+
+    # Carlos's session is Madrid's own: his therapist, his patient account and his clinic see it.
+    therapist_b = token(client, world, "therapist_barcelona")
+    plans = {
+        "madrid": ("therapist", matrix.headers["therapist"], "patient_carlos", "unit_madrid"),
+        "barcelona": ("therapist_b", therapist_b, "patient_jordi", "unit_barcelona"),
+    }
+    for clinic, (_, headers, patient, unit) in plans.items():
+        planned = _created(
+            client.post(
+                "/api/v1/telerehab/sessions",
+                json={"patient_id": ids[patient], "device_unit_id": ids[unit]},
+                headers=headers,
+            )
+        )
+        ids[f"therapy_{clinic}"] = planned["id"]
+    with session_scope(factory) as s:
+        for clinic in ("madrid", "barcelona"):
+            alert = telerehab.record_alert(
+                s,
+                ids[f"therapy_{clinic}"],
+                Alert(AlertKind.battery_low, Severity.warning, 12.0, 9.0, 10.0, "battery at 9 %"),
+            )
+            assert alert is not None
+            ids[f"alert_{clinic}"] = alert.id
+
+    kinds = {
+        "patient": "patient_lucia",
+        "unit": "unit_madrid",
+        "model": "model",
+        "org_unit": "madrid",
+        "clinic": "madrid",
+        "lease": "lease_madrid",
+        "invoice": "invoice_madrid",
+        "user": "therapist_madrid",
+        "credential": "credential_madrid",
+        "recording": "recording_madrid",
+        "therapy": "therapy_madrid",
+        "alert": "alert_madrid",
+    }
+    for kind, key in kinds.items():
+        matrix.own[kind] = ids[key]
+        foreign_key = key.replace("madrid", "barcelona").replace("lucia", "jordi")
+        matrix.foreign[kind] = ids["other_model" if kind == "model" else foreign_key]
+    with session_scope(factory) as s:
+        other_maker = s.scalar(select(Partner.id).where(Partner.name == "Baltic Motion"))
+        assert other_maker is not None
+    matrix.own["maker"], matrix.foreign["maker"] = ids["maker"], other_maker
+    # A new account's e-mail: free for the own case, another clinic's person's for the foreign.
+    matrix.own["email"] = "new.person@test.exoshare.org"
+    matrix.foreign["email"] = world.emails["therapist_barcelona"]
+    # The patient's own record is Carlos's; a manufacturer's own model is its maker's.
+    matrix.own_by_caller[("patient", "patient")] = ids["patient_carlos"]
+    return matrix
+
+
+def missing_value(kind: str) -> str:
+    """A value of ``kind`` that names nothing."""
+    return "nobody.at.all@test.exoshare.org" if kind == "email" else MISSING_ID

@@ -1,0 +1,246 @@
+"""How the route matrix calls each route: which kind of id each parameter holds, and a valid body.
+
+A value ``"@kind"`` is an id slot: the matrix fills it with the caller's own id of that kind, a
+foreign one or a missing one. Bodies are valid, so a refusal comes from the rules and the scope
+checks, not from request validation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from tests.world import PASSWORD
+
+PATH_PARAM_KINDS = {
+    "patient_id": "patient",
+    "unit_id": "unit",
+    "model_id": "model",
+    "org_unit_id": "org_unit",
+    "clinic_id": "clinic",
+    "lease_id": "lease",
+    "invoice_id": "invoice",
+    "user_id": "user",
+    "credential_id": "credential",
+    "alert_id": "alert",
+}
+FIXED_PATH_VALUES = {"code": "es", "action": "start"}
+
+
+def path_param_kind(path: str, name: str) -> str | None:
+    """Which kind of object a path parameter names (a session id depends on the capability)."""
+    if name == "session_id":
+        telemetry = path.startswith(("/api/v1/telemetry/", "/sessions/"))
+        return "recording" if telemetry else "therapy"
+    return PATH_PARAM_KINDS.get(name)
+
+
+@dataclass(frozen=True)
+class Call:
+    """The parts of a request beyond its path: query, body and how the body is encoded."""
+
+    query: dict[str, Any] = field(default_factory=dict)
+    json: Any = None
+    form: dict[str, Any] | None = None
+    upload: bool = False
+
+
+TODAY = date.today()
+NEXT_YEAR = TODAY.replace(year=TODAY.year + 1, day=1)
+NEXT_MONDAY = TODAY + timedelta(days=7 - TODAY.weekday())
+NEW_PERSON = {
+    "email": "@email",
+    "display_name": "New Person",
+    "password": "a-long-enough-password",
+    "role": "therapist",
+    "org_unit_id": "@org_unit",
+}
+
+CALLS: dict[str, Call] = {
+    "POST /api/v1/auth/token": Call(
+        json={"email": "therapist_madrid@test.exoshare.org", "password": PASSWORD}
+    ),
+    "POST /api/v1/users": Call(json=NEW_PERSON),
+    "POST /api/v1/users/{user_id}/grants": Call(
+        json={"role": "therapist", "org_unit_id": "@org_unit"}
+    ),
+    "GET /api/v1/patients": Call(query={"clinic_id": "@clinic"}),
+    "GET /api/v1/device-units": Call(query={"org_unit_id": "@org_unit", "model_id": "@model"}),
+    "GET /api/v1/leases": Call(query={"unit_id": "@unit"}),
+    "GET /api/v1/invoices": Call(query={"clinic_id": "@clinic"}),
+    "GET /api/v1/telemetry/sessions": Call(query={"patient_id": "@patient"}),
+    "GET /api/v1/device-models/{model_id}/eligibility": Call(query={"country": "ES"}),
+    "GET /api/v1/clinics/{clinic_id}/calendar": Call(query={"start": str(TODAY)}),
+    "POST /api/v1/org-units": Call(
+        json={
+            "parent_id": "@org_unit",
+            "code": "ES-MAD-02",
+            "name": "Madrid Annex",
+            "kind": "clinic",
+            "country_code": "ES",
+        }
+    ),
+    "PATCH /api/v1/org-units/{org_unit_id}": Call(json={"name": "Renamed Clinic"}),
+    "POST /api/v1/patients": Call(
+        json={
+            "clinic_id": "@clinic",
+            "medical_record_number": "MRN-new",
+            "given_name": "Ana",
+            "family_name": "Test",
+            "sex": "female",
+            "birth_date": "1980-01-01",
+            "height_m": 1.7,
+            "weight_kg": 70,
+            "diagnosis": "stroke",
+        }
+    ),
+    "PATCH /api/v1/patients/{patient_id}": Call(json={"weight_kg": 80}),
+    "POST /api/v1/patients/{patient_id}/void": Call(json={"reason": "entered twice"}),
+    "POST /api/v1/device-models": Call(
+        json={
+            "name": "Strider X3",
+            "maker_id": "@maker",
+            "device_type": "overground_exoskeleton",
+            "min_patient_height_m": 1.5,
+            "max_patient_height_m": 1.9,
+            "max_patient_weight_kg": 100,
+            "power_requirements": "battery 4 h",
+            "envelope": [
+                {
+                    "setting": "guidance_force_pct",
+                    "unit": "%",
+                    "min_value": 0,
+                    "max_value": 100,
+                    "max_step": 10,
+                    "default_value": 50,
+                }
+            ],
+        }
+    ),
+    "POST /api/v1/device-units": Call(
+        json={"serial_number": "SX2-0099", "model_id": "@model", "org_unit_id": "@org_unit"}
+    ),
+    "PUT /api/v1/device-units/{unit_id}/status": Call(
+        json={"status": "awaiting_repair", "reason": "motor noise"}
+    ),
+    "PUT /api/v1/device-models/{model_id}/approvals": Call(
+        json={
+            "jurisdiction": "FDA",
+            "status": "approved",
+            "status_date": "2024-03-01",
+            "indications": "gait rehabilitation after stroke",
+        }
+    ),
+    "POST /api/v1/recognition-agreements": Call(
+        json={"name": "Test pact", "kind": "approval", "members": ["CE", "UKCA"]}
+    ),
+    "POST /api/v1/device-units/{unit_id}/transfers": Call(
+        json={"to_org_unit_id": "@org_unit", "reason": "rebalancing"}
+    ),
+    "POST /api/v1/leases": Call(
+        json={
+            "unit_id": "@unit",
+            "clinic_id": "@clinic",
+            "monthly_fee": 450,
+            "starts_on": str(NEXT_YEAR.replace(year=NEXT_YEAR.year + 1)),
+            "ends_on": str(NEXT_YEAR.replace(year=NEXT_YEAR.year + 2)),
+        }
+    ),
+    "POST /api/v1/leases/{lease_id}/renewals": Call(
+        json={"ends_on": str(NEXT_YEAR.replace(year=NEXT_YEAR.year + 1))}
+    ),
+    "POST /api/v1/leases/{lease_id}/return": Call(json={"returned_on": str(TODAY)}),
+    "POST /api/v1/device-units/{unit_id}/maintenance": Call(
+        json={
+            "kind": "calibration",
+            "starts_at": f"{NEXT_YEAR}T09:00:00Z",
+            "ends_at": f"{NEXT_YEAR}T11:00:00Z",
+        }
+    ),
+    "POST /api/v1/usage-events": Call(
+        json={
+            "unit_id": "@unit",
+            "patient_id": "@patient",
+            "session_start": f"{TODAY - timedelta(days=1)}T10:00:00Z",
+        }
+    ),
+    "POST /api/v1/price-plans": Call(
+        json={
+            "clinic_id": "@clinic",
+            "kind": "per_patient_treated",
+            "amount": 40,
+            "valid_from": str(NEXT_YEAR),
+        }
+    ),
+    "POST /api/v1/invoices": Call(json={"clinic_id": "@clinic", "month": "2025-01-01"}),
+    "PATCH /api/v1/invoices/{invoice_id}": Call(json={"note": "checked"}),
+    "POST /api/v1/invoices/{invoice_id}/credit-notes": Call(
+        json={"amount": 1, "reason": "goodwill"}
+    ),
+    "POST /api/v1/waitlist": Call(
+        json={
+            "patient_id": "@patient",
+            "referral_date": str(TODAY),
+            "priority_reason": "recent stroke",
+            "sessions_per_week": 2,
+            "course_sessions": 10,
+            "home_latitude": 40.42,
+            "home_longitude": -3.70,
+        }
+    ),
+    "POST /api/v1/schedule-runs": Call(
+        json={"start": str(NEXT_MONDAY), "weeks": 1, "time_limit_s": 2}
+    ),
+    "POST /api/v1/booked-sessions": Call(
+        json={
+            "patient_id": "@patient",
+            "unit_id": "@unit",
+            "therapist_id": "@user",
+            "starts_at": f"{NEXT_YEAR}T10:00:00Z",
+            "duration_min": 60,
+        }
+    ),
+    "POST /api/v1/telemetry/credentials": Call(json={"device_unit_id": "@unit"}),
+    "POST /api/v1/telemetry/recordings": Call(
+        form={
+            "patient_id": "@patient",
+            "mapping": "Knee L=knee_angle_left_deg\nKnee R=knee_angle_right_deg",
+        },
+        upload=True,
+    ),
+    "POST /api/v1/telerehab/sessions": Call(
+        json={"patient_id": "@patient", "device_unit_id": "@unit"}
+    ),
+    "POST /api/v1/telerehab/sessions/{session_id}/settings": Call(
+        json={"setting": "guidance_force_pct", "value": 40}
+    ),
+    "POST /api/v1/telerehab/sessions/{session_id}/{action}": Call(json={"reason": None}),
+    "POST /api/v1/telerehab/alerts/{alert_id}/acknowledge": Call(json={"note": "seen"}),
+    "POST /login": Call(form={"email": "therapist_madrid@test.exoshare.org", "password": PASSWORD}),
+    "POST /fleet/units/{unit_id}/move": Call(form={"to_org_unit_id": "@org_unit", "reason": "x"}),
+    "POST /telerehab/sessions": Call(form={"patient_id": "@patient", "device_unit_id": "@unit"}),
+}
+
+
+def slots(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Every (location, kind) of an id slot inside a query, JSON or form value."""
+    found: list[tuple[str, str]] = []
+    if isinstance(value, str) and value.startswith("@"):
+        found.append((prefix, value[1:]))
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            found += slots(inner, f"{prefix}.{key}" if prefix else key)
+    return found
+
+
+def fill(value: Any, pick: Any, location: str = "") -> Any:
+    """``value`` with each slot replaced by ``pick(location, kind)``."""
+    if isinstance(value, str) and value.startswith("@"):
+        return pick(location, value[1:])
+    if isinstance(value, dict):
+        return {
+            key: fill(inner, pick, f"{location}.{key}" if location else key)
+            for key, inner in value.items()
+        }
+    return value

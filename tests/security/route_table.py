@@ -1,0 +1,168 @@
+"""The expectation table of the route matrix: per route, what each caller's own request answers.
+
+``ok``: past the gate (a 2xx, a redirect to a page, or a business-rule 4xx like 409/422);
+``deny``: 403 or 404; ``auth``: not signed in (401, or a page's redirect to /login, or a
+WebSocket refused with 401). A route missing here fails the matrix, so a new route needs a row.
+"""
+
+from __future__ import annotations
+
+from tests.security.matrix_world import ROLE_CALLERS, TOKEN_CALLERS
+
+CATALOGUE = frozenset({"model", "maker"})
+"""Device models and their makers are a public catalogue for every signed-in caller."""
+
+VISIBLE_FOREIGN: dict[str, frozenset[str]] = {
+    # The operator runs the whole network and fleet, but reads no clinical records.
+    "consortium_operator": CATALOGUE
+    | {"unit", "org_unit", "clinic", "lease", "invoice", "user", "credential", "email"},
+    "researcher": CATALOGUE | {"org_unit", "clinic"},
+    "trainer": CATALOGUE | {"org_unit", "clinic"},
+    "manufacturer": frozenset({"maker", "org_unit", "clinic", "model"}),
+    "clinic_admin": CATALOGUE,
+    "therapist": CATALOGUE,
+    "patient": CATALOGUE,
+}
+
+
+def visible(caller: str, kind: str) -> bool:
+    """Whether the caller may know that the foreign object of this kind exists."""
+    return kind in VISIBLE_FOREIGN.get(caller, frozenset())
+
+
+def row(
+    *ok: str, signed_out: str = "auth", device: str = "auth", roles: str = "deny", **others: str
+) -> dict[str, str]:
+    """Callers in ``ok`` pass, other roles get ``roles`` (denied), signed-out callers must sign
+    in, and so must a device credential used where a person signs in."""
+    expected = {caller: "ok" if caller in ok else roles for caller in ROLE_CALLERS}
+    expected.update({caller: signed_out for caller in TOKEN_CALLERS})
+    expected["device_madrid"] = device
+    expected.update(others)
+    return expected
+
+
+EVERYONE = ROLE_CALLERS
+PUBLIC = row(*EVERYONE, signed_out="ok", device="ok")
+
+CLINIC_STAFF = ("clinic_admin", "therapist")
+CARE = (*CLINIC_STAFF, "patient")
+"""Who reads a patient's care: the clinic's staff and the patient (their own record)."""
+
+EXPECTED: dict[str, dict[str, str]] = {
+    "GET /": row(*EVERYONE),
+    "GET /api/docs": row(*EVERYONE, signed_out="ok", device="ok"),
+    "DELETE /api/v1/auth/token": row(*EVERYONE),
+    "POST /api/v1/auth/token": row(*EVERYONE, signed_out="ok", device="ok"),
+    "POST /api/v1/booked-sessions": row("consortium_operator", "clinic_admin"),
+    "GET /api/v1/clinics/{clinic_id}/calendar": row(
+        "consortium_operator", "clinic_admin", "therapist"
+    ),
+    "GET /api/v1/clinics/{clinic_id}/waitlist": row(*CLINIC_STAFF),
+    "GET /api/v1/device-models": row(*EVERYONE),
+    "POST /api/v1/device-models": row("consortium_operator", "manufacturer"),
+    "GET /api/v1/device-models/{model_id}": row(*EVERYONE),
+    "GET /api/v1/device-models/{model_id}/approvals": row(*EVERYONE),
+    "PUT /api/v1/device-models/{model_id}/approvals": row("consortium_operator", "manufacturer"),
+    "GET /api/v1/device-models/{model_id}/eligibility": row(*EVERYONE),
+    "GET /api/v1/device-units": row(*EVERYONE),
+    "POST /api/v1/device-units": row("consortium_operator", "clinic_admin"),
+    "GET /api/v1/device-units/{unit_id}": row(
+        "consortium_operator", "clinic_admin", "therapist", "manufacturer"
+    ),
+    "GET /api/v1/device-units/{unit_id}/custody": row(
+        "consortium_operator", "clinic_admin", "therapist"
+    ),
+    "GET /api/v1/device-units/{unit_id}/maintenance": row(
+        "consortium_operator", "clinic_admin", "therapist"
+    ),
+    "POST /api/v1/device-units/{unit_id}/maintenance": row("consortium_operator", "clinic_admin"),
+    "PUT /api/v1/device-units/{unit_id}/status": row("consortium_operator", "clinic_admin"),
+    "POST /api/v1/device-units/{unit_id}/transfers": row("consortium_operator"),
+    "GET /api/v1/fleet": row(*EVERYONE),
+    "GET /api/v1/health": row(*EVERYONE, signed_out="ok", device="ok"),
+    "GET /api/v1/invoices": row(*EVERYONE),
+    "POST /api/v1/invoices": row("consortium_operator"),
+    "GET /api/v1/invoices/{invoice_id}": row("consortium_operator", "clinic_admin"),
+    "PATCH /api/v1/invoices/{invoice_id}": row("consortium_operator"),
+    "POST /api/v1/invoices/{invoice_id}/credit-notes": row("consortium_operator"),
+    "POST /api/v1/invoices/{invoice_id}/issue": row("consortium_operator"),
+    "GET /api/v1/jurisdictions": row(*EVERYONE),
+    "GET /api/v1/leases": row(*EVERYONE),
+    "POST /api/v1/leases": row("consortium_operator"),
+    "GET /api/v1/leases/{lease_id}": row("consortium_operator", "clinic_admin", "therapist"),
+    "POST /api/v1/leases/{lease_id}/renewals": row("consortium_operator"),
+    "POST /api/v1/leases/{lease_id}/return": row("consortium_operator"),
+    "GET /api/v1/me": row(*EVERYONE),
+    "GET /api/v1/network/tree": row(*EVERYONE),
+    "GET /api/v1/openapi.json": row(*EVERYONE, signed_out="ok", device="ok"),
+    "GET /api/v1/org-units": row(*EVERYONE),
+    "POST /api/v1/org-units": row("consortium_operator"),
+    "GET /api/v1/org-units/{org_unit_id}": row(
+        "consortium_operator", "clinic_admin", "therapist", "researcher", "manufacturer", "trainer"
+    ),
+    "PATCH /api/v1/org-units/{org_unit_id}": row("consortium_operator"),
+    "GET /api/v1/partners": row(*EVERYONE),
+    "GET /api/v1/patients": row(*EVERYONE),
+    "POST /api/v1/patients": row(*CLINIC_STAFF),
+    "GET /api/v1/patients/{patient_id}": row(*CARE),
+    "PATCH /api/v1/patients/{patient_id}": row(*CLINIC_STAFF),
+    "GET /api/v1/patients/{patient_id}/audit-events": row("clinic_admin"),
+    "POST /api/v1/patients/{patient_id}/void": row(*CLINIC_STAFF),
+    "POST /api/v1/price-plans": row("consortium_operator"),
+    "GET /api/v1/recognition-agreements": row(*EVERYONE),
+    "POST /api/v1/recognition-agreements": row("consortium_operator"),
+    "POST /api/v1/schedule-runs": row("consortium_operator"),
+    "POST /api/v1/telemetry/credentials": row("consortium_operator", "clinic_admin"),
+    "POST /api/v1/telemetry/credentials/{credential_id}/revoke": row(
+        "consortium_operator", "clinic_admin"
+    ),
+    "POST /api/v1/telemetry/recordings": row(device="ok", roles="auth"),
+    "GET /api/v1/telemetry/sessions": row(*CARE),
+    "GET /api/v1/telemetry/sessions/{session_id}": row(*CARE),
+    "GET /api/v1/telemetry/sessions/{session_id}/samples": row(*CARE),
+    "WS /api/v1/telemetry/ws": row(device="ok", roles="auth"),
+    "POST /api/v1/telerehab/alerts/{alert_id}/acknowledge": row(*CLINIC_STAFF),
+    "GET /api/v1/telerehab/patients/{patient_id}/progress": row(*CARE),
+    "GET /api/v1/telerehab/sessions": row(*EVERYONE),
+    "POST /api/v1/telerehab/sessions": row(*CLINIC_STAFF),
+    "GET /api/v1/telerehab/sessions/{session_id}": row(*CARE),
+    "GET /api/v1/telerehab/sessions/{session_id}/alerts": row(*CARE),
+    "WS /api/v1/telerehab/sessions/{session_id}/live": row(*CARE),
+    "GET /api/v1/telerehab/sessions/{session_id}/settings": row(*CARE),
+    "POST /api/v1/telerehab/sessions/{session_id}/settings": row(*CLINIC_STAFF),
+    "POST /api/v1/telerehab/sessions/{session_id}/{action}": row(*CLINIC_STAFF),
+    "POST /api/v1/usage-events": row("consortium_operator", "clinic_admin", "therapist"),
+    "GET /api/v1/users": row(*EVERYONE),
+    "POST /api/v1/users": row("consortium_operator", "clinic_admin"),
+    "POST /api/v1/users/{user_id}/grants": row("consortium_operator", "clinic_admin"),
+    "POST /api/v1/waitlist": row("clinic_admin"),
+    "GET /calendar": row("consortium_operator", "clinic_admin", "therapist"),
+    "GET /device-models/{model_id}": row(*EVERYONE),
+    "GET /device-models/{model_id}/approvals": row(*EVERYONE),
+    "GET /devices/{unit_id}": row(
+        "consortium_operator", "clinic_admin", "therapist", "manufacturer"
+    ),
+    "GET /docs/oauth2-redirect": row(*EVERYONE, signed_out="ok", device="ok"),
+    "GET /fleet": row("consortium_operator", "clinic_admin", "therapist"),
+    "GET /fleet/units/{unit_id}": row("consortium_operator", "clinic_admin", "therapist"),
+    "POST /fleet/units/{unit_id}/move": row("consortium_operator"),
+    "GET /invoices": row("consortium_operator", "clinic_admin"),
+    "GET /invoices/{invoice_id}": row("consortium_operator", "clinic_admin"),
+    "GET /lang/{code}": row(*EVERYONE, signed_out="ok", device="ok"),
+    "GET /login": row(*EVERYONE, anonymous="ok"),
+    "POST /login": row(*EVERYONE, signed_out="ok", device="ok"),
+    "POST /logout": row(*EVERYONE),
+    "GET /my/progress": row("patient"),
+    "GET /patients/search": row(*EVERYONE),
+    "GET /patients/{patient_id}": row(*CARE),
+    "GET /patients/{patient_id}/progress": row(*CARE),
+    "GET /patients/{patient_id}/sessions": row(*CARE),
+    "GET /sessions/{session_id}": row(*CARE),
+    "GET /static/{path}": row(*EVERYONE, signed_out="ok", device="ok"),
+    "GET /telerehab": row(*EVERYONE),
+    "POST /telerehab/sessions": row(*CLINIC_STAFF),
+    "GET /telerehab/sessions/{session_id}": row(*CARE),
+    "GET /utilisation": row("consortium_operator", "clinic_admin", "therapist"),
+    "GET /waitlist": row(*CLINIC_STAFF),
+}
