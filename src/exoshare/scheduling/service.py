@@ -56,6 +56,21 @@ def _clinic(session: Session, clinic_id: str) -> OrgUnit:
     return clinic
 
 
+def _clinic_for(
+    session: Session, principal: Principal, permission: Permission, clinic_id: str
+) -> OrgUnit:
+    """A clinic the caller holds ``permission`` on; any other id answers exactly like a missing
+    clinic (same status and body), so a caller cannot learn which clinic ids exist."""
+    clinic = session.get(OrgUnit, clinic_id)
+    if (
+        clinic is None
+        or clinic.kind is not OrgUnitKind.clinic
+        or not principal.covers(permission, clinic.path)
+    ):
+        raise NotFound(f"clinic {clinic_id} not found", field="clinic_id")
+    return clinic
+
+
 def _may_manage(principal: Principal | None, clinic: OrgUnit) -> None:
     if principal is not None and not principal.covers(Permission.scheduling_manage, clinic.path):
         raise PermissionDenied(f"you may not change the schedule of {clinic.code}")
@@ -226,9 +241,7 @@ def waitlist_order_key(entry: WaitlistEntry) -> tuple[float, date, str]:
 def waitlist(
     session: Session, principal: Principal, clinic_id: str, today: date | None = None
 ) -> list[WaitlistRow]:
-    clinic = _clinic(session, clinic_id)
-    if not principal.covers(Permission.patients_read, clinic.path):
-        raise NotFound(f"clinic {clinic_id} not found")
+    clinic = _clinic_for(session, principal, Permission.patients_read, clinic_id)
     today = today or utcnow().date()
     entries = list(
         session.scalars(
@@ -576,9 +589,7 @@ def calendar(
     session: Session, principal: Principal, clinic_id: str, start: date, days: int = 7
 ) -> list[BookedSession]:
     """A clinic's booked sessions from ``start`` (clinic-local days)."""
-    clinic = _clinic(session, clinic_id)
-    if not principal.covers(Permission.fleet_read, clinic.path):
-        raise NotFound(f"clinic {clinic_id} not found")
+    clinic = _clinic_for(session, principal, Permission.fleet_read, clinic_id)
     zone = _zone(clinic)
     lo = datetime.combine(start, time(), tzinfo=zone).astimezone(UTC)
     hi = datetime.combine(start + timedelta(days=days), time(), tzinfo=zone).astimezone(UTC)
