@@ -23,7 +23,15 @@ from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
 from tests.security.matrix_world import MatrixWorld, missing_value
-from tests.security.route_cases import CALLS, FIXED_PATH_VALUES, Call, fill, path_param_kind, slots
+from tests.security.route_cases import (
+    CALLS,
+    FIXED_PATH_VALUES,
+    PATH_PARAM_KINDS,
+    Call,
+    fill,
+    path_param_kind,
+    slots,
+)
 
 PARAM = re.compile(r"{([^}:]+)(:[^}]+)?}")
 
@@ -35,6 +43,18 @@ class RouteSpec:
     path: str
     page: bool
     websocket: bool = False
+    query_ids: tuple[str, ...] = ()
+    """Query parameters that name an object (``clinic_id``, ...): each becomes an id place."""
+
+
+def _query_ids(route: APIRoute) -> tuple[str, ...]:
+    names: list[str] = []
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        names += [p.name for p in dependant.query_params if p.name in PATH_PARAM_KINDS]
+        pending += dependant.dependencies
+    return tuple(sorted(set(names)))
 
 
 def enumerate_routes(app: FastAPI) -> list[RouteSpec]:
@@ -50,7 +70,8 @@ def enumerate_routes(app: FastAPI) -> list[RouteSpec]:
         elif isinstance(route, APIRoute | Route):
             for method in sorted((context.methods or set()) - {"HEAD"}):
                 page = not path.startswith("/api/") and isinstance(route, APIRoute)
-                specs.append(RouteSpec(f"{method} {path}", method, path, page=page))
+                query_ids = _query_ids(route) if isinstance(route, APIRoute) else ()
+                specs.append(RouteSpec(f"{method} {path}", method, path, page, False, query_ids))
     return specs
 
 
@@ -203,7 +224,9 @@ class Snapshot:
 
 
 def _request_parts(spec: RouteSpec, call: Call) -> dict[str, Any]:
-    return {"query": call.query, "json": call.json, "form": call.form}
+    # Every id-naming query parameter is tried, also where the table gives no query at all.
+    query = {name: f"@{PATH_PARAM_KINDS[name]}" for name in spec.query_ids} | call.query
+    return {"query": query, "json": call.json, "form": call.form}
 
 
 def run_route(

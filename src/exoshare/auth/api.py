@@ -11,6 +11,7 @@ from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.login import sign_in
 from exoshare.auth.models import CredentialKind
 from exoshare.auth.schemas import (
+    AccountRequestOut,
     GrantCreate,
     GrantOut,
     GrantRecordOut,
@@ -84,14 +85,27 @@ def list_users(session: DbSession, principal: CurrentPrincipal, paging: Paging) 
     return Page.of(UserOut, users, total, paging.limit, paging.offset)
 
 
-@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
-def create_user(body: UserCreate, session: DbSession, principal: CurrentPrincipal) -> UserOut:
-    """Create an account with its first role; the role may be no wider than the caller's own."""
+@router.post("/users", response_model=AccountRequestOut, status_code=status.HTTP_202_ACCEPTED)
+def create_user(
+    body: UserCreate, session: DbSession, principal: CurrentPrincipal
+) -> AccountRequestOut:
+    """Open an account with its first role; the role may be no wider than the caller's own.
+
+    202 whether the address was new or already belongs to someone you do not manage (then
+    nothing changes): the answer never tells which addresses have an account."""
     if not principal.can(Permission.users_manage):
         raise PermissionDenied("you may not create users")
-    user = service.create_user(session, body.email, body.display_name, body.password, body.locale)
-    service.grant_role(session, principal, user.id, body.role, body.org_unit_id)
-    return UserOut.model_validate(user)
+    email = service.open_account(
+        session,
+        principal,
+        body.email,
+        body.display_name,
+        body.password,
+        body.locale,
+        body.role,
+        body.org_unit_id,
+    )
+    return AccountRequestOut(email=email, role=body.role, org_unit_id=body.org_unit_id)
 
 
 @router.post(

@@ -52,6 +52,20 @@ class UserCreate(BaseModel):
     org_unit_id: str
 
 
+class AccountRequestOut(BaseModel):
+    """The answer to an account request: the same whether or not the address was new (an
+    address registered to someone the caller does not manage is left alone, not revealed)."""
+
+    email: str
+    role: Role
+    org_unit_id: str
+    detail: str = (
+        "The account is open with this role, unless the address already belongs to someone "
+        "you do not manage: nothing changes for them, and an invitation reaches them instead. "
+        "GET /api/v1/users lists the accounts you manage."
+    )
+
+
 class UserOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

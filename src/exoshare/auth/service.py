@@ -33,6 +33,18 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def _checked_new_account(email: str, password: str) -> str:
+    """The normalised e-mail of a new account, once the address and password are acceptable."""
+    email = normalise_email(email)
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise InvalidInput(f"{email!r} is not an e-mail address", field="email")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    return email
+
+
 def create_user(
     session: Session,
     email: str,
@@ -41,13 +53,7 @@ def create_user(
     locale: str = "en",
     partner_id: str | None = None,
 ) -> User:
-    email = normalise_email(email)
-    if "@" not in email or email.startswith("@") or email.endswith("@"):
-        raise InvalidInput(f"{email!r} is not an e-mail address", field="email")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
-        )
+    email = _checked_new_account(email, password)
     if session.scalar(select(User.id).where(User.email == email)):
         raise Conflict(f"a user with e-mail {email} already exists", field="email")
     user = User(
@@ -71,10 +77,10 @@ def add_grant(
     return grant
 
 
-def grant_role(
-    session: Session, principal: Principal, user_id: str, role: Role, org_unit_id: str
-) -> RoleGrant:
-    """Grant ``role`` on a subtree; the granter must hold an equal or wider grant."""
+def _grantable_unit(
+    session: Session, principal: Principal, role: Role, org_unit_id: str
+) -> OrgUnit:
+    """The org unit on which the caller may grant ``role`` (no wider than their own grant)."""
     org_unit = session.get(OrgUnit, org_unit_id)
     if org_unit is None or not principal.covers(Permission.network_read, org_unit.path):
         raise NotFound(f"org unit {org_unit_id} not found", field="org_unit_id")
@@ -83,17 +89,55 @@ def grant_role(
             f"you may not grant the role {role.value} on {org_unit.code}: a grant cannot be "
             "wider than your own role and subtree"
         )
+    return org_unit
+
+
+def grant_role(
+    session: Session, principal: Principal, user_id: str, role: Role, org_unit_id: str
+) -> RoleGrant:
+    """Grant ``role`` on a subtree; the granter must hold an equal or wider grant."""
+    org_unit = _grantable_unit(session, principal, role, org_unit_id)
     user = visible_user(session, principal, user_id)
     return add_grant(session, user, role, org_unit, granted_by=principal.user_id)
 
 
-def visible_user(session: Session, principal: Principal, user_id: str) -> User:
-    """A user the caller manages (any grant inside the caller's users:manage subtrees)."""
-    user = session.get(User, user_id)
-    if user is None or not principal.can(Permission.users_manage):
-        raise NotFound(f"user {user_id} not found")
+def open_account(
+    session: Session,
+    principal: Principal,
+    email: str,
+    display_name: str,
+    password: str,
+    locale: str,
+    role: Role,
+    org_unit_id: str,
+) -> str:
+    """Open an account with its first role; returns the normalised e-mail.
+
+    An address that already belongs to someone the caller does not manage answers exactly like
+    a new one and changes nothing: a 409 there would let any clinic admin test which addresses
+    hold an exoshare account anywhere in the network. That person keeps their account and
+    password; a clinic that needs them sends an invitation, which they accept or ignore. Every
+    check that does not depend on the address (input, role, org unit) runs first and the same
+    way, and the unused password is hashed anyway, so neither the answer nor its timing differs.
+    An address of someone the caller manages is a plain conflict: the caller lists them anyway.
+    """
+    email = _checked_new_account(email, password)
+    org_unit = _grantable_unit(session, principal, role, org_unit_id)
+    existing = session.scalar(select(User).where(User.email == email))
+    if existing is None:
+        user = create_user(session, email, display_name, password, locale)
+        add_grant(session, user, role, org_unit, granted_by=principal.user_id)
+        return email
+    if not _manages(session, principal, existing):
+        hash_password(password)
+        return email
+    raise Conflict(f"a user with e-mail {email} already exists", field="email")
+
+
+def _manages(session: Session, principal: Principal, user: User) -> bool:
+    """Whether the user is the caller or holds a grant inside the caller's users:manage scope."""
     if user.id == principal.user_id:
-        return user
+        return True
     stmt = (
         select(func.count())
         .select_from(RoleGrant)
@@ -103,9 +147,19 @@ def visible_user(session: Session, principal: Principal, user_id: str) -> User:
             principal.org_filter(Permission.users_manage, OrgUnit.path),
         )
     )
+    return bool(session.scalar(stmt))
+
+
+def visible_user(session: Session, principal: Principal, user_id: str) -> User:
+    """A user the caller manages (any grant inside the caller's users:manage subtrees)."""
+    user = session.get(User, user_id)
+    if user is None or not principal.can(Permission.users_manage):
+        raise NotFound(f"user {user_id} not found")
+    if _manages(session, principal, user):
+        return user
     has_grants = session.scalar(select(func.count()).where(RoleGrant.user_id == user.id))
     # A user with no grants yet was just created by an admin and may be given a first role.
-    if has_grants and not session.scalar(stmt):
+    if has_grants:
         raise NotFound(f"user {user_id} not found")
     return user
 
