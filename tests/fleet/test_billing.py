@@ -19,7 +19,9 @@ from exoshare.patients.models import Diagnosis, Sex
 from tests.world import World, token
 
 
-def _usage(client: TestClient, world: World, patient_key: str, start: str, who: str = "operator"):
+def _usage(
+    client: TestClient, world: World, patient_key: str, start: str, who: str = "admin_madrid"
+):
     return client.post(
         "/api/v1/usage-events",
         json={

@@ -34,7 +34,7 @@ from exoshare.fleet.models import (
     PricePlan,
     UsageEvent,
 )
-from exoshare.fleet.service import current_holder
+from exoshare.fleet.service import current_holder, current_holders
 from exoshare.network.models import OrgUnit, OrgUnitKind
 from exoshare.patients.models import Patient
 
@@ -141,16 +141,34 @@ def record_usage_for(
     session_start: datetime,
     session_end: datetime | None = None,
 ) -> UsageRecord:
-    """The API's path: the caller must be allowed to report sessions of the patient's clinic."""
+    """The API's path: the caller reports use by their own clinics, of patients they may read.
+
+    The patient must be one whose record the caller may read, of a clinic in their
+    ``usage:write`` scope, and the unit held at ``session_start`` by such a clinic (the holder
+    is who is billed). Any other unit or patient is refused exactly like one that does not
+    exist, so a caller can neither bill another clinic nor learn which ids exist there. The
+    operator reads no clinical records, so it cannot confirm patient ids here either: clinics
+    report their sessions, and telemetry meters completed ones itself.
+    """
     patient = session.get(Patient, patient_id)
-    clinic = session.get(OrgUnit, patient.clinic_id) if patient else None
-    if clinic is None or not (
-        principal.covers(Permission.patients_read, clinic.path)
-        or principal.covers(Permission.usage_write, clinic.path)
+    clinic = session.get(OrgUnit, patient.clinic_id) if patient and not patient.voided else None
+    if (
+        clinic is None
+        or not principal.covers(Permission.patients_read, clinic.path)
+        or not principal.covers(Permission.usage_write, clinic.path)
     ):
         raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
-    if not principal.covers(Permission.usage_write, clinic.path):
-        raise PermissionDenied("you may not report sessions of this clinic")
+    if session_start.tzinfo is None:
+        raise InvalidInput("session_start must carry a time zone", field="session_start")
+    unit = session.get(DeviceUnit, unit_id)
+    holder_id = (
+        current_holders(session, [unit.id], session_start.astimezone(UTC)).get(unit.id)
+        if unit
+        else None
+    )
+    holder = session.get(OrgUnit, holder_id) if holder_id else None
+    if holder is None or not principal.covers(Permission.usage_write, holder.path):
+        raise InvalidInput(f"device unit {unit_id} does not exist", field="unit_id")
     return record_usage(
         session,
         unit_id=unit_id,
@@ -174,7 +192,13 @@ def create_plan(
     valid_until: date | None = None,
 ) -> PricePlan:
     clinic = session.get(OrgUnit, clinic_id)
-    if clinic is None or clinic.kind is not OrgUnitKind.clinic:
+    # A clinic whose bills the caller cannot see answers like a missing one (it said 403 and
+    # named the clinic's code, where a missing id got 422).
+    if (
+        clinic is None
+        or clinic.kind is not OrgUnitKind.clinic
+        or (principal is not None and not principal.covers(Permission.billing_read, clinic.path))
+    ):
         raise InvalidInput(f"clinic {clinic_id} does not exist", field="clinic_id")
     if principal is not None and not principal.covers(Permission.billing_manage, clinic.path):
         raise PermissionDenied(f"you may not set prices for {clinic.code}")
