@@ -462,6 +462,20 @@ def _insert_sessions(session: Session, rows: list[BookedSession]) -> None:
         ) from None
 
 
+def _is_therapist_of(session: Session, user_id: str, clinic: OrgUnit) -> bool:
+    """Whether the user holds a therapist grant covering the clinic."""
+    paths = session.scalars(
+        select(OrgUnit.path)
+        .join(RoleGrant, RoleGrant.org_unit_id == OrgUnit.id)
+        .where(
+            RoleGrant.user_id == user_id,
+            RoleGrant.role == Role.therapist,
+            RoleGrant.revoked_at.is_(None),
+        )
+    ).all()
+    return any(clinic.path.startswith(path) for path in paths)
+
+
 def book_session(
     session: Session,
     principal: Principal | None,
@@ -471,15 +485,39 @@ def book_session(
     starts_at: datetime,
     duration_min: int = 60,
 ) -> BookedSession:
-    """Book one session by hand. Two requests for the same unit slot: exactly one wins."""
+    """Book one session by hand. Two requests for the same unit slot: exactly one wins.
+
+    The unit, the patient and the therapist must each be one the caller can see (a unit held
+    by a clinic in their device scope, a patient whose record they may read, a therapist of the
+    unit's clinic); any other id is refused exactly like one that does not exist, so a booking
+    attempt teaches nobody which ids exist elsewhere.
+    """
+
+    def sees(permission: Permission, path: str) -> bool:
+        return principal is None or principal.covers(permission, path)
+
     unit = session.get(DeviceUnit, unit_id)
-    if unit is None:
+    holder = current_holders(session, [unit.id], as_utc(starts_at))[unit.id] if unit else None
+    clinic = session.get(OrgUnit, holder) if holder else None
+    if (
+        unit is None
+        or clinic is None
+        or clinic.kind is not OrgUnitKind.clinic
+        or not sees(Permission.devices_read, clinic.path)
+    ):
         raise InvalidInput(f"device unit {unit_id} does not exist", field="unit_id")
-    holder = current_holders(session, [unit.id], as_utc(starts_at))[unit.id]
-    clinic = _clinic(session, holder)
     _may_manage(principal, clinic)
-    if session.get(Patient, patient_id) is None:
+    patient = session.get(Patient, patient_id)
+    patient_clinic = session.get(OrgUnit, patient.clinic_id) if patient else None
+    if (
+        patient is None
+        or patient.voided
+        or patient_clinic is None
+        or not sees(Permission.patients_read, patient_clinic.path)
+    ):
         raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
+    if not _is_therapist_of(session, therapist_id, clinic):
+        raise InvalidInput(f"therapist {therapist_id} does not exist", field="therapist_id")
     if starts_at.tzinfo is None:
         raise InvalidInput("starts_at must carry a time zone", field="starts_at")
     start = starts_at.astimezone(UTC)
