@@ -30,6 +30,7 @@ from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal
 from exoshare.devices.models import DeviceUnit
 from exoshare.errors import NotFound, PermissionDenied
+from exoshare.fleet.service import current_holder
 from exoshare.gait import GaitDataError, Recording, SessionSummary, analyse
 from exoshare.network.models import OrgUnit
 from exoshare.patients import service as patients_service
@@ -172,7 +173,11 @@ def revoke_device_credential(
     credential = session.get(DeviceCredential, credential_id)
     if credential is None:
         raise NotFound(f"device credential {credential_id} not found")
-    unit = _unit_for_admin(session, principal, credential.device_unit_id)
+    try:
+        unit = _unit_for_admin(session, principal, credential.device_unit_id)
+    except NotFound:
+        # Told about the unit, the caller would learn the credential exists and whose it is.
+        raise NotFound(f"device credential {credential_id} not found") from None
     if credential.revoked_at is None:
         credential.revoked_at = datetime.now(UTC)
     global _revocations
@@ -305,6 +310,23 @@ def _session_of(session: Session, device: DeviceUnit, device_session_id: str) ->
     return found
 
 
+def _device_serves(
+    session: Session, device: DeviceUnit, patient: Patient, announce: SessionAnnounce
+) -> bool:
+    """Whether the device may record this patient: a patient of the clinic holding the device
+    when the session starts (or of a clinic under a non-clinic holder's subtree).
+
+    Every telemetry write hangs off a session, so this one check keeps a device to its own
+    clinic's patients on every path (MQTT, WebSocket, file upload, import); another clinic's
+    patient is refused exactly like an unknown one. The start time is the device's word; a
+    forged one can only name a clinic that really held this device then, never the future.
+    """
+    at = min(_unix(announce.start_time_s), datetime.now(UTC))
+    holder = session.get(OrgUnit, current_holder(session, device.id, at))
+    clinic = session.get(OrgUnit, patient.clinic_id)
+    return holder is not None and clinic is not None and clinic.path.startswith(holder.path)
+
+
 def announce_session(
     session: Session,
     device: DeviceUnit,
@@ -342,7 +364,7 @@ def announce_session(
             )
         return Outcome("duplicate", existing)
     patient = session.get(Patient, announce.patient_id)
-    if patient is None or patient.voided:
+    if patient is None or patient.voided or not _device_serves(session, device, patient, announce):
         raise TelemetryRejected(
             "unknown-patient", f"no patient with id {announce.patient_id!r}", field="patient_id"
         )
