@@ -45,6 +45,17 @@ class RouteSpec:
     websocket: bool = False
     query_ids: tuple[str, ...] = ()
     """Query parameters that name an object (``clinic_id``, ...): each becomes an id place."""
+    group: str = "platform"
+    """The capability that owns the route (``fleet``, ``web``, ...); ``platform`` for what the
+    framework serves itself (OpenAPI, docs, static files) and the health check."""
+
+
+def _group(endpoint: object) -> str:
+    module = getattr(endpoint, "__module__", "") or ""
+    parts = module.split(".")
+    if parts[0] == "exoshare" and len(parts) > 2:
+        return parts[1]
+    return "platform"
 
 
 def _query_ids(route: APIRoute) -> tuple[str, ...]:
@@ -63,15 +74,18 @@ def enumerate_routes(app: FastAPI) -> list[RouteSpec]:
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         path = context.path or ""
+        group = _group(context.endpoint)
         if isinstance(route, APIWebSocketRoute):
-            specs.append(RouteSpec(f"WS {path}", "WS", path, page=False, websocket=True))
+            specs.append(RouteSpec(f"WS {path}", "WS", path, False, True, (), group))
         elif isinstance(route, Mount):
             specs.append(RouteSpec(f"GET {path}/{{path}}", "GET", path + "/{path}", page=False))
         elif isinstance(route, APIRoute | Route):
             for method in sorted((context.methods or set()) - {"HEAD"}):
                 page = not path.startswith("/api/") and isinstance(route, APIRoute)
                 query_ids = _query_ids(route) if isinstance(route, APIRoute) else ()
-                specs.append(RouteSpec(f"{method} {path}", method, path, page, False, query_ids))
+                specs.append(
+                    RouteSpec(f"{method} {path}", method, path, page, False, query_ids, group)
+                )
     return specs
 
 

@@ -35,9 +35,6 @@ ROLE_CALLERS = (
     "trainer",
 )
 TOKEN_CALLERS = ("anonymous", "expired_token", "revoked_token")
-CALLERS = ROLE_CALLERS + TOKEN_CALLERS
-CLINIC_CALLERS = frozenset({"clinic_admin", "therapist", "patient"})
-"""Callers whose whole scope is the Madrid clinic: nothing in Barcelona is theirs to see."""
 
 USER_OF_CALLER = {
     "consortium_operator": "operator",
