@@ -108,7 +108,9 @@ class Answer:
     def kind(self) -> str:
         # A page sends a caller who must sign in to /login?next=...; /login alone is where
         # signing out ends.
-        if self.status == 401 or self.location.startswith("/login?"):
+        # A WebSocket without a signed-in caller is closed at once with "policy violation".
+        policy_violation = self.content_type == "ws" and self.status == 1008
+        if self.status == 401 or self.location.startswith("/login?") or policy_violation:
             return "auth"
         if self.status in (403, 404) or self._names_a_missing_id():
             return "deny"
@@ -120,7 +122,8 @@ class Answer:
         return self.status == 422 and '"field"' in self.body and "does not exist" in self.body
 
     def normalised(self, sent: str) -> tuple[int, str, str, str]:
-        """The answer without what merely echoes the request: the id sent, the instance path."""
+        """The answer without what merely echoes the request (the id sent, the instance path)
+        or is new with every request (a created object's id and timestamps)."""
         body = self.body
         if self.content_type.endswith("json"):
             try:
@@ -129,6 +132,13 @@ class Answer:
                 parsed = None
             if isinstance(parsed, dict):
                 parsed.pop("instance", None)
+                if self.status < 300:
+                    # What a write just made is new each time: its id and its timestamps.
+                    parsed = {
+                        key: value
+                        for key, value in parsed.items()
+                        if key != "id" and not key.endswith("_at")
+                    }
                 body = json.dumps(parsed, sort_keys=True)
         return (
             self.status,

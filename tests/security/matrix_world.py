@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth import service as auth
-from exoshare.auth.models import Credential, CredentialKind, Role, User
+from exoshare.auth.models import Credential, CredentialKind, Role, RoleGrant, User
 from exoshare.db import new_id, session_scope
 from exoshare.network.models import OrgUnit, Partner
 from exoshare.scheduling import service as scheduling
@@ -237,6 +237,22 @@ def build_matrix_world(client: TestClient, factory: sessionmaker[Session]) -> Ma
     with session_scope(factory) as s:
         other_maker = s.scalar(select(Partner.id).where(Partner.name == "Baltic Motion"))
         assert other_maker is not None
+        for key in ("therapist_madrid", "therapist_barcelona"):
+            grant_id = s.scalar(select(RoleGrant.id).where(RoleGrant.user_id == ids[key]))
+            assert grant_id is not None
+            ids[f"grant_{key}"] = grant_id
+        # Each caller's own login is the token it calls with; the foreign one is a colleague's.
+        logins = {**{c: matrix.headers[c] for c in USER_OF_CALLER}, "barcelona": therapist_b}
+        for caller, headers in logins.items():
+            secret = headers["Authorization"].split(" ", 1)[1]
+            credential = auth.credential_for_secret(s, secret, CredentialKind.api_token)
+            assert credential is not None
+            ids[f"login_{caller}"] = credential.id
+    matrix.own["grant"] = ids["grant_therapist_madrid"]
+    matrix.foreign["grant"] = ids["grant_therapist_barcelona"]
+    matrix.own["login"], matrix.foreign["login"] = ids["login_therapist"], ids["login_barcelona"]
+    for caller in USER_OF_CALLER:
+        matrix.own_by_caller[(caller, "login")] = ids[f"login_{caller}"]
     matrix.own["maker"], matrix.foreign["maker"] = ids["maker"], other_maker
     # A new account's e-mail: free for the own case, another clinic's person's for the foreign.
     matrix.own["email"] = "new.person@test.exoshare.org"

@@ -24,6 +24,7 @@ PATH_PARAM_KINDS = {
     "user_id": "user",
     "credential_id": "credential",
     "alert_id": "alert",
+    "grant_id": "grant",
 }
 FIXED_PATH_VALUES = {"code": "es", "action": "start"}
 
@@ -33,6 +34,9 @@ def path_param_kind(path: str, name: str) -> str | None:
     if name == "session_id":
         telemetry = path.startswith(("/api/v1/telemetry/", "/sessions/"))
         return "recording" if telemetry else "therapy"
+    if name == "credential_id" and not path.startswith("/api/v1/telemetry/"):
+        return "login"  # a person's own browser session or API token, not a device's
+
     return PATH_PARAM_KINDS.get(name)
 
 
@@ -217,6 +221,26 @@ CALLS: dict[str, Call] = {
     ),
     "POST /api/v1/telerehab/sessions/{session_id}/{action}": Call(json={"reason": None}),
     "POST /api/v1/telerehab/alerts/{alert_id}/acknowledge": Call(json={"note": "seen"}),
+    "POST /api/v1/invitations": Call(
+        json={"email": "@email", "role": "therapist", "org_unit_id": "@org_unit"}
+    ),
+    "POST /api/v1/invitations/accept": Call(
+        json={"token": "not-a-token", "password": "a-long-enough-password"}
+    ),
+    "POST /api/v1/auth/password-reset": Call(json={"email": "@email"}),
+    "POST /api/v1/auth/password-reset/confirm": Call(
+        json={"token": "not-a-token", "password": "a-long-enough-password"}
+    ),
+    "POST /api/v1/auth/totp/confirm": Call(json={"code": "000000"}),
+    "POST /api/v1/auth/totp/recovery-codes": Call(json={"code": "000000"}),
+    "POST /api/v1/auth/totp/disable": Call(json={"code": "000000"}),
+    "POST /invitation": Call(form={"token": "not-a-token", "password": "a-long-enough-password"}),
+    "POST /forgot-password": Call(form={"email": "@email"}),
+    "POST /reset-password": Call(
+        form={"token": "not-a-token", "password": "a-long-enough-password"}
+    ),
+    "POST /account/security/totp/confirm": Call(form={"code": "000000"}),
+    "POST /account/security/totp/disable": Call(form={"code": "000000"}),
     "POST /login": Call(form={"email": "therapist_madrid@test.exoshare.org", "password": PASSWORD}),
     "POST /fleet/units/{unit_id}/move": Call(form={"to_org_unit_id": "@org_unit", "reason": "x"}),
     "POST /telerehab/sessions": Call(form={"patient_id": "@patient", "device_unit_id": "@unit"}),

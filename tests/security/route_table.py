@@ -10,12 +10,13 @@ from __future__ import annotations
 from tests.security.matrix_world import ROLE_CALLERS, TOKEN_CALLERS
 
 CATALOGUE = frozenset({"model", "maker"})
-"""Device models and their makers are a public catalogue for every signed-in caller."""
+"""Device models and their makers are a public catalogue for every signed-in caller.
+A person's logins (``login``) are theirs alone: nobody else's caller sees them."""
 
 VISIBLE_FOREIGN: dict[str, frozenset[str]] = {
     # The operator runs the whole network and fleet, but reads no clinical records.
     "consortium_operator": CATALOGUE
-    | {"unit", "org_unit", "clinic", "lease", "invoice", "user", "credential", "email"},
+    | {"unit", "org_unit", "clinic", "lease", "invoice", "user", "credential", "email", "grant"},
     "researcher": CATALOGUE | {"org_unit", "clinic"},
     "trainer": CATALOGUE | {"org_unit", "clinic"},
     "manufacturer": frozenset({"maker", "org_unit", "clinic", "model"}),
@@ -167,4 +168,33 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /telerehab/sessions/{session_id}": row(*CARE),
     "GET /utilisation": row("consortium_operator", "clinic_admin", "therapist"),
     "GET /waitlist": row(*CLINIC_STAFF),
+    # Accounts: grants are managed like users; logins, TOTP and sessions are each caller's own;
+    # invitations and password resets are reached by token or e-mail, signed in or not.
+    "GET /api/v1/users/{user_id}/grants": row("consortium_operator", "clinic_admin"),
+    "DELETE /api/v1/users/{user_id}/grants/{grant_id}": row("consortium_operator", "clinic_admin"),
+    "POST /api/v1/invitations": row("consortium_operator", "clinic_admin"),
+    "POST /api/v1/invitations/accept": row(roles="deny", signed_out="deny", device="deny"),
+    "POST /api/v1/auth/password-reset": PUBLIC,
+    "POST /api/v1/auth/password-reset/confirm": row(roles="deny", signed_out="deny", device="deny"),
+    "GET /api/v1/auth/totp": row(*EVERYONE),
+    "POST /api/v1/auth/totp": row(*EVERYONE),
+    # Without an enrolment, a code has nothing to match: 404 for everyone signed in.
+    "POST /api/v1/auth/totp/confirm": row(),
+    "POST /api/v1/auth/totp/recovery-codes": row(),
+    "POST /api/v1/auth/totp/disable": row(),
+    "GET /api/v1/auth/sessions": row(*EVERYONE),
+    "DELETE /api/v1/auth/sessions/{credential_id}": row(*EVERYONE),
+    "POST /api/v1/auth/sessions/revoke-others": row(*EVERYONE),
+    "GET /invitation": row(roles="deny", signed_out="deny", device="deny"),
+    "POST /invitation": row(roles="deny", signed_out="deny", device="deny"),
+    "GET /forgot-password": PUBLIC,
+    "POST /forgot-password": PUBLIC,
+    "GET /reset-password": row(roles="deny", signed_out="deny", device="deny"),
+    "POST /reset-password": row(roles="deny", signed_out="deny", device="deny"),
+    "GET /account/security": row(*EVERYONE),
+    "POST /account/security/totp": row(*EVERYONE),
+    "POST /account/security/totp/confirm": row(),
+    "POST /account/security/totp/disable": row(),
+    "POST /account/security/sessions/{credential_id}/revoke": row(*EVERYONE),
+    "POST /account/security/sessions/revoke-others": row(*EVERYONE),
 }
