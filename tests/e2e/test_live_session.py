@@ -24,8 +24,8 @@ from exoshare.demo.faults import Overheating
 from exoshare.demo.gait_profiles import healthy_profile
 from exoshare.devices.models import DeviceModel
 from tests.e2e.conftest import SCREENSHOTS, free_port
-from tests.telerehab.helpers import ORG, SERIAL, certify, device_secret
-from tests.world import PASSWORD, World, build_world
+from tests.telerehab.helpers import ORG, SERIAL, device_secret, ready_world
+from tests.world import PASSWORD, World
 
 pytestmark = pytest.mark.e2e
 
@@ -38,9 +38,7 @@ def settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 def world(session_factory: sessionmaker[Session]) -> World:
-    world = build_world(session_factory)
-    certify(session_factory, world, "therapist_madrid")
-    return world
+    return ready_world(session_factory)
 
 
 @pytest.fixture

@@ -8,24 +8,49 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.db import session_scope
+from exoshare.devices.approvals import ApprovalStatus, record_approval
 from exoshare.scheduling import service as scheduling
 from exoshare.telemetry import service as telemetry
 from exoshare.telemetry.protocol import SessionAnnounce, encode
 from exoshare.telemetry.runtime import ingestor
-from tests.world import World
+from tests.world import World, build_world
 
 START_S = 1_767_225_600.0
 SERIAL = "SX2-0001"
 ORG = "ES-MAD-01"
 
 
-def certify(factory: sessionmaker[Session], world: World, key: str, model: str = "model") -> None:
+def certify(
+    factory: sessionmaker[Session],
+    world: World,
+    key: str,
+    model: str = "model",
+    expired: bool = False,
+) -> None:
+    """A certificate valid today, or (``expired``) one that ran out yesterday."""
     today = date.today()
+    first, last = (today - timedelta(days=30), today + timedelta(days=335))
+    if expired:
+        first, last = today - timedelta(days=400), today - timedelta(days=1)
     with session_scope(factory) as s:
-        scheduling.certify(
-            s, None, world.ids[key], world.ids[model], today - timedelta(days=30),
-            today + timedelta(days=335),
-        )  # fmt: skip
+        scheduling.certify(s, None, world.ids[key], world.ids[model], first, last)
+
+
+def approve_in_eu(factory: sessionmaker[Session], model_id: str) -> None:
+    """A CE mark for the model, so it may be used at the Spanish clinics."""
+    with session_scope(factory) as s:
+        record_approval(
+            s, None, model_id, "CE", ApprovalStatus.approved, date(2020, 1, 1), "Gait training."
+        )
+
+
+def ready_world(factory: sessionmaker[Session]) -> World:
+    """The test world where Maria may run Carlos on the Madrid unit: the Strider X2 is CE
+    marked and she is certified for it (the clinical-safety rules of planning and starting)."""
+    world = build_world(factory)
+    approve_in_eu(factory, world.ids["model"])
+    certify(factory, world, "therapist_madrid")
+    return world
 
 
 def device_secret(factory: sessionmaker[Session], world: World, unit: str = "unit_madrid") -> str:

@@ -22,6 +22,7 @@ from exoshare.demo.device_client import SimulatedDevice
 from exoshare.demo.flaky_link import FlakyConfig
 from exoshare.demo.gait_profiles import profile_for
 from exoshare.devices import service as devices
+from exoshare.devices.approvals import ApprovalStatus, record_approval
 from exoshare.devices.models import DeviceType, DeviceUnit
 from exoshare.scheduling import service as scheduling
 from exoshare.telemetry import mqtt as telemetry_mqtt
@@ -72,6 +73,9 @@ class Setup:
             therapist = self.world.ids["therapist_madrid"]
             scheduling.certify(
                 s, None, therapist, model.id, today - timedelta(days=1), today + timedelta(days=90)
+            )
+            record_approval(
+                s, None, model.id, "CE", ApprovalStatus.approved, date(2020, 1, 1), "Gait training."
             )
             user = s.get(User, therapist)
             assert user is not None

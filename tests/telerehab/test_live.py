@@ -18,8 +18,8 @@ from exoshare.telemetry.runtime import ingestor
 from exoshare.telerehab.alerts import AlertRules
 from exoshare.telerehab.live import LiveHub, minmax_pick
 from exoshare.telerehab.models import SessionAlert
-from tests.telerehab.helpers import START_S, announce, device_secret, plan
-from tests.world import build_world, token
+from tests.telerehab.helpers import START_S, announce, device_secret, plan, ready_world
+from tests.world import token
 
 API = "/api/v1/telerehab"
 CHANNELS = {
@@ -65,7 +65,7 @@ def _frames(socket: Any) -> Iterator[dict[str, Any]]:
 def test_live_frames_are_decimated_while_every_sample_is_stored_and_alerts_are_acknowledged(
     client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
-    world = build_world(session_factory)
+    world = ready_world(session_factory)
     maria = token(client, world, "therapist_madrid")
     sid = plan(client, maria, world)["id"]
     client.post(f"{API}/sessions/{sid}/start", headers=maria)
@@ -143,7 +143,7 @@ def test_live_feed_is_hidden_outside_the_scope(
 ) -> None:
     from starlette.testclient import WebSocketDenialResponse
 
-    world = build_world(session_factory)
+    world = ready_world(session_factory)
     sid = plan(client, token(client, world, "therapist_madrid"), world)["id"]
     outsider = token(client, world, "therapist_barcelona")
     try:

@@ -11,8 +11,8 @@ from exoshare.devices.models import DeviceUnit
 from exoshare.gait import Recording
 from exoshare.telemetry import service as telemetry
 from exoshare.telemetry.store import RawStore
-from tests.telerehab.helpers import announce, device_secret, plan
-from tests.world import PASSWORD, build_world, token
+from tests.telerehab.helpers import announce, device_secret, plan, ready_world
+from tests.world import PASSWORD, token
 
 
 def _login(client: TestClient, email: str) -> None:
@@ -44,7 +44,7 @@ def _walk(seconds: float, cadence_hz: float) -> Recording:
 def test_supervisor_live_and_progress_pages(
     client: TestClient, session_factory: sessionmaker[Session], tmp_path: object
 ) -> None:
-    world = build_world(session_factory)
+    world = ready_world(session_factory)
     maria = token(client, world, "therapist_madrid")
     sid = plan(client, maria, world, location="home")["id"]
     client.post(f"/api/v1/telerehab/sessions/{sid}/start", headers=maria)

@@ -10,8 +10,8 @@ from exoshare.auth.models import AuditEvent
 from exoshare.db import session_scope
 from exoshare.fleet.models import UsageEvent
 from exoshare.telerehab.models import ChangeStatus, SettingChange, TherapySession
-from tests.telerehab.helpers import announce, certify, device_secret, plan
-from tests.world import build_world, token
+from tests.telerehab.helpers import announce, certify, device_secret, plan, ready_world
+from tests.world import token
 
 API = "/api/v1/telerehab"
 
@@ -19,7 +19,7 @@ API = "/api/v1/telerehab"
 def test_lifecycle_follows_the_device_and_refuses_impossible_moves(
     client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
-    world = build_world(session_factory)
+    world = ready_world(session_factory)
     maria = token(client, world, "therapist_madrid")
     planned = plan(client, maria, world, location="home")
     sid = planned["id"]
@@ -71,7 +71,7 @@ def test_lifecycle_follows_the_device_and_refuses_impossible_moves(
 
 
 def _running(client: TestClient, factory: sessionmaker[Session]) -> tuple[object, dict, str]:
-    world = build_world(factory)
+    world = ready_world(factory)
     maria = token(client, world, "therapist_madrid")
     sid = plan(client, maria, world)["id"]
     client.post(f"{API}/sessions/{sid}/start", headers=maria)
@@ -90,6 +90,8 @@ def test_setting_changes_are_refused_with_a_reason_and_nothing_changes(
 ) -> None:
     world, maria, sid = _running(client, session_factory)
     url = f"{API}/sessions/{sid}/settings"
+    # Her certificate ran out after the session started: she may no longer adjust the device.
+    certify(session_factory, world, "therapist_madrid", expired=True)
 
     not_certified = client.post(
         url, json={"setting": "guidance_force_pct", "value": 45}, headers=maria

@@ -36,6 +36,7 @@ from exoshare.scheduling.models import (
     WaitlistEntry,
     WaitlistStatus,
 )
+from exoshare.telerehab import eligibility
 
 
 class SlotTaken(Conflict):
@@ -521,6 +522,16 @@ def book_session(
     if starts_at.tzinfo is None:
         raise InvalidInput("starts_at must carry a time zone", field="starts_at")
     start = starts_at.astimezone(UTC)
+    # The solver keeps these rules inside its model; a booking by hand must meet them too.
+    eligibility.require_eligible(
+        session,
+        therapist_id=therapist_id,
+        patient=patient,
+        unit=unit,
+        clinic=clinic,
+        at=start,
+        duration=timedelta(minutes=duration_min),
+    )
     taken = session.scalar(
         select(BookedSession).where(
             BookedSession.unit_id == unit.id, BookedSession.starts_at == start

@@ -42,3 +42,10 @@ class AlreadyAcknowledged(Conflict):
 class NoteRequired(InvalidInput):
     slug = "note-required"
     title = "A note is required"
+
+
+class ReasonRequired(InvalidInput):
+    """Aborting a session needs a reason, kept in the record and the audit log."""
+
+    slug = "reason-required"
+    title = "A reason is required"

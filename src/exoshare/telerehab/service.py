@@ -22,8 +22,8 @@ from exoshare.devices.models import DeviceModel, DeviceUnit, SafetyEnvelopeSetti
 from exoshare.errors import ExoshareError, InvalidInput, NotFound, PermissionDenied
 from exoshare.patients import service as patients_service
 from exoshare.patients.models import Patient
-from exoshare.scheduling.models import TherapistCertification
 from exoshare.telemetry.models import TelemetrySession
+from exoshare.telerehab import eligibility
 from exoshare.telerehab.alerts import Alert, AlertRules
 from exoshare.telerehab.envelope import EnvelopeLimit, check_setting_change
 from exoshare.telerehab.errors import (
@@ -32,6 +32,7 @@ from exoshare.telerehab.errors import (
     InvalidTransition,
     NotCertified,
     NoteRequired,
+    ReasonRequired,
     SessionNotLive,
     UnitBusy,
 )
@@ -57,9 +58,32 @@ TRANSITIONS: dict[str, dict[TherapyStatus, TherapyStatus]] = {
 COMMANDABLE = frozenset({S.started, S.live, S.paused})
 
 
+REASON_REQUIRED = frozenset({"abort"})
+"""Actions that stop a patient's therapy abruptly: the caller must say why (kept and audited)."""
+
+
 def allowed_actions(status: TherapyStatus) -> list[str]:
     """The lifecycle actions that make sense from ``status`` (the page shows only these)."""
     return [action for action, moves in TRANSITIONS.items() if status in moves]
+
+
+def needs_certificate(action: str, status: TherapyStatus) -> bool:
+    """Whether ``action`` touches a worn device: only cancelling a planned session does not."""
+    return not (action == "abort" and status is S.planned)
+
+
+def run_refusal(
+    session: Session, principal: Principal, record: TherapySession
+) -> eligibility.Refusal | None:
+    """Why the caller may not run this session's device now (None: they may).
+
+    Following a session needs only the right to read it; pausing, finishing, aborting it or
+    changing a setting needs a certificate for the unit's model valid today.
+    """
+    day = eligibility.clinic_day(record.clinic, _now())
+    return eligibility.certification_refusal(
+        session, principal.user_id, record.device_unit.model, day
+    )
 
 
 NOTE_MAX_CHARS = 2000
@@ -135,6 +159,14 @@ def plan_session(
     if unit is None or not principal.covers(Permission.devices_read, unit.org_unit.path):
         raise InvalidInput(f"device unit {device_unit_id} not found", field="device_unit_id")
     rules = _checked_rules(alert_rules or {})
+    eligibility.require_eligible(
+        session,
+        therapist_id=principal.user_id,
+        patient=patient,
+        unit=unit,
+        clinic=patient.clinic,
+        at=planned_for or _now(),
+    )
     record = TherapySession(
         patient_id=patient.id,
         device_unit_id=unit.id,
@@ -180,7 +212,13 @@ def transition(
     action: str,
     reason: str | None = None,
 ) -> TherapySession:
-    """Apply a lifecycle action (start, pause, resume, complete, abort) or refuse it (409)."""
+    """Apply a lifecycle action (start, pause, resume, complete, abort) or refuse it.
+
+    Refusals: 409 for a move the state does not allow; 403 ``not-certified`` when the caller
+    holds no certificate for the unit's model; 409 ``session-not-eligible`` when starting or
+    resuming would break a clinical-safety rule (:mod:`exoshare.telerehab.eligibility`); 422
+    ``reason-required`` for an abort without a reason.
+    """
     record = get_session(session, principal, therapy_session_id, write=True)
     moves = TRANSITIONS.get(action)
     if moves is None:
@@ -192,6 +230,29 @@ def transition(
             f"{action} is possible from {', '.join(s.value for s in moves)}",
             current_status=record.status.value,
         )
+    reason = (reason or "").strip() or None
+    if action in REASON_REQUIRED and reason is None:
+        raise ReasonRequired(
+            f"say why you {action} the session (the reason is kept in the record)",
+            field="reason",
+        )
+    if action in ("start", "resume"):
+        # Starting (or restarting) puts the device on the patient: every safety rule, today.
+        eligibility.require_eligible(
+            session,
+            therapist_id=principal.user_id,
+            patient=record.patient,
+            unit=record.device_unit,
+            clinic=record.clinic,
+            at=_now(),
+        )
+    elif needs_certificate(action, record.status):
+        refusal = run_refusal(session, principal, record)
+        if refusal is not None:
+            raise NotCertified(
+                f"you hold no valid certificate for {record.device_unit.model.name}; only "
+                f"therapists certified for this model may {action} its sessions"
+            )
     if action == "start":
         busy = session.scalar(
             select(TherapySession.id).where(
@@ -298,6 +359,32 @@ def attach_telemetry(session: Session, telemetry_session_id: str) -> TherapySess
     )
     if record is None:
         return None
+    if record.status is S.planned:
+        # The device starts a planned session by streaming: the same rules as a therapist's
+        # start apply. A refused start leaves the session planned and unlinked (the recording
+        # itself is stored, as all telemetry is, but nothing goes live or is billed).
+        found = eligibility.refusals(
+            session,
+            therapist_id=record.therapist_id,
+            patient=record.patient,
+            unit=record.device_unit,
+            clinic=record.clinic,
+            at=_now(),
+        )
+        if found:
+            audit.record(
+                session,
+                None,
+                "start_refused",
+                "therapy_session",
+                record.id,
+                patient_id=record.patient_id,
+                detail={
+                    "telemetry_session": recording.id,
+                    "errors": [{"field": r.field, "code": r.code} for r in found],
+                },
+            )
+            return None
     record.telemetry_session_id = recording.id
     record.settings_at_start = dict(recording.settings or {})
     record.current_settings = {**dict(recording.settings or {}), **record.current_settings}
@@ -366,16 +453,7 @@ def envelope_of(session: Session, model_id: str) -> dict[str, EnvelopeLimit]:
 
 def is_certified(session: Session, user_id: str, model_id: str, on: date | None = None) -> bool:
     """Whether the user holds a certificate for the model valid on ``on`` (default today)."""
-    day = on or _now().date()
-    found = session.scalar(
-        select(TherapistCertification.id).where(
-            TherapistCertification.therapist_id == user_id,
-            TherapistCertification.model_id == model_id,
-            TherapistCertification.certified_on <= day,
-            TherapistCertification.expires_on >= day,
-        )
-    )
-    return found is not None
+    return eligibility.is_certified_on(session, user_id, model_id, on or _now().date())
 
 
 @dataclass

@@ -1,0 +1,267 @@
+"""The clinical-safety rule of a therapy session: may this therapist run this patient on this unit.
+
+One rule, asked wherever a session is planned, booked or started (telerehab planning and start,
+a device announcing a recording, manual bookings, and the demo generator's own sessions):
+
+* the therapist holds a certificate for the unit's model valid on that (clinic-local) date;
+* the patient's height lies within the model's size range and their weight under its limit;
+* the unit is functioning and not under maintenance at that time;
+* the clinic holds the unit at that time (custody), and no lease lets it to another clinic;
+* the model is approved, directly or by mutual recognition, in the clinic's country.
+
+:func:`refusals` returns every rule that fails, so a page can say all that stands in the way at
+once; :func:`require_eligible` raises them as one :class:`SessionNotEligible` (409).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exoshare.db import as_utc
+from exoshare.devices.approvals import eligibility as approval_eligibility
+from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
+from exoshare.errors import Conflict
+from exoshare.fleet.service import current_holders, lease_covering, unavailable_intervals
+from exoshare.network.models import OrgUnit
+from exoshare.patients.models import Patient
+from exoshare.scheduling.models import TherapistCertification
+
+NOT_CERTIFIED = "not-certified"
+TOO_SHORT = "patient-too-short"
+TOO_TALL = "patient-too-tall"
+TOO_HEAVY = "patient-too-heavy"
+UNIT_NOT_FUNCTIONING = "unit-not-functioning"
+UNIT_IN_MAINTENANCE = "unit-in-maintenance"
+UNIT_NOT_HELD = "unit-not-held"
+UNIT_LEASED_ELSEWHERE = "unit-leased-elsewhere"
+MODEL_NOT_APPROVED = "model-not-approved"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One failed rule: the field to fix, a stable code (pages translate by it), and the words."""
+
+    field: str
+    code: str
+    reason: str
+
+
+class SessionNotEligible(Conflict):
+    """The session would break a clinical-safety rule; ``errors`` lists every one."""
+
+    slug = "session-not-eligible"
+    title = "Session breaks a clinical-safety rule"
+
+    def __init__(self, found: list[Refusal]) -> None:
+        super().__init__(
+            "; ".join(r.reason for r in found),
+            errors=[{"field": r.field, "code": r.code, "reason": r.reason} for r in found],
+        )
+        self.refusals = found
+
+
+def clinic_day(clinic: OrgUnit, at: datetime) -> date:
+    """The calendar day at the clinic: a certificate runs out at the clinic's midnight."""
+    zone = ZoneInfo(clinic.timezone) if clinic.timezone else UTC
+    return as_utc(at).astimezone(zone).date()
+
+
+def is_certified_on(session: Session, therapist_id: str, model_id: str, day: date) -> bool:
+    """Whether the therapist holds a certificate for the model valid on ``day``."""
+    found = session.scalar(
+        select(TherapistCertification.id).where(
+            TherapistCertification.therapist_id == therapist_id,
+            TherapistCertification.model_id == model_id,
+            TherapistCertification.certified_on <= day,
+            TherapistCertification.expires_on >= day,
+        )
+    )
+    return found is not None
+
+
+def certification_refusal(
+    session: Session, therapist_id: str | None, model: DeviceModel, day: date
+) -> Refusal | None:
+    """The certification rule alone (setting changes and lifecycle actions ask only this)."""
+    if therapist_id is not None and is_certified_on(session, therapist_id, model.id, day):
+        return None
+    return Refusal(
+        "therapist_id",
+        NOT_CERTIFIED,
+        f"the therapist holds no certificate for the {model.name} valid on {day.isoformat()}",
+    )
+
+
+def patient_refusals(patient: Patient, model: DeviceModel) -> list[Refusal]:
+    """Height within the model's size range, weight within its limit (both ends inclusive)."""
+    found: list[Refusal] = []
+    size = f"{model.min_patient_height_m:.2f}–{model.max_patient_height_m:.2f} m"
+    if patient.height_m < model.min_patient_height_m:
+        found.append(
+            Refusal(
+                "patient.height_m",
+                TOO_SHORT,
+                f"the patient is {patient.height_m:.2f} m tall; the {model.name} fits {size}",
+            )
+        )
+    elif patient.height_m > model.max_patient_height_m:
+        found.append(
+            Refusal(
+                "patient.height_m",
+                TOO_TALL,
+                f"the patient is {patient.height_m:.2f} m tall; the {model.name} fits {size}",
+            )
+        )
+    if patient.weight_kg > model.max_patient_weight_kg:
+        found.append(
+            Refusal(
+                "patient.weight_kg",
+                TOO_HEAVY,
+                f"the patient weighs {patient.weight_kg:.1f} kg; the {model.name} carries at "
+                f"most {model.max_patient_weight_kg:.0f} kg",
+            )
+        )
+    return found
+
+
+def unit_refusals(
+    session: Session, unit: DeviceUnit, clinic: OrgUnit, at: datetime, duration: timedelta
+) -> list[Refusal]:
+    """The unit works, is not in maintenance, and is the clinic's to use for the whole slot."""
+    found: list[Refusal] = []
+    at = as_utc(at)
+    if unit.status is not UnitStatus.functioning:
+        found.append(
+            Refusal(
+                "device_unit_id",
+                UNIT_NOT_FUNCTIONING,
+                f"unit {unit.serial_number} is {unit.status.value.replace('_', ' ')}"
+                + (f" ({unit.status_reason})" if unit.status_reason else ""),
+            )
+        )
+    end = at + max(duration, timedelta(seconds=1))
+    blocked = unavailable_intervals(session, [unit.id], at, end)[unit.id]
+    if blocked:
+        starts, ends = blocked[0]
+        found.append(
+            Refusal(
+                "device_unit_id",
+                UNIT_IN_MAINTENANCE,
+                f"unit {unit.serial_number} is under maintenance from "
+                f"{as_utc(starts).isoformat(timespec='minutes')} to "
+                f"{as_utc(ends).isoformat(timespec='minutes')}",
+            )
+        )
+    day = clinic_day(clinic, at)
+    lease = lease_covering(session, unit.id, day)
+    if lease is not None and lease.clinic_id != clinic.id:
+        lessee = session.get(OrgUnit, lease.clinic_id)
+        found.append(
+            Refusal(
+                "device_unit_id",
+                UNIT_LEASED_ELSEWHERE,
+                f"unit {unit.serial_number} is leased to {lessee.code if lessee else '?'} "
+                f"until {lease.last_day.isoformat()}",
+            )
+        )
+        return found
+    holder = current_holders(session, [unit.id], at).get(unit.id)
+    if holder != clinic.id:
+        where = session.get(OrgUnit, holder) if holder else None
+        found.append(
+            Refusal(
+                "device_unit_id",
+                UNIT_NOT_HELD,
+                f"unit {unit.serial_number} is held by {where.code if where else 'nobody'}, "
+                f"not {clinic.code}",
+            )
+        )
+    elif holder != unit.org_unit_id and lease is None:
+        # Custody moved here with a lease that has run out: the unit must go back, not be used.
+        found.append(
+            Refusal(
+                "device_unit_id",
+                UNIT_NOT_HELD,
+                f"unit {unit.serial_number} is at {clinic.code} without a lease on "
+                f"{day.isoformat()}",
+            )
+        )
+    return found
+
+
+def approval_refusal(session: Session, model: DeviceModel, clinic: OrgUnit) -> Refusal | None:
+    """The model may be used in the clinic's country (directly or by mutual recognition)."""
+    country = (clinic.country_code or "").upper()
+    if not country:
+        return Refusal(
+            "clinic.country_code",
+            MODEL_NOT_APPROVED,
+            f"{clinic.code} has no country, so no approval of the {model.name} can apply",
+        )
+    answer = approval_eligibility(session, model.id, country)
+    if answer.eligible:
+        return None
+    return Refusal(
+        "device_unit.model_id",
+        MODEL_NOT_APPROVED,
+        f"the {model.name} may not be used in {country}: {answer.explanation}",
+    )
+
+
+def refusals(
+    session: Session,
+    *,
+    therapist_id: str | None,
+    patient: Patient,
+    unit: DeviceUnit,
+    clinic: OrgUnit,
+    at: datetime,
+    duration: timedelta = timedelta(0),
+) -> list[Refusal]:
+    """Every rule the session would break (empty when it may go ahead).
+
+    ``clinic`` is where the session takes place (for telerehab the patient's clinic, for a
+    booking the clinic holding the unit); ``therapist_id`` None means nobody certified runs it.
+    """
+    model = session.get(DeviceModel, unit.model_id)
+    if model is None:  # a foreign key makes this impossible; say so rather than crash later
+        raise LookupError(f"device model {unit.model_id} of unit {unit.serial_number} is missing")
+    found: list[Refusal] = []
+    certification = certification_refusal(session, therapist_id, model, clinic_day(clinic, at))
+    if certification is not None:
+        found.append(certification)
+    found.extend(patient_refusals(patient, model))
+    found.extend(unit_refusals(session, unit, clinic, at, duration))
+    approval = approval_refusal(session, model, clinic)
+    if approval is not None:
+        found.append(approval)
+    return found
+
+
+def require_eligible(
+    session: Session,
+    *,
+    therapist_id: str | None,
+    patient: Patient,
+    unit: DeviceUnit,
+    clinic: OrgUnit,
+    at: datetime,
+    duration: timedelta = timedelta(0),
+) -> None:
+    """Raise :class:`SessionNotEligible` with every failed rule, or return."""
+    found = refusals(
+        session,
+        therapist_id=therapist_id,
+        patient=patient,
+        unit=unit,
+        clinic=clinic,
+        at=at,
+        duration=duration,
+    )
+    if found:
+        raise SessionNotEligible(found)
