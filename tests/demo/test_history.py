@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.db import session_scope
 from exoshare.demo.history import WEEKS, seed_session_history
-from exoshare.demo.network import generate_demo_network
+from exoshare.demo.network import ensure_demo_network
 from exoshare.telemetry.models import TelemetrySession
 from exoshare.telemetry.store import RawStore
 
@@ -22,7 +22,7 @@ def test_weekly_sessions_are_stored_summarised_and_improve(
 ) -> None:
     store = RawStore(str(tmp_path / "telemetry"))
     with session_scope(session_factory) as s:
-        generate_demo_network(s)
+        ensure_demo_network(s)
         stored = seed_session_history(s, store, date(2026, 11, 27))
     assert stored % WEEKS == 0 and stored >= 4 * WEEKS  # a session a week per chosen patient
     with session_scope(session_factory) as s:

@@ -33,6 +33,7 @@ from exoshare.network.models import OrgUnit, OrgUnitKind
 from exoshare.patients.models import Diagnosis, Patient
 from exoshare.scheduling.models import Priority
 from exoshare.scheduling.service import add_to_waitlist, certify, set_opening_hours
+from exoshare.telerehab import eligibility
 
 # Clinics whose waitlists the demo fills, with how many of their patients wait.
 WAITING: dict[str, int] = {"IN-BLR-01": 50, "IN-DEL-01": 12, "ES-MAD-01": 6, "KE-NBO-01": 8}
@@ -268,20 +269,26 @@ def seed_fleet_demo(
         if site is None or code not in unit_at:
             continue
         zone = ZoneInfo(site.timezone or "UTC")
-        treated = list(
-            session.scalars(
+        metered = unit_at[code][0]
+        # Only patients the unit's model fits were treated on it (the clinical-safety rule).
+        treated = [
+            p
+            for p in session.scalars(
                 select(Patient)
                 .where(Patient.clinic_id == site.id)
                 .order_by(Patient.medical_record_number.desc())
             )
-        )[:9]
+            if not eligibility.patient_refusals(p, metered.model)
+        ][:9]
         for patient in treated:
             for _ in range(rng.randint(2, 6)):
                 day = october.replace(day=rng.randint(1, 28))
                 start = datetime.combine(day, time(rng.randint(9, 15)), zone)
+                if eligibility.unit_refusals(session, metered, site, start, timedelta(minutes=45)):
+                    continue  # the unit was in maintenance (or away) that day
                 billing.record_usage(
                     session,
-                    unit_id=unit_at[code][0].id,
+                    unit_id=metered.id,
                     patient_id=patient.id,
                     session_start=start,
                     session_end=start + timedelta(minutes=45),

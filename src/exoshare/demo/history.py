@@ -1,6 +1,7 @@
 """Weeks of past gait sessions for a few demo patients, so progress pages have a story to tell.
 
-Each chosen patient walked once a week for six weeks on a unit of their clinic; their
+Each chosen patient walked once a week for six weeks on a unit of their clinic that fits them,
+with a therapist certified for it (every session passes the clinical-safety rule); their
 impairment eases week by week (severity falls, assistance is stepped down), as it does for
 patients who respond to robotic gait training. Sessions go through the same import path as a
 recording file, so each is stored, analysed and summarised like any other.
@@ -15,13 +16,16 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exoshare.auth.models import Role, RoleGrant, User
 from exoshare.demo.gait_profiles import profile_for
 from exoshare.demo.gait_simulator import simulate
-from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
+from exoshare.devices.models import DeviceUnit, UnitStatus
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
 from exoshare.telemetry import service as telemetry_service
 from exoshare.telemetry.store import RawStore
+from exoshare.telerehab import eligibility
+from exoshare.telerehab.models import TherapyLocation, TherapySession, TherapyStatus
 
 WEEKS = 6
 SESSION_S = 120.0
@@ -48,35 +52,96 @@ _PROFILE_OF = {
 }
 
 
-def _patients(
-    session: Session, clinic: OrgUnit, spot: HistorySpot, model: DeviceModel
-) -> list[Patient]:
-    fits = (
-        select(Patient)
-        .where(
-            Patient.clinic_id == clinic.id,
-            Patient.voided.is_(False),
-            Patient.height_m >= model.min_patient_height_m,
-            Patient.height_m <= model.max_patient_height_m,
+def _therapists(session: Session, clinic: OrgUnit) -> list[User]:
+    return list(
+        session.scalars(
+            select(User)
+            .join(RoleGrant, RoleGrant.user_id == User.id)
+            .where(
+                RoleGrant.org_unit_id == clinic.id,
+                RoleGrant.role == Role.therapist,
+                RoleGrant.revoked_at.is_(None),
+            )
+            .order_by(User.email)
         )
-        .order_by(Patient.family_name, Patient.id)
     )
-    chosen: list[Patient] = []
-    if spot.include_email:
-        from exoshare.auth.models import User
 
+
+def _session_starts(today: date) -> list[datetime]:
+    return [
+        datetime.combine(today - timedelta(weeks=WEEKS - week), time(10, 0), tzinfo=UTC)
+        for week in range(WEEKS)
+    ]
+
+
+def _fit(
+    session: Session,
+    patient: Patient,
+    clinic: OrgUnit,
+    units: list[DeviceUnit],
+    therapists: list[User],
+    starts: list[datetime],
+) -> tuple[DeviceUnit, User] | None:
+    """The first unit and therapist with which every weekly session passes the safety rule."""
+    for unit in units:
+        if eligibility.patient_refusals(patient, unit.model):
+            continue  # cheap, and the usual reason: the patient does not fit the model
+        for therapist in therapists:
+            if all(
+                not eligibility.refusals(
+                    session,
+                    therapist_id=therapist.id,
+                    patient=patient,
+                    unit=unit,
+                    clinic=clinic,
+                    at=at,
+                    duration=timedelta(seconds=SESSION_S),
+                )
+                for at in starts
+            ):
+                return unit, therapist
+    return None
+
+
+def _chosen(
+    session: Session, clinic: OrgUnit, spot: HistorySpot, starts: list[datetime]
+) -> list[tuple[Patient, DeviceUnit, User]]:
+    """The spot's patients, each with a unit that fits them and a therapist certified for it.
+
+    The story patient comes first when a unit of the clinic fits them; nobody is put on a
+    device the rules forbid (a 1.78 m man on a paediatric trainer, say).
+    """
+    units = [
+        u
+        for u in eligibility.candidate_units(session, clinic.id)
+        if u.status is UnitStatus.functioning
+    ]
+    therapists = _therapists(session, clinic)
+    candidates: list[Patient] = []
+    if spot.include_email:
         own = session.scalar(
             select(Patient)
             .join(User, User.id == Patient.user_id)
-            .where(User.email == spot.include_email)
+            .where(User.email == spot.include_email, Patient.clinic_id == clinic.id)
         )
         if own is not None:
-            chosen.append(own)
-    for patient in session.scalars(fits):
+            candidates.append(own)
+    candidates.extend(
+        session.scalars(
+            select(Patient)
+            .where(Patient.clinic_id == clinic.id, Patient.voided.is_(False))
+            .order_by(Patient.family_name, Patient.id)
+        )
+    )
+    chosen: list[tuple[Patient, DeviceUnit, User]] = []
+    for patient in candidates:
         if len(chosen) >= spot.patients:
             break
-        if patient not in chosen:
-            chosen.append(patient)
+        if any(patient is c[0] for c in chosen):
+            continue
+        fit = _fit(session, patient, clinic, units, therapists, starts)
+        if fit is not None:
+            chosen.append((patient, *fit))
     return chosen
 
 
@@ -88,22 +153,12 @@ def seed_session_history(session: Session, store: RawStore, today: date, seed: i
         clinic = session.scalar(select(OrgUnit).where(OrgUnit.code == spot.clinic_code))
         if clinic is None:
             continue
-        unit = session.scalar(
-            select(DeviceUnit)
-            .where(DeviceUnit.org_unit_id == clinic.id, DeviceUnit.status == UnitStatus.functioning)
-            .order_by(DeviceUnit.serial_number)
-        )
-        if unit is None:
-            continue
-        model = session.get(DeviceModel, unit.model_id)
-        assert model is not None
-        for patient in _patients(session, clinic, spot, model):
+        starts = _session_starts(today)
+        for patient, unit, therapist in _chosen(session, clinic, spot, starts):
             start_severity = float(rng.uniform(0.55, 0.8))
             # The same draw every week: the patient stays who they are, only the impairment eases.
             patient_seed = int(rng.integers(1 << 31))
-            for week in range(WEEKS):
-                day = today - timedelta(weeks=WEEKS - week)
-                started = datetime.combine(day, time(10, 0), tzinfo=UTC)
+            for week, started in enumerate(starts):
                 # Recovery: impairment and assistance fall a little every week.
                 severity = max(0.1, start_severity - 0.06 * week)
                 profile = profile_for(
@@ -120,7 +175,7 @@ def seed_session_history(session: Session, store: RawStore, today: date, seed: i
                     start_time_s=started.timestamp(),
                     initial_settings={"assistance_pct": max(20.0, 80.0 - 10.0 * week)},
                 )
-                telemetry_service.import_recording(
+                stored_recording = telemetry_service.import_recording(
                     session,
                     store,
                     unit,
@@ -128,6 +183,26 @@ def seed_session_history(session: Session, store: RawStore, today: date, seed: i
                     recording,
                     source="demo",
                     session_key=f"demo-history-{patient.id[:8]}-{week}",
+                )
+                ended = started + timedelta(seconds=SESSION_S)
+                session.add(
+                    TherapySession(
+                        patient_id=patient.id,
+                        device_unit_id=unit.id,
+                        therapist_id=therapist.id,
+                        clinic_id=patient.clinic_id,
+                        location=TherapyLocation.clinic,
+                        status=TherapyStatus.completed,
+                        planned_for=started,
+                        started_at=started,
+                        live_at=started,
+                        ended_at=ended,
+                        end_reason="session plan completed",
+                        telemetry_session_id=stored_recording.id,
+                        settings_at_start=dict(stored_recording.settings or {}),
+                        current_settings=dict(stored_recording.settings or {}),
+                        alert_rules={},
+                    )
                 )
                 stored += 1
     return stored

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import select
@@ -32,6 +32,7 @@ from exoshare.health import wait_until_healthy
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
 from exoshare.telemetry import service as telemetry_service
+from exoshare.telerehab import eligibility
 from exoshare.telerehab import service as telerehab_service
 from exoshare.telerehab.models import TherapyLocation, TherapySession, TherapyStatus
 from exoshare.telerehab.service import ACTIVE as ACTIVE_STATUSES
@@ -98,6 +99,50 @@ def _therapist(session: Session, clinic: OrgUnit, email: str | None, model_id: s
     )
 
 
+def _pick(
+    session: Session,
+    clinic: OrgUnit,
+    spot: LiveSpot,
+    used_units: set[str],
+    used_patients: set[str],
+) -> tuple[DeviceUnit, DeviceModel, User, Patient] | None:
+    """The first unit the clinic may use now, its therapist, and a patient the session would be
+    safe for: the same rule a therapist's start meets (:mod:`exoshare.telerehab.eligibility`)."""
+    now = datetime.now(UTC)
+    for unit in eligibility.candidate_units(session, clinic.id):
+        if unit.id in used_units or unit.status is not UnitStatus.functioning:
+            continue
+        model = unit.model
+        therapist = _therapist(session, clinic, spot.therapist_email, model.id)
+        if therapist is None:
+            continue
+        for patient in session.scalars(
+            select(Patient)
+            .where(
+                Patient.clinic_id == clinic.id,
+                Patient.voided.is_(False),
+                Patient.id.not_in(used_patients or {""}),
+                Patient.height_m.between(model.min_patient_height_m, model.max_patient_height_m),
+                Patient.weight_kg <= model.max_patient_weight_kg,
+            )
+            .order_by(Patient.family_name, Patient.id)
+        ):
+            found = eligibility.refusals(
+                session,
+                therapist_id=therapist.id,
+                patient=patient,
+                unit=unit,
+                clinic=clinic,
+                at=now,
+                duration=timedelta(seconds=SESSION_S),
+            )
+            if not found:
+                return unit, model, therapist, patient
+            if any(not r.field.startswith("patient.") for r in found):
+                break  # the unit or the therapist is the obstacle: try the next unit
+    return None
+
+
 def prepare_round(factory: sessionmaker[Session]) -> list[LiveDevice]:
     """Plan one therapy session per spot and issue its device a credential."""
     devices: list[LiveDevice] = []
@@ -108,37 +153,10 @@ def prepare_round(factory: sessionmaker[Session]) -> list[LiveDevice]:
             clinic = session.scalar(select(OrgUnit).where(OrgUnit.code == spot.clinic_code))
             if clinic is None:
                 continue
-            unit = session.scalar(
-                select(DeviceUnit)
-                .where(
-                    DeviceUnit.org_unit_id == clinic.id,
-                    DeviceUnit.status == UnitStatus.functioning,
-                    DeviceUnit.id.not_in(used_units or {""}),
-                )
-                .order_by(DeviceUnit.serial_number)
-            )
-            if unit is None:
+            picked = _pick(session, clinic, spot, used_units, used_patients)
+            if picked is None:
                 continue
-            model = session.get(DeviceModel, unit.model_id)
-            assert model is not None
-            therapist = _therapist(session, clinic, spot.therapist_email, model.id)
-            if therapist is None:
-                continue
-            patient = session.scalar(
-                select(Patient)
-                .where(
-                    Patient.clinic_id == clinic.id,
-                    Patient.voided.is_(False),
-                    Patient.id.not_in(used_patients or {""}),
-                    Patient.height_m.between(
-                        model.min_patient_height_m, model.max_patient_height_m
-                    ),
-                    Patient.weight_kg <= model.max_patient_weight_kg,
-                )
-                .order_by(Patient.family_name, Patient.id)
-            )
-            if patient is None:
-                continue
+            unit, model, therapist, patient = picked
             principal = auth_service.principal_for(session, therapist)
             # A home on a known-poor link gets a longer grace before "link lost", as its
             # therapist would set it; short drops are expected there and recovered by resends.

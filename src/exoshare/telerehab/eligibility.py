@@ -26,6 +26,7 @@ from exoshare.db import as_utc
 from exoshare.devices.approvals import eligibility as approval_eligibility
 from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
 from exoshare.errors import Conflict
+from exoshare.fleet.models import CustodyDirection, CustodyMovement
 from exoshare.fleet.service import current_holders, lease_covering, unavailable_intervals
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
@@ -265,3 +266,22 @@ def require_eligible(
     )
     if found:
         raise SessionNotEligible(found)
+
+
+def candidate_units(session: Session, clinic_id: str) -> list[DeviceUnit]:
+    """Units a clinic might think of using: those it owns and those ever moved in to it.
+
+    Which of them it may use at a given time is :func:`refusals`' answer (a unit it owns may be
+    leased out; one moved in may have gone back), so pages can say why a unit is not offered.
+    """
+    moved_in = select(CustodyMovement.unit_id).where(
+        CustodyMovement.org_unit_id == clinic_id,
+        CustodyMovement.direction == CustodyDirection.in_,
+    )
+    return list(
+        session.scalars(
+            select(DeviceUnit)
+            .where((DeviceUnit.org_unit_id == clinic_id) | DeviceUnit.id.in_(moved_in))
+            .order_by(DeviceUnit.serial_number)
+        )
+    )

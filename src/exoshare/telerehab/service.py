@@ -156,7 +156,7 @@ def plan_session(
     if not principal.covers(Permission.patients_write, patient.clinic.path):
         raise PermissionDenied("you may not plan sessions for this patient")
     unit = session.get(DeviceUnit, device_unit_id)
-    if unit is None or not principal.covers(Permission.devices_read, unit.org_unit.path):
+    if unit is None or not _may_see_unit(session, principal, unit):
         raise InvalidInput(f"device unit {device_unit_id} not found", field="device_unit_id")
     rules = _checked_rules(alert_rules or {})
     eligibility.require_eligible(
@@ -190,6 +190,17 @@ def plan_session(
         detail={"device_unit": unit.serial_number, "location": location.value},
     )
     return get_session(session, principal, record.id)
+
+
+def _may_see_unit(session: Session, principal: Principal, unit: DeviceUnit) -> bool:
+    """Its owner's staff see a unit, and so do the staff of the clinic holding it (a lease)."""
+    from exoshare.fleet.service import current_holder
+    from exoshare.network.models import OrgUnit
+
+    if principal.covers(Permission.devices_read, unit.org_unit.path):
+        return True
+    holder = session.get(OrgUnit, current_holder(session, unit.id))
+    return holder is not None and principal.covers(Permission.devices_read, holder.path)
 
 
 def _checked_rules(rules: dict[str, float]) -> dict[str, float]:
