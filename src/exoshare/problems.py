@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +21,25 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith(("/api/", "/static/"))
 
 
+def _to_login(request: Request) -> Response:
+    """Send a reader without a valid sign-in to the login page, and back here afterwards.
+
+    An htmx request would follow a redirect inside its XMLHttpRequest and swap the login page
+    into the fragment it asked for (a table row, a live list); it gets 401 with ``HX-Redirect``
+    instead, which htmx answers by loading the login page as the whole page. ``next`` is then
+    the page the reader was on (``HX-Current-URL``), not the fragment's address.
+    """
+    if request.headers.get("hx-request") == "true":
+        current = urlsplit(request.headers.get("hx-current-url", ""))
+        here = current.path or request.url.path
+        if current.query:
+            here += "?" + current.query
+        return Response(
+            status_code=401, headers={"HX-Redirect": f"/login?next={quote(here, safe='/')}"}
+        )
+    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+
 def problem(
     request: Request,
     status: int,
@@ -33,7 +52,7 @@ def problem(
     headers = dict(headers or {})
     if _wants_html(request):
         if status == 401:
-            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+            return _to_login(request)
         if slug == "second-factor-enrolment-required":
             return RedirectResponse("/account/security", status_code=303)
         from exoshare.web.render import render

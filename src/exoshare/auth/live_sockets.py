@@ -7,8 +7,12 @@ import contextlib
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session
 from starlette.websockets import WebSocket
+
+from exoshare.auth.models import Credential
 
 # RFC 6455 "policy violation": the credential behind the socket is no longer good.
 POLICY_VIOLATION = 1008
@@ -65,3 +69,15 @@ def live_sockets(app: object) -> LiveSocketRegistry:
         registry = LiveSocketRegistry()
         state.live_sockets = registry
     return registry
+
+
+def still_valid(session: Session, credential_id: str) -> bool:
+    """Whether the credential still signs its user in: not revoked, not expired, user active.
+
+    An open socket asks this now and then, for what no sign-out announces: expiry, or a
+    revocation made by another server process.
+    """
+    credential = session.get(Credential, credential_id)
+    if credential is None or credential.revoked_at is not None:
+        return False
+    return credential.expires_at > datetime.now(UTC) and credential.user.active

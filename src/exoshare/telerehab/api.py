@@ -12,7 +12,7 @@ from fastapi import status as http
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from exoshare.auth.live_sockets import POLICY_VIOLATION, live_sockets
+from exoshare.auth.live_sockets import POLICY_VIOLATION, live_sockets, still_valid
 from exoshare.auth.scope import Principal
 from exoshare.auth.websocket_guard import SocketCaller, origin_allowed, socket_caller
 from exoshare.db import session_scope
@@ -149,6 +149,11 @@ def _caller(websocket: WebSocket) -> SocketCaller | None:
         return socket_caller(session, websocket)
 
 
+def _credential_valid(websocket: WebSocket, credential_id: str) -> bool:
+    with session_scope(websocket.app.state.sessionmaker) as session:
+        return still_valid(session, credential_id)
+
+
 def _state(websocket: WebSocket, principal: Principal, session_id: str) -> dict[str, Any]:
     """What the database knows (status, confirmed settings, open alerts, recent changes)."""
     with session_scope(websocket.app.state.sessionmaker) as session:
@@ -236,6 +241,14 @@ async def live_feed(websocket: WebSocket, session_id: str) -> None:
             if sent == seen:
                 subscriber.offer(PING)
             seen = sent
+            # Sign-out closes the socket at once (live_sockets); an expired sign-in, or one
+            # revoked in another server process, is noticed here.
+            if not await run_in_threadpool(_credential_valid, websocket, caller.credential_id):
+                with contextlib.suppress(RuntimeError, OSError):
+                    await websocket.close(code=POLICY_VIOLATION, reason="sign-in ended")
+                closed.set()
+                subscriber.offer(PING)  # wakes the sending loop, which then stops
+                return
 
     helpers = [asyncio.create_task(watch()), asyncio.create_task(keepalive())]
     try:

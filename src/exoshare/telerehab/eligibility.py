@@ -16,6 +16,7 @@ once; :func:`require_eligible` raises them as one :class:`SessionNotEligible` (4
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -39,17 +40,20 @@ TOO_HEAVY = "patient-too-heavy"
 UNIT_NOT_FUNCTIONING = "unit-not-functioning"
 UNIT_IN_MAINTENANCE = "unit-in-maintenance"
 UNIT_NOT_HELD = "unit-not-held"
+UNIT_LEASE_ENDED = "unit-lease-ended"
 UNIT_LEASED_ELSEWHERE = "unit-leased-elsewhere"
 MODEL_NOT_APPROVED = "model-not-approved"
 
 
 @dataclass(frozen=True)
 class Refusal:
-    """One failed rule: the field to fix, a stable code (pages translate by it), and the words."""
+    """One failed rule: the field to fix, a stable code, the words, and the values in them
+    (pages translate by code and fill the values in: ``web.labels.ELIGIBILITY``)."""
 
     field: str
     code: str
     reason: str
+    params: dict[str, str] = dataclass_field(default_factory=dict)
 
 
 class SessionNotEligible(Conflict):
@@ -61,7 +65,10 @@ class SessionNotEligible(Conflict):
     def __init__(self, found: list[Refusal]) -> None:
         super().__init__(
             "; ".join(r.reason for r in found),
-            errors=[{"field": r.field, "code": r.code, "reason": r.reason} for r in found],
+            errors=[
+                {"field": r.field, "code": r.code, "reason": r.reason, "params": r.params}
+                for r in found
+            ],
         )
         self.refusals = found
 
@@ -95,36 +102,38 @@ def certification_refusal(
         "therapist_id",
         NOT_CERTIFIED,
         f"the therapist holds no certificate for the {model.name} valid on {day.isoformat()}",
+        {"model": model.name, "day": day.isoformat()},
     )
 
 
 def patient_refusals(patient: Patient, model: DeviceModel) -> list[Refusal]:
     """Height within the model's size range, weight within its limit (both ends inclusive)."""
     found: list[Refusal] = []
-    size = f"{model.min_patient_height_m:.2f}–{model.max_patient_height_m:.2f} m"
+    size = {
+        "model": model.name,
+        "height": f"{patient.height_m:.2f}",
+        "min": f"{model.min_patient_height_m:.2f}",
+        "max": f"{model.max_patient_height_m:.2f}",
+    }
+    words = "the patient is {height} m tall; the {model} fits {min}–{max} m"
     if patient.height_m < model.min_patient_height_m:
-        found.append(
-            Refusal(
-                "patient.height_m",
-                TOO_SHORT,
-                f"the patient is {patient.height_m:.2f} m tall; the {model.name} fits {size}",
-            )
-        )
+        found.append(Refusal("patient.height_m", TOO_SHORT, words.format(**size), size))
     elif patient.height_m > model.max_patient_height_m:
-        found.append(
-            Refusal(
-                "patient.height_m",
-                TOO_TALL,
-                f"the patient is {patient.height_m:.2f} m tall; the {model.name} fits {size}",
-            )
-        )
+        found.append(Refusal("patient.height_m", TOO_TALL, words.format(**size), size))
     if patient.weight_kg > model.max_patient_weight_kg:
+        load = {
+            "model": model.name,
+            "weight": f"{patient.weight_kg:.1f}",
+            "max": f"{model.max_patient_weight_kg:.0f}",
+        }
         found.append(
             Refusal(
                 "patient.weight_kg",
                 TOO_HEAVY,
-                f"the patient weighs {patient.weight_kg:.1f} kg; the {model.name} carries at "
-                f"most {model.max_patient_weight_kg:.0f} kg",
+                "the patient weighs {weight} kg; the {model} carries at most {max} kg".format(
+                    **load
+                ),
+                load,
             )
         )
     return found
@@ -143,43 +152,53 @@ def unit_refusals(
                 UNIT_NOT_FUNCTIONING,
                 f"unit {unit.serial_number} is {unit.status.value.replace('_', ' ')}"
                 + (f" ({unit.status_reason})" if unit.status_reason else ""),
+                {"serial": unit.serial_number, "status": unit.status.value},
             )
         )
     end = at + max(duration, timedelta(seconds=1))
     blocked = unavailable_intervals(session, [unit.id], at, end)[unit.id]
     if blocked:
-        starts, ends = blocked[0]
+        starts, ends = (as_utc(b).isoformat(timespec="minutes") for b in blocked[0])
         found.append(
             Refusal(
                 "device_unit_id",
                 UNIT_IN_MAINTENANCE,
-                f"unit {unit.serial_number} is under maintenance from "
-                f"{as_utc(starts).isoformat(timespec='minutes')} to "
-                f"{as_utc(ends).isoformat(timespec='minutes')}",
+                f"unit {unit.serial_number} is under maintenance from {starts} to {ends}",
+                {"serial": unit.serial_number, "from": starts, "until": ends},
             )
         )
     day = clinic_day(clinic, at)
     lease = lease_covering(session, unit.id, day)
     if lease is not None and lease.clinic_id != clinic.id:
         lessee = session.get(OrgUnit, lease.clinic_id)
+        leased = {
+            "serial": unit.serial_number,
+            "clinic": lessee.code if lessee else "?",
+            "until": lease.last_day.isoformat(),
+        }
         found.append(
             Refusal(
                 "device_unit_id",
                 UNIT_LEASED_ELSEWHERE,
-                f"unit {unit.serial_number} is leased to {lessee.code if lessee else '?'} "
-                f"until {lease.last_day.isoformat()}",
+                "unit {serial} is leased to {clinic} until {until}".format(**leased),
+                leased,
             )
         )
         return found
     holder = current_holders(session, [unit.id], at).get(unit.id)
     if holder != clinic.id:
         where = session.get(OrgUnit, holder) if holder else None
+        held = {
+            "serial": unit.serial_number,
+            "holder": where.code if where else "?",
+            "clinic": clinic.code,
+        }
         found.append(
             Refusal(
                 "device_unit_id",
                 UNIT_NOT_HELD,
-                f"unit {unit.serial_number} is held by {where.code if where else 'nobody'}, "
-                f"not {clinic.code}",
+                "unit {serial} is held by {holder}, not {clinic}".format(**held),
+                held,
             )
         )
     elif holder != unit.org_unit_id and lease is None:
@@ -187,9 +206,10 @@ def unit_refusals(
         found.append(
             Refusal(
                 "device_unit_id",
-                UNIT_NOT_HELD,
+                UNIT_LEASE_ENDED,
                 f"unit {unit.serial_number} is at {clinic.code} without a lease on "
                 f"{day.isoformat()}",
+                {"serial": unit.serial_number, "clinic": clinic.code, "day": day.isoformat()},
             )
         )
     return found
@@ -203,6 +223,7 @@ def approval_refusal(session: Session, model: DeviceModel, clinic: OrgUnit) -> R
             "clinic.country_code",
             MODEL_NOT_APPROVED,
             f"{clinic.code} has no country, so no approval of the {model.name} can apply",
+            {"model": model.name, "country": "?"},
         )
     answer = approval_eligibility(session, model.id, country)
     if answer.eligible:
@@ -211,6 +232,7 @@ def approval_refusal(session: Session, model: DeviceModel, clinic: OrgUnit) -> R
         "device_unit.model_id",
         MODEL_NOT_APPROVED,
         f"the {model.name} may not be used in {country}: {answer.explanation}",
+        {"model": model.name, "country": country},
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from exoshare.errors import NotFound
 from exoshare.patients import service as patients_service
 from exoshare.patients.models import Patient
 from exoshare.telemetry.charts import cycle_chart, trace_chart
-from exoshare.telerehab import service
+from exoshare.telerehab import eligibility, service
 from exoshare.telerehab.models import TherapyLocation
 from exoshare.web.labels import N_
 from exoshare.web.render import render, request_gettext
@@ -58,6 +59,9 @@ def live_page(
 ) -> Response:
     record = service.get_session(session, principal, session_id)
     envelope = service.envelope_of(session, record.device_unit.model_id)
+    may_write = principal.covers(Permission.patients_write, record.clinic.path)
+    # Controls are offered only to a reader who may use them; anyone else is told why not.
+    refusal = service.run_refusal(session, principal, record) if may_write else None
     return render(
         request,
         "telerehab/live.html",
@@ -66,7 +70,9 @@ def live_page(
         envelope=envelope,
         alerts=service.alerts_of(session, record.id),
         changes=service.setting_changes(session, record.id),
-        may_run=principal.covers(Permission.patients_write, record.clinic.path),
+        may_write=may_write,
+        may_run=may_write and refusal is None,
+        run_refusal=refusal,
         allowed_actions=service.allowed_actions(record.status),
     )
 
@@ -123,15 +129,24 @@ def progress_page(
             if chart:
                 cycles.append(chart)
     own = patient.user_id is not None and patient.user_id == principal.user_id
-    units = []
-    if not own:
-        units = list(
-            session.scalars(
-                select(DeviceUnit)
-                .where(DeviceUnit.org_unit_id == patient.clinic_id)
-                .order_by(DeviceUnit.serial_number)
+    units: list[DeviceUnit] = []
+    unavailable: list[tuple[DeviceUnit, list[eligibility.Refusal]]] = []
+    if not own and principal.covers(Permission.patients_write, patient.clinic.path):
+        # Offer only units this therapist may start this patient on now; say why not the rest.
+        now = datetime.now(UTC)
+        for device in eligibility.candidate_units(session, patient.clinic_id):
+            found = eligibility.refusals(
+                session,
+                therapist_id=principal.user_id,
+                patient=patient,
+                unit=device,
+                clinic=patient.clinic,
+                at=now,
             )
-        )
+            if found:
+                unavailable.append((device, found))
+            else:
+                units.append(device)
     return render(
         request,
         "telerehab/progress.html",
@@ -147,6 +162,7 @@ def progress_page(
         words=_plain_words(points, gettext),
         therapy_sessions=[] if own else service.sessions_of_patient(session, principal, patient.id),
         units=units,
+        unavailable=unavailable,
         locations=list(TherapyLocation),
     )
 

@@ -98,3 +98,22 @@ SETTING_REFUSAL = {
 }
 """What the live page says when a setting change is refused, by the problem's slug; the API's
 own detail (English, with the numbers) is shown for any other."""
+ELIGIBILITY = {
+    "not-certified": N_("No valid certificate for the %(model)s on %(day)s."),
+    "patient-too-short": N_(
+        "The patient is %(height)s m tall; the %(model)s fits %(min)s–%(max)s m."
+    ),
+    "patient-too-tall": N_(
+        "The patient is %(height)s m tall; the %(model)s fits %(min)s–%(max)s m."
+    ),
+    "patient-too-heavy": N_(
+        "The patient weighs %(weight)s kg; the %(model)s carries at most %(max)s kg."
+    ),
+    "unit-not-functioning": N_("Unit %(serial)s is not functioning."),
+    "unit-in-maintenance": N_("Unit %(serial)s is under maintenance from %(from)s to %(until)s."),
+    "unit-leased-elsewhere": N_("Unit %(serial)s is leased to %(clinic)s until %(until)s."),
+    "unit-not-held": N_("Unit %(serial)s is held by %(holder)s, not %(clinic)s."),
+    "unit-lease-ended": N_("Unit %(serial)s is at %(clinic)s without a lease on %(day)s."),
+    "model-not-approved": N_("The %(model)s is not approved for use in %(country)s."),
+}
+"""A clinical-safety refusal (``telerehab.eligibility``) in words, by its code."""

@@ -69,6 +69,7 @@ def environment(locale: str) -> Environment:
         ),
         alert_text=lambda kind, value, limit: _alert_text(gettext, kind, value, limit),
         live_labels=lambda: _live_labels(gettext),
+        refusal_text=lambda refusal: _refusal_text(gettext, refusal),
     )
     return env
 
@@ -88,6 +89,17 @@ def _alert_text(
     }
 
 
+def _refusal_text(gettext: Callable[[str], str], refusal: Any) -> str:
+    """A clinical-safety refusal in the reader's language (its English words if unlabelled)."""
+    template = labels.ELIGIBILITY.get(refusal.code)
+    if template is None:
+        return str(refusal.reason)
+    try:
+        return gettext(template) % refusal.params
+    except (KeyError, TypeError, ValueError):
+        return str(refusal.reason)
+
+
 def _live_labels(gettext: Callable[[str], str]) -> dict[str, dict[str, object]]:
     """Everything the live page's script shows, translated once on the server."""
     return {
@@ -95,6 +107,7 @@ def _live_labels(gettext: Callable[[str], str]) -> dict[str, dict[str, object]]:
         "link": {k: gettext(v) for k, v in labels.LINK_LEVEL.items()},
         "setting": {k: gettext(v) for k, v in labels.SETTING.items()},
         "refusal": {k: gettext(v) for k, v in labels.SETTING_REFUSAL.items()},
+        "eligibility": {k: gettext(v) for k, v in labels.ELIGIBILITY.items()},
         "alert": {k: [gettext(v[0]), v[1]] for k, v in labels.ALERT_KIND.items()},
         "alert_format": {
             "text": gettext("%(what)s: %(value)s %(unit)s (limit %(limit)s %(unit)s)")

@@ -157,8 +157,15 @@
     }
   }
 
+  function toLogin() {
+    location.href = "/login?next=" + encodeURIComponent(location.pathname);
+  }
+
   async function post(url, body) {
-    return fetch(url, { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify(body) });
+    const r = await fetch(url, { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify(body) });
+    // Signed out (here or in another tab) or expired: the login page, not an error box.
+    if (r.status === 401) { toLogin(); throw new Error("signed out"); }
+    return r;
   }
 
   function connect() {
@@ -185,8 +192,8 @@
       else if (frame.type === "status") setStatus(frame.status);
     }
     ws.onclose = (event) => {
-      // 1008: the server refused this viewer (signed out, session revoked); retrying cannot help.
-      if (event.code === 1008) { location.href = "/login?next=" + encodeURIComponent(location.pathname); return; }
+      // 1008: the server refused this viewer (signed out, sign-in ended); retrying cannot help.
+      if (event.code === 1008) { toLogin(); return; }
       set("link", text("reconnecting"));
       setTimeout(connect, retry);
       retry = Math.min(retry * 2, 8000);
@@ -206,11 +213,48 @@
     out.textContent = r.ok ? text(body.status) + (body.reason ? " — " + body.reason : "") : text("refused") + ": " + why;
     out.className = r.ok && body.applied ? "ok" : "alert";
   });
+  function refusalText(body) {
+    // A safety refusal lists every failed rule; show each in the reader's language.
+    const errors = Array.isArray(body.errors) ? body.errors : [];
+    const words = errors.map((e) => {
+      const template = labels.eligibility && labels.eligibility[e.code];
+      if (!template || !e.params) return e.reason;
+      return template.replace(/%\((\w+)\)s/g, (_, k) => (k in e.params ? e.params[k] : "?"));
+    });
+    return words.length ? words.join("\n") : body.detail;
+  }
+
+  async function lifecycle(action, body) {
+    const r = await post("/api/v1/telerehab/sessions/" + id + "/" + action, body);
+    const answer = await r.json();
+    if (r.ok) setStatus(answer.status);
+    return { ok: r.ok, text: r.ok ? "" : refusalText(answer) };
+  }
+
+  const abortDialog = document.getElementById("abort-dialog");
+  const abortForm = document.getElementById("abort-form");
   for (const button of document.querySelectorAll("button.lifecycle")) {
     button.addEventListener("click", async () => {
-      const r = await post("/api/v1/telerehab/sessions/" + id + "/" + button.dataset.action, {});
-      const body = await r.json();
-      if (r.ok) setStatus(body.status); else alert(body.detail);
+      if (button.dataset.action === "abort" && abortDialog) {
+        // Aborting stops a patient's therapy: confirm, with a reason, in a dialog first.
+        abortForm.reset();
+        document.getElementById("abort-result").textContent = "";
+        abortDialog.showModal();
+        return;
+      }
+      const result = await lifecycle(button.dataset.action, {});
+      if (!result.ok) alert(result.text);
+    });
+  }
+  if (abortForm) {
+    document.getElementById("abort-cancel").addEventListener("click", () => abortDialog.close());
+    abortForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const reason = String(new FormData(abortForm).get("reason") || "").trim();
+      const out = document.getElementById("abort-result");
+      if (!reason) { out.textContent = text("reason-required"); return; }
+      const result = await lifecycle("abort", { reason });
+      if (result.ok) abortDialog.close(); else out.textContent = result.text;
     });
   }
   void t;
