@@ -201,8 +201,9 @@ def unit_refusals(
                 held,
             )
         )
-    elif holder != unit.org_unit_id and lease is None:
-        # Custody moved here with a lease that has run out: the unit must go back, not be used.
+    elif holder != unit.org_unit_id and lease is None and _arrived_on_lease(session, unit, at):
+        # Custody came here with a lease that has run out: the unit goes back, it is not used.
+        # (A plain custody move, without a lease, hands the unit over for good.)
         found.append(
             Refusal(
                 "device_unit_id",
@@ -213,6 +214,20 @@ def unit_refusals(
             )
         )
     return found
+
+
+def _arrived_on_lease(session: Session, unit: DeviceUnit, at: datetime) -> bool:
+    latest = session.scalar(
+        select(CustodyMovement.lease_id)
+        .where(
+            CustodyMovement.unit_id == unit.id,
+            CustodyMovement.direction == CustodyDirection.in_,
+            CustodyMovement.at <= at,
+        )
+        .order_by(CustodyMovement.at.desc(), CustodyMovement.id.desc())
+        .limit(1)
+    )
+    return latest is not None
 
 
 def approval_refusal(session: Session, model: DeviceModel, clinic: OrgUnit) -> Refusal | None:
