@@ -19,6 +19,7 @@ from exoshare.patients.models import Patient
 from exoshare.telemetry.charts import cycle_chart, trace_chart
 from exoshare.telerehab import eligibility, service
 from exoshare.telerehab.models import TherapyLocation
+from exoshare.telerehab.runtime import telerehab_runtime
 from exoshare.web.labels import N_
 from exoshare.web.render import render, request_gettext
 
@@ -227,5 +228,9 @@ async def plan_and_start(
         str(form.get("device_unit_id") or ""),
         location,
     )
-    service.transition(session, principal, record.id, "start")
+    started = service.transition(session, principal, record.id, "start")
+    # Committed before answering: the browser follows the redirect at once, and the live page
+    # (another request) must find the session.
+    session.commit()
+    telerehab_runtime(request.app).status_changed(started)
     return RedirectResponse(f"/telerehab/sessions/{record.id}", status_code=303)
