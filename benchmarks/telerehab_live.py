@@ -105,7 +105,7 @@ def _drop(name: str | None) -> None:
 
 def _setup(url: str, n: int) -> dict[str, Any]:
     """A network, N device units with credentials, N planned sessions, a therapist token."""
-    from tests.world import build_world
+    from tests.telerehab.helpers import ready_world
 
     from exoshare.auth import service as auth_service
     from exoshare.auth.models import CredentialKind, User
@@ -118,7 +118,8 @@ def _setup(url: str, n: int) -> dict[str, Any]:
     upgrade(url)
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
-    world = build_world(factory)
+    # Certified and CE marked: planning a session checks the clinical-safety rule.
+    world = ready_world(factory)
     devices = []
     with session_scope(factory) as s:
         user = s.get(User, world.ids["therapist_madrid"])
