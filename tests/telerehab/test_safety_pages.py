@@ -120,6 +120,24 @@ def test_the_start_list_offers_only_units_the_rule_allows_and_says_why_not_the_o
         assert s.scalars(select(TherapySession)).all() == []
 
 
+def test_a_unit_out_on_lease_offers_no_move_but_says_why(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    world = ready_world(session_factory)
+    unit = world.ids["unit_madrid"]
+    _login(client, world.emails["operator"])
+    assert f'action="/fleet/units/{unit}/move"' in client.get(f"/fleet/units/{unit}").text
+    today = date.today()
+    with session_scope(session_factory) as s:
+        fleet.create_lease(
+            s, None, unit, world.ids["barcelona"], Decimal("500"),
+            today - timedelta(days=3), today + timedelta(days=30), currency="EUR",
+        )  # fmt: skip
+    page = client.get(f"/fleet/units/{unit}").text
+    assert f'action="/fleet/units/{unit}/move"' not in page
+    assert "Out on lease to ES-BCN-01 until" in page
+
+
 def test_an_expired_sign_in_sends_htmx_to_the_login_page_not_into_the_fragment(
     client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:

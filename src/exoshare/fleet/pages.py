@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Annotated
 from urllib.parse import quote
@@ -60,13 +61,17 @@ def custody_page(
     unit_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> Response:
     unit = service.get_fleet_unit(session, principal, unit_id)
-    may_move = principal.covers(Permission.fleet_manage, unit.org_unit.path)
+    may_manage = principal.covers(Permission.fleet_manage, unit.org_unit.path)
+    # A unit out on lease cannot be moved (the service refuses it): say so instead of a form.
+    on_lease = service.lease_covering(session, unit.id, date.today()) if may_manage else None
+    may_move = may_manage and on_lease is None
     return render(
         request,
         "fleet/custody.html",
         principal,
         unit=unit,
         may_move=may_move,
+        on_lease=on_lease,
         clinics=service.clinics_for_transfer(session, principal) if may_move else [],
         error=request.query_params.get("error"),
         movements=service.custody_history(session, principal, unit_id),
