@@ -342,3 +342,25 @@ def test_running_a_session_needs_a_certificate_and_abort_needs_a_reason(
         event = s.scalar(select(AuditEvent).where(AuditEvent.action == "abort"))
         assert event is not None and event.detail["reason"] == "patient felt dizzy"
         assert event.entity_id == sid
+
+
+def test_the_scheduler_offers_no_unit_whose_model_may_not_be_used_where_it_is(
+    session_factory: sessionmaker[Session],
+) -> None:
+    world = _baseline(session_factory)  # CE only: usable in Spain, not in Kenya
+    with session_scope(session_factory) as s:
+        kenyan = devices.create_unit(s, None, "SX2-0099", world.ids["model"], world.ids["nairobi"])
+        kenyan_id = kenyan.id
+        for key, lat, lon in (("madrid", 40.42, -3.70), ("nairobi", -1.29, 36.82)):
+            clinic = s.get(OrgUnit, world.ids[key])
+            assert clinic is not None
+            clinic.latitude, clinic.longitude = lat, lon
+    with session_scope(session_factory) as s:
+        built = scheduling.build_problem(s, date(2026, 6, 15), weeks=1)
+        assert [u.id for u in built.problem.units] == [world.ids["unit_madrid"]]
+        approve(s, None, world.ids["model"], "PPB", ApprovalStatus.approved, date(2021, 1, 1), "-")
+    with session_scope(session_factory) as s:
+        built = scheduling.build_problem(s, date(2026, 6, 15), weeks=1)
+        assert sorted(u.id for u in built.problem.units) == sorted(
+            [world.ids["unit_madrid"], kenyan_id]
+        )

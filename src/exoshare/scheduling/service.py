@@ -364,6 +364,14 @@ def build_problem(
         )
     model_ids = sorted({u.model_id for u in unit_rows})
     countries = approved_countries(session, model_ids)
+    # A unit whose model may not be used in its clinic's country is offered to nobody there
+    # (the clinical-safety rule); the solver then also checks the patient's country.
+    units = [
+        u
+        for u in units
+        if (clinic_rows[u.clinic_id].country_code or "") in countries.get(u.model_id, set())
+    ]
+    model_ids = sorted({u.model_id for u in units})
     models = [
         sp.DeviceModel(
             m.id,
