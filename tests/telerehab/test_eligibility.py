@@ -27,7 +27,9 @@ from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
 from exoshare.scheduling import service as scheduling
 from exoshare.scheduling.models import BookedSession
+from exoshare.telemetry.models import TelemetrySession
 from exoshare.telerehab import eligibility
+from exoshare.telerehab import service as telerehab_service
 from exoshare.telerehab.eligibility import SessionNotEligible
 from exoshare.telerehab.models import TherapySession
 from tests.telerehab.helpers import announce, certify, device_secret, plan, ready_world
@@ -303,6 +305,10 @@ def test_a_device_cannot_start_a_planned_session_that_breaks_the_rules(
     assert announce(client, device_secret(session_factory, world), world) == "stored"
     record = client.get(f"{API}/sessions/{sid}", headers=maria).json()
     assert (record["status"], record["telemetry_session_id"]) == ("planned", None)
+    # The live path asks again while the device streams: still refused, audited once.
+    with session_scope(session_factory) as s:
+        recording = s.scalars(select(TelemetrySession)).one()
+        assert telerehab_service.attach_telemetry(s, recording.id) is None
     with session_scope(session_factory) as s:
         refused = s.scalars(select(AuditEvent).where(AuditEvent.action == "start_refused")).all()
         assert [(e.entity_id, e.detail["errors"]) for e in refused] == [

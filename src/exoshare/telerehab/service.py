@@ -382,7 +382,8 @@ def attach_telemetry(session: Session, telemetry_session_id: str) -> TherapySess
             clinic=record.clinic,
             at=_now(),
         )
-        if found:
+        if found and not _start_refused_before(session, record.id, recording.id):
+            # Audited once per recording: the live path asks again every few seconds.
             audit.record(
                 session,
                 None,
@@ -395,6 +396,7 @@ def attach_telemetry(session: Session, telemetry_session_id: str) -> TherapySess
                     "errors": [{"field": r.field, "code": r.code} for r in found],
                 },
             )
+        if found:
             return None
     record.telemetry_session_id = recording.id
     record.settings_at_start = dict(recording.settings or {})
@@ -413,6 +415,19 @@ def attach_telemetry(session: Session, telemetry_session_id: str) -> TherapySess
         detail={"telemetry_session": recording.id, "settings": record.settings_at_start},
     )
     return record
+
+
+def _start_refused_before(session: Session, therapy_session_id: str, recording_id: str) -> bool:
+    from exoshare.auth.models import AuditEvent
+
+    details = session.scalars(
+        select(AuditEvent.detail).where(
+            AuditEvent.entity == "therapy_session",
+            AuditEvent.entity_id == therapy_session_id,
+            AuditEvent.action == "start_refused",
+        )
+    )
+    return any((d or {}).get("telemetry_session") == recording_id for d in details)
 
 
 def active_sessions(session: Session) -> list[TherapySession]:
@@ -505,7 +520,7 @@ def propose_setting_change(
             raise SessionNotLive(
                 f"the session is {record.status.value}; settings change only while it runs"
             )
-        if not is_certified(session, principal.user_id, model.id):
+        if run_refusal(session, principal, record) is not None:
             raise NotCertified(
                 f"you hold no valid certificate for {model.name}; only therapists certified "
                 "for this model may adjust it"
