@@ -274,14 +274,18 @@ def test_a_manual_booking_is_checked_like_the_solver_checks_its_own(
     world = _baseline(session_factory)
     starts = datetime(2026, 6, 15, 9, tzinfo=UTC)
     with session_scope(session_factory) as s:
+        carlos = s.get(Patient, world.ids["patient_carlos"])
+        assert carlos is not None
+        carlos.height_m = 1.96  # too tall for the Strider X2 (1.50–1.95 m)
         with pytest.raises(SessionNotEligible) as refused:
             scheduling.book_session(
                 s, None, world.ids["patient_carlos"], world.ids["unit_madrid"],
-                world.ids["therapist_barcelona"], starts,
+                world.ids["therapist_madrid"], starts,
             )  # fmt: skip
         assert [(r.field, r.code) for r in refused.value.refusals] == [
-            ("therapist_id", "not-certified")
+            ("patient.height_m", "patient-too-tall")
         ]
+        carlos.height_m = 1.95
         booked = scheduling.book_session(
             s, None, world.ids["patient_carlos"], world.ids["unit_madrid"],
             world.ids["therapist_madrid"], starts,

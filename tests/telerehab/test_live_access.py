@@ -13,8 +13,8 @@ from starlette.websockets import WebSocketDisconnect
 from exoshare.auth.live_sockets import POLICY_VIOLATION, live_sockets
 from exoshare.config import Settings
 from exoshare.telerehab import api as live_api
-from tests.telerehab.helpers import announce, device_secret, plan
-from tests.world import PASSWORD, World, build_world, token
+from tests.telerehab.helpers import announce, device_secret, plan, ready_world
+from tests.world import PASSWORD, World, token
 
 API = "/api/v1/telerehab"
 OWN_ORIGIN = "http://testserver"
@@ -27,7 +27,7 @@ def settings(settings: Settings) -> Settings:
 
 
 def _running_session(client: TestClient, factory: sessionmaker[Session]) -> tuple[World, str]:
-    world = build_world(factory)
+    world = ready_world(factory)
     maria = token(client, world, "therapist_madrid")
     sid = plan(client, maria, world)["id"]
     client.post(f"{API}/sessions/{sid}/start", headers=maria)

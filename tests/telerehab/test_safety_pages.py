@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
-from exoshare.auth.live_sockets import SIGNED_OUT_CLOSE_CODE
+from exoshare.auth.live_sockets import POLICY_VIOLATION
 from exoshare.auth.models import Credential, CredentialKind
 from exoshare.db import session_scope
 from exoshare.devices import service as devices
@@ -27,6 +27,7 @@ from tests.telerehab.helpers import certify, plan, ready_world
 from tests.world import PASSWORD, World
 
 API = "/api/v1/telerehab"
+OWN_PAGE = {"Origin": "http://testserver"}  # a cookie socket must come from exoshare's pages
 
 
 def _login(client: TestClient, email: str) -> None:
@@ -184,14 +185,14 @@ def test_signing_out_in_another_tab_closes_the_live_feed(
     # itself must close it long before.
     monkeypatch.setattr(telerehab_api, "PING_S", 30.0)
     _world, sid = _started(client, session_factory)
-    with client.websocket_connect(f"{API}/sessions/{sid}/live") as socket:
+    with client.websocket_connect(f"{API}/sessions/{sid}/live", headers=OWN_PAGE) as socket:
         assert socket.receive_json()["status"] == "started"  # the snapshot
         signed_out = client.post(
             "/logout", data={"csrf_token": _csrf(client, "/")}, follow_redirects=False
         )
         assert signed_out.status_code == 303
         asked = time.monotonic()
-        assert _until_closed(socket) == (SIGNED_OUT_CLOSE_CODE, [])
+        assert _until_closed(socket) == (POLICY_VIOLATION, [])
         assert time.monotonic() - asked < 10.0
     assert client.app.state.live_sockets.open_count("any") == 0  # type: ignore[attr-defined]
     with session_scope(session_factory) as s:
@@ -208,10 +209,10 @@ def test_a_live_feed_notices_a_sign_in_revoked_elsewhere(
 
     monkeypatch.setattr(telerehab_api, "PING_S", 0.05)
     _world, sid = _started(client, session_factory)
-    with client.websocket_connect(f"{API}/sessions/{sid}/live") as socket:
+    with client.websocket_connect(f"{API}/sessions/{sid}/live", headers=OWN_PAGE) as socket:
         assert socket.receive_json()["status"] == "started"
         # Revoked by another server process: no sign-out call reaches this one.
         with session_scope(session_factory) as s:
             for credential in s.scalars(select(Credential)):
                 credential.revoked_at = datetime.now(UTC)
-        assert _until_closed(socket)[0] == SIGNED_OUT_CLOSE_CODE
+        assert _until_closed(socket)[0] == POLICY_VIOLATION
