@@ -14,6 +14,7 @@ from exoshare.auth import service as auth_service
 from exoshare.auth.enrolment_gate import require_enrolment_if_due
 from exoshare.auth.models import CredentialKind
 from exoshare.auth.scope import Principal
+from exoshare.bounds import SQL_BIGINT_MAX
 from exoshare.db import session_scope
 from exoshare.errors import NotAuthenticated, PermissionDenied
 
@@ -116,7 +117,7 @@ class PageParams:
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=500, description="Items per page")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=SQL_BIGINT_MAX, description="Items to skip")] = 0,
 ) -> PageParams:
     return PageParams(limit, offset)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
 from exoshare.devices.models import DeviceType, UnitStatus
 
@@ -10,10 +10,10 @@ from exoshare.devices.models import DeviceType, UnitStatus
 class EnvelopeSettingIn(BaseModel):
     setting: str = Field(min_length=1, max_length=60, pattern=r"^[a-z][a-z0-9_]*$")
     unit: str = Field(min_length=1, max_length=20)
-    min_value: float
-    max_value: float
-    max_step: float = Field(gt=0)
-    default_value: float
+    min_value: FiniteFloat
+    max_value: FiniteFloat
+    max_step: FiniteFloat = Field(gt=0)
+    default_value: FiniteFloat
 
 
 class EnvelopeSettingOut(EnvelopeSettingIn):
@@ -24,9 +24,9 @@ class DeviceModelCreate(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     maker_id: str
     device_type: DeviceType
-    min_patient_height_m: float = Field(gt=0)
-    max_patient_height_m: float = Field(gt=0)
-    max_patient_weight_kg: float = Field(gt=0)
+    min_patient_height_m: FiniteFloat = Field(gt=0)
+    max_patient_height_m: FiniteFloat = Field(gt=0)
+    max_patient_weight_kg: FiniteFloat = Field(gt=0)
     power_requirements: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=4000)
     envelope: list[EnvelopeSettingIn] = Field(min_length=1)

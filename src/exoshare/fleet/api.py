@@ -154,7 +154,12 @@ def get_invoice(invoice_id: str, session: DbSession, principal: CurrentPrincipal
 def update_invoice(
     invoice_id: str, body: InvoiceUpdate, session: DbSession, principal: CurrentPrincipal
 ) -> object:
-    return billing.update_invoice(session, principal, invoice_id, body.note)
+    # A note left out stays as it is; null clears it.
+    if "note" in body.model_fields_set:
+        note = body.note
+    else:
+        note = billing.get_invoice(session, principal, invoice_id).note
+    return billing.update_invoice(session, principal, invoice_id, note)
 
 
 @router.post("/invoices/{invoice_id}/issue", response_model=InvoiceOut)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from babel.numbers import get_currency_precision
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from exoshare.bounds import CalendarDate, CalendarDateTime
 from exoshare.fleet.models import (
     CustodyDirection,
     InvoiceKind,
@@ -16,12 +17,13 @@ from exoshare.fleet.models import (
     MaintenanceKind,
     PlanKind,
 )
+from exoshare.patch import PatchBody
 
 
 class TransferIn(BaseModel):
     to_org_unit_id: str
     reason: str = Field(min_length=1, max_length=300)
-    at: datetime | None = None
+    at: CalendarDateTime | None = None
 
 
 class CustodyMovementOut(BaseModel):
@@ -42,18 +44,18 @@ class LeaseCreate(BaseModel):
     clinic_id: str
     monthly_fee: Decimal = Field(ge=0, max_digits=14, decimal_places=4)
     currency: str | None = Field(default=None, min_length=3, max_length=3)
-    starts_on: date
-    ends_on: date
+    starts_on: CalendarDate
+    ends_on: CalendarDate
     notes: str | None = Field(default=None, max_length=2000)
 
 
 class LeaseRenew(BaseModel):
-    ends_on: date
+    ends_on: CalendarDate
     monthly_fee: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=4)
 
 
 class LeaseReturn(BaseModel):
-    returned_on: date
+    returned_on: CalendarDate
 
 
 class LeaseOut(BaseModel):
@@ -72,8 +74,8 @@ class LeaseOut(BaseModel):
 
 class MaintenanceCreate(BaseModel):
     kind: MaintenanceKind
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: CalendarDateTime
+    ends_at: CalendarDateTime
     performed_by: str | None = Field(default=None, max_length=200)
     notes: str | None = Field(default=None, max_length=4000)
 
@@ -103,8 +105,8 @@ class FleetUnitOut(BaseModel):
 class UsageCreate(BaseModel):
     unit_id: str
     patient_id: str
-    session_start: datetime
-    session_end: datetime | None = None
+    session_start: CalendarDateTime
+    session_end: CalendarDateTime | None = None
 
 
 class UsageOut(BaseModel):
@@ -124,8 +126,8 @@ class PlanCreate(BaseModel):
     clinic_id: str
     kind: PlanKind
     amount: Decimal = Field(ge=0, max_digits=14, decimal_places=4)
-    valid_from: date
-    valid_until: date | None = None
+    valid_from: CalendarDate
+    valid_until: CalendarDate | None = None
 
 
 class PlanOut(PlanCreate):
@@ -137,10 +139,12 @@ class PlanOut(PlanCreate):
 
 class InvoiceCreate(BaseModel):
     clinic_id: str
-    month: date = Field(description="Any day of the month billed; the month is what counts")
+    month: CalendarDate = Field(description="Any day of the month billed; the month is what counts")
 
 
-class InvoiceUpdate(BaseModel):
+class InvoiceUpdate(PatchBody):
+    clearable = frozenset({"note"})
+
     note: str | None = Field(default=None, max_length=2000)
 
 

@@ -53,7 +53,14 @@ def get_org_unit(org_unit_id: str, session: DbSession, principal: CurrentPrincip
 def update_org_unit(
     org_unit_id: str, body: OrgUnitUpdate, session: DbSession, principal: CurrentPrincipal
 ) -> OrgUnitOut:
-    unit = service.update_org_unit(session, principal, org_unit_id, body.name, body.closed_on)
+    unit = service.update_org_unit(
+        session,
+        principal,
+        org_unit_id,
+        body.name,
+        body.closed_on,
+        reopen="closed_on" in body.model_fields_set and body.closed_on is None,
+    )
     return OrgUnitOut.model_validate(unit)
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
+from exoshare.bounds import CalendarDate
 from exoshare.network.models import OrgUnitKind, PartnerKind
+from exoshare.patch import PatchBody
 
 
 class OrgUnitCreate(BaseModel):
@@ -16,18 +18,18 @@ class OrgUnitCreate(BaseModel):
     kind: OrgUnitKind
     country_code: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     city: str | None = Field(default=None, max_length=120)
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    latitude: FiniteFloat | None = Field(default=None, ge=-90, le=90)
+    longitude: FiniteFloat | None = Field(default=None, ge=-180, le=180)
     timezone: str | None = Field(default=None, max_length=64)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    opened_on: date | None = None
+    opened_on: CalendarDate | None = None
 
 
-class OrgUnitUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OrgUnitUpdate(PatchBody):
+    clearable = frozenset({"closed_on"})  # null reopens a closed unit
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    closed_on: date | None = None
+    closed_on: CalendarDate | None = None
 
 
 class OrgUnitOut(BaseModel):

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from exoshare.auth.scope import Permission, Principal
+from exoshare.bounds import check_time_zone
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from exoshare.network.models import LEVEL_OF_KIND, OrgUnit, OrgUnitKind, Partner, PartnerKind
 
@@ -26,6 +27,9 @@ def create_org_unit(
         raise InvalidInput("only a consortium may be a root org unit", field="parent_id")
     if parent is not None and LEVEL_OF_KIND[kind] <= parent.level:
         raise InvalidInput(f"a {kind.value} cannot sit under a {parent.kind.value}", field="kind")
+    zone = attributes.get("timezone")
+    if zone is not None:
+        check_time_zone(str(zone), "timezone")
     if session.scalar(select(OrgUnit.id).where(OrgUnit.code == code)):
         raise Conflict(f"an org unit with code {code!r} already exists", field="code")
     unit = OrgUnit(
@@ -91,7 +95,9 @@ def update_org_unit(
     org_unit_id: str,
     name: str | None = None,
     closed_on: date | None = None,
+    reopen: bool = False,
 ) -> OrgUnit:
+    """Rename, close (``closed_on``) or reopen (``reopen``) a unit; ``None`` keeps a value."""
     unit = get_org_unit(session, principal, org_unit_id)
     if not principal.covers(Permission.network_write, unit.path):
         raise PermissionDenied(f"you may not change {unit.code}")
@@ -101,6 +107,8 @@ def update_org_unit(
         if unit.opened_on and closed_on < unit.opened_on:
             raise InvalidInput("closed_on is before opened_on", field="closed_on")
         unit.closed_on = closed_on
+    elif reopen:
+        unit.closed_on = None
     return unit
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
+from exoshare.bounds import CalendarDate
+from exoshare.patch import PatchBody
 from exoshare.patients.models import Diagnosis, Sex
 
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(_[A-Z]{2})?$"
@@ -17,27 +19,27 @@ class PatientCreate(BaseModel):
     given_name: str = Field(min_length=1, max_length=100)
     family_name: str = Field(min_length=1, max_length=100)
     sex: Sex
-    birth_date: date
-    height_m: float = Field(gt=0, description="Standing height in metres, e.g. 1.72")
-    weight_kg: float = Field(gt=0, description="Body mass in kilograms")
+    birth_date: CalendarDate
+    height_m: FiniteFloat = Field(gt=0, description="Standing height in metres, e.g. 1.72")
+    weight_kg: FiniteFloat = Field(gt=0, description="Body mass in kilograms")
     diagnosis: Diagnosis
     diagnosis_detail: str | None = Field(default=None, max_length=200)
-    onset_date: date | None = None
+    onset_date: CalendarDate | None = None
     preferred_language: str = Field(default="en", pattern=LANGUAGE_PATTERN)
 
 
-class PatientUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PatientUpdate(PatchBody):
+    clearable = frozenset({"diagnosis_detail", "onset_date"})
 
     given_name: str | None = Field(default=None, min_length=1, max_length=100)
     family_name: str | None = Field(default=None, min_length=1, max_length=100)
     sex: Sex | None = None
-    birth_date: date | None = None
-    height_m: float | None = Field(default=None, gt=0)
-    weight_kg: float | None = Field(default=None, gt=0)
+    birth_date: CalendarDate | None = None
+    height_m: FiniteFloat | None = Field(default=None, gt=0)
+    weight_kg: FiniteFloat | None = Field(default=None, gt=0)
     diagnosis: Diagnosis | None = None
     diagnosis_detail: str | None = Field(default=None, max_length=200)
-    onset_date: date | None = None
+    onset_date: CalendarDate | None = None
     preferred_language: str | None = Field(default=None, pattern=LANGUAGE_PATTERN)
 
 

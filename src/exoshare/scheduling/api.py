@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, status
 
+from exoshare.bounds import CalendarDate
 from exoshare.deps import CurrentPrincipal, DbSession
 from exoshare.scheduling import service
 from exoshare.scheduling.schemas import (
@@ -52,6 +51,10 @@ def book(body: BookingCreate, session: DbSession, principal: CurrentPrincipal) -
 
 @router.get("/clinics/{clinic_id}/calendar", response_model=list[BookedSessionOut])
 def calendar(
-    clinic_id: str, start: date, session: DbSession, principal: CurrentPrincipal, days: int = 7
+    clinic_id: str,
+    start: CalendarDate,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    days: int = 7,
 ) -> list:
     return service.calendar(session, principal, clinic_id, start, min(max(days, 1), 62))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from exoshare.auth.scope import Permission, Principal
+from exoshare.bounds import CalendarDate
 from exoshare.db import utcnow
 from exoshare.deps import CurrentPrincipal, DbSession
 from exoshare.errors import NotFound
@@ -73,7 +74,7 @@ def calendar_page(
     session: DbSession,
     principal: CurrentPrincipal,
     clinic_id: str | None = None,
-    start: date | None = None,
+    start: CalendarDate | None = None,
 ) -> Response:
     clinics = _clinics(session, principal, Permission.fleet_read)
     clinic = _pick(clinics, clinic_id)
@@ -104,7 +105,7 @@ def utilisation_page(
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
-    start: date | None = None,
+    start: CalendarDate | None = None,
 ) -> Response:
     if not principal.can(Permission.fleet_read):
         raise NotFound("page not found")

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
+from exoshare.bounds import CalendarDate, CalendarDateTime
 from exoshare.scheduling.models import Priority, WaitlistStatus
 
 
 class WaitlistCreate(BaseModel):
     patient_id: str
-    referral_date: date
+    referral_date: CalendarDate
     priority: Priority = Priority.routine
     priority_reason: str = Field(min_length=1, max_length=300)
     sessions_per_week: int = Field(ge=1, le=7)
     course_sessions: int = Field(ge=1, le=200)
-    home_latitude: float | None = Field(default=None, ge=-90, le=90)
-    home_longitude: float | None = Field(default=None, ge=-180, le=180)
+    home_latitude: FiniteFloat | None = Field(default=None, ge=-90, le=90)
+    home_longitude: FiniteFloat | None = Field(default=None, ge=-180, le=180)
 
 
 class WaitlistEntryOut(BaseModel):
@@ -43,10 +44,10 @@ class WaitlistRowOut(BaseModel):
 
 
 class ScheduleRunCreate(BaseModel):
-    start: date
+    start: CalendarDate
     weeks: int = Field(default=4, ge=1, le=12)
-    travel_limit_km: float = Field(default=50.0, gt=0, le=2000)
-    time_limit_s: float = Field(default=30.0, gt=0, le=600)
+    travel_limit_km: FiniteFloat = Field(default=50.0, gt=0, le=2000)
+    time_limit_s: FiniteFloat = Field(default=30.0, gt=0, le=600)
 
 
 class ScheduleRunOut(BaseModel):
@@ -68,7 +69,7 @@ class BookingCreate(BaseModel):
     patient_id: str
     unit_id: str
     therapist_id: str
-    starts_at: datetime
+    starts_at: CalendarDateTime
     duration_min: int = Field(default=60, ge=15, le=240)
 
 

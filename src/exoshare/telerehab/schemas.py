@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
+from exoshare.bounds import CalendarDateTime
 from exoshare.telerehab.models import ChangeStatus, TherapyLocation, TherapyStatus
 
 
@@ -13,8 +14,8 @@ class SessionPlan(BaseModel):
     patient_id: str
     device_unit_id: str
     location: TherapyLocation = TherapyLocation.clinic
-    planned_for: datetime | None = None
-    alert_rules: dict[str, float] = Field(
+    planned_for: CalendarDateTime | None = None
+    alert_rules: dict[str, FiniteFloat] = Field(
         default_factory=dict,
         description="Per-patient alert limits, e.g. {'skin_temp_limit_c': 39.5}",
     )
@@ -47,7 +48,7 @@ class TherapySessionOut(BaseModel):
 
 class SettingChangeIn(BaseModel):
     setting: str = Field(min_length=1, max_length=60)
-    value: float
+    value: FiniteFloat
 
 
 class SettingChangeOut(BaseModel):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from exoshare.auth import service as auth_service
@@ -17,6 +17,7 @@ from exoshare.auth.login import sign_in
 from exoshare.auth.models import CredentialKind, Role
 from exoshare.auth.scope import Permission, Principal
 from exoshare.auth.throttle import login_throttler
+from exoshare.bounds import SQL_BIGINT_MAX
 from exoshare.deps import (
     SESSION_COOKIE,
     CurrentPrincipal,
@@ -195,7 +196,11 @@ def home(request: Request, session: DbSession, principal: CurrentPrincipal) -> R
 
 @router.get("/patients/search", response_class=HTMLResponse)
 def patient_search(
-    request: Request, session: DbSession, principal: CurrentPrincipal, q: str = "", page: int = 0
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    q: str = "",
+    page: Annotated[int, Query(ge=0, le=SQL_BIGINT_MAX // PATIENTS_PER_PAGE)] = 0,
 ) -> Response:
     """The rows of the patient table, for htmx to swap in as the user types."""
     patients, total = patients_service.list_patients(
@@ -203,7 +208,7 @@ def patient_search(
         principal,
         search=q or None,
         limit=PATIENTS_PER_PAGE,
-        offset=max(page, 0) * PATIENTS_PER_PAGE,
+        offset=page * PATIENTS_PER_PAGE,
     )
     return render(
         request,
@@ -211,7 +216,7 @@ def patient_search(
         principal,
         patients=patients,
         patients_total=total,
-        page=max(page, 0),
+        page=page,
         per_page=PATIENTS_PER_PAGE,
         query=q,
     )
