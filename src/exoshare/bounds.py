@@ -12,10 +12,10 @@ out-of-range value is a 422 naming the field instead of an overflow deep inside 
 
 >>> check_time_zone("Europe/Madrid", "timezone")
 'Europe/Madrid'
->>> check_time_zone("Mars/Olympus_Mons", "timezone")
+>>> check_time_zone("Mars/Olympus_Mons", "timezone")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-exoshare.errors.InvalidInput: timezone: 'Mars/Olympus_Mons' is not an IANA time zone; use a name like 'Europe/Madrid' or 'Africa/Nairobi'
+exoshare.errors.InvalidInput: timezone: 'Mars/Olympus_Mons' is not an IANA time zone; use ...
 """
 
 from __future__ import annotations

@@ -126,7 +126,7 @@ def test_import_command_stores_sessions_and_bad_files_store_nothing(
     args = ["import", str(good), str(bad), "--device", SERIAL, "--patient"]
     result = CliRunner().invoke(cli_app, [*args, world.ids["patient_carlos"], *maps])
     get_settings.cache_clear()
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output
     assert "bad.csv line 3: channel hip_angle_right_deg" in result.output
     with session_scope(factory) as s:
         sessions = s.scalars(select(TelemetrySession)).all()

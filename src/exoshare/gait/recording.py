@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from exoshare.gait.channels import channel
+from exoshare.gait.errors import GaitDataError
 
 
 @dataclass
@@ -30,11 +32,13 @@ class Recording:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not self.sampling_rate_hz > 0:
-            raise ValueError(f"sampling_rate_hz must be positive, got {self.sampling_rate_hz}")
+        if not (math.isfinite(self.sampling_rate_hz) and self.sampling_rate_hz > 0):
+            raise GaitDataError(
+                f"sampling_rate_hz must be a positive finite number, got {self.sampling_rate_hz}"
+            )
         lengths = {name: len(values) for name, values in self.channels.items()}
         if len(set(lengths.values())) > 1:
-            raise ValueError(f"all channels must have the same length, got {lengths}")
+            raise GaitDataError(f"all channels must have the same length, got {lengths}")
         for name in self.channels:
             channel(name)  # raises with the list of known channels
         self.channels = {

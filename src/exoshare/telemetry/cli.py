@@ -43,7 +43,11 @@ def _mapping(items: list[str] | None, map_file: Path | None) -> dict[str, str]:
 
     lines = list(items or [])
     if map_file is not None:
-        lines += map_file.read_text().splitlines()
+        try:
+            lines += map_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            err_console.print(f"[bold red]error:[/] --map-file {map_file}: {exc}")
+            raise typer.Exit(2) from None
     try:
         return parse_mapping(lines)
     except ValueError as exc:
@@ -117,8 +121,9 @@ def import_command(
                 progress.console.print(f"[bold red]error:[/] {exc.detail}")
             progress.advance(task)
     if failed:
+        # 2, like analyse and a usage error: the input is at fault, and the lines above say how.
         err_console.print(f"{failed} of {len(files)} file(s) not imported; nothing of them stored")
-        raise typer.Exit(1)
+        raise typer.Exit(2)
 
 
 def analyse_command(

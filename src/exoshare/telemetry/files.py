@@ -15,12 +15,15 @@ import csv
 import io
 import math
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import numpy as np
 
+from exoshare.bounds import LATEST_DATE
 from exoshare.gait.channels import CHANNELS
 from exoshare.gait.recording import Recording
+from exoshare.telemetry.c3d import C3DRefused, read_c3d
 from exoshare.telemetry.errors import TelemetryRejected
 from exoshare.telemetry.validation import RATE_TOLERANCE, check_values
 
@@ -45,11 +48,45 @@ OPENSIM_COORDINATES = {
 }
 
 
+MIN_SAMPLING_RATE_HZ = 1.0
+MAX_SAMPLING_RATE_HZ = 10_000.0
+"""Sampling rates a recording may have (live sessions allow up to the same 10 kHz)."""
+LATEST_START_TIME_S = datetime.combine(LATEST_DATE, time(), tzinfo=UTC).timestamp()
+"""A time column starting at 1e8 s or later holds Unix times, which must lie in the calendar."""
+
+
 class FileImportError(TelemetryRejected):
     """A recording file that cannot be imported; nothing of it is stored."""
 
     slug = "bad-recording-file"
     title = "Bad recording file"
+
+
+def checked_rate(value: object, label: str, source: str) -> float:
+    """A sampling rate taken from ``source`` (the --rate option, file metadata, a time column)
+    as a float within [1, 10000] Hz; anything else (text, NaN, infinite, zero, negative) is a
+    :class:`FileImportError` naming the source.
+
+    >>> checked_rate(b"100", "walk.parquet", "metadata sampling_rate_hz")
+    100.0
+    >>> checked_rate(float("nan"), "walk.csv", "--rate")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    exoshare.telemetry.files.FileImportError: walk.csv: --rate is nan Hz; a sampling rate lies ...
+    """
+    try:
+        rate = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        raise FileImportError(
+            "wrong-sampling-rate", f"{label}: {source} ({value!r}) is not a number"
+        ) from None
+    if not (math.isfinite(rate) and MIN_SAMPLING_RATE_HZ <= rate <= MAX_SAMPLING_RATE_HZ):
+        raise FileImportError(
+            "wrong-sampling-rate",
+            f"{label}: {source} is {rate:g} Hz; a sampling rate lies between "
+            f"{MIN_SAMPLING_RATE_HZ:g} and {MAX_SAMPLING_RATE_HZ:g} Hz",
+        )
+    return rate
 
 
 @dataclass
@@ -117,6 +154,8 @@ def read_recording(
     kind = file_format or detect_format(Path(label))
     raw = data if data is not None else path.read_bytes()
     mapping = mapping or {}
+    if sampling_rate_hz is not None:
+        sampling_rate_hz = checked_rate(sampling_rate_hz, label, "the given sampling rate")
     if kind == "csv":
         return _read_table_text(raw, label, mapping, sampling_rate_hz, max_nan_run_s, ",")
     if kind == "mot":
@@ -124,13 +163,18 @@ def read_recording(
     if kind == "parquet":
         return _read_parquet(raw, label, mapping, sampling_rate_hz, max_nan_run_s)
     if kind == "c3d":
-        return _read_c3d(path, raw, label, mapping, max_nan_run_s, data is not None)
+        return _read_c3d(raw, label, mapping, max_nan_run_s)
     raise FileImportError("bad-file", f"{label}: unknown format {kind!r}; one of {FORMATS}")
 
 
 def _rate_from_time(time_s: np.ndarray, label: str, first_line: int | None) -> float:
     if len(time_s) < 2:
         raise FileImportError("bad-file", f"{label}: needs at least two samples")
+    infinite = np.flatnonzero(~np.isfinite(time_s))
+    if infinite.size:
+        k = int(infinite[0])
+        where = f"line {first_line + k}" if first_line is not None else f"sample {k}"
+        raise FileImportError("bad-file", f"{label} {where}: the time {time_s[k]:g} is not finite")
     diffs = np.diff(time_s)
     bad = np.flatnonzero(diffs <= 0)
     if bad.size:
@@ -150,7 +194,9 @@ def _rate_from_time(time_s: np.ndarray, label: str, first_line: int | None) -> f
             f"{label} {where}: samples are not evenly spaced ({diffs[k - 1]:g} s after the "
             f"previous sample, {interval:g} s elsewhere)",
         )
-    return 1.0 / interval
+    with np.errstate(over="ignore", divide="ignore"):
+        rate = 1.0 / interval
+    return checked_rate(rate, label, "the time column's rate")
 
 
 def _finish(
@@ -170,6 +216,8 @@ def _finish(
             f"{', '.join(ignored) or 'none'}); map them with --map 'Column=channel_name'",
         )
     n = len(next(iter(columns.values())))
+    if n < 2:
+        raise FileImportError("bad-file", f"{label}: needs at least two samples, has {n}")
     time_s = start_time_s + np.arange(n) / fs
     try:
         check_values(columns, dict.fromkeys(columns, ""), fs, time_s, max_nan_run_s)
@@ -291,13 +339,22 @@ def _columns_to_recording(
             where = f" line {first_line + k}" if first_line is not None else ""
             raise FileImportError("bad-file", f"{label}{where}: the time is missing")
         fs = _rate_from_time(time_s, label, first_line)
-        if sampling_rate_hz and abs(fs - sampling_rate_hz) > RATE_TOLERANCE * sampling_rate_hz:
+        if (
+            sampling_rate_hz is not None
+            and abs(fs - sampling_rate_hz) > RATE_TOLERANCE * sampling_rate_hz
+        ):
             raise FileImportError(
                 "wrong-sampling-rate",
                 f"{label}: the time column says {fs:.4g} Hz, --rate says {sampling_rate_hz:g} Hz",
             )
         start = float(time_s[0])
-    elif sampling_rate_hz:
+        if start > LATEST_START_TIME_S:
+            raise FileImportError(
+                "bad-file",
+                f"{label}: the time column starts at {start:g} s, neither seconds from the start "
+                f"(below 1e8) nor a Unix time before {LATEST_DATE.year + 1}",
+            )
+    elif sampling_rate_hz is not None:
         fs, start = sampling_rate_hz, 0.0
     else:
         raise FileImportError(
@@ -360,7 +417,7 @@ def _read_parquet(
 
     try:
         table = pq.read_table(pa.BufferReader(raw))
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError, ValueError) as exc:
         raise FileImportError("bad-file", f"{label}: not a readable Parquet file ({exc})") from None
     header = list(table.column_names)
     targets, time_index, ignored = _map_columns(header, mapping, label, None)
@@ -368,77 +425,65 @@ def _read_parquet(
         matrix = np.column_stack(
             [table.column(c).to_numpy(zero_copy_only=False).astype(np.float64) for c in header]
         )
-    except (ValueError, TypeError, pa.ArrowInvalid) as exc:
+    except (ValueError, TypeError, pa.ArrowException) as exc:
         raise FileImportError(
             "bad-file", f"{label}: every column must be numeric ({exc})"
         ) from None
     metadata = table.schema.metadata or {}
     rate = sampling_rate_hz
     if rate is None and b"sampling_rate_hz" in metadata:
-        rate = float(metadata[b"sampling_rate_hz"])
+        rate = checked_rate(metadata[b"sampling_rate_hz"], label, "metadata sampling_rate_hz")
     return _columns_to_recording(
         label, matrix, targets, time_index, rate, None, max_nan_run_s, ignored
     )
 
 
 def _read_c3d(
-    path: Path,
-    raw: bytes,
-    label: str,
-    mapping: dict[str, str],
-    max_nan_run_s: float,
-    in_memory: bool,
+    raw: bytes, label: str, mapping: dict[str, str], max_nan_run_s: float
 ) -> ImportedFile:
-    import tempfile
-
-    import ezc3d
-
-    source = path
-    temporary: Path | None = None
-    if in_memory:
-        # ezc3d reads only from a path.
-        with tempfile.NamedTemporaryFile(suffix=".c3d", delete=False) as handle:
-            handle.write(raw)
-        source = temporary = Path(handle.name)
     try:
-        c3d = ezc3d.c3d(str(source))
-    except Exception as exc:  # ezc3d raises plain RuntimeError/IOError for any bad file
+        content = read_c3d(raw)
+    except C3DRefused as exc:
         raise FileImportError("bad-file", f"{label}: not a readable C3D file ({exc})") from None
-    finally:
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
-    point_rate = float(c3d["parameters"]["POINT"]["RATE"]["value"][0])
-    point_labels = [str(x).strip() for x in c3d["parameters"]["POINT"]["LABELS"]["value"]]
-    points = c3d["data"]["points"]  # (4, n_points, n_frames)
+    point_rate = checked_rate(content.point_rate_hz, label, "the POINT:RATE parameter")
+    n_frames = content.points_x.shape[1] if content.points_x.ndim == 2 else 0
+    if content.declared_frames is not None and n_frames < content.declared_frames:
+        raise FileImportError(
+            "bad-file",
+            f"{label}: truncated: the header declares {content.declared_frames} frames, the "
+            f"file holds {n_frames}",
+        )
     columns: dict[str, np.ndarray] = {}
     ignored: list[str] = []
-    for index, name in enumerate(point_labels):
+    for index, name in enumerate(content.point_labels):
         target = (
             _target(name, mapping[name], label) if name in mapping else Target(C3D_POINTS.get(name))
         )
-        if target.channel is None:
+        if target.channel is None or index >= content.points_x.shape[0]:
             ignored.append(name)
             continue
-        columns[target.channel] = np.asarray(points[0, index, :], dtype=np.float64) * target.sign
-    analog = c3d["parameters"].get("ANALOG", {})
-    analog_labels = [str(x).strip() for x in analog.get("LABELS", {}).get("value", [])]
-    analog_rate = float(analog.get("RATE", {}).get("value", [0.0])[0] or 0.0)
-    for index, name in enumerate(analog_labels):
+        columns[target.channel] = content.points_x[index, :] * target.sign
+    for index, name in enumerate(content.analog_labels):
         if name not in mapping and name not in CHANNELS:
             ignored.append(name)
             continue
         target = _target(name, mapping.get(name, name), label)
-        if target.channel is None:
+        if target.channel is None or index >= content.analogs.shape[0]:
             ignored.append(name)
             continue
-        if not math.isclose(analog_rate, point_rate):
+        if not math.isclose(content.analog_rate_hz, point_rate):
             raise FileImportError(
                 "wrong-sampling-rate",
-                f'{label}: analog channel "{name}" runs at {analog_rate:g} Hz, the joint '
-                f"angles at {point_rate:g} Hz; resample it first",
+                f'{label}: analog channel "{name}" runs at {content.analog_rate_hz:g} Hz, the '
+                f"joint angles at {point_rate:g} Hz; resample it first",
                 field=name,
             )
-        columns[target.channel] = (
-            c3d["data"]["analogs"][0, index, :].astype(np.float64) * target.sign
-        )
+        if content.analogs.shape[1] < n_frames:
+            raise FileImportError(
+                "bad-file",
+                f'{label}: analog channel "{name}" has {content.analogs.shape[1]} samples, the '
+                f"joint angles {n_frames}",
+                field=name,
+            )
+        columns[target.channel] = content.analogs[index, :n_frames] * target.sign
     return _finish(label, columns, point_rate, 0.0, None, max_nan_run_s, ignored)
