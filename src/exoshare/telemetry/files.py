@@ -309,7 +309,11 @@ def _read_table_text(
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FileImportError("bad-file", f"{label}: not UTF-8 text ({exc})") from None
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # a stray carriage return or NUL, an unclosed quote
+        raise FileImportError("bad-file", f"{label} line {reader.line_num}: {exc}") from None
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if len(rows) < 3:
         raise FileImportError("bad-file", f"{label}: needs a header line and at least two rows")
