@@ -93,9 +93,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin_for_write(
-    connection: Any, cursor: Any, statement: str, *_args: Any
-) -> None:
+def _sqlite_begin_for_write(connection: Any, cursor: Any, statement: str, *_args: Any) -> None:
     """Open the transaction with BEGIN IMMEDIATE just before its first write or savepoint.
 
     SQLite has one write lock. A transaction that began by reading (BEGIN DEFERRED, or a
