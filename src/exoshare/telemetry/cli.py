@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from exoshare.telemetry.mosquitto import MosquittoSync
 
 console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: an error stays one line, however narrow the terminal, for logs and scripts.
+err_console = Console(stderr=True, soft_wrap=True)
 
 MapOption = Annotated[
     list[str] | None,
