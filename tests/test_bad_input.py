@@ -278,3 +278,55 @@ def test_analyse_command_refuses_bad_recordings_in_one_line_with_exit_2(
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"error: {name}") and expected in lines[0]
+
+
+def test_nul_characters_are_a_422_wherever_text_arrives(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    # PostgreSQL can neither store nor compare U+0000: each of these was a 500 there.
+    headers = token(client, world, "operator")
+    _problem(client.get("/api/v1/patients/ab%00cd", headers=headers), 422, "patient_id")
+    _problem(client.get("/api/v1/patients?q=a%00b", headers=headers), 422, "q")
+    _problem(client.get("/api/v1/patients?clinic_id=%00", headers=headers), 422, "clinic_id")
+    login = client.post("/api/v1/auth/token", json={"email": "a\u0000@x.org", "password": "x"})
+    _problem(login, 422, "email")
+    created = client.post(
+        "/api/v1/org-units",
+        json={
+            "parent_id": world.ids["spain"],
+            "code": "ES-NUL-01",
+            "name": "Clinic",
+            "kind": "clinic",
+            "city": "Zaragoza\u0000",
+        },
+        headers=headers,
+    )
+    body = _problem(created, 422, "city")
+    assert body["detail"] == "city: text may not contain the NUL character (U+0000)"
+    with session_scope(session_factory) as s:
+        assert s.scalar(select(func.count()).where(OrgUnit.code == "ES-NUL-01")) == 0
+
+
+def test_upload_with_nul_or_overlong_names_is_a_422_and_stores_nothing(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    with session_scope(session_factory) as s:
+        secret, _ = telemetry.issue_device_credential(s, None, world.ids["unit_madrid"])
+    device = {"Authorization": f"Device {secret}"}
+    csv = b"time_s,knee_angle_left_deg\n0,1\n0.01,2\n0.02,3\n"
+    nul_form = client.post(
+        "/api/v1/telemetry/recordings",
+        headers=device,
+        data={"patient_id": world.ids["patient_carlos"] + "\x00"},
+        files={"file": ("walk.csv", csv, "text/csv")},
+    )
+    _problem(nul_form, 422, "patient_id")
+    overlong = client.post(
+        "/api/v1/telemetry/recordings",
+        headers=device,
+        data={"patient_id": world.ids["patient_carlos"]},
+        files={"file": ("w" * 300 + ".csv", csv, "text/csv")},
+    )
+    _problem(overlong, 422, "file")
+    with session_scope(session_factory) as s:
+        assert s.scalar(select(func.count()).select_from(TelemetrySession)) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from exoshare import __version__, problems
@@ -15,6 +15,7 @@ from exoshare.auth.live_sockets import LiveSocketRegistry
 from exoshare.auth.pages import router as account_pages_router
 from exoshare.config import Settings, get_settings
 from exoshare.db import make_engine, make_sessionmaker
+from exoshare.deps import refuse_nul_characters
 from exoshare.devices.api import router as devices_router
 from exoshare.devices.approvals_api import router as approvals_router
 from exoshare.devices.pages import router as approvals_pages_router
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         lifespan=telerehab_lifespan,
+        dependencies=[Depends(refuse_nul_characters)],
     )
     app.state.settings = settings
     app.state.engine = engine

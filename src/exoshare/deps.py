@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from exoshare.auth import service as auth_service
 from exoshare.auth.enrolment_gate import require_enrolment_if_due
@@ -16,7 +18,7 @@ from exoshare.auth.models import CredentialKind
 from exoshare.auth.scope import Principal
 from exoshare.bounds import SQL_BIGINT_MAX
 from exoshare.db import session_scope
-from exoshare.errors import NotAuthenticated, PermissionDenied
+from exoshare.errors import InvalidInput, NotAuthenticated, PermissionDenied
 
 SESSION_COOKIE = "exoshare_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -35,6 +37,66 @@ def db_session(request: Request) -> Iterator[Session]:
 # and a freshly issued token could be refused on first use. Every route, API and page, takes its
 # session from this one alias, so the order holds everywhere.
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
+
+
+NUL = "\x00"
+
+
+def _nul_field(value: object, path: str) -> str | None:
+    """The dotted path of the first key or string in a JSON value that holds a NUL character."""
+    if isinstance(value, str):
+        return path if NUL in value else None
+    items: list[tuple[str, object]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if NUL in key:
+                return f"{path}.{key}".lstrip(".")
+            items.append((f"{path}.{key}".lstrip("."), item))
+    elif isinstance(value, list):
+        items = [(f"{path}.{index}".lstrip("."), item) for index, item in enumerate(value)]
+    for item_path, item in items:
+        found = _nul_field(item, item_path)
+        if found is not None:
+            return found
+    return None
+
+
+async def refuse_nul_characters(connection: HTTPConnection) -> None:
+    """Refuse text holding U+0000 anywhere a request carries text: path, query, form, JSON.
+
+    PostgreSQL cannot store or even compare it (every such value was a 500 there), and no
+    name, id or note needs it. Uploaded files are binary and are not looked at here.
+    """
+
+    def refuse(field: str) -> InvalidInput:
+        return InvalidInput(
+            f"{field}: text may not contain the NUL character (U+0000)", field=field or "body"
+        )
+
+    for name, value in connection.path_params.items():
+        if isinstance(value, str) and NUL in value:
+            raise refuse(name)
+    for name, value in connection.query_params.multi_items():
+        if NUL in name or NUL in value:
+            raise refuse(name)
+    if not isinstance(connection, Request) or connection.method in SAFE_METHODS:
+        return
+    content_type = connection.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await connection.form()
+        for name, field_value in form.multi_items():
+            if NUL in name or (isinstance(field_value, str) and NUL in field_value):
+                raise refuse(name)
+    elif "json" in content_type:
+        body = await connection.body()
+        if b"\\u0000" in body or b"\x00" in body:
+            try:
+                document = json.loads(body)
+            except ValueError:
+                return  # not JSON at all: the route's own parsing says so
+            field = _nul_field(document, "")
+            if field is not None:
+                raise refuse(field)
 
 
 def _client_address(request: Request) -> str | None:

@@ -97,6 +97,10 @@ def get_samples(
     )
 
 
+MAX_FILE_NAME_LENGTH = 255
+"""Longest name of an uploaded file (what file systems allow; the column holds 300)."""
+
+
 @router.post("/recordings", response_model=SessionOut, status_code=http.HTTP_201_CREATED)
 async def upload_recording(
     request: Request,
@@ -116,6 +120,13 @@ async def upload_recording(
             "too-large", f"the upload exceeds {settings.telemetry_max_upload_mb} MB", field="file"
         )
     name = Path(file.filename or "upload").name
+    if len(name) > MAX_FILE_NAME_LENGTH or "\x00" in name:
+        # The name is stored with the session (source_file) and shown on its page.
+        raise InvalidInput(
+            f"file: the file name must be at most {MAX_FILE_NAME_LENGTH} characters, "
+            "without NUL characters",
+            field="file",
+        )
     try:
         mapped = parse_mapping(mapping.splitlines())
     except ValueError as exc:
