@@ -8,6 +8,7 @@ should not carry (NaN, Infinity), and unreadable recordings (uploads and the CLI
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from typing import Any
 
@@ -27,7 +28,7 @@ from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
 from exoshare.telemetry import service as telemetry
 from exoshare.telemetry.models import TelemetrySession
-from tests.world import World, build_world, token
+from tests.world import PASSWORD, World, build_world, token
 
 PAGED_LISTS = [
     "/api/v1/users",
@@ -330,3 +331,37 @@ def test_upload_with_nul_or_overlong_names_is_a_422_and_stores_nothing(
     _problem(overlong, 422, "file")
     with session_scope(session_factory) as s:
         assert s.scalar(select(func.count()).select_from(TelemetrySession)) == 0
+
+
+def test_session_form_with_an_unknown_location_is_a_422_and_plans_nothing(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    from exoshare.telerehab.models import TherapySession
+
+    page = client.get("/login")
+    login_csrf = page.text.split('name="login_csrf" value="')[1].split('"')[0]
+    signed_in = client.post(
+        "/login",
+        data={
+            "email": world.emails["therapist_madrid"],
+            "password": PASSWORD,
+            "login_csrf": login_csrf,
+        },
+        follow_redirects=False,
+    )
+    assert signed_in.status_code == 303
+    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text)
+    assert csrf is not None
+    response = client.post(
+        "/telerehab/sessions",
+        data={
+            "csrf_token": csrf.group(1),
+            "patient_id": world.ids["patient_carlos"],
+            "device_unit_id": world.ids["unit_madrid"],
+            "location": "moon",
+        },
+    )
+    assert response.status_code == 422, response.text
+    assert "location: one of clinic, home" in response.text
+    with session_scope(session_factory) as s:
+        assert s.scalar(select(func.count()).select_from(TherapySession)) == 0

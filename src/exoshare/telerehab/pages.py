@@ -13,7 +13,7 @@ from sqlalchemy import select
 from exoshare.auth.scope import Permission
 from exoshare.deps import CurrentPrincipal, DbSession
 from exoshare.devices.models import DeviceUnit
-from exoshare.errors import NotFound
+from exoshare.errors import InvalidInput, NotFound
 from exoshare.patients import service as patients_service
 from exoshare.patients.models import Patient
 from exoshare.telemetry.charts import cycle_chart, trace_chart
@@ -220,7 +220,11 @@ async def plan_and_start(
     from fastapi.responses import RedirectResponse
 
     form = await request.form()
-    location = TherapyLocation(str(form.get("location") or "clinic"))
+    try:
+        location = TherapyLocation(str(form.get("location") or "clinic"))
+    except ValueError:
+        choices = ", ".join(item.value for item in TherapyLocation)
+        raise InvalidInput(f"location: one of {choices}", field="location") from None
     record = service.plan_session(
         session,
         principal,
