@@ -365,3 +365,16 @@ def test_session_form_with_an_unknown_location_is_a_422_and_plans_nothing(
     assert "location: one of clinic, home" in response.text
     with session_scope(session_factory) as s:
         assert s.scalar(select(func.count()).select_from(TherapySession)) == 0
+
+
+def test_upload_from_an_unknown_device_is_refused_before_the_file_is_read(
+    client: TestClient, world: World
+) -> None:
+    response = client.post(
+        "/api/v1/telemetry/recordings",
+        headers={"Authorization": "Device exodev_nope"},
+        data={"patient_id": world.ids["patient_carlos"]},
+        files={"file": ("walk.c3d", b"\x02\x50" + b"\x00" * 600, "application/octet-stream")},
+    )
+    assert response.status_code == 401, response.text
+    assert response.json()["type"].endswith("/device-not-authenticated")

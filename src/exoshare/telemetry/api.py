@@ -133,6 +133,9 @@ async def upload_recording(
         raise InvalidInput(str(exc), field="mapping") from None
 
     def store() -> SessionOut:
+        # Strangers are refused before their file is parsed: a C3D file costs a child process.
+        with session_scope(request.app.state.sessionmaker) as session:
+            service.authenticate_device(session, secret)
         imported = read_recording(
             Path(name),
             mapped,
