@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import BaseModel, ConfigDict, Field
 
+from exoshare.bounds import CalendarDate
 from exoshare.devices.approvals import ApprovalStatus, RecognitionKind
 
 
 class ApprovalIn(BaseModel):
     jurisdiction: str = Field(min_length=2, max_length=20, examples=["FDA", "CE", "CDSCO"])
     status: ApprovalStatus
-    status_date: date
+    status_date: CalendarDate
     indications: str = Field(min_length=1, max_length=4000)
     reference: str | None = Field(default=None, max_length=80)
 
