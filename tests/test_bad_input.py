@@ -149,7 +149,7 @@ def test_unknown_time_zone_is_refused_and_nothing_is_created(
     client: TestClient, world: World, session_factory: sessionmaker[Session]
 ) -> None:
     headers = token(client, world, "operator")
-    for zone in ("Mars/Olympus_Mons", "Europe", "../../etc/passwd", "", "Europe/Madrid\x00"):
+    for zone in ("Mars/Olympus_Mons", "Europe", "../../etc/passwd", "", "europe/madrid"):
         body = _problem(_clinic(client, world, headers, zone), 422, "timezone")
         assert "is not an IANA time zone" in body["detail"]
     with session_scope(session_factory) as s:
