@@ -298,3 +298,10 @@ def test_c3d_reader(valid_c3d: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_c3d_cut_short_is_refused_as_truncated(valid_c3d: bytes) -> None:
     with pytest.raises(FileImportError, match=r"truncated: the header declares 400 frames"):
         read_recording(Path("walk.c3d"), data=valid_c3d[: len(valid_c3d) - 1200], name="walk.c3d")
+
+
+def test_opensim_file_cut_short_is_refused_as_truncated() -> None:
+    valid = _valid_mot()
+    cut = valid[: valid.rindex(b"\n", 0, len(valid) // 2) + 1]
+    with pytest.raises(FileImportError, match=r"truncated: the header declares 400 rows, the file"):
+        read_recording(Path("walk.mot"), data=cut, name="walk.mot")

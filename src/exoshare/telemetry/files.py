@@ -387,10 +387,13 @@ def _read_mot(
     if end is None:
         raise FileImportError("bad-file", f"{label}: no 'endheader' line; not an OpenSim file")
     in_degrees = True
+    declared_rows: int | None = None
     for line in lines[:end]:
         key, _, value = line.partition("=")
         if key.strip().lower() == "indegrees":
             in_degrees = value.strip().lower() != "no"
+        elif key.strip().lower() in {"nrows", "datarows"} and value.strip().isdigit():
+            declared_rows = int(value.strip())
     if end + 1 >= len(lines):
         raise FileImportError("bad-file", f"{label}: no column header after 'endheader'")
     header = lines[end + 1].split("\t") if "\t" in lines[end + 1] else lines[end + 1].split()
@@ -402,6 +405,12 @@ def _read_mot(
         for line in lines[end + 2 :]
         if line.strip()
     ]
+    if declared_rows is not None and len(rows) < declared_rows:
+        raise FileImportError(
+            "bad-file",
+            f"{label}: truncated: the header declares {declared_rows} rows, the file holds "
+            f"{len(rows)}",
+        )
     table = _numbers(rows, header, label, first_line)
     scale = 1.0 if in_degrees else 180.0 / math.pi
     return _columns_to_recording(
