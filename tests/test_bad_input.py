@@ -378,3 +378,21 @@ def test_upload_from_an_unknown_device_is_refused_before_the_file_is_read(
     )
     assert response.status_code == 401, response.text
     assert response.json()["type"].endswith("/device-not-authenticated")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--start", "9999-12-27"], "--start: Value error, 9999-12-27 is outside the supported"),
+        (["--start", "2026-13-01"], "--start: Input should be a valid date"),
+        (["--start", "2026-12-07", "--weeks", "0"], "--weeks: Input should be greater than"),
+        (["--start", "2026-12-07", "--time-limit-s", "nan"], "--time-limit-s: Input should be"),
+    ],
+)
+def test_schedule_command_refuses_bad_options_in_one_line_with_exit_2(
+    args: list[str], expected: str
+) -> None:
+    result = CliRunner().invoke(cli_app, ["schedule", *args])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {expected}"), lines

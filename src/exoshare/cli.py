@@ -46,7 +46,7 @@ app.add_typer(broker_app, name="broker")
 app.command("simulate")(simulate_command)
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line
 
 
 def _fail(message: str) -> typer.Exit:
@@ -344,18 +344,26 @@ def schedule(
     time_limit_s: Annotated[float, typer.Option(help="Solver time limit")] = 60.0,
 ) -> None:
     """Run the network scheduler on the waitlist in the database and book the sessions."""
-    from datetime import date
+
+    from pydantic import ValidationError
 
     from exoshare.db import make_engine, make_sessionmaker, session_scope
     from exoshare.errors import ExoshareError
+    from exoshare.scheduling.schemas import ScheduleRunCreate
     from exoshare.scheduling.service import run_schedule
 
+    try:
+        # The API's rules for a run: a start within the calendar, 1-12 weeks, finite limits.
+        request = ScheduleRunCreate(
+            start=start, weeks=weeks, travel_limit_km=travel_limit_km, time_limit_s=time_limit_s
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise _fail(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
     factory = make_sessionmaker(make_engine(get_settings().resolved_database_url()))
     try:
         with session_scope(factory) as session:
-            run = run_schedule(
-                session, None, date.fromisoformat(start), weeks, travel_limit_km, time_limit_s
-            )
+            run = run_schedule(session, None, **request.model_dump())
     except (ExoshareError, ValueError) as exc:
         raise _fail(getattr(exc, "detail", str(exc))) from None
     gap = "—" if run.gap_pct is None else f"{run.gap_pct:.2f} %"
