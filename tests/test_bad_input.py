@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -263,11 +264,11 @@ def test_bad_recording_upload_is_a_422_and_stores_nothing(
 
 @pytest.mark.parametrize(("name", "raw", "form", "expected"), BAD_RECORDINGS)
 def test_analyse_command_refuses_bad_recordings_in_one_line_with_exit_2(
-    tmp_path,
+    tmp_path: Path,
     name: str,
     raw: bytes,
     form: dict[str, str],
-    expected: str,  # type: ignore[no-untyped-def]
+    expected: str,
 ) -> None:
     path = tmp_path / name
     path.write_bytes(raw)
@@ -396,3 +397,13 @@ def test_schedule_command_refuses_bad_options_in_one_line_with_exit_2(
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"error: {expected}"), lines
+
+
+@pytest.mark.parametrize("leg", ["nan", "-0.9", "inf", "0"])
+def test_analyse_command_refuses_an_impossible_leg_length(tmp_path: Path, leg: str) -> None:
+    path = tmp_path / "walk.csv"
+    path.write_text("time_s,knee_angle_left_deg\n0,1\n0.01,2\n0.02,3\n")
+    result = CliRunner().invoke(cli_app, ["analyse", str(path), "--leg-length-m", leg])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "a leg (floor to greater trochanter) is 0.3 to 1.5 m" in lines[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 console = Console()
 # soft_wrap: an error stays one line, however narrow the terminal, for logs and scripts.
 err_console = Console(stderr=True, soft_wrap=True)
+
+LEG_LENGTH_RANGE_M = (0.3, 1.5)
+"""Leg lengths --leg-length-m accepts: small children to the tallest adults."""
 
 MapOption = Annotated[
     list[str] | None,
@@ -144,6 +148,15 @@ def analyse_command(
     from exoshare.gait.report import summary_json, summary_table
     from exoshare.telemetry.files import read_recording
 
+    shortest, longest = LEG_LENGTH_RANGE_M
+    if leg_length_m is not None and not (
+        math.isfinite(leg_length_m) and shortest <= leg_length_m <= longest
+    ):
+        err_console.print(
+            f"[bold red]error:[/] --leg-length-m {leg_length_m:g}: a leg (floor to greater "
+            f"trochanter) is {shortest:g} to {longest:g} m long"
+        )
+        raise typer.Exit(2)
     try:
         recording = read_recording(file, _mapping(map_items, map_file), file_format, rate).recording
         if leg_length_m:
