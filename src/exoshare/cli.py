@@ -295,13 +295,14 @@ def _seed_demo_history(factory: sessionmaker[Session], settings: Settings) -> No
 
 def _schedule_demo_waitlist(factory: sessionmaker[Session]) -> None:
     """Book the demo waitlist from next Monday, so calendars and expected starts are filled."""
+    from exoshare.auth.scope import SYSTEM_DEMO
     from exoshare.db import session_scope
     from exoshare.scheduling.service import run_schedule
 
     today = date.today()
     start = today + timedelta(days=7 - today.weekday())
     with session_scope(factory) as session:
-        run = run_schedule(session, None, start, weeks=4, time_limit_s=20.0)
+        run = run_schedule(session, SYSTEM_DEMO, start, weeks=4, time_limit_s=20.0)
         console.print(
             f"scheduled {run.patients_scheduled} of {run.patients_waiting} waiting patients "
             f"from {start:%Y-%m-%d} across the network"
@@ -347,6 +348,7 @@ def schedule(
 
     from pydantic import ValidationError
 
+    from exoshare.auth.scope import SYSTEM_CLI
     from exoshare.db import make_engine, make_sessionmaker, session_scope
     from exoshare.errors import ExoshareError
     from exoshare.scheduling.schemas import ScheduleRunCreate
@@ -363,7 +365,7 @@ def schedule(
     factory = make_sessionmaker(make_engine(get_settings().resolved_database_url()))
     try:
         with session_scope(factory) as session:
-            run = run_schedule(session, None, **request.model_dump())
+            run = run_schedule(session, SYSTEM_CLI, **request.model_dump())
     except (ExoshareError, ValueError) as exc:
         raise _fail(getattr(exc, "detail", str(exc))) from None
     gap = "—" if run.gap_pct is None else f"{run.gap_pct:.2f} %"

@@ -119,25 +119,13 @@ def optional_principal(
     request: Request, session: DbSession, _form: Annotated[None, Depends(form_csrf)]
 ) -> Principal | None:
     """The caller, from a bearer token (API) or the session cookie (browser), or None."""
-    authorization = request.headers.get("authorization", "")
-    if authorization:
-        scheme, _, secret = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not secret:
-            raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
-        credential = auth_service.credential_for_secret(
-            session, secret.strip(), CredentialKind.api_token
-        )
-        if credential is None:
-            raise NotAuthenticated("the bearer token is unknown, expired or revoked")
-    else:
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if not cookie:
-            return None
-        credential = auth_service.credential_for_secret(
-            session, cookie, CredentialKind.browser_session
-        )
-        if credential is None:
-            return None
+    # The same lookup as the live WebSocket's (auth.websocket_guard.socket_caller).
+    credential = auth_service.credential_for_request(
+        session, request.headers.get("authorization", ""), request.cookies.get(SESSION_COOKIE)
+    )
+    if credential is None:
+        return None
+    if credential.kind is CredentialKind.browser_session:
         request.state.csrf_token = credential.csrf_token
         # A cookie rides along on cross-site requests, so a state change needs proof that the
         # page itself made it: the CSRF token, as a header (htmx/fetch) or a form field.

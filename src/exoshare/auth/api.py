@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Depends, Request, status
 
 from exoshare.auth import grants, service
+from exoshare.auth.gate import require
 from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.login import sign_in
 from exoshare.auth.models import CredentialKind
@@ -21,10 +23,10 @@ from exoshare.auth.schemas import (
     UserCreate,
     UserOut,
 )
-from exoshare.auth.scope import Permission
+from exoshare.auth.scope import Permission, Principal
 from exoshare.auth.throttle import login_throttler
 from exoshare.deps import CurrentPrincipal, DbSession, Paging
-from exoshare.errors import NotAuthenticated, PermissionDenied
+from exoshare.errors import NotAuthenticated
 from exoshare.pagination import Page
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -87,14 +89,14 @@ def list_users(session: DbSession, principal: CurrentPrincipal, paging: Paging) 
 
 @router.post("/users", response_model=AccountRequestOut, status_code=status.HTTP_202_ACCEPTED)
 def create_user(
-    body: UserCreate, session: DbSession, principal: CurrentPrincipal
+    body: UserCreate,
+    session: DbSession,
+    principal: Annotated[Principal, Depends(require(Permission.users_manage))],
 ) -> AccountRequestOut:
     """Open an account with its first role; the role may be no wider than the caller's own.
 
     202 whether the address was new or already belongs to someone you do not manage (then
     nothing changes): the answer never tells which addresses have an account."""
-    if not principal.can(Permission.users_manage):
-        raise PermissionDenied("you may not create users")
     email = service.open_account(
         session,
         principal,

@@ -13,23 +13,27 @@ from exoshare.auth.scope import Principal
 
 def record(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     action: str,
     entity: str,
     entity_id: str | None,
     patient_id: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event in the caller's transaction, so the log and the change commit together."""
+    """Append one event in the caller's transaction, so the log and the change commit together.
+
+    A system principal has no user: its rows carry ``user_id`` NULL and ``system:<purpose>`` as
+    ``user_agent``, so a reader tells them apart from a person's.
+    """
     event = AuditEvent(
-        user_id=principal.user_id if principal else None,
+        user_id=principal.user_ref,
         action=action,
         entity=entity,
         entity_id=entity_id,
         patient_id=patient_id,
-        client_address=principal.client_address if principal else None,
-        user_agent=(principal.user_agent or "")[:300] if principal else None,
-        request_path=principal.request_path if principal else None,
+        client_address=principal.client_address,
+        user_agent=(principal.user_agent or "")[:300] or None,
+        request_path=principal.request_path,
         detail=detail,
     )
     session.add(event)

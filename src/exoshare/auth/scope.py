@@ -124,6 +124,15 @@ class Principal:
     def __post_init__(self) -> None:
         self.roles = frozenset(grant.role for grant in self.grants)
 
+    @property
+    def user_ref(self) -> str | None:
+        """The user to record as the author of a row (``created_by_id``, audit ``user_id``)."""
+        return self.user_id
+
+    @property
+    def is_system(self) -> bool:
+        return False
+
     def has_role(self, role: Role) -> bool:
         return role in self.roles
 
@@ -165,3 +174,56 @@ class Principal:
             and org_unit_path.startswith(g.org_unit_path)
             for g in self.grants
         )
+
+
+class SystemPrincipal(Principal):
+    """exoshare itself, acting for a trusted internal caller (seeding, CLI, demo, ingestion).
+
+    Every scope check passes, as for an operator whose subtree is the whole network, and it is
+    never a patient, manufacturer or any other role with a narrower view. It has no user: the rows
+    it writes carry no author, and its audit rows name it in ``user_agent`` (``system:<purpose>``),
+    so they stay recognisable. Only code, never a request, can hold one: the request gate builds
+    principals from credentials alone.
+    """
+
+    def __init__(self, purpose: str) -> None:
+        if not purpose or not purpose.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"a system purpose is one word, not {purpose!r}")
+        name = f"system:{purpose}"
+        super().__init__(
+            user_id="", email="", display_name=name, locale="en", grants=(), user_agent=name
+        )
+        self.purpose = purpose
+        self.name = name
+
+    @property
+    def user_ref(self) -> str | None:
+        return None
+
+    @property
+    def is_system(self) -> bool:
+        return True
+
+    def has_role(self, role: Role) -> bool:
+        # Operator-only actions (the network schedule, recognition agreements) are open to the
+        # system; narrowing roles (patient, manufacturer) never apply to it.
+        return role is Role.consortium_operator
+
+    def paths_for(self, permission: Permission) -> list[str]:
+        return ["/"]
+
+    def may_grant(self, role: Role, org_unit_path: str) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"SystemPrincipal({self.purpose!r})"
+
+
+SYSTEM_SEEDING = SystemPrincipal("seeding")
+"""Builds networks: the demo generator, test worlds, imports of reference data."""
+SYSTEM_CLI = SystemPrincipal("cli")
+"""The ``exoshare`` command run by whoever operates the server."""
+SYSTEM_DEMO = SystemPrincipal("demo")
+"""The demo's simulated clinics: live sessions, history, fleet activity."""
+SYSTEM_INGESTION = SystemPrincipal("ingestion")
+"""Telemetry ingestion after the device's own credential was checked (metering, summaries)."""

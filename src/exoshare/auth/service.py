@@ -98,7 +98,7 @@ def grant_role(
     """Grant ``role`` on a subtree; the granter must hold an equal or wider grant."""
     org_unit = _grantable_unit(session, principal, role, org_unit_id)
     user = visible_user(session, principal, user_id)
-    return add_grant(session, user, role, org_unit, granted_by=principal.user_id)
+    return add_grant(session, user, role, org_unit, granted_by=principal.user_ref)
 
 
 def open_account(
@@ -217,6 +217,26 @@ def credential_for_secret(session: Session, secret: str, kind: CredentialKind) -
     if credential.last_used_at is None or now - credential.last_used_at > LAST_USED_RESOLUTION:
         credential.last_used_at = now
     return credential
+
+
+def credential_for_request(
+    session: Session, authorization: str, cookie: str | None
+) -> Credential | None:
+    """The credential a request or WebSocket handshake presents: a bearer token if it sends an
+    Authorization header (malformed, unknown, expired or revoked: NotAuthenticated), else the
+    browser session cookie (None when absent or no longer valid, so the caller signs in again).
+    """
+    if authorization:
+        scheme, _, secret = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
+        credential = credential_for_secret(session, secret.strip(), CredentialKind.api_token)
+        if credential is None:
+            raise NotAuthenticated("the bearer token is unknown, expired or revoked")
+        return credential
+    if not cookie:
+        return None
+    return credential_for_secret(session, cookie, CredentialKind.browser_session)
 
 
 def revoke_credential(session: Session, credential: Credential) -> None:

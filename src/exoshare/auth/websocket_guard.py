@@ -13,6 +13,7 @@ from exoshare.auth.models import CredentialKind
 from exoshare.auth.scope import Principal
 from exoshare.config import Settings
 from exoshare.deps import SESSION_COOKIE
+from exoshare.errors import NotAuthenticated
 
 
 @dataclass(frozen=True)
@@ -49,23 +50,22 @@ def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
 
 
 def socket_caller(session: Session, websocket: WebSocket) -> SocketCaller | None:
-    """The caller of a WebSocket, from a bearer token or the browser's session cookie."""
-    authorization = websocket.headers.get("authorization", "")
-    scheme, _, secret = authorization.partition(" ")
-    by_cookie = not (scheme.lower() == "bearer" and secret.strip())
-    if not by_cookie:
-        credential = service.credential_for_secret(
-            session, secret.strip(), CredentialKind.api_token
+    """The caller of a WebSocket, from a bearer token or the browser's session cookie.
+
+    The same credential lookup as every HTTP request's (:func:`service.credential_for_request`),
+    so a header that would be refused there finds no caller here either.
+    """
+    try:
+        credential = service.credential_for_request(
+            session,
+            websocket.headers.get("authorization", ""),
+            websocket.cookies.get(SESSION_COOKIE),
         )
-    else:
-        cookie = websocket.cookies.get(SESSION_COOKIE)
-        credential = (
-            service.credential_for_secret(session, cookie, CredentialKind.browser_session)
-            if cookie
-            else None
-        )
+    except NotAuthenticated:
+        return None
     if credential is None:
         return None
+    by_cookie = credential.kind is CredentialKind.browser_session
     principal = service.principal_for(
         session,
         credential.user,

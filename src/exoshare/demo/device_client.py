@@ -599,6 +599,7 @@ def plans_from_database(n_devices: int, seed: int, label: str) -> list[DevicePla
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
+    from exoshare.auth.scope import SYSTEM_DEMO
     from exoshare.config import get_settings
     from exoshare.db import make_engine, make_sessionmaker, session_scope
     from exoshare.demo.gait_profiles import profile_for
@@ -634,7 +635,7 @@ def plans_from_database(n_devices: int, seed: int, label: str) -> list[DevicePla
             ).first()
             if patient is None:
                 continue
-            secret, _ = service.issue_device_credential(session, None, unit.id, label)
+            secret, _ = service.issue_device_credential(session, SYSTEM_DEMO, unit.id, label)
             diagnosis = _DIAGNOSIS_FOR_PROFILE.get(patient.diagnosis.value, "healthy")
             profile = profile_for(
                 diagnosis,  # type: ignore[arg-type]

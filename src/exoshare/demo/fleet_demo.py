@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exoshare.auth.models import Role, RoleGrant, User
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.devices.approvals import (
     ApprovalStatus,
     RecognitionKind,
@@ -78,7 +79,7 @@ def seed_fleet_demo(
         model = models[model_id]
         record_approval(
             session,
-            None,
+            SYSTEM_SEEDING,
             model_id,
             code,
             ApprovalStatus.approved,
@@ -97,7 +98,7 @@ def seed_fleet_demo(
         if name in by_name and (by_name[name].id, code) not in approved:
             record_approval(
                 session,
-                None,
+                SYSTEM_SEEDING,
                 by_name[name].id,
                 code,
                 status,
@@ -106,7 +107,7 @@ def seed_fleet_demo(
             )
     create_agreement(
         session,
-        None,
+        SYSTEM_SEEDING,
         "African Medical Devices reliance (SAHPRA reference)",
         RecognitionKind.approval,
         ["SAHPRA", "PPB", "NAFDAC"],
@@ -114,7 +115,7 @@ def seed_fleet_demo(
     )
     create_agreement(
         session,
-        None,
+        SYSTEM_SEEDING,
         "ASEAN Common Submission Dossier reliance",
         RecognitionKind.trial_data,
         ["HSA", "PHFDA"],
@@ -122,7 +123,7 @@ def seed_fleet_demo(
     )
     create_agreement(
         session,
-        None,
+        SYSTEM_SEEDING,
         "Reference-regulator evidence route",
         RecognitionKind.trial_data,
         ["FDA", "CE", "TGA", "HC", "CDSCO", "ANVISA"],
@@ -135,7 +136,7 @@ def seed_fleet_demo(
         hours = {d: (opens, time(17)) for d in range(5)}
         if code in WAITING:
             hours[5] = (time(9), time(13))
-        set_opening_hours(session, None, clinic.id, hours)
+        set_opening_hours(session, SYSTEM_SEEDING, clinic.id, hours)
 
     # Therapists are certified for every model at their clinic, valid well past the demo's now,
     # except the (therapist, model) pairs in ``not_certified``.
@@ -158,7 +159,7 @@ def seed_fleet_demo(
             since = reference - timedelta(days=rng.randint(90, 700))
             until = reference + timedelta(days=rng.randint(200, 900))
             if (grant.user_id, model_id) not in skipped:
-                certify(session, None, grant.user_id, model_id, since, until)
+                certify(session, SYSTEM_SEEDING, grant.user_id, model_id, since, until)
 
     # Leases: a Delhi exoskeleton let to Bangalore (the article's $500 a month, in rupees) and a
     # Madrid unit to Barcelona.
@@ -170,7 +171,7 @@ def seed_fleet_demo(
         leases.append(
             create_lease(
                 session,
-                None,
+                SYSTEM_SEEDING,
                 unit_at["IN-DEL-01"][0].id,
                 clinics["IN-BLR-01"].id,
                 Decimal("41500"),
@@ -183,7 +184,7 @@ def seed_fleet_demo(
         leases.append(
             create_lease(
                 session,
-                None,
+                SYSTEM_SEEDING,
                 unit_at["ES-MAD-01"][-1].id,
                 clinics["ES-BCN-01"].id,
                 Decimal("500.00"),
@@ -195,7 +196,7 @@ def seed_fleet_demo(
         if code in clinics:
             billing.create_plan(
                 session,
-                None,
+                SYSTEM_SEEDING,
                 clinics[code].id,
                 PlanKind.per_patient_treated,
                 Decimal(price),
@@ -215,7 +216,7 @@ def seed_fleet_demo(
             start = datetime.combine(reference + timedelta(days=offset_days), time(8), zone_utc)
             record_maintenance(
                 session,
-                None,
+                SYSTEM_SEEDING,
                 unit_at[code][index].id,
                 kind,
                 start,
@@ -251,7 +252,7 @@ def seed_fleet_demo(
             ) * math.sin(bearing)
             add_to_waitlist(
                 session,
-                None,
+                SYSTEM_SEEDING,
                 patient.id,
                 reference - timedelta(days=rng.randint(3, 100)),
                 priority,
@@ -298,7 +299,7 @@ def seed_fleet_demo(
     # November's invoices: Madrid's issued, Bangalore's still a draft for the admin to check.
     for code in ("ES-MAD-01", "IN-BLR-01", "ES-BCN-01"):
         if code in clinics:
-            invoice = billing.draft_invoice(session, None, clinics[code].id, reference)
+            invoice = billing.draft_invoice(session, SYSTEM_SEEDING, clinics[code].id, reference)
             if code == "ES-MAD-01":
-                billing.issue_invoice(session, None, invoice.id)
+                billing.issue_invoice(session, SYSTEM_SEEDING, invoice.id)
     session.flush()

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth import service as auth_service
 from exoshare.auth.models import Role, RoleGrant, User
+from exoshare.auth.scope import SYSTEM_DEMO
 from exoshare.db import session_scope
 from exoshare.demo.device_client import SimulatedDevice, limits_of_model
 from exoshare.demo.faults import Overheating
@@ -165,7 +166,7 @@ def prepare_round(factory: sessionmaker[Session]) -> list[LiveDevice]:
                 session, principal, patient.id, unit.id, spot.location, alert_rules=rules
             )
             secret, _ = telemetry_service.issue_device_credential(
-                session, None, unit.id, "demo live session"
+                session, SYSTEM_DEMO, unit.id, "demo live session"
             )
             used_units.add(unit.id)
             used_patients.add(patient.id)

@@ -1,7 +1,7 @@
 """The deterministic demo network: consortium, regions, clinics, partners, fleet, patients, logins.
 
-Everything is written through the capabilities' services on their trusted seeding path
-(``principal=None``), so the demo obeys the same validation as real data. One seed gives one
+Everything is written through the capabilities' services as the system principal
+``SYSTEM_SEEDING``, so the demo obeys the same validation as real data. One seed gives one
 network: all randomness comes from ``random.Random(seed)`` and all dates are relative to
 :data:`REFERENCE_DATE`, never to the clock.
 
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from exoshare.auth.models import Role, RoleGrant, User
 from exoshare.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.auth.service import add_grant, normalise_email
 from exoshare.demo.fleet_demo import seed_fleet_demo
 from exoshare.demo.network_data import (
@@ -489,7 +490,7 @@ def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNet
     models: dict[str, DeviceModel] = {
         m.key: create_model(
             session,
-            None,
+            SYSTEM_SEEDING,
             m.name,
             partners[m.maker].id,
             m.device_type,
@@ -518,7 +519,7 @@ def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNet
             serial = f"{model_specs[key].serial_prefix}-{year}-{next_serial[key]:05d}"
             next_serial[key] += rng.randint(1, 9)
             units_by_clinic[spec.code].append(
-                create_unit(session, None, serial, models[key].id, clinics[spec.code].id)
+                create_unit(session, SYSTEM_SEEDING, serial, models[key].id, clinics[spec.code].id)
             )
     for clinic_code, index, status in UNIT_FAULTS:
         unit = units_by_clinic[clinic_code][index]
@@ -589,7 +590,7 @@ def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNet
         )
         create_patient(
             session,
-            None,
+            SYSTEM_SEEDING,
             clinic.id,
             next_mrn(story_patient.clinic),
             person.given_name,
@@ -622,7 +623,7 @@ def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNet
             given, family, culture = w.name(country, sex)
             create_patient(
                 session,
-                None,
+                SYSTEM_SEEDING,
                 clinics[spec.code].id,
                 next_mrn(spec.code),
                 given,

@@ -146,7 +146,7 @@ def _check_jurisdiction(code: str, field_name: str = "jurisdiction") -> str:
 
 def record_approval(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     model_id: str,
     jurisdiction: str,
     status: ApprovalStatus,
@@ -157,19 +157,15 @@ def record_approval(
     """Record (or update) the status of a model in a jurisdiction.
 
     Manufacturers record approvals of their own models only; the operator may record any;
-    ``principal=None`` is the trusted seeding path.
+    Seeding passes ``SYSTEM_SEEDING``.
     """
     model = session.get(DeviceModel, model_id)
     if model is None:
         raise NotFound(f"device model {model_id} not found", field="model_id")
-    if principal is not None:
-        if not principal.can(Permission.models_write):
-            raise PermissionDenied("you may not record regulatory approvals")
-        if (
-            not principal.has_role(Role.consortium_operator)
-            and principal.partner_id != model.maker_id
-        ):
-            raise PermissionDenied("manufacturers record approvals of their own models only")
+    if not principal.can(Permission.models_write):
+        raise PermissionDenied("you may not record regulatory approvals")
+    if not principal.has_role(Role.consortium_operator) and principal.partner_id != model.maker_id:
+        raise PermissionDenied("manufacturers record approvals of their own models only")
     code = _check_jurisdiction(jurisdiction)
     if not indications.strip():
         raise InvalidInput("indications must not be empty", field="indications")
@@ -185,7 +181,7 @@ def record_approval(
     approval.status_date = status_date
     approval.indications = indications.strip()
     approval.reference = reference
-    approval.recorded_by_id = principal.user_id if principal else None
+    approval.recorded_by_id = principal.user_ref
     session.flush()
     return approval
 
@@ -202,14 +198,14 @@ def list_approvals(session: Session, model_id: str) -> list[DeviceApproval]:
 
 def create_agreement(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     name: str,
     kind: RecognitionKind,
     members: list[str],
     description: str | None = None,
 ) -> RecognitionAgreement:
     """Agreements between regulators are network reference data: the operator keeps them."""
-    if principal is not None and not principal.has_role(Role.consortium_operator):
+    if not principal.has_role(Role.consortium_operator):
         raise PermissionDenied("only the consortium operator records recognition agreements")
     codes = sorted({_check_jurisdiction(m, "members") for m in members})
     if len(codes) < 2:

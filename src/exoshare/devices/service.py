@@ -53,7 +53,7 @@ def _check_envelope(specs: list[EnvelopeSpec]) -> None:
 
 def create_model(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     name: str,
     maker_id: str,
     device_type: DeviceType,
@@ -64,15 +64,14 @@ def create_model(
     envelope: list[EnvelopeSpec],
     description: str | None = None,
 ) -> DeviceModel:
-    """Register a model. Manufacturers register only their own; ``principal=None`` is seeding."""
+    """Register a model. Manufacturers register only their own; seeding uses ``SYSTEM_SEEDING``."""
     maker = session.get(Partner, maker_id)
     if maker is None or maker.kind is not PartnerKind.manufacturer:
         raise InvalidInput(f"maker {maker_id} is not a registered manufacturer", field="maker_id")
-    if principal is not None:
-        if not principal.can(Permission.models_write):
-            raise PermissionDenied("you may not register device models")
-        if not principal.has_role(Role.consortium_operator) and principal.partner_id != maker_id:
-            raise PermissionDenied("manufacturers register models of their own organisation only")
+    if not principal.can(Permission.models_write):
+        raise PermissionDenied("you may not register device models")
+    if not principal.has_role(Role.consortium_operator) and principal.partner_id != maker_id:
+        raise PermissionDenied("manufacturers register models of their own organisation only")
     if not 0.5 <= min_patient_height_m < max_patient_height_m <= 2.5:
         raise InvalidInput(
             "patient height range must satisfy 0.5 <= min < max <= 2.5 (metres)",
@@ -183,17 +182,15 @@ def get_unit(session: Session, principal: Principal, unit_id: str) -> DeviceUnit
 
 def create_unit(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     serial_number: str,
     model_id: str,
     org_unit_id: str,
 ) -> DeviceUnit:
     org_unit = session.get(OrgUnit, org_unit_id)
-    if org_unit is None or (
-        principal is not None and not principal.covers(Permission.network_read, org_unit.path)
-    ):
+    if org_unit is None or (not principal.covers(Permission.network_read, org_unit.path)):
         raise NotFound(f"org unit {org_unit_id} not found", field="org_unit_id")
-    if principal is not None and not principal.covers(Permission.units_write, org_unit.path):
+    if not principal.covers(Permission.units_write, org_unit.path):
         raise PermissionDenied(f"you may not register units at {org_unit.code}")
     if session.get(DeviceModel, model_id) is None:
         raise InvalidInput(f"device model {model_id} does not exist", field="model_id")

@@ -184,7 +184,7 @@ def record_usage_for(
 
 def create_plan(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     clinic_id: str,
     kind: PlanKind,
     amount: Decimal,
@@ -197,10 +197,10 @@ def create_plan(
     if (
         clinic is None
         or clinic.kind is not OrgUnitKind.clinic
-        or (principal is not None and not principal.covers(Permission.billing_read, clinic.path))
+        or not principal.covers(Permission.billing_read, clinic.path)
     ):
         raise InvalidInput(f"clinic {clinic_id} does not exist", field="clinic_id")
-    if principal is not None and not principal.covers(Permission.billing_manage, clinic.path):
+    if not principal.covers(Permission.billing_manage, clinic.path):
         raise PermissionDenied(f"you may not set prices for {clinic.code}")
     if not clinic.currency:
         raise InvalidInput(f"{clinic.code} has no currency", field="clinic_id")
@@ -346,21 +346,18 @@ def compute_lines(session: Session, clinic: OrgUnit, first: date) -> list[Invoic
     return lines
 
 
-def _invoice_scope(session: Session, principal: Principal | None, clinic_id: str) -> OrgUnit:
+def _invoice_scope(session: Session, principal: Principal, clinic_id: str) -> OrgUnit:
     clinic = session.get(OrgUnit, clinic_id)
     if clinic is None or clinic.kind is not OrgUnitKind.clinic:
         raise NotFound(f"clinic {clinic_id} not found", field="clinic_id")
-    if principal is not None:
-        if not principal.covers(Permission.billing_read, clinic.path):
-            raise NotFound(f"clinic {clinic_id} not found", field="clinic_id")
-        if not principal.covers(Permission.billing_manage, clinic.path):
-            raise PermissionDenied(f"you may not prepare invoices for {clinic.code}")
+    if not principal.covers(Permission.billing_read, clinic.path):
+        raise NotFound(f"clinic {clinic_id} not found", field="clinic_id")
+    if not principal.covers(Permission.billing_manage, clinic.path):
+        raise PermissionDenied(f"you may not prepare invoices for {clinic.code}")
     return clinic
 
 
-def draft_invoice(
-    session: Session, principal: Principal | None, clinic_id: str, month: date
-) -> Invoice:
+def draft_invoice(session: Session, principal: Principal, clinic_id: str, month: date) -> Invoice:
     """Create, or recompute, the draft invoice of a clinic for a month. Issued ones never change."""
     clinic = _invoice_scope(session, principal, clinic_id)
     if not clinic.currency:
@@ -395,17 +392,9 @@ def draft_invoice(
     return invoice
 
 
-def _for_write(session: Session, principal: Principal | None, invoice_id: str) -> Invoice:
-    invoice = (
-        get_invoice(session, principal, invoice_id)
-        if principal
-        else session.get(Invoice, invoice_id)
-    )
-    if invoice is None:
-        raise NotFound(f"invoice {invoice_id} not found")
-    if principal is not None and not principal.covers(
-        Permission.billing_manage, invoice.clinic.path
-    ):
+def _for_write(session: Session, principal: Principal, invoice_id: str) -> Invoice:
+    invoice = get_invoice(session, principal, invoice_id)
+    if not principal.covers(Permission.billing_manage, invoice.clinic.path):
         raise PermissionDenied(f"you may not change invoice {invoice.number}")
     return invoice
 
@@ -420,18 +409,18 @@ def _refuse_if_issued(invoice: Invoice) -> None:
         )
 
 
-def issue_invoice(session: Session, principal: Principal | None, invoice_id: str) -> Invoice:
+def issue_invoice(session: Session, principal: Principal, invoice_id: str) -> Invoice:
     invoice = _for_write(session, principal, invoice_id)
     _refuse_if_issued(invoice)
     invoice.status = InvoiceStatus.issued
     invoice.issued_at = utcnow()
-    invoice.issued_by_id = principal.user_id if principal else None
+    invoice.issued_by_id = principal.user_ref
     session.flush()
     return invoice
 
 
 def update_invoice(
-    session: Session, principal: Principal | None, invoice_id: str, note: str | None
+    session: Session, principal: Principal, invoice_id: str, note: str | None
 ) -> Invoice:
     """Drafts take a note; issued invoices refuse every change."""
     invoice = _for_write(session, principal, invoice_id)
@@ -452,7 +441,7 @@ def credited_so_far(session: Session, invoice_id: str) -> Decimal:
 
 def create_credit_note(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     invoice_id: str,
     amount: Decimal,
     reason: str,
@@ -501,20 +490,18 @@ def create_credit_note(
     # Lines go in while it is a draft; the database refuses lines of an issued document.
     note.status = InvoiceStatus.issued
     note.issued_at = utcnow()
-    note.issued_by_id = principal.user_id if principal else None
+    note.issued_by_id = principal.user_ref
     session.flush()
     return note
 
 
-def get_invoice(session: Session, principal: Principal | None, invoice_id: str) -> Invoice:
+def get_invoice(session: Session, principal: Principal, invoice_id: str) -> Invoice:
     invoice = session.scalar(
         select(Invoice)
         .where(Invoice.id == invoice_id)
         .options(selectinload(Invoice.lines), selectinload(Invoice.clinic))
     )
-    if invoice is None or (
-        principal is not None and not principal.covers(Permission.billing_read, invoice.clinic.path)
-    ):
+    if invoice is None or (not principal.covers(Permission.billing_read, invoice.clinic.path)):
         raise NotFound(f"invoice {invoice_id} not found")
     return invoice
 

@@ -9,12 +9,13 @@ from typing import Annotated
 from urllib.parse import quote
 
 from babel.numbers import format_currency
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from exoshare.auth.gate import page_requires
 from exoshare.auth.scope import Permission, Principal
 from exoshare.deps import CurrentPrincipal, DbSession
-from exoshare.errors import Conflict, InvalidInput, NotFound
+from exoshare.errors import Conflict, InvalidInput
 from exoshare.fleet import billing, service
 from exoshare.fleet.models import MaintenanceKind
 from exoshare.web.labels import N_
@@ -42,9 +43,11 @@ def money_formatter(request: Request, principal: Principal) -> Callable[[Decimal
 
 
 @router.get("/fleet", response_class=HTMLResponse)
-def fleet_page(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
-    if not principal.can(Permission.fleet_read):
-        raise NotFound("page not found")
+def fleet_page(
+    request: Request,
+    session: DbSession,
+    principal: Annotated[Principal, Depends(page_requires(Permission.fleet_read))],
+) -> Response:
     rows = service.fleet_overview(session, principal)
     return render(
         request,
@@ -102,9 +105,11 @@ def move_unit(
 
 
 @router.get("/invoices", response_class=HTMLResponse)
-def invoices_page(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
-    if not principal.can(Permission.billing_read):
-        raise NotFound("page not found")
+def invoices_page(
+    request: Request,
+    session: DbSession,
+    principal: Annotated[Principal, Depends(page_requires(Permission.billing_read))],
+) -> Response:
     return render(
         request,
         "fleet/invoices.html",

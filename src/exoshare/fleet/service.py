@@ -102,7 +102,7 @@ def current_holder(session: Session, unit_id: str, at: datetime | None = None) -
 
 def _append_transfer(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     unit: DeviceUnit,
     to: OrgUnit,
     at: datetime,
@@ -113,7 +113,7 @@ def _append_transfer(
     if holder == to.id:
         raise CustodyConflict(f"unit {unit.serial_number} is already at {to.code}", field="to")
     transfer_id = new_id()
-    recorded_by = principal.user_id if principal else None
+    recorded_by = principal.user_ref
     legs = [
         CustodyMovement(
             unit_id=unit.id,
@@ -141,7 +141,7 @@ def _append_transfer(
     return legs
 
 
-def _unit_for_write(session: Session, principal: Principal | None, unit_id: str) -> DeviceUnit:
+def _unit_for_write(session: Session, principal: Principal, unit_id: str) -> DeviceUnit:
     unit = session.scalar(
         select(DeviceUnit)
         .where(DeviceUnit.id == unit_id)
@@ -149,13 +149,12 @@ def _unit_for_write(session: Session, principal: Principal | None, unit_id: str)
     )
     if unit is None:
         raise NotFound(f"device unit {unit_id} not found", field="unit_id")
-    if principal is not None:
-        if not principal.covers(Permission.fleet_read, unit.org_unit.path) and not (
-            principal.covers(Permission.fleet_manage, unit.org_unit.path)
-        ):
-            raise NotFound(f"device unit {unit_id} not found", field="unit_id")
-        if not principal.covers(Permission.fleet_manage, unit.org_unit.path):
-            raise PermissionDenied(f"you may not move or lease {unit.serial_number}")
+    if not principal.covers(Permission.fleet_read, unit.org_unit.path) and not (
+        principal.covers(Permission.fleet_manage, unit.org_unit.path)
+    ):
+        raise NotFound(f"device unit {unit_id} not found", field="unit_id")
+    if not principal.covers(Permission.fleet_manage, unit.org_unit.path):
+        raise PermissionDenied(f"you may not move or lease {unit.serial_number}")
     return unit
 
 
@@ -179,7 +178,7 @@ def lease_covering(session: Session, unit_id: str, day: date) -> Lease | None:
 
 def transfer_unit(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     unit_id: str,
     to_org_unit_id: str,
     reason: str,
@@ -344,7 +343,7 @@ def _conflict(lease: Lease, serial: str) -> LeaseConflict:
 
 def create_lease(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     unit_id: str,
     clinic_id: str,
     monthly_fee: Decimal,
@@ -386,7 +385,7 @@ def create_lease(
         ends_on=ends_on,
         notes=notes,
         renewed_from_id=renewed_from_id,
-        created_by_id=principal.user_id if principal else None,
+        created_by_id=principal.user_ref,
     )
     for attempt in (1, 2):
         try:
@@ -460,7 +459,7 @@ def list_leases(session: Session, principal: Principal, unit_id: str | None = No
 
 def renew_lease(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     lease_id: str,
     ends_on: date,
     monthly_fee: Decimal | None = None,
@@ -484,9 +483,7 @@ def renew_lease(
     )
 
 
-def return_lease(
-    session: Session, principal: Principal | None, lease_id: str, returned_on: date
-) -> Lease:
+def return_lease(session: Session, principal: Principal, lease_id: str, returned_on: date) -> Lease:
     """End a lease early (or on time): the unit goes back to its owner the next morning.
 
     The fee is billed in advance, so the month of the return stays billed; later months are not.
@@ -517,7 +514,7 @@ def return_lease(
 
 def record_maintenance(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     unit_id: str,
     kind: MaintenanceKind,
     starts_at: datetime,
@@ -529,12 +526,14 @@ def record_maintenance(
     unit = session.get(DeviceUnit, unit_id)
     if unit is None:
         raise NotFound(f"device unit {unit_id} not found", field="unit_id")
-    if principal is not None:
-        holder = session.get(OrgUnit, current_holder(session, unit.id))
-        owner = session.get(OrgUnit, unit.org_unit_id)
-        paths = [o.path for o in (holder, owner) if o is not None]
-        if not any(principal.covers(Permission.units_write, p) for p in paths):
-            raise PermissionDenied(f"you may not record maintenance of {unit.serial_number}")
+    holder = session.get(OrgUnit, current_holder(session, unit.id))
+    owner = session.get(OrgUnit, unit.org_unit_id)
+    paths = [o.path for o in (holder, owner) if o is not None]
+    if not any(principal.covers(Permission.units_write, p) for p in paths):
+        # A unit the caller cannot see at all is answered like a missing one.
+        if not any(principal.covers(Permission.fleet_read, p) for p in paths):
+            raise NotFound(f"device unit {unit_id} not found", field="unit_id")
+        raise PermissionDenied(f"you may not record maintenance of {unit.serial_number}")
     starts_at, ends_at = as_utc(starts_at), as_utc(ends_at)
     if ends_at <= starts_at:
         raise InvalidInput("ends_at must be after starts_at", field="ends_at")
@@ -545,7 +544,7 @@ def record_maintenance(
         ends_at=ends_at,
         performed_by=performed_by,
         notes=notes,
-        recorded_by_id=principal.user_id if principal else None,
+        recorded_by_id=principal.user_ref,
     )
     session.add(record)
     session.flush()

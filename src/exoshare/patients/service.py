@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from exoshare.auth import audit
+from exoshare.auth.models import AuditEvent
 from exoshare.auth.scope import Permission, Principal
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from exoshare.network.models import OrgUnit, OrgUnitKind
@@ -104,7 +105,7 @@ def _check_dates(birth_date: date, onset_date: date | None) -> None:
 
 def create_patient(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     clinic_id: str,
     medical_record_number: str,
     given_name: str,
@@ -119,13 +120,11 @@ def create_patient(
     diagnosis_detail: str | None = None,
     user_id: str | None = None,
 ) -> Patient:
-    """Create a record in a clinic. ``principal=None`` is the seeding path, which is trusted."""
+    """Create a record in a clinic. Seeding passes ``SYSTEM_SEEDING``."""
     clinic = session.get(OrgUnit, clinic_id)
-    if clinic is None or (
-        principal is not None and not principal.covers(Permission.patients_read, clinic.path)
-    ):
+    if clinic is None or (not principal.covers(Permission.patients_read, clinic.path)):
         raise NotFound(f"clinic {clinic_id} not found", field="clinic_id")
-    if principal is not None and not principal.covers(Permission.patients_write, clinic.path):
+    if not principal.covers(Permission.patients_write, clinic.path):
         raise PermissionDenied(f"you may not add patients to {clinic.code}")
     if clinic.kind is not OrgUnitKind.clinic:
         raise InvalidInput(
@@ -163,8 +162,7 @@ def create_patient(
     )
     session.add(patient)
     session.flush()
-    if principal is not None:
-        audit.record(session, principal, "create", "patient", patient.id, patient_id=patient.id)
+    audit.record(session, principal, "create", "patient", patient.id, patient_id=patient.id)
     return patient
 
 
@@ -222,7 +220,7 @@ def void_patient(session: Session, principal: Principal, patient_id: str, reason
         raise PermissionDenied("you may read this record but not void it")
     patient.voided = True
     patient.voided_at = datetime.now(UTC)
-    patient.voided_by_id = principal.user_id
+    patient.voided_by_id = principal.user_ref
     patient.void_reason = reason.strip()
     audit.record(
         session,
@@ -234,3 +232,13 @@ def void_patient(session: Session, principal: Principal, patient_id: str, reason
         detail={"reason": patient.void_reason},
     )
     return patient
+
+
+def audit_events_of(
+    session: Session, principal: Principal, patient_id: str, limit: int = 100
+) -> list[AuditEvent]:
+    """Who read or changed a record, newest first: for holders of ``audit:read`` on its clinic."""
+    patient = get_patient(session, principal, patient_id)
+    if not principal.covers(Permission.audit_read, patient.clinic.path):
+        raise PermissionDenied("reading the audit log needs the clinic admin role")
+    return audit.events_for_patient(session, patient.id, limit)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from exoshare.auth.gate import page_requires
 from exoshare.auth.scope import Permission, Principal
 from exoshare.bounds import CalendarDate
 from exoshare.db import utcnow
@@ -104,11 +106,9 @@ def calendar_page(
 def utilisation_page(
     request: Request,
     session: DbSession,
-    principal: CurrentPrincipal,
+    principal: Annotated[Principal, Depends(page_requires(Permission.fleet_read))],
     start: CalendarDate | None = None,
 ) -> Response:
-    if not principal.can(Permission.fleet_read):
-        raise NotFound("page not found")
     monday = _monday(start or utcnow().date())
     rows = sorted(
         service.utilisation(session, principal, monday, 4), key=lambda r: (-r.pct, r.clinic.code)

@@ -72,8 +72,8 @@ def _clinic_for(
     return clinic
 
 
-def _may_manage(principal: Principal | None, clinic: OrgUnit) -> None:
-    if principal is not None and not principal.covers(Permission.scheduling_manage, clinic.path):
+def _may_manage(principal: Principal, clinic: OrgUnit) -> None:
+    if not principal.covers(Permission.scheduling_manage, clinic.path):
         raise PermissionDenied(f"you may not change the schedule of {clinic.code}")
 
 
@@ -82,7 +82,7 @@ def _may_manage(principal: Principal | None, clinic: OrgUnit) -> None:
 
 def set_opening_hours(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     clinic_id: str,
     hours: dict[int, tuple[time, time]],
 ) -> list[ClinicOpeningHours]:
@@ -108,7 +108,7 @@ def set_opening_hours(
 
 def set_working_hours(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     therapist_id: str,
     clinic_id: str,
     hours: dict[int, tuple[time, time]],
@@ -136,14 +136,14 @@ def set_working_hours(
 
 def certify(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     therapist_id: str,
     model_id: str,
     certified_on: date,
     expires_on: date,
 ) -> TherapistCertification:
     """Record that a therapist may run a model until ``expires_on`` (renewal overwrites)."""
-    if principal is not None and not principal.has_role(Role.consortium_operator):
+    if not principal.has_role(Role.consortium_operator):
         raise PermissionDenied("certifications are recorded by the operator (later: the academy)")
     if session.get(User, therapist_id) is None:
         raise InvalidInput(f"user {therapist_id} does not exist", field="therapist_id")
@@ -170,7 +170,7 @@ def certify(
 
 def add_to_waitlist(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     patient_id: str,
     referral_date: date,
     priority: Priority,
@@ -185,7 +185,7 @@ def add_to_waitlist(
     clinic = session.get(OrgUnit, patient.clinic_id) if patient else None
     if patient is None or patient.voided or clinic is None:
         raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
-    if principal is not None and not principal.covers(Permission.patients_read, clinic.path):
+    if not principal.covers(Permission.patients_read, clinic.path):
         raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
     _may_manage(principal, clinic)
     if not priority_reason.strip():
@@ -219,7 +219,7 @@ def add_to_waitlist(
         home_latitude=lat,
         home_longitude=lon,
         status=WaitlistStatus.waiting,
-        created_by_id=principal.user_id if principal else None,
+        created_by_id=principal.user_ref,
     )
     session.add(entry)
     session.flush()
@@ -487,7 +487,7 @@ def _is_therapist_of(session: Session, user_id: str, clinic: OrgUnit) -> bool:
 
 def book_session(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     patient_id: str,
     unit_id: str,
     therapist_id: str,
@@ -503,7 +503,7 @@ def book_session(
     """
 
     def sees(permission: Permission, path: str) -> bool:
-        return principal is None or principal.covers(permission, path)
+        return principal.covers(permission, path)
 
     unit = session.get(DeviceUnit, unit_id)
     holder = current_holders(session, [unit.id], as_utc(starts_at))[unit.id] if unit else None
@@ -565,7 +565,7 @@ def book_session(
 
 def run_schedule(
     session: Session,
-    principal: Principal | None,
+    principal: Principal,
     start: date,
     weeks: int = 4,
     travel_limit_km: float = 50.0,
@@ -579,7 +579,7 @@ def run_schedule(
     """
     from exoshare.scheduling.solver import SessionScheduler
 
-    if principal is not None and not principal.has_role(Role.consortium_operator):
+    if not principal.has_role(Role.consortium_operator):
         raise PermissionDenied("the network schedule is run by the consortium operator")
     if not 1 <= weeks <= 12:
         raise InvalidInput("weeks must be 1–12", field="weeks")
@@ -589,7 +589,7 @@ def run_schedule(
         weeks=weeks,
         travel_limit_km=travel_limit_km,
         patients_waiting=len(built.entries),
-        triggered_by_id=principal.user_id if principal else None,
+        triggered_by_id=principal.user_ref,
     )
     session.add(run)
     session.flush()

@@ -179,6 +179,7 @@ def credential_command(
     label: Annotated[str | None, typer.Option(help="What the credential is for")] = None,
 ) -> None:
     """Issue a device credential (printed once) for a device to send telemetry with."""
+    from exoshare.auth.scope import SYSTEM_CLI
     from exoshare.db import make_engine, make_sessionmaker, session_scope
     from exoshare.errors import ExoshareError
     from exoshare.telemetry import service
@@ -190,7 +191,9 @@ def credential_command(
     try:
         with session_scope(factory) as session:
             unit = service.unit_by_serial(session, serial)
-            secret, credential = service.issue_device_credential(session, None, unit.id, label)
+            secret, credential = service.issue_device_credential(
+                session, SYSTEM_CLI, unit.id, label
+            )
             org_code = unit.org_unit.code
     except ExoshareError as exc:
         err_console.print(f"[bold red]error:[/] {exc.detail}")
@@ -209,6 +212,7 @@ def revoke_credential_command(
     credential_id: Annotated[str, typer.Argument(help="Id of the device credential")],
 ) -> None:
     """Revoke a device credential: refused from now on, and cut off at the broker."""
+    from exoshare.auth.scope import SYSTEM_CLI
     from exoshare.db import make_engine, make_sessionmaker, session_scope
     from exoshare.errors import ExoshareError
     from exoshare.telemetry import service
@@ -218,7 +222,7 @@ def revoke_credential_command(
     remove = service.add_credential_listener(sync.on_credential_change) if sync else None
     try:
         with session_scope(factory) as session:
-            credential = service.revoke_device_credential(session, None, credential_id)
+            credential = service.revoke_device_credential(session, SYSTEM_CLI, credential_id)
             serial = credential.device_unit.serial_number
     except ExoshareError as exc:
         err_console.print(f"[bold red]error:[/] {exc.detail}")

@@ -133,7 +133,7 @@ def _unix(moment_s: float) -> datetime:
 # ---------------------------------------------------------------------------- credentials
 
 
-def _unit_for_admin(session: Session, principal: Principal | None, unit_id: str) -> DeviceUnit:
+def _unit_for_admin(session: Session, principal: Principal, unit_id: str) -> DeviceUnit:
     unit = session.scalar(
         select(DeviceUnit)
         .where(DeviceUnit.id == unit_id)
@@ -141,7 +141,7 @@ def _unit_for_admin(session: Session, principal: Principal | None, unit_id: str)
     )
     if unit is None:
         raise NotFound(f"device unit {unit_id} not found")
-    if principal is not None and not principal.covers(Permission.units_write, unit.org_unit.path):
+    if not principal.covers(Permission.units_write, unit.org_unit.path):
         if principal.covers(Permission.devices_read, unit.org_unit.path):
             raise PermissionDenied(f"you may not manage credentials of {unit.serial_number}")
         raise NotFound(f"device unit {unit_id} not found")
@@ -149,9 +149,9 @@ def _unit_for_admin(session: Session, principal: Principal | None, unit_id: str)
 
 
 def issue_device_credential(
-    session: Session, principal: Principal | None, unit_id: str, label: str | None = None
+    session: Session, principal: Principal, unit_id: str, label: str | None = None
 ) -> tuple[str, DeviceCredential]:
-    """A new secret for a device (shown once); ``principal=None`` is the CLI/demo operator."""
+    """A new secret for a device (shown once); the CLI and the demo pass their system principal."""
     unit = _unit_for_admin(session, principal, unit_id)
     secret = DEVICE_SECRET_PREFIX + secrets.token_urlsafe(32)
     credential = DeviceCredential(
@@ -159,7 +159,7 @@ def issue_device_credential(
         secret_sha256=_sha256(secret),
         broker_password_hash=password_hash(secret),
         label=label,
-        issued_by_id=principal.user_id if principal else None,
+        issued_by_id=principal.user_ref,
     )
     session.add(credential)
     session.flush()
@@ -168,7 +168,7 @@ def issue_device_credential(
 
 
 def revoke_device_credential(
-    session: Session, principal: Principal | None, credential_id: str
+    session: Session, principal: Principal, credential_id: str
 ) -> DeviceCredential:
     credential = session.get(DeviceCredential, credential_id)
     if credential is None:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth import audit
-from exoshare.auth.scope import Permission, Principal
+from exoshare.auth.scope import SYSTEM_INGESTION, Permission, Principal
 from exoshare.devices.models import DeviceModel, DeviceUnit, SafetyEnvelopeSetting
 from exoshare.errors import ExoshareError, InvalidInput, NotFound, PermissionDenied
 from exoshare.patients import service as patients_service
@@ -331,7 +331,7 @@ def complete_from_device(session: Session, telemetry_session_id: str) -> Therapy
     _meter(session, record)
     audit.record(
         session,
-        None,
+        SYSTEM_INGESTION,
         "complete",
         "therapy_session",
         record.id,
@@ -386,7 +386,7 @@ def attach_telemetry(session: Session, telemetry_session_id: str) -> TherapySess
             # Audited once per recording: the live path asks again every few seconds.
             audit.record(
                 session,
-                None,
+                SYSTEM_INGESTION,
                 "start_refused",
                 "therapy_session",
                 record.id,
@@ -407,7 +407,7 @@ def attach_telemetry(session: Session, telemetry_session_id: str) -> TherapySess
         record.live_at = _now()
     audit.record(
         session,
-        None,
+        SYSTEM_INGESTION,
         "attach_telemetry",
         "therapy_session",
         record.id,
@@ -508,7 +508,7 @@ def propose_setting_change(
         unit=limit.unit if limit else "",
         previous_value=current,
         proposed_value=float(value),
-        proposed_by_id=principal.user_id,
+        proposed_by_id=principal.user_ref,
         proposed_at=_now(),
         late_ack=False,
     )
@@ -611,7 +611,7 @@ def record_command_outcome(
         record.current_settings = {**record.current_settings, change.setting: change.proposed_value}
     audit.record(
         session,
-        None,
+        SYSTEM_INGESTION,
         f"setting_{status.value}",
         "therapy_setting_change",
         change.id,
@@ -684,7 +684,7 @@ def record_alert(session: Session, therapy_session_id: str, alert: Alert) -> Ses
     record = session.get(TherapySession, therapy_session_id)
     audit.record(
         session,
-        None,
+        SYSTEM_INGESTION,
         "alert_raised",
         "therapy_alert",
         row.id,
@@ -712,7 +712,7 @@ def acknowledge_alert(
     if alert.acknowledged_at is not None:
         raise AlreadyAcknowledged("this alert was already acknowledged")
     alert.acknowledged_at = _now()
-    alert.acknowledged_by_id = principal.user_id
+    alert.acknowledged_by_id = principal.user_ref
     alert.note = text
     audit.record(
         session,
