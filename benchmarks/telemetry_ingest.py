@@ -24,6 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
 from exoshare.demo.gait_profiles import healthy_profile
 from exoshare.demo.gait_simulator import VirtualExoskeleton
@@ -63,7 +64,7 @@ def _network(factory, n_devices: int) -> tuple[list[tuple[str, str]], str]:  # t
         maker = network.create_partner(s, "Bench Robotics", PartnerKind.manufacturer, "ES")
         model = devices.create_model(
             s,
-            None,
+            SYSTEM_SEEDING,
             "Bench X",
             maker.id,
             DeviceType.overground_exoskeleton,
@@ -75,7 +76,7 @@ def _network(factory, n_devices: int) -> tuple[list[tuple[str, str]], str]:  # t
         )
         patient = patients.create_patient(
             s,
-            None,
+            SYSTEM_SEEDING,
             clinic.id,
             "MRN-1",
             "Ana",
@@ -89,8 +90,8 @@ def _network(factory, n_devices: int) -> tuple[list[tuple[str, str]], str]:  # t
             "es",
         )
         for k in range(n_devices):
-            unit = devices.create_unit(s, None, f"BX-{k:04d}", model.id, clinic.id)
-            secret, _ = service.issue_device_credential(s, None, unit.id)
+            unit = devices.create_unit(s, SYSTEM_SEEDING, f"BX-{k:04d}", model.id, clinic.id)
+            secret, _ = service.issue_device_credential(s, SYSTEM_SEEDING, unit.id)
             credentials.append((unit.serial_number, secret))
         return credentials, patient.id
 

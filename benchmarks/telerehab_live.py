@@ -46,6 +46,8 @@ from typing import Any
 
 import numpy as np
 
+from exoshare.auth.scope import SYSTEM_SEEDING
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.world builds the network
 POSTGRES_URL = os.environ.get(
@@ -138,7 +140,7 @@ def _setup(url: str, n: int) -> dict[str, Any]:
             )
             s.add(unit)
             s.flush()
-            secret, _ = telemetry.issue_device_credential(s, None, unit.id)
+            secret, _ = telemetry.issue_device_credential(s, SYSTEM_SEEDING, unit.id)
             therapy = telerehab.plan_session(
                 s, principal, world.ids["patient_carlos"], unit.id, TherapyLocation.home
             )

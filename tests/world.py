@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth import service as auth
 from exoshare.auth.models import Role
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.devices import service as devices
 from exoshare.devices.models import DeviceType
@@ -70,7 +71,7 @@ def build_world(factory: sessionmaker[Session]) -> World:
         other_maker = network.create_partner(s, "Baltic Motion", PartnerKind.manufacturer, "EE")
         model = devices.create_model(
             s,
-            None,
+            SYSTEM_SEEDING,
             "Strider X2",
             maker.id,
             DeviceType.overground_exoskeleton,
@@ -82,7 +83,7 @@ def build_world(factory: sessionmaker[Session]) -> World:
         )
         other_model = devices.create_model(
             s,
-            None,
+            SYSTEM_SEEDING,
             "Lumen T1",
             other_maker.id,
             DeviceType.treadmill_gait_trainer,
@@ -92,8 +93,10 @@ def build_world(factory: sessionmaker[Session]) -> World:
             "230 V AC",
             [devices.EnvelopeSpec("treadmill_speed_mps", "m/s", 0.1, 3.2, 0.2, 0.5)],
         )
-        unit_madrid = devices.create_unit(s, None, "SX2-0001", model.id, madrid.id)
-        unit_barcelona = devices.create_unit(s, None, "LT1-0001", other_model.id, barcelona.id)
+        unit_madrid = devices.create_unit(s, SYSTEM_SEEDING, "SX2-0001", model.id, madrid.id)
+        unit_barcelona = devices.create_unit(
+            s, SYSTEM_SEEDING, "LT1-0001", other_model.id, barcelona.id
+        )
 
         def person(key: str, role: Role, unit_id: str, partner_id: str | None = None) -> None:
             user = auth.create_user(
@@ -118,7 +121,7 @@ def build_world(factory: sessionmaker[Session]) -> World:
         def patient(key: str, clinic_id: str, user_key: str | None = None) -> None:
             record = patients.create_patient(
                 s,
-                None,
+                SYSTEM_SEEDING,
                 clinic_id,
                 f"MRN-{key}",
                 key.title(),

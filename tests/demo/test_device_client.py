@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.demo.device_client import SimulatedDevice
 from exoshare.demo.flaky_link import FlakyConfig, FlakyLink
@@ -64,7 +65,7 @@ def _own_device(env: Env) -> tuple[str, str]:
         )
         s.add(unit)
         s.flush()
-        secret, _ = service.issue_device_credential(s, None, unit.id)
+        secret, _ = service.issue_device_credential(s, SYSTEM_SEEDING, unit.id)
     return serial, secret
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.fleet.billing import round_money, transaction_id_for
 from exoshare.fleet.models import Invoice, InvoiceLine, UsageEvent
@@ -38,7 +39,7 @@ def _third_patient(world: World, session_factory: sessionmaker[Session]) -> None
     with session_scope(session_factory) as s:
         record = patients.create_patient(
             s,
-            None,
+            SYSTEM_SEEDING,
             world.ids["madrid"],
             "MRN-pilar",
             "Pilar",

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.errors import ExoshareError
 from exoshare.fleet import service
@@ -222,7 +223,7 @@ def test_two_concurrent_overlapping_leases_exactly_one_wins(
             with session_scope(session_factory) as s:
                 service.create_lease(
                     s,
-                    None,
+                    SYSTEM_SEEDING,
                     world.ids["unit_madrid"],
                     world.ids[clinic_key],
                     Decimal("500"),
@@ -288,7 +289,7 @@ def test_a_lease_insert_chosen_to_break_a_deadlock_is_tried_again(
         monkeypatch.setattr(Session, "flush", flush_once_deadlocked)
         lease = service.create_lease(
             s,
-            None,
+            SYSTEM_SEEDING,
             world.ids["unit_madrid"],
             world.ids["barcelona"],
             Decimal("500"),

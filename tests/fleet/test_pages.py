@@ -7,6 +7,7 @@ from datetime import date, time
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.fleet import billing
 from exoshare.scheduling import service as scheduling
@@ -40,8 +41,10 @@ def test_fleet_and_invoice_pages(
         headers=token(client, world, "operator"),
     )
     with session_scope(session_factory) as s:
-        madrid = billing.draft_invoice(s, None, world.ids["madrid"], date(2026, 11, 1))
-        barcelona = billing.draft_invoice(s, None, world.ids["barcelona"], date(2026, 11, 1))
+        madrid = billing.draft_invoice(s, SYSTEM_SEEDING, world.ids["madrid"], date(2026, 11, 1))
+        barcelona = billing.draft_invoice(
+            s, SYSTEM_SEEDING, world.ids["barcelona"], date(2026, 11, 1)
+        )
         madrid_id, barcelona_id = madrid.id, barcelona.id
     _login(client, world, "admin_madrid")
     fleet = client.get("/fleet")
@@ -65,11 +68,11 @@ def test_waitlist_calendar_utilisation_and_approvals_pages(
 ) -> None:
     with session_scope(session_factory) as s:
         scheduling.set_opening_hours(
-            s, None, world.ids["madrid"], {d: (time(9), time(11)) for d in range(5)}
+            s, SYSTEM_SEEDING, world.ids["madrid"], {d: (time(9), time(11)) for d in range(5)}
         )
         scheduling.add_to_waitlist(
             s,
-            None,
+            SYSTEM_SEEDING,
             world.ids["patient_lucia"],
             date(2026, 2, 1),
             Priority.urgent,

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.models import Role, User
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.auth.service import add_grant
 from exoshare.db import session_scope
 from exoshare.devices.approvals import ApprovalStatus, record_approval
@@ -41,14 +42,20 @@ def world(session_factory: sessionmaker[Session]) -> World:
             assert clinic is not None
             clinic.latitude, clinic.longitude, clinic.timezone = lat, lon, zone
         service.set_opening_hours(
-            s, None, world.ids["madrid"], {d: (time(9), time(11)) for d in range(5)}
+            s, SYSTEM_SEEDING, world.ids["madrid"], {d: (time(9), time(11)) for d in range(5)}
         )
         record_approval(
-            s, None, world.ids["model"], "CE", ApprovalStatus.approved, date(2020, 1, 1), "gait"
+            s,
+            SYSTEM_SEEDING,
+            world.ids["model"],
+            "CE",
+            ApprovalStatus.approved,
+            date(2020, 1, 1),
+            "gait",
         )
         service.certify(
             s,
-            None,
+            SYSTEM_SEEDING,
             world.ids["therapist_madrid"],
             world.ids["model"],
             date(2025, 1, 1),
@@ -60,7 +67,7 @@ def world(session_factory: sessionmaker[Session]) -> World:
             ("patient_amani", Priority.routine, date(2026, 1, 1)),
         ):
             entry = service.add_to_waitlist(
-                s, None, world.ids[key], referred, priority, "post-acute stroke", 2, 2
+                s, SYSTEM_SEEDING, world.ids[key], referred, priority, "post-acute stroke", 2, 2
             )
             world.ids[f"entry_{key}"] = entry.id
     return world
@@ -70,7 +77,7 @@ def test_schedule_books_a_hand_checkable_week(
     world: World, session_factory: sessionmaker[Session]
 ) -> None:
     with session_scope(session_factory) as s:
-        run = service.run_schedule(s, None, MONDAY, weeks=1, time_limit_s=10)
+        run = service.run_schedule(s, SYSTEM_SEEDING, MONDAY, weeks=1, time_limit_s=10)
         assert (run.patients_waiting, run.patients_scheduled, run.sessions_booked) == (3, 2, 4)
     with session_factory() as s:
         sessions = s.scalars(select(BookedSession).order_by(BookedSession.starts_at)).all()
@@ -110,13 +117,13 @@ def test_maintenance_blocks_the_unit(world: World, session_factory: sessionmaker
     with session_scope(session_factory) as s:
         fleet.record_maintenance(
             s,
-            None,
+            SYSTEM_SEEDING,
             world.ids["unit_madrid"],
             MaintenanceKind.calibration,
             datetime(2026, 3, 2, 0, 0, tzinfo=MADRID),
             datetime(2026, 3, 5, 0, 0, tzinfo=MADRID),
         )
-        run = service.run_schedule(s, None, MONDAY, weeks=1, time_limit_s=10)
+        run = service.run_schedule(s, SYSTEM_SEEDING, MONDAY, weeks=1, time_limit_s=10)
         assert run.sessions_booked == 4
     with session_factory() as s:
         days = {b.starts_at.astimezone(MADRID).date() for b in s.scalars(select(BookedSession))}
@@ -197,7 +204,7 @@ def test_concurrent_booking_of_one_unit_slot_exactly_one_wins(
                 barrier.wait()
                 service.book_session(
                     s,
-                    None,
+                    SYSTEM_SEEDING,
                     world.ids[patient_key],
                     world.ids["unit_madrid"],
                     world.ids["therapist_madrid"],

@@ -10,6 +10,7 @@ import numpy as np
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.telemetry import service
 from exoshare.telemetry.ingest import Accepted, Inbound, Ingestor
@@ -145,12 +146,12 @@ def test_revocation_here_is_immediate_and_elsewhere_within_the_ttl(
     assert send(env, batch(4)) == "stored"  # from the cache
     with session_scope(env.factory) as s:
         credential = s.query(DeviceCredential).filter(DeviceCredential.revoked_at.is_(None)).one()
-        service.revoke_device_credential(s, None, credential.id)
+        service.revoke_device_credential(s, SYSTEM_SEEDING, credential.id)
     assert send(env, batch(5)) == "rejected:not-authenticated"
     assert counts(env)[:3] == (1, 4, 400)
 
 
 def _new_secret(env: Env) -> str:
     with session_scope(env.factory) as s:
-        secret, _ = service.issue_device_credential(s, None, env.world.ids["unit_madrid"])
+        secret, _ = service.issue_device_credential(s, SYSTEM_SEEDING, env.world.ids["unit_madrid"])
     return secret

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.telemetry import service
 from exoshare.telemetry.errors import TelemetryRejected
@@ -278,7 +279,7 @@ def test_unknown_and_revoked_credentials_are_refused(
     assert env.ingestor.handle(encode(wire)).code == "not-authenticated"
     with session_scope(env.factory) as s:
         credential = s.query(DeviceCredential).one()
-        service.revoke_device_credential(s, None, credential.id)
+        service.revoke_device_credential(s, SYSTEM_SEEDING, credential.id)
     assert send(env, batch(0)) == "rejected:not-authenticated"
     assert counts(env) == (1, 0, 0, 0)
 

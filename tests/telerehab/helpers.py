@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.devices.approvals import ApprovalStatus, record_approval
 from exoshare.scheduling import service as scheduling
@@ -33,14 +34,14 @@ def certify(
     if expired:
         first, last = today - timedelta(days=400), today - timedelta(days=1)
     with session_scope(factory) as s:
-        scheduling.certify(s, None, world.ids[key], world.ids[model], first, last)
+        scheduling.certify(s, SYSTEM_SEEDING, world.ids[key], world.ids[model], first, last)
 
 
 def approve_in_eu(factory: sessionmaker[Session], model_id: str) -> None:
     """A CE mark for the model, so it may be used at the Spanish clinics."""
     with session_scope(factory) as s:
         record_approval(
-            s, None, model_id, "CE", ApprovalStatus.approved, date(2020, 1, 1), "Gait training."
+            s, SYSTEM_SEEDING, model_id, "CE", ApprovalStatus.approved, date(2020, 1, 1), "Gait training."
         )
 
 
@@ -55,7 +56,7 @@ def ready_world(factory: sessionmaker[Session]) -> World:
 
 def device_secret(factory: sessionmaker[Session], world: World, unit: str = "unit_madrid") -> str:
     with session_scope(factory) as s:
-        secret, _ = telemetry.issue_device_credential(s, None, world.ids[unit])
+        secret, _ = telemetry.issue_device_credential(s, SYSTEM_SEEDING, world.ids[unit])
     return secret
 
 

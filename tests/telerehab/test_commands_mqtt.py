@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth import service as auth_service
 from exoshare.auth.models import User
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.demo.device_client import SimulatedDevice
 from exoshare.demo.flaky_link import FlakyConfig
@@ -60,7 +61,7 @@ class Setup:
         with session_scope(factory) as s:
             # The server allows steps of 30 %, the device's own firmware only 20 %.
             model = devices.create_model(
-                s, None, f"Strider X3 {self.serial}", self.world.ids["maker"],
+                s, SYSTEM_SEEDING, f"Strider X3 {self.serial}", self.world.ids["maker"],
                 DeviceType.overground_exoskeleton, 1.5, 1.95, 110, "battery",
                 [devices.EnvelopeSpec("assistance_pct", "%", 0, 100, 30, 50)],
             )  # fmt: skip
@@ -69,10 +70,15 @@ class Setup:
             )
             s.add(unit)
             s.flush()
-            self.secret, _ = telemetry.issue_device_credential(s, None, unit.id)
+            self.secret, _ = telemetry.issue_device_credential(s, SYSTEM_SEEDING, unit.id)
             therapist = self.world.ids["therapist_madrid"]
             scheduling.certify(
-                s, None, therapist, model.id, today - timedelta(days=1), today + timedelta(days=90)
+                s,
+                SYSTEM_SEEDING,
+                therapist,
+                model.id,
+                today - timedelta(days=1),
+                today + timedelta(days=90),
             )
             record_approval(
                 s, None, model.id, "CE", ApprovalStatus.approved, date(2020, 1, 1), "Gait training."

@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.auth.scope import SYSTEM_SEEDING
 from tests.world import PASSWORD, World, build_world
 
 
@@ -118,7 +119,7 @@ def test_patient_list_pages_with_show_more(
         for i in range(30):
             service.create_patient(
                 s,
-                None,
+                SYSTEM_SEEDING,
                 world.ids["madrid"],
                 f"MRN-X{i:02d}",
                 f"Extra{i:02d}",
