@@ -158,11 +158,19 @@ def _unit_for_write(session: Session, principal: Principal, unit_id: str) -> Dev
     return unit
 
 
-def _clinic(session: Session, clinic_id: str, field_name: str) -> OrgUnit:
+def _clinic(session: Session, principal: Principal, clinic_id: str, field_name: str) -> OrgUnit:
+    """Where a unit goes (a move's destination, a lessee): in the caller's fleet-management
+    scope, or refused exactly like an org unit that does not exist."""
     clinic = session.get(OrgUnit, clinic_id)
-    if clinic is None:
+    if clinic is None or not principal.covers(Permission.fleet_manage, clinic.path):
         raise InvalidInput(f"org unit {clinic_id} does not exist", field=field_name)
     return clinic
+
+
+def _lease_for_write(session: Session, principal: Principal, lease_id: str) -> Lease:
+    """A lease the caller may see (else NotFound, as for a missing one); changing it needs the
+    right to move its unit (checked by the caller through :func:`_unit_for_write`)."""
+    return get_lease(session, principal, lease_id)
 
 
 def lease_covering(session: Session, unit_id: str, day: date) -> Lease | None:
@@ -186,7 +194,7 @@ def transfer_unit(
 ) -> list[CustodyMovement]:
     """Move a unit to another holder: appends an ``out`` and an ``in``. Refused while on lease."""
     unit = _unit_for_write(session, principal, unit_id)
-    to = _clinic(session, to_org_unit_id, "to_org_unit_id")
+    to = _clinic(session, principal, to_org_unit_id, "to_org_unit_id")
     at = as_utc(at) if at else utcnow()
     lease = lease_covering(session, unit.id, at.date())
     if lease is not None:
@@ -359,7 +367,7 @@ def create_lease(
     under concurrency too (two requests racing for the same unit: exactly one lease is stored).
     """
     unit = _unit_for_write(session, principal, unit_id)
-    clinic = _clinic(session, clinic_id, "clinic_id")
+    clinic = _clinic(session, principal, clinic_id, "clinic_id")
     if clinic.kind is not OrgUnitKind.clinic:
         raise InvalidInput(f"{clinic.code} is not a clinic", field="clinic_id")
     if ends_on < starts_on:
@@ -465,9 +473,7 @@ def renew_lease(
     monthly_fee: Decimal | None = None,
 ) -> Lease:
     """A renewal is a new lease from the day after the old one ends, linked to it."""
-    old = session.get(Lease, lease_id)
-    if old is None:
-        raise NotFound(f"lease {lease_id} not found")
+    old = _lease_for_write(session, principal, lease_id)
     if old.returned_on is not None:
         raise Conflict(f"lease {lease_id} was returned on {old.returned_on}; it cannot be renewed")
     return create_lease(
@@ -488,9 +494,7 @@ def return_lease(session: Session, principal: Principal, lease_id: str, returned
 
     The fee is billed in advance, so the month of the return stays billed; later months are not.
     """
-    lease = session.get(Lease, lease_id)
-    if lease is None:
-        raise NotFound(f"lease {lease_id} not found")
+    lease = _lease_for_write(session, principal, lease_id)
     unit = _unit_for_write(session, principal, lease.unit_id)
     if lease.returned_on is not None:
         raise Conflict(f"lease {lease_id} was already returned on {lease.returned_on}")

@@ -98,7 +98,7 @@ def calendar_page(
         by_day=by_day,
         previous=monday - timedelta(days=7),
         following=monday + timedelta(days=7),
-        show_names=principal.covers(Permission.patients_read, clinic.path),
+        named=service.nameable_patients(principal, sessions),
     )
 
 

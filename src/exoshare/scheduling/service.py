@@ -77,7 +77,15 @@ def _may_manage(principal: Principal, clinic: OrgUnit) -> None:
         raise PermissionDenied(f"you may not change the schedule of {clinic.code}")
 
 
-# ---------------------------------------------------------------------------------- hours
+def _clinic_to_manage(session: Session, principal: Principal, clinic_id: str) -> OrgUnit:
+    """A clinic whose schedule the caller keeps; one they cannot see answers as a missing one."""
+    clinic = _clinic(session, clinic_id)
+    if not principal.covers(Permission.network_read, clinic.path) and not principal.covers(
+        Permission.scheduling_manage, clinic.path
+    ):
+        raise NotFound(f"clinic {clinic_id} not found", field="clinic_id")
+    _may_manage(principal, clinic)
+    return clinic
 
 
 def set_opening_hours(
@@ -87,8 +95,7 @@ def set_opening_hours(
     hours: dict[int, tuple[time, time]],
 ) -> list[ClinicOpeningHours]:
     """Replace a clinic's weekly opening hours (weekday 0 = Monday; missing = closed)."""
-    clinic = _clinic(session, clinic_id)
-    _may_manage(principal, clinic)
+    clinic = _clinic_to_manage(session, principal, clinic_id)
     for weekday, (opens, closes) in hours.items():
         if not 0 <= weekday <= 6 or opens >= closes:
             raise InvalidInput(f"weekday {weekday}: opening must be before closing", field="hours")
@@ -113,8 +120,9 @@ def set_working_hours(
     clinic_id: str,
     hours: dict[int, tuple[time, time]],
 ) -> list[TherapistWorkingHours]:
-    clinic = _clinic(session, clinic_id)
-    _may_manage(principal, clinic)
+    clinic = _clinic_to_manage(session, principal, clinic_id)
+    if not _is_therapist_of(session, therapist_id, clinic):
+        raise InvalidInput(f"therapist {therapist_id} does not exist", field="therapist_id")
     for old in session.scalars(
         select(TherapistWorkingHours).where(
             TherapistWorkingHours.therapist_id == therapist_id,
@@ -502,9 +510,6 @@ def book_session(
     attempt teaches nobody which ids exist elsewhere.
     """
 
-    def sees(permission: Permission, path: str) -> bool:
-        return principal.covers(permission, path)
-
     unit = session.get(DeviceUnit, unit_id)
     holder = current_holders(session, [unit.id], as_utc(starts_at))[unit.id] if unit else None
     clinic = session.get(OrgUnit, holder) if holder else None
@@ -512,7 +517,7 @@ def book_session(
         unit is None
         or clinic is None
         or clinic.kind is not OrgUnitKind.clinic
-        or not sees(Permission.devices_read, clinic.path)
+        or not principal.covers(Permission.devices_read, clinic.path)
     ):
         raise InvalidInput(f"device unit {unit_id} does not exist", field="unit_id")
     _may_manage(principal, clinic)
@@ -522,7 +527,7 @@ def book_session(
         patient is None
         or patient.voided
         or patient_clinic is None
-        or not sees(Permission.patients_read, patient_clinic.path)
+        or not principal.covers(Permission.patients_read, patient_clinic.path)
     ):
         raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
     if not _is_therapist_of(session, therapist_id, clinic):
@@ -658,10 +663,26 @@ def calendar(
                 BookedSession.starts_at >= lo,
                 BookedSession.starts_at < hi,
             )
-            .options(selectinload(BookedSession.patient), selectinload(BookedSession.unit))
+            .options(
+                selectinload(BookedSession.patient).selectinload(Patient.clinic),
+                selectinload(BookedSession.unit),
+            )
             .order_by(BookedSession.starts_at, BookedSession.unit_id)
         )
     )
+
+
+def nameable_patients(principal: Principal, bookings: list[BookedSession]) -> set[str]:
+    """Ids of the booked patients whose names the caller may read.
+
+    A clinic's calendar holds patients of other clinics too (the network schedule sends a
+    patient to the nearest free unit); their names stay with their own clinic.
+    """
+    return {
+        b.patient_id
+        for b in bookings
+        if principal.covers(Permission.patients_read, b.patient.clinic.path)
+    }
 
 
 @dataclass

@@ -493,12 +493,24 @@ def propose_setting_change(
 ) -> Proposal:
     """Check a proposed change and record it: ``sent`` with a command id, or ``refused``.
 
-    The checks, in order: the caller may run the session, it is running, the caller is
-    certified for the unit's model, the value is inside the model's envelope (bounds, and
-    maximum step from the last confirmed value), no change of the setting is awaiting an ack.
+    First, who may change settings at all: a caller who cannot see the session (NotFound), may
+    only follow it (a patient, a read-only grant: PermissionDenied) or holds no valid
+    certificate for the unit's model (NotCertified) is refused before anything is stored, so
+    no one outside the care team can write rows under a patient's session. Then the clinical
+    checks of an allowed therapist's proposal, which are recorded (``refused`` with the reason,
+    and audited) because what a clinician tried on a patient's device belongs in the record:
+    the session is running, the value is inside the model's envelope (bounds, and maximum step
+    from the last confirmed value), no change of the setting is awaiting an ack.
     """
     record = get_session(session, principal, therapy_session_id)
     model: DeviceModel = record.device_unit.model
+    if not principal.covers(Permission.patients_write, record.clinic.path):
+        raise PermissionDenied("you may follow this session but not change its settings")
+    if run_refusal(session, principal, record) is not None:
+        raise NotCertified(
+            f"you hold no valid certificate for {model.name}; only therapists certified "
+            "for this model may adjust it"
+        )
     envelope = envelope_of(session, model.id)
     limit = envelope.get(setting)
     current = record.current_settings.get(setting)
@@ -514,16 +526,9 @@ def propose_setting_change(
     )
     refusal: ExoshareError | None = None
     try:
-        if not principal.covers(Permission.patients_write, record.clinic.path):
-            raise PermissionDenied("you may follow this session but not change its settings")
         if record.status not in COMMANDABLE:
             raise SessionNotLive(
                 f"the session is {record.status.value}; settings change only while it runs"
-            )
-        if run_refusal(session, principal, record) is not None:
-            raise NotCertified(
-                f"you hold no valid certificate for {model.name}; only therapists certified "
-                "for this model may adjust it"
             )
         check_setting_change(envelope, setting, current, float(value))
         pending = session.scalar(
