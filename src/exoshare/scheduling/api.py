@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
 
+from fastapi import APIRouter, Depends, status
+
+from exoshare.auth.gate import require
+from exoshare.auth.scope import Permission, Principal
 from exoshare.bounds import CalendarDate
 from exoshare.deps import CurrentPrincipal, DbSession
 from exoshare.scheduling import service
@@ -19,9 +23,12 @@ from exoshare.scheduling.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["scheduling"])
 
+ScheduleKeeper = Annotated[Principal, Depends(require(Permission.scheduling_manage))]
+"""A caller who keeps some clinic's schedule; which clinics, the service checks per id."""
+
 
 @router.post("/waitlist", response_model=WaitlistEntryOut, status_code=status.HTTP_201_CREATED)
-def add(body: WaitlistCreate, session: DbSession, principal: CurrentPrincipal) -> object:
+def add(body: WaitlistCreate, session: DbSession, principal: ScheduleKeeper) -> object:
     return service.add_to_waitlist(session, principal, **body.model_dump())
 
 
@@ -38,14 +45,14 @@ def waitlist(clinic_id: str, session: DbSession, principal: CurrentPrincipal) ->
 
 
 @router.post("/schedule-runs", response_model=ScheduleRunOut, status_code=status.HTTP_201_CREATED)
-def run(body: ScheduleRunCreate, session: DbSession, principal: CurrentPrincipal) -> object:
+def run(body: ScheduleRunCreate, session: DbSession, principal: ScheduleKeeper) -> object:
     return service.run_schedule(session, principal, **body.model_dump())
 
 
 @router.post(
     "/booked-sessions", response_model=BookedSessionOut, status_code=status.HTTP_201_CREATED
 )
-def book(body: BookingCreate, session: DbSession, principal: CurrentPrincipal) -> object:
+def book(body: BookingCreate, session: DbSession, principal: ScheduleKeeper) -> object:
     return service.book_session(session, principal, **body.model_dump())
 
 

@@ -1,0 +1,208 @@
+"""Scheduling writes by clinic admins and therapists: a foreign patient, unit, therapist or clinic
+answers exactly like a missing one and books nothing; a calendar never names a foreign patient."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from exoshare.auth.models import User
+from exoshare.auth.scope import SYSTEM_SEEDING
+from exoshare.auth.service import principal_for
+from exoshare.db import session_scope
+from exoshare.errors import ExoshareError, InvalidInput, NotFound, PermissionDenied
+from exoshare.network.models import OrgUnit
+from exoshare.scheduling import service
+from exoshare.scheduling.models import (
+    BookedSession,
+    ClinicOpeningHours,
+    TherapistWorkingHours,
+    WaitlistEntry,
+)
+from tests.scope_checks import missing_id, same_refusal
+from tests.world import World, build_world, token
+
+START = "2026-03-02T09:00:00+01:00"
+
+
+@pytest.fixture
+def world(session_factory: sessionmaker[Session]) -> World:
+    world = build_world(session_factory)
+    with session_scope(session_factory) as s:
+        for key in ("madrid", "barcelona", "nairobi"):
+            clinic = s.get(OrgUnit, world.ids[key])
+            assert clinic is not None
+            clinic.latitude, clinic.longitude, clinic.timezone = 40.4, -3.7, "Europe/Madrid"
+    return world
+
+
+def _count(factory: sessionmaker[Session], table: type) -> int:
+    with session_scope(factory) as s:
+        return s.scalar(select(func.count()).select_from(table)) or 0
+
+
+def _book(client: TestClient, headers: dict[str, str], **ids: str) -> Response:
+    return client.post("/api/v1/booked-sessions", json={**ids, "starts_at": START}, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("field", "foreign_key"),
+    [
+        ("patient_id", "patient_jordi"),  # a Barcelona patient
+        ("unit_id", "unit_barcelona"),  # a unit Barcelona holds
+        ("therapist_id", "therapist_barcelona"),  # a therapist of Barcelona
+    ],
+)
+def test_a_clinic_admin_books_only_their_own_patients_units_and_therapists(
+    client: TestClient,
+    world: World,
+    session_factory: sessionmaker[Session],
+    field: str,
+    foreign_key: str,
+) -> None:
+    own = {
+        "patient_id": world.ids["patient_carlos"],
+        "unit_id": world.ids["unit_madrid"],
+        "therapist_id": world.ids["therapist_madrid"],
+    }
+    admin = token(client, world, "admin_madrid")
+    nowhere = missing_id()
+    foreign = _book(client, admin, **{**own, field: world.ids[foreign_key]})
+    missing = _book(client, admin, **{**own, field: nowhere})
+    body = same_refusal(foreign, world.ids[foreign_key], missing, nowhere)
+    assert (foreign.status_code, body["field"]) == (422, field)
+    assert _count(session_factory, BookedSession) == 0
+    # Everything of their own clinic books.
+    assert _book(client, admin, **own).status_code == 201
+
+
+def test_a_therapist_who_does_not_keep_the_schedule_books_nothing(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    therapist = token(client, world, "therapist_madrid")
+    refused = _book(
+        client,
+        therapist,
+        patient_id=world.ids["patient_carlos"],
+        unit_id=world.ids["unit_madrid"],
+        therapist_id=world.ids["therapist_madrid"],
+    )
+    # A therapist keeps no clinic's schedule: the gate refuses before any id is looked at.
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "this needs the permission scheduling:manage"
+    assert _count(session_factory, BookedSession) == 0
+
+
+def test_waitlist_entries_only_for_the_callers_own_patients(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    admin = token(client, world, "admin_madrid")
+    entry = {
+        "referral_date": "2026-02-01",
+        "priority": "routine",
+        "priority_reason": "post-acute stroke",
+        "sessions_per_week": 2,
+        "course_sessions": 10,
+    }
+    nowhere = missing_id()
+    foreign = client.post(
+        "/api/v1/waitlist", json={**entry, "patient_id": world.ids["patient_jordi"]}, headers=admin
+    )
+    missing = client.post("/api/v1/waitlist", json={**entry, "patient_id": nowhere}, headers=admin)
+    assert same_refusal(foreign, world.ids["patient_jordi"], missing, nowhere)["field"] == (
+        "patient_id"
+    )
+    assert _count(session_factory, WaitlistEntry) == 0
+
+
+def _as(factory: sessionmaker[Session], world: World, key: str, action: object) -> str:
+    """Run ``action(session, principal)`` as a world user; the refusal's type and detail."""
+    with session_scope(factory) as s:
+        user = s.get(User, world.ids[key])
+        assert user is not None
+        try:
+            action(s, principal_for(s, user))  # type: ignore[operator]
+        except ExoshareError as exc:
+            s.rollback()
+            return f"{type(exc).__name__}: {exc.detail}"
+    return "done"
+
+
+def test_hours_of_a_foreign_clinic_or_therapist_answer_like_missing_ones(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    hours = {0: (time(9), time(17))}
+    nowhere = missing_id()
+
+    def clinic_hours(clinic_id: str) -> str:
+        return _as(
+            session_factory,
+            world,
+            "admin_madrid",
+            lambda s, p: service.set_opening_hours(s, p, clinic_id, hours),
+        ).replace(clinic_id, "<id>")
+
+    assert clinic_hours(world.ids["nairobi"]) == clinic_hours(nowhere)
+    assert clinic_hours(nowhere) == f"{NotFound.__name__}: clinic <id> not found"
+    # Barcelona is visible to no one in Madrid either; Madrid itself is the admin's to set.
+    assert clinic_hours(world.ids["barcelona"]) == clinic_hours(nowhere)
+    assert clinic_hours(world.ids["madrid"]) == "done"
+
+    def therapist_hours(therapist_id: str) -> str:
+        return _as(
+            session_factory,
+            world,
+            "admin_madrid",
+            lambda s, p: service.set_working_hours(s, p, therapist_id, world.ids["madrid"], hours),
+        ).replace(therapist_id, "<id>")
+
+    assert therapist_hours(world.ids["therapist_barcelona"]) == therapist_hours(nowhere)
+    assert therapist_hours(nowhere) == (
+        f"{InvalidInput.__name__}: therapist <id> does not exist at ES-MAD-01"
+    )
+    assert therapist_hours(world.ids["therapist_madrid"]) == "done"
+    # A therapist of the clinic may read its schedule but not keep it.
+    assert (
+        _as(
+            session_factory,
+            world,
+            "therapist_madrid",
+            lambda s, p: service.set_opening_hours(s, p, world.ids["madrid"], hours),
+        )
+        == f"{PermissionDenied.__name__}: you may not change the schedule of ES-MAD-01"
+    )
+    with session_scope(session_factory) as s:
+        assert [h.clinic_id for h in s.scalars(select(ClinicOpeningHours))] == [world.ids["madrid"]]
+        assert [h.therapist_id for h in s.scalars(select(TherapistWorkingHours))] == [
+            world.ids["therapist_madrid"]
+        ]
+
+
+def test_the_calendar_never_prints_a_foreign_patients_name(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    """The network schedule may send a Barcelona patient to a Madrid unit; Madrid's calendar
+    shows the slot, but the name stays with Barcelona."""
+    with session_scope(session_factory) as s:
+        for patient, hour in (("patient_carlos", 9), ("patient_jordi", 10)):
+            service.book_session(
+                s,
+                SYSTEM_SEEDING,
+                world.ids[patient],
+                world.ids["unit_madrid"],
+                world.ids["therapist_madrid"],
+                datetime(2026, 3, 2, hour, tzinfo=UTC),
+            )
+    page = client.get(
+        f"/calendar?clinic_id={world.ids['madrid']}&start={date(2026, 3, 2).isoformat()}",
+        headers=token(client, world, "admin_madrid"),
+    )
+    assert page.status_code == 200, page.text
+    assert "Carlos Test" in page.text
+    assert "Jordi" not in page.text
+    assert page.text.count("SX2-0001") == 2
