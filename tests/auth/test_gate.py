@@ -1,0 +1,126 @@
+"""The gate: the system principal for trusted internal callers, route permissions, and the one
+caller lookup shared by HTTP and the live WebSocket."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.testclient import WebSocketDenialResponse
+
+from exoshare.auth.models import AuditEvent, Role, User
+from exoshare.auth.scope import (
+    SYSTEM_CLI,
+    SYSTEM_SEEDING,
+    Permission,
+    SystemPrincipal,
+)
+from exoshare.db import session_scope
+from exoshare.patients import service as patients
+from exoshare.patients.models import Diagnosis, Sex
+from tests.telerehab.helpers import plan
+from tests.world import World, build_world, token
+
+
+def test_the_system_principal_passes_every_scope_check_and_has_no_user() -> None:
+    system = SystemPrincipal("import")
+    assert (system.name, system.user_ref, system.is_system) == ("system:import", None, True)
+    assert all(system.covers(p, "/any/clinic/path/") for p in Permission)
+    assert system.paths_for(Permission.patients_write) == ["/"]
+    assert system.may_grant(Role.consortium_operator, "/root/")
+    # Operator-only actions are open to it; narrowing roles never apply.
+    assert system.has_role(Role.consortium_operator)
+    assert not system.has_role(Role.patient) and not system.has_role(Role.manufacturer)
+    assert repr(SYSTEM_CLI) == "SystemPrincipal('cli')"
+    with pytest.raises(ValueError):
+        SystemPrincipal("two words")
+
+
+def test_audit_rows_of_the_system_are_recognisable(
+    session_factory: sessionmaker[Session],
+) -> None:
+    world = build_world(session_factory)
+    with session_scope(session_factory) as s:
+        seeded = patients.create_patient(
+            s,
+            SYSTEM_SEEDING,
+            world.ids["madrid"],
+            "MRN-SEED",
+            "Ana",
+            "Seed",
+            Sex.female,
+            date(1980, 1, 1),
+            1.65,
+            60.0,
+            Diagnosis.stroke,
+        ).id
+    with session_scope(session_factory) as s:
+        row = s.scalars(select(AuditEvent).where(AuditEvent.patient_id == seeded)).one()
+        assert (row.action, row.user_id, row.user_agent) == ("create", None, "system:seeding")
+        # No person's row looks like it: theirs carry the user.
+        people = s.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.user_id.is_(None),
+                or_(AuditEvent.user_agent.is_(None), AuditEvent.user_agent.not_like("system:%")),
+            )
+        )
+        assert people == 0
+
+
+def test_a_route_permission_is_checked_at_the_gate(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    world = build_world(session_factory)
+    body = {
+        "email": "new@test.exoshare.org",
+        "display_name": "New",
+        "password": "correct-horse-battery",
+        "role": "therapist",
+        "org_unit_id": world.ids["madrid"],
+    }
+    refused = client.post(
+        "/api/v1/users", json=body, headers=token(client, world, "therapist_madrid")
+    )
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "this needs the permission users:manage"
+    with session_scope(session_factory) as s:
+        assert s.scalar(select(User.id).where(User.email == body["email"])) is None
+    made = client.post("/api/v1/users", json=body, headers=token(client, world, "admin_madrid"))
+    assert made.status_code == 201, made.text
+
+
+def test_pages_a_caller_may_not_use_do_not_exist_for_them(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    world = build_world(session_factory)
+    carlos = token(client, world, "carlos")
+    for page in ("/fleet", "/invoices", "/utilisation"):
+        assert client.get(page, headers=carlos).status_code == 404, page
+    assert client.get("/fleet", headers=token(client, world, "therapist_madrid")).status_code == 200
+
+
+def _open_live(client: TestClient, sid: str, headers: dict[str, str]) -> int:
+    try:
+        with client.websocket_connect(f"/api/v1/telerehab/sessions/{sid}/live", headers=headers):
+            return 101
+    except WebSocketDenialResponse as denial:
+        return denial.status_code
+
+
+def test_the_live_websocket_resolves_its_caller_through_the_gate(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    world: World = build_world(session_factory)
+    maria = token(client, world, "therapist_madrid")
+    sid = plan(client, maria, world)["id"]
+    assert _open_live(client, sid, maria) == 101
+    assert _open_live(client, sid, token(client, world, "therapist_barcelona")) == 404
+    # A malformed or unknown token is no caller at all, as on the HTTP routes.
+    assert _open_live(client, sid, {"Authorization": "Basic bWFyaWE="}) == 401
+    assert _open_live(client, sid, {"Authorization": "Bearer exo_not-a-token"}) == 401
+    assert _open_live(client, sid, {}) == 401
