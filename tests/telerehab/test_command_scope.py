@@ -9,9 +9,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.models import AuditEvent
 from exoshare.db import session_scope
+from exoshare.telemetry.protocol import CommandAck, encode
+from exoshare.telemetry.runtime import ingestor
 from exoshare.telerehab.models import SettingChange, TherapySession
 from tests.scope_checks import missing_id, same_refusal
-from tests.telerehab.helpers import announce, certify, device_secret, plan
+from tests.telerehab.helpers import START_S, announce, certify, device_secret, plan
 from tests.world import World, build_world, token
 
 API = "/api/v1/telerehab"
@@ -118,3 +120,38 @@ def test_a_session_is_planned_only_for_own_patients_on_units_their_clinic_holds(
     assert body["field"] == "device_unit_id"
     with session_scope(session_factory) as s:
         assert s.scalar(select(func.count()).select_from(TherapySession)) == 0
+
+
+def _ack(client: TestClient, secret: str, command_id: str) -> str:
+    wire = CommandAck(command_id, "applied", START_S + 5).to_wire()
+    wire["auth"] = secret
+    return ingestor(client.app).handle(encode(wire)).status  # type: ignore[arg-type]
+
+
+def test_a_device_settles_only_commands_sent_to_it(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    world, sid = _running(client, session_factory)
+    certify(session_factory, world, "therapist_madrid")
+    maria = token(client, world, "therapist_madrid")
+    # No command channel in tests: the change is sent as far as it goes and times out.
+    sent = client.post(f"{API}/sessions/{sid}/settings", json=CHANGE, headers=maria).json()
+    assert sent["status"] == "timed_out"
+    with session_scope(session_factory) as s:
+        command_id = s.scalars(select(SettingChange.command_id)).one()
+    assert command_id is not None
+    # Barcelona's device answers Madrid's command: stored as its own message, settles nothing.
+    assert _ack(client, device_secret(session_factory, world, "unit_barcelona"), command_id) == (
+        "stored"
+    )
+    with session_scope(session_factory) as s:
+        change = s.scalars(select(SettingChange)).one()
+        assert (change.status.value, change.late_ack) == ("timed_out", False)
+    # The device the command went to: its late answer is the truth.
+    assert _ack(client, device_secret(session_factory, world), command_id) == "stored"
+    with session_scope(session_factory) as s:
+        change = s.scalars(select(SettingChange)).one()
+        record = s.get(TherapySession, sid)
+        assert record is not None
+        assert (change.status.value, change.late_ack) == ("applied", True)
+        assert record.current_settings == {"guidance_force_pct": 45.0}

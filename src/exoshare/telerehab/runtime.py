@@ -131,6 +131,12 @@ class TelerehabRuntime:
         elif isinstance(message, SessionAnnounce) and telemetry_id:
             self._discover(telemetry_id, force=True)
         elif isinstance(message, CommandAck) and accepted.status == "stored":
+            # A device answers only for commands sent to it: another device's answer (a
+            # guessed or replayed command id) settles nothing.
+            with session_scope(self.factory) as session:
+                own = service.command_sent_to(session, message.command_id, accepted.device_unit_id)
+            if not own:
+                return
             if not self.waiters.resolve(message):
                 change = record_late_ack(self.factory, message)
                 if change is not None:

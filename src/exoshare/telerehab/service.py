@@ -583,6 +583,19 @@ def change_by_command(session: Session, command_id: str) -> SettingChange | None
     return found
 
 
+def command_sent_to(session: Session, command_id: str, device_unit_id: str) -> bool:
+    """Whether the command went to this device (the unit of the change's therapy session)."""
+    found = session.scalar(
+        select(SettingChange.id)
+        .join(TherapySession, TherapySession.id == SettingChange.therapy_session_id)
+        .where(
+            SettingChange.command_id == command_id,
+            TherapySession.device_unit_id == device_unit_id,
+        )
+    )
+    return found is not None
+
+
 def record_command_outcome(
     session: Session,
     command_id: str,
