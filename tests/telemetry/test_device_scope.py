@@ -18,11 +18,11 @@ from exoshare.config import Settings
 from exoshare.db import make_engine, make_sessionmaker, session_scope
 from exoshare.fleet import service as fleet
 from exoshare.telemetry import service
-from exoshare.telemetry.models import TelemetryBatch, TelemetrySession
+from exoshare.telemetry.models import DeviceCredential, TelemetryBatch, TelemetrySession
 from exoshare.telemetry.protocol import decode, encode
 from tests.scope_checks import missing_id, same_refusal
 from tests.telemetry.helpers import START_S, announce, batch, counts, make_env, send
-from tests.world import build_world
+from tests.world import build_world, token
 
 
 def _receipt(env: object, message: object) -> dict:
@@ -135,4 +135,36 @@ def test_an_upload_for_another_clinics_patient_answers_like_an_unknown_patient(
         assert s.scalar(select(func.count()).select_from(TelemetrySession)) == 0
     own = upload(world.ids["patient_jordi"])
     assert own.status_code == 201, own.text
+    factory.kw["bind"].dispose()
+
+
+def test_credentials_of_another_clinics_device_answer_like_missing_ones(
+    client: TestClient, settings: Settings
+) -> None:
+    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    world = build_world(factory)
+    with session_scope(factory) as s:
+        _, credential = service.issue_device_credential(
+            s, SYSTEM_SEEDING, world.ids["unit_barcelona"]
+        )
+        foreign_credential = credential.id
+    admin = token(client, world, "admin_madrid")
+    nowhere = missing_id()
+    foreign = client.post(
+        "/api/v1/telemetry/credentials",
+        json={"device_unit_id": world.ids["unit_barcelona"]},
+        headers=admin,
+    )
+    missing = client.post(
+        "/api/v1/telemetry/credentials", json={"device_unit_id": nowhere}, headers=admin
+    )
+    assert same_refusal(foreign, world.ids["unit_barcelona"], missing, nowhere)["status"] == 404
+    foreign = client.post(
+        f"/api/v1/telemetry/credentials/{foreign_credential}/revoke", headers=admin
+    )
+    missing = client.post(f"/api/v1/telemetry/credentials/{nowhere}/revoke", headers=admin)
+    assert same_refusal(foreign, foreign_credential, missing, nowhere)["status"] == 404
+    with session_scope(factory) as s:
+        rows = s.execute(select(DeviceCredential.id, DeviceCredential.revoked_at)).all()
+    assert rows == [(foreign_credential, None)]
     factory.kw["bind"].dispose()
