@@ -11,7 +11,8 @@ from httpx import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from exoshare.auth.models import User
+from exoshare.auth import service as auth
+from exoshare.auth.models import Role, User
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.auth.service import principal_for
 from exoshare.db import session_scope
@@ -21,11 +22,12 @@ from exoshare.scheduling import service
 from exoshare.scheduling.models import (
     BookedSession,
     ClinicOpeningHours,
+    Priority,
     TherapistWorkingHours,
     WaitlistEntry,
 )
 from tests.scope_checks import missing_id, same_refusal
-from tests.world import World, build_world, token
+from tests.world import PASSWORD, World, build_world, token
 
 START = "2026-03-02T09:00:00+01:00"
 
@@ -206,3 +208,39 @@ def test_the_calendar_never_prints_a_foreign_patients_name(
     assert "Carlos Test" in page.text
     assert "Jordi" not in page.text
     assert page.text.count("SX2-0001") == 2
+
+
+def test_an_operator_of_one_country_schedules_only_that_countrys_waitlist(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    with session_scope(session_factory) as s:
+        for key in ("patient_carlos", "patient_amani"):  # Madrid, Nairobi
+            service.add_to_waitlist(
+                s,
+                SYSTEM_SEEDING,
+                world.ids[key],
+                date(2026, 1, 5),
+                Priority.routine,
+                "stroke",
+                2,
+                2,
+            )
+        spain = s.get(OrgUnit, world.ids["spain"])
+        assert spain is not None
+        spain_operator = auth.create_user(s, "ops-es@test.exoshare.org", "Ops Spain", PASSWORD)
+        auth.add_grant(s, spain_operator, Role.consortium_operator, spain)
+        spain_operator_id = spain_operator.id
+    with session_scope(session_factory) as s:
+        user = s.get(User, spain_operator_id)
+        assert user is not None
+        run = service.run_schedule(
+            s, principal_for(s, user), date(2026, 3, 2), weeks=1, time_limit_s=5
+        )
+        assert run.patients_waiting == 1
+    with session_scope(session_factory) as s:
+        reasons = dict(
+            s.execute(select(WaitlistEntry.patient_id, WaitlistEntry.unscheduled_reasons)).all()
+        )
+    # Madrid's patient was considered (and could not be placed: no hours); Nairobi's untouched.
+    assert reasons[world.ids["patient_carlos"]]
+    assert reasons[world.ids["patient_amani"]] is None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -302,7 +302,11 @@ def build_problem(
     clinic_ids: list[str] | None = None,
 ) -> BuiltProblem:
     """The solver's instance from the database: every clinic with opening hours and a location,
-    every functioning unit at the clinic holding it, certified therapists, waiting patients."""
+    every functioning unit at the clinic holding it, certified therapists, waiting patients.
+
+    ``clinic_ids`` narrows it to those clinics: their units and therapists, and the waiting
+    patients of those clinics only (an operator of one region schedules that region).
+    """
     horizon = sp.Horizon(start, weeks, slot_min)
     clinic_stmt = select(OrgUnit).where(
         OrgUnit.kind == OrgUnitKind.clinic,
@@ -436,7 +440,10 @@ def build_problem(
         e.id: e
         for e in session.scalars(
             select(WaitlistEntry)
-            .where(WaitlistEntry.status == WaitlistStatus.waiting)
+            .where(
+                WaitlistEntry.status == WaitlistStatus.waiting,
+                WaitlistEntry.clinic_id.in_(clinic_ids) if clinic_ids is not None else true(),
+            )
             .options(selectinload(WaitlistEntry.patient), selectinload(WaitlistEntry.clinic))
             .order_by(WaitlistEntry.referral_date, WaitlistEntry.id)
         )
@@ -588,7 +595,16 @@ def run_schedule(
         raise PermissionDenied("the network schedule is run by the consortium operator")
     if not 1 <= weeks <= 12:
         raise InvalidInput("weeks must be 1–12", field="weeks")
-    built = build_problem(session, start, weeks, travel_limit_km)
+    # Every clinic, unit, therapist and patient the run touches is in the caller's scope.
+    in_scope = list(
+        session.scalars(
+            select(OrgUnit.id).where(
+                OrgUnit.kind == OrgUnitKind.clinic,
+                principal.org_filter(Permission.scheduling_manage, OrgUnit.path),
+            )
+        )
+    )
+    built = build_problem(session, start, weeks, travel_limit_km, clinic_ids=in_scope)
     run = ScheduleRun(
         horizon_start=start,
         weeks=weeks,
