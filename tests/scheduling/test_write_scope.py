@@ -23,6 +23,7 @@ from exoshare.scheduling.models import (
     BookedSession,
     ClinicOpeningHours,
     Priority,
+    TherapistCertification,
     TherapistWorkingHours,
     WaitlistEntry,
 )
@@ -244,3 +245,36 @@ def test_an_operator_of_one_country_schedules_only_that_countrys_waitlist(
     # Madrid's patient was considered (and could not be placed: no hours); Nairobi's untouched.
     assert reasons[world.ids["patient_carlos"]]
     assert reasons[world.ids["patient_amani"]] is None
+
+
+def test_an_operator_of_one_country_certifies_only_that_countrys_therapists(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    with session_scope(session_factory) as s:
+        kenya = s.get(OrgUnit, world.ids["nairobi"])
+        spain = s.get(OrgUnit, world.ids["spain"])
+        assert kenya is not None and spain is not None
+        nairobi_therapist = auth.create_user(s, "t-nbo@test.exoshare.org", "T Nbo", PASSWORD)
+        auth.add_grant(s, nairobi_therapist, Role.therapist, kenya)
+        spain_operator = auth.create_user(s, "ops-es@test.exoshare.org", "Ops Spain", PASSWORD)
+        auth.add_grant(s, spain_operator, Role.consortium_operator, spain)
+        world.ids.update(therapist_nairobi=nairobi_therapist.id, operator_spain=spain_operator.id)
+    nowhere = missing_id()
+
+    def certify(therapist_id: str) -> str:
+        return _as(
+            session_factory,
+            world,
+            "operator_spain",
+            lambda s, p: service.certify(
+                s, p, therapist_id, world.ids["model"], date(2026, 1, 1), date(2027, 1, 1)
+            ),
+        ).replace(therapist_id, "<id>")
+
+    assert certify(world.ids["therapist_nairobi"]) == certify(nowhere)
+    assert certify(nowhere) == f"{InvalidInput.__name__}: user <id> does not exist"
+    assert certify(world.ids["therapist_barcelona"]) == "done"
+    with session_scope(session_factory) as s:
+        assert s.scalars(select(TherapistCertification.therapist_id)).all() == [
+            world.ids["therapist_barcelona"]
+        ]

@@ -153,7 +153,16 @@ def certify(
     """Record that a therapist may run a model until ``expires_on`` (renewal overwrites)."""
     if not principal.has_role(Role.consortium_operator):
         raise PermissionDenied("certifications are recorded by the operator (later: the academy)")
-    if session.get(User, therapist_id) is None:
+    # The therapist must hold a grant where the caller manages users: an operator of one
+    # country certifies that country's therapists, and cannot tell anyone else exists.
+    grant_paths = session.scalars(
+        select(OrgUnit.path)
+        .join(RoleGrant, RoleGrant.org_unit_id == OrgUnit.id)
+        .where(RoleGrant.user_id == therapist_id, RoleGrant.revoked_at.is_(None))
+    )
+    if session.get(User, therapist_id) is None or not any(
+        principal.covers(Permission.users_manage, path) for path in grant_paths
+    ):
         raise InvalidInput(f"user {therapist_id} does not exist", field="therapist_id")
     if session.get(DeviceModel, model_id) is None:
         raise InvalidInput(f"device model {model_id} does not exist", field="model_id")
