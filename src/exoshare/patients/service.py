@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from exoshare.auth import audit
 from exoshare.auth.models import AuditEvent
 from exoshare.auth.scope import Permission, Principal
+from exoshare.auth.service import visible_user
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from exoshare.network.models import OrgUnit, OrgUnitKind
 from exoshare.patients.models import Diagnosis, Patient, Sex
@@ -145,6 +146,12 @@ def create_patient(
             f"{medical_record_number}",
             field="medical_record_number",
         )
+    if user_id is not None:
+        # The login that will read this record as its own: one the caller manages.
+        try:
+            visible_user(session, principal, user_id)
+        except NotFound:
+            raise InvalidInput(f"user {user_id} does not exist", field="user_id") from None
     patient = Patient(
         clinic_id=clinic_id,
         medical_record_number=medical_record_number,
