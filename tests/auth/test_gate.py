@@ -9,8 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.testclient import WebSocketDenialResponse
+from starlette.websockets import WebSocketDisconnect
 
+from exoshare.auth.live_sockets import POLICY_VIOLATION
 from exoshare.auth.models import AuditEvent, Role, User
 from exoshare.auth.scope import (
     SYSTEM_CLI,
@@ -104,23 +105,25 @@ def test_pages_a_caller_may_not_use_do_not_exist_for_them(
     assert client.get("/fleet", headers=token(client, world, "therapist_madrid")).status_code == 200
 
 
-def _open_live(client: TestClient, sid: str, headers: dict[str, str]) -> int:
-    try:
-        with client.websocket_connect(f"/api/v1/telerehab/sessions/{sid}/live", headers=headers):
-            return 101
-    except WebSocketDenialResponse as denial:
-        return denial.status_code
+def _closed_with(client: TestClient, path: str, headers: dict[str, str]) -> int | None:
+    """The close code of a socket closed before its first frame, or None when it opened."""
+    with client.websocket_connect(path, headers=headers) as socket:
+        try:
+            socket.receive_text()
+        except WebSocketDisconnect as closed:
+            return closed.code
+    return None
 
 
-def test_the_live_websocket_resolves_its_caller_through_the_gate(
+def test_the_live_websocket_and_http_find_their_caller_through_one_lookup(
     client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
     world: World = build_world(session_factory)
     maria = token(client, world, "therapist_madrid")
     sid = plan(client, maria, world)["id"]
-    assert _open_live(client, sid, maria) == 101
-    assert _open_live(client, sid, token(client, world, "therapist_barcelona")) == 404
-    # A malformed or unknown token is no caller at all, as on the HTTP routes.
-    assert _open_live(client, sid, {"Authorization": "Basic bWFyaWE="}) == 401
-    assert _open_live(client, sid, {"Authorization": "Bearer exo_not-a-token"}) == 401
-    assert _open_live(client, sid, {}) == 401
+    path = f"/api/v1/telerehab/sessions/{sid}/live"
+    assert _closed_with(client, path, maria) is None
+    # Headers the HTTP gate refuses find no caller on the socket either.
+    for refused in ({"Authorization": "Basic bWFyaWE="}, {"Authorization": "Bearer exo_nope"}):
+        assert client.get(f"/api/v1/telerehab/sessions/{sid}", headers=refused).status_code == 401
+        assert _closed_with(client, path, refused) == POLICY_VIOLATION

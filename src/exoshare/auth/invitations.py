@@ -47,7 +47,7 @@ def invite(
         email=email,
         role=role,
         org_unit_id=org_unit.id,
-        invited_by_id=principal.user_id,
+        invited_by_id=principal.user_ref,
         token_sha256=digest,
         expires_at=datetime.now(UTC) + ttl,
     )
