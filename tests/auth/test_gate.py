@@ -92,7 +92,9 @@ def test_a_route_permission_is_checked_at_the_gate(
     with session_scope(session_factory) as s:
         assert s.scalar(select(User.id).where(User.email == body["email"])) is None
     made = client.post("/api/v1/users", json=body, headers=token(client, world, "admin_madrid"))
-    assert made.status_code == 201, made.text
+    assert made.status_code == 202, made.text
+    with session_scope(session_factory) as s:
+        assert s.scalar(select(User.id).where(User.email == body["email"])) is not None
 
 
 def test_pages_a_caller_may_not_use_do_not_exist_for_them(

@@ -133,7 +133,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /api/v1/telerehab/sessions/{session_id}/alerts": row(*CARE),
     "WS /api/v1/telerehab/sessions/{session_id}/live": row(*CARE),
     "GET /api/v1/telerehab/sessions/{session_id}/settings": row(*CARE),
-    "POST /api/v1/telerehab/sessions/{session_id}/settings": row(*CLINIC_STAFF),
+    # Only a therapist certified for the unit's model changes its settings; anyone else (the
+    # clinic admin holds no certificate) is refused before anything is stored.
+    "POST /api/v1/telerehab/sessions/{session_id}/settings": row("therapist"),
     "POST /api/v1/telerehab/sessions/{session_id}/{action}": row(*CLINIC_STAFF),
     "POST /api/v1/usage-events": row(*CLINIC_STAFF),
     "GET /api/v1/users": row(*EVERYONE),
