@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.demo.history import WEEKS, seed_session_history
 from exoshare.demo.live import prepare_round
@@ -35,7 +36,7 @@ def test_every_demo_session_booking_and_metered_use_passes_the_safety_rule(
     with session_scope(session_factory) as s:
         ensure_demo_network(s, seed=7)
         stored = seed_session_history(s, RawStore(str(tmp_path / "telemetry")), today)
-        run = run_schedule(s, None, monday, weeks=1, time_limit_s=10.0, num_workers=1)
+        run = run_schedule(s, SYSTEM_SEEDING, monday, weeks=1, time_limit_s=10.0, num_workers=1)
     devices = prepare_round(session_factory)
     # Something of each kind exists, or the checks below would pass on nothing.
     assert stored >= 4 * WEEKS and run.sessions_booked > 0 and len(devices) == 4

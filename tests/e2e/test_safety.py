@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.devices import service as devices
 from exoshare.fleet import service as fleet
@@ -27,10 +28,12 @@ def world(session_factory: sessionmaker[Session]) -> World:
     world = ready_world(session_factory)
     today = date.today()
     with session_scope(session_factory) as s:
-        spare = devices.create_unit(s, None, "SX2-0002", world.ids["model"], world.ids["madrid"])
+        spare = devices.create_unit(
+            s, SYSTEM_SEEDING, "SX2-0002", world.ids["model"], world.ids["madrid"]
+        )
         world.ids["unit_spare"] = spare.id
         fleet.create_lease(
-            s, None, world.ids["unit_madrid"], world.ids["barcelona"], Decimal("500"),
+            s, SYSTEM_SEEDING, world.ids["unit_madrid"], world.ids["barcelona"], Decimal("500"),
             today - timedelta(days=3), today + timedelta(days=30), currency="EUR",
         )  # fmt: skip
     return world

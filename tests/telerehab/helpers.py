@@ -41,7 +41,13 @@ def approve_in_eu(factory: sessionmaker[Session], model_id: str) -> None:
     """A CE mark for the model, so it may be used at the Spanish clinics."""
     with session_scope(factory) as s:
         record_approval(
-            s, SYSTEM_SEEDING, model_id, "CE", ApprovalStatus.approved, date(2020, 1, 1), "Gait training."
+            s,
+            SYSTEM_SEEDING,
+            model_id,
+            "CE",
+            ApprovalStatus.approved,
+            date(2020, 1, 1),
+            "Gait training.",
         )
 
 

@@ -81,7 +81,13 @@ class Setup:
                 today + timedelta(days=90),
             )
             record_approval(
-                s, None, model.id, "CE", ApprovalStatus.approved, date(2020, 1, 1), "Gait training."
+                s,
+                SYSTEM_SEEDING,
+                model.id,
+                "CE",
+                ApprovalStatus.approved,
+                date(2020, 1, 1),
+                "Gait training.",
             )
             user = s.get(User, therapist)
             assert user is not None

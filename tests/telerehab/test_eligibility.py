@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.models import AuditEvent
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.devices import service as devices
 from exoshare.devices.approvals import ApprovalStatus, RecognitionKind, create_agreement
@@ -43,7 +44,7 @@ def _baseline(factory: sessionmaker[Session], approved: bool = True) -> World:
     world = build_world(factory)
     with session_scope(factory) as s:
         scheduling.certify(
-            s, None, world.ids["therapist_madrid"], world.ids["model"], date(2026, 1, 1),
+            s, SYSTEM_SEEDING, world.ids["therapist_madrid"], world.ids["model"], date(2026, 1, 1),
             date(2026, 12, 31),
         )  # fmt: skip
         if approved:
@@ -90,7 +91,7 @@ def test_the_certificate_must_be_valid_on_the_clinic_date(
     world = _baseline(session_factory)
     with session_scope(session_factory) as s:
         scheduling.certify(
-            s, None, world.ids["therapist_madrid"], world.ids["model"], date(2026, 1, 1),
+            s, SYSTEM_SEEDING, world.ids["therapist_madrid"], world.ids["model"], date(2026, 1, 1),
             date(2026, 6, 15),
         )  # fmt: skip
         s.get(OrgUnit, world.ids["madrid"]).timezone = "Europe/Madrid"  # type: ignore[union-attr]
@@ -165,7 +166,7 @@ def test_the_unit_must_function_and_be_out_of_maintenance(
         assert _check(s, world) == [("device_unit_id", "unit-not-functioning")]
         s.get(DeviceUnit, world.ids["unit_madrid"]).status = UnitStatus.functioning  # type: ignore[union-attr]
         fleet.record_maintenance(
-            s, None, world.ids["unit_madrid"], MaintenanceKind.calibration,
+            s, SYSTEM_SEEDING, world.ids["unit_madrid"], MaintenanceKind.calibration,
             datetime(2026, 6, 15, 8, tzinfo=UTC), datetime(2026, 6, 15, 12, tzinfo=UTC),
         )  # fmt: skip
         assert _check(s, world) == [("device_unit_id", "unit-in-maintenance")]
@@ -184,11 +185,11 @@ def test_the_clinic_must_hold_the_unit_and_no_lease_may_let_it_elsewhere(
     world = _baseline(session_factory)
     with session_scope(session_factory) as s:
         scheduling.certify(
-            s, None, world.ids["therapist_barcelona"], world.ids["model"], date(2026, 1, 1),
-            date(2026, 12, 31),
+            s, SYSTEM_SEEDING, world.ids["therapist_barcelona"], world.ids["model"],
+            date(2026, 1, 1), date(2026, 12, 31),
         )  # fmt: skip
         lease = fleet.create_lease(
-            s, None, world.ids["unit_madrid"], world.ids["barcelona"], Decimal("500"),
+            s, SYSTEM_SEEDING, world.ids["unit_madrid"], world.ids["barcelona"], Decimal("500"),
             date(2026, 6, 1), date(2026, 6, 30), currency="EUR",
         )  # fmt: skip
         lease_id = lease.id
@@ -209,7 +210,7 @@ def test_the_clinic_must_hold_the_unit_and_no_lease_may_let_it_elsewhere(
         assert _check(s, world, clinic="barcelona", at=july, **barcelona) == [
             ("device_unit_id", "unit-lease-ended")
         ]
-        fleet.return_lease(s, None, lease_id, date(2026, 6, 30))
+        fleet.return_lease(s, SYSTEM_SEEDING, lease_id, date(2026, 6, 30))
     with session_scope(session_factory) as s:
         assert _check(s, world, at=july) == []
 
@@ -220,7 +221,7 @@ def test_the_model_must_be_approved_in_the_clinic_country(
     world = _baseline(session_factory, approved=False)
     with session_scope(session_factory) as s:
         nairobi_unit = devices.create_unit(
-            s, None, "SX2-0099", world.ids["model"], world.ids["nairobi"]
+            s, SYSTEM_SEEDING, "SX2-0099", world.ids["model"], world.ids["nairobi"]
         )
         world.ids["unit_nairobi"] = nairobi_unit.id
     kenya = {"patient": "patient_amani", "unit": "unit_nairobi", "clinic": "nairobi"}
@@ -242,7 +243,9 @@ def test_the_model_must_be_approved_in_the_clinic_country(
         # South Africa's approval alone does not open Kenya...
         assert _check(s, world, **kenya) == [("device_unit.model_id", "model-not-approved")]
         # ...until Kenya's regulator recognises it.
-        create_agreement(s, None, "SAHPRA reliance", RecognitionKind.approval, ["SAHPRA", "PPB"])
+        create_agreement(
+            s, SYSTEM_SEEDING, "SAHPRA reliance", RecognitionKind.approval, ["SAHPRA", "PPB"]
+        )
         assert _check(s, world, **kenya) == []
 
 
@@ -279,7 +282,7 @@ def test_a_manual_booking_is_checked_like_the_solver_checks_its_own(
         carlos.height_m = 1.96  # too tall for the Strider X2 (1.50–1.95 m)
         with pytest.raises(SessionNotEligible) as refused:
             scheduling.book_session(
-                s, None, world.ids["patient_carlos"], world.ids["unit_madrid"],
+                s, SYSTEM_SEEDING, world.ids["patient_carlos"], world.ids["unit_madrid"],
                 world.ids["therapist_madrid"], starts,
             )  # fmt: skip
         assert [(r.field, r.code) for r in refused.value.refusals] == [
@@ -287,7 +290,7 @@ def test_a_manual_booking_is_checked_like_the_solver_checks_its_own(
         ]
         carlos.height_m = 1.95
         booked = scheduling.book_session(
-            s, None, world.ids["patient_carlos"], world.ids["unit_madrid"],
+            s, SYSTEM_SEEDING, world.ids["patient_carlos"], world.ids["unit_madrid"],
             world.ids["therapist_madrid"], starts,
         )  # fmt: skip
         booked_id = booked.id
@@ -359,7 +362,9 @@ def test_the_scheduler_offers_no_unit_whose_model_may_not_be_used_where_it_is(
 ) -> None:
     world = _baseline(session_factory)  # CE only: usable in Spain, not in Kenya
     with session_scope(session_factory) as s:
-        kenyan = devices.create_unit(s, None, "SX2-0099", world.ids["model"], world.ids["nairobi"])
+        kenyan = devices.create_unit(
+            s, SYSTEM_SEEDING, "SX2-0099", world.ids["model"], world.ids["nairobi"]
+        )
         kenyan_id = kenyan.id
         for key, lat, lon in (("madrid", 40.42, -3.70), ("nairobi", -1.29, 36.82)):
             clinic = s.get(OrgUnit, world.ids[key])

@@ -19,6 +19,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from exoshare.auth.live_sockets import POLICY_VIOLATION
 from exoshare.auth.models import Credential, CredentialKind
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.devices import service as devices
 from exoshare.fleet import service as fleet
@@ -91,10 +92,12 @@ def test_the_start_list_offers_only_units_the_rule_allows_and_says_why_not_the_o
     world = ready_world(session_factory)
     today = date.today()
     with session_scope(session_factory) as s:
-        spare = devices.create_unit(s, None, "SX2-0002", world.ids["model"], world.ids["madrid"])
+        spare = devices.create_unit(
+            s, SYSTEM_SEEDING, "SX2-0002", world.ids["model"], world.ids["madrid"]
+        )
         spare_id = spare.id
         fleet.create_lease(
-            s, None, world.ids["unit_madrid"], world.ids["barcelona"], Decimal("500"),
+            s, SYSTEM_SEEDING, world.ids["unit_madrid"], world.ids["barcelona"], Decimal("500"),
             today - timedelta(days=3), today + timedelta(days=30), currency="EUR",
         )  # fmt: skip
     _login(client, world.emails["therapist_madrid"])
@@ -131,7 +134,7 @@ def test_a_unit_out_on_lease_offers_no_move_but_says_why(
     today = date.today()
     with session_scope(session_factory) as s:
         fleet.create_lease(
-            s, None, unit, world.ids["barcelona"], Decimal("500"),
+            s, SYSTEM_SEEDING, unit, world.ids["barcelona"], Decimal("500"),
             today - timedelta(days=3), today + timedelta(days=30), currency="EUR",
         )  # fmt: skip
     page = client.get(f"/fleet/units/{unit}").text
