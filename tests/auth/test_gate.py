@@ -22,7 +22,7 @@ from exoshare.auth.scope import (
 from exoshare.db import session_scope
 from exoshare.patients import service as patients
 from exoshare.patients.models import Diagnosis, Sex
-from tests.telerehab.helpers import plan
+from tests.telerehab.helpers import plan, ready_world
 from tests.world import World, build_world, token
 
 
@@ -120,7 +120,7 @@ def _closed_with(client: TestClient, path: str, headers: dict[str, str]) -> int 
 def test_the_live_websocket_and_http_find_their_caller_through_one_lookup(
     client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
-    world: World = build_world(session_factory)
+    world: World = ready_world(session_factory)
     maria = token(client, world, "therapist_madrid")
     sid = plan(client, maria, world)["id"]
     path = f"/api/v1/telerehab/sessions/{sid}/live"

@@ -16,6 +16,7 @@ from exoshare.auth.models import Role, User
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.auth.service import principal_for
 from exoshare.db import session_scope
+from exoshare.devices.approvals import ApprovalStatus, record_approval
 from exoshare.errors import ExoshareError, InvalidInput, NotFound, PermissionDenied
 from exoshare.network.models import OrgUnit
 from exoshare.scheduling import service
@@ -35,12 +36,22 @@ START = "2026-03-02T09:00:00+01:00"
 
 @pytest.fixture
 def world(session_factory: sessionmaker[Session]) -> World:
+    """The test world where Madrid's bookings meet the clinical-safety rule: the Strider X2 is
+    CE marked and Madrid's therapist certified for it over the booked dates."""
     world = build_world(session_factory)
     with session_scope(session_factory) as s:
         for key in ("madrid", "barcelona", "nairobi"):
             clinic = s.get(OrgUnit, world.ids[key])
             assert clinic is not None
             clinic.latitude, clinic.longitude, clinic.timezone = 40.4, -3.7, "Europe/Madrid"
+        record_approval(
+            s, SYSTEM_SEEDING, world.ids["model"], "CE", ApprovalStatus.approved,
+            date(2020, 1, 1), "Gait training.",
+        )  # fmt: skip
+        service.certify(
+            s, SYSTEM_SEEDING, world.ids["therapist_madrid"], world.ids["model"],
+            date(2025, 1, 1), date(2027, 12, 31),
+        )  # fmt: skip
     return world
 
 
@@ -273,6 +284,6 @@ def test_an_operator_of_one_country_certifies_only_that_countrys_therapists(
     assert certify(nowhere) == f"{InvalidInput.__name__}: user <id> does not exist"
     assert certify(world.ids["therapist_barcelona"]) == "done"
     with session_scope(session_factory) as s:
-        assert s.scalars(select(TherapistCertification.therapist_id)).all() == [
-            world.ids["therapist_barcelona"]
-        ]
+        assert sorted(s.scalars(select(TherapistCertification.therapist_id)).all()) == sorted(
+            [world.ids["therapist_madrid"], world.ids["therapist_barcelona"]]
+        )

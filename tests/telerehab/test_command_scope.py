@@ -13,7 +13,7 @@ from exoshare.telemetry.protocol import CommandAck, encode
 from exoshare.telemetry.runtime import ingestor
 from exoshare.telerehab.models import SettingChange, TherapySession
 from tests.scope_checks import missing_id, same_refusal
-from tests.telerehab.helpers import START_S, announce, certify, device_secret, plan
+from tests.telerehab.helpers import START_S, announce, certify, device_secret, plan, ready_world
 from tests.world import World, build_world, token
 
 API = "/api/v1/telerehab"
@@ -36,7 +36,8 @@ def _rows(factory: sessionmaker[Session]) -> tuple[int, int]:
 
 
 def _running(client: TestClient, factory: sessionmaker[Session]) -> tuple[World, str]:
-    world = build_world(factory)
+    """A live session of Carlos on the Madrid unit, run by Maria (certified for its model)."""
+    world = ready_world(factory)
     maria = token(client, world, "therapist_madrid")
     sid = plan(client, maria, world)["id"]
     assert client.post(f"{API}/sessions/{sid}/start", headers=maria).status_code == 200
@@ -60,17 +61,18 @@ def test_a_patient_is_refused_before_anything_is_stored(
     assert _rows(session_factory) == (0, 0)
 
 
-def test_an_uncertified_therapist_is_refused_before_anything_is_stored(
+def test_an_uncertified_caller_is_refused_before_anything_is_stored(
     client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
     world, sid = _running(client, session_factory)
-    maria = token(client, world, "therapist_madrid")
-    refused = client.post(f"{API}/sessions/{sid}/settings", json=CHANGE, headers=maria)
+    # The clinic admin may run the clinic's sessions but holds no certificate for the model.
+    admin = token(client, world, "admin_madrid")
+    refused = client.post(f"{API}/sessions/{sid}/settings", json=CHANGE, headers=admin)
     assert refused.status_code == 403
     assert refused.json()["type"].endswith("/not-certified")
     assert _rows(session_factory) == (0, 0)
-    # Once certified, a clinical refusal of the same therapist is kept with its reason.
-    certify(session_factory, world, "therapist_madrid")
+    # A certified therapist's clinical refusal is kept with its reason, and audited.
+    maria = token(client, world, "therapist_madrid")
     too_big = client.post(
         f"{API}/sessions/{sid}/settings", json={**CHANGE, "value": 90}, headers=maria
     )

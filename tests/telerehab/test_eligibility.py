@@ -49,7 +49,13 @@ def _baseline(factory: sessionmaker[Session], approved: bool = True) -> World:
         )  # fmt: skip
         if approved:
             approve(
-                s, None, world.ids["model"], "CE", ApprovalStatus.approved, date(2020, 1, 1), "-"
+                s,
+                SYSTEM_SEEDING,
+                world.ids["model"],
+                "CE",
+                ApprovalStatus.approved,
+                date(2020, 1, 1),
+                "-",
             )
     return world
 
@@ -229,7 +235,7 @@ def test_the_model_must_be_approved_in_the_clinic_country(
         assert _check(s, world) == [("device_unit.model_id", "model-not-approved")]
         approve(
             s,
-            None,
+            SYSTEM_SEEDING,
             world.ids["model"],
             "CE",
             ApprovalStatus.approved,
@@ -237,7 +243,13 @@ def test_the_model_must_be_approved_in_the_clinic_country(
             "Gait training.",
         )
         approve(
-            s, None, world.ids["model"], "SAHPRA", ApprovalStatus.approved, date(2021, 1, 1), "-"
+            s,
+            SYSTEM_SEEDING,
+            world.ids["model"],
+            "SAHPRA",
+            ApprovalStatus.approved,
+            date(2021, 1, 1),
+            "-",
         )
         assert _check(s, world) == []
         # South Africa's approval alone does not open Kenya...
@@ -373,7 +385,15 @@ def test_the_scheduler_offers_no_unit_whose_model_may_not_be_used_where_it_is(
     with session_scope(session_factory) as s:
         built = scheduling.build_problem(s, date(2026, 6, 15), weeks=1)
         assert [u.id for u in built.problem.units] == [world.ids["unit_madrid"]]
-        approve(s, None, world.ids["model"], "PPB", ApprovalStatus.approved, date(2021, 1, 1), "-")
+        approve(
+            s,
+            SYSTEM_SEEDING,
+            world.ids["model"],
+            "PPB",
+            ApprovalStatus.approved,
+            date(2021, 1, 1),
+            "-",
+        )
     with session_scope(session_factory) as s:
         built = scheduling.build_problem(s, date(2026, 6, 15), weeks=1)
         assert sorted(u.id for u in built.problem.units) == sorted(
