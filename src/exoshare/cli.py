@@ -35,9 +35,13 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 mail_app = typer.Typer(help="E-mail kept by the demo's SMTP sink.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="Secrets stored sealed under EXOSHARE_SECRET_KEY.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(mail_app, name="mail")
+app.add_typer(keys_app, name="keys")
 app.command("import")(import_command)
 app.command("analyse")(analyse_command)
 app.command("device-credential")(credential_command)
@@ -119,6 +123,27 @@ def user_create(
     except ExoshareError as exc:
         raise _fail(exc.detail) from None
     console.print(f"created {email} as {role_value.value} on {org_unit}")
+
+
+@keys_app.command("reseal")
+def keys_reseal() -> None:
+    """Re-seal every stored TOTP secret with the current EXOSHARE_SECRET_KEY (step 2 of a key
+    rotation; the former key must be in EXOSHARE_PREVIOUS_SECRET_KEYS while this runs)."""
+    from exoshare.auth import totp
+    from exoshare.auth.secret_box import UndecryptableSecret
+    from exoshare.db import make_engine, make_sessionmaker, session_scope
+
+    settings = get_settings()
+    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    try:
+        with session_scope(factory) as session:
+            count = totp.reseal_all(session, settings.totp_box())
+    except UndecryptableSecret:
+        raise _fail(
+            "a stored TOTP secret opens with none of the keys: put the former secret key in "
+            "EXOSHARE_PREVIOUS_SECRET_KEYS and run again (nothing was changed)"
+        ) from None
+    console.print(f"re-sealed {count} TOTP secret(s) with the current key")
 
 
 def _mail_dir(data_dir: Path | None) -> Path:

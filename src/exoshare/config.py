@@ -5,10 +5,14 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from platformdirs import user_data_dir
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from exoshare.auth.secret_box import SecretBox
 
 
 class Settings(BaseSettings):
@@ -28,6 +32,11 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         default=None,
         description="Key for signing; generated once and kept in data_dir when unset.",
+    )
+    previous_secret_keys: str | None = Field(
+        default=None,
+        description="During a key rotation: the former secret keys, comma-separated, still "
+        "accepted to decrypt stored TOTP secrets until `exoshare keys reseal` has run.",
     )
     mqtt_url: str | None = Field(
         default=None,
@@ -136,6 +145,12 @@ class Settings(BaseSettings):
         from exoshare.telemetry.broker_acl import server_password
 
         return server_password(self.resolved_secret_key())
+
+    def totp_box(self) -> SecretBox:
+        """Seals and opens stored TOTP secrets with keys derived from the secret key(s)."""
+        from exoshare.auth.secret_box import SecretBox, split_keys
+
+        return SecretBox(self.resolved_secret_key(), split_keys(self.previous_secret_keys))
 
     def resolved_secret_key(self) -> str:
         if self.secret_key:

@@ -154,35 +154,42 @@ def totp_status(request: Request, session: DbSession, principal: CurrentPrincipa
 
 
 @router.post("/auth/totp", response_model=TotpEnrolmentOut, status_code=status.HTTP_201_CREATED)
-def start_totp(session: DbSession, principal: CurrentPrincipal) -> TotpEnrolmentOut:
+def start_totp(
+    request: Request, session: DbSession, principal: CurrentPrincipal
+) -> TotpEnrolmentOut:
     """Start enrolment: the secret, shown this once, as text and as an otpauth:// URI."""
-    secret, uri = totp.start_enrolment(session, _user(principal, session))
+    secret, uri = totp.start_enrolment(
+        session, _user(principal, session), _settings(request).totp_box()
+    )
     return TotpEnrolmentOut(secret=secret, otpauth_uri=uri)
 
 
 @router.post("/auth/totp/confirm", response_model=RecoveryCodesOut)
 def confirm_totp(
-    body: TotpCode, session: DbSession, principal: CurrentPrincipal
+    body: TotpCode, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> RecoveryCodesOut:
     """Activate the second factor with a first code; returns the recovery codes, once."""
-    codes = totp.confirm_enrolment(session, _user(principal, session), body.code)
+    box = _settings(request).totp_box()
+    codes = totp.confirm_enrolment(session, _user(principal, session), body.code, box)
     return RecoveryCodesOut(recovery_codes=codes)
 
 
 @router.post("/auth/totp/recovery-codes", response_model=RecoveryCodesOut)
 def renew_recovery_codes(
-    body: TotpCode, session: DbSession, principal: CurrentPrincipal
+    body: TotpCode, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> RecoveryCodesOut:
     """New recovery codes (the old ones stop working); needs a current code."""
     user = _user(principal, session)
-    totp.require_code(session, user, body.code)
+    totp.require_code(session, user, body.code, _settings(request).totp_box())
     return RecoveryCodesOut(recovery_codes=totp.new_recovery_codes(session, user))
 
 
 @router.post("/auth/totp/disable", status_code=status.HTTP_204_NO_CONTENT)
-def disable_totp(body: TotpCode, session: DbSession, principal: CurrentPrincipal) -> None:
+def disable_totp(
+    body: TotpCode, request: Request, session: DbSession, principal: CurrentPrincipal
+) -> None:
     """Remove the second factor; needs a current code or an unused recovery code."""
-    totp.disable(session, _user(principal, session), body.code)
+    totp.disable(session, _user(principal, session), body.code, _settings(request).totp_box())
 
 
 # -------------------------------------------------------------------------------- sessions

@@ -45,6 +45,7 @@ def create_token(body: TokenRequest, request: Request, session: DbSession) -> To
         body.password,
         body.totp_code,
         address,
+        request.app.state.settings.totp_box(),
     )
     ttl = timedelta(days=request.app.state.settings.api_token_ttl_days)
     secret, credential = service.issue_credential(

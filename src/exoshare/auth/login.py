@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from exoshare.auth import service, totp
 from exoshare.auth.errors import SecondFactorRequired
 from exoshare.auth.models import User
+from exoshare.auth.secret_box import SecretBox
 from exoshare.auth.throttle import LoginThrottler
 from exoshare.errors import NotAuthenticated
 
@@ -18,6 +19,7 @@ def sign_in(
     password: str,
     totp_code: str | None,
     client_address: str | None,
+    box: SecretBox,
 ) -> User:
     """The user behind ``email`` once every factor checks out.
 
@@ -34,7 +36,7 @@ def sign_in(
                     "this account has a second factor: send the 6-digit code of the "
                     "authenticator app (or a recovery code) as totp_code"
                 )
-            if not totp.verify(session, user, totp_code):
+            if not totp.verify(session, user, totp_code, box):
                 raise NotAuthenticated("the second-factor code is wrong or was already used")
     except NotAuthenticated:
         throttler.failed(email, client_address)

@@ -133,7 +133,8 @@ class TotpEnrolment(Base):
     __tablename__ = "totp_enrolments"
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
-    secret: Mapped[str] = mapped_column(String(64))
+    # Sealed with a key derived from EXOSHARE_SECRET_KEY (auth/secret_box.py), never plain.
+    secret: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
     # The newest 30-second step a code was accepted for: a code is good once, not for its window.

@@ -189,7 +189,8 @@ def security(request: Request, session: DbSession, principal: CurrentPrincipal) 
 def security_totp_start(
     request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> Response:
-    secret, uri = totp.start_enrolment(session, _user(session, principal))
+    box = request.app.state.settings.totp_box()
+    secret, uri = totp.start_enrolment(session, _user(session, principal), box)
     return _security_page(request, session, principal, enrolling={"secret": secret, "uri": uri})
 
 
@@ -201,7 +202,8 @@ def security_totp_confirm(
     code: Annotated[str, Form(max_length=20)],
 ) -> Response:
     try:
-        codes = totp.confirm_enrolment(session, _user(session, principal), code)
+        box = request.app.state.settings.totp_box()
+        codes = totp.confirm_enrolment(session, _user(session, principal), code, box)
     except InvalidInput:
         return _security_page(request, session, principal, 422, error="code")
     return _security_page(request, session, principal, recovery_codes=codes)
@@ -215,7 +217,9 @@ def security_totp_disable(
     code: Annotated[str, Form(max_length=20)],
 ) -> Response:
     try:
-        totp.disable(session, _user(session, principal), code)
+        totp.disable(
+            session, _user(session, principal), code, request.app.state.settings.totp_box()
+        )
     except InvalidInput:
         session.rollback()
         return _security_page(request, session, principal, 422, error="code")

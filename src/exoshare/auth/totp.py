@@ -1,4 +1,7 @@
-"""The optional TOTP second factor: enrolment, verification without replay, recovery codes."""
+"""The optional TOTP second factor: enrolment, verification without replay, recovery codes.
+
+The shared secret is stored sealed (``secret_box``): a copy of the database alone does not let
+anyone compute a user's codes."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from exoshare.auth.models import RecoveryCode, Role, TotpEnrolment, User
 from exoshare.auth.scope import Principal
+from exoshare.auth.secret_box import SecretBox
 from exoshare.errors import Conflict, InvalidInput, NotFound
 
 ISSUER = "exoshare"
@@ -51,7 +55,7 @@ def needs_enrolment(session: Session, principal: Principal, required_for_admins:
     )
 
 
-def start_enrolment(session: Session, user: User) -> tuple[str, str]:
+def start_enrolment(session: Session, user: User, box: SecretBox) -> tuple[str, str]:
     """A new secret for ``user``; returns it and its otpauth:// URI (shown once, never again).
 
     Starting again before confirming replaces the unconfirmed secret.
@@ -61,9 +65,9 @@ def start_enrolment(session: Session, user: User) -> tuple[str, str]:
         raise Conflict("a second factor is already active; disable it first to enrol anew")
     secret = pyotp.random_base32()
     if enrolment is None:
-        session.add(TotpEnrolment(user_id=user.id, secret=secret))
+        session.add(TotpEnrolment(user_id=user.id, secret=box.seal(secret)))
     else:
-        enrolment.secret = secret
+        enrolment.secret = box.seal(secret)
         enrolment.created_at = datetime.now(UTC)
         enrolment.last_used_step = None
     session.flush()
@@ -71,7 +75,9 @@ def start_enrolment(session: Session, user: User) -> tuple[str, str]:
     return secret, uri
 
 
-def _accept_code(enrolment: TotpEnrolment, code: str, now: datetime | None = None) -> bool:
+def _accept_code(
+    enrolment: TotpEnrolment, code: str, box: SecretBox, now: datetime | None = None
+) -> bool:
     """Whether ``code`` is the code of a step in the window newer than the last one used.
 
     Remembering the step makes each code good once: a code seen over a shoulder or replayed
@@ -80,7 +86,7 @@ def _accept_code(enrolment: TotpEnrolment, code: str, now: datetime | None = Non
     code = _normalise(code)
     if not (code.isdigit() and len(code) == 6):
         return False
-    totp = pyotp.TOTP(enrolment.secret)
+    totp = pyotp.TOTP(box.open(enrolment.secret))
     current = totp.timecode(now or datetime.now(UTC))
     for step in range(current - VALID_WINDOW_STEPS, current + VALID_WINDOW_STEPS + 1):
         if enrolment.last_used_step is not None and step <= enrolment.last_used_step:
@@ -91,14 +97,14 @@ def _accept_code(enrolment: TotpEnrolment, code: str, now: datetime | None = Non
     return False
 
 
-def confirm_enrolment(session: Session, user: User, code: str) -> list[str]:
+def confirm_enrolment(session: Session, user: User, code: str, box: SecretBox) -> list[str]:
     """Activate the factor with a first code; returns fresh recovery codes (shown once)."""
     enrolment = enrolment_of(session, user.id, lock=True)
     if enrolment is None:
         raise NotFound("no second-factor enrolment was started; start one first")
     if enrolment.confirmed_at is not None:
         raise Conflict("the second factor is already active")
-    if not _accept_code(enrolment, code):
+    if not _accept_code(enrolment, code, box):
         raise InvalidInput(
             "the code does not match: type the 6 digits your authenticator app shows now",
             field="code",
@@ -118,13 +124,13 @@ def new_recovery_codes(session: Session, user: User) -> list[str]:
     return codes
 
 
-def verify(session: Session, user: User, code: str) -> bool:
+def verify(session: Session, user: User, code: str, box: SecretBox) -> bool:
     """A TOTP code or an unused recovery code of a confirmed enrolment (a recovery code is
     spent by this). False when there is no active second factor."""
     enrolment = enrolment_of(session, user.id, lock=True)
     if enrolment is None or enrolment.confirmed_at is None or not code:
         return False
-    if _accept_code(enrolment, code):
+    if _accept_code(enrolment, code, box):
         return True
     recovery = session.scalar(
         select(RecoveryCode).where(
@@ -139,12 +145,12 @@ def verify(session: Session, user: User, code: str) -> bool:
     return True
 
 
-def require_code(session: Session, user: User, code: str) -> TotpEnrolment:
+def require_code(session: Session, user: User, code: str, box: SecretBox) -> TotpEnrolment:
     """The active enrolment, once ``code`` (TOTP or recovery) proves the caller holds it."""
     enrolment = enrolment_of(session, user.id)
     if enrolment is None or enrolment.confirmed_at is None:
         raise NotFound("no second factor is active")
-    if not verify(session, user, code):
+    if not verify(session, user, code, box):
         raise InvalidInput(
             "the code does not match: type a current code or an unused recovery code",
             field="code",
@@ -152,9 +158,9 @@ def require_code(session: Session, user: User, code: str) -> TotpEnrolment:
     return enrolment
 
 
-def disable(session: Session, user: User, code: str) -> None:
+def disable(session: Session, user: User, code: str, box: SecretBox) -> None:
     """Remove the second factor and its recovery codes; needs a current code to prove it."""
-    enrolment = require_code(session, user, code)
+    enrolment = require_code(session, user, code, box)
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     session.delete(enrolment)
     session.flush()
@@ -168,3 +174,13 @@ def unused_recovery_codes(session: Session, user_id: str) -> int:
             )
         ).all()
     )
+
+
+def reseal_all(session: Session, box: SecretBox) -> int:
+    """Re-seal every stored secret with the current key (after a key rotation); returns how
+    many. Raises ``UndecryptableSecret`` (and changes nothing) if any opens with no key."""
+    enrolments = session.scalars(select(TotpEnrolment).with_for_update()).all()
+    for enrolment in enrolments:
+        enrolment.secret = box.reseal(enrolment.secret)
+    session.flush()
+    return len(enrolments)

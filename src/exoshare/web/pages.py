@@ -108,7 +108,13 @@ def login(
     address = request.client.host if request.client else None
     try:
         user = sign_in(
-            session, login_throttler(request.app), email, password, totp_code or None, address
+            session,
+            login_throttler(request.app),
+            email,
+            password,
+            totp_code or None,
+            address,
+            request.app.state.settings.totp_box(),
         )
     except TooManyAttempts as exc:
         return _login_page(

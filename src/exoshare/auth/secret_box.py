@@ -1,0 +1,61 @@
+"""Encryption at rest of secrets the server must read back (TOTP seeds), keyed from
+EXOSHARE_SECRET_KEY."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+# Each purpose gets its own key, so a key that leaked from one use opens nothing else.
+TOTP_PURPOSE = b"exoshare totp-secret v1"
+
+
+class UndecryptableSecret(Exception):
+    """A stored secret that no configured key opens: the secret key changed without its
+    predecessor being listed in EXOSHARE_PREVIOUS_SECRET_KEYS."""
+
+
+def derive_key(secret_key: str, purpose: bytes) -> bytes:
+    """A Fernet key (AES-128-CBC + HMAC-SHA256) derived from the server's secret key by HKDF."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose)
+    return base64.urlsafe_b64encode(hkdf.derive(secret_key.encode()))
+
+
+class SecretBox:
+    """Seals with the current key; opens with the current one or any previous one, so a key
+    rotation needs no downtime: rows are re-sealed with :meth:`reseal` at leisure."""
+
+    def __init__(
+        self, secret_key: str, previous_keys: Sequence[str] = (), purpose: bytes = TOTP_PURPOSE
+    ) -> None:
+        keys = [secret_key, *(k for k in previous_keys if k and k != secret_key)]
+        self._fernet = MultiFernet([Fernet(derive_key(k, purpose)) for k in keys])
+
+    def seal(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode("ascii")
+
+    def open(self, sealed: str) -> str:
+        try:
+            return self._fernet.decrypt(sealed.encode("ascii")).decode()
+        except (InvalidToken, UnicodeError) as exc:
+            raise UndecryptableSecret(
+                "a stored secret opens with none of the configured keys"
+            ) from exc
+
+    def reseal(self, sealed: str) -> str:
+        """The same secret sealed with the current key (whichever key sealed it before)."""
+        try:
+            return self._fernet.rotate(sealed.encode("ascii")).decode("ascii")
+        except (InvalidToken, UnicodeError) as exc:
+            raise UndecryptableSecret(
+                "a stored secret opens with none of the configured keys"
+            ) from exc
+
+
+def split_keys(value: str | None) -> list[str]:
+    """The comma-separated previous keys of EXOSHARE_PREVIOUS_SECRET_KEYS."""
+    return [k.strip() for k in (value or "").split(",") if k.strip()]
