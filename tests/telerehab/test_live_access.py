@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
 from exoshare.auth.live_sockets import POLICY_VIOLATION, live_sockets
@@ -124,3 +125,32 @@ def test_signing_out_closes_the_sessions_open_sockets(
         assert sum(registry.open_count(c) for c in list(registry._sockets)) == 1
         assert client.delete("/api/v1/auth/token", headers=other).status_code == 204
         assert _until_closed(api_socket) == POLICY_VIOLATION
+
+
+def test_revoking_a_grant_closes_the_users_open_sockets(
+    client: TestClient, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_api, "PING_S", 0.1)
+    world, sid = _running_session(client, session_factory)
+    path = f"{API}/sessions/{sid}/live"
+    therapist_id = world.ids["therapist_madrid"]
+    maria = token(client, world, "therapist_madrid")
+    admin = token(client, world, "admin_madrid")
+    watcher = token(client, world, "admin_madrid")
+    [grant] = client.get(f"/api/v1/users/{therapist_id}/grants", headers=admin).json()
+    with (
+        client.websocket_connect(path, headers=maria) as socket,
+        client.websocket_connect(path, headers=watcher) as bystander,
+    ):
+        assert socket.receive_json()["type"] == "snapshot"
+        assert bystander.receive_json()["type"] == "snapshot"
+        revoked = client.delete(f"/api/v1/users/{therapist_id}/grants/{grant['id']}", headers=admin)
+        assert revoked.status_code == 204, revoked.text
+        assert _until_closed(socket) == POLICY_VIOLATION
+        # Only the user whose grant went loses their sockets; the admin keeps watching.
+        assert bystander.receive_json()["type"] in {"snapshot", "ping", "sample", "event"}
+    # Reconnecting is checked afresh: without the grant the session is out of sight, answered
+    # like a session that does not exist.
+    with pytest.raises(WebSocketDenialResponse) as denied:
+        client.websocket_connect(path, headers=maria).__enter__()
+    assert denied.value.status_code == 404

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
 
-from exoshare.auth import grants, service
+from exoshare.auth import grants, service, sessions
 from exoshare.auth.gate import require
 from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.login import sign_in
@@ -132,7 +132,18 @@ def list_grants(
 
 @router.delete("/users/{user_id}/grants/{grant_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_grant(
-    user_id: str, grant_id: str, session: DbSession, principal: CurrentPrincipal
+    user_id: str,
+    grant_id: str,
+    request: Request,
+    background: BackgroundTasks,
+    session: DbSession,
+    principal: CurrentPrincipal,
 ) -> None:
-    """Take a grant back (audited); it no longer counts from the user's next request."""
+    """Take a grant back (audited); it no longer counts from the user's next request, and the
+    user's open live views close (they may reconnect, and are checked again)."""
     grants.revoke_grant(session, principal, user_id, grant_id)
+    # Which socket watched thanks to this grant is not recorded, so all of the user's close.
+    # After the commit (a background task runs once the answer is out), so a socket that
+    # reconnects at once is checked against the grants without this one.
+    credential_ids = [c.id for c in sessions.active_credentials(session, user_id)]
+    background.add_task(live_sockets(request.app).close_for, credential_ids, "grant revoked")
