@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from exoshare.auth.models import Invitation, RoleGrant, User
+from exoshare.auth.models import AuditEvent, Invitation, RoleGrant, User
 from exoshare.auth.tokens import token_hash
 from exoshare.config import Settings
 from exoshare.demo.mail_sink import MailSink
@@ -209,3 +209,78 @@ def test_guessing_an_existing_accounts_password_through_an_invitation_is_throttl
         "/api/v1/auth/token", json={"email": world.emails["admin_madrid"], "password": PASSWORD}
     )
     assert signed_in.status_code == 429
+
+
+def test_opening_an_account_for_an_address_registered_elsewhere_invites_its_owner(
+    client: TestClient, world: World, mail_sink: MailSink, session_factory: sessionmaker[Session]
+) -> None:
+    admin = token(client, world, "admin_madrid")
+    taken = world.emails["therapist_barcelona"]
+    request = {
+        "email": taken,
+        "display_name": "Someone",
+        "password": "a-long-enough-password",
+        "role": "therapist",
+        "org_unit_id": world.ids["madrid"],
+    }
+    answered = client.post("/api/v1/users", json=request, headers=admin)
+    assert answered.status_code == 202, answered.text
+    # The same answer as for a new address (tests/security/test_account_enumeration.py).
+    body = answered.json()
+    assert (body["email"], body["role"], body["org_unit_id"]) == (
+        taken,
+        "therapist",
+        world.ids["madrid"],
+    )
+    [message] = inbox(mail_sink)
+    assert message.to == taken and "Madrid Clinic" in message.body
+    with session_factory() as s:
+        invitation = s.scalars(select(Invitation)).one()
+        assert (invitation.email, invitation.role.value, invitation.org_unit_id) == (
+            taken,
+            "therapist",
+            world.ids["madrid"],
+        )
+        assert invitation.invited_by_id == world.ids["admin_madrid"]
+        assert invitation.accepted_at is None
+        event = s.scalar(select(AuditEvent).where(AuditEvent.entity_id == invitation.id))
+        assert event is not None and (event.action, event.user_id) == (
+            "invite",
+            world.ids["admin_madrid"],
+        )
+
+    # The owner accepts with their own password and keeps their Barcelona role too.
+    accepted = client.post(
+        "/api/v1/invitations/accept",
+        json={"token": link_token(message, "/invitation"), "password": PASSWORD},
+    )
+    assert accepted.status_code == 201, accepted.text
+    signed_in = client.post("/api/v1/auth/token", json={"email": taken, "password": PASSWORD})
+    me = client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    ).json()
+    assert sorted(g["org_unit_id"] for g in me["grants"]) == sorted(
+        [world.ids["barcelona"], world.ids["madrid"]]
+    )
+
+
+def test_opening_an_account_for_a_new_address_sends_no_invitation(
+    client: TestClient, world: World, mail_sink: MailSink, session_factory: sessionmaker[Session]
+) -> None:
+    admin = token(client, world, "admin_madrid")
+    answered = client.post(
+        "/api/v1/users",
+        json={
+            "email": NEW,
+            "display_name": "Núria Vidal",
+            "password": "a-long-enough-password",
+            "role": "therapist",
+            "org_unit_id": world.ids["madrid"],
+        },
+        headers=admin,
+    )
+    assert answered.status_code == 202, answered.text
+    assert inbox(mail_sink) == []
+    with session_factory() as s:
+        assert s.scalars(select(Invitation)).all() == []
+        assert s.scalar(select(User.id).where(User.email == NEW)) is not None

@@ -61,7 +61,7 @@ def send_later(settings: Settings, to: str, subject: str, body: str) -> None:
     try:
         send_mail(settings, to, subject, body)
     except MailNotSent:
-        log.exception("password-reset e-mail not sent")
+        log.exception("e-mail %r not sent", subject)
 
 
 def _user(principal: Principal, session: DbSession) -> User:

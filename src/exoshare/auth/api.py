@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
 
-from exoshare.auth import grants, service, sessions
+from exoshare.auth import grants, invitations, service, sessions
+from exoshare.auth.account_api import send_later
 from exoshare.auth.gate import require
 from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.login import sign_in
@@ -91,14 +92,17 @@ def list_users(session: DbSession, principal: CurrentPrincipal, paging: Paging) 
 @router.post("/users", response_model=AccountRequestOut, status_code=status.HTTP_202_ACCEPTED)
 def create_user(
     body: UserCreate,
+    request: Request,
+    background: BackgroundTasks,
     session: DbSession,
     principal: Annotated[Principal, Depends(require(Permission.users_manage))],
 ) -> AccountRequestOut:
     """Open an account with its first role; the role may be no wider than the caller's own.
 
-    202 whether the address was new or already belongs to someone you do not manage (then
-    nothing changes): the answer never tells which addresses have an account."""
-    email = service.open_account(
+    202 whether the address was new or already belongs to someone you do not manage: the answer
+    never tells which addresses have an account. That someone keeps their account and is sent
+    an invitation to the role instead, which they accept with their own password."""
+    email, created = service.open_account(
         session,
         principal,
         body.email,
@@ -108,6 +112,21 @@ def create_user(
         body.role,
         body.org_unit_id,
     )
+    if not created:
+        settings = request.app.state.settings
+        invitation, token = invitations.invite(
+            session,
+            principal,
+            email,
+            body.role,
+            body.org_unit_id,
+            timedelta(hours=settings.invitation_ttl_hours),
+        )
+        subject, text = invitations.invitation_mail(
+            settings.resolved_public_url(), invitation, token
+        )
+        # Sent after the answer, so neither its outcome nor its time tells the address apart.
+        background.add_task(send_later, settings, email, subject, text)
     return AccountRequestOut(email=email, role=body.role, org_unit_id=body.org_unit_id)
 
 

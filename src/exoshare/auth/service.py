@@ -110,13 +110,15 @@ def open_account(
     locale: str,
     role: Role,
     org_unit_id: str,
-) -> str:
-    """Open an account with its first role; returns the normalised e-mail.
+) -> tuple[str, bool]:
+    """Open an account with its first role; returns the normalised e-mail and whether the
+    account was created.
 
     An address that already belongs to someone the caller does not manage answers exactly like
-    a new one and changes nothing: a 409 there would let any clinic admin test which addresses
-    hold an exoshare account anywhere in the network. That person keeps their account and
-    password; a clinic that needs them sends an invitation, which they accept or ignore. Every
+    a new one and changes no account: a 409 there would let any clinic admin test which
+    addresses hold an exoshare account anywhere in the network. That person keeps their account
+    and password; the caller's route sends them an invitation to the role instead, which they
+    accept with their own password or ignore. Every
     check that does not depend on the address (input, role, org unit) runs first and the same
     way, and the unused password is hashed anyway, so neither the answer nor its timing differs.
     An address of someone the caller manages is a plain conflict: the caller lists them anyway.
@@ -127,10 +129,10 @@ def open_account(
     if existing is None:
         user = create_user(session, email, display_name, password, locale)
         add_grant(session, user, role, org_unit, granted_by=principal.user_id)
-        return email
+        return email, True
     if not _manages(session, principal, existing):
         hash_password(password)
-        return email
+        return email, False
     raise Conflict(f"a user with e-mail {email} already exists", field="email")
 
 
