@@ -1,4 +1,5 @@
-"""accounts: TOTP secrets sealed at rest with a key derived from EXOSHARE_SECRET_KEY
+"""accounts: TOTP secrets sealed at rest with a key derived from EXOSHARE_SECRET_KEY;
+invitations can be withdrawn
 
 Merges the heads 0005 (accounts) and 0007 (device broker password hash).
 
@@ -55,9 +56,13 @@ def upgrade() -> None:
         )
     box = _box()
     _rewrite(box.seal)
+    with op.batch_alter_table("invitations") as batch:
+        batch.add_column(sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("invitations") as batch:
+        batch.drop_column("withdrawn_at")
     box = _box()
     _rewrite(box.open)
     with op.batch_alter_table("totp_enrolments") as batch:

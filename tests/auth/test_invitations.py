@@ -284,3 +284,128 @@ def test_opening_an_account_for_a_new_address_sends_no_invitation(
     with session_factory() as s:
         assert s.scalars(select(Invitation)).all() == []
         assert s.scalar(select(User.id).where(User.email == NEW)) is not None
+
+
+def _pending(client: TestClient, headers: dict[str, str]) -> list[dict]:
+    listed = client.get("/api/v1/invitations", headers=headers)
+    assert listed.status_code == 200, listed.text
+    return listed.json()["items"]
+
+
+def test_admins_list_the_pending_invitations_of_their_scope(
+    client: TestClient, world: World, mail_sink: MailSink
+) -> None:
+    admin = token(client, world, "admin_madrid")
+    operator = token(client, world, "operator")
+    madrid = _invite(client, admin, world.ids["madrid"]).json()
+    barcelona = _invite(client, operator, world.ids["barcelona"]).json()
+    assert [i["id"] for i in _pending(client, admin)] == [madrid["id"]]
+    assert {i["id"] for i in _pending(client, operator)} == {madrid["id"], barcelona["id"]}
+    assert _pending(client, admin)[0]["email"] == NEW
+
+    accepted = client.post(
+        "/api/v1/invitations/accept",
+        json={
+            "token": link_token(inbox(mail_sink)[0], "/invitation"),
+            "password": "nuria-new-password",
+            "display_name": "Núria Vidal",
+        },
+    )
+    assert accepted.status_code == 201
+    assert _pending(client, admin) == []
+    refused = client.get("/api/v1/invitations", headers=token(client, world, "therapist_madrid"))
+    assert refused.status_code == 403
+
+
+def test_withdrawing_an_invitation_kills_its_link_and_is_audited(
+    client: TestClient, world: World, mail_sink: MailSink, session_factory: sessionmaker[Session]
+) -> None:
+    admin = token(client, world, "admin_madrid")
+    invitation = _invite(client, admin, world.ids["madrid"]).json()
+    secret = link_token(inbox(mail_sink)[0], "/invitation")
+    withdrawn = client.delete(f"/api/v1/invitations/{invitation['id']}", headers=admin)
+    assert withdrawn.status_code == 204, withdrawn.text
+    assert _pending(client, admin) == []
+    accept = client.post(
+        "/api/v1/invitations/accept",
+        json={"token": secret, "password": "nuria-new-password", "display_name": "Núria"},
+    )
+    assert accept.status_code == 404 and accept.json()["field"] == "token"
+    with session_factory() as s:
+        row = s.get(Invitation, invitation["id"])
+        assert row is not None and row.withdrawn_at is not None and row.accepted_at is None
+        assert s.scalar(select(User.id).where(User.email == NEW)) is None
+        event = s.scalar(
+            select(AuditEvent).where(
+                AuditEvent.entity_id == invitation["id"], AuditEvent.action == "withdraw"
+            )
+        )
+        assert event is not None and event.user_id == world.ids["admin_madrid"]
+        assert event.detail == {"role": "therapist", "org_unit_id": world.ids["madrid"]}
+    again = client.delete(f"/api/v1/invitations/{invitation['id']}", headers=admin)
+    assert again.status_code == 404
+
+
+def test_a_foreign_invitation_answers_exactly_like_a_missing_one(
+    client: TestClient, world: World, mail_sink: MailSink, session_factory: sessionmaker[Session]
+) -> None:
+    admin = token(client, world, "admin_madrid")
+    foreign = _invite(client, token(client, world, "operator"), world.ids["barcelona"]).json()
+    missing = "0" * 32
+    for method, suffix in (("DELETE", ""), ("POST", "/resend")):
+        answers = [
+            client.request(method, f"/api/v1/invitations/{i}{suffix}", headers=admin)
+            for i in (foreign["id"], missing)
+        ]
+        assert [a.status_code for a in answers] == [404, 404]
+        bodies = [a.json() for a in answers]
+        for body in bodies:
+            for key in ("detail", "instance"):
+                body[key] = body[key].replace(foreign["id"], "ID").replace(missing, "ID")
+        assert bodies[0] == bodies[1]
+    with session_factory() as s:
+        row = s.get(Invitation, foreign["id"])
+        assert row is not None and row.withdrawn_at is None
+    assert len(inbox(mail_sink)) == 1  # the operator's own invitation only
+
+
+def test_resending_mails_a_new_link_and_the_old_one_stops_working(
+    client: TestClient, world: World, mail_sink: MailSink, session_factory: sessionmaker[Session]
+) -> None:
+    admin = token(client, world, "admin_madrid")
+    invitation = _invite(client, admin, world.ids["madrid"]).json()
+    old_secret = link_token(inbox(mail_sink)[0], "/invitation")
+    # Nearly expired: resending gives it the full time again.
+    with session_factory() as s:
+        s.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation["id"])
+            .values(expires_at=datetime.now(UTC) + timedelta(minutes=1))
+        )
+        s.commit()
+    resent = client.post(f"/api/v1/invitations/{invitation['id']}/resend", headers=admin)
+    assert resent.status_code == 200, resent.text
+    assert datetime.fromisoformat(resent.json()["expires_at"]) > datetime.now(UTC) + timedelta(
+        hours=1
+    )
+    _, second = inbox(mail_sink)
+    assert second.to == NEW and "Madrid Clinic" in second.body
+    new_secret = link_token(second, "/invitation")
+    assert new_secret != old_secret
+    stale = client.post(
+        "/api/v1/invitations/accept",
+        json={"token": old_secret, "password": "nuria-new-password", "display_name": "Núria"},
+    )
+    assert stale.status_code == 404
+    fresh = client.post(
+        "/api/v1/invitations/accept",
+        json={"token": new_secret, "password": "nuria-new-password", "display_name": "Núria"},
+    )
+    assert fresh.status_code == 201, fresh.text
+    with session_factory() as s:
+        actions = s.scalars(
+            select(AuditEvent.action).where(AuditEvent.entity_id == invitation["id"])
+        ).all()
+        assert sorted(actions) == ["invite", "resend"]
+    after = client.post(f"/api/v1/invitations/{invitation['id']}/resend", headers=admin)
+    assert after.status_code == 404  # accepted: nothing left to resend

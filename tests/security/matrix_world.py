@@ -17,7 +17,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth import service as auth
-from exoshare.auth.models import Credential, CredentialKind, Role, RoleGrant, User
+from exoshare.auth.models import Credential, CredentialKind, Invitation, Role, RoleGrant, User
+from exoshare.auth.tokens import new_token
 from exoshare.db import new_id, session_scope
 from exoshare.network.models import OrgUnit, Partner
 from exoshare.scheduling import service as scheduling
@@ -248,6 +249,22 @@ def build_matrix_world(client: TestClient, factory: sessionmaker[Session]) -> Ma
             credential = auth.credential_for_secret(s, secret, CredentialKind.api_token)
             assert credential is not None
             ids[f"login_{caller}"] = credential.id
+        # A pending invitation in each clinic (Barcelona has no admin: the operator sent it).
+        for clinic, admin in (("madrid", "admin_madrid"), ("barcelona", "operator")):
+            _, digest = new_token()
+            invitation = Invitation(
+                email=f"invited.{clinic}@test.exoshare.org",
+                role=Role.therapist,
+                org_unit_id=ids[clinic],
+                invited_by_id=ids[admin],
+                token_sha256=digest,
+                expires_at=datetime.now(UTC) + timedelta(days=3),
+            )
+            s.add(invitation)
+            s.flush()
+            ids[f"invitation_{clinic}"] = invitation.id
+    matrix.own["invitation"] = ids["invitation_madrid"]
+    matrix.foreign["invitation"] = ids["invitation_barcelona"]
     matrix.own["grant"] = ids["grant_therapist_madrid"]
     matrix.foreign["grant"] = ids["grant_therapist_barcelona"]
     matrix.own["login"], matrix.foreign["login"] = ids["login_therapist"], ids["login_barcelona"]

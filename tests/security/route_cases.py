@@ -25,6 +25,7 @@ PATH_PARAM_KINDS = {
     "credential_id": "credential",
     "alert_id": "alert",
     "grant_id": "grant",
+    "invitation_id": "invitation",
 }
 FIXED_PATH_VALUES = {"code": "es", "action": "start"}
 

@@ -16,7 +16,18 @@ A person's logins (``login``) are theirs alone: nobody else's caller sees them."
 VISIBLE_FOREIGN: dict[str, frozenset[str]] = {
     # The operator runs the whole network and fleet, but reads no clinical records.
     "consortium_operator": CATALOGUE
-    | {"unit", "org_unit", "clinic", "lease", "invoice", "user", "credential", "email", "grant"},
+    | {
+        "unit",
+        "org_unit",
+        "clinic",
+        "lease",
+        "invoice",
+        "user",
+        "credential",
+        "email",
+        "grant",
+        "invitation",
+    },
     "researcher": CATALOGUE | {"org_unit", "clinic"},
     "trainer": CATALOGUE | {"org_unit", "clinic"},
     "manufacturer": frozenset({"maker", "org_unit", "clinic", "model"}),
@@ -175,6 +186,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /api/v1/users/{user_id}/grants": row("consortium_operator", "clinic_admin"),
     "DELETE /api/v1/users/{user_id}/grants/{grant_id}": row("consortium_operator", "clinic_admin"),
     "POST /api/v1/invitations": row("consortium_operator", "clinic_admin"),
+    "GET /api/v1/invitations": row("consortium_operator", "clinic_admin"),
+    "DELETE /api/v1/invitations/{invitation_id}": row("consortium_operator", "clinic_admin"),
+    "POST /api/v1/invitations/{invitation_id}/resend": row("consortium_operator", "clinic_admin"),
     "POST /api/v1/invitations/accept": row(roles="deny", signed_out="deny", device="deny"),
     "POST /api/v1/auth/password-reset": PUBLIC,
     "POST /api/v1/auth/password-reset/confirm": row(roles="deny", signed_out="deny", device="deny"),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
 
 from exoshare.auth import invitations, password_reset, sessions, totp
 from exoshare.auth.errors import MailUnavailable
+from exoshare.auth.gate import require
 from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.mail import MailNotSent, send_mail
 from exoshare.auth.models import User
@@ -30,8 +32,9 @@ from exoshare.auth.schemas import (
 from exoshare.auth.scope import Permission, Principal
 from exoshare.auth.throttle import login_throttler
 from exoshare.config import Settings
-from exoshare.deps import CurrentPrincipal, DbSession
+from exoshare.deps import CurrentPrincipal, DbSession, Paging
 from exoshare.errors import PermissionDenied
+from exoshare.pagination import Page
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,41 @@ def invite(
         body.role,
         body.org_unit_id,
         timedelta(hours=settings.invitation_ttl_hours),
+    )
+    subject, text = invitations.invitation_mail(settings.resolved_public_url(), invitation, token)
+    send_or_fail(settings, invitation.email, subject, text)
+    return InvitationOut.model_validate(invitation)
+
+
+@router.get("/invitations", response_model=Page[InvitationOut])
+def list_invitations(
+    session: DbSession,
+    principal: Annotated[Principal, Depends(require(Permission.users_manage))],
+    paging: Paging,
+) -> Page[InvitationOut]:
+    """Pending invitations (not accepted, not withdrawn; expired ones included, to send again)
+    on org units within your ``users:manage`` scope, newest first."""
+    rows, total = invitations.pending(session, principal, paging.limit, paging.offset)
+    return Page.of(InvitationOut, rows, total, paging.limit, paging.offset)
+
+
+@router.delete("/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
+def withdraw_invitation(
+    invitation_id: str, session: DbSession, principal: CurrentPrincipal
+) -> None:
+    """Withdraw a pending invitation (audited); its link stops working at once."""
+    invitations.withdraw(session, principal, invitation_id)
+
+
+@router.post("/invitations/{invitation_id}/resend", response_model=InvitationOut)
+def resend_invitation(
+    invitation_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
+) -> InvitationOut:
+    """Mail a new link for a pending invitation, valid for the full time again; the previous
+    link stops working."""
+    settings = _settings(request)
+    invitation, token = invitations.resend(
+        session, principal, invitation_id, timedelta(hours=settings.invitation_ttl_hours)
     )
     subject, text = invitations.invitation_mail(settings.resolved_public_url(), invitation, token)
     send_or_fail(settings, invitation.email, subject, text)

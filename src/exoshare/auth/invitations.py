@@ -1,13 +1,14 @@
 """Invitations: an admin offers a role on an org unit to an e-mail address; the invitee
 accepts with the e-mailed single-use token, setting a password (or, for an existing
-account, proving it with theirs) and receives the grant."""
+account, proving it with theirs) and receives the grant. Admins list the pending ones in
+their scope, withdraw them or send them again."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth import audit, service
@@ -75,10 +76,89 @@ def open_invitation(session: Session, token: str) -> Invitation:
     if (
         invitation is None
         or invitation.accepted_at is not None
+        or invitation.withdrawn_at is not None
         or invitation.expires_at <= datetime.now(UTC)
     ):
         raise NotFound(INVALID_TOKEN, field="token")
     return invitation
+
+
+def pending(
+    session: Session, principal: Principal, limit: int, offset: int
+) -> tuple[list[Invitation], int]:
+    """Invitations neither accepted nor withdrawn (expired ones too, so they can be sent
+    again) on org units in the caller's ``users:manage`` scope, newest first."""
+    where = (
+        Invitation.accepted_at.is_(None),
+        Invitation.withdrawn_at.is_(None),
+        principal.org_filter(Permission.users_manage, OrgUnit.path),
+    )
+    base = select(Invitation).join(OrgUnit, OrgUnit.id == Invitation.org_unit_id).where(*where)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = session.scalars(
+        base.options(selectinload(Invitation.org_unit))
+        .order_by(Invitation.created_at.desc(), Invitation.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def _managed_pending(session: Session, principal: Principal, invitation_id: str) -> Invitation:
+    """A pending invitation the caller may act on. One outside the caller's scope, accepted or
+    withdrawn answers exactly like one that does not exist; one the caller can see but could
+    not have sent (a wider role) is refused with 403."""
+    invitation = session.get(Invitation, invitation_id, with_for_update=True)
+    if (
+        invitation is None
+        or invitation.accepted_at is not None
+        or invitation.withdrawn_at is not None
+        or not principal.covers(Permission.users_manage, invitation.org_unit.path)
+    ):
+        raise NotFound(f"invitation {invitation_id} not found")
+    if not principal.may_grant(invitation.role, invitation.org_unit.path):
+        raise PermissionDenied(
+            f"you may not act on an invitation as {invitation.role.value}: you could not have "
+            "sent it"
+        )
+    return invitation
+
+
+def withdraw(session: Session, principal: Principal, invitation_id: str) -> Invitation:
+    """Withdraw a pending invitation (audited): its link stops working at once."""
+    invitation = _managed_pending(session, principal, invitation_id)
+    invitation.withdrawn_at = datetime.now(UTC)
+    audit.record(
+        session,
+        principal,
+        "withdraw",
+        "invitation",
+        invitation.id,
+        detail={"role": invitation.role.value, "org_unit_id": invitation.org_unit_id},
+    )
+    return invitation
+
+
+def resend(
+    session: Session, principal: Principal, invitation_id: str, ttl: timedelta
+) -> tuple[Invitation, str]:
+    """A new link for a pending invitation, valid ``ttl`` from now (audited); returns the
+    invitation and the new token. Only the token's hash is kept, so the old link cannot be
+    sent again: it stops working, and only the newest mail opens the invitation."""
+    invitation = _managed_pending(session, principal, invitation_id)
+    token, digest = new_token()
+    invitation.token_sha256 = digest
+    invitation.expires_at = datetime.now(UTC) + ttl
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        "resend",
+        "invitation",
+        invitation.id,
+        detail={"role": invitation.role.value, "org_unit_id": invitation.org_unit_id},
+    )
+    return invitation, token
 
 
 def account_exists(session: Session, invitation: Invitation) -> bool:

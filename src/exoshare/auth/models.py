@@ -96,6 +96,8 @@ class Invitation(IdMixin, Base):
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None] = mapped_column(default=None)
     accepted_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    # Withdrawn invitations stay for the record; their token no longer opens anything.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(default=None)
 
     org_unit: Mapped[OrgUnit] = relationship()
 

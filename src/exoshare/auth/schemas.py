@@ -123,6 +123,7 @@ class InvitationOut(BaseModel):
     created_at: datetime
     expires_at: datetime
     accepted_at: datetime | None
+    withdrawn_at: datetime | None = None
 
 
 class InvitationAccept(BaseModel):
