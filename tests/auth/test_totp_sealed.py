@@ -114,6 +114,32 @@ def test_reseal_without_the_former_key_changes_nothing(
     assert _stored(session_factory, user_id) == before
 
 
+def test_a_lost_key_answers_503_not_500(
+    client: TestClient, world: World, database_url: str, tmp_path: Path
+) -> None:
+    code = _enrol(client, token(client, world, "therapist_madrid"))
+    other = Settings(
+        database_url=database_url,
+        data_dir=tmp_path / "other",
+        secret_key="an-unrelated-key",
+        cookie_secure=False,
+    )
+    app = create_app(other)
+    with TestClient(app) as other_client:
+        answer = other_client.post(
+            TOKEN,
+            json={
+                "email": world.emails["therapist_madrid"],
+                "password": PASSWORD,
+                "totp_code": code.now(),
+            },
+        )
+    app.state.engine.dispose()
+    assert answer.status_code == 503
+    assert answer.json()["title"] == "Stored secret unreadable"
+    assert "EXOSHARE_PREVIOUS_SECRET_KEYS" in answer.json()["detail"]
+
+
 def test_migration_0010_seals_on_upgrade_and_opens_on_downgrade(
     client: TestClient, world: World, database_url: str
 ) -> None:

@@ -10,13 +10,24 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from exoshare.errors import ExoshareError
+
+UNREADABLE = (
+    "the server cannot read a stored second-factor secret: its secret key changed; an "
+    "operator must list the former key in EXOSHARE_PREVIOUS_SECRET_KEYS (docs/security.md)"
+)
 # Each purpose gets its own key, so a key that leaked from one use opens nothing else.
 TOTP_PURPOSE = b"exoshare totp-secret v1"
 
 
-class UndecryptableSecret(Exception):
+class UndecryptableSecret(ExoshareError):
     """A stored secret that no configured key opens: the secret key changed without its
-    predecessor being listed in EXOSHARE_PREVIOUS_SECRET_KEYS."""
+    predecessor being listed in EXOSHARE_PREVIOUS_SECRET_KEYS. The server's fault, not the
+    caller's, hence 503 until an operator restores the key."""
+
+    status = 503
+    slug = "stored-secret-unreadable"
+    title = "Stored secret unreadable"
 
 
 def derive_key(secret_key: str, purpose: bytes) -> bytes:
@@ -42,18 +53,14 @@ class SecretBox:
         try:
             return self._fernet.decrypt(sealed.encode("ascii")).decode()
         except (InvalidToken, UnicodeError) as exc:
-            raise UndecryptableSecret(
-                "a stored secret opens with none of the configured keys"
-            ) from exc
+            raise UndecryptableSecret(UNREADABLE) from exc
 
     def reseal(self, sealed: str) -> str:
         """The same secret sealed with the current key (whichever key sealed it before)."""
         try:
             return self._fernet.rotate(sealed.encode("ascii")).decode("ascii")
         except (InvalidToken, UnicodeError) as exc:
-            raise UndecryptableSecret(
-                "a stored secret opens with none of the configured keys"
-            ) from exc
+            raise UndecryptableSecret(UNREADABLE) from exc
 
 
 def split_keys(value: str | None) -> list[str]:
