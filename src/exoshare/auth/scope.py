@@ -205,7 +205,7 @@ class SystemPrincipal(Principal):
         return True
 
     def has_role(self, role: Role) -> bool:
-        # Operator-only actions (the network schedule, recognition agreements) are open to the
+        # Operator-only actions (the network schedule, certifications) are open to the
         # system; narrowing roles (patient, manufacturer) never apply to it.
         return role is Role.consortium_operator
 

@@ -17,11 +17,11 @@ from datetime import date
 from sqlalchemy import JSON, Date, Enum, ForeignKey, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from exoshare.auth.models import Role
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import Base, IdMixin, TimestampMixin
 from exoshare.devices.models import DeviceModel
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from exoshare.network.reach import uncovered_countries
 
 
 @dataclass(frozen=True)
@@ -156,17 +156,30 @@ def record_approval(
 ) -> DeviceApproval:
     """Record (or update) the status of a model in a jurisdiction.
 
-    Manufacturers record approvals of their own models only; the operator may record any;
-    Seeding passes ``SYSTEM_SEEDING``.
+    An approval opens the jurisdiction's markets, so the caller's subtrees must hold every
+    country of the jurisdiction: as the model's maker (``models:write`` there) or as the network's
+    operator (``network:write`` there). Seeding passes ``SYSTEM_SEEDING``.
     """
     model = session.get(DeviceModel, model_id)
     if model is None:
         raise NotFound(f"device model {model_id} not found", field="model_id")
     if not principal.can(Permission.models_write):
         raise PermissionDenied("you may not record regulatory approvals")
-    if not principal.has_role(Role.consortium_operator) and principal.partner_id != model.maker_id:
-        raise PermissionDenied("manufacturers record approvals of their own models only")
     code = _check_jurisdiction(jurisdiction)
+    countries = JURISDICTIONS[code].countries
+    as_operator = not uncovered_countries(session, principal, Permission.network_write, countries)
+    if not as_operator:
+        if principal.partner_id != model.maker_id:
+            raise PermissionDenied(
+                f"you may not record {code} approvals of this model: manufacturers record "
+                "approvals of their own models, operators those of the countries they run"
+            )
+        outside = uncovered_countries(session, principal, Permission.models_write, countries)
+        if outside:
+            raise PermissionDenied(
+                f"a {code} approval opens {', '.join(outside)}, outside your grants",
+                field="jurisdiction",
+            )
     if not indications.strip():
         raise InvalidInput("indications must not be empty", field="indications")
     approval = session.scalar(
@@ -204,12 +217,24 @@ def create_agreement(
     members: list[str],
     description: str | None = None,
 ) -> RecognitionAgreement:
-    """Agreements between regulators are network reference data: the operator keeps them."""
-    if not principal.has_role(Role.consortium_operator):
-        raise PermissionDenied("only the consortium operator records recognition agreements")
+    """Record an agreement between regulators.
+
+    An agreement opens every member's markets to the others' approvals, so only an operator whose
+    subtrees hold every country of every member (``network:write`` there) records one.
+    """
     codes = sorted({_check_jurisdiction(m, "members") for m in members})
     if len(codes) < 2:
         raise InvalidInput("an agreement needs at least two jurisdictions", field="members")
+    if not principal.can(Permission.network_write):
+        raise PermissionDenied("only the consortium operator records recognition agreements")
+    reach = frozenset().union(*(JURISDICTIONS[c].countries for c in codes))
+    outside = uncovered_countries(session, principal, Permission.network_write, reach)
+    if outside:
+        raise PermissionDenied(
+            f"an agreement between {', '.join(codes)} reaches {', '.join(outside)}, "
+            "outside your grants",
+            field="members",
+        )
     if session.scalar(select(RecognitionAgreement.id).where(RecognitionAgreement.name == name)):
         raise Conflict(f"an agreement named {name!r} already exists", field="name")
     agreement = RecognitionAgreement(name=name, kind=kind, members=codes, description=description)

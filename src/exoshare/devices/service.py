@@ -18,6 +18,7 @@ from exoshare.devices.models import (
 )
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from exoshare.network.models import OrgUnit, Partner, PartnerKind
+from exoshare.network.reach import covers_network
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,15 @@ def create_model(
         raise InvalidInput(f"maker {maker_id} is not a registered manufacturer", field="maker_id")
     if not principal.can(Permission.models_write):
         raise PermissionDenied("you may not register device models")
-    if not principal.has_role(Role.consortium_operator) and principal.partner_id != maker_id:
-        raise PermissionDenied("manufacturers register models of their own organisation only")
+    # A model is offered to the whole network: a maker registers its own, and only an operator
+    # of the whole network registers another maker's (not one whose grant is on one country).
+    if principal.partner_id != maker_id and not covers_network(
+        session, principal, Permission.network_write
+    ):
+        raise PermissionDenied(
+            "manufacturers register models of their own organisation only; the network's "
+            "operator registers others"
+        )
     if not 0.5 <= min_patient_height_m < max_patient_height_m <= 2.5:
         raise InvalidInput(
             "patient height range must satisfy 0.5 <= min < max <= 2.5 (metres)",

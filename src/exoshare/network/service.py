@@ -27,6 +27,15 @@ def create_org_unit(
         raise InvalidInput("only a consortium may be a root org unit", field="parent_id")
     if parent is not None and LEVEL_OF_KIND[kind] <= parent.level:
         raise InvalidInput(f"a {kind.value} cannot sit under a {parent.kind.value}", field="kind")
+    country = attributes.get("country_code")
+    if parent is not None and parent.country_code and country not in (None, parent.country_code):
+        # Approvals and agreements are allowed by the countries a caller's subtree holds: a unit
+        # placed under one country must not claim another.
+        raise InvalidInput(
+            f"country_code: a unit under {parent.code} lies in {parent.country_code}, "
+            f"not {country}",
+            field="country_code",
+        )
     zone = attributes.get("timezone")
     if zone is not None:
         check_time_zone(str(zone), "timezone")
