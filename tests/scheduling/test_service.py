@@ -224,3 +224,37 @@ def test_concurrent_booking_of_one_unit_slot_exactly_one_wins(
     assert sorted(results) == ["SlotTaken", "won"]
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(BookedSession)) == 1
+
+
+def test_calendar_days_outside_the_range_are_refused_not_clamped(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    admin = token(client, world, "admin_madrid")
+    body = {
+        "patient_id": world.ids["patient_carlos"],
+        "unit_id": world.ids["unit_madrid"],
+        "therapist_id": world.ids["therapist_madrid"],
+        "starts_at": "2026-03-03T09:00:00+01:00",
+    }
+    assert client.post("/api/v1/booked-sessions", json=body, headers=admin).status_code == 201
+    url = f"/api/v1/clinics/{world.ids['madrid']}/calendar?start=2026-03-02&days="
+    assert client.get(url + "1", headers=admin).json() == []
+    for days in ("2", str(service.CALENDAR_MAX_DAYS)):
+        shown = client.get(url + days, headers=admin)
+        assert shown.status_code == 200, shown.text
+        assert [b["starts_at"][:16] for b in shown.json()] == ["2026-03-03T08:00"]
+    for days in ("0", "-1", "63", "90", "99999999999999999999999"):
+        refused = client.get(url + days, headers=admin)
+        assert refused.status_code == 422, (days, refused.text)
+        problem = refused.json()
+        assert problem["field"] == "days"
+        assert problem["detail"] == (
+            f"days: {days} is outside 1–62; ask for 1 to 62 days and page on with start"
+        )
+    # The same refusal for a clinic out of the caller's reach: the range is checked first.
+    foreign = client.get(
+        f"/api/v1/clinics/{world.ids['nairobi']}/calendar?start=2026-03-02&days=63", headers=admin
+    )
+    assert foreign.status_code == 422 and foreign.json()["field"] == "days"
+    with session_scope(session_factory) as s:
+        assert s.scalar(select(func.count()).select_from(BookedSession)) == 1

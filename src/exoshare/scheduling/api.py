@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 
 from exoshare.auth.gate import require
 from exoshare.auth.scope import Permission, Principal
@@ -62,6 +62,6 @@ def calendar(
     start: CalendarDate,
     session: DbSession,
     principal: CurrentPrincipal,
-    days: int = 7,
+    days: Annotated[int, Query(description=f"Days to show, 1–{service.CALENDAR_MAX_DAYS}")] = 7,
 ) -> list:
-    return service.calendar(session, principal, clinic_id, start, min(max(days, 1), 62))
+    return service.calendar(session, principal, clinic_id, start, days)

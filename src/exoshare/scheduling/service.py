@@ -672,10 +672,22 @@ def run_schedule(
     return run
 
 
+CALENDAR_MAX_DAYS = 62
+"""The longest calendar one request shows (two months); longer views page on ``start``."""
+
+
 def calendar(
     session: Session, principal: Principal, clinic_id: str, start: date, days: int = 7
 ) -> list[BookedSession]:
     """A clinic's booked sessions from ``start`` (clinic-local days)."""
+    # Refused rather than clamped: a client asking for 90 days and silently getting 62 would
+    # show a calendar with sessions missing and no sign of it.
+    if not 1 <= days <= CALENDAR_MAX_DAYS:
+        raise InvalidInput(
+            f"days: {days} is outside 1–{CALENDAR_MAX_DAYS}; ask for 1 to {CALENDAR_MAX_DAYS} "
+            "days and page on with start",
+            field="days",
+        )
     clinic = _clinic_for(session, principal, Permission.fleet_read, clinic_id)
     zone = _zone(clinic)
     lo = datetime.combine(start, time(), tzinfo=zone).astimezone(UTC)
