@@ -25,7 +25,11 @@ from exoshare.gait.channels import CHANNELS
 from exoshare.gait.recording import Recording
 from exoshare.telemetry.c3d import C3DRefused, read_c3d
 from exoshare.telemetry.errors import TelemetryRejected
-from exoshare.telemetry.validation import RATE_TOLERANCE, check_values
+from exoshare.telemetry.validation import (
+    RATE_TOLERANCE,
+    check_sampling_rate,
+    check_values,
+)
 
 TIME_COLUMNS = ("time_s", "time", "t", "timestamp_s")
 FORMATS = ("csv", "parquet", "c3d", "mot")
@@ -48,9 +52,6 @@ OPENSIM_COORDINATES = {
 }
 
 
-MIN_SAMPLING_RATE_HZ = 1.0
-MAX_SAMPLING_RATE_HZ = 10_000.0
-"""Sampling rates a recording may have (live sessions allow up to the same 10 kHz)."""
 LATEST_START_TIME_S = datetime.combine(LATEST_DATE, time(), tzinfo=UTC).timestamp()
 """A time column starting at 1e8 s or later holds Unix times, which must lie in the calendar."""
 
@@ -80,13 +81,7 @@ def checked_rate(value: object, label: str, source: str) -> float:
         raise FileImportError(
             "wrong-sampling-rate", f"{label}: {source} ({value!r}) is not a number"
         ) from None
-    if not (math.isfinite(rate) and MIN_SAMPLING_RATE_HZ <= rate <= MAX_SAMPLING_RATE_HZ):
-        raise FileImportError(
-            "wrong-sampling-rate",
-            f"{label}: {source} is {rate:g} Hz; a sampling rate lies between "
-            f"{MIN_SAMPLING_RATE_HZ:g} and {MAX_SAMPLING_RATE_HZ:g} Hz",
-        )
-    return rate
+    return check_sampling_rate(rate, f"{label}: {source}", field=None, error=FileImportError)
 
 
 @dataclass

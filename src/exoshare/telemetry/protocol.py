@@ -23,6 +23,7 @@ import msgpack
 import numpy as np
 
 from exoshare.telemetry.errors import TelemetryRejected
+from exoshare.telemetry.validation import check_sampling_rate
 
 log = logging.getLogger(__name__)
 
@@ -221,13 +222,7 @@ class SessionAnnounce:
         meta = obj.get("meta") or {}
         if not isinstance(meta, dict):
             raise TelemetryRejected("malformed", "meta must be a map", "meta")
-        rate = _number(obj, "sampling_rate_hz", what)
-        if not 0 < rate <= 10_000:
-            raise TelemetryRejected(
-                "wrong-sampling-rate",
-                f"sampling_rate_hz={rate:g} is outside (0, 10000] Hz",
-                "sampling_rate_hz",
-            )
+        rate = check_sampling_rate(_number(obj, "sampling_rate_hz", what))
         return cls(
             session_id=_session_id(obj, what),
             device_serial=_req(obj, "device", str, what),

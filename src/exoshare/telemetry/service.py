@@ -52,7 +52,12 @@ from exoshare.telemetry.protocol import (
     SessionEnd,
 )
 from exoshare.telemetry.store import BatchStore, RawStore
-from exoshare.telemetry.validation import batch_times, check_channels, check_values
+from exoshare.telemetry.validation import (
+    batch_times,
+    check_channels,
+    check_sampling_rate,
+    check_values,
+)
 
 log = logging.getLogger(__name__)
 
@@ -342,6 +347,8 @@ def announce_session(
             field="device",
         )
     channels = check_channels(announce.channels)
+    # Decoding checked it already; a recording built in code (import, demo) is checked here.
+    check_sampling_rate(announce.sampling_rate_hz)
     existing = session.scalar(
         select(TelemetrySession).where(
             TelemetrySession.device_unit_id == device.id,

@@ -8,16 +8,51 @@ what to fix.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
 from exoshare.gait.channels import CHANNELS
 from exoshare.telemetry.errors import TelemetryRejected
 
+MIN_SAMPLING_RATE_HZ = 1.0
+MAX_SAMPLING_RATE_HZ = 10_000.0
+"""The sampling rates exoshare accepts, live or from a file: below 1 Hz no gait event is seen,
+above 10 kHz no wearable sensor samples and a batch of 10,000 samples would last under a second."""
+
 RATE_TOLERANCE = 0.02
 """Explicit timestamps may deviate this much (relative) from the announced sample interval."""
 
 UNIT_ALIASES = {"°": "deg", "degrees": "deg", "dps": "deg/s", "°/s": "deg/s", "°C": "degC"}
+
+
+def check_sampling_rate(
+    rate: float,
+    source: str = "sampling_rate_hz",
+    field: str | None = "sampling_rate_hz",
+    error: type[TelemetryRejected] = TelemetryRejected,
+) -> float:
+    """``rate`` when it is a finite number of Hz within the accepted range, else ``error``.
+
+    Every path checks rates here: a session announced over MQTT or the WebSocket, an uploaded or
+    imported file (its metadata, its time column, the ``--rate`` option or form field), and the
+    session record every one of them ends in.
+
+    >>> check_sampling_rate(100.0)
+    100.0
+    >>> check_sampling_rate(0.5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    exoshare.telemetry.errors.TelemetryRejected: sampling_rate_hz is 0.5 Hz; a sampling rate ...
+    """
+    if not (math.isfinite(rate) and MIN_SAMPLING_RATE_HZ <= rate <= MAX_SAMPLING_RATE_HZ):
+        raise error(
+            "wrong-sampling-rate",
+            f"{source} is {rate:g} Hz; a sampling rate lies between "
+            f"{MIN_SAMPLING_RATE_HZ:g} and {MAX_SAMPLING_RATE_HZ:g} Hz",
+            field=field,
+        )
+    return rate
 
 
 def normalise_unit(unit: str) -> str:
