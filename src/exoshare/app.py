@@ -26,8 +26,10 @@ from exoshare.network.api import router as network_router
 from exoshare.patients.api import router as patients_router
 from exoshare.scheduling.api import router as scheduling_router
 from exoshare.scheduling.pages import router as scheduling_pages_router
+from exoshare.telemetry.api import UPLOAD_PATH
 from exoshare.telemetry.api import router as telemetry_router
 from exoshare.telemetry.pages import router as telemetry_pages_router
+from exoshare.telemetry.upload_limit import UploadSizeLimit
 from exoshare.telerehab.api import router as telerehab_router
 from exoshare.telerehab.pages import router as telerehab_pages_router
 from exoshare.telerehab.runtime import telerehab_lifespan
@@ -53,6 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.live_sockets = LiveSocketRegistry()
     problems.install(app)
+    app.add_middleware(
+        UploadSizeLimit,
+        paths=frozenset({UPLOAD_PATH}),
+        max_upload_mb=settings.telemetry_max_upload_mb,
+    )
     for router in (
         health_router,
         auth_router,

@@ -112,6 +112,11 @@ async def _domain(request: Request, exc: Exception) -> Response:
     return problem(request, exc.status, exc.slug, exc.title, exc.detail, headers, **extra)
 
 
+async def domain_problem(request: Request, exc: ExoshareError) -> Response:
+    """The problem document of a domain error raised outside a route (e.g. in a middleware)."""
+    return await _domain(request, exc)
+
+
 async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     titles = {404: "Not found", 405: "Method not allowed", 401: "Authentication required"}

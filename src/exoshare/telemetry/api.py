@@ -14,7 +14,7 @@ from exoshare.db import session_scope
 from exoshare.deps import CurrentPrincipal, DbSession
 from exoshare.errors import InvalidInput
 from exoshare.telemetry import service
-from exoshare.telemetry.errors import DeviceNotAuthenticated, TelemetryRejected
+from exoshare.telemetry.errors import DeviceNotAuthenticated, TelemetryRejected, UploadTooLarge
 from exoshare.telemetry.files import parse_mapping, read_recording
 from exoshare.telemetry.protocol import decode, encode, encode_json
 from exoshare.telemetry.runtime import ingestor, raw_store
@@ -26,6 +26,7 @@ from exoshare.telemetry.schemas import (
     SessionDetail,
     SessionOut,
 )
+from exoshare.telemetry.upload_limit import upload_limit_bytes
 
 router = APIRouter(prefix="/api/v1/telemetry", tags=["telemetry"])
 
@@ -101,6 +102,10 @@ MAX_FILE_NAME_LENGTH = 255
 """Longest name of an uploaded file (what file systems allow; the column holds 300)."""
 
 
+UPLOAD_PATH = "/api/v1/telemetry/recordings"
+"""Where devices upload whole recordings (the path UploadSizeLimit guards)."""
+
+
 @router.post("/recordings", response_model=SessionOut, status_code=http.HTTP_201_CREATED)
 async def upload_recording(
     request: Request,
@@ -113,12 +118,15 @@ async def upload_recording(
     """A device uploads a whole recording (``Authorization: Device <secret>``)."""
     settings = request.app.state.settings
     secret = _device_secret(request.headers.get("authorization"))
-    limit = settings.telemetry_max_upload_mb * 1024 * 1024
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise TelemetryRejected(
-            "too-large", f"the upload exceeds {settings.telemetry_max_upload_mb} MB", field="file"
+    # UploadSizeLimit refused larger bodies as they arrived; this holds the file itself to the
+    # limit (the body has room for the other fields) before it is read into memory.
+    limit = upload_limit_bytes(settings.telemetry_max_upload_mb)
+    if file.size is None or file.size > limit:
+        raise UploadTooLarge(
+            f"the upload exceeds {settings.telemetry_max_upload_mb} MB (telemetry_max_upload_mb)",
+            field="file",
         )
+    data = await file.read()
     name = Path(file.filename or "upload").name
     if len(name) > MAX_FILE_NAME_LENGTH or "\x00" in name:
         # The name is stored with the session (source_file) and shown on its page.

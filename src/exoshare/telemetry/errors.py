@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exoshare.errors import InvalidInput, NotAuthenticated
+from exoshare.errors import ExoshareError, InvalidInput, NotAuthenticated
 
 
 class TelemetryRejected(InvalidInput):
@@ -29,3 +29,11 @@ class DeviceNotAuthenticated(NotAuthenticated):
 
     slug = "device-not-authenticated"
     title = "Device not authenticated"
+
+
+class UploadTooLarge(ExoshareError):
+    """A recording upload larger than ``telemetry_max_upload_mb``; nothing of it is stored."""
+
+    status = 413
+    slug = "upload-too-large"
+    title = "Upload too large"

@@ -14,6 +14,8 @@ from __future__ import annotations
 import csv
 import io
 import math
+from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -268,20 +270,30 @@ def _map_columns(
     return targets, time_index, ignored
 
 
-def _numbers(rows: list[list[str]], header: list[str], label: str, first_line: int) -> np.ndarray:
-    table = np.full((len(rows), len(header)), np.nan)
+def _numbers(
+    rows: Iterable[list[str]], header: list[str], label: str, first_line: int
+) -> np.ndarray:
+    """The cells of ``rows`` as a float table (empty and ``nan``/``na`` cells as NaN).
+
+    Rows are consumed one at a time into a flat buffer of doubles, so a large file costs 8 bytes
+    per cell rather than a Python string and list entry per cell (about 20 times its size).
+    """
+    width = len(header)
+    cells = array("d")
+    nan = math.nan
     for r, row in enumerate(rows):
-        if len(row) != len(header):
+        if len(row) != width:
             raise FileImportError(
                 "bad-file",
-                f"{label} line {first_line + r}: {len(row)} fields, the header has {len(header)}",
+                f"{label} line {first_line + r}: {len(row)} fields, the header has {width}",
             )
         for c, cell in enumerate(row):
             cell = cell.strip()
             if cell == "" or cell.lower() in {"nan", "na"}:
+                cells.append(nan)
                 continue
             try:
-                table[r, c] = float(cell)
+                cells.append(float(cell))
             except ValueError:
                 raise FileImportError(
                     "bad-file",
@@ -289,7 +301,7 @@ def _numbers(rows: list[list[str]], header: list[str], label: str, first_line: i
                     f"{cell!r} is not a number",
                     field=header[c].strip(),
                 ) from None
-    return table
+    return np.frombuffer(cells, dtype=np.float64).reshape(-1, width)
 
 
 def _read_table_text(
@@ -300,21 +312,22 @@ def _read_table_text(
     max_nan_run_s: float,
     delimiter: str,
 ) -> ImportedFile:
+    # Decoded and split as it is read: neither the whole text nor a list of its rows is held.
+    stream = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig", newline="")
+    reader = csv.reader(stream, delimiter=delimiter)
+    rows = (row for row in reader if any(cell.strip() for cell in row))
     try:
-        text = raw.decode("utf-8-sig")
+        header = next(rows, None)
+        if header is None:
+            raise FileImportError("bad-file", f"{label}: needs a header line and at least two rows")
+        targets, time_index, ignored = _map_columns(header, mapping, label, None)
+        table = _numbers(rows, header, label, first_line=2)
     except UnicodeDecodeError as exc:
         raise FileImportError("bad-file", f"{label}: not UTF-8 text ({exc})") from None
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        rows = list(reader)
     except csv.Error as exc:  # a stray carriage return or NUL, an unclosed quote
         raise FileImportError("bad-file", f"{label} line {reader.line_num}: {exc}") from None
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
-    if len(rows) < 3:
+    if len(table) < 2:
         raise FileImportError("bad-file", f"{label}: needs a header line and at least two rows")
-    header = rows[0]
-    targets, time_index, ignored = _map_columns(header, mapping, label, None)
-    table = _numbers(rows[1:], header, label, first_line=2)
     return _columns_to_recording(
         label, table, targets, time_index, sampling_rate_hz, 2, max_nan_run_s, ignored
     )
