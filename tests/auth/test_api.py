@@ -9,7 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from exoshare.auth.models import Credential, RoleGrant, User
+from exoshare.auth.models import Credential, Invitation, RoleGrant, User
+from exoshare.demo.mail_sink import MailSink
+from tests.auth.conftest import inbox, link_token
 from tests.world import PASSWORD, World, build_world, token
 
 
@@ -19,13 +21,7 @@ def world(session_factory: sessionmaker[Session]) -> World:
 
 
 def _new_user(org_unit_id: str, role: str, email: str = "new.person@test.exoshare.org") -> dict:
-    return {
-        "email": email,
-        "display_name": "New Person",
-        "password": "a-long-enough-password",
-        "role": role,
-        "org_unit_id": org_unit_id,
-    }
+    return {"email": email, "role": role, "org_unit_id": org_unit_id}
 
 
 def test_wrong_password_and_unknown_user_answer_the_same(client: TestClient, world: World) -> None:
@@ -45,19 +41,73 @@ def test_me_lists_grants(client: TestClient, world: World) -> None:
     assert me["grants"] == [{"role": "therapist", "org_unit_id": world.ids["madrid"]}]
 
 
-def test_clinic_admin_grants_therapist_in_own_clinic(
-    client: TestClient, world: World, session_factory: sessionmaker[Session]
+def test_clinic_admin_invites_a_therapist_to_own_clinic(
+    client: TestClient, world: World, mail_sink: MailSink, session_factory: sessionmaker[Session]
 ) -> None:
     headers = token(client, world, "admin_madrid")
     response = client.post(
         "/api/v1/users", json=_new_user(world.ids["madrid"], "therapist"), headers=headers
     )
     assert response.status_code == 202, response.text
+    body = response.json()
     with session_factory() as s:
-        user_id = s.scalar(select(User.id).where(User.email == "new.person@test.exoshare.org"))
-        grant = s.scalar(select(RoleGrant).where(RoleGrant.user_id == user_id))
-        assert grant is not None
+        # Nothing exists for the person until they accept.
+        assert s.scalar(select(User).where(User.email == "new.person@test.exoshare.org")) is None
+        invitation = s.get(Invitation, body["id"])
+        assert invitation is not None
+        assert (invitation.email, invitation.role.value, invitation.org_unit_id) == (
+            "new.person@test.exoshare.org",
+            "therapist",
+            world.ids["madrid"],
+        )
+        assert datetime.fromisoformat(body["expires_at"]) == invitation.expires_at.replace(
+            tzinfo=UTC
+        )
+    assert (body["email"], body["role"], body["org_unit_id"]) == (
+        "new.person@test.exoshare.org",
+        "therapist",
+        world.ids["madrid"],
+    )
+    [message] = inbox(mail_sink)
+    accepted = client.post(
+        "/api/v1/invitations/accept",
+        json={
+            "token": link_token(message, "/invitation"),
+            "password": "chosen-by-the-person",
+            "display_name": "New Person",
+        },
+    )
+    assert accepted.status_code == 201, accepted.text
+    with session_factory() as s:
+        user = s.scalars(select(User).where(User.email == "new.person@test.exoshare.org")).one()
+        assert user.display_name == "New Person"
+        grant = s.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id)).one()
         assert (grant.role.value, grant.org_unit_id) == ("therapist", world.ids["madrid"])
+    signed_in = client.post(
+        "/api/v1/auth/token",
+        json={"email": "new.person@test.exoshare.org", "password": "chosen-by-the-person"},
+    )
+    assert signed_in.status_code == 201
+
+
+def test_the_admin_never_sets_a_password(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    response = client.post(
+        "/api/v1/users",
+        json={**_new_user(world.ids["madrid"], "therapist"), "password": "chosen-by-the-admin"},
+        headers=token(client, world, "admin_madrid"),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "field": "password",
+            "reason": "Value error, leave this field out: the invited person chooses their own "
+            "password when accepting the invitation",
+        }
+    ]
+    with session_factory() as s:
+        assert s.scalars(select(Invitation)).all() == []
 
 
 @pytest.mark.parametrize(
@@ -80,8 +130,9 @@ def test_clinic_admin_cannot_grant_wider_than_own(
     response = client.post("/api/v1/users", json=_new_user(world.ids[where], role), headers=headers)
     assert response.status_code in {403, 404}
     with session_factory() as s:
-        # The failed request left no half-created account behind.
+        # The failed request left no account or invitation behind.
         assert s.scalar(select(User).where(User.email == "new.person@test.exoshare.org")) is None
+        assert s.scalars(select(Invitation)).all() == []
 
 
 def test_therapist_cannot_create_users(client: TestClient, world: World) -> None:
@@ -92,12 +143,18 @@ def test_therapist_cannot_create_users(client: TestClient, world: World) -> None
     assert response.status_code == 403
 
 
-def test_operator_may_grant_any_role(client: TestClient, world: World) -> None:
+def test_operator_may_grant_any_role(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
     headers = token(client, world, "operator")
     response = client.post(
         "/api/v1/users", json=_new_user(world.ids["root"], "researcher"), headers=headers
     )
-    assert response.status_code == 202
+    assert response.status_code == 202, response.text
+    with session_factory() as s:
+        invitation = s.get(Invitation, response.json()["id"])
+        assert invitation is not None
+        assert (invitation.role.value, invitation.org_unit_id) == ("researcher", world.ids["root"])
 
 
 def test_expired_and_revoked_tokens_are_refused(

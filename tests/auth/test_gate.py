@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
 from exoshare.auth.live_sockets import POLICY_VIOLATION
-from exoshare.auth.models import AuditEvent, Role, User
+from exoshare.auth.models import AuditEvent, Invitation, Role
 from exoshare.auth.scope import (
     SYSTEM_CLI,
     SYSTEM_SEEDING,
@@ -79,8 +79,6 @@ def test_a_route_permission_is_checked_at_the_gate(
     world = build_world(session_factory)
     body = {
         "email": "new@test.exoshare.org",
-        "display_name": "New",
-        "password": "correct-horse-battery",
         "role": "therapist",
         "org_unit_id": world.ids["madrid"],
     }
@@ -90,11 +88,12 @@ def test_a_route_permission_is_checked_at_the_gate(
     assert refused.status_code == 403
     assert refused.json()["detail"] == "this needs the permission users:manage"
     with session_scope(session_factory) as s:
-        assert s.scalar(select(User.id).where(User.email == body["email"])) is None
+        assert s.scalar(select(Invitation.id).where(Invitation.email == body["email"])) is None
     made = client.post("/api/v1/users", json=body, headers=token(client, world, "admin_madrid"))
     assert made.status_code == 202, made.text
     with session_scope(session_factory) as s:
-        assert s.scalar(select(User.id).where(User.email == body["email"])) is not None
+        invited = s.scalar(select(Invitation.id).where(Invitation.email == body["email"]))
+        assert invited == made.json()["id"]
 
 
 def test_pages_a_caller_may_not_use_do_not_exist_for_them(

@@ -211,18 +211,12 @@ def test_guessing_an_existing_accounts_password_through_an_invitation_is_throttl
     assert signed_in.status_code == 429
 
 
-def test_opening_an_account_for_an_address_registered_elsewhere_invites_its_owner(
+def test_inviting_an_address_registered_elsewhere_invites_its_owner(
     client: TestClient, world: World, mail_sink: MailSink, session_factory: sessionmaker[Session]
 ) -> None:
     admin = token(client, world, "admin_madrid")
     taken = world.emails["therapist_barcelona"]
-    request = {
-        "email": taken,
-        "display_name": "Someone",
-        "password": "a-long-enough-password",
-        "role": "therapist",
-        "org_unit_id": world.ids["madrid"],
-    }
+    request = {"email": taken, "role": "therapist", "org_unit_id": world.ids["madrid"]}
     answered = client.post("/api/v1/users", json=request, headers=admin)
     assert answered.status_code == 202, answered.text
     # The same answer as for a new address (tests/security/test_account_enumeration.py).
@@ -236,6 +230,7 @@ def test_opening_an_account_for_an_address_registered_elsewhere_invites_its_owne
     assert message.to == taken and "Madrid Clinic" in message.body
     with session_factory() as s:
         invitation = s.scalars(select(Invitation)).one()
+        assert invitation.id == body["id"]
         assert (invitation.email, invitation.role.value, invitation.org_unit_id) == (
             taken,
             "therapist",
@@ -264,26 +259,45 @@ def test_opening_an_account_for_an_address_registered_elsewhere_invites_its_owne
     )
 
 
-def test_opening_an_account_for_a_new_address_sends_no_invitation(
+def test_inviting_a_new_address_creates_the_account_only_on_acceptance(
     client: TestClient, world: World, mail_sink: MailSink, session_factory: sessionmaker[Session]
 ) -> None:
     admin = token(client, world, "admin_madrid")
     answered = client.post(
         "/api/v1/users",
-        json={
-            "email": NEW,
-            "display_name": "Núria Vidal",
-            "password": "a-long-enough-password",
-            "role": "therapist",
-            "org_unit_id": world.ids["madrid"],
-        },
+        json={"email": NEW, "role": "therapist", "org_unit_id": world.ids["madrid"]},
         headers=admin,
     )
     assert answered.status_code == 202, answered.text
-    assert inbox(mail_sink) == []
+    [message] = inbox(mail_sink)
+    assert message.to == NEW
     with session_factory() as s:
-        assert s.scalars(select(Invitation)).all() == []
-        assert s.scalar(select(User.id).where(User.email == NEW)) is not None
+        assert s.scalar(select(User.id).where(User.email == NEW)) is None
+        invitation = s.scalars(select(Invitation)).one()
+        assert (invitation.id, invitation.email, invitation.accepted_at) == (
+            answered.json()["id"],
+            NEW,
+            None,
+        )
+        event = s.scalar(select(AuditEvent).where(AuditEvent.entity_id == invitation.id))
+        assert event is not None and (event.action, event.user_id) == (
+            "invite",
+            world.ids["admin_madrid"],
+        )
+    assert [item["id"] for item in _pending(client, admin)] == [answered.json()["id"]]
+
+    accepted = client.post(
+        "/api/v1/invitations/accept",
+        json={
+            "token": link_token(message, "/invitation"),
+            "password": "nuria-new-password",
+            "display_name": "Núria Vidal",
+        },
+    )
+    assert accepted.status_code == 201, accepted.text
+    assert _pending(client, admin) == []
+    listed = client.get("/api/v1/users", headers=admin).json()["items"]
+    assert NEW in [user["email"] for user in listed]
 
 
 def _pending(client: TestClient, headers: dict[str, str]) -> list[dict]:

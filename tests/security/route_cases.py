@@ -54,13 +54,7 @@ class Call:
 TODAY = date.today()
 NEXT_YEAR = TODAY.replace(year=TODAY.year + 1, day=1)
 NEXT_MONDAY = TODAY + timedelta(days=7 - TODAY.weekday())
-NEW_PERSON = {
-    "email": "@email",
-    "display_name": "New Person",
-    "password": "a-long-enough-password",
-    "role": "therapist",
-    "org_unit_id": "@org_unit",
-}
+NEW_PERSON = {"email": "@email", "role": "therapist", "org_unit_id": "@org_unit"}
 
 CALLS: dict[str, Call] = {
     "POST /api/v1/auth/token": Call(

@@ -14,11 +14,11 @@ from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.login import sign_in
 from exoshare.auth.models import CredentialKind
 from exoshare.auth.schemas import (
-    AccountRequestOut,
     GrantCreate,
     GrantOut,
     GrantRecordOut,
     MeOut,
+    PersonInvitedOut,
     TokenOut,
     TokenRequest,
     UserCreate,
@@ -89,45 +89,33 @@ def list_users(session: DbSession, principal: CurrentPrincipal, paging: Paging) 
     return Page.of(UserOut, users, total, paging.limit, paging.offset)
 
 
-@router.post("/users", response_model=AccountRequestOut, status_code=status.HTTP_202_ACCEPTED)
+@router.post("/users", response_model=PersonInvitedOut, status_code=status.HTTP_202_ACCEPTED)
 def create_user(
     body: UserCreate,
     request: Request,
     background: BackgroundTasks,
     session: DbSession,
     principal: Annotated[Principal, Depends(require(Permission.users_manage))],
-) -> AccountRequestOut:
-    """Open an account with its first role; the role may be no wider than the caller's own.
+) -> PersonInvitedOut:
+    """Invite a person to a role no wider than your own; the account (or the role, for someone
+    already registered) exists once they accept with their own password.
 
-    202 whether the address was new or already belongs to someone you do not manage: the answer
-    never tells which addresses have an account. That someone keeps their account and is sent
-    an invitation to the role instead, which they accept with their own password."""
-    email, created = service.open_account(
+    202 with the same answer, and the same pending invitation in GET /api/v1/invitations,
+    whether the address is new or belongs to someone you do not manage: nothing tells which
+    addresses have an account. 409 for someone you already manage."""
+    settings = request.app.state.settings
+    invitation, token = invitations.invite_to_role(
         session,
         principal,
         body.email,
-        body.display_name,
-        body.password,
-        body.locale,
         body.role,
         body.org_unit_id,
+        timedelta(hours=settings.invitation_ttl_hours),
     )
-    if not created:
-        settings = request.app.state.settings
-        invitation, token = invitations.invite(
-            session,
-            principal,
-            email,
-            body.role,
-            body.org_unit_id,
-            timedelta(hours=settings.invitation_ttl_hours),
-        )
-        subject, text = invitations.invitation_mail(
-            settings.resolved_public_url(), invitation, token
-        )
-        # Sent after the answer, so neither its outcome nor its time tells the address apart.
-        background.add_task(send_later, settings, email, subject, text)
-    return AccountRequestOut(email=email, role=body.role, org_unit_id=body.org_unit_id)
+    subject, text = invitations.invitation_mail(settings.resolved_public_url(), invitation, token)
+    # Sent after the answer, so neither its outcome nor its time tells the address apart.
+    background.add_task(send_later, settings, invitation.email, subject, text)
+    return PersonInvitedOut.model_validate(invitation)
 
 
 @router.post(

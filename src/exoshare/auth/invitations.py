@@ -17,24 +17,23 @@ from exoshare.auth.passwords import verify_password
 from exoshare.auth.scope import Permission, Principal
 from exoshare.auth.throttle import LoginThrottler
 from exoshare.auth.tokens import new_token, token_hash
-from exoshare.errors import InvalidInput, NotFound, PermissionDenied
+from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from exoshare.network.models import OrgUnit
 
 INVALID_TOKEN = "this invitation link is unknown, already used or expired: ask for a new one"
 
 
-def invite(
-    session: Session,
-    principal: Principal,
-    email: str,
-    role: Role,
-    org_unit_id: str,
-    ttl: timedelta,
-) -> tuple[Invitation, str]:
-    """Record an invitation; returns it and its token (to be e-mailed, never stored)."""
+def _checked_address(email: str) -> str:
     email = service.normalise_email(email)
     if "@" not in email or email.startswith("@") or email.endswith("@"):
         raise InvalidInput(f"{email!r} is not an e-mail address", field="email")
+    return email
+
+
+def _offerable_unit(
+    session: Session, principal: Principal, role: Role, org_unit_id: str
+) -> OrgUnit:
+    """The org unit on which the caller may offer ``role`` (no wider than their own grant)."""
     org_unit = session.get(OrgUnit, org_unit_id)
     if org_unit is None or not principal.covers(Permission.users_manage, org_unit.path):
         raise NotFound(f"org unit {org_unit_id} not found", field="org_unit_id")
@@ -43,6 +42,17 @@ def invite(
             f"you may not invite someone as {role.value} on {org_unit.code}: an invitation "
             "cannot be wider than your own role and subtree"
         )
+    return org_unit
+
+
+def _record(
+    session: Session,
+    principal: Principal,
+    email: str,
+    role: Role,
+    org_unit: OrgUnit,
+    ttl: timedelta,
+) -> tuple[Invitation, str]:
     token, digest = new_token()
     invitation = Invitation(
         email=email,
@@ -63,6 +73,46 @@ def invite(
         detail={"role": role.value, "org_unit_id": org_unit.id},
     )
     return invitation, token
+
+
+def invite(
+    session: Session,
+    principal: Principal,
+    email: str,
+    role: Role,
+    org_unit_id: str,
+    ttl: timedelta,
+) -> tuple[Invitation, str]:
+    """Record an invitation; returns it and its token (to be e-mailed, never stored)."""
+    email = _checked_address(email)
+    org_unit = _offerable_unit(session, principal, role, org_unit_id)
+    return _record(session, principal, email, role, org_unit, ttl)
+
+
+def invite_to_role(
+    session: Session,
+    principal: Principal,
+    email: str,
+    role: Role,
+    org_unit_id: str,
+    ttl: timedelta,
+) -> tuple[Invitation, str]:
+    """Invite a person to a role, whether or not their address has an account; returns the
+    invitation and its token (to be e-mailed, never stored).
+
+    No account or grant exists until the person accepts: a new person then chooses their own
+    password, someone already registered proves theirs. A new address and one registered to
+    someone the caller does not manage therefore take the same path (the same rows, audit event,
+    answer and listings), so the caller cannot learn which addresses hold an account anywhere
+    in the network. Every check that does not depend on the address runs first. An address of
+    someone the caller already manages is a plain conflict: the caller lists them anyway.
+    """
+    email = _checked_address(email)
+    org_unit = _offerable_unit(session, principal, role, org_unit_id)
+    existing = session.scalar(select(User).where(User.email == email))
+    if existing is not None and service.manages(session, principal, existing):
+        raise Conflict(f"a user with e-mail {email} already exists", field="email")
+    return _record(session, principal, email, role, org_unit, ttl)
 
 
 def open_invitation(session: Session, token: str) -> Invitation:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from exoshare.auth.models import Role
 
@@ -44,25 +45,45 @@ class MeOut(BaseModel):
 
 
 class UserCreate(BaseModel):
+    """Invite a person to a role. The admin never chooses a password: the person does, or
+    proves their existing one, when accepting. Unknown fields (such as a former ``password``)
+    are refused by name rather than silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
     email: str = Field(min_length=3, max_length=254)
-    display_name: str = Field(min_length=1, max_length=200)
-    password: str = Field(min_length=10, max_length=1024)
-    locale: str = Field(default="en", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
     role: Role
     org_unit_id: str
+    # Not part of the documented schema: only there to tell clients of the former request
+    # shape why their password is refused.
+    password: SkipJsonSchema[str | None] = None
+
+    @field_validator("password")
+    @classmethod
+    def _no_password(cls, value: str | None) -> None:
+        if value is not None:
+            raise ValueError(
+                "leave this field out: the invited person chooses their own password when "
+                "accepting the invitation"
+            )
+        return None
 
 
-class AccountRequestOut(BaseModel):
-    """The answer to an account request: the same whether or not the address was new (an
-    address registered to someone the caller does not manage is left alone, not revealed)."""
+class PersonInvitedOut(BaseModel):
+    """The answer to inviting a person: the same shape and wording whether the address was new
+    or already belongs to someone the caller does not manage."""
 
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
     email: str
     role: Role
     org_unit_id: str
+    expires_at: datetime
     detail: str = (
-        "The account is open with this role, unless the address already belongs to someone "
-        "you do not manage: nothing changes for them, and an invitation reaches them instead. "
-        "GET /api/v1/users lists the accounts you manage."
+        "An invitation to this role is on its way to the address. The account (or, for someone "
+        "already registered, the role) exists once they accept it with their own password. "
+        "GET /api/v1/invitations lists it while it is pending."
     )
 
 

@@ -77,9 +77,7 @@ def add_grant(
     return grant
 
 
-def _grantable_unit(
-    session: Session, principal: Principal, role: Role, org_unit_id: str
-) -> OrgUnit:
+def grantable_unit(session: Session, principal: Principal, role: Role, org_unit_id: str) -> OrgUnit:
     """The org unit on which the caller may grant ``role`` (no wider than their own grant)."""
     org_unit = session.get(OrgUnit, org_unit_id)
     if org_unit is None or not principal.covers(Permission.network_read, org_unit.path):
@@ -96,47 +94,12 @@ def grant_role(
     session: Session, principal: Principal, user_id: str, role: Role, org_unit_id: str
 ) -> RoleGrant:
     """Grant ``role`` on a subtree; the granter must hold an equal or wider grant."""
-    org_unit = _grantable_unit(session, principal, role, org_unit_id)
+    org_unit = grantable_unit(session, principal, role, org_unit_id)
     user = visible_user(session, principal, user_id)
     return add_grant(session, user, role, org_unit, granted_by=principal.user_ref)
 
 
-def open_account(
-    session: Session,
-    principal: Principal,
-    email: str,
-    display_name: str,
-    password: str,
-    locale: str,
-    role: Role,
-    org_unit_id: str,
-) -> tuple[str, bool]:
-    """Open an account with its first role; returns the normalised e-mail and whether the
-    account was created.
-
-    An address that already belongs to someone the caller does not manage answers exactly like
-    a new one and changes no account: a 409 there would let any clinic admin test which
-    addresses hold an exoshare account anywhere in the network. That person keeps their account
-    and password; the caller's route sends them an invitation to the role instead, which they
-    accept with their own password or ignore. Every
-    check that does not depend on the address (input, role, org unit) runs first and the same
-    way, and the unused password is hashed anyway, so neither the answer nor its timing differs.
-    An address of someone the caller manages is a plain conflict: the caller lists them anyway.
-    """
-    email = _checked_new_account(email, password)
-    org_unit = _grantable_unit(session, principal, role, org_unit_id)
-    existing = session.scalar(select(User).where(User.email == email))
-    if existing is None:
-        user = create_user(session, email, display_name, password, locale)
-        add_grant(session, user, role, org_unit, granted_by=principal.user_id)
-        return email, True
-    if not _manages(session, principal, existing):
-        hash_password(password)
-        return email, False
-    raise Conflict(f"a user with e-mail {email} already exists", field="email")
-
-
-def _manages(session: Session, principal: Principal, user: User) -> bool:
+def manages(session: Session, principal: Principal, user: User) -> bool:
     """Whether the user is the caller or holds a grant inside the caller's users:manage scope."""
     if user.id == principal.user_id:
         return True
@@ -157,10 +120,11 @@ def visible_user(session: Session, principal: Principal, user_id: str) -> User:
     user = session.get(User, user_id)
     if user is None or not principal.can(Permission.users_manage):
         raise NotFound(f"user {user_id} not found")
-    if _manages(session, principal, user):
+    if manages(session, principal, user):
         return user
     has_grants = session.scalar(select(func.count()).where(RoleGrant.user_id == user.id))
-    # A user with no grants yet was just created by an admin and may be given a first role.
+    # A user with no grants yet was just created by the operator (`exoshare user create`) and
+    # may be given a first role.
     if has_grants:
         raise NotFound(f"user {user_id} not found")
     return user
