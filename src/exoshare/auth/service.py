@@ -6,8 +6,9 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from exoshare.auth.models import Credential, CredentialKind, Role, RoleGrant, User
 from exoshare.auth.passwords import (
@@ -179,10 +180,25 @@ def credential_for_secret(session: Session, secret: str, kind: CredentialKind) -
     now = datetime.now(UTC)
     if credential.expires_at <= now or not credential.user.active:
         return None
-    # Noted for the owner's list of sessions; at most once a minute, not a write per request.
-    if credential.last_used_at is None or now - credential.last_used_at > LAST_USED_RESOLUTION:
-        credential.last_used_at = now
     return credential
+
+
+def note_credential_use(factory: sessionmaker[Session], credential: Credential) -> None:
+    """Record when a credential was last used, for its owner's list of sessions.
+
+    At most once a minute, and in a transaction of its own: written inside the request's, this
+    bookkeeping made every request of that minute a writer, holding SQLite's write lock for its
+    whole length (a setting change held it while it waited for the device).
+    """
+    now = datetime.now(UTC)
+    last = credential.last_used_at
+    if last is not None and now - last.replace(tzinfo=last.tzinfo or UTC) <= LAST_USED_RESOLUTION:
+        return
+    with factory.begin() as own:
+        own.execute(
+            update(Credential).where(Credential.id == credential.id).values(last_used_at=now)
+        )
+    set_committed_value(credential, "last_used_at", now)
 
 
 def credential_for_request(

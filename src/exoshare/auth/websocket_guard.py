@@ -65,6 +65,7 @@ def socket_caller(session: Session, websocket: WebSocket) -> SocketCaller | None
         return None
     if credential is None:
         return None
+    service.note_credential_use(websocket.app.state.sessionmaker, credential)
     by_cookie = credential.kind is CredentialKind.browser_session
     principal = service.principal_for(
         session,

@@ -72,7 +72,6 @@ async def change_setting(
     session_id: str,
     body: SettingChangeIn,
     request: Request,
-    session: DbSession,
     principal: CurrentPrincipal,
 ) -> SettingChangeOut:
     """Propose a change; answers once the device has applied or rejected it, or the time ran out.
@@ -81,9 +80,6 @@ async def change_setting(
     certified for the model), 409 (session not running, a change still pending), 422 (outside
     the model's safety envelope or not an adjustable setting). ``status`` tells the rest.
     """
-    # Resolving the caller may have written (a credential's last use); committed now, so this
-    # request holds no write lock while the change is recorded elsewhere and the device awaited.
-    await run_in_threadpool(session.commit)
     change = await telerehab_runtime(request.app).change_setting(
         principal, session_id, body.setting, body.value
     )
