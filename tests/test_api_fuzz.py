@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -24,13 +22,11 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from exoshare.app import create_app
 from exoshare.config import Settings
 from exoshare.db import make_engine, make_sessionmaker
-from tests.conftest import POSTGRES_URL
+from tests.conftest import fresh_database
 from tests.world import World, build_world, token
 
 MAX_EXAMPLES = 12
@@ -53,20 +49,10 @@ def fuzz_database(
 ) -> Iterator[str]:
     """A migrated SQLite file; PostgreSQL when EXOSHARE_API_FUZZ_BACKEND=postgresql (a longer
     run by hand: its refusals of NUL text and over-long values differ from SQLite's)."""
-    if os.environ.get("EXOSHARE_API_FUZZ_BACKEND", "sqlite") != "postgresql":
-        path = tmp_path_factory.mktemp("api-fuzz-db") / "exoshare.sqlite3"
-        shutil.copy(request.getfixturevalue("_sqlite_template"), path)
-        yield f"sqlite:///{path}"
-        return
-    template = request.getfixturevalue("_postgres_template")
-    name = f"exo_fuzz_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    backend = os.environ.get("EXOSHARE_API_FUZZ_BACKEND", "sqlite")
+    directory = tmp_path_factory.mktemp("api-fuzz-db")
+    with fresh_database(request, backend, directory, prefix="exo_fuzz") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
