@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-from exoshare.db import Base, import_all_models, make_engine
+from exoshare import tables  # noqa: F401 -- registers every table on Base.metadata
+from exoshare.db import Base, make_engine
 
-import_all_models()
 target_metadata = Base.metadata
 
 

@@ -163,19 +163,6 @@ def downgrade(url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)
 
 
-def import_all_models() -> None:
-    """Register every capability's tables on Base.metadata (for migrations and tests)."""
-    from exoshare.auth import models as _auth  # noqa: F401
-    from exoshare.devices import approvals as _approvals  # noqa: F401
-    from exoshare.devices import models as _devices  # noqa: F401
-    from exoshare.fleet import models as _fleet  # noqa: F401
-    from exoshare.network import models as _network  # noqa: F401
-    from exoshare.patients import models as _patients  # noqa: F401
-    from exoshare.scheduling import models as _scheduling  # noqa: F401
-    from exoshare.telemetry import models as _telemetry  # noqa: F401
-    from exoshare.telerehab import models as _telerehab  # noqa: F401
-
-
 def at_head(url: str) -> bool:
     """Whether the database has every migration applied."""
     from alembic.runtime.migration import MigrationContext

@@ -1,0 +1,27 @@
+"""Every capability's tables on one metadata: what Alembic compares and the tests create."""
+
+from exoshare.auth import models as auth_models
+from exoshare.db import Base
+from exoshare.devices import approvals as device_approvals
+from exoshare.devices import models as device_models
+from exoshare.fleet import models as fleet_models
+from exoshare.network import models as network_models
+from exoshare.patients import models as patient_models
+from exoshare.scheduling import models as scheduling_models
+from exoshare.telemetry import models as telemetry_models
+from exoshare.telerehab import models as telerehab_models
+
+metadata = Base.metadata
+
+__all__ = [
+    "auth_models",
+    "device_approvals",
+    "device_models",
+    "fleet_models",
+    "metadata",
+    "network_models",
+    "patient_models",
+    "scheduling_models",
+    "telemetry_models",
+    "telerehab_models",
+]
