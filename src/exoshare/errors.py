@@ -1,8 +1,51 @@
-"""The domain error hierarchy; each error knows the HTTP problem it becomes (RFC 9457)."""
+"""Every domain error of exoshare, as one tree; each error knows the HTTP problem it becomes.
+
+Services raise these; ``problems.py`` turns any of them into an RFC 9457 problem document (or an
+HTML error page) in one place, using the class's ``status``, ``slug`` and ``title``. Catch a
+branch to handle a family: ``except Conflict`` catches a lease clash and a taken slot alike.
+
+    ExoshareError                      400  bad-request
+    ├── NotAuthenticated               401  not-authenticated
+    │   ├── SecondFactorRequired
+    │   └── DeviceNotAuthenticated
+    ├── PermissionDenied               403  forbidden
+    │   ├── SecondFactorEnrolmentRequired
+    │   └── NotCertified
+    ├── NotFound                       404  not-found
+    │   └── ApprovalNotFound
+    ├── Conflict                       409  conflict
+    │   ├── LeaseConflict, UnitOnLease, CustodyConflict        (fleet)
+    │   ├── InvoiceIssued                                       (fleet billing)
+    │   ├── SlotTaken                                           (scheduling)
+    │   ├── SessionNotEligible                                  (clinical safety)
+    │   └── InvalidTransition, SessionNotLive, UnitBusy,
+    │       CommandPending, AlreadyAcknowledged                 (tele-rehabilitation)
+    ├── TooLarge                       413  too-large
+    │   └── UploadTooLarge
+    ├── InvalidInput                   422  invalid-input
+    │   ├── TelemetryRejected
+    │   │   └── FileImportError
+    │   ├── SettingOutsideEnvelope, UnknownSetting
+    │   └── NoteRequired, ReasonRequired
+    ├── TooManyAttempts                429  too-many-attempts
+    └── Unavailable                    503  unavailable
+        ├── MailUnavailable
+        └── UndecryptableSecret
+
+    >>> raise LeaseConflict("unit EXO-7 is leased to Lagos until 2027-01-31")
+    Traceback (most recent call last):
+    exoshare.errors.LeaseConflict: unit EXO-7 is leased to Lagos until 2027-01-31
+    >>> LeaseConflict.status, LeaseConflict.slug
+    (409, 'lease-conflict')
+
+Internal exceptions that never reach a caller (a refused C3D child, a dropped command channel)
+stay beside the code that raises and catches them.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 
 class ExoshareError(Exception):
@@ -18,12 +61,30 @@ class ExoshareError(Exception):
         self.extra = extra
 
 
-class NotFound(ExoshareError):
-    """The thing does not exist, or the caller may not know that it exists."""
+# -- 401 ------------------------------------------------------------------------------------
 
-    status = 404
-    slug = "not-found"
-    title = "Not found"
+
+class NotAuthenticated(ExoshareError):
+    status = 401
+    slug = "not-authenticated"
+    title = "Authentication required"
+
+
+class SecondFactorRequired(NotAuthenticated):
+    """The password was right, and this account also needs a TOTP or recovery code."""
+
+    slug = "second-factor-required"
+    title = "Second factor required"
+
+
+class DeviceNotAuthenticated(NotAuthenticated):
+    """The device credential is missing, unknown or revoked, or belongs to another device."""
+
+    slug = "device-not-authenticated"
+    title = "Device not authenticated"
+
+
+# -- 403 ------------------------------------------------------------------------------------
 
 
 class PermissionDenied(ExoshareError):
@@ -34,16 +95,151 @@ class PermissionDenied(ExoshareError):
     title = "Forbidden"
 
 
-class NotAuthenticated(ExoshareError):
-    status = 401
-    slug = "not-authenticated"
-    title = "Authentication required"
+class SecondFactorEnrolmentRequired(PermissionDenied):
+    """The account's role requires a TOTP second factor, and it has none yet."""
+
+    slug = "second-factor-enrolment-required"
+    title = "Second factor enrolment required"
+
+
+class NotCertified(PermissionDenied):
+    """The therapist holds no valid certificate for the device model."""
+
+    slug = "not-certified"
+    title = "Not certified for this device model"
+
+
+# -- 404 ------------------------------------------------------------------------------------
+
+
+class NotFound(ExoshareError):
+    """The thing does not exist, or the caller may not know that it exists."""
+
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class ApprovalNotFound(NotFound):
+    slug = "approval-not-found"
+
+
+# -- 409 ------------------------------------------------------------------------------------
 
 
 class Conflict(ExoshareError):
     status = 409
     slug = "conflict"
     title = "Conflict"
+
+
+class LeaseConflict(Conflict):
+    """The unit is already leased for part of the period asked for."""
+
+    slug = "lease-conflict"
+    title = "Lease conflict"
+
+
+class UnitOnLease(Conflict):
+    """A move or change that the unit's current lease forbids."""
+
+    slug = "unit-on-lease"
+    title = "Unit is out on lease"
+
+
+class CustodyConflict(Conflict):
+    slug = "custody-conflict"
+    title = "Custody conflict"
+
+
+class InvoiceIssued(Conflict):
+    """An issued invoice is immutable; corrections are credit notes."""
+
+    slug = "invoice-issued"
+    title = "Invoice already issued"
+
+
+class SlotTaken(Conflict):
+    """The unit, therapist or patient already has a session at that start."""
+
+    slug = "slot-taken"
+    title = "Slot already booked"
+
+
+class Refusal(Protocol):
+    """One failed clinical-safety rule, as ``SessionNotEligible`` reports it."""
+
+    @property
+    def field(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def params(self) -> dict[str, str]: ...
+
+
+class SessionNotEligible(Conflict):
+    """The session would break a clinical-safety rule; ``errors`` lists every one."""
+
+    slug = "session-not-eligible"
+    title = "Session breaks a clinical-safety rule"
+
+    def __init__(self, found: Sequence[Refusal]) -> None:
+        super().__init__(
+            "; ".join(r.reason for r in found),
+            errors=[
+                {"field": r.field, "code": r.code, "reason": r.reason, "params": r.params}
+                for r in found
+            ],
+        )
+        self.refusals = list(found)
+
+
+class InvalidTransition(Conflict):
+    """The session cannot go from its current state to the one asked for."""
+
+    slug = "invalid-session-transition"
+    title = "Invalid session transition"
+
+
+class SessionNotLive(Conflict):
+    slug = "session-not-live"
+    title = "Session not live"
+
+
+class UnitBusy(Conflict):
+    slug = "unit-busy"
+    title = "Device unit busy"
+
+
+class CommandPending(Conflict):
+    slug = "command-pending"
+    title = "A change of this setting is still waiting for the device"
+
+
+class AlreadyAcknowledged(Conflict):
+    slug = "alert-already-acknowledged"
+    title = "Alert already acknowledged"
+
+
+# -- 413 ------------------------------------------------------------------------------------
+
+
+class TooLarge(ExoshareError):
+    status = 413
+    slug = "too-large"
+    title = "Too large"
+
+
+class UploadTooLarge(TooLarge):
+    """A recording upload larger than ``telemetry_max_upload_mb``; nothing of it is stored."""
+
+    slug = "upload-too-large"
+    title = "Upload too large"
+
+
+# -- 422 ------------------------------------------------------------------------------------
 
 
 class InvalidInput(ExoshareError):
@@ -58,6 +254,57 @@ class InvalidInput(ExoshareError):
         self.field = field
 
 
+class TelemetryRejected(InvalidInput):
+    """A message or file that is refused as a whole; nothing of it is stored.
+
+    ``code`` is a stable machine name of the problem (``unknown-channel``, ``wrong-unit``,
+    ``non-monotonic-timestamps``, ``duplicate-timestamps``, ``nan-burst``, ``out-of-range``,
+    ``wrong-sampling-rate``, ``unknown-device``, ``unknown-session``, ``unknown-patient``,
+    ``malformed``, ``overlapping-batch``, ``session-conflict``, ``session-ended``, ...).
+    """
+
+    slug = "telemetry-rejected"
+    title = "Telemetry rejected"
+
+    def __init__(self, code: str, detail: str, field: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, field=field, code=code, **extra)
+        self.code = code
+
+
+class FileImportError(TelemetryRejected):
+    """A recording file that cannot be imported; nothing of it is stored."""
+
+    slug = "bad-recording-file"
+    title = "Bad recording file"
+
+
+class SettingOutsideEnvelope(InvalidInput):
+    """A proposed value lies outside the model's absolute bounds, or changes too much at once."""
+
+    slug = "setting-outside-envelope"
+    title = "Setting outside the safety envelope"
+
+
+class UnknownSetting(InvalidInput):
+    slug = "unknown-setting"
+    title = "Unknown setting"
+
+
+class NoteRequired(InvalidInput):
+    slug = "note-required"
+    title = "A note is required"
+
+
+class ReasonRequired(InvalidInput):
+    """Aborting a session needs a reason, kept in the record and the audit log."""
+
+    slug = "reason-required"
+    title = "A reason is required"
+
+
+# -- 429 ------------------------------------------------------------------------------------
+
+
 class TooManyAttempts(ExoshareError):
     """Too many failed attempts lately; ``retry_after_s`` says when to try again."""
 
@@ -68,3 +315,30 @@ class TooManyAttempts(ExoshareError):
     def __init__(self, detail: str, retry_after_s: int) -> None:
         super().__init__(detail, retry_after_s=retry_after_s)
         self.retry_after_s = retry_after_s
+
+
+# -- 503 ------------------------------------------------------------------------------------
+
+
+class Unavailable(ExoshareError):
+    """Something exoshare depends on is not available; the caller may try again later."""
+
+    status = 503
+    slug = "unavailable"
+    title = "Service unavailable"
+
+
+class MailUnavailable(Unavailable):
+    """The e-mail an action depends on could not be sent; nothing was kept."""
+
+    slug = "mail-unavailable"
+    title = "E-mail could not be sent"
+
+
+class UndecryptableSecret(Unavailable):
+    """A stored secret that no configured key opens: the secret key changed without its
+    predecessor being listed in EXOSHARE_PREVIOUS_SECRET_KEYS. The server's fault, not the
+    caller's, hence 503 until an operator restores the key."""
+
+    slug = "stored-secret-unreadable"
+    title = "Stored secret unreadable"

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.app import create_app
 from exoshare.auth import totp
 from exoshare.auth.models import TotpEnrolment
-from exoshare.auth.secret_box import SecretBox, UndecryptableSecret
+from exoshare.auth.secret_box import SecretBox
 from exoshare.config import Settings
 from exoshare.db import alembic_config, make_engine
+from exoshare.errors import UndecryptableSecret
 from tests.world import PASSWORD, World, token
 
 TOKEN = "/api/v1/auth/token"

@@ -16,8 +16,9 @@ from exoshare.auth.models import AuditEvent
 from exoshare.cli import app as cli_app
 from exoshare.config import Settings
 from exoshare.db import make_engine, make_sessionmaker, session_scope
+from exoshare.errors import FileImportError
 from exoshare.telemetry import service
-from exoshare.telemetry.files import FileImportError, read_recording
+from exoshare.telemetry.files import read_recording
 from exoshare.telemetry.models import TelemetrySession
 from exoshare.telemetry.store import RawStore
 from tests.telemetry.helpers import SERIAL, simulated_angles

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
+from exoshare.errors import TelemetryRejected
 from exoshare.telemetry import service
-from exoshare.telemetry.errors import TelemetryRejected
 from exoshare.telemetry.models import DeviceCredential, SessionStatus
 from exoshare.telemetry.protocol import (
     CommandAck,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from exoshare.telemetry.errors import TelemetryRejected
+from exoshare.errors import TelemetryRejected
 from exoshare.telemetry.ingest import Inbound, Ingestor
 from exoshare.telemetry.protocol import SampleBatch, decode, encode, parse_message
 from exoshare.telemetry.service import _SeqRanges

@@ -21,9 +21,10 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from exoshare.errors import FileImportError
 from exoshare.gait import GaitDataError, analyse
 from exoshare.telemetry import c3d
-from exoshare.telemetry.files import FileImportError, ImportedFile, read_recording
+from exoshare.telemetry.files import ImportedFile, read_recording
 from exoshare.telemetry.validation import MAX_SAMPLING_RATE_HZ, MIN_SAMPLING_RATE_HZ
 from tests.telemetry.helpers import simulated_angles
 

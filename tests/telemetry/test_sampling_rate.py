@@ -16,9 +16,9 @@ from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.cli import app as cli_app
 from exoshare.config import Settings
 from exoshare.db import make_engine, make_sessionmaker, session_scope
+from exoshare.errors import TelemetryRejected
 from exoshare.gait.recording import Recording
 from exoshare.telemetry import service
-from exoshare.telemetry.errors import TelemetryRejected
 from exoshare.telemetry.files import FileImportError, read_recording
 from exoshare.telemetry.protocol import decode, encode
 from exoshare.telemetry.validation import (

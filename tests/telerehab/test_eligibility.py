@@ -22,6 +22,7 @@ from exoshare.devices import service as devices
 from exoshare.devices.approvals import ApprovalStatus, RecognitionKind, create_agreement
 from exoshare.devices.approvals import record_approval as approve
 from exoshare.devices.models import DeviceUnit, UnitStatus
+from exoshare.errors import SessionNotEligible
 from exoshare.fleet import service as fleet
 from exoshare.fleet.models import MaintenanceKind
 from exoshare.network.models import OrgUnit
@@ -31,7 +32,6 @@ from exoshare.scheduling.models import BookedSession
 from exoshare.telemetry.models import TelemetrySession
 from exoshare.telerehab import eligibility
 from exoshare.telerehab import service as telerehab_service
-from exoshare.telerehab.eligibility import SessionNotEligible
 from exoshare.telerehab.models import TherapySession
 from tests.telerehab.helpers import announce, certify, device_secret, plan, ready_world
 from tests.world import World, build_world, token

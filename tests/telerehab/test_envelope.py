@@ -6,12 +6,8 @@ import math
 
 import pytest
 
-from exoshare.telerehab.envelope import (
-    EnvelopeLimit,
-    SettingOutsideEnvelope,
-    UnknownSetting,
-    check_setting_change,
-)
+from exoshare.errors import SettingOutsideEnvelope, UnknownSetting
+from exoshare.telerehab.envelope import EnvelopeLimit, check_setting_change
 
 ENVELOPE = {
     "guidance_force_pct": EnvelopeLimit("guidance_force_pct", "%", 0, 100, 10),

@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
 
 from exoshare.auth import invitations, password_reset, sessions, totp
-from exoshare.auth.errors import MailUnavailable
 from exoshare.auth.gate import require
 from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.mail import MailNotSent, send_mail
@@ -33,7 +32,7 @@ from exoshare.auth.scope import Permission, Principal
 from exoshare.auth.throttle import login_throttler
 from exoshare.config import Settings
 from exoshare.deps import CurrentPrincipal, DbSession, Paging
-from exoshare.errors import PermissionDenied
+from exoshare.errors import MailUnavailable, PermissionDenied
 from exoshare.pagination import Page
 
 log = logging.getLogger(__name__)

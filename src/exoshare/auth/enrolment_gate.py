@@ -6,8 +6,8 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from exoshare.auth import totp
-from exoshare.auth.errors import SecondFactorEnrolmentRequired
 from exoshare.auth.scope import Principal
+from exoshare.errors import SecondFactorEnrolmentRequired
 
 ENROLMENT_PAGE = "/account/security"
 # Enrolment itself, the caller's own identity and sessions, and the ways out.

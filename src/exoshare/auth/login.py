@@ -5,11 +5,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from exoshare.auth import service, totp
-from exoshare.auth.errors import SecondFactorRequired
 from exoshare.auth.models import User
 from exoshare.auth.secret_box import SecretBox
 from exoshare.auth.throttle import LoginThrottler
-from exoshare.errors import NotAuthenticated
+from exoshare.errors import NotAuthenticated, SecondFactorRequired
 
 
 def sign_in(

@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from exoshare.errors import ExoshareError
+from exoshare.errors import UndecryptableSecret
 
 UNREADABLE = (
     "the server cannot read a stored second-factor secret: its secret key changed; an "
@@ -18,16 +18,6 @@ UNREADABLE = (
 )
 # Each purpose gets its own key, so a key that leaked from one use opens nothing else.
 TOTP_PURPOSE = b"exoshare totp-secret v1"
-
-
-class UndecryptableSecret(ExoshareError):
-    """A stored secret that no configured key opens: the secret key changed without its
-    predecessor being listed in EXOSHARE_PREVIOUS_SECRET_KEYS. The server's fault, not the
-    caller's, hence 503 until an operator restores the key."""
-
-    status = 503
-    slug = "stored-secret-unreadable"
-    title = "Stored secret unreadable"
 
 
 def derive_key(secret_key: str, purpose: bytes) -> bytes:

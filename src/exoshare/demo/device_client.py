@@ -42,9 +42,9 @@ from exoshare.demo.flaky_link import (
 from exoshare.demo.gait_profiles import GaitProfile
 from exoshare.demo.gait_simulator import DeviceLimits, SettingLimit, VirtualExoskeleton
 from exoshare.demo.gait_truth import GroundTruth, ground_truth_path_for, write_ground_truth
+from exoshare.errors import TelemetryRejected
 from exoshare.gait.channels import channel
 from exoshare.gait.recording import Recording
-from exoshare.telemetry.errors import TelemetryRejected
 from exoshare.telemetry.protocol import (
     CommandAck,
     DeviceEvent,

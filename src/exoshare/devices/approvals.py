@@ -130,10 +130,6 @@ class RecognitionAgreement(IdMixin, TimestampMixin, Base):
     description: Mapped[str | None] = mapped_column(Text, default=None)
 
 
-class ApprovalNotFound(NotFound):
-    slug = "approval-not-found"
-
-
 def _check_jurisdiction(code: str, field_name: str = "jurisdiction") -> str:
     code = code.strip().upper()
     if code not in JURISDICTIONS:

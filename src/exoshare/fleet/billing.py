@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import utcnow
 from exoshare.devices.models import DeviceUnit
-from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from exoshare.errors import Conflict, InvalidInput, InvoiceIssued, NotFound, PermissionDenied
 from exoshare.fleet.models import (
     Invoice,
     InvoiceKind,
@@ -37,13 +37,6 @@ from exoshare.fleet.models import (
 from exoshare.fleet.service import current_holder, current_holders
 from exoshare.network.models import OrgUnit, OrgUnitKind
 from exoshare.patients.models import Patient
-
-
-class InvoiceIssued(Conflict):
-    """An issued invoice is immutable; corrections are credit notes."""
-
-    slug = "invoice-issued"
-    title = "Invoice already issued"
 
 
 def round_money(amount: Decimal, currency: str) -> Decimal:

@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session, selectinload
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc, new_id, utcnow
 from exoshare.devices.models import DeviceUnit, UnitStatus
-from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from exoshare.errors import (
+    Conflict,
+    CustodyConflict,
+    InvalidInput,
+    LeaseConflict,
+    NotFound,
+    PermissionDenied,
+    UnitOnLease,
+)
 from exoshare.fleet.models import (
     CustodyDirection,
     CustodyMovement,
@@ -26,25 +34,6 @@ from exoshare.network.models import OrgUnit, OrgUnitKind
 
 DEADLOCK_DETECTED = "40P01"
 """PostgreSQL's SQLSTATE for a transaction chosen to break a deadlock."""
-
-
-class LeaseConflict(Conflict):
-    """The unit is already leased for part of the period asked for."""
-
-    slug = "lease-conflict"
-    title = "Lease conflict"
-
-
-class UnitOnLease(Conflict):
-    """A move or change that the unit's current lease forbids."""
-
-    slug = "unit-on-lease"
-    title = "Unit is out on lease"
-
-
-class CustodyConflict(Conflict):
-    slug = "custody-conflict"
-    title = "Custody conflict"
 
 
 def _day_start(day: date) -> datetime:

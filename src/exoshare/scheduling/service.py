@@ -20,7 +20,7 @@ from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc, utcnow
 from exoshare.devices.approvals import approved_countries
 from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
-from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SlotTaken
 from exoshare.fleet.service import current_holders, unavailable_intervals
 from exoshare.network.models import OrgUnit, OrgUnitKind
 from exoshare.patients.models import Patient
@@ -37,13 +37,6 @@ from exoshare.scheduling.models import (
     WaitlistStatus,
 )
 from exoshare.telerehab import eligibility
-
-
-class SlotTaken(Conflict):
-    """The unit, therapist or patient already has a session at that start."""
-
-    slug = "slot-taken"
-    title = "Slot already booked"
 
 
 def _zone(clinic: OrgUnit) -> ZoneInfo:

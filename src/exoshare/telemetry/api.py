@@ -12,9 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from exoshare.db import session_scope
 from exoshare.deps import CurrentPrincipal, DbSession
-from exoshare.errors import InvalidInput
+from exoshare.errors import DeviceNotAuthenticated, InvalidInput, TelemetryRejected, UploadTooLarge
 from exoshare.telemetry import service
-from exoshare.telemetry.errors import DeviceNotAuthenticated, TelemetryRejected, UploadTooLarge
 from exoshare.telemetry.files import parse_mapping, read_recording
 from exoshare.telemetry.protocol import decode, encode, encode_json
 from exoshare.telemetry.runtime import ingestor, raw_store

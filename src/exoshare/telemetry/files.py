@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from exoshare.bounds import LATEST_DATE
+from exoshare.errors import FileImportError, TelemetryRejected
 from exoshare.gait.channels import CHANNELS
 from exoshare.gait.recording import Recording
 from exoshare.telemetry.c3d import C3DRefused, read_c3d
-from exoshare.telemetry.errors import TelemetryRejected
 from exoshare.telemetry.validation import (
     RATE_TOLERANCE,
     check_sampling_rate,
@@ -58,13 +58,6 @@ LATEST_START_TIME_S = datetime.combine(LATEST_DATE, time(), tzinfo=UTC).timestam
 """A time column starting at 1e8 s or later holds Unix times, which must lie in the calendar."""
 
 
-class FileImportError(TelemetryRejected):
-    """A recording file that cannot be imported; nothing of it is stored."""
-
-    slug = "bad-recording-file"
-    title = "Bad recording file"
-
-
 def checked_rate(value: object, label: str, source: str) -> float:
     """A sampling rate taken from ``source`` (the --rate option, file metadata, a time column)
     as a float within [1, 10000] Hz; anything else (text, NaN, infinite, zero, negative) is a
@@ -75,7 +68,7 @@ def checked_rate(value: object, label: str, source: str) -> float:
     >>> checked_rate(float("nan"), "walk.csv", "--rate")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    exoshare.telemetry.files.FileImportError: walk.csv: --rate is nan Hz; a sampling rate lies ...
+    exoshare.errors.FileImportError: walk.csv: --rate is nan Hz; a sampling rate lies ...
     """
     try:
         rate = float(value)  # type: ignore[arg-type]

@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.db import session_scope
 from exoshare.devices.models import DeviceUnit
+from exoshare.errors import DeviceNotAuthenticated, TelemetryRejected
 from exoshare.telemetry import service
-from exoshare.telemetry.errors import DeviceNotAuthenticated, TelemetryRejected
 from exoshare.telemetry.protocol import (
     CommandAck,
     DeviceEvent,

@@ -32,8 +32,8 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from exoshare.config import Settings
+from exoshare.errors import TelemetryRejected
 from exoshare.telemetry import service
-from exoshare.telemetry.errors import TelemetryRejected
 from exoshare.telemetry.ingest import (
     Accepted,
     CredentialCache,

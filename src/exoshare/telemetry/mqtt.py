@@ -32,8 +32,8 @@ from urllib.parse import urlsplit
 
 import aiomqtt
 
+from exoshare.errors import TelemetryRejected
 from exoshare.telemetry.broker_acl import SERVER_USERNAME
-from exoshare.telemetry.errors import TelemetryRejected
 from exoshare.telemetry.ingest import Inbound
 from exoshare.telemetry.protocol import (
     TOPIC_ROOT,

@@ -22,7 +22,7 @@ from typing import Any
 import msgpack
 import numpy as np
 
-from exoshare.telemetry.errors import TelemetryRejected
+from exoshare.errors import TelemetryRejected
 from exoshare.telemetry.validation import check_sampling_rate
 
 log = logging.getLogger(__name__)

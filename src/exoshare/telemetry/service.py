@@ -29,13 +29,12 @@ from sqlalchemy.orm.util import identity_key
 from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal
 from exoshare.devices.models import DeviceUnit
-from exoshare.errors import NotFound, PermissionDenied
+from exoshare.errors import DeviceNotAuthenticated, NotFound, PermissionDenied, TelemetryRejected
 from exoshare.fleet.service import current_holder
 from exoshare.gait import GaitDataError, Recording, SessionSummary, analyse
 from exoshare.network.models import OrgUnit
 from exoshare.patients import service as patients_service
 from exoshare.patients.models import Patient
-from exoshare.telemetry.errors import DeviceNotAuthenticated, TelemetryRejected
 from exoshare.telemetry.models import (
     DeviceCredential,
     SessionStatus,

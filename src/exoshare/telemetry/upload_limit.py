@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exoshare import problems
-from exoshare.telemetry.errors import UploadTooLarge
+from exoshare.errors import UploadTooLarge
 
 FORM_ALLOWANCE_BYTES = 64 * 1024
 """Room for the other form fields (patient, mapping, format, rate) and the multipart framing."""

@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
+from exoshare.errors import TelemetryRejected
 from exoshare.gait.channels import CHANNELS
-from exoshare.telemetry.errors import TelemetryRejected
 
 MIN_SAMPLING_RATE_HZ = 1.0
 MAX_SAMPLING_RATE_HZ = 10_000.0
@@ -43,7 +43,7 @@ def check_sampling_rate(
     >>> check_sampling_rate(0.5)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    exoshare.telemetry.errors.TelemetryRejected: sampling_rate_hz is 0.5 Hz; a sampling rate ...
+    exoshare.errors.TelemetryRejected: sampling_rate_hz is 0.5 Hz; a sampling rate ...
     """
     if not (math.isfinite(rate) and MIN_SAMPLING_RATE_HZ <= rate <= MAX_SAMPLING_RATE_HZ):
         raise error(

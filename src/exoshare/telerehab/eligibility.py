@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from exoshare.db import as_utc
 from exoshare.devices.approvals import eligibility as approval_eligibility
 from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
-from exoshare.errors import Conflict
+from exoshare.errors import SessionNotEligible
 from exoshare.fleet.models import CustodyDirection, CustodyMovement
 from exoshare.fleet.service import current_holders, lease_covering, unavailable_intervals
 from exoshare.network.models import OrgUnit
@@ -54,23 +54,6 @@ class Refusal:
     code: str
     reason: str
     params: dict[str, str] = dataclass_field(default_factory=dict)
-
-
-class SessionNotEligible(Conflict):
-    """The session would break a clinical-safety rule; ``errors`` lists every one."""
-
-    slug = "session-not-eligible"
-    title = "Session breaks a clinical-safety rule"
-
-    def __init__(self, found: list[Refusal]) -> None:
-        super().__init__(
-            "; ".join(r.reason for r in found),
-            errors=[
-                {"field": r.field, "code": r.code, "reason": r.reason, "params": r.params}
-                for r in found
-            ],
-        )
-        self.refusals = found
 
 
 def clinic_day(clinic: OrgUnit, at: datetime) -> date:

@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from exoshare.errors import InvalidInput
+from exoshare.errors import SettingOutsideEnvelope, UnknownSetting
 
 
 @dataclass(frozen=True)
@@ -22,18 +22,6 @@ class EnvelopeLimit:
     min_value: float
     max_value: float
     max_step: float
-
-
-class SettingOutsideEnvelope(InvalidInput):
-    """A proposed value lies outside the model's absolute bounds, or changes too much at once."""
-
-    slug = "setting-outside-envelope"
-    title = "Setting outside the safety envelope"
-
-
-class UnknownSetting(InvalidInput):
-    slug = "unknown-setting"
-    title = "Unknown setting"
 
 
 def check_setting_change(

@@ -19,23 +19,26 @@ from sqlalchemy.orm import Session, selectinload
 from exoshare.auth import audit
 from exoshare.auth.scope import SYSTEM_INGESTION, Permission, Principal
 from exoshare.devices.models import DeviceModel, DeviceUnit, SafetyEnvelopeSetting
-from exoshare.errors import ExoshareError, InvalidInput, NotFound, PermissionDenied
+from exoshare.errors import (
+    AlreadyAcknowledged,
+    CommandPending,
+    ExoshareError,
+    InvalidInput,
+    InvalidTransition,
+    NotCertified,
+    NoteRequired,
+    NotFound,
+    PermissionDenied,
+    ReasonRequired,
+    SessionNotLive,
+    UnitBusy,
+)
 from exoshare.patients import service as patients_service
 from exoshare.patients.models import Patient
 from exoshare.telemetry.models import TelemetrySession
 from exoshare.telerehab import eligibility
 from exoshare.telerehab.alerts import Alert, AlertRules
 from exoshare.telerehab.envelope import EnvelopeLimit, check_setting_change
-from exoshare.telerehab.errors import (
-    AlreadyAcknowledged,
-    CommandPending,
-    InvalidTransition,
-    NotCertified,
-    NoteRequired,
-    ReasonRequired,
-    SessionNotLive,
-    UnitBusy,
-)
 from exoshare.telerehab.models import (
     ChangeStatus,
     SessionAlert,

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from exoshare.auth import service as auth_service
-from exoshare.auth.errors import SecondFactorRequired
 from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.login import sign_in
 from exoshare.auth.models import CredentialKind, Role
@@ -25,7 +24,7 @@ from exoshare.deps import (
     optional_principal,
 )
 from exoshare.devices import service as devices_service
-from exoshare.errors import NotAuthenticated, TooManyAttempts
+from exoshare.errors import NotAuthenticated, SecondFactorRequired, TooManyAttempts
 from exoshare.fleet import billing
 from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
