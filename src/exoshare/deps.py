@@ -1,9 +1,10 @@
-"""Request dependencies shared by every router: the database session, the caller, pagination."""
+"""Request dependencies shared by every router: the database session, text checks, pagination.
+
+Who the caller is, is the gate's business: :mod:`exoshare.auth.gate`."""
 
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -12,16 +13,10 @@ from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
-from exoshare.auth import service as auth_service
-from exoshare.auth.enrolment_gate import require_enrolment_if_due
-from exoshare.auth.models import CredentialKind
-from exoshare.auth.scope import Principal
 from exoshare.bounds import SQL_BIGINT_MAX
 from exoshare.db import session_scope
-from exoshare.errors import InvalidInput, NotAuthenticated, PermissionDenied
+from exoshare.errors import InvalidInput
 
-SESSION_COOKIE = "exoshare_session"
-CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -97,67 +92,6 @@ async def refuse_nul_characters(connection: HTTPConnection) -> None:
             field = _nul_field(document, "")
             if field is not None:
                 raise refuse(field)
-
-
-def _client_address(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
-async def form_csrf(request: Request) -> None:
-    """Lift a form's csrf_token field into request state before the caller is resolved."""
-    content_type = request.headers.get("content-type", "")
-    if request.method not in SAFE_METHODS and (
-        content_type.startswith("application/x-www-form-urlencoded")
-        or content_type.startswith("multipart/form-data")
-    ):
-        form = await request.form()
-        token = form.get("csrf_token")
-        request.state.form_csrf = token if isinstance(token, str) else None
-
-
-def optional_principal(
-    request: Request, session: DbSession, _form: Annotated[None, Depends(form_csrf)]
-) -> Principal | None:
-    """The caller, from a bearer token (API) or the session cookie (browser), or None."""
-    # The same lookup as the live WebSocket's (auth.websocket_guard.socket_caller).
-    credential = auth_service.credential_for_request(
-        session, request.headers.get("authorization", ""), request.cookies.get(SESSION_COOKIE)
-    )
-    if credential is None:
-        return None
-    auth_service.note_credential_use(request.app.state.sessionmaker, credential)
-    if credential.kind is CredentialKind.browser_session:
-        request.state.csrf_token = credential.csrf_token
-        # A cookie rides along on cross-site requests, so a state change needs proof that the
-        # page itself made it: the CSRF token, as a header (htmx/fetch) or a form field.
-        if request.method not in SAFE_METHODS and not request.url.path.startswith("/login"):
-            sent = request.headers.get(CSRF_HEADER) or getattr(request.state, "form_csrf", None)
-            if not sent or not secrets.compare_digest(sent, credential.csrf_token or ""):
-                raise PermissionDenied(
-                    "missing or wrong CSRF token: reload the page and submit the form again"
-                )
-    principal = auth_service.principal_for(
-        session,
-        credential.user,
-        client_address=_client_address(request),
-        user_agent=request.headers.get("user-agent"),
-        request_path=request.url.path,
-    )
-    request.state.principal = principal
-    request.state.credential_id = credential.id
-    require_enrolment_if_due(request, session, principal)
-    return principal
-
-
-def current_principal(
-    principal: Annotated[Principal | None, Depends(optional_principal)],
-) -> Principal:
-    if principal is None:
-        raise NotAuthenticated("sign in, or send 'Authorization: Bearer <token>'")
-    return principal
-
-
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ import pytest
 import uvicorn
 
 from exoshare.app import create_app
+from exoshare.auth.gate import SESSION_COOKIE
 from exoshare.config import Settings
-from exoshare.deps import SESSION_COOKIE
 from exoshare.health import wait_until_healthy
 from tests.e2e.conftest import free_port
 from tests.world import PASSWORD, build_world

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
 
 from exoshare.auth import invitations, password_reset, sessions, totp
-from exoshare.auth.gate import require
+from exoshare.auth.gate import CurrentPrincipal, require
 from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.mail import MailNotSent, send_mail
 from exoshare.auth.models import User
@@ -31,7 +31,7 @@ from exoshare.auth.schemas import (
 from exoshare.auth.scope import Permission, Principal
 from exoshare.auth.throttle import login_throttler
 from exoshare.config import Settings
-from exoshare.deps import CurrentPrincipal, DbSession, Paging
+from exoshare.deps import DbSession, Paging
 from exoshare.errors import MailUnavailable, PermissionDenied
 from exoshare.pagination import Page
 

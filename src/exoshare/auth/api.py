@@ -9,7 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
 
 from exoshare.auth import grants, invitations, service, sessions
 from exoshare.auth.account_api import send_later
-from exoshare.auth.gate import require
+from exoshare.auth.gate import CurrentPrincipal, require
 from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.login import sign_in
 from exoshare.auth.models import CredentialKind
@@ -26,7 +26,7 @@ from exoshare.auth.schemas import (
 )
 from exoshare.auth.scope import Permission, Principal
 from exoshare.auth.throttle import login_throttler
-from exoshare.deps import CurrentPrincipal, DbSession, Paging
+from exoshare.deps import DbSession, Paging
 from exoshare.errors import NotAuthenticated
 from exoshare.pagination import Page
 

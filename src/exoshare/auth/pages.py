@@ -10,11 +10,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from exoshare.auth import invitations, password_reset, sessions, totp
 from exoshare.auth.account_api import send_later
+from exoshare.auth.gate import CurrentPrincipal
 from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.models import User
 from exoshare.auth.passwords import MIN_PASSWORD_LENGTH
 from exoshare.auth.throttle import login_throttler
-from exoshare.deps import CurrentPrincipal, DbSession
+from exoshare.deps import DbSession
 from exoshare.errors import InvalidInput, NotFound
 from exoshare.web.render import render
 

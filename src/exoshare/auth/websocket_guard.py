@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 from starlette.websockets import WebSocket
 
 from exoshare.auth import service, totp
+from exoshare.auth.gate import SESSION_COOKIE
 from exoshare.auth.models import CredentialKind
 from exoshare.auth.scope import Principal
 from exoshare.config import Settings
-from exoshare.deps import SESSION_COOKIE
 from exoshare.errors import NotAuthenticated
 
 

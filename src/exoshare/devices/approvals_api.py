@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from exoshare.deps import CurrentPrincipal, DbSession
+from exoshare.auth.gate import CurrentPrincipal
+from exoshare.deps import DbSession
 from exoshare.devices import approvals
 from exoshare.devices.approval_schemas import (
     AgreementIn,

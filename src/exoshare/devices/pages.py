@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from exoshare.deps import CurrentPrincipal, DbSession
+from exoshare.auth.gate import CurrentPrincipal
+from exoshare.deps import DbSession
 from exoshare.devices import approvals
 from exoshare.devices import service as devices_service
 from exoshare.devices.approvals import ApprovalStatus

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from exoshare.deps import CurrentPrincipal, DbSession
+from exoshare.auth.gate import CurrentPrincipal
+from exoshare.deps import DbSession
 from exoshare.fleet import billing, service
 from exoshare.fleet.schemas import (
     CreditNoteCreate,

@@ -12,9 +12,9 @@ from babel.numbers import format_currency
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from exoshare.auth.gate import page_requires
+from exoshare.auth.gate import CurrentPrincipal, page_requires
 from exoshare.auth.scope import Permission, Principal
-from exoshare.deps import CurrentPrincipal, DbSession
+from exoshare.deps import DbSession
 from exoshare.errors import Conflict, InvalidInput
 from exoshare.fleet import billing, service
 from exoshare.fleet.models import MaintenanceKind

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from exoshare.deps import CurrentPrincipal, DbSession, Paging
+from exoshare.auth.gate import CurrentPrincipal
+from exoshare.deps import DbSession, Paging
 from exoshare.network import service
 from exoshare.network.models import OrgUnitKind, PartnerKind
 from exoshare.network.schemas import (

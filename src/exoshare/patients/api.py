@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from exoshare.deps import CurrentPrincipal, DbSession, Paging
+from exoshare.auth.gate import CurrentPrincipal
+from exoshare.deps import DbSession, Paging
 from exoshare.pagination import Page
 from exoshare.patients import service
 from exoshare.patients.schemas import (

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from exoshare.auth.gate import require
+from exoshare.auth.gate import CurrentPrincipal, require
 from exoshare.auth.scope import Permission, Principal
 from exoshare.bounds import CalendarDate
-from exoshare.deps import CurrentPrincipal, DbSession
+from exoshare.deps import DbSession
 from exoshare.scheduling import service
 from exoshare.scheduling.schemas import (
     BookedSessionOut,

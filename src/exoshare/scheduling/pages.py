@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from exoshare.auth.gate import page_requires
+from exoshare.auth.gate import CurrentPrincipal, page_requires
 from exoshare.auth.scope import Permission, Principal
 from exoshare.bounds import CalendarDate
 from exoshare.db import utcnow
-from exoshare.deps import CurrentPrincipal, DbSession
+from exoshare.deps import DbSession
 from exoshare.errors import NotFound
 from exoshare.network import service as network_service
 from exoshare.network.models import OrgUnit, OrgUnitKind

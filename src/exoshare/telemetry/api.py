@@ -10,8 +10,9 @@ from fastapi import APIRouter, File, Form, Request, UploadFile, WebSocket, WebSo
 from fastapi import status as http
 from starlette.concurrency import run_in_threadpool
 
+from exoshare.auth.gate import CurrentPrincipal
 from exoshare.db import session_scope
-from exoshare.deps import CurrentPrincipal, DbSession
+from exoshare.deps import DbSession
 from exoshare.errors import DeviceNotAuthenticated, InvalidInput, TelemetryRejected, UploadTooLarge
 from exoshare.telemetry import service
 from exoshare.telemetry.files import parse_mapping, read_recording

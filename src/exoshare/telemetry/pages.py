@@ -8,7 +8,8 @@ import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from exoshare.deps import CurrentPrincipal, DbSession
+from exoshare.auth.gate import CurrentPrincipal
+from exoshare.deps import DbSession
 from exoshare.telemetry import service
 from exoshare.telemetry.charts import cycle_chart, trace_chart
 from exoshare.telemetry.runtime import raw_store

@@ -12,11 +12,12 @@ from fastapi import status as http
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from exoshare.auth.gate import CurrentPrincipal
 from exoshare.auth.live_sockets import POLICY_VIOLATION, live_sockets, still_valid
 from exoshare.auth.scope import Principal
 from exoshare.auth.websocket_guard import SocketCaller, origin_allowed, socket_caller
 from exoshare.db import session_scope
-from exoshare.deps import CurrentPrincipal, DbSession
+from exoshare.deps import DbSession
 from exoshare.errors import NotFound
 from exoshare.telerehab import service
 from exoshare.telerehab.models import ChangeStatus

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from exoshare.auth.gate import CurrentPrincipal
 from exoshare.auth.scope import Permission
-from exoshare.deps import CurrentPrincipal, DbSession
+from exoshare.deps import DbSession
 from exoshare.devices.models import DeviceUnit
 from exoshare.errors import InvalidInput, NotFound
 from exoshare.patients import service as patients_service

@@ -11,18 +11,14 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from exoshare.auth import service as auth_service
+from exoshare.auth.gate import SESSION_COOKIE, CurrentPrincipal, optional_principal
 from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.login import sign_in
 from exoshare.auth.models import CredentialKind, Role
 from exoshare.auth.scope import Permission, Principal
 from exoshare.auth.throttle import login_throttler
 from exoshare.bounds import SQL_BIGINT_MAX
-from exoshare.deps import (
-    SESSION_COOKIE,
-    CurrentPrincipal,
-    DbSession,
-    optional_principal,
-)
+from exoshare.deps import DbSession
 from exoshare.devices import service as devices_service
 from exoshare.errors import NotAuthenticated, SecondFactorRequired, TooManyAttempts
 from exoshare.fleet import billing
