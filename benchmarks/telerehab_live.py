@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from exoshare.auth.scope import SYSTEM_SEEDING
+from exoshare.telemetry.broker_acl import installation_server_password
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.world builds the network
@@ -371,7 +372,7 @@ def _mosquitto_config(url: str, workdir: Path, port: int) -> Path:
     directory = workdir / "mosquitto"
     engine = make_engine(url)
     with session_scope(make_sessionmaker(engine)) as session:
-        write_files(session, directory, settings.mqtt_server_password())
+        write_files(session, directory, installation_server_password(settings))
     engine.dispose()
     conf = directory / CONFIG_FILE
     conf.write_text(config_file(directory, port, run_as=getpass.getuser()))

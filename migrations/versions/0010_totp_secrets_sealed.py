@@ -33,9 +33,10 @@ def _box() -> SecretBox:
     key = context.config.attributes.get("secret_key")
     if key:
         return SecretBox(key, split_keys(context.config.attributes.get("previous_secret_keys")))
+    from exoshare.auth.secret_box import totp_box
     from exoshare.config import get_settings
 
-    return get_settings().totp_box()
+    return totp_box(get_settings())
 
 
 def _rewrite(transform: object) -> None:

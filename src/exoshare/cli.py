@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from exoshare.auth.secret_box import totp_box
 from exoshare.config import Settings, get_settings
 from exoshare.demo.device_client import simulate_command
 from exoshare.telemetry.cli import (
@@ -137,7 +138,7 @@ def keys_reseal() -> None:
     factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
     try:
         with session_scope(factory) as session:
-            count = totp.reseal_all(session, settings.totp_box())
+            count = totp.reseal_all(session, totp_box(settings))
     except UndecryptableSecret:
         raise _fail(
             "a stored TOTP secret opens with none of the keys: put the former secret key in "

@@ -5,14 +5,10 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from platformdirs import user_data_dir
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-if TYPE_CHECKING:
-    from exoshare.auth.secret_box import SecretBox
 
 
 class Settings(BaseSettings):
@@ -139,18 +135,6 @@ class Settings(BaseSettings):
 
     def resolved_telemetry_url(self) -> str:
         return self.telemetry_url or str(self.data_dir / "telemetry")
-
-    def mqtt_server_password(self) -> str:
-        """The broker password of the server identity (derived from the secret key)."""
-        from exoshare.telemetry.broker_acl import server_password
-
-        return server_password(self.resolved_secret_key())
-
-    def totp_box(self) -> SecretBox:
-        """Seals and opens stored TOTP secrets with keys derived from the secret key(s)."""
-        from exoshare.auth.secret_box import SecretBox, split_keys
-
-        return SecretBox(self.resolved_secret_key(), split_keys(self.previous_secret_keys))
 
     def resolved_secret_key(self) -> str:
         if self.secret_key:

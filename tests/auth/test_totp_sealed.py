@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.app import create_app
 from exoshare.auth import totp
 from exoshare.auth.models import TotpEnrolment
-from exoshare.auth.secret_box import SecretBox
+from exoshare.auth.secret_box import SecretBox, totp_box
 from exoshare.config import Settings
 from exoshare.db import alembic_config, make_engine
 from exoshare.errors import UndecryptableSecret
@@ -47,7 +47,7 @@ def test_the_database_holds_only_the_sealed_secret(
     code = _enrol(client, token(client, world, "therapist_madrid"))
     stored = _stored(session_factory, user_id)
     assert code.secret not in stored and len(stored) > 100
-    assert settings.totp_box().open(stored) == code.secret
+    assert totp_box(settings).open(stored) == code.secret
     with pytest.raises(UndecryptableSecret):
         SecretBox("another-key").open(stored)
     signed_in = client.post(
@@ -80,7 +80,7 @@ def test_a_key_rotation_keeps_second_factors_working(
         cookie_secure=False,
     )
     with session_factory() as s:
-        assert totp.reseal_all(s, rotated.totp_box()) == 1
+        assert totp.reseal_all(s, totp_box(rotated)) == 1
         s.commit()
     after = _stored(session_factory, user_id)
     assert after != before

@@ -33,7 +33,11 @@ from exoshare.demo.device_client import SimulatedDevice
 from exoshare.demo.gait_profiles import healthy_profile
 from exoshare.devices.models import DeviceUnit
 from exoshare.telemetry import service
-from exoshare.telemetry.broker_acl import SERVER_USERNAME, server_password
+from exoshare.telemetry.broker_acl import (
+    SERVER_USERNAME,
+    installation_server_password,
+    server_password,
+)
 from exoshare.telemetry.broker_trust import DeviceTrust
 from exoshare.telemetry.ingest import Inbound
 from exoshare.telemetry.models import DeviceCredential, SessionStatus
@@ -543,7 +547,7 @@ def test_the_cli_keeps_a_mosquitto_in_step_with_issued_and_revoked_credentials(
         pid_file.write_text(str(process.pid))
         asyncio.run(_wait_for_port(port, process))
         server = BrokerAddress(
-            "127.0.0.1", port, SERVER_USERNAME, get_settings().mqtt_server_password()
+            "127.0.0.1", port, SERVER_USERNAME, installation_server_password(get_settings())
         )
         assert asyncio.run(connects(server))
 

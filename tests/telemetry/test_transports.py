@@ -16,7 +16,11 @@ from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.config import Settings
 from exoshare.db import session_scope
 from exoshare.telemetry import service
-from exoshare.telemetry.broker_acl import SERVER_USERNAME, server_password
+from exoshare.telemetry.broker_acl import (
+    SERVER_USERNAME,
+    installation_server_password,
+    server_password,
+)
 from exoshare.telemetry.broker_trust import DeviceTrust
 from exoshare.telemetry.ingest import Ingestor
 from exoshare.telemetry.ingest_process import IngestProcess
@@ -176,7 +180,7 @@ def test_lifespan_runs_embedded_broker_and_worker(
     assert counts(env)[0] == 1
     # Loopback by default, and the server speaks to it as its own identity.
     assert (address.host, address.username) == ("127.0.0.1", SERVER_USERNAME)
-    assert address.password == settings.mqtt_server_password()
+    assert address.password == installation_server_password(settings)
 
 
 def test_websocket_ingestion_with_header_and_hello(client: TestClient, settings: Settings) -> None:

@@ -29,6 +29,7 @@ from exoshare.auth.schemas import (
     UserOut,
 )
 from exoshare.auth.scope import Permission, Principal
+from exoshare.auth.secret_box import totp_box
 from exoshare.auth.throttle import login_throttler
 from exoshare.config import Settings
 from exoshare.deps import DbSession, Paging
@@ -196,7 +197,7 @@ def start_totp(
 ) -> TotpEnrolmentOut:
     """Start enrolment: the secret, shown this once, as text and as an otpauth:// URI."""
     secret, uri = totp.start_enrolment(
-        session, _user(principal, session), _settings(request).totp_box()
+        session, _user(principal, session), totp_box(_settings(request))
     )
     return TotpEnrolmentOut(secret=secret, otpauth_uri=uri)
 
@@ -206,7 +207,7 @@ def confirm_totp(
     body: TotpCode, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> RecoveryCodesOut:
     """Activate the second factor with a first code; returns the recovery codes, once."""
-    box = _settings(request).totp_box()
+    box = totp_box(_settings(request))
     codes = totp.confirm_enrolment(session, _user(principal, session), body.code, box)
     return RecoveryCodesOut(recovery_codes=codes)
 
@@ -217,7 +218,7 @@ def renew_recovery_codes(
 ) -> RecoveryCodesOut:
     """New recovery codes (the old ones stop working); needs a current code."""
     user = _user(principal, session)
-    totp.require_code(session, user, body.code, _settings(request).totp_box())
+    totp.require_code(session, user, body.code, totp_box(_settings(request)))
     return RecoveryCodesOut(recovery_codes=totp.new_recovery_codes(session, user))
 
 
@@ -226,7 +227,7 @@ def disable_totp(
     body: TotpCode, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> None:
     """Remove the second factor; needs a current code or an unused recovery code."""
-    totp.disable(session, _user(principal, session), body.code, _settings(request).totp_box())
+    totp.disable(session, _user(principal, session), body.code, totp_box(_settings(request)))
 
 
 # -------------------------------------------------------------------------------- sessions

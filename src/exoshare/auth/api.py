@@ -25,6 +25,7 @@ from exoshare.auth.schemas import (
     UserOut,
 )
 from exoshare.auth.scope import Permission, Principal
+from exoshare.auth.secret_box import totp_box
 from exoshare.auth.throttle import login_throttler
 from exoshare.deps import DbSession, Paging
 from exoshare.errors import NotAuthenticated
@@ -46,7 +47,7 @@ def create_token(body: TokenRequest, request: Request, session: DbSession) -> To
         body.password,
         body.totp_code,
         address,
-        request.app.state.settings.totp_box(),
+        totp_box(request.app.state.settings),
     )
     ttl = timedelta(days=request.app.state.settings.api_token_ttl_days)
     secret, credential = service.issue_credential(

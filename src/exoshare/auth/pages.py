@@ -14,6 +14,7 @@ from exoshare.auth.gate import CurrentPrincipal
 from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.models import User
 from exoshare.auth.passwords import MIN_PASSWORD_LENGTH
+from exoshare.auth.secret_box import totp_box
 from exoshare.auth.throttle import login_throttler
 from exoshare.deps import DbSession
 from exoshare.errors import InvalidInput, NotFound
@@ -190,7 +191,7 @@ def security(request: Request, session: DbSession, principal: CurrentPrincipal) 
 def security_totp_start(
     request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> Response:
-    box = request.app.state.settings.totp_box()
+    box = totp_box(request.app.state.settings)
     secret, uri = totp.start_enrolment(session, _user(session, principal), box)
     return _security_page(request, session, principal, enrolling={"secret": secret, "uri": uri})
 
@@ -203,7 +204,7 @@ def security_totp_confirm(
     code: Annotated[str, Form(max_length=20)],
 ) -> Response:
     try:
-        box = request.app.state.settings.totp_box()
+        box = totp_box(request.app.state.settings)
         codes = totp.confirm_enrolment(session, _user(session, principal), code, box)
     except InvalidInput:
         return _security_page(request, session, principal, 422, error="code")
@@ -218,9 +219,7 @@ def security_totp_disable(
     code: Annotated[str, Form(max_length=20)],
 ) -> Response:
     try:
-        totp.disable(
-            session, _user(session, principal), code, request.app.state.settings.totp_box()
-        )
+        totp.disable(session, _user(session, principal), code, totp_box(request.app.state.settings))
     except InvalidInput:
         session.rollback()
         return _security_page(request, session, principal, 422, error="code")

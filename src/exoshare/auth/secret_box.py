@@ -10,6 +10,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from exoshare.config import Settings
 from exoshare.errors import UndecryptableSecret
 
 UNREADABLE = (
@@ -56,3 +57,8 @@ class SecretBox:
 def split_keys(value: str | None) -> list[str]:
     """The comma-separated previous keys of EXOSHARE_PREVIOUS_SECRET_KEYS."""
     return [k.strip() for k in (value or "").split(",") if k.strip()]
+
+
+def totp_box(settings: Settings) -> SecretBox:
+    """Seals and opens stored TOTP secrets with keys derived from the secret key(s)."""
+    return SecretBox(settings.resolved_secret_key(), split_keys(settings.previous_secret_keys))

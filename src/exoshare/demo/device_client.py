@@ -45,6 +45,7 @@ from exoshare.demo.gait_truth import GroundTruth, ground_truth_path_for, write_g
 from exoshare.errors import TelemetryRejected
 from exoshare.gait.channels import channel
 from exoshare.gait.recording import Recording
+from exoshare.telemetry.broker_acl import installation_server_password
 from exoshare.telemetry.protocol import (
     CommandAck,
     DeviceEvent,
@@ -662,7 +663,7 @@ def plans_from_database(n_devices: int, seed: int, label: str) -> list[DevicePla
         MosquittoSync(
             factory,
             settings.mosquitto_dir,
-            settings.mqtt_server_password(),
+            installation_server_password(settings),
             settings.mosquitto_pid_file,
         ).sync()
     return plans

@@ -24,6 +24,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+from exoshare.config import Settings
 from exoshare.telemetry.protocol import TOPIC_ROOT, topic
 
 SERVER_USERNAME = "exoshare-server"
@@ -87,3 +88,8 @@ def server_may_publish(name: str) -> bool:
 def server_may_subscribe(topic_filter: str) -> bool:
     """Anything under the protocol root (the worker subscribes ``exoshare/v1/+/+/+``)."""
     return topic_filter.startswith(SERVER_SUBSCRIPTION_PREFIX)
+
+
+def installation_server_password(settings: Settings) -> str:
+    """The server identity's broker password of this installation's settings."""
+    return server_password(settings.resolved_secret_key())

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from exoshare.config import get_settings
+from exoshare.telemetry.broker_acl import installation_server_password
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -246,7 +247,7 @@ def _mosquitto(factory: sessionmaker[Session]) -> MosquittoSync | None:
     return MosquittoSync(
         factory,
         settings.mosquitto_dir,
-        settings.mqtt_server_password(),
+        installation_server_password(settings),
         settings.mosquitto_pid_file,
     )
 
@@ -289,7 +290,7 @@ def broker_config_command(
         raise typer.Exit(2)
     factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
     with session_scope(factory) as session:
-        count = write_files(session, target, settings.mqtt_server_password())
+        count = write_files(session, target, installation_server_password(settings))
     (target / CONFIG_FILE).write_text(config_file(target, port, bind, run_as=user))
     console.print(f"wrote {target / CONFIG_FILE}, passwd and acl ({count} devices)")
 

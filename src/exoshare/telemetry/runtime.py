@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from exoshare.config import Settings
 from exoshare.telemetry import service
-from exoshare.telemetry.broker_acl import SERVER_USERNAME
+from exoshare.telemetry.broker_acl import SERVER_USERNAME, installation_server_password
 from exoshare.telemetry.broker_trust import DeviceTrust
 from exoshare.telemetry.ingest import Ingestor
 from exoshare.telemetry.ingest_process import IngestProcess
@@ -57,7 +57,7 @@ async def telemetry_lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         return
     async with contextlib.AsyncExitStack() as stack:
-        server_password = settings.mqtt_server_password()
+        server_password = installation_server_password(settings)
         if settings.mosquitto_dir is not None:
             mosquitto = MosquittoSync(
                 app.state.sessionmaker,

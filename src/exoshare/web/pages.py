@@ -16,6 +16,7 @@ from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.login import sign_in
 from exoshare.auth.models import CredentialKind, Role
 from exoshare.auth.scope import Permission, Principal
+from exoshare.auth.secret_box import totp_box
 from exoshare.auth.throttle import login_throttler
 from exoshare.bounds import SQL_BIGINT_MAX
 from exoshare.deps import DbSession
@@ -109,7 +110,7 @@ def login(
             password,
             totp_code or None,
             address,
-            request.app.state.settings.totp_box(),
+            totp_box(request.app.state.settings),
         )
     except TooManyAttempts as exc:
         return _login_page(
