@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.app import create_app
 from exoshare.config import Settings
 from exoshare.db import make_engine, make_sessionmaker, upgrade
+from exoshare.runtime import runtime_of
 
 POSTGRES_URL = os.environ.get(
     "EXOSHARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -116,7 +117,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
     app = create_app(settings)
     with TestClient(app) as test_client:
         yield test_client
-    app.state.engine.dispose()
+    runtime_of(app).engine.dispose()
 
 
 @pytest.fixture(autouse=True, scope="session")

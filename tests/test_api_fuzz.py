@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from exoshare.app import create_app
 from exoshare.config import Settings
 from exoshare.db import make_engine, make_sessionmaker
+from exoshare.runtime import runtime_of
 from tests.conftest import fresh_database
 from tests.world import World, build_world, token
 
@@ -75,7 +76,7 @@ def fuzz_app(
         )
     )
     yield app, world
-    app.state.engine.dispose()
+    runtime_of(app).engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from exoshare.app import create_app
 from exoshare.config import Settings
 from exoshare.health import wait_until_healthy
+from exoshare.runtime import runtime_of
 
 
 def test_health_says_what_is_up_without_a_login(client: TestClient) -> None:
@@ -26,7 +27,7 @@ def test_health_is_503_until_the_mqtt_worker_is_subscribed(settings: Settings) -
     app = create_app(settings.model_copy(update={"mqtt_ingest": True}))
     # Without its lifespan the app has no worker yet: as in the seconds after start-up.
     answer = TestClient(app).get("/api/v1/health")
-    app.state.engine.dispose()
+    runtime_of(app).engine.dispose()
     assert answer.status_code == 503
     assert answer.json()["status"] == "unavailable"
     assert answer.json()["mqtt_ingest"] == "connecting"

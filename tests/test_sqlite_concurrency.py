@@ -24,6 +24,7 @@ from exoshare.auth import service as auth
 from exoshare.auth.models import Credential, CredentialKind, User
 from exoshare.config import Settings
 from exoshare.db import make_engine, make_sessionmaker, session_scope
+from exoshare.runtime import runtime_of
 from tests.e2e.conftest import free_port
 from tests.world import PASSWORD
 
@@ -85,7 +86,7 @@ def test_concurrent_logins_all_get_a_token(sqlite_url: str, tmp_path: Path) -> N
     finally:
         server.should_exit = True
         serving.join(timeout=30)
-        app.state.engine.dispose()
+        runtime_of(app).engine.dispose()
     assert statuses == {201: WRITERS}, bodies
     with session_scope(factory) as session:
         tokens = session.scalar(

@@ -13,6 +13,7 @@ from exoshare.auth.account_api import router as account_router
 from exoshare.auth.api import router as auth_router
 from exoshare.auth.live_sockets import LiveSocketRegistry
 from exoshare.auth.pages import router as account_pages_router
+from exoshare.auth.throttle import LoginThrottler
 from exoshare.config import Settings, get_settings
 from exoshare.db import make_engine, make_sessionmaker
 from exoshare.deps import refuse_nul_characters
@@ -24,6 +25,7 @@ from exoshare.fleet.pages import router as fleet_pages_router
 from exoshare.health import router as health_router
 from exoshare.network.api import router as network_router
 from exoshare.patients.api import router as patients_router
+from exoshare.runtime import Runtime
 from exoshare.scheduling.api import router as scheduling_router
 from exoshare.scheduling.pages import router as scheduling_pages_router
 from exoshare.telemetry.api import UPLOAD_PATH
@@ -50,10 +52,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=telerehab_lifespan,
         dependencies=[Depends(refuse_nul_characters)],
     )
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.live_sockets = LiveSocketRegistry()
+    factory = make_sessionmaker(engine)
+    app.state.runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        sessionmaker=factory,
+        login_throttler=LoginThrottler(factory, settings),
+        live_sockets=LiveSocketRegistry(),
+    )
     problems.install(app)
     app.add_middleware(
         UploadSizeLimit,

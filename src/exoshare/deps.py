@@ -16,13 +16,14 @@ from starlette.requests import HTTPConnection
 from exoshare.bounds import SQL_BIGINT_MAX
 from exoshare.db import session_scope
 from exoshare.errors import InvalidInput
+from exoshare.runtime import runtime_of
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def db_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back on error."""
-    with session_scope(request.app.state.sessionmaker) as session:
+    with session_scope(runtime_of(request).sessionmaker) as session:
         yield session
 
 

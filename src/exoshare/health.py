@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from exoshare import __version__
+from exoshare.runtime import runtime_of
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
 
@@ -25,13 +26,13 @@ router = APIRouter(prefix="/api/v1", tags=["health"])
 @router.get("/health")
 def health(request: Request, response: Response) -> dict[str, Any]:
     try:
-        with request.app.state.engine.connect() as connection:
+        with runtime_of(request).engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         database = "ok"
     except SQLAlchemyError:
         database = "unreachable"
-    worker = getattr(request.app.state, "mqtt_worker", None)
-    if not request.app.state.settings.mqtt_ingest:
+    worker = runtime_of(request).telemetry.worker
+    if not runtime_of(request).settings.mqtt_ingest:
         mqtt = "off"
     elif worker is not None and worker.subscribed.is_set():
         mqtt = "subscribed"

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.app import create_app
 from exoshare.auth.models import LoginThrottle
 from exoshare.config import Settings
+from exoshare.runtime import runtime_of
 from tests.world import PASSWORD, World
 
 TOKEN = "/api/v1/auth/token"
@@ -83,7 +84,7 @@ def test_the_count_holds_across_server_processes(
     other = create_app(settings)
     with TestClient(other) as second:
         response = second.post(TOKEN, json={"email": email, "password": PASSWORD})
-    other.state.engine.dispose()
+    runtime_of(other).engine.dispose()
     assert response.status_code == 429
 
 
@@ -113,4 +114,4 @@ def client(settings: Settings) -> Iterator[TestClient]:
     app = create_app(settings)
     with TestClient(app) as test_client:
         yield test_client
-    app.state.engine.dispose()
+    runtime_of(app).engine.dispose()

@@ -20,6 +20,7 @@ from exoshare.auth.secret_box import SecretBox, totp_box
 from exoshare.config import Settings
 from exoshare.db import alembic_config, make_engine
 from exoshare.errors import UndecryptableSecret
+from exoshare.runtime import runtime_of
 from tests.world import PASSWORD, World, token
 
 TOKEN = "/api/v1/auth/token"
@@ -100,7 +101,7 @@ def test_a_key_rotation_keeps_second_factors_working(
                 "totp_code": code.at(time.time() + code.interval),
             },
         )
-    app.state.engine.dispose()
+    runtime_of(app).engine.dispose()
     assert signed_in.status_code == 201, signed_in.text
 
 
@@ -135,7 +136,7 @@ def test_a_lost_key_answers_503_not_500(
                 "totp_code": code.now(),
             },
         )
-    app.state.engine.dispose()
+    runtime_of(app).engine.dispose()
     assert answer.status_code == 503
     assert answer.json()["title"] == "Stored secret unreadable"
     assert "EXOSHARE_PREVIOUS_SECRET_KEYS" in answer.json()["detail"]

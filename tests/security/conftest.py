@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from exoshare.app import create_app
 from exoshare.config import Settings
+from exoshare.runtime import runtime_of
 from tests.security.matrix import enumerate_routes
 from tests.security.matrix_suite import MatrixEnv, sqlite_snapshot
 from tests.security.matrix_world import MatrixWorld, build_matrix_world
@@ -35,8 +36,8 @@ def matrix_template(
     shutil.copy(_sqlite_template, path)
     app = create_app(_settings(path, data_dir))
     with TestClient(app) as client:
-        matrix = build_matrix_world(client, app.state.sessionmaker)
-    app.state.engine.dispose()
+        matrix = build_matrix_world(client, runtime_of(app).sessionmaker)
+    runtime_of(app).engine.dispose()
     return path, data_dir, matrix
 
 
@@ -50,4 +51,4 @@ def matrix_env(
     app = create_app(_settings(path, data_dir))
     with TestClient(app) as client:
         yield MatrixEnv(client, matrix, sqlite_snapshot(client, path), enumerate_routes(app))
-    app.state.engine.dispose()
+    runtime_of(app).engine.dispose()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from exoshare.runtime import runtime_of
 from tests.security.matrix import MatrixRun, RouteSpec, Snapshot, run_route
 from tests.security.matrix_world import MatrixWorld
 from tests.security.route_table import EXPECTED, visible
@@ -53,7 +54,7 @@ class MatrixEnv:
 
 def sqlite_snapshot(client: TestClient, path: Path) -> Snapshot:
     """A snapshot of the app's SQLite file as it is now, and the means to go back to it."""
-    engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine = runtime_of(client.app).engine
     engine.dispose()
     copy = path.with_suffix(".snapshot")
     shutil.copy(path, copy)

@@ -19,6 +19,7 @@ from exoshare.app import create_app
 from exoshare.auth.gate import SESSION_COOKIE
 from exoshare.config import Settings
 from exoshare.health import wait_until_healthy
+from exoshare.runtime import runtime_of
 from tests.e2e.conftest import free_port
 from tests.world import PASSWORD, build_world
 
@@ -28,7 +29,7 @@ ROUNDS = 50
 @pytest.fixture
 def server(settings: Settings) -> Iterator[str]:
     app = create_app(settings)
-    build_world(app.state.sessionmaker)
+    build_world(runtime_of(app).sessionmaker)
     port = free_port()
     uvicorn_server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
@@ -41,7 +42,7 @@ def server(settings: Settings) -> Iterator[str]:
     yield url
     uvicorn_server.should_exit = True
     thread.join(timeout=10)
-    app.state.engine.dispose()
+    runtime_of(app).engine.dispose()
 
 
 EMAIL = "therapist_madrid@test.exoshare.org"

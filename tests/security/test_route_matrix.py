@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from exoshare.app import create_app
 from exoshare.config import Settings
+from exoshare.runtime import runtime_of
 from tests.conftest import POSTGRES_URL
 from tests.security.matrix import MatrixRun, enumerate_routes, openapi_keys, run_route
 from tests.security.matrix_suite import GROUPS, CallerKind, summary
@@ -48,7 +49,7 @@ def test_every_route_has_a_row_and_a_group_module(tmp_path: Path) -> None:
     )
     # A WebSocket route and the static mount are rows too, not only what OpenAPI lists.
     assert {"WS /api/v1/telerehab/sessions/{session_id}/live", "GET /static/{path}"} <= keys
-    app.state.engine.dispose()
+    runtime_of(app).engine.dispose()
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def test_no_existence_oracle_on_postgresql(postgres_settings: Settings) -> None:
     app = create_app(postgres_settings)
     callers = CallerKind.clinic.value
     with TestClient(app) as client:
-        matrix = build_matrix_world(client, app.state.sessionmaker)
+        matrix = build_matrix_world(client, runtime_of(app).sessionmaker)
         specs = enumerate_routes(app)
         started = time.monotonic()
         run = MatrixRun()
@@ -81,7 +82,7 @@ def test_no_existence_oracle_on_postgresql(postgres_settings: Settings) -> None:
                     client, matrix, spec, caller, None, None, own_case=False, visible=visible,
                     run=run,
                 )  # fmt: skip
-    app.state.engine.dispose()
+    runtime_of(app).engine.dispose()
     print(summary("postgresql", len(specs), len(callers), run, time.monotonic() - started))
     assert len(run.cases) > 2 * len(specs)
     assert [str(oracle) for oracle in run.oracles] == []

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.config import Settings
 from exoshare.db import session_scope
+from exoshare.runtime import runtime_of
 from exoshare.telemetry import service
 from exoshare.telemetry.broker_acl import (
     SERVER_USERNAME,
@@ -156,7 +157,7 @@ def test_lifespan_runs_embedded_broker_and_worker(
 
     env = make_env(session_factory, tmp_path)
     app = create_app(settings.model_copy(update={"mqtt_ingest": True, "mqtt_embedded_port": 18850}))
-    app.state.telemetry_store = env.store
+    runtime_of(app).telemetry.store = env.store
 
     async def publish(address: BrokerAddress) -> dict:
         device_login = BrokerAddress(address.host, address.port, SERIAL, env.secret)
@@ -171,11 +172,11 @@ def test_lifespan_runs_embedded_broker_and_worker(
         raise AssertionError("no receipt")
 
     with TestClient(app) as client:
-        worker = app.state.mqtt_worker
+        worker = runtime_of(app).telemetry.worker
         client.portal.call(lambda: asyncio.wait_for(worker.subscribed.wait(), 10))  # type: ignore[union-attr]
-        receipt = client.portal.call(publish, app.state.mqtt_broker)  # type: ignore[union-attr]
-        address = app.state.mqtt_broker
-    app.state.engine.dispose()
+        receipt = client.portal.call(publish, runtime_of(app).telemetry.broker)  # type: ignore[union-attr]
+        address = runtime_of(app).telemetry.broker
+    runtime_of(app).engine.dispose()
     assert receipt["status"] == "stored"
     assert counts(env)[0] == 1
     # Loopback by default, and the server speaks to it as its own identity.

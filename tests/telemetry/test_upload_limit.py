@@ -19,6 +19,7 @@ from exoshare.app import create_app
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.config import Settings
 from exoshare.db import session_scope
+from exoshare.runtime import runtime_of
 from exoshare.telemetry import service
 from exoshare.telemetry.models import TelemetrySession
 from exoshare.telemetry.upload_limit import FORM_ALLOWANCE_BYTES
@@ -34,11 +35,11 @@ BOUNDARY = "exoshare-test-boundary"
 def small(settings: Settings, tmp_path: Path) -> Iterator[tuple[FastAPI, TestClient, World, str]]:
     app = create_app(settings.model_copy(update={"telemetry_max_upload_mb": 1}))
     with TestClient(app) as client:
-        world = build_world(app.state.sessionmaker)
-        with session_scope(app.state.sessionmaker) as s:
+        world = build_world(runtime_of(app).sessionmaker)
+        with session_scope(runtime_of(app).sessionmaker) as s:
             secret, _ = service.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
         yield app, client, world, secret
-    app.state.engine.dispose()
+    runtime_of(app).engine.dispose()
 
 
 def _csv_of(size: int) -> bytes:
@@ -59,7 +60,7 @@ def _upload(client: TestClient, world: World, secret: str, content: bytes) -> Re
 
 
 def _sessions(app: FastAPI) -> int:
-    with session_scope(app.state.sessionmaker) as s:
+    with session_scope(runtime_of(app).sessionmaker) as s:
         return s.scalar(select(func.count()).select_from(TelemetrySession)) or 0
 
 

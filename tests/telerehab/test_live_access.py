@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
-from exoshare.auth.live_sockets import POLICY_VIOLATION, live_sockets
+from exoshare.auth.live_sockets import POLICY_VIOLATION
 from exoshare.config import Settings
+from exoshare.runtime import runtime_of
 from exoshare.telerehab import api as live_api
 from tests.telerehab.helpers import announce, device_secret, plan, ready_world
 from tests.world import PASSWORD, World, token
@@ -112,7 +113,7 @@ def test_signing_out_closes_the_sessions_open_sockets(
     path = f"{API}/sessions/{sid}/live"
     csrf = _browser_login(client, world.emails["therapist_madrid"])
     other = token(client, world, "therapist_madrid")
-    registry = live_sockets(client.app)
+    registry = runtime_of(client.app).live_sockets
     with (
         client.websocket_connect(path, headers={"origin": OWN_ORIGIN}) as browser_socket,
         client.websocket_connect(path, headers=other) as api_socket,

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.db import session_scope
 from exoshare.devices.models import DeviceUnit
 from exoshare.gait import Recording
+from exoshare.runtime import runtime_of
 from exoshare.telemetry import service as telemetry
 from exoshare.telemetry.store import RawStore
 from tests.telerehab.helpers import announce, device_secret, plan, ready_world
@@ -49,7 +50,7 @@ def test_supervisor_live_and_progress_pages(
     sid = plan(client, maria, world, location="home")["id"]
     client.post(f"/api/v1/telerehab/sessions/{sid}/start", headers=maria)
     announce(client, device_secret(session_factory, world), world)
-    store = RawStore(str(client.app.state.settings.resolved_telemetry_url()))  # type: ignore[attr-defined]
+    store = RawStore(str(runtime_of(client.app).settings.resolved_telemetry_url()))
     with session_scope(session_factory) as s:
         unit = s.get(DeviceUnit, world.ids["unit_madrid"])
         assert unit is not None

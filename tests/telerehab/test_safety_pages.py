@@ -23,6 +23,7 @@ from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.devices import service as devices
 from exoshare.fleet import service as fleet
+from exoshare.runtime import runtime_of
 from exoshare.telerehab.models import TherapySession
 from tests.telerehab.helpers import certify, plan, ready_world
 from tests.world import PASSWORD, World
@@ -197,7 +198,7 @@ def test_signing_out_in_another_tab_closes_the_live_feed(
         asked = time.monotonic()
         assert _until_closed(socket) == (POLICY_VIOLATION, [])
         assert time.monotonic() - asked < 10.0
-    assert client.app.state.live_sockets.open_count("any") == 0  # type: ignore[attr-defined]
+    assert runtime_of(client.app).live_sockets.open_count("any") == 0
     with session_scope(session_factory) as s:
         browser = s.scalars(
             select(Credential).where(Credential.kind == CredentialKind.browser_session)

@@ -10,7 +10,6 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
 
 from exoshare.auth import invitations, password_reset, sessions, totp
 from exoshare.auth.gate import CurrentPrincipal, require
-from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.mail import MailNotSent, send_mail
 from exoshare.auth.models import User
 from exoshare.auth.schemas import (
@@ -30,11 +29,11 @@ from exoshare.auth.schemas import (
 )
 from exoshare.auth.scope import Permission, Principal
 from exoshare.auth.secret_box import totp_box
-from exoshare.auth.throttle import login_throttler
 from exoshare.config import Settings
 from exoshare.deps import DbSession, Paging
 from exoshare.errors import MailUnavailable, PermissionDenied
 from exoshare.pagination import Page
+from exoshare.runtime import runtime_of
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ RESET_REQUESTED = (
 
 
 def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+    settings: Settings = runtime_of(request).settings
     return settings
 
 
@@ -141,7 +140,7 @@ def accept_invitation(body: InvitationAccept, request: Request, session: DbSessi
         body.token,
         body.password,
         body.display_name,
-        login_throttler(request.app),
+        runtime_of(request).login_throttler,
         request.client.host if request.client else None,
     )
     return UserOut.model_validate(user)
@@ -176,7 +175,7 @@ def confirm_password_reset(
 ) -> None:
     """Set a new password with the mailed token; every session and token of the account ends."""
     _, revoked = password_reset.reset_password(session, body.token, body.password)
-    live_sockets(request.app).close_for(revoked, "password reset")
+    runtime_of(request).live_sockets.close_for(revoked, "password reset")
 
 
 # ----------------------------------------------------------------------------- second factor
@@ -253,7 +252,7 @@ def revoke_session(
 ) -> None:
     """End one of your sessions or tokens (its open live views close)."""
     sessions.revoke_own(session, principal.user_id, credential_id)
-    live_sockets(request.app).close_for([credential_id])
+    runtime_of(request).live_sockets.close_for([credential_id])
 
 
 @router.post("/auth/sessions/revoke-others", response_model=RevokedOut)
@@ -263,5 +262,5 @@ def revoke_other_sessions(
     """End every session and token of yours except the one of this request."""
     keep = getattr(request.state, "credential_id", None)
     revoked = sessions.revoke_all(session, principal.user_id, keep=keep)
-    live_sockets(request.app).close_for(revoked)
+    runtime_of(request).live_sockets.close_for(revoked)
     return RevokedOut(revoked=len(revoked))

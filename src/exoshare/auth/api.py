@@ -10,7 +10,6 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
 from exoshare.auth import grants, invitations, service, sessions
 from exoshare.auth.account_api import send_later
 from exoshare.auth.gate import CurrentPrincipal, require
-from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.login import sign_in
 from exoshare.auth.models import CredentialKind
 from exoshare.auth.schemas import (
@@ -26,10 +25,10 @@ from exoshare.auth.schemas import (
 )
 from exoshare.auth.scope import Permission, Principal
 from exoshare.auth.secret_box import totp_box
-from exoshare.auth.throttle import login_throttler
 from exoshare.deps import DbSession, Paging
 from exoshare.errors import NotAuthenticated
 from exoshare.pagination import Page
+from exoshare.runtime import runtime_of
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -42,14 +41,14 @@ def create_token(body: TokenRequest, request: Request, session: DbSession) -> To
     address = request.client.host if request.client else None
     user = sign_in(
         session,
-        login_throttler(request.app),
+        runtime_of(request).login_throttler,
         body.email,
         body.password,
         body.totp_code,
         address,
-        totp_box(request.app.state.settings),
+        totp_box(runtime_of(request).settings),
     )
-    ttl = timedelta(days=request.app.state.settings.api_token_ttl_days)
+    ttl = timedelta(days=runtime_of(request).settings.api_token_ttl_days)
     secret, credential = service.issue_credential(
         session,
         user,
@@ -70,7 +69,7 @@ def revoke_token(request: Request, session: DbSession, principal: CurrentPrincip
     if credential is None:
         raise NotAuthenticated("only a bearer token can be revoked here")
     service.revoke_credential(session, credential)
-    live_sockets(request.app).close_for([credential.id])
+    runtime_of(request).live_sockets.close_for([credential.id])
 
 
 @router.get("/me", response_model=MeOut)
@@ -104,7 +103,7 @@ def create_user(
     202 with the same answer, and the same pending invitation in GET /api/v1/invitations,
     whether the address is new or belongs to someone you do not manage: nothing tells which
     addresses have an account. 409 for someone you already manage."""
-    settings = request.app.state.settings
+    settings = runtime_of(request).settings
     invitation, token = invitations.invite_to_role(
         session,
         principal,
@@ -154,4 +153,4 @@ def revoke_grant(
     # After the commit (a background task runs once the answer is out), so a socket that
     # reconnects at once is checked against the grants without this one.
     credential_ids = [c.id for c in sessions.active_credentials(session, user_id)]
-    background.add_task(live_sockets(request.app).close_for, credential_ids, "grant revoked")
+    background.add_task(runtime_of(request).live_sockets.close_for, credential_ids, "grant revoked")

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from exoshare.auth import totp
 from exoshare.auth.scope import Principal
 from exoshare.errors import SecondFactorEnrolmentRequired
+from exoshare.runtime import runtime_of
 
 ENROLMENT_PAGE = "/account/security"
 # Enrolment itself, the caller's own identity and sessions, and the ways out.
@@ -24,7 +25,7 @@ OPEN_PATHS = (
 def require_enrolment_if_due(request: Request, session: Session, principal: Principal) -> None:
     """Refuse every other path to an operator or clinic admin without a second factor while
     ``require_totp_for_admins`` is on (pages redirect to the enrolment page)."""
-    if not request.app.state.settings.require_totp_for_admins:
+    if not runtime_of(request).settings.require_totp_for_admins:
         return
     if request.url.path.startswith(OPEN_PATHS):
         return

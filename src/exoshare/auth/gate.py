@@ -25,6 +25,7 @@ from exoshare.auth.models import CredentialKind
 from exoshare.auth.scope import Permission, Principal
 from exoshare.deps import SAFE_METHODS, DbSession
 from exoshare.errors import NotAuthenticated, NotFound, PermissionDenied
+from exoshare.runtime import runtime_of
 
 SESSION_COOKIE = "exoshare_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -56,7 +57,7 @@ def optional_principal(
     )
     if credential is None:
         return None
-    auth_service.note_credential_use(request.app.state.sessionmaker, credential)
+    auth_service.note_credential_use(runtime_of(request).sessionmaker, credential)
     if credential.kind is CredentialKind.browser_session:
         request.state.csrf_token = credential.csrf_token
         # A cookie rides along on cross-site requests, so a state change needs proof that the

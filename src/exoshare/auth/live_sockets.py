@@ -62,15 +62,6 @@ async def _close(websocket: WebSocket, reason: str) -> None:
         await websocket.close(code=POLICY_VIOLATION, reason=reason)
 
 
-def live_sockets(app: object) -> LiveSocketRegistry:
-    state = app.state  # type: ignore[attr-defined]
-    registry = getattr(state, "live_sockets", None)
-    if registry is None:
-        registry = LiveSocketRegistry()
-        state.live_sockets = registry
-    return registry
-
-
 def still_valid(session: Session, credential_id: str) -> bool:
     """Whether the credential still signs its user in: not revoked, not expired, user active.
 

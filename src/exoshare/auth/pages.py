@@ -11,13 +11,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from exoshare.auth import invitations, password_reset, sessions, totp
 from exoshare.auth.account_api import send_later
 from exoshare.auth.gate import CurrentPrincipal
-from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.models import User
 from exoshare.auth.passwords import MIN_PASSWORD_LENGTH
 from exoshare.auth.secret_box import totp_box
-from exoshare.auth.throttle import login_throttler
 from exoshare.deps import DbSession
 from exoshare.errors import InvalidInput, NotFound
+from exoshare.runtime import runtime_of
 from exoshare.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -70,7 +69,7 @@ def invitation_accept(
             token,
             password,
             display_name or None,
-            login_throttler(request.app),
+            runtime_of(request).login_throttler,
             request.client.host if request.client else None,
         )
     except InvalidInput as exc:
@@ -104,7 +103,7 @@ def forgot_submit(
     email: Annotated[str, Form(max_length=254)],
 ) -> Response:
     """The same page for every address, known or not; the mail goes after the answer."""
-    settings = request.app.state.settings
+    settings = runtime_of(request).settings
     ttl = timedelta(minutes=settings.password_reset_ttl_minutes)
     found = password_reset.request_reset(session, email, ttl)
     if found is not None:
@@ -145,7 +144,7 @@ def reset_submit(
             min_length=MIN_PASSWORD_LENGTH,
             error="password",
         )
-    live_sockets(request.app).close_for(revoked, "password reset")
+    runtime_of(request).live_sockets.close_for(revoked, "password reset")
     return _page(request, "accounts/reset_password.html", done=True)
 
 
@@ -159,7 +158,7 @@ def _security_page(
     status_code: int = 200,
     **context: object,
 ) -> Response:
-    settings = request.app.state.settings
+    settings = runtime_of(request).settings
     response = render(
         request,
         "accounts/security.html",
@@ -191,7 +190,7 @@ def security(request: Request, session: DbSession, principal: CurrentPrincipal) 
 def security_totp_start(
     request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> Response:
-    box = totp_box(request.app.state.settings)
+    box = totp_box(runtime_of(request).settings)
     secret, uri = totp.start_enrolment(session, _user(session, principal), box)
     return _security_page(request, session, principal, enrolling={"secret": secret, "uri": uri})
 
@@ -204,7 +203,7 @@ def security_totp_confirm(
     code: Annotated[str, Form(max_length=20)],
 ) -> Response:
     try:
-        box = totp_box(request.app.state.settings)
+        box = totp_box(runtime_of(request).settings)
         codes = totp.confirm_enrolment(session, _user(session, principal), code, box)
     except InvalidInput:
         return _security_page(request, session, principal, 422, error="code")
@@ -219,7 +218,9 @@ def security_totp_disable(
     code: Annotated[str, Form(max_length=20)],
 ) -> Response:
     try:
-        totp.disable(session, _user(session, principal), code, totp_box(request.app.state.settings))
+        totp.disable(
+            session, _user(session, principal), code, totp_box(runtime_of(request).settings)
+        )
     except InvalidInput:
         session.rollback()
         return _security_page(request, session, principal, 422, error="code")
@@ -231,7 +232,7 @@ def security_revoke(
     credential_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> Response:
     sessions.revoke_own(session, principal.user_id, credential_id)
-    live_sockets(request.app).close_for([credential_id])
+    runtime_of(request).live_sockets.close_for([credential_id])
     return RedirectResponse("/account/security", status_code=303)
 
 
@@ -240,5 +241,7 @@ def security_revoke_others(
     request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> Response:
     keep = getattr(request.state, "credential_id", None)
-    live_sockets(request.app).close_for(sessions.revoke_all(session, principal.user_id, keep))
+    runtime_of(request).live_sockets.close_for(
+        sessions.revoke_all(session, principal.user_id, keep)
+    )
     return RedirectResponse("/account/security", status_code=303)

@@ -118,13 +118,3 @@ class LoginThrottler:
         address must not buy it a fresh run at every other account."""
         with session_scope(self.factory) as session:
             session.execute(delete(LoginThrottle).where(LoginThrottle.key == account_key(email)))
-
-
-def login_throttler(app: object) -> LoginThrottler:
-    """The app's throttler, made on first use from its settings and database."""
-    state = app.state  # type: ignore[attr-defined]
-    throttler = getattr(state, "login_throttler", None)
-    if throttler is None:
-        throttler = LoginThrottler(state.sessionmaker, state.settings)
-        state.login_throttler = throttler
-    return throttler

@@ -14,6 +14,7 @@ from exoshare.auth.models import CredentialKind
 from exoshare.auth.scope import Principal
 from exoshare.config import Settings
 from exoshare.errors import NotAuthenticated
+from exoshare.runtime import runtime_of
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def socket_caller(session: Session, websocket: WebSocket) -> SocketCaller | None
         return None
     if credential is None:
         return None
-    service.note_credential_use(websocket.app.state.sessionmaker, credential)
+    service.note_credential_use(runtime_of(websocket).sessionmaker, credential)
     by_cookie = credential.kind is CredentialKind.browser_session
     principal = service.principal_for(
         session,
@@ -74,7 +75,7 @@ def socket_caller(session: Session, websocket: WebSocket) -> SocketCaller | None
         user_agent=websocket.headers.get("user-agent"),
         request_path=websocket.url.path,
     )
-    settings: Settings = websocket.app.state.settings
+    settings: Settings = runtime_of(websocket).settings
     if totp.needs_enrolment(session, principal, settings.require_totp_for_admins):
         return None
     return SocketCaller(principal, credential.id, by_cookie)

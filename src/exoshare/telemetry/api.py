@@ -14,6 +14,7 @@ from exoshare.auth.gate import CurrentPrincipal
 from exoshare.db import session_scope
 from exoshare.deps import DbSession
 from exoshare.errors import DeviceNotAuthenticated, InvalidInput, TelemetryRejected, UploadTooLarge
+from exoshare.runtime import runtime_of
 from exoshare.telemetry import service
 from exoshare.telemetry.files import parse_mapping, read_recording
 from exoshare.telemetry.protocol import decode, encode, encode_json
@@ -116,7 +117,7 @@ async def upload_recording(
     sampling_rate_hz: Annotated[float | None, Form()] = None,
 ) -> SessionOut:
     """A device uploads a whole recording (``Authorization: Device <secret>``)."""
-    settings = request.app.state.settings
+    settings = runtime_of(request).settings
     secret = _device_secret(request.headers.get("authorization"))
     # UploadSizeLimit refused larger bodies as they arrived; this holds the file itself to the
     # limit (the body has room for the other fields) before it is read into memory.
@@ -142,7 +143,7 @@ async def upload_recording(
 
     def store() -> SessionOut:
         # Strangers are refused before their file is parsed: a C3D file costs a child process.
-        with session_scope(request.app.state.sessionmaker) as session:
+        with session_scope(runtime_of(request).sessionmaker) as session:
             service.authenticate_device(session, secret)
         imported = read_recording(
             Path(name),
@@ -153,7 +154,7 @@ async def upload_recording(
             data=data,
             name=name,
         )
-        with session_scope(request.app.state.sessionmaker) as session:
+        with session_scope(runtime_of(request).sessionmaker) as session:
             unit = service.authenticate_device(session, secret)
             record = service.import_recording(
                 session,
@@ -192,7 +193,7 @@ async def telemetry_socket(websocket: WebSocket) -> None:
             hello = {}
         secret = hello.get("auth") if hello.get("type") == "hello" else None
     try:
-        with session_scope(app.state.sessionmaker) as session:
+        with session_scope(runtime_of(app).sessionmaker) as session:
             unit = service.authenticate_device(session, secret if isinstance(secret, str) else None)
             device_id, serial = unit.id, unit.serial_number
     except DeviceNotAuthenticated as exc:

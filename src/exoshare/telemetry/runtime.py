@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from exoshare.config import Settings
+from exoshare.runtime import runtime_of
 from exoshare.telemetry import service
 from exoshare.telemetry.broker_acl import SERVER_USERNAME, installation_server_password
 from exoshare.telemetry.broker_trust import DeviceTrust
@@ -23,28 +24,25 @@ log = logging.getLogger(__name__)
 
 
 def raw_store(app: FastAPI) -> RawStore:
-    store: RawStore | None = getattr(app.state, "telemetry_store", None)
-    if store is None:
-        settings: Settings = app.state.settings
-        store = RawStore(settings.resolved_telemetry_url())
-        app.state.telemetry_store = store
-    return store
+    parts = runtime_of(app).telemetry
+    if parts.store is None:
+        parts.store = RawStore(runtime_of(app).settings.resolved_telemetry_url())
+    return parts.store
 
 
 def ingestor(app: FastAPI) -> Ingestor:
-    found: Ingestor | None = getattr(app.state, "telemetry_ingestor", None)
-    if found is None:
-        settings: Settings = app.state.settings
+    parts = runtime_of(app).telemetry
+    if parts.ingestor is None:
+        settings = runtime_of(app).settings
         # The served app keeps each ingestion group's batches in one Parquet file (one small
         # file per 10-sample batch costs more CPU than everything else on the path).
-        found = Ingestor(
-            app.state.sessionmaker,
+        parts.ingestor = Ingestor(
+            runtime_of(app).sessionmaker,
             raw_store(app),
             settings.telemetry_max_nan_run_s,
             group_files=True,
         )
-        app.state.telemetry_ingestor = found
-    return found
+    return parts.ingestor
 
 
 @contextlib.asynccontextmanager
@@ -52,7 +50,7 @@ async def telemetry_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """With ``mqtt_ingest``: the embedded broker (unless ``mqtt_url`` is set) and the worker,
     both as the server's broker identity; with ``mosquitto_dir``, Mosquitto's files follow every
     credential issued or revoked here."""
-    settings: Settings = app.state.settings
+    settings: Settings = runtime_of(app).settings
     if not settings.mqtt_ingest:
         yield
         return
@@ -60,7 +58,7 @@ async def telemetry_lifespan(app: FastAPI) -> AsyncIterator[None]:
         server_password = installation_server_password(settings)
         if settings.mosquitto_dir is not None:
             mosquitto = MosquittoSync(
-                app.state.sessionmaker,
+                runtime_of(app).sessionmaker,
                 settings.mosquitto_dir,
                 server_password,
                 settings.mosquitto_pid_file,
@@ -72,15 +70,15 @@ async def telemetry_lifespan(app: FastAPI) -> AsyncIterator[None]:
                 SERVER_USERNAME, server_password
             )
         else:
-            trust = DeviceTrust(app.state.sessionmaker, server_password)
+            trust = DeviceTrust(runtime_of(app).sessionmaker, server_password)
             address = await stack.enter_async_context(
                 embedded_broker(trust, settings.mqtt_embedded_host, settings.mqtt_embedded_port)
             )
-        app.state.mqtt_broker = address
+        runtime_of(app).telemetry.broker = address
         storage = IngestProcess(settings, ingestor(app), address)
         await asyncio.to_thread(storage.start)
         worker = MqttIngestWorker(storage, address)
-        app.state.mqtt_worker = worker
+        runtime_of(app).telemetry.worker = worker
         task = asyncio.create_task(worker.run(), name="exoshare-mqtt-ingest")
         log.info("MQTT ingestion from %s", address.url)
         try:

@@ -13,12 +13,13 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from exoshare.auth.gate import CurrentPrincipal
-from exoshare.auth.live_sockets import POLICY_VIOLATION, live_sockets, still_valid
+from exoshare.auth.live_sockets import POLICY_VIOLATION, still_valid
 from exoshare.auth.scope import Principal
 from exoshare.auth.websocket_guard import SocketCaller, origin_allowed, socket_caller
 from exoshare.db import session_scope
 from exoshare.deps import DbSession
 from exoshare.errors import NotFound
+from exoshare.runtime import runtime_of
 from exoshare.telerehab import service
 from exoshare.telerehab.models import ChangeStatus
 from exoshare.telerehab.runtime import alert_frame, change_frame, telerehab_runtime
@@ -149,18 +150,18 @@ def progress(
 
 
 def _caller(websocket: WebSocket) -> SocketCaller | None:
-    with session_scope(websocket.app.state.sessionmaker) as session:
+    with session_scope(runtime_of(websocket).sessionmaker) as session:
         return socket_caller(session, websocket)
 
 
 def _credential_valid(websocket: WebSocket, credential_id: str) -> bool:
-    with session_scope(websocket.app.state.sessionmaker) as session:
+    with session_scope(runtime_of(websocket).sessionmaker) as session:
         return still_valid(session, credential_id)
 
 
 def _state(websocket: WebSocket, principal: Principal, session_id: str) -> dict[str, Any]:
     """What the database knows (status, confirmed settings, open alerts, recent changes)."""
-    with session_scope(websocket.app.state.sessionmaker) as session:
+    with session_scope(runtime_of(websocket).sessionmaker) as session:
         record = service.get_session(session, principal, session_id)
         alerts = [a for a in service.alerts_of(session, record.id) if a.acknowledged_at is None]
         changes = service.setting_changes(session, record.id)[:10]
@@ -203,7 +204,7 @@ async def live_feed(websocket: WebSocket, session_id: str) -> None:
     ``status``, ``event`` and ``ping`` frames. A browser that reconnects gets a new snapshot."""
     caller = await run_in_threadpool(_caller, websocket)
     if caller is None or (
-        caller.by_cookie and not origin_allowed(websocket, websocket.app.state.settings)
+        caller.by_cookie and not origin_allowed(websocket, runtime_of(websocket).settings)
     ):
         # Closed before anything is read or subscribed; 1008 is "policy violation".
         await websocket.accept()
@@ -220,7 +221,7 @@ async def live_feed(websocket: WebSocket, session_id: str) -> None:
         return
     hub = telerehab_runtime(websocket.app).hub
     await websocket.accept()
-    sockets = live_sockets(websocket.app)
+    sockets = runtime_of(websocket).live_sockets
     sockets.register(caller.credential_id, websocket)
     subscriber = hub.subscribe(session_id)
     closed = asyncio.Event()

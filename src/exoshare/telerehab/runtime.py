@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.scope import Principal
 from exoshare.db import session_scope
+from exoshare.runtime import runtime_of
 from exoshare.telemetry.ingest import Accepted, Ingestor
 from exoshare.telemetry.mqtt import BrokerAddress
 from exoshare.telemetry.protocol import (
@@ -279,12 +280,11 @@ class TelerehabRuntime:
 
 def telerehab_runtime(app: FastAPI) -> TelerehabRuntime:
     """The app's runtime, created on first use and attached to telemetry ingestion."""
-    runtime: TelerehabRuntime | None = getattr(app.state, "telerehab_runtime", None)
-    if runtime is None:
-        runtime = TelerehabRuntime(app.state.sessionmaker, getattr(app.state, "mqtt_broker", None))
-        runtime.attach(ingestor(app))
-        app.state.telerehab_runtime = runtime
-    return runtime
+    parts = runtime_of(app)
+    if parts.telerehab is None:
+        parts.telerehab = TelerehabRuntime(parts.sessionmaker, parts.telemetry.broker)
+        parts.telerehab.attach(ingestor(app))
+    return parts.telerehab
 
 
 @contextlib.asynccontextmanager
@@ -292,12 +292,13 @@ async def telerehab_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Telemetry's lifespan (broker and ingest worker) plus the live hub and its alert clock."""
     async with telemetry_lifespan(app):
         runtime = telerehab_runtime(app)
-        worker = getattr(app.state, "mqtt_worker", None)
+        telemetry = runtime_of(app).telemetry
+        worker = telemetry.worker
         if worker is not None:
             worker.add_tap(runtime.tap)
-        if runtime.channel is None and getattr(app.state, "mqtt_broker", None) is not None:
-            runtime.broker = app.state.mqtt_broker
-            runtime.channel = CommandChannel(app.state.mqtt_broker)
+        if runtime.channel is None and telemetry.broker is not None:
+            runtime.broker = telemetry.broker
+            runtime.channel = CommandChannel(telemetry.broker)
         try:
             await asyncio.to_thread(runtime.restore)
         except Exception:

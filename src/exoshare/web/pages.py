@@ -12,12 +12,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from exoshare.auth import service as auth_service
 from exoshare.auth.gate import SESSION_COOKIE, CurrentPrincipal, optional_principal
-from exoshare.auth.live_sockets import live_sockets
 from exoshare.auth.login import sign_in
 from exoshare.auth.models import CredentialKind, Role
 from exoshare.auth.scope import Permission, Principal
 from exoshare.auth.secret_box import totp_box
-from exoshare.auth.throttle import login_throttler
 from exoshare.bounds import SQL_BIGINT_MAX
 from exoshare.deps import DbSession
 from exoshare.devices import service as devices_service
@@ -25,6 +23,7 @@ from exoshare.errors import NotAuthenticated, SecondFactorRequired, TooManyAttem
 from exoshare.fleet import billing
 from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
+from exoshare.runtime import runtime_of
 from exoshare.web.i18n import LANGUAGE_COOKIE, normalise
 from exoshare.web.render import render
 
@@ -82,7 +81,7 @@ def _login_page(
         token,
         httponly=True,
         samesite="strict",
-        secure=request.app.state.settings.cookie_secure,
+        secure=runtime_of(request).settings.cookie_secure,
         max_age=3600,
     )
     return response
@@ -105,12 +104,12 @@ def login(
     try:
         user = sign_in(
             session,
-            login_throttler(request.app),
+            runtime_of(request).login_throttler,
             email,
             password,
             totp_code or None,
             address,
-            totp_box(request.app.state.settings),
+            totp_box(runtime_of(request).settings),
         )
     except TooManyAttempts as exc:
         return _login_page(
@@ -120,7 +119,7 @@ def login(
         return _login_page(request, next, error="code-needed", status_code=401, email=email)
     except NotAuthenticated:
         return _login_page(request, next, error="bad-credentials", status_code=401, email=email)
-    settings = request.app.state.settings
+    settings = runtime_of(request).settings
     ttl = timedelta(hours=settings.session_ttl_hours)
     secret, _ = auth_service.issue_credential(
         session,
@@ -149,7 +148,7 @@ def logout(request: Request, session: DbSession, _principal: CurrentPrincipal) -
     credential = auth_service.credential_for_secret(session, cookie, CredentialKind.browser_session)
     if credential is not None:
         auth_service.revoke_credential(session, credential)
-        live_sockets(request.app).close_for([credential.id])
+        runtime_of(request).live_sockets.close_for([credential.id])
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

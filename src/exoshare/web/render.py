@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from exoshare.auth.scope import Principal
+from exoshare.runtime import runtime_of
 from exoshare.web import TEMPLATES_DIR, labels
 from exoshare.web.i18n import available_locales, choose_locale, text_direction, translations
 
@@ -120,7 +121,7 @@ def request_locale(request: Request, principal: Principal | None) -> str:
     return choose_locale(
         request,
         principal.locale if principal else None,
-        request.app.state.settings.default_locale,
+        runtime_of(request).settings.default_locale,
     )
 
 
