@@ -11,9 +11,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Literal
 
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -23,8 +24,15 @@ from exoshare.runtime import runtime_of
 router = APIRouter(prefix="/api/v1", tags=["health"])
 
 
-@router.get("/health")
-def health(request: Request, response: Response) -> dict[str, Any]:
+class HealthOut(BaseModel):
+    status: Literal["ok", "unavailable"]
+    version: str
+    database: Literal["ok", "unreachable"]
+    mqtt_ingest: Literal["off", "subscribed", "connecting"]
+
+
+@router.get("/health", responses={503: {"model": HealthOut, "description": "Something is down"}})
+def health(request: Request, response: Response) -> HealthOut:
     try:
         with runtime_of(request).engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -40,12 +48,12 @@ def health(request: Request, response: Response) -> dict[str, Any]:
         mqtt = "connecting"
     ok = database == "ok" and mqtt != "connecting"
     response.status_code = 200 if ok else 503
-    return {
-        "status": "ok" if ok else "unavailable",
-        "version": __version__,
-        "database": database,
-        "mqtt_ingest": mqtt,
-    }
+    return HealthOut(
+        status="ok" if ok else "unavailable",
+        version=__version__,
+        database=database,
+        mqtt_ingest=mqtt,
+    )
 
 
 def wait_until_healthy(
