@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.devices import service as devices
-from exoshare.fleet import service as fleet
+from exoshare.fleet import leases
 from exoshare.telerehab.models import TherapySession, TherapyStatus
 from tests.e2e.conftest import SCREENSHOTS
 from tests.telerehab.helpers import certify, ready_world
@@ -32,7 +32,7 @@ def world(session_factory: sessionmaker[Session]) -> World:
             s, SYSTEM_SEEDING, "SX2-0002", world.ids["model"], world.ids["madrid"]
         )
         world.ids["unit_spare"] = spare.id
-        fleet.create_lease(
+        leases.create_lease(
             s, SYSTEM_SEEDING, world.ids["unit_madrid"], world.ids["barcelona"], Decimal("500"),
             today - timedelta(days=3), today + timedelta(days=30), currency="EUR",
         )  # fmt: skip

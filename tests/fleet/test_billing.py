@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
-from exoshare.fleet.billing import round_money, transaction_id_for
+from exoshare.fleet.invoices import round_money
+from exoshare.fleet.metering import transaction_id_for
 from exoshare.fleet.models import Invoice, InvoiceLine, UsageEvent
 from exoshare.patients import service as patients
 from exoshare.patients.models import Diagnosis, Sex

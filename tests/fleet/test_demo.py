@@ -11,8 +11,8 @@ from exoshare.db import session_scope
 from exoshare.demo.network import ensure_demo_network
 from exoshare.devices.approvals import approved_countries
 from exoshare.devices.models import DeviceUnit
+from exoshare.fleet.custody import current_holders
 from exoshare.fleet.models import Invoice, InvoiceStatus
-from exoshare.fleet.service import current_holders
 from exoshare.network.models import OrgUnit
 from exoshare.scheduling.models import WaitlistEntry
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.errors import ExoshareError
-from exoshare.fleet import service
+from exoshare.fleet import custody, leases
 from exoshare.fleet.models import CustodyMovement, Lease
 from tests.world import World, token
 
@@ -115,7 +115,7 @@ def test_transfer_appends_out_and_in_and_holder_is_derived(
     assert fleet[unit]["owner_id"] == world.ids["madrid"]  # ownership does not move
     with session_factory() as s:
         assert (
-            service.current_holder(s, unit, datetime(2025, 1, 9, tzinfo=UTC)) == world.ids["madrid"]
+            custody.current_holder(s, unit, datetime(2025, 1, 9, tzinfo=UTC)) == world.ids["madrid"]
         )
     again = client.post(
         f"/api/v1/device-units/{unit}/transfers",
@@ -221,7 +221,7 @@ def test_two_concurrent_overlapping_leases_exactly_one_wins(
         try:
             barrier.wait()
             with session_scope(session_factory) as s:
-                service.create_lease(
+                leases.create_lease(
                     s,
                     SYSTEM_SEEDING,
                     world.ids["unit_madrid"],
@@ -273,7 +273,7 @@ def test_a_lease_insert_chosen_to_break_a_deadlock_is_tried_again(
     world: World, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     class Deadlock(Exception):
-        sqlstate = service.DEADLOCK_DETECTED
+        sqlstate = leases.DEADLOCK_DETECTED
 
     flushes = []
     real_flush = Session.flush
@@ -287,7 +287,7 @@ def test_a_lease_insert_chosen_to_break_a_deadlock_is_tried_again(
 
     with session_scope(session_factory) as s:
         monkeypatch.setattr(Session, "flush", flush_once_deadlocked)
-        lease = service.create_lease(
+        lease = leases.create_lease(
             s,
             SYSTEM_SEEDING,
             world.ids["unit_madrid"],

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
-from exoshare.fleet import billing
+from exoshare.fleet import invoices
 from exoshare.scheduling import service as scheduling
 from exoshare.scheduling.models import Priority
 from tests.world import PASSWORD, World, token
@@ -41,8 +41,8 @@ def test_fleet_and_invoice_pages(
         headers=token(client, world, "operator"),
     )
     with session_scope(session_factory) as s:
-        madrid = billing.draft_invoice(s, SYSTEM_SEEDING, world.ids["madrid"], date(2026, 11, 1))
-        barcelona = billing.draft_invoice(
+        madrid = invoices.draft_invoice(s, SYSTEM_SEEDING, world.ids["madrid"], date(2026, 11, 1))
+        barcelona = invoices.draft_invoice(
             s, SYSTEM_SEEDING, world.ids["barcelona"], date(2026, 11, 1)
         )
         madrid_id, barcelona_id = madrid.id, barcelona.id

@@ -15,7 +15,7 @@ from exoshare.auth import service as auth
 from exoshare.auth.models import Role
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
-from exoshare.fleet import service as fleet
+from exoshare.fleet import leases, transfers
 from exoshare.fleet.models import CustodyMovement, Lease, MaintenanceRecord, PricePlan, UsageEvent
 from exoshare.network.models import OrgUnit
 from tests.scope_checks import missing_id, same_refusal
@@ -84,7 +84,7 @@ def test_usage_follows_custody_a_unit_moved_away_is_no_longer_the_clinics_to_met
     client: TestClient, world: World, session_factory: sessionmaker[Session]
 ) -> None:
     with session_scope(session_factory) as s:
-        fleet.transfer_unit(
+        transfers.transfer_unit(
             s,
             SYSTEM_SEEDING,
             world.ids["unit_madrid"],
@@ -156,7 +156,7 @@ def test_a_lease_outside_the_callers_scope_cannot_be_renewed_or_returned(
         assert clinic is not None
         clinic.currency = "KES"
         # A Madrid unit lent to Nairobi: visible to Spain's operator (it owns the unit).
-        spain_lease = fleet.create_lease(
+        spain_lease = leases.create_lease(
             s,
             SYSTEM_SEEDING,
             world.ids["unit_madrid"],
@@ -165,7 +165,7 @@ def test_a_lease_outside_the_callers_scope_cannot_be_renewed_or_returned(
             date(2026, 11, 1),
             date(2026, 11, 30),
         ).id
-        barcelona_lease = fleet.create_lease(
+        barcelona_lease = leases.create_lease(
             s,
             SYSTEM_SEEDING,
             world.ids["unit_barcelona"],

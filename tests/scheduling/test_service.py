@@ -17,7 +17,7 @@ from exoshare.auth.service import add_grant
 from exoshare.db import session_scope
 from exoshare.devices.approvals import ApprovalStatus, record_approval
 from exoshare.errors import ExoshareError
-from exoshare.fleet import service as fleet
+from exoshare.fleet import maintenance
 from exoshare.fleet.models import MaintenanceKind
 from exoshare.network.models import OrgUnit
 from exoshare.scheduling import service
@@ -115,7 +115,7 @@ def test_a_therapist_with_remote_cover_elsewhere_is_scheduled_at_their_own_clini
 
 def test_maintenance_blocks_the_unit(world: World, session_factory: sessionmaker[Session]) -> None:
     with session_scope(session_factory) as s:
-        fleet.record_maintenance(
+        maintenance.record_maintenance(
             s,
             SYSTEM_SEEDING,
             world.ids["unit_madrid"],

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.config import Settings
 from exoshare.db import make_engine, make_sessionmaker, session_scope
-from exoshare.fleet import service as fleet
+from exoshare.fleet import transfers
 from exoshare.telemetry import service
 from exoshare.telemetry.models import DeviceCredential, TelemetryBatch, TelemetrySession
 from exoshare.telemetry.protocol import decode, encode
@@ -55,7 +55,7 @@ def test_a_moved_device_records_the_new_holders_patients_only(
 ) -> None:
     env = make_env(session_factory, tmp_path)
     with session_scope(session_factory) as s:
-        fleet.transfer_unit(
+        transfers.transfer_unit(
             s,
             SYSTEM_SEEDING,
             env.world.ids["unit_madrid"],

@@ -23,7 +23,7 @@ from exoshare.devices.approvals import ApprovalStatus, RecognitionKind, create_a
 from exoshare.devices.approvals import record_approval as approve
 from exoshare.devices.models import DeviceUnit, UnitStatus
 from exoshare.errors import SessionNotEligible
-from exoshare.fleet import service as fleet
+from exoshare.fleet import leases, maintenance
 from exoshare.fleet.models import MaintenanceKind
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
@@ -171,7 +171,7 @@ def test_the_unit_must_function_and_be_out_of_maintenance(
         s.get(DeviceUnit, world.ids["unit_madrid"]).status = UnitStatus.awaiting_repair  # type: ignore[union-attr]
         assert _check(s, world) == [("device_unit_id", "unit-not-functioning")]
         s.get(DeviceUnit, world.ids["unit_madrid"]).status = UnitStatus.functioning  # type: ignore[union-attr]
-        fleet.record_maintenance(
+        maintenance.record_maintenance(
             s, SYSTEM_SEEDING, world.ids["unit_madrid"], MaintenanceKind.calibration,
             datetime(2026, 6, 15, 8, tzinfo=UTC), datetime(2026, 6, 15, 12, tzinfo=UTC),
         )  # fmt: skip
@@ -194,7 +194,7 @@ def test_the_clinic_must_hold_the_unit_and_no_lease_may_let_it_elsewhere(
             s, SYSTEM_SEEDING, world.ids["therapist_barcelona"], world.ids["model"],
             date(2026, 1, 1), date(2026, 12, 31),
         )  # fmt: skip
-        lease = fleet.create_lease(
+        lease = leases.create_lease(
             s, SYSTEM_SEEDING, world.ids["unit_madrid"], world.ids["barcelona"], Decimal("500"),
             date(2026, 6, 1), date(2026, 6, 30), currency="EUR",
         )  # fmt: skip
@@ -216,7 +216,7 @@ def test_the_clinic_must_hold_the_unit_and_no_lease_may_let_it_elsewhere(
         assert _check(s, world, clinic="barcelona", at=july, **barcelona) == [
             ("device_unit_id", "unit-lease-ended")
         ]
-        fleet.return_lease(s, SYSTEM_SEEDING, lease_id, date(2026, 6, 30))
+        leases.return_lease(s, SYSTEM_SEEDING, lease_id, date(2026, 6, 30))
     with session_scope(session_factory) as s:
         assert _check(s, world, at=july) == []
 

@@ -22,7 +22,7 @@ from exoshare.auth.models import Credential, CredentialKind
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.devices import service as devices
-from exoshare.fleet import service as fleet
+from exoshare.fleet import leases
 from exoshare.runtime import runtime_of
 from exoshare.telerehab.models import TherapySession
 from tests.telerehab.helpers import certify, plan, ready_world
@@ -97,7 +97,7 @@ def test_the_start_list_offers_only_units_the_rule_allows_and_says_why_not_the_o
             s, SYSTEM_SEEDING, "SX2-0002", world.ids["model"], world.ids["madrid"]
         )
         spare_id = spare.id
-        fleet.create_lease(
+        leases.create_lease(
             s, SYSTEM_SEEDING, world.ids["unit_madrid"], world.ids["barcelona"], Decimal("500"),
             today - timedelta(days=3), today + timedelta(days=30), currency="EUR",
         )  # fmt: skip
@@ -134,7 +134,7 @@ def test_a_unit_out_on_lease_offers_no_move_but_says_why(
     assert f'action="/fleet/units/{unit}/move"' in client.get(f"/fleet/units/{unit}").text
     today = date.today()
     with session_scope(session_factory) as s:
-        fleet.create_lease(
+        leases.create_lease(
             s, SYSTEM_SEEDING, unit, world.ids["barcelona"], Decimal("500"),
             today - timedelta(days=3), today + timedelta(days=30), currency="EUR",
         )  # fmt: skip

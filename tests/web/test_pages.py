@@ -143,7 +143,7 @@ def test_manufacturer_sees_anonymous_field_usage_of_own_models(
     from datetime import UTC, datetime, timedelta
 
     from exoshare.db import session_scope
-    from exoshare.fleet import billing
+    from exoshare.fleet import metering
 
     now = datetime.now(UTC)
     with session_scope(session_factory) as s:
@@ -152,14 +152,14 @@ def test_manufacturer_sees_anonymous_field_usage_of_own_models(
             (2, "patient_carlos"),
             (3, "patient_lucia"),
         ):
-            billing.record_usage(
+            metering.record_usage(
                 s,
                 unit_id=world.ids["unit_madrid"],
                 patient_id=world.ids[patient],
                 session_start=now - timedelta(days=days_ago),
             )
-        usage = billing.field_usage_by_model(s, [world.ids["model"]], now - timedelta(days=30))
-    assert usage[world.ids["model"]] == billing.ModelFieldUsage(world.ids["model"], 1, 1, 3, 2)
+        usage = metering.field_usage_by_model(s, [world.ids["model"]], now - timedelta(days=30))
+    assert usage[world.ids["model"]] == metering.ModelFieldUsage(world.ids["model"], 1, 1, 3, 2)
     _sign_in(client, world.emails["manufacturer"])
     page = client.get("/").text
     assert "Strider X2" in page and "Lumen T1" not in page  # own models only

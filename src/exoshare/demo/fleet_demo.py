@@ -27,9 +27,10 @@ from exoshare.devices.approvals import (
     record_approval,
 )
 from exoshare.devices.models import DeviceModel, DeviceUnit
-from exoshare.fleet import billing
+from exoshare.fleet import invoices, metering
+from exoshare.fleet.leases import create_lease
+from exoshare.fleet.maintenance import record_maintenance
 from exoshare.fleet.models import MaintenanceKind, PlanKind
-from exoshare.fleet.service import create_lease, record_maintenance
 from exoshare.network.models import OrgUnit, OrgUnitKind
 from exoshare.patients.models import Diagnosis, Patient
 from exoshare.scheduling.models import Priority
@@ -194,7 +195,7 @@ def seed_fleet_demo(
         )
     for code, price in (("IN-BLR-01", "2900"), ("ES-MAD-01", "35.00"), ("ES-BCN-01", "35.00")):
         if code in clinics:
-            billing.create_plan(
+            invoices.create_plan(
                 session,
                 SYSTEM_SEEDING,
                 clinics[code].id,
@@ -287,7 +288,7 @@ def seed_fleet_demo(
                 start = datetime.combine(day, time(rng.randint(9, 15)), zone)
                 if eligibility.unit_refusals(session, metered, site, start, timedelta(minutes=45)):
                     continue  # the unit was in maintenance (or away) that day
-                billing.record_usage(
+                metering.record_usage(
                     session,
                     unit_id=metered.id,
                     patient_id=patient.id,
@@ -299,7 +300,7 @@ def seed_fleet_demo(
     # November's invoices: Madrid's issued, Bangalore's still a draft for the admin to check.
     for code in ("ES-MAD-01", "IN-BLR-01", "ES-BCN-01"):
         if code in clinics:
-            invoice = billing.draft_invoice(session, SYSTEM_SEEDING, clinics[code].id, reference)
+            invoice = invoices.draft_invoice(session, SYSTEM_SEEDING, clinics[code].id, reference)
             if code == "ES-MAD-01":
-                billing.issue_invoice(session, SYSTEM_SEEDING, invoice.id)
+                invoices.issue_invoice(session, SYSTEM_SEEDING, invoice.id)
     session.flush()

@@ -6,7 +6,11 @@ from fastapi import APIRouter, Response, status
 
 from exoshare.auth.gate import CurrentPrincipal
 from exoshare.deps import DbSession
-from exoshare.fleet import billing, service
+from exoshare.fleet import access, metering, overview, transfers
+from exoshare.fleet import custody as custody_ledger
+from exoshare.fleet import invoices as invoicing
+from exoshare.fleet import leases as leasing
+from exoshare.fleet import maintenance as upkeep
 from exoshare.fleet.schemas import (
     CreditNoteCreate,
     CustodyMovementOut,
@@ -47,13 +51,13 @@ def fleet(session: DbSession, principal: CurrentPrincipal) -> list[FleetUnitOut]
             in_maintenance=row.maintenance is not None,
             available=row.available,
         )
-        for row in service.fleet_overview(session, principal)
+        for row in overview.fleet_overview(session, principal)
     ]
 
 
 @router.get("/device-units/{unit_id}/custody", response_model=list[CustodyMovementOut])
 def custody(unit_id: str, session: DbSession, principal: CurrentPrincipal) -> list:
-    return service.custody_history(session, principal, unit_id)
+    return custody_ledger.custody_history(session, principal, unit_id)
 
 
 @router.post(
@@ -64,24 +68,24 @@ def custody(unit_id: str, session: DbSession, principal: CurrentPrincipal) -> li
 def transfer(
     unit_id: str, body: TransferIn, session: DbSession, principal: CurrentPrincipal
 ) -> list:
-    return service.transfer_unit(
+    return transfers.transfer_unit(
         session, principal, unit_id, body.to_org_unit_id, body.reason, body.at
     )
 
 
 @router.get("/leases", response_model=list[LeaseOut])
 def leases(session: DbSession, principal: CurrentPrincipal, unit_id: str | None = None) -> list:
-    return service.list_leases(session, principal, unit_id)
+    return leasing.list_leases(session, principal, unit_id)
 
 
 @router.post("/leases", response_model=LeaseOut, status_code=status.HTTP_201_CREATED)
 def create_lease(body: LeaseCreate, session: DbSession, principal: CurrentPrincipal) -> object:
-    return service.create_lease(session, principal, **body.model_dump())
+    return leasing.create_lease(session, principal, **body.model_dump())
 
 
 @router.get("/leases/{lease_id}", response_model=LeaseOut)
 def get_lease(lease_id: str, session: DbSession, principal: CurrentPrincipal) -> object:
-    return service.get_lease(session, principal, lease_id)
+    return leasing.get_lease(session, principal, lease_id)
 
 
 @router.post(
@@ -90,21 +94,21 @@ def get_lease(lease_id: str, session: DbSession, principal: CurrentPrincipal) ->
 def renew(
     lease_id: str, body: LeaseRenew, session: DbSession, principal: CurrentPrincipal
 ) -> object:
-    service.get_lease(session, principal, lease_id)
-    return service.renew_lease(session, principal, lease_id, body.ends_on, body.monthly_fee)
+    leasing.get_lease(session, principal, lease_id)
+    return leasing.renew_lease(session, principal, lease_id, body.ends_on, body.monthly_fee)
 
 
 @router.post("/leases/{lease_id}/return", response_model=LeaseOut)
 def return_early(
     lease_id: str, body: LeaseReturn, session: DbSession, principal: CurrentPrincipal
 ) -> object:
-    service.get_lease(session, principal, lease_id)
-    return service.return_lease(session, principal, lease_id, body.returned_on)
+    leasing.get_lease(session, principal, lease_id)
+    return leasing.return_lease(session, principal, lease_id, body.returned_on)
 
 
 @router.get("/device-units/{unit_id}/maintenance", response_model=list[MaintenanceOut])
 def maintenance(unit_id: str, session: DbSession, principal: CurrentPrincipal) -> list:
-    return service.list_maintenance(session, principal, unit_id)
+    return upkeep.list_maintenance(session, principal, unit_id)
 
 
 @router.post(
@@ -115,8 +119,8 @@ def maintenance(unit_id: str, session: DbSession, principal: CurrentPrincipal) -
 def add_maintenance(
     unit_id: str, body: MaintenanceCreate, session: DbSession, principal: CurrentPrincipal
 ) -> object:
-    service.get_fleet_unit(session, principal, unit_id)
-    return service.record_maintenance(session, principal, unit_id, **body.model_dump())
+    access.get_fleet_unit(session, principal, unit_id)
+    return upkeep.record_maintenance(session, principal, unit_id, **body.model_dump())
 
 
 @router.post("/usage-events", response_model=UsageOut, status_code=status.HTTP_201_CREATED)
@@ -124,7 +128,7 @@ def report_usage(
     body: UsageCreate, response: Response, session: DbSession, principal: CurrentPrincipal
 ) -> object:
     """Idempotent: a replay of the same session answers 200 with the event already stored."""
-    record = billing.record_usage_for(session, principal, **body.model_dump())
+    record = metering.record_usage_for(session, principal, **body.model_dump())
     if not record.created:
         response.status_code = status.HTTP_200_OK
     return record.event
@@ -132,23 +136,23 @@ def report_usage(
 
 @router.post("/price-plans", response_model=PlanOut, status_code=status.HTTP_201_CREATED)
 def create_plan(body: PlanCreate, session: DbSession, principal: CurrentPrincipal) -> object:
-    return billing.create_plan(session, principal, **body.model_dump())
+    return invoicing.create_plan(session, principal, **body.model_dump())
 
 
 @router.get("/invoices", response_model=list[InvoiceOut])
 def invoices(session: DbSession, principal: CurrentPrincipal, clinic_id: str | None = None) -> list:
-    listed = billing.list_invoices(session, principal, clinic_id)
-    return [billing.get_invoice(session, principal, i.id) for i in listed]
+    listed = invoicing.list_invoices(session, principal, clinic_id)
+    return [invoicing.get_invoice(session, principal, i.id) for i in listed]
 
 
 @router.post("/invoices", response_model=InvoiceOut, status_code=status.HTTP_201_CREATED)
 def draft(body: InvoiceCreate, session: DbSession, principal: CurrentPrincipal) -> object:
-    return billing.draft_invoice(session, principal, body.clinic_id, body.month)
+    return invoicing.draft_invoice(session, principal, body.clinic_id, body.month)
 
 
 @router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
 def get_invoice(invoice_id: str, session: DbSession, principal: CurrentPrincipal) -> object:
-    return billing.get_invoice(session, principal, invoice_id)
+    return invoicing.get_invoice(session, principal, invoice_id)
 
 
 @router.patch("/invoices/{invoice_id}", response_model=InvoiceOut)
@@ -159,13 +163,13 @@ def update_invoice(
     if "note" in body.model_fields_set:
         note = body.note
     else:
-        note = billing.get_invoice(session, principal, invoice_id).note
-    return billing.update_invoice(session, principal, invoice_id, note)
+        note = invoicing.get_invoice(session, principal, invoice_id).note
+    return invoicing.update_invoice(session, principal, invoice_id, note)
 
 
 @router.post("/invoices/{invoice_id}/issue", response_model=InvoiceOut)
 def issue(invoice_id: str, session: DbSession, principal: CurrentPrincipal) -> object:
-    return billing.issue_invoice(session, principal, invoice_id)
+    return invoicing.issue_invoice(session, principal, invoice_id)
 
 
 @router.post(
@@ -176,4 +180,4 @@ def issue(invoice_id: str, session: DbSession, principal: CurrentPrincipal) -> o
 def credit_note(
     invoice_id: str, body: CreditNoteCreate, session: DbSession, principal: CurrentPrincipal
 ) -> object:
-    return billing.create_credit_note(session, principal, invoice_id, body.amount, body.reason)
+    return invoicing.create_credit_note(session, principal, invoice_id, body.amount, body.reason)

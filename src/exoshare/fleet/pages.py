@@ -16,7 +16,7 @@ from exoshare.auth.gate import CurrentPrincipal, page_requires
 from exoshare.auth.scope import Permission, Principal
 from exoshare.deps import DbSession
 from exoshare.errors import Conflict, InvalidInput
-from exoshare.fleet import billing, service
+from exoshare.fleet import access, custody, invoices, leases, maintenance, overview, transfers
 from exoshare.fleet.models import MaintenanceKind
 from exoshare.web.labels import N_
 from exoshare.web.render import render, request_gettext, request_locale
@@ -48,7 +48,7 @@ def fleet_page(
     session: DbSession,
     principal: Annotated[Principal, Depends(page_requires(Permission.fleet_read))],
 ) -> Response:
-    rows = service.fleet_overview(session, principal)
+    rows = overview.fleet_overview(session, principal)
     return render(
         request,
         "fleet/fleet.html",
@@ -63,10 +63,10 @@ def fleet_page(
 def custody_page(
     unit_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> Response:
-    unit = service.get_fleet_unit(session, principal, unit_id)
+    unit = access.get_fleet_unit(session, principal, unit_id)
     may_manage = principal.covers(Permission.fleet_manage, unit.org_unit.path)
     # A unit out on lease cannot be moved (the service refuses it): say so instead of a form.
-    on_lease = service.lease_covering(session, unit.id, date.today()) if may_manage else None
+    on_lease = leases.lease_covering(session, unit.id, date.today()) if may_manage else None
     may_move = may_manage and on_lease is None
     return render(
         request,
@@ -75,11 +75,11 @@ def custody_page(
         unit=unit,
         may_move=may_move,
         on_lease=on_lease,
-        clinics=service.clinics_for_transfer(session, principal) if may_move else [],
+        clinics=transfers.clinics_for_transfer(session, principal) if may_move else [],
         error=request.query_params.get("error"),
-        movements=service.custody_history(session, principal, unit_id),
-        leases=service.list_leases(session, principal, unit_id),
-        maintenance=service.list_maintenance(session, principal, unit_id),
+        movements=custody.custody_history(session, principal, unit_id),
+        leases=leases.list_leases(session, principal, unit_id),
+        maintenance=maintenance.list_maintenance(session, principal, unit_id),
         maintenance_label=lambda kind: request_gettext(request, principal)(MAINTENANCE_LABEL[kind]),
         money=money_formatter(request, principal),
     )
@@ -95,7 +95,7 @@ def move_unit(
 ) -> Response:
     """Journey 4: the operator moves a unit to a busier clinic; the history shows the move."""
     try:
-        service.transfer_unit(session, principal, unit_id, to_org_unit_id, reason)
+        transfers.transfer_unit(session, principal, unit_id, to_org_unit_id, reason)
     except (Conflict, InvalidInput) as refused:
         session.rollback()
         return RedirectResponse(
@@ -114,7 +114,7 @@ def invoices_page(
         request,
         "fleet/invoices.html",
         principal,
-        invoices=billing.list_invoices(session, principal),
+        invoices=invoices.list_invoices(session, principal),
         money=money_formatter(request, principal),
     )
 
@@ -123,12 +123,12 @@ def invoices_page(
 def invoice_page(
     invoice_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> Response:
-    invoice = billing.get_invoice(session, principal, invoice_id)
+    invoice = invoices.get_invoice(session, principal, invoice_id)
     return render(
         request,
         "fleet/invoice.html",
         principal,
         invoice=invoice,
-        credited=billing.credited_so_far(session, invoice.id),
+        credited=invoices.credited_so_far(session, invoice.id),
         money=money_formatter(request, principal),
     )

@@ -21,7 +21,8 @@ from exoshare.db import as_utc, utcnow
 from exoshare.devices.approvals import approved_countries
 from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SlotTaken
-from exoshare.fleet.service import current_holders, unavailable_intervals
+from exoshare.fleet.custody import current_holders
+from exoshare.fleet.maintenance import unavailable_intervals
 from exoshare.network.models import OrgUnit, OrgUnitKind
 from exoshare.patients.models import Patient
 from exoshare.scheduling import problem as sp

@@ -30,7 +30,7 @@ from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal
 from exoshare.devices.models import DeviceUnit
 from exoshare.errors import DeviceNotAuthenticated, NotFound, PermissionDenied, TelemetryRejected
-from exoshare.fleet.service import current_holder
+from exoshare.fleet.custody import current_holder
 from exoshare.gait import GaitDataError, Recording, SessionSummary, analyse
 from exoshare.network.models import OrgUnit
 from exoshare.patients import service as patients_service

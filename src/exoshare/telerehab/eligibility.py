@@ -27,8 +27,10 @@ from exoshare.db import as_utc
 from exoshare.devices.approvals import eligibility as approval_eligibility
 from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
 from exoshare.errors import SessionNotEligible
+from exoshare.fleet.custody import current_holders
+from exoshare.fleet.leases import lease_covering
+from exoshare.fleet.maintenance import unavailable_intervals
 from exoshare.fleet.models import CustodyDirection, CustodyMovement
-from exoshare.fleet.service import current_holders, lease_covering, unavailable_intervals
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
 from exoshare.scheduling.models import TherapistCertification

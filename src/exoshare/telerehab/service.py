@@ -197,7 +197,7 @@ def plan_session(
 
 def _may_see_unit(session: Session, principal: Principal, unit: DeviceUnit) -> bool:
     """Its owner's staff see a unit, and so do the staff of the clinic holding it (a lease)."""
-    from exoshare.fleet.service import current_holder
+    from exoshare.fleet.custody import current_holder
     from exoshare.network.models import OrgUnit
 
     if principal.covers(Permission.devices_read, unit.org_unit.path):
@@ -305,7 +305,7 @@ def transition(
 
 def _meter(session: Session, record: TherapySession) -> None:
     """A completed session is billable use of the unit (idempotent per unit, patient, start)."""
-    from exoshare.fleet.billing import record_usage
+    from exoshare.fleet.metering import record_usage
 
     started = record.live_at or record.started_at
     if started is None:

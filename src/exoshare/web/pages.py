@@ -20,7 +20,7 @@ from exoshare.bounds import SQL_BIGINT_MAX
 from exoshare.deps import DbSession
 from exoshare.devices import service as devices_service
 from exoshare.errors import NotAuthenticated, SecondFactorRequired, TooManyAttempts
-from exoshare.fleet import billing
+from exoshare.fleet import metering
 from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
 from exoshare.runtime import runtime_of
@@ -185,7 +185,7 @@ def home(request: Request, session: DbSession, principal: CurrentPrincipal) -> R
         models, _ = devices_service.list_models(session, limit=100)
         if principal.has_role(Role.manufacturer) and principal.partner_id:
             models = [m for m in models if m.maker_id == principal.partner_id]
-            context["field_usage"] = billing.field_usage_by_model(
+            context["field_usage"] = metering.field_usage_by_model(
                 session, [m.id for m in models], datetime.now(UTC) - timedelta(days=30)
             )
         context["models"] = models

@@ -1,4 +1,4 @@
-"""Pay-per-use metering and monthly invoices: idempotent usage events, plans, credit notes.
+"""Price plans and monthly invoices, immutable once issued; corrections are credit notes.
 
 Money is ``Decimal`` throughout. A line's amount is ``quantity × unit price`` rounded once,
 half-up, to the currency's minor unit (2 digits for EUR, 0 for JPY, 3 for KWD); an invoice's total
@@ -8,15 +8,12 @@ is the sum of its rounded lines, so the printed lines always add up to the print
 from __future__ import annotations
 
 import calendar
-import hashlib
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from babel.numbers import get_currency_precision
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth.scope import Permission, Principal
@@ -34,9 +31,7 @@ from exoshare.fleet.models import (
     PricePlan,
     UsageEvent,
 )
-from exoshare.fleet.service import current_holder, current_holders
 from exoshare.network.models import OrgUnit, OrgUnitKind
-from exoshare.patients.models import Patient
 
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
@@ -44,135 +39,6 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     ``Decimal("100.01")``."""
     digits = get_currency_precision(currency)
     return amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-
-
-# ---------------------------------------------------------------------------------- metering
-
-
-def transaction_id_for(unit_id: str, patient_id: str, session_start: datetime) -> str:
-    """The deterministic id of a session's usage: SHA-256 of unit, patient and UTC start."""
-    if session_start.tzinfo is None:
-        raise InvalidInput("session_start must carry a time zone", field="session_start")
-    start = session_start.astimezone(UTC).isoformat(timespec="microseconds")
-    return hashlib.sha256(f"{unit_id}|{patient_id}|{start}".encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class UsageRecord:
-    event: UsageEvent
-    created: bool
-    """False when the session had been reported before (a replay): nothing new was stored."""
-
-
-def record_usage(
-    session: Session,
-    *,
-    unit_id: str,
-    patient_id: str,
-    session_start: datetime,
-    session_end: datetime | None = None,
-    source: str = "telemetry",
-) -> UsageRecord:
-    """Meter one completed therapy session; idempotent on (unit, patient, session start).
-
-    Telemetry calls this when a session completes. A retried or duplicated report returns the
-    event already stored (``created=False``) and never bills twice, also when two reports race.
-
-    >>> record_usage(s, unit_id=u, patient_id=p, session_start=t).created    # doctest: +SKIP
-    True
-    >>> record_usage(s, unit_id=u, patient_id=p, session_start=t).created    # doctest: +SKIP
-    False
-    """
-    transaction_id = transaction_id_for(unit_id, patient_id, session_start)
-    existing = session.scalar(select(UsageEvent).where(UsageEvent.transaction_id == transaction_id))
-    if existing is not None:
-        return UsageRecord(existing, False)
-    unit = session.get(DeviceUnit, unit_id)
-    if unit is None:
-        raise InvalidInput(f"device unit {unit_id} does not exist", field="unit_id")
-    patient = session.get(Patient, patient_id)
-    if patient is None or patient.voided:
-        raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
-    if session_end is not None and session_end <= session_start:
-        raise InvalidInput("session_end must be after session_start", field="session_end")
-    start = session_start.astimezone(UTC)
-    # The clinic that held the unit ran the session and pays; a unit at home or at a non-clinic
-    # holder bills the patient's own clinic.
-    holder = session.get(OrgUnit, current_holder(session, unit.id, start))
-    clinic_id = (
-        holder.id if holder is not None and holder.kind is OrgUnitKind.clinic else patient.clinic_id
-    )
-    event = UsageEvent(
-        transaction_id=transaction_id,
-        unit_id=unit.id,
-        patient_id=patient.id,
-        clinic_id=clinic_id,
-        session_start=start,
-        session_end=session_end.astimezone(UTC) if session_end else None,
-        source=source,
-    )
-    try:
-        with session.begin_nested():
-            session.add(event)
-            session.flush()
-    except IntegrityError:
-        again = session.scalar(
-            select(UsageEvent).where(UsageEvent.transaction_id == transaction_id)
-        )
-        if again is None:
-            raise
-        return UsageRecord(again, False)
-    return UsageRecord(event, True)
-
-
-def record_usage_for(
-    session: Session,
-    principal: Principal,
-    *,
-    unit_id: str,
-    patient_id: str,
-    session_start: datetime,
-    session_end: datetime | None = None,
-) -> UsageRecord:
-    """The API's path: the caller reports use by their own clinics, of patients they may read.
-
-    The patient must be one whose record the caller may read, of a clinic in their
-    ``usage:write`` scope, and the unit held at ``session_start`` by such a clinic (the holder
-    is who is billed). Any other unit or patient is refused exactly like one that does not
-    exist, so a caller can neither bill another clinic nor learn which ids exist there. The
-    operator reads no clinical records, so it cannot confirm patient ids here either: clinics
-    report their sessions, and telemetry meters completed ones itself.
-    """
-    patient = session.get(Patient, patient_id)
-    clinic = session.get(OrgUnit, patient.clinic_id) if patient and not patient.voided else None
-    if (
-        clinic is None
-        or not principal.covers(Permission.patients_read, clinic.path)
-        or not principal.covers(Permission.usage_write, clinic.path)
-    ):
-        raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
-    if session_start.tzinfo is None:
-        raise InvalidInput("session_start must carry a time zone", field="session_start")
-    unit = session.get(DeviceUnit, unit_id)
-    holder_id = (
-        current_holders(session, [unit.id], session_start.astimezone(UTC)).get(unit.id)
-        if unit
-        else None
-    )
-    holder = session.get(OrgUnit, holder_id) if holder_id else None
-    if holder is None or not principal.covers(Permission.usage_write, holder.path):
-        raise InvalidInput(f"device unit {unit_id} does not exist", field="unit_id")
-    return record_usage(
-        session,
-        unit_id=unit_id,
-        patient_id=patient_id,
-        session_start=session_start,
-        session_end=session_end,
-        source="api",
-    )
-
-
-# ---------------------------------------------------------------------------------- plans
 
 
 def create_plan(
@@ -212,9 +78,6 @@ def create_plan(
     session.add(plan)
     session.flush()
     return plan
-
-
-# ---------------------------------------------------------------------------------- invoices
 
 
 def month_start(day: date) -> date:
@@ -512,61 +375,3 @@ def list_invoices(
     if clinic_id:
         stmt = stmt.where(Invoice.clinic_id == clinic_id)
     return list(session.scalars(stmt))
-
-
-@dataclass(frozen=True)
-class ModelFieldUsage:
-    """Anonymous use of one device model in the field: counts only, no patient or clinic."""
-
-    model_id: str
-    units: int
-    countries: int
-    sessions: int
-    patients: int
-
-
-def field_usage_by_model(
-    session: Session, model_ids: list[str], since: datetime
-) -> dict[str, ModelFieldUsage]:
-    """What a manufacturer may see of its models: units, countries, sessions and distinct
-    patients since ``since`` — aggregates, never who or where exactly."""
-    from sqlalchemy import distinct
-
-    units = dict(
-        session.execute(
-            select(DeviceUnit.model_id, func.count())
-            .where(DeviceUnit.model_id.in_(model_ids))
-            .group_by(DeviceUnit.model_id)
-        ).all()
-    )
-    countries = dict(
-        session.execute(
-            select(DeviceUnit.model_id, func.count(distinct(OrgUnit.country_code)))
-            .join(OrgUnit, OrgUnit.id == DeviceUnit.org_unit_id)
-            .where(DeviceUnit.model_id.in_(model_ids))
-            .group_by(DeviceUnit.model_id)
-        ).all()
-    )
-    used = {
-        model_id: (n_sessions, n_patients)
-        for model_id, n_sessions, n_patients in session.execute(
-            select(
-                DeviceUnit.model_id,
-                func.count(UsageEvent.id),
-                func.count(distinct(UsageEvent.patient_id)),
-            )
-            .join(DeviceUnit, DeviceUnit.id == UsageEvent.unit_id)
-            .where(DeviceUnit.model_id.in_(model_ids), UsageEvent.session_start >= since)
-            .group_by(DeviceUnit.model_id)
-        ).all()
-    }
-    return {
-        model_id: ModelFieldUsage(
-            model_id,
-            units.get(model_id, 0),
-            countries.get(model_id, 0),
-            used.get(model_id, (0, 0))[0],
-            used.get(model_id, (0, 0))[1],
-        )
-        for model_id in model_ids
-    }

@@ -1,0 +1,55 @@
+"""Moving a unit to another holder by hand; refused while the unit is out on lease."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exoshare.auth.scope import Permission, Principal
+from exoshare.db import as_utc, utcnow
+from exoshare.errors import InvalidInput, UnitOnLease
+from exoshare.fleet.access import destination_clinic, unit_for_write
+from exoshare.fleet.custody import append_transfer
+from exoshare.fleet.leases import lease_covering
+from exoshare.fleet.models import CustodyMovement
+from exoshare.network.models import OrgUnit, OrgUnitKind
+
+
+def transfer_unit(
+    session: Session,
+    principal: Principal,
+    unit_id: str,
+    to_org_unit_id: str,
+    reason: str,
+    at: datetime | None = None,
+) -> list[CustodyMovement]:
+    """Move a unit to another holder: appends an ``out`` and an ``in``. Refused while on lease."""
+    unit = unit_for_write(session, principal, unit_id)
+    to = destination_clinic(session, principal, to_org_unit_id, "to_org_unit_id")
+    at = as_utc(at) if at else utcnow()
+    lease = lease_covering(session, unit.id, at.date())
+    if lease is not None:
+        raise UnitOnLease(
+            f"unit {unit.serial_number} is out on lease {lease.id} to {lease.clinic.code} "
+            f"until {lease.last_day.isoformat()}; return it early before moving it",
+            lease_id=lease.id,
+        )
+    if not reason.strip():
+        raise InvalidInput("a reason is required for a move", field="reason")
+    return append_transfer(session, principal, unit, to, at, reason.strip())
+
+
+def clinics_for_transfer(session: Session, principal: Principal) -> list[OrgUnit]:
+    """Clinics the caller may move units to: those in their fleet-management scope."""
+    return list(
+        session.scalars(
+            select(OrgUnit)
+            .where(
+                OrgUnit.kind == OrgUnitKind.clinic,
+                principal.org_filter(Permission.fleet_manage, OrgUnit.path),
+            )
+            .order_by(OrgUnit.name)
+        )
+    )
