@@ -18,8 +18,9 @@ from exoshare.config import Settings, get_settings
 from exoshare.db import make_engine, make_sessionmaker
 from exoshare.deps import refuse_nul_characters
 from exoshare.devices.api import router as devices_router
-from exoshare.devices.approvals_api import router as approvals_router
-from exoshare.devices.pages import router as approvals_pages_router
+from exoshare.devices.approvals.api import router as approvals_router
+from exoshare.devices.approvals.pages import router as approvals_pages_router
+from exoshare.devices.pages import router as devices_pages_router
 from exoshare.fleet.api import router as fleet_router
 from exoshare.fleet.pages import router as fleet_pages_router
 from exoshare.health import router as health_router
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         patients_router,
         devices_router,
         pages_router,
+        devices_pages_router,
     ):
         app.include_router(router)
     for router in (

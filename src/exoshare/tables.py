@@ -2,8 +2,8 @@
 
 from exoshare.auth import models as auth_models
 from exoshare.db import Base
-from exoshare.devices import approvals as device_approvals
 from exoshare.devices import models as device_models
+from exoshare.devices.approvals import models as device_approvals
 from exoshare.fleet import models as fleet_models
 from exoshare.network import models as network_models
 from exoshare.patients import models as patient_models

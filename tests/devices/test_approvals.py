@@ -7,7 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from exoshare.devices.approvals import DeviceApproval, approved_countries
+from exoshare.devices.approvals.models import DeviceApproval
+from exoshare.devices.approvals.service import approved_countries
 from tests.world import World, build_world, token
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.auth import service as auth
 from exoshare.auth.models import Role
 from exoshare.db import session_scope
-from exoshare.devices.approvals import DeviceApproval, RecognitionAgreement
+from exoshare.devices.approvals.models import DeviceApproval, RecognitionAgreement
 from exoshare.devices.models import DeviceModel
 from exoshare.network.models import OrgUnit
 from tests.devices.test_api import _model

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.db import session_scope
 from exoshare.demo.network import ensure_demo_network
-from exoshare.devices.approvals import approved_countries
+from exoshare.devices.approvals.service import approved_countries
 from exoshare.devices.models import DeviceUnit
 from exoshare.fleet.custody import current_holders
 from exoshare.fleet.models import Invoice, InvoiceStatus

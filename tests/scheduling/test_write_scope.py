@@ -16,7 +16,8 @@ from exoshare.auth.models import Role, User
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.auth.service import principal_for
 from exoshare.db import session_scope
-from exoshare.devices.approvals import ApprovalStatus, record_approval
+from exoshare.devices.approvals.schemas import ApprovalStatus
+from exoshare.devices.approvals.service import record_approval
 from exoshare.errors import ExoshareError, InvalidInput, NotFound, PermissionDenied
 from exoshare.network.models import OrgUnit
 from exoshare.scheduling import service

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
-from exoshare.devices.approvals import ApprovalStatus, record_approval
+from exoshare.devices.approvals.schemas import ApprovalStatus
+from exoshare.devices.approvals.service import record_approval
 from exoshare.scheduling import service as scheduling
 from exoshare.telemetry import service as telemetry
 from exoshare.telemetry.protocol import SessionAnnounce, encode

@@ -23,7 +23,8 @@ from exoshare.demo.device_client import SimulatedDevice
 from exoshare.demo.flaky_link import FlakyConfig
 from exoshare.demo.gait_profiles import profile_for
 from exoshare.devices import service as devices
-from exoshare.devices.approvals import ApprovalStatus, record_approval
+from exoshare.devices.approvals.schemas import ApprovalStatus
+from exoshare.devices.approvals.service import record_approval
 from exoshare.devices.models import DeviceType, DeviceUnit
 from exoshare.scheduling import service as scheduling
 from exoshare.telemetry import mqtt as telemetry_mqtt

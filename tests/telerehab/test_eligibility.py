@@ -19,8 +19,9 @@ from exoshare.auth.models import AuditEvent
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.devices import service as devices
-from exoshare.devices.approvals import ApprovalStatus, RecognitionKind, create_agreement
-from exoshare.devices.approvals import record_approval as approve
+from exoshare.devices.approvals.schemas import ApprovalStatus, RecognitionKind
+from exoshare.devices.approvals.service import create_agreement
+from exoshare.devices.approvals.service import record_approval as approve
 from exoshare.devices.models import DeviceUnit, UnitStatus
 from exoshare.errors import SessionNotEligible
 from exoshare.fleet import leases, maintenance

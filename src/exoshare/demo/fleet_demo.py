@@ -19,13 +19,9 @@ from sqlalchemy.orm import Session
 
 from exoshare.auth.models import Role, RoleGrant, User
 from exoshare.auth.scope import SYSTEM_SEEDING
-from exoshare.devices.approvals import (
-    ApprovalStatus,
-    RecognitionKind,
-    create_agreement,
-    jurisdictions_of,
-    record_approval,
-)
+from exoshare.devices.approvals.jurisdictions import jurisdictions_of
+from exoshare.devices.approvals.schemas import ApprovalStatus, RecognitionKind
+from exoshare.devices.approvals.service import create_agreement, record_approval
 from exoshare.devices.models import DeviceModel, DeviceUnit
 from exoshare.fleet import invoices, metering
 from exoshare.fleet.leases import create_lease

@@ -1,4 +1,4 @@
-"""HTML page of a device model's regulatory approvals and where it may be used."""
+"""HTML pages of a device unit and of a device model."""
 
 from __future__ import annotations
 
@@ -7,44 +7,24 @@ from fastapi.responses import HTMLResponse, Response
 
 from exoshare.auth.gate import CurrentPrincipal
 from exoshare.deps import DbSession
-from exoshare.devices import approvals
-from exoshare.devices import service as devices_service
-from exoshare.devices.approvals import ApprovalStatus
-from exoshare.web.labels import N_
-from exoshare.web.render import render, request_gettext
+from exoshare.devices import service
+from exoshare.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
-APPROVAL_STATUS = {
-    ApprovalStatus.approved: N_("Approved"),
-    ApprovalStatus.pending: N_("Pending"),
-    ApprovalStatus.refused: N_("Refused"),
-    ApprovalStatus.withdrawn: N_("Withdrawn"),
-}
 
-
-@router.get("/device-models/{model_id}/approvals", response_class=HTMLResponse)
-def approvals_page(
-    model_id: str,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    country: str | None = None,
+@router.get("/devices/{unit_id}", response_class=HTMLResponse)
+def device_page(
+    unit_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> Response:
-    model = devices_service.get_model(session, model_id)
-    gettext = request_gettext(request, principal)
-    answer = approvals.eligibility(session, model_id, country) if country else None
-    countries = approvals.approved_countries(session, [model_id]).get(model_id, set())
-    return render(
-        request,
-        "devices/approvals.html",
-        principal,
-        model=model,
-        approvals=approvals.list_approvals(session, model_id),
-        agreements=approvals.list_agreements(session),
-        jurisdictions=approvals.JURISDICTIONS,
-        usable_in=sorted(countries),
-        answer=answer,
-        country=(country or "").upper(),
-        approval_label=lambda value: gettext(APPROVAL_STATUS[value]),
-    )
+    unit = service.get_unit(session, principal, unit_id)
+    model = service.get_model(session, unit.model_id)
+    return render(request, "device.html", principal, unit=unit, model=model)
+
+
+@router.get("/device-models/{model_id}", response_class=HTMLResponse)
+def device_model_page(
+    model_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
+) -> Response:
+    model = service.get_model(session, model_id)
+    return render(request, "device_model.html", principal, model=model, unit=None)

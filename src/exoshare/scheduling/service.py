@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from exoshare.auth.models import Role, RoleGrant, User
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc, utcnow
-from exoshare.devices.approvals import approved_countries
+from exoshare.devices.approvals.service import approved_countries
 from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SlotTaken
 from exoshare.fleet.custody import current_holders

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exoshare.db import as_utc
-from exoshare.devices.approvals import eligibility as approval_eligibility
+from exoshare.devices.approvals.service import eligibility as approval_eligibility
 from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
 from exoshare.errors import SessionNotEligible
 from exoshare.fleet.custody import current_holders

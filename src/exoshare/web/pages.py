@@ -1,4 +1,4 @@
-"""HTML routes: sign-in and sign-out, the home page of each role, patient and device pages."""
+"""HTML routes: sign-in and sign-out, the home page of each role, patient pages."""
 
 from __future__ import annotations
 
@@ -235,20 +235,3 @@ def patient_page(
         patient=patient,
         may_write=principal.covers(Permission.patients_write, patient.clinic.path),
     )
-
-
-@router.get("/devices/{unit_id}", response_class=HTMLResponse)
-def device_page(
-    unit_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
-) -> Response:
-    unit = devices_service.get_unit(session, principal, unit_id)
-    model = devices_service.get_model(session, unit.model_id)
-    return render(request, "device.html", principal, unit=unit, model=model)
-
-
-@router.get("/device-models/{model_id}", response_class=HTMLResponse)
-def device_model_page(
-    model_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
-) -> Response:
-    model = devices_service.get_model(session, model_id)
-    return render(request, "device_model.html", principal, model=model, unit=None)

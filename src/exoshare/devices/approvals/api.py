@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query, status
 
 from exoshare.auth.gate import CurrentPrincipal
 from exoshare.deps import DbSession
-from exoshare.devices import approvals
-from exoshare.devices.approval_schemas import (
+from exoshare.devices.approvals import service as approvals
+from exoshare.devices.approvals.jurisdictions import JURISDICTIONS
+from exoshare.devices.approvals.schemas import (
     AgreementIn,
     AgreementOut,
     ApprovalIn,
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/api/v1", tags=["approvals"])
 def jurisdictions(_principal: CurrentPrincipal) -> list[JurisdictionOut]:
     return [
         JurisdictionOut(code=j.code, name=j.name, countries=sorted(j.countries))
-        for j in approvals.JURISDICTIONS.values()
+        for j in JURISDICTIONS.values()
     ]
 
 

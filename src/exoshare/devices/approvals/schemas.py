@@ -1,11 +1,27 @@
-"""Request and response shapes of regulatory approvals and the eligibility query."""
+"""Request and response shapes of regulatory approvals and the eligibility query, and the
+approval enums other capabilities use."""
 
 from __future__ import annotations
+
+import enum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from exoshare.bounds import CalendarDate
-from exoshare.devices.approvals import ApprovalStatus, RecognitionKind
+
+
+class ApprovalStatus(enum.StrEnum):
+    approved = "approved"
+    pending = "pending"
+    refused = "refused"
+    withdrawn = "withdrawn"
+
+
+class RecognitionKind(enum.StrEnum):
+    approval = "approval"
+    """Members accept each other's approvals: approved in one member means usable in all."""
+    trial_data = "trial_data"
+    """Members accept each other's clinical data: an approval elsewhere shortens the route."""
 
 
 class ApprovalIn(BaseModel):

@@ -4,130 +4,26 @@ The question this module answers is the manufacturer's and the scheduler's: "may
 on a patient in country C, on what basis, and if not, which approvals we already hold would
 shorten the route?" (:func:`eligibility`).
 
-Jurisdictions are reference data (:data:`JURISDICTIONS`: the regulator's code, its name and the
-countries whose market it opens). Approvals and recognition agreements are data in the database.
+Jurisdictions are reference data (``jurisdictions.JURISDICTIONS``: the regulator's code, its name
+and the countries whose market it opens). Approvals and recognition agreements are data in the
+database (``models.py``).
 """
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import JSON, Date, Enum, ForeignKey, String, Text, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from exoshare.auth.scope import Permission, Principal
-from exoshare.db import Base, IdMixin, TimestampMixin
+from exoshare.devices.approvals.jurisdictions import JURISDICTIONS, jurisdictions_of
+from exoshare.devices.approvals.models import DeviceApproval, RecognitionAgreement
+from exoshare.devices.approvals.schemas import ApprovalStatus, RecognitionKind
 from exoshare.devices.models import DeviceModel
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from exoshare.network.reach import uncovered_countries
-
-
-@dataclass(frozen=True)
-class Jurisdiction:
-    code: str
-    name: str
-    countries: frozenset[str]
-
-
-_EU_EEA = frozenset(
-    {
-        *("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE"),
-        *("IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"),
-        *("IS", "LI", "NO"),
-    }
-)
-
-JURISDICTIONS: dict[str, Jurisdiction] = {
-    j.code: j
-    for j in (
-        Jurisdiction("FDA", "U.S. Food and Drug Administration", frozenset({"US", "PR"})),
-        # A CE mark under the EU MDR opens the whole EU single market and the EEA.
-        Jurisdiction("CE", "CE marking (EU MDR, notified body)", _EU_EEA),
-        Jurisdiction(
-            "UKCA", "UK Medicines and Healthcare products Regulatory Agency", frozenset({"GB"})
-        ),
-        Jurisdiction("SWISSMEDIC", "Swissmedic", frozenset({"CH"})),
-        Jurisdiction("NMPA", "National Medical Products Administration (China)", frozenset({"CN"})),
-        Jurisdiction(
-            "PMDA", "Pharmaceuticals and Medical Devices Agency (Japan)", frozenset({"JP"})
-        ),
-        Jurisdiction("MFDS", "Ministry of Food and Drug Safety (Korea)", frozenset({"KR"})),
-        Jurisdiction("TGA", "Therapeutic Goods Administration (Australia)", frozenset({"AU"})),
-        Jurisdiction("MEDSAFE", "Medsafe (New Zealand)", frozenset({"NZ"})),
-        Jurisdiction("HSA", "Health Sciences Authority (Singapore)", frozenset({"SG"})),
-        Jurisdiction("PHFDA", "Food and Drug Administration Philippines", frozenset({"PH"})),
-        Jurisdiction(
-            "CDSCO", "Central Drugs Standard Control Organisation (India)", frozenset({"IN"})
-        ),
-        Jurisdiction(
-            "ANVISA", "Agência Nacional de Vigilância Sanitária (Brazil)", frozenset({"BR"})
-        ),
-        Jurisdiction("COFEPRIS", "COFEPRIS (Mexico)", frozenset({"MX"})),
-        Jurisdiction("INVIMA", "INVIMA (Colombia)", frozenset({"CO"})),
-        Jurisdiction("HC", "Health Canada", frozenset({"CA"})),
-        Jurisdiction(
-            "SAHPRA", "South African Health Products Regulatory Authority", frozenset({"ZA"})
-        ),
-        Jurisdiction("PPB", "Pharmacy and Poisons Board (Kenya)", frozenset({"KE"})),
-        Jurisdiction("NAFDAC", "NAFDAC (Nigeria)", frozenset({"NG"})),
-    )
-}
-
-
-def jurisdictions_of(country: str) -> list[Jurisdiction]:
-    """The regulators whose approval opens the market of ``country`` (ISO 3166-1 alpha-2)."""
-    return [j for j in JURISDICTIONS.values() if country in j.countries]
-
-
-class ApprovalStatus(enum.StrEnum):
-    approved = "approved"
-    pending = "pending"
-    refused = "refused"
-    withdrawn = "withdrawn"
-
-
-class RecognitionKind(enum.StrEnum):
-    approval = "approval"
-    """Members accept each other's approvals: approved in one member means usable in all."""
-    trial_data = "trial_data"
-    """Members accept each other's clinical data: an approval elsewhere shortens the route."""
-
-
-class DeviceApproval(IdMixin, TimestampMixin, Base):
-    """The regulatory status of one model in one jurisdiction (its latest decision)."""
-
-    __tablename__ = "device_approvals"
-    __table_args__ = (UniqueConstraint("model_id", "jurisdiction"),)
-
-    model_id: Mapped[str] = mapped_column(ForeignKey("device_models.id"), index=True)
-    jurisdiction: Mapped[str] = mapped_column(String(20))
-    status: Mapped[ApprovalStatus] = mapped_column(
-        Enum(ApprovalStatus, native_enum=False, length=20)
-    )
-    status_date: Mapped[date] = mapped_column(Date)
-    """Date of the decision, or of the submission while pending."""
-    reference: Mapped[str | None] = mapped_column(String(80), default=None)
-    """The regulator's number: 510(k)/De Novo number, NB certificate, ARTG entry, ..."""
-    indications: Mapped[str] = mapped_column(Text)
-    recorded_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
-
-    model: Mapped[DeviceModel] = relationship()
-
-
-class RecognitionAgreement(IdMixin, TimestampMixin, Base):
-    """A group of jurisdictions that accept each other's approvals or trial data."""
-
-    __tablename__ = "recognition_agreements"
-
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[RecognitionKind] = mapped_column(
-        Enum(RecognitionKind, native_enum=False, length=20)
-    )
-    members: Mapped[list[str]] = mapped_column(JSON)
-    """Jurisdiction codes (keys of :data:`JURISDICTIONS`)."""
-    description: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 def _check_jurisdiction(code: str, field_name: str = "jurisdiction") -> str:
