@@ -29,7 +29,7 @@ from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
 from exoshare.demo.gait_profiles import healthy_profile
 from exoshare.demo.gait_simulator import VirtualExoskeleton
 from exoshare.devices import service as devices
-from exoshare.devices.models import DeviceType
+from exoshare.devices.schemas import DeviceType
 from exoshare.network import service as network
 from exoshare.network.models import OrgUnitKind, PartnerKind
 from exoshare.patients import service as patients

@@ -13,7 +13,7 @@ from exoshare.auth.models import Role
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.devices import service as devices
-from exoshare.devices.models import DeviceType
+from exoshare.devices.schemas import DeviceType
 from exoshare.network import service as network
 from exoshare.network.models import OrgUnitKind, PartnerKind
 from exoshare.patients import service as patients

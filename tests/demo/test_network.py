@@ -27,7 +27,8 @@ from exoshare.demo.network import (
     ensure_demo_network,
     generate_demo_network,
 )
-from exoshare.devices.models import DeviceModel, DeviceType, DeviceUnit, UnitStatus
+from exoshare.devices.models import DeviceModel, DeviceUnit
+from exoshare.devices.schemas import DeviceType, UnitStatus
 from exoshare.errors import NotAuthenticated
 from exoshare.network.models import OrgUnit, OrgUnitKind, Partner, PartnerKind
 from exoshare.patients.models import Diagnosis, Patient, Sex

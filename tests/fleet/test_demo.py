@@ -12,7 +12,8 @@ from exoshare.demo.network import ensure_demo_network
 from exoshare.devices.approvals.service import approved_countries
 from exoshare.devices.models import DeviceUnit
 from exoshare.fleet.custody import current_holders
-from exoshare.fleet.models import Invoice, InvoiceStatus
+from exoshare.fleet.models import Invoice
+from exoshare.fleet.schemas import InvoiceStatus
 from exoshare.network.models import OrgUnit
 from exoshare.scheduling.models import WaitlistEntry
 

@@ -19,7 +19,7 @@ from exoshare.devices.approvals.schemas import ApprovalStatus
 from exoshare.devices.approvals.service import record_approval
 from exoshare.errors import ExoshareError
 from exoshare.fleet import maintenance
-from exoshare.fleet.models import MaintenanceKind
+from exoshare.fleet.schemas import MaintenanceKind
 from exoshare.network.models import OrgUnit
 from exoshare.scheduling import service
 from exoshare.scheduling.models import BookedSession, Priority, WaitlistEntry, WaitlistStatus

@@ -25,7 +25,8 @@ from exoshare.demo.gait_profiles import profile_for
 from exoshare.devices import service as devices
 from exoshare.devices.approvals.schemas import ApprovalStatus
 from exoshare.devices.approvals.service import record_approval
-from exoshare.devices.models import DeviceType, DeviceUnit
+from exoshare.devices.models import DeviceUnit
+from exoshare.devices.schemas import DeviceType
 from exoshare.scheduling import service as scheduling
 from exoshare.telemetry import mqtt as telemetry_mqtt
 from exoshare.telemetry import service as telemetry

@@ -22,10 +22,11 @@ from exoshare.devices import service as devices
 from exoshare.devices.approvals.schemas import ApprovalStatus, RecognitionKind
 from exoshare.devices.approvals.service import create_agreement
 from exoshare.devices.approvals.service import record_approval as approve
-from exoshare.devices.models import DeviceUnit, UnitStatus
+from exoshare.devices.models import DeviceUnit
+from exoshare.devices.schemas import UnitStatus
 from exoshare.errors import SessionNotEligible
 from exoshare.fleet import leases, maintenance
-from exoshare.fleet.models import MaintenanceKind
+from exoshare.fleet.schemas import MaintenanceKind
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
 from exoshare.scheduling import service as scheduling

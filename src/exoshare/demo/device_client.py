@@ -604,7 +604,8 @@ def plans_from_database(n_devices: int, seed: int, label: str) -> list[DevicePla
     from exoshare.config import get_settings
     from exoshare.db import make_engine, make_sessionmaker, session_scope
     from exoshare.demo.gait_profiles import profile_for
-    from exoshare.devices.models import DeviceUnit, UnitStatus
+    from exoshare.devices.models import DeviceUnit
+    from exoshare.devices.schemas import UnitStatus
     from exoshare.patients.models import Patient
     from exoshare.telemetry import service
 

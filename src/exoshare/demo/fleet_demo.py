@@ -26,7 +26,7 @@ from exoshare.devices.models import DeviceModel, DeviceUnit
 from exoshare.fleet import invoices, metering
 from exoshare.fleet.leases import create_lease
 from exoshare.fleet.maintenance import record_maintenance
-from exoshare.fleet.models import MaintenanceKind, PlanKind
+from exoshare.fleet.schemas import MaintenanceKind, PlanKind
 from exoshare.network.models import OrgUnit, OrgUnitKind
 from exoshare.patients.models import Diagnosis, Patient
 from exoshare.scheduling.models import Priority

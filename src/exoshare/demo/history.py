@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from exoshare.auth.models import Role, RoleGrant, User
 from exoshare.demo.gait_profiles import profile_for
 from exoshare.demo.gait_simulator import simulate
-from exoshare.devices.models import DeviceUnit, UnitStatus
+from exoshare.devices.models import DeviceUnit
+from exoshare.devices.schemas import UnitStatus
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
 from exoshare.telemetry import service as telemetry_service

@@ -28,7 +28,8 @@ from exoshare.demo.flaky_link import FlakyConfig
 from exoshare.demo.gait_profiles import profile_for
 from exoshare.demo.gait_simulator import DeviceLimits
 from exoshare.demo.network import MARIA_EMAIL, REMOTE_THERAPIST_EMAIL
-from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
+from exoshare.devices.models import DeviceModel, DeviceUnit
+from exoshare.devices.schemas import UnitStatus
 from exoshare.health import wait_until_healthy
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient

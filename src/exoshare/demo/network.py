@@ -53,7 +53,8 @@ from exoshare.demo.network_data import (
     ClinicSpec,
     CountrySpec,
 )
-from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
+from exoshare.devices.models import DeviceModel, DeviceUnit
+from exoshare.devices.schemas import UnitStatus
 from exoshare.devices.service import create_model, create_unit
 from exoshare.network.models import OrgUnit, OrgUnitKind, Partner
 from exoshare.network.service import create_org_unit, create_partner

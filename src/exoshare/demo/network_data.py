@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from exoshare.devices.models import DeviceType
+from exoshare.devices.schemas import DeviceType
 from exoshare.devices.service import EnvelopeSpec
 from exoshare.network.models import PartnerKind
 

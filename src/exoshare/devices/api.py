@@ -7,13 +7,13 @@ from fastapi import APIRouter, status
 from exoshare.auth.gate import CurrentPrincipal
 from exoshare.deps import DbSession, Paging
 from exoshare.devices import service
-from exoshare.devices.models import UnitStatus
 from exoshare.devices.schemas import (
     DeviceModelCreate,
     DeviceModelOut,
     DeviceUnitCreate,
     DeviceUnitOut,
     DeviceUnitStatusUpdate,
+    UnitStatus,
 )
 from exoshare.pagination import Page
 

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import enum
-
 from sqlalchemy import Enum, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exoshare.db import Base, IdMixin, TimestampMixin
+from exoshare.devices.schemas import DeviceType, UnitStatus
 from exoshare.network.models import OrgUnit, Partner
-
-
-class DeviceType(enum.StrEnum):
-    overground_exoskeleton = "overground_exoskeleton"
-    treadmill_gait_trainer = "treadmill_gait_trainer"
-    end_effector_trainer = "end_effector_trainer"
-
-
-class UnitStatus(enum.StrEnum):
-    functioning = "functioning"
-    awaiting_repair = "awaiting_repair"
-    unserviceable = "unserviceable"
 
 
 class DeviceModel(IdMixin, TimestampMixin, Base):

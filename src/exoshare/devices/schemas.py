@@ -1,10 +1,22 @@
-"""Request and response shapes of the devices API."""
+"""Request and response shapes of the devices API, and the device enums other capabilities use."""
 
 from __future__ import annotations
 
+import enum
+
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
-from exoshare.devices.models import DeviceType, UnitStatus
+
+class DeviceType(enum.StrEnum):
+    overground_exoskeleton = "overground_exoskeleton"
+    treadmill_gait_trainer = "treadmill_gait_trainer"
+    end_effector_trainer = "end_effector_trainer"
+
+
+class UnitStatus(enum.StrEnum):
+    functioning = "functioning"
+    awaiting_repair = "awaiting_repair"
+    unserviceable = "unserviceable"
 
 
 class EnvelopeSettingIn(BaseModel):

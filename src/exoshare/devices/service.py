@@ -9,13 +9,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth.models import Role
 from exoshare.auth.scope import Permission, Principal
-from exoshare.devices.models import (
-    DeviceModel,
-    DeviceType,
-    DeviceUnit,
-    SafetyEnvelopeSetting,
-    UnitStatus,
-)
+from exoshare.devices.models import DeviceModel, DeviceUnit, SafetyEnvelopeSetting
+from exoshare.devices.schemas import DeviceType, UnitStatus
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from exoshare.network.models import OrgUnit, Partner, PartnerKind
 from exoshare.network.reach import covers_network

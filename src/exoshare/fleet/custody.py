@@ -13,7 +13,8 @@ from exoshare.db import new_id, utcnow
 from exoshare.devices.models import DeviceUnit
 from exoshare.errors import CustodyConflict, NotFound
 from exoshare.fleet.access import get_fleet_unit
-from exoshare.fleet.models import CustodyDirection, CustodyMovement
+from exoshare.fleet.models import CustodyMovement
+from exoshare.fleet.schemas import CustodyDirection
 from exoshare.network.models import OrgUnit
 
 

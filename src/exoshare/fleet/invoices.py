@@ -20,17 +20,8 @@ from exoshare.auth.scope import Permission, Principal
 from exoshare.db import utcnow
 from exoshare.devices.models import DeviceUnit
 from exoshare.errors import Conflict, InvalidInput, InvoiceIssued, NotFound, PermissionDenied
-from exoshare.fleet.models import (
-    Invoice,
-    InvoiceKind,
-    InvoiceLine,
-    InvoiceStatus,
-    Lease,
-    LineKind,
-    PlanKind,
-    PricePlan,
-    UsageEvent,
-)
+from exoshare.fleet.models import Invoice, InvoiceLine, Lease, PricePlan, UsageEvent
+from exoshare.fleet.schemas import InvoiceKind, InvoiceStatus, LineKind, PlanKind
 from exoshare.network.models import OrgUnit, OrgUnitKind
 
 

@@ -14,7 +14,8 @@ from exoshare.devices.models import DeviceUnit
 from exoshare.errors import InvalidInput, NotFound, PermissionDenied
 from exoshare.fleet.access import get_fleet_unit
 from exoshare.fleet.custody import current_holder
-from exoshare.fleet.models import MaintenanceKind, MaintenanceRecord
+from exoshare.fleet.models import MaintenanceRecord
+from exoshare.fleet.schemas import MaintenanceKind
 from exoshare.network.models import OrgUnit
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,6 +25,14 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from exoshare.db import Base, IdMixin, TimestampMixin, utcnow
 from exoshare.devices.models import DeviceUnit
+from exoshare.fleet.schemas import (
+    CustodyDirection,
+    InvoiceKind,
+    InvoiceStatus,
+    LineKind,
+    MaintenanceKind,
+    PlanKind,
+)
 from exoshare.network.models import OrgUnit
 
 
@@ -52,11 +59,6 @@ class Money(TypeDecorator[Decimal]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(str(value))
-
-
-class CustodyDirection(enum.StrEnum):
-    out = "out"
-    in_ = "in"
 
 
 class CustodyMovement(Base):
@@ -123,14 +125,6 @@ class Lease(IdMixin, TimestampMixin, Base):
         return self.returned_on or self.ends_on
 
 
-class MaintenanceKind(enum.StrEnum):
-    preventive_maintenance = "preventive_maintenance"
-    repair = "repair"
-    calibration = "calibration"
-    safety_inspection = "safety_inspection"
-    software_update = "software_update"
-
-
 class MaintenanceRecord(IdMixin, TimestampMixin, Base):
     """Work on a unit; the unit cannot be booked from ``starts_at`` until ``ends_at``."""
 
@@ -174,13 +168,6 @@ class UsageEvent(IdMixin, Base):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class PlanKind(enum.StrEnum):
-    per_patient_treated = "per_patient_treated"
-    """``amount`` per unique patient treated in the month."""
-    monthly_fixed = "monthly_fixed"
-    """``amount`` per month, billed in advance (e.g. a service subscription)."""
-
-
 class PricePlan(IdMixin, TimestampMixin, Base):
     """A price a clinic pays besides its leases, valid over a span of months."""
 
@@ -192,16 +179,6 @@ class PricePlan(IdMixin, TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3))
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date, default=None)
-
-
-class InvoiceKind(enum.StrEnum):
-    invoice = "invoice"
-    credit_note = "credit_note"
-
-
-class InvoiceStatus(enum.StrEnum):
-    draft = "draft"
-    issued = "issued"
 
 
 class Invoice(IdMixin, TimestampMixin, Base):
@@ -228,13 +205,6 @@ class Invoice(IdMixin, TimestampMixin, Base):
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", order_by="InvoiceLine.position", cascade="all, delete-orphan"
     )
-
-
-class LineKind(enum.StrEnum):
-    lease = "lease"
-    per_patient = "per_patient"
-    monthly_fixed = "monthly_fixed"
-    credit = "credit"
 
 
 class InvoiceLine(IdMixin, Base):

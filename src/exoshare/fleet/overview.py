@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth.scope import Principal
 from exoshare.db import utcnow
-from exoshare.devices.models import DeviceUnit, UnitStatus
+from exoshare.devices.models import DeviceUnit
+from exoshare.devices.schemas import UnitStatus
 from exoshare.fleet.access import visible_units
 from exoshare.fleet.custody import current_holders
 from exoshare.fleet.models import Lease, MaintenanceRecord

@@ -17,7 +17,7 @@ from exoshare.auth.scope import Permission, Principal
 from exoshare.deps import DbSession
 from exoshare.errors import Conflict, InvalidInput
 from exoshare.fleet import access, custody, invoices, leases, maintenance, overview, transfers
-from exoshare.fleet.models import MaintenanceKind
+from exoshare.fleet.schemas import MaintenanceKind
 from exoshare.web.labels import N_
 from exoshare.web.render import render, request_gettext, request_locale
 

@@ -1,7 +1,9 @@
-"""Request and response shapes of the fleet and billing API."""
+"""Request and response shapes of the fleet and billing API, and the fleet enums other
+capabilities use."""
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -9,15 +11,44 @@ from babel.numbers import get_currency_precision
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from exoshare.bounds import CalendarDate, CalendarDateTime
-from exoshare.fleet.models import (
-    CustodyDirection,
-    InvoiceKind,
-    InvoiceStatus,
-    LineKind,
-    MaintenanceKind,
-    PlanKind,
-)
 from exoshare.patch import PatchBody
+
+
+class CustodyDirection(enum.StrEnum):
+    out = "out"
+    in_ = "in"
+
+
+class MaintenanceKind(enum.StrEnum):
+    preventive_maintenance = "preventive_maintenance"
+    repair = "repair"
+    calibration = "calibration"
+    safety_inspection = "safety_inspection"
+    software_update = "software_update"
+
+
+class PlanKind(enum.StrEnum):
+    per_patient_treated = "per_patient_treated"
+    """``amount`` per unique patient treated in the month."""
+    monthly_fixed = "monthly_fixed"
+    """``amount`` per month, billed in advance (e.g. a service subscription)."""
+
+
+class InvoiceKind(enum.StrEnum):
+    invoice = "invoice"
+    credit_note = "credit_note"
+
+
+class InvoiceStatus(enum.StrEnum):
+    draft = "draft"
+    issued = "issued"
+
+
+class LineKind(enum.StrEnum):
+    lease = "lease"
+    per_patient = "per_patient"
+    monthly_fixed = "monthly_fixed"
+    credit = "credit"
 
 
 class TransferIn(BaseModel):

@@ -19,7 +19,8 @@ from exoshare.auth.models import Role, RoleGrant, User
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc, utcnow
 from exoshare.devices.approvals.service import approved_countries
-from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
+from exoshare.devices.models import DeviceModel, DeviceUnit
+from exoshare.devices.schemas import UnitStatus
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SlotTaken
 from exoshare.fleet.custody import current_holders
 from exoshare.fleet.maintenance import unavailable_intervals

@@ -25,12 +25,14 @@ from sqlalchemy.orm import Session
 
 from exoshare.db import as_utc
 from exoshare.devices.approvals.service import eligibility as approval_eligibility
-from exoshare.devices.models import DeviceModel, DeviceUnit, UnitStatus
+from exoshare.devices.models import DeviceModel, DeviceUnit
+from exoshare.devices.schemas import UnitStatus
 from exoshare.errors import SessionNotEligible
 from exoshare.fleet.custody import current_holders
 from exoshare.fleet.leases import lease_covering
 from exoshare.fleet.maintenance import unavailable_intervals
-from exoshare.fleet.models import CustodyDirection, CustodyMovement
+from exoshare.fleet.models import CustodyMovement
+from exoshare.fleet.schemas import CustodyDirection
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
 from exoshare.scheduling.models import TherapistCertification

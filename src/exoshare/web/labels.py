@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from exoshare.auth.models import Role
-from exoshare.devices.models import DeviceType, UnitStatus
+from exoshare.devices.schemas import DeviceType, UnitStatus
 from exoshare.patients.models import Diagnosis, Sex
 
 
