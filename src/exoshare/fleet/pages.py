@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from babel.numbers import format_currency
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from exoshare.auth.gate import CurrentPrincipal, page_requires
 from exoshare.auth.scope import Permission, Principal
@@ -47,7 +47,7 @@ def fleet_page(
     request: Request,
     session: DbSession,
     principal: Annotated[Principal, Depends(page_requires(Permission.fleet_read))],
-) -> Response:
+) -> HTMLResponse:
     rows = overview.fleet_overview(session, principal)
     return render(
         request,
@@ -62,7 +62,7 @@ def fleet_page(
 @router.get("/fleet/units/{unit_id}", response_class=HTMLResponse)
 def custody_page(
     unit_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
-) -> Response:
+) -> HTMLResponse:
     unit = access.get_fleet_unit(session, principal, unit_id)
     may_manage = principal.covers(Permission.fleet_manage, unit.org_unit.path)
     # A unit out on lease cannot be moved (the service refuses it): say so instead of a form.
@@ -92,7 +92,7 @@ def move_unit(
     principal: CurrentPrincipal,
     to_org_unit_id: Annotated[str, Form()],
     reason: Annotated[str, Form(max_length=500)] = "",
-) -> Response:
+) -> RedirectResponse:
     """Journey 4: the operator moves a unit to a busier clinic; the history shows the move."""
     try:
         transfers.transfer_unit(session, principal, unit_id, to_org_unit_id, reason)
@@ -109,7 +109,7 @@ def invoices_page(
     request: Request,
     session: DbSession,
     principal: Annotated[Principal, Depends(page_requires(Permission.billing_read))],
-) -> Response:
+) -> HTMLResponse:
     return render(
         request,
         "fleet/invoices.html",
@@ -122,7 +122,7 @@ def invoices_page(
 @router.get("/invoices/{invoice_id}", response_class=HTMLResponse)
 def invoice_page(
     invoice_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
-) -> Response:
+) -> HTMLResponse:
     invoice = invoices.get_invoice(session, principal, invoice_id)
     return render(
         request,

@@ -31,28 +31,36 @@ def jurisdictions(_principal: CurrentPrincipal) -> list[JurisdictionOut]:
 
 
 @router.get("/device-models/{model_id}/approvals", response_model=list[ApprovalOut])
-def list_approvals(model_id: str, session: DbSession, _principal: CurrentPrincipal) -> list:
-    return approvals.list_approvals(session, model_id)
+def list_approvals(
+    model_id: str, session: DbSession, _principal: CurrentPrincipal
+) -> list[ApprovalOut]:
+    return [ApprovalOut.model_validate(a) for a in approvals.list_approvals(session, model_id)]
 
 
 @router.put("/device-models/{model_id}/approvals", response_model=ApprovalOut)
 def record_approval(
     model_id: str, body: ApprovalIn, session: DbSession, principal: CurrentPrincipal
-) -> object:
+) -> ApprovalOut:
     """Record or update the status of the model in one jurisdiction."""
-    return approvals.record_approval(session, principal, model_id, **body.model_dump())
+    return ApprovalOut.model_validate(
+        approvals.record_approval(session, principal, model_id, **body.model_dump())
+    )
 
 
 @router.get("/recognition-agreements", response_model=list[AgreementOut])
-def list_agreements(session: DbSession, _principal: CurrentPrincipal) -> list:
-    return approvals.list_agreements(session)
+def list_agreements(session: DbSession, _principal: CurrentPrincipal) -> list[AgreementOut]:
+    return [AgreementOut.model_validate(a) for a in approvals.list_agreements(session)]
 
 
 @router.post(
     "/recognition-agreements", response_model=AgreementOut, status_code=status.HTTP_201_CREATED
 )
-def create_agreement(body: AgreementIn, session: DbSession, principal: CurrentPrincipal) -> object:
-    return approvals.create_agreement(session, principal, **body.model_dump())
+def create_agreement(
+    body: AgreementIn, session: DbSession, principal: CurrentPrincipal
+) -> AgreementOut:
+    return AgreementOut.model_validate(
+        approvals.create_agreement(session, principal, **body.model_dump())
+    )
 
 
 @router.get("/device-models/{model_id}/eligibility", response_model=EligibilityOut)
@@ -61,6 +69,6 @@ def eligibility(
     session: DbSession,
     _principal: CurrentPrincipal,
     country: Annotated[str, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")],
-) -> object:
+) -> EligibilityOut:
     """May the model be used on a patient in ``country``; on what basis; what shortens the way."""
-    return approvals.eligibility(session, model_id, country)
+    return EligibilityOut.model_validate(approvals.eligibility(session, model_id, country))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 
 from exoshare.auth.gate import CurrentPrincipal
 from exoshare.deps import DbSession
@@ -31,7 +31,7 @@ def approvals_page(
     session: DbSession,
     principal: CurrentPrincipal,
     country: str | None = None,
-) -> Response:
+) -> HTMLResponse:
     model = devices_service.get_model(session, model_id)
     gettext = request_gettext(request, principal)
     answer = approvals.eligibility(session, model_id, country) if country else None
