@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, false, func, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session, selectinload
+from sqlalchemy.sql.base import ExecutableOption
 
 from exoshare.auth.models import Role
 from exoshare.auth.scope import Permission, Principal
 from exoshare.devices.models import DeviceModel, DeviceUnit, SafetyEnvelopeSetting
 from exoshare.devices.schemas import DeviceType, UnitStatus
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from exoshare.network.models import OrgUnit, Partner, PartnerKind
+from exoshare.network import service as network_service
 from exoshare.network.reach import covers_network
 
 
@@ -61,8 +64,7 @@ def create_model(
     description: str | None = None,
 ) -> DeviceModel:
     """Register a model. Manufacturers register only their own; seeding uses ``SYSTEM_SEEDING``."""
-    maker = session.get(Partner, maker_id)
-    if maker is None or maker.kind is not PartnerKind.manufacturer:
+    if network_service.find_manufacturer(session, maker_id) is None:
         raise InvalidInput(f"maker {maker_id} is not a registered manufacturer", field="maker_id")
     if not principal.can(Permission.models_write):
         raise PermissionDenied("you may not register device models")
@@ -135,7 +137,10 @@ def _unit_visible(principal: Principal) -> ColumnElement[bool]:
         if principal.has_role(Role.manufacturer) and principal.partner_id
         else false()
     )
-    return or_(principal.org_filter(Permission.devices_read, OrgUnit.path), own_models)
+    return or_(
+        network_service.in_scope(principal, Permission.devices_read, DeviceUnit.org_unit_id),
+        own_models,
+    )
 
 
 def list_units(
@@ -149,13 +154,11 @@ def list_units(
 ) -> tuple[list[DeviceUnit], int]:
     stmt = (
         select(DeviceUnit)
-        .join(OrgUnit, OrgUnit.id == DeviceUnit.org_unit_id)
         .join(DeviceModel, DeviceModel.id == DeviceUnit.model_id)
         .where(_unit_visible(principal))
     )
     if org_unit_id:
-        sub = select(OrgUnit.path).where(OrgUnit.id == org_unit_id).scalar_subquery()
-        stmt = stmt.where(OrgUnit.path.startswith(sub))
+        stmt = stmt.where(network_service.in_subtree(org_unit_id, DeviceUnit.org_unit_id))
     if model_id:
         stmt = stmt.where(DeviceUnit.model_id == model_id)
     if status:
@@ -173,7 +176,6 @@ def list_units(
 def get_unit(session: Session, principal: Principal, unit_id: str) -> DeviceUnit:
     unit = session.scalar(
         select(DeviceUnit)
-        .join(OrgUnit, OrgUnit.id == DeviceUnit.org_unit_id)
         .join(DeviceModel, DeviceModel.id == DeviceUnit.model_id)
         .where(DeviceUnit.id == unit_id, _unit_visible(principal))
         .options(selectinload(DeviceUnit.model), selectinload(DeviceUnit.org_unit))
@@ -190,7 +192,7 @@ def create_unit(
     model_id: str,
     org_unit_id: str,
 ) -> DeviceUnit:
-    org_unit = session.get(OrgUnit, org_unit_id)
+    org_unit = network_service.find_org_unit(session, org_unit_id)
     if org_unit is None or (not principal.covers(Permission.network_read, org_unit.path)):
         raise NotFound(f"org unit {org_unit_id} not found", field="org_unit_id")
     if not principal.covers(Permission.units_write, org_unit.path):
@@ -227,9 +229,78 @@ def set_unit_status(
 def unit_counts_by_status(session: Session, principal: Principal) -> dict[UnitStatus, int]:
     rows = session.execute(
         select(DeviceUnit.status, func.count())
-        .join(OrgUnit, OrgUnit.id == DeviceUnit.org_unit_id)
         .join(DeviceModel, DeviceModel.id == DeviceUnit.model_id)
         .where(and_(_unit_visible(principal)))
         .group_by(DeviceUnit.status)
     ).all()
     return {status: count for status, count in rows}
+
+
+# ------------------------------------------------------------------- for the fleet's rules
+# Unscoped look-ups return rows for rules that check the caller's scope themselves (the fleet
+# decides who sees a unit by owner and lessee); the SQL helpers go into the caller's query.
+
+
+def find_unit(session: Session, unit_id: str) -> DeviceUnit | None:
+    """The unit with this id, or None (no scope check: the caller makes it)."""
+    return session.get(DeviceUnit, unit_id)
+
+
+def owners_of(session: Session, unit_ids: Collection[str]) -> dict[str, str]:
+    """Unit id -> the org unit owning it, for those of ``unit_ids`` that exist (one query)."""
+    if not unit_ids:
+        return {}
+    return dict(
+        session.execute(
+            select(DeviceUnit.id, DeviceUnit.org_unit_id).where(DeviceUnit.id.in_(unit_ids))
+        ).all()
+    )
+
+
+def units_by_ids(
+    session: Session, unit_ids: Select[str] | CompoundSelect | Collection[str]
+) -> list[DeviceUnit]:
+    """The units whose ids are given (or selected by the subquery), by serial number, each with
+    its model and owner loaded (no scope check: the caller makes it)."""
+    return list(
+        session.scalars(
+            select(DeviceUnit)
+            .where(DeviceUnit.id.in_(unit_ids))
+            .options(selectinload(DeviceUnit.model), selectinload(DeviceUnit.org_unit))
+            .order_by(DeviceUnit.serial_number)
+        )
+    )
+
+
+def unit_ids_owned_in(principal: Principal, permission: Permission) -> Select[str]:
+    """A subquery: the ids of the units owned by an org unit in the caller's ``permission``
+    scope."""
+    return select(DeviceUnit.id).where(
+        network_service.in_scope(principal, permission, DeviceUnit.org_unit_id)
+    )
+
+
+def units_of_models(model_ids: Collection[str]) -> Select[str, str]:
+    """A subquery: ``unit_id`` and ``model_id`` of every unit of these models, for another
+    table's rows to join to by unit."""
+    return select(DeviceUnit.id.label("unit_id"), DeviceUnit.model_id).where(
+        DeviceUnit.model_id.in_(model_ids)
+    )
+
+
+def owners_by_model(session: Session, model_ids: Collection[str]) -> dict[str, list[str]]:
+    """Model id -> the owner (org unit id) of each of its units, one entry per unit."""
+    out: dict[str, list[str]] = {}
+    for model_id, owner in session.execute(
+        select(DeviceUnit.model_id, DeviceUnit.org_unit_id).where(
+            DeviceUnit.model_id.in_(model_ids)
+        )
+    ).all():
+        out.setdefault(model_id, []).append(owner)
+    return out
+
+
+def with_model(units: QueryableAttribute[Any]) -> ExecutableOption:
+    """Loader option for another table's relationship to units (``units``): each unit's model
+    comes in one query, whatever the number of rows (no N+1)."""
+    return selectinload(units).selectinload(DeviceUnit.model)

@@ -2,51 +2,59 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, select
-from sqlalchemy.orm import Session, selectinload
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CompoundSelect, select, union
+from sqlalchemy.orm import Session
 
 from exoshare.auth.scope import Permission, Principal
-from exoshare.devices.models import DeviceUnit
+from exoshare.devices import service as devices_service
 from exoshare.errors import InvalidInput, NotFound, PermissionDenied
 from exoshare.fleet.models import Lease
-from exoshare.network.models import OrgUnit
+from exoshare.network import service as network_service
+
+if TYPE_CHECKING:
+    from exoshare.devices.models import DeviceUnit
+    from exoshare.network.models import OrgUnit
 
 
-def visible_units(principal: Principal) -> ColumnElement[bool]:
-    """Units a caller may see in the fleet: owned in scope, or leased to a clinic in scope."""
-    lessee = OrgUnit.__table__.alias("lessee")
-    leased_here = (
-        select(Lease.id)
-        .join(lessee, lessee.c.id == Lease.clinic_id)
-        .where(
-            Lease.unit_id == DeviceUnit.id,
-            principal.org_filter(Permission.fleet_read, lessee.c.path),  # type: ignore[arg-type]
-        )
-        .exists()
+def visible_unit_ids(principal: Principal) -> CompoundSelect:
+    """A subquery: the units a caller may see in the fleet, owned by an org unit in their scope
+    or leased to a clinic in it."""
+    return union(
+        devices_service.unit_ids_owned_in(principal, Permission.fleet_read),
+        select(Lease.unit_id).where(
+            network_service.in_scope(principal, Permission.fleet_read, Lease.clinic_id)
+        ),
     )
-    if not principal.can(Permission.fleet_read):
-        return false()
-    return or_(principal.org_filter(Permission.fleet_read, OrgUnit.path), leased_here)
+
+
+def _leased_in_scope(session: Session, principal: Principal, unit_id: str) -> bool:
+    return (
+        session.scalar(
+            select(Lease.id)
+            .where(
+                Lease.unit_id == unit_id,
+                network_service.in_scope(principal, Permission.fleet_read, Lease.clinic_id),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def get_fleet_unit(session: Session, principal: Principal, unit_id: str) -> DeviceUnit:
-    unit = session.scalar(
-        select(DeviceUnit)
-        .join(OrgUnit, OrgUnit.id == DeviceUnit.org_unit_id)
-        .where(DeviceUnit.id == unit_id, visible_units(principal))
-        .options(selectinload(DeviceUnit.model), selectinload(DeviceUnit.org_unit))
-    )
-    if unit is None:
+    unit = devices_service.find_unit(session, unit_id)
+    if unit is None or not (
+        principal.covers(Permission.fleet_read, unit.org_unit.path)
+        or _leased_in_scope(session, principal, unit.id)
+    ):
         raise NotFound(f"device unit {unit_id} not found")
     return unit
 
 
 def unit_for_write(session: Session, principal: Principal, unit_id: str) -> DeviceUnit:
-    unit = session.scalar(
-        select(DeviceUnit)
-        .where(DeviceUnit.id == unit_id)
-        .options(selectinload(DeviceUnit.org_unit), selectinload(DeviceUnit.model))
-    )
+    unit = devices_service.find_unit(session, unit_id)
     if unit is None:
         raise NotFound(f"device unit {unit_id} not found", field="unit_id")
     if not principal.covers(Permission.fleet_read, unit.org_unit.path) and not (
@@ -63,7 +71,7 @@ def destination_clinic(
 ) -> OrgUnit:
     """Where a unit goes (a move's destination, a lessee): in the caller's fleet-management
     scope, or refused exactly like an org unit that does not exist."""
-    clinic = session.get(OrgUnit, clinic_id)
+    clinic = network_service.find_org_unit(session, clinic_id)
     if clinic is None or not principal.covers(Permission.fleet_manage, clinic.path):
         raise InvalidInput(f"org unit {clinic_id} does not exist", field=field_name)
     return clinic

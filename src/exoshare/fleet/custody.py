@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth.scope import Principal
 from exoshare.db import new_id, utcnow
-from exoshare.devices.models import DeviceUnit
+from exoshare.devices import service as devices_service
 from exoshare.errors import CustodyConflict, NotFound
 from exoshare.fleet.access import get_fleet_unit
 from exoshare.fleet.models import CustodyMovement
 from exoshare.fleet.schemas import CustodyDirection
-from exoshare.network.models import OrgUnit
+
+if TYPE_CHECKING:
+    from exoshare.devices.models import DeviceUnit
+    from exoshare.network.models import OrgUnit
 
 
 def current_holders(
@@ -49,11 +53,7 @@ def current_holders(
             select(ranked.c.unit_id, ranked.c.org_unit_id).where(ranked.c.rank == 1)
         ).all()
     )
-    owners = dict(
-        session.execute(
-            select(DeviceUnit.id, DeviceUnit.org_unit_id).where(DeviceUnit.id.in_(ids))
-        ).all()
-    )
+    owners = devices_service.owners_of(session, ids)
     return {uid: arrived.get(uid, owner) for uid, owner in owners.items()}
 
 

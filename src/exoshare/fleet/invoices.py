@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from babel.numbers import get_currency_precision
@@ -18,11 +19,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import utcnow
-from exoshare.devices.models import DeviceUnit
+from exoshare.devices import service as devices_service
 from exoshare.errors import Conflict, InvalidInput, InvoiceIssued, NotFound, PermissionDenied
 from exoshare.fleet.models import Invoice, InvoiceLine, Lease, PricePlan, UsageEvent
 from exoshare.fleet.schemas import InvoiceKind, InvoiceStatus, LineKind, PlanKind
-from exoshare.network.models import OrgUnit, OrgUnitKind
+from exoshare.network import service as network_service
+
+if TYPE_CHECKING:
+    from exoshare.network.models import OrgUnit
 
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
@@ -41,14 +45,10 @@ def create_plan(
     valid_from: date,
     valid_until: date | None = None,
 ) -> PricePlan:
-    clinic = session.get(OrgUnit, clinic_id)
+    clinic = network_service.find_clinic(session, clinic_id)
     # A clinic whose bills the caller cannot see answers like a missing one (it said 403 and
     # named the clinic's code, where a missing id got 422).
-    if (
-        clinic is None
-        or clinic.kind is not OrgUnitKind.clinic
-        or not principal.covers(Permission.billing_read, clinic.path)
-    ):
+    if clinic is None or not principal.covers(Permission.billing_read, clinic.path):
         raise InvalidInput(f"clinic {clinic_id} does not exist", field="clinic_id")
     if not principal.covers(Permission.billing_manage, clinic.path):
         raise PermissionDenied(f"you may not set prices for {clinic.code}")
@@ -131,7 +131,7 @@ def compute_lines(session: Session, clinic: OrgUnit, first: date) -> list[Invoic
     leases = session.scalars(
         select(Lease)
         .where(Lease.clinic_id == clinic.id, Lease.starts_on <= last, Lease.ends_on >= first)
-        .options(selectinload(Lease.unit).selectinload(DeviceUnit.model))
+        .options(devices_service.with_model(Lease.unit))
         .order_by(Lease.starts_on, Lease.id)
     )
     for lease in leases:
@@ -194,8 +194,8 @@ def compute_lines(session: Session, clinic: OrgUnit, first: date) -> list[Invoic
 
 
 def _invoice_scope(session: Session, principal: Principal, clinic_id: str) -> OrgUnit:
-    clinic = session.get(OrgUnit, clinic_id)
-    if clinic is None or clinic.kind is not OrgUnitKind.clinic:
+    clinic = network_service.find_clinic(session, clinic_id)
+    if clinic is None:
         raise NotFound(f"clinic {clinic_id} not found", field="clinic_id")
     if not principal.covers(Permission.billing_read, clinic.path):
         raise NotFound(f"clinic {clinic_id} not found", field="clinic_id")
@@ -358,10 +358,11 @@ def list_invoices(
 ) -> list[Invoice]:
     stmt = (
         select(Invoice)
-        .join(OrgUnit, OrgUnit.id == Invoice.clinic_id)
-        .where(principal.org_filter(Permission.billing_read, OrgUnit.path))
+        .where(network_service.in_scope(principal, Permission.billing_read, Invoice.clinic_id))
         .options(selectinload(Invoice.clinic))
-        .order_by(Invoice.period_start.desc(), OrgUnit.code, Invoice.number)
+        .order_by(
+            Invoice.period_start.desc(), network_service.code_of(Invoice.clinic_id), Invoice.number
+        )
     )
     if clinic_id:
         stmt = stmt.where(Invoice.clinic_id == clinic_id)

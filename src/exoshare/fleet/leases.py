@@ -10,12 +10,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth.scope import Permission, Principal
-from exoshare.devices.models import DeviceUnit
+from exoshare.devices import service as devices_service
 from exoshare.errors import Conflict, InvalidInput, LeaseConflict, NotFound
 from exoshare.fleet.access import destination_clinic, unit_for_write
 from exoshare.fleet.custody import append_transfer, current_holder
 from exoshare.fleet.models import Lease
-from exoshare.network.models import OrgUnit, OrgUnitKind
+from exoshare.network import service as network_service
 
 DEADLOCK_DETECTED = "40P01"
 """PostgreSQL's SQLSTATE for a transaction chosen to break a deadlock."""
@@ -76,7 +76,7 @@ def create_lease(
     """
     unit = unit_for_write(session, principal, unit_id)
     clinic = destination_clinic(session, principal, clinic_id, "clinic_id")
-    if clinic.kind is not OrgUnitKind.clinic:
+    if network_service.find_clinic(session, clinic.id) is None:
         raise InvalidInput(f"{clinic.code} is not a clinic", field="clinic_id")
     if ends_on < starts_on:
         raise InvalidInput("ends_on is before starts_on", field="ends_on")
@@ -143,7 +143,7 @@ def get_lease(session: Session, principal: Principal, lease_id: str) -> Lease:
     )
     if lease is None:
         raise NotFound(f"lease {lease_id} not found")
-    owner = session.get(OrgUnit, lease.unit.org_unit_id)
+    owner = network_service.find_org_unit(session, lease.unit.org_unit_id)
     if not (
         principal.covers(Permission.fleet_read, lease.clinic.path)
         or (owner is not None and principal.covers(Permission.fleet_read, owner.path))
@@ -159,16 +159,14 @@ def _lease_for_write(session: Session, principal: Principal, lease_id: str) -> L
 
 
 def list_leases(session: Session, principal: Principal, unit_id: str | None = None) -> list[Lease]:
-    lessee = OrgUnit.__table__.alias("lessee")
     stmt = (
         select(Lease)
-        .join(DeviceUnit, DeviceUnit.id == Lease.unit_id)
-        .join(OrgUnit, OrgUnit.id == DeviceUnit.org_unit_id)
-        .join(lessee, lessee.c.id == Lease.clinic_id)
         .where(
             or_(
-                principal.org_filter(Permission.fleet_read, OrgUnit.path),
-                principal.org_filter(Permission.fleet_read, lessee.c.path),  # type: ignore[arg-type]
+                Lease.unit_id.in_(
+                    devices_service.unit_ids_owned_in(principal, Permission.fleet_read)
+                ),
+                network_service.in_scope(principal, Permission.fleet_read, Lease.clinic_id),
             )
         )
         .options(selectinload(Lease.clinic), selectinload(Lease.unit))

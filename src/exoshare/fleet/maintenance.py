@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc
-from exoshare.devices.models import DeviceUnit
+from exoshare.devices import service as devices_service
 from exoshare.errors import InvalidInput, NotFound, PermissionDenied
 from exoshare.fleet.access import get_fleet_unit
 from exoshare.fleet.custody import current_holder
 from exoshare.fleet.models import MaintenanceRecord
 from exoshare.fleet.schemas import MaintenanceKind
-from exoshare.network.models import OrgUnit
+from exoshare.network import service as network_service
 
 
 def record_maintenance(
@@ -30,11 +30,11 @@ def record_maintenance(
     notes: str | None = None,
 ) -> MaintenanceRecord:
     """Typed work on a unit; it blocks scheduling of the unit from ``starts_at`` to ``ends_at``."""
-    unit = session.get(DeviceUnit, unit_id)
+    unit = devices_service.find_unit(session, unit_id)
     if unit is None:
         raise NotFound(f"device unit {unit_id} not found", field="unit_id")
-    holder = session.get(OrgUnit, current_holder(session, unit.id))
-    owner = session.get(OrgUnit, unit.org_unit_id)
+    holder = network_service.find_org_unit(session, current_holder(session, unit.id))
+    owner = network_service.find_org_unit(session, unit.org_unit_id)
     paths = [o.path for o in (holder, owner) if o is not None]
     if not any(principal.covers(Permission.units_write, p) for p in paths):
         # A unit the caller cannot see at all is answered like a missing one.

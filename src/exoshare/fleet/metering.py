@@ -10,17 +10,17 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from exoshare.auth.scope import Permission, Principal
-from exoshare.devices.models import DeviceUnit
+from exoshare.devices import service as devices_service
 from exoshare.errors import InvalidInput
 from exoshare.fleet.custody import current_holder, current_holders
 from exoshare.fleet.models import UsageEvent
-from exoshare.network.models import OrgUnit, OrgUnitKind
-from exoshare.patients.models import Patient
+from exoshare.network import service as network_service
+from exoshare.patients import service as patients_service
 
 
 def transaction_id_for(unit_id: str, patient_id: str, session_start: datetime) -> str:
@@ -61,10 +61,10 @@ def record_usage(
     existing = session.scalar(select(UsageEvent).where(UsageEvent.transaction_id == transaction_id))
     if existing is not None:
         return UsageRecord(existing, False)
-    unit = session.get(DeviceUnit, unit_id)
+    unit = devices_service.find_unit(session, unit_id)
     if unit is None:
         raise InvalidInput(f"device unit {unit_id} does not exist", field="unit_id")
-    patient = session.get(Patient, patient_id)
+    patient = patients_service.find_patient(session, patient_id)
     if patient is None or patient.voided:
         raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
     if session_end is not None and session_end <= session_start:
@@ -72,10 +72,8 @@ def record_usage(
     start = session_start.astimezone(UTC)
     # The clinic that held the unit ran the session and pays; a unit at home or at a non-clinic
     # holder bills the patient's own clinic.
-    holder = session.get(OrgUnit, current_holder(session, unit.id, start))
-    clinic_id = (
-        holder.id if holder is not None and holder.kind is OrgUnitKind.clinic else patient.clinic_id
-    )
+    holder = network_service.find_clinic(session, current_holder(session, unit.id, start))
+    clinic_id = holder.id if holder is not None else patient.clinic_id
     event = UsageEvent(
         transaction_id=transaction_id,
         unit_id=unit.id,
@@ -117,8 +115,12 @@ def record_usage_for(
     operator reads no clinical records, so it cannot confirm patient ids here either: clinics
     report their sessions, and telemetry meters completed ones itself.
     """
-    patient = session.get(Patient, patient_id)
-    clinic = session.get(OrgUnit, patient.clinic_id) if patient and not patient.voided else None
+    patient = patients_service.find_patient(session, patient_id)
+    clinic = (
+        network_service.find_org_unit(session, patient.clinic_id)
+        if patient and not patient.voided
+        else None
+    )
     if (
         clinic is None
         or not principal.covers(Permission.patients_read, clinic.path)
@@ -127,13 +129,13 @@ def record_usage_for(
         raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
     if session_start.tzinfo is None:
         raise InvalidInput("session_start must carry a time zone", field="session_start")
-    unit = session.get(DeviceUnit, unit_id)
+    unit = devices_service.find_unit(session, unit_id)
     holder_id = (
         current_holders(session, [unit.id], session_start.astimezone(UTC)).get(unit.id)
         if unit
         else None
     )
-    holder = session.get(OrgUnit, holder_id) if holder_id else None
+    holder = network_service.find_org_unit(session, holder_id) if holder_id else None
     if holder is None or not principal.covers(Permission.usage_write, holder.path):
         raise InvalidInput(f"device unit {unit_id} does not exist", field="unit_id")
     return record_usage(
@@ -162,34 +164,28 @@ def field_usage_by_model(
 ) -> dict[str, ModelFieldUsage]:
     """What a manufacturer may see of its models: units, countries, sessions and distinct
     patients since ``since`` — aggregates, never who or where exactly."""
-    from sqlalchemy import distinct
-
-    units = dict(
-        session.execute(
-            select(DeviceUnit.model_id, func.count())
-            .where(DeviceUnit.model_id.in_(model_ids))
-            .group_by(DeviceUnit.model_id)
-        ).all()
+    owners = devices_service.owners_by_model(session, model_ids)
+    country_of = network_service.country_codes(
+        session, {owner for of_model in owners.values() for owner in of_model}
     )
-    countries = dict(
-        session.execute(
-            select(DeviceUnit.model_id, func.count(distinct(OrgUnit.country_code)))
-            .join(OrgUnit, OrgUnit.id == DeviceUnit.org_unit_id)
-            .where(DeviceUnit.model_id.in_(model_ids))
-            .group_by(DeviceUnit.model_id)
-        ).all()
-    )
+    units = {model_id: len(of_model) for model_id, of_model in owners.items()}
+    countries = {
+        model_id: len({country_of[o] for o in of_model} - {None})
+        for model_id, of_model in owners.items()
+    }
+    of_models = devices_service.units_of_models(model_ids).subquery()
     used = {
         model_id: (n_sessions, n_patients)
         for model_id, n_sessions, n_patients in session.execute(
             select(
-                DeviceUnit.model_id,
+                of_models.c.model_id,
                 func.count(UsageEvent.id),
                 func.count(distinct(UsageEvent.patient_id)),
             )
-            .join(DeviceUnit, DeviceUnit.id == UsageEvent.unit_id)
-            .where(DeviceUnit.model_id.in_(model_ids), UsageEvent.session_start >= since)
-            .group_by(DeviceUnit.model_id)
+            .select_from(UsageEvent)
+            .join(of_models, of_models.c.unit_id == UsageEvent.unit_id)
+            .where(UsageEvent.session_start >= since)
+            .group_by(of_models.c.model_id)
         ).all()
     }
     return {

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth.scope import Principal
 from exoshare.db import utcnow
-from exoshare.devices.models import DeviceUnit
+from exoshare.devices import service as devices_service
 from exoshare.devices.schemas import UnitStatus
-from exoshare.fleet.access import visible_units
+from exoshare.fleet.access import visible_unit_ids
 from exoshare.fleet.custody import current_holders
 from exoshare.fleet.models import Lease, MaintenanceRecord
-from exoshare.network.models import OrgUnit
+from exoshare.network import service as network_service
+
+if TYPE_CHECKING:
+    from exoshare.devices.models import DeviceUnit
+    from exoshare.network.models import OrgUnit
 
 
 @dataclass
@@ -36,21 +41,10 @@ def fleet_overview(
 ) -> list[FleetRow]:
     """Every unit the caller may see, where it is now, its lease today and work in progress."""
     now = now or utcnow()
-    units = list(
-        session.scalars(
-            select(DeviceUnit)
-            .join(OrgUnit, OrgUnit.id == DeviceUnit.org_unit_id)
-            .where(visible_units(principal))
-            .options(selectinload(DeviceUnit.model), selectinload(DeviceUnit.org_unit))
-            .order_by(DeviceUnit.serial_number)
-        )
-    )
+    units = devices_service.units_by_ids(session, visible_unit_ids(principal))
     ids = [u.id for u in units]
     holders = current_holders(session, ids, now)
-    org_units = {
-        o.id: o
-        for o in session.scalars(select(OrgUnit).where(OrgUnit.id.in_(set(holders.values()))))
-    }
+    org_units = network_service.find_org_units(session, holders.values())
     today = now.date()
     leases = {
         lease.unit_id: lease

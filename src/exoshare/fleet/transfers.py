@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exoshare.auth.scope import Permission, Principal
@@ -14,7 +14,10 @@ from exoshare.fleet.access import destination_clinic, unit_for_write
 from exoshare.fleet.custody import append_transfer
 from exoshare.fleet.leases import lease_covering
 from exoshare.fleet.models import CustodyMovement
-from exoshare.network.models import OrgUnit, OrgUnitKind
+from exoshare.network import service as network_service
+
+if TYPE_CHECKING:
+    from exoshare.network.models import OrgUnit
 
 
 def transfer_unit(
@@ -43,13 +46,4 @@ def transfer_unit(
 
 def clinics_for_transfer(session: Session, principal: Principal) -> list[OrgUnit]:
     """Clinics the caller may move units to: those in their fleet-management scope."""
-    return list(
-        session.scalars(
-            select(OrgUnit)
-            .where(
-                OrgUnit.kind == OrgUnitKind.clinic,
-                principal.org_filter(Permission.fleet_manage, OrgUnit.path),
-            )
-            .order_by(OrgUnit.name)
-        )
-    )
+    return network_service.clinics_in_scope(session, principal, Permission.fleet_manage)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from exoshare.auth.scope import Permission, Principal
 from exoshare.bounds import check_time_zone
@@ -197,3 +198,83 @@ def list_partners(
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(stmt.order_by(Partner.name).limit(limit).offset(offset)).all()
     return list(rows), total
+
+
+# ------------------------------------------------------- for the fleet's and devices' rules
+# Unscoped look-ups return rows for rules that check the caller's scope themselves; the SQL
+# helpers return a condition or a subquery the caller puts in its own query (no N+1).
+
+
+def in_scope(
+    principal: Principal,
+    permission: Permission,
+    org_unit_id: ColumnElement[str] | InstrumentedAttribute[str],
+) -> ColumnElement[bool]:
+    """SQL condition: the org unit ``org_unit_id`` (another table's column) lies in the caller's
+    scope for ``permission``; the caller puts it in its own query, one query for all rows."""
+    return org_unit_id.in_(select(OrgUnit.id).where(principal.org_filter(permission, OrgUnit.path)))
+
+
+def in_subtree(
+    ancestor_id: str, org_unit_id: ColumnElement[str] | InstrumentedAttribute[str]
+) -> ColumnElement[bool]:
+    """SQL condition: the org unit ``org_unit_id`` is ``ancestor_id`` or lies beneath it."""
+    ancestor_path = select(OrgUnit.path).where(OrgUnit.id == ancestor_id).scalar_subquery()
+    return org_unit_id.in_(select(OrgUnit.id).where(OrgUnit.path.startswith(ancestor_path)))
+
+
+def code_of(org_unit_id: ColumnElement[str] | InstrumentedAttribute[str]) -> ScalarSelect[str]:
+    """The code of the org unit ``org_unit_id`` (another table's column), to sort by in SQL."""
+    return select(OrgUnit.code).where(OrgUnit.id == org_unit_id).scalar_subquery()
+
+
+def find_org_unit(session: Session, org_unit_id: str) -> OrgUnit | None:
+    """The org unit with this id, or None (no scope check: the caller makes it)."""
+    return session.get(OrgUnit, org_unit_id)
+
+
+def find_org_units(session: Session, org_unit_ids: Iterable[str]) -> dict[str, OrgUnit]:
+    """The org units with these ids, by id, in one query (no scope check: the caller makes it)."""
+    wanted = set(org_unit_ids)
+    if not wanted:
+        return {}
+    return {o.id: o for o in session.scalars(select(OrgUnit).where(OrgUnit.id.in_(wanted)))}
+
+
+def find_clinic(session: Session, clinic_id: str) -> OrgUnit | None:
+    """The clinic with this id, or None when there is none or the org unit is not a clinic."""
+    unit = session.get(OrgUnit, clinic_id)
+    return unit if unit is not None and unit.kind is OrgUnitKind.clinic else None
+
+
+def clinics_in_scope(
+    session: Session, principal: Principal, permission: Permission
+) -> list[OrgUnit]:
+    """The clinics on which the caller holds ``permission``, by name."""
+    return list(
+        session.scalars(
+            select(OrgUnit)
+            .where(
+                OrgUnit.kind == OrgUnitKind.clinic, principal.org_filter(permission, OrgUnit.path)
+            )
+            .order_by(OrgUnit.name)
+        )
+    )
+
+
+def country_codes(session: Session, org_unit_ids: Iterable[str]) -> dict[str, str | None]:
+    """The country (ISO 3166-1 alpha-2, None where unset) of each of these org units, by id."""
+    wanted = set(org_unit_ids)
+    if not wanted:
+        return {}
+    return dict(
+        session.execute(
+            select(OrgUnit.id, OrgUnit.country_code).where(OrgUnit.id.in_(wanted))
+        ).all()
+    )
+
+
+def find_manufacturer(session: Session, partner_id: str) -> Partner | None:
+    """The partner with this id if it is a manufacturer, else None (partners are public)."""
+    partner = session.get(Partner, partner_id)
+    return partner if partner is not None and partner.kind is PartnerKind.manufacturer else None

@@ -249,3 +249,12 @@ def audit_events_of(
     if not principal.covers(Permission.audit_read, patient.clinic.path):
         raise PermissionDenied("reading the audit log needs the clinic admin role")
     return audit.events_for_patient(session, patient.id, limit)
+
+
+# ------------------------------------------------------------ for other capabilities' rules
+
+
+def find_patient(session: Session, patient_id: str) -> Patient | None:
+    """Unscoped, unaudited read of a record (voided ones too), for a caller that checks scope
+    itself before it shows anything."""
+    return session.get(Patient, patient_id)
