@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth.scope import Principal
@@ -114,4 +114,27 @@ def custody_history(session: Session, principal: Principal, unit_id: str) -> lis
             .options(selectinload(CustodyMovement.org_unit))
             .order_by(CustodyMovement.id)
         )
+    )
+
+
+def arrived_on_lease(session: Session, unit_id: str, at: datetime) -> bool:
+    """Whether the unit's latest move in, up to ``at``, came with a lease."""
+    latest = session.scalar(
+        select(CustodyMovement.lease_id)
+        .where(
+            CustodyMovement.unit_id == unit_id,
+            CustodyMovement.direction == CustodyDirection.in_,
+            CustodyMovement.at <= at,
+        )
+        .order_by(CustodyMovement.at.desc(), CustodyMovement.id.desc())
+        .limit(1)
+    )
+    return latest is not None
+
+
+def moved_in_unit_ids(clinic_id: str) -> Select[str]:
+    """A subquery: the units ever moved in to the clinic, whether still there or not."""
+    return select(CustodyMovement.unit_id).where(
+        CustodyMovement.org_unit_id == clinic_id,
+        CustodyMovement.direction == CustodyDirection.in_,
     )
