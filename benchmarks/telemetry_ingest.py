@@ -31,9 +31,9 @@ from exoshare.demo.gait_simulator import VirtualExoskeleton
 from exoshare.devices import service as devices
 from exoshare.devices.schemas import DeviceType
 from exoshare.network import service as network
-from exoshare.network.models import OrgUnitKind, PartnerKind
+from exoshare.network.schemas import OrgUnitKind, PartnerKind
 from exoshare.patients import service as patients
-from exoshare.patients.models import Diagnosis, Sex
+from exoshare.patients.schemas import Diagnosis, Sex
 from exoshare.telemetry import service
 from exoshare.telemetry.broker_acl import server_password
 from exoshare.telemetry.broker_trust import DeviceTrust

@@ -111,7 +111,8 @@ def _setup(url: str, n: int) -> dict[str, Any]:
     from tests.telerehab.helpers import ready_world
 
     from exoshare.auth import service as auth_service
-    from exoshare.auth.models import CredentialKind, User
+    from exoshare.auth.models import User
+    from exoshare.auth.schemas import CredentialKind
     from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
     from exoshare.devices.models import DeviceUnit
     from exoshare.telemetry import service as telemetry

@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 
 from exoshare.app import create_app
 from exoshare.auth import service as auth
-from exoshare.auth.models import Credential, CredentialKind, User
+from exoshare.auth.models import Credential, User
+from exoshare.auth.schemas import CredentialKind
 from exoshare.config import Settings
 from exoshare.db import make_engine, make_sessionmaker, session_scope
 from exoshare.runtime import runtime_of

@@ -9,15 +9,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth import service as auth
-from exoshare.auth.models import Role
+from exoshare.auth.schemas import Role
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.devices import service as devices
 from exoshare.devices.schemas import DeviceType
 from exoshare.network import service as network
-from exoshare.network.models import OrgUnitKind, PartnerKind
+from exoshare.network.schemas import OrgUnitKind, PartnerKind
 from exoshare.patients import service as patients
-from exoshare.patients.models import Diagnosis, Sex
+from exoshare.patients.schemas import Diagnosis, Sex
 
 PASSWORD = "correct-horse-battery"
 

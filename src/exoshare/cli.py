@@ -102,7 +102,7 @@ def user_create(
     from sqlalchemy import select
 
     from exoshare.auth import service
-    from exoshare.auth.models import Role
+    from exoshare.auth.schemas import Role
     from exoshare.db import make_engine, make_sessionmaker, session_scope
     from exoshare.errors import ExoshareError
     from exoshare.network.models import OrgUnit

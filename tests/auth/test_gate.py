@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
 from exoshare.auth.live_sockets import POLICY_VIOLATION
-from exoshare.auth.models import AuditEvent, Invitation, Role
+from exoshare.auth.models import AuditEvent, Invitation
+from exoshare.auth.schemas import Role
 from exoshare.auth.scope import (
     SYSTEM_CLI,
     SYSTEM_SEEDING,
@@ -21,7 +22,7 @@ from exoshare.auth.scope import (
 )
 from exoshare.db import session_scope
 from exoshare.patients import service as patients
-from exoshare.patients.models import Diagnosis, Sex
+from exoshare.patients.schemas import Diagnosis, Sex
 from tests.telerehab.helpers import plan, ready_world
 from tests.world import World, build_world, token
 

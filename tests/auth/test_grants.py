@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.models import AuditEvent, RoleGrant
-from exoshare.auth.models import Role as RoleEnum
+from exoshare.auth.schemas import Role as RoleEnum
 from exoshare.db import session_scope
 from tests.world import World, token
 

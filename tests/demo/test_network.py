@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare import db
-from exoshare.auth.models import Role, RoleGrant, User
+from exoshare.auth.models import RoleGrant, User
+from exoshare.auth.schemas import Role
 from exoshare.auth.scope import Permission
 from exoshare.auth.service import authenticate, principal_for
 from exoshare.demo.network import (
@@ -30,8 +31,10 @@ from exoshare.demo.network import (
 from exoshare.devices.models import DeviceModel, DeviceUnit
 from exoshare.devices.schemas import DeviceType, UnitStatus
 from exoshare.errors import NotAuthenticated
-from exoshare.network.models import OrgUnit, OrgUnitKind, Partner, PartnerKind
-from exoshare.patients.models import Diagnosis, Patient, Sex
+from exoshare.network.models import OrgUnit, Partner
+from exoshare.network.schemas import OrgUnitKind, PartnerKind
+from exoshare.patients.models import Patient
+from exoshare.patients.schemas import Diagnosis, Sex
 
 # Commercial exoskeletons, gait robots and their makers (lower case). The demo fleet is fictional.
 REAL_BRANDS = (

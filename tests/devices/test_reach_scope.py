@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth import service as auth
-from exoshare.auth.models import Role
+from exoshare.auth.schemas import Role
 from exoshare.db import session_scope
 from exoshare.devices.approvals.models import DeviceApproval, RecognitionAgreement
 from exoshare.devices.models import DeviceModel

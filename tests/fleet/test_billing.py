@@ -17,7 +17,7 @@ from exoshare.fleet.invoices import round_money
 from exoshare.fleet.metering import transaction_id_for
 from exoshare.fleet.models import Invoice, InvoiceLine, UsageEvent
 from exoshare.patients import service as patients
-from exoshare.patients.models import Diagnosis, Sex
+from exoshare.patients.schemas import Diagnosis, Sex
 from tests.world import World, token
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth import service as auth
-from exoshare.auth.models import Role
+from exoshare.auth.schemas import Role
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.fleet import leases, transfers

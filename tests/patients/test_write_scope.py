@@ -10,13 +10,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth import service as auth
-from exoshare.auth.models import Role, User
+from exoshare.auth.models import User
+from exoshare.auth.schemas import Role
 from exoshare.auth.service import principal_for
 from exoshare.db import session_scope
 from exoshare.errors import ExoshareError
 from exoshare.network.models import OrgUnit
 from exoshare.patients import service
-from exoshare.patients.models import Diagnosis, Patient, Sex
+from exoshare.patients.models import Patient
+from exoshare.patients.schemas import Diagnosis, Sex
 from tests.scope_checks import missing_id, same_refusal
 from tests.world import PASSWORD, build_world, token
 

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from exoshare.auth.models import Role, User
+from exoshare.auth.models import User
+from exoshare.auth.schemas import Role
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.auth.service import add_grant
 from exoshare.db import session_scope

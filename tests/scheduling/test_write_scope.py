@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth import service as auth
-from exoshare.auth.models import Role, User
+from exoshare.auth.models import User
+from exoshare.auth.schemas import Role
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.auth.service import principal_for
 from exoshare.db import session_scope

@@ -17,7 +17,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth import service as auth
-from exoshare.auth.models import Credential, CredentialKind, Invitation, Role, RoleGrant, User
+from exoshare.auth.models import Credential, Invitation, RoleGrant, User
+from exoshare.auth.schemas import CredentialKind, Role
 from exoshare.auth.tokens import new_token
 from exoshare.db import new_id, session_scope
 from exoshare.network.models import OrgUnit, Partner

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
 from exoshare.auth.live_sockets import POLICY_VIOLATION
-from exoshare.auth.models import Credential, CredentialKind
+from exoshare.auth.models import Credential
+from exoshare.auth.schemas import CredentialKind
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.devices import service as devices

@@ -113,7 +113,7 @@ def test_patient_list_pages_with_show_more(
 
     from exoshare.db import session_scope
     from exoshare.patients import service
-    from exoshare.patients.models import Diagnosis, Sex
+    from exoshare.patients.schemas import Diagnosis, Sex
 
     with session_scope(session_factory) as s:
         for i in range(30):

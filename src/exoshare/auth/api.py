@@ -11,8 +11,8 @@ from exoshare.auth import grants, invitations, service, sessions
 from exoshare.auth.account_api import send_later
 from exoshare.auth.gate import CurrentPrincipal, require
 from exoshare.auth.login import sign_in
-from exoshare.auth.models import CredentialKind
 from exoshare.auth.schemas import (
+    CredentialKind,
     GrantCreate,
     GrantOut,
     GrantRecordOut,

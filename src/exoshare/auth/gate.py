@@ -21,7 +21,7 @@ from fastapi import Depends, Request
 
 from exoshare.auth import service as auth_service
 from exoshare.auth.enrolment_gate import require_enrolment_if_due
-from exoshare.auth.models import CredentialKind
+from exoshare.auth.schemas import CredentialKind
 from exoshare.auth.scope import Permission, Principal
 from exoshare.deps import SAFE_METHODS, DbSession
 from exoshare.errors import NotAuthenticated, NotFound, PermissionDenied

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth import audit, service
-from exoshare.auth.models import Invitation, Role, RoleGrant, User
+from exoshare.auth.models import Invitation, RoleGrant, User
 from exoshare.auth.passwords import verify_password
+from exoshare.auth.schemas import Role
 from exoshare.auth.scope import Permission, Principal
 from exoshare.auth.throttle import LoginThrottler
 from exoshare.auth.tokens import new_token, token_hash

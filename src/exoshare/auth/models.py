@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from exoshare.auth.schemas import CredentialKind, Role
 from exoshare.db import Base, IdMixin, TimestampMixin, utcnow
 from exoshare.network.models import OrgUnit
-
-
-class Role(enum.StrEnum):
-    consortium_operator = "consortium_operator"
-    clinic_admin = "clinic_admin"
-    therapist = "therapist"
-    patient = "patient"
-    researcher = "researcher"
-    manufacturer = "manufacturer"
-    trainer = "trainer"
 
 
 class User(IdMixin, TimestampMixin, Base):
@@ -54,11 +44,6 @@ class RoleGrant(IdMixin, Base):
 
     user: Mapped[User] = relationship(back_populates="grants", foreign_keys=[user_id])
     org_unit: Mapped[OrgUnit] = relationship()
-
-
-class CredentialKind(enum.StrEnum):
-    api_token = "api_token"
-    browser_session = "browser_session"
 
 
 class Credential(IdMixin, Base):

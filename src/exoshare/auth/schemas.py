@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from exoshare.auth.models import Role
+
+class Role(enum.StrEnum):
+    consortium_operator = "consortium_operator"
+    clinic_admin = "clinic_admin"
+    therapist = "therapist"
+    patient = "patient"
+    researcher = "researcher"
+    manufacturer = "manufacturer"
+    trainer = "trainer"
+
+
+class CredentialKind(enum.StrEnum):
+    api_token = "api_token"
+    browser_session = "browser_session"
 
 
 class TokenRequest(BaseModel):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, false, or_, true
 from sqlalchemy.orm import InstrumentedAttribute
 
-from exoshare.auth.models import Role
+from exoshare.auth.schemas import Role
 
 
 class Permission(enum.StrEnum):

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from exoshare.auth.models import Credential, CredentialKind, Role, RoleGrant, User
+from exoshare.auth.models import Credential, RoleGrant, User
 from exoshare.auth.passwords import (
     DUMMY_HASH,
     MIN_PASSWORD_LENGTH,
@@ -18,6 +18,7 @@ from exoshare.auth.passwords import (
     needs_rehash,
     verify_password,
 )
+from exoshare.auth.schemas import CredentialKind, Role
 from exoshare.auth.scope import Grant, Permission, Principal
 from exoshare.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from exoshare.network.models import OrgUnit

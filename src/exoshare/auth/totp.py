@@ -13,7 +13,8 @@ import pyotp
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from exoshare.auth.models import RecoveryCode, Role, TotpEnrolment, User
+from exoshare.auth.models import RecoveryCode, TotpEnrolment, User
+from exoshare.auth.schemas import Role
 from exoshare.auth.scope import Principal
 from exoshare.auth.secret_box import SecretBox
 from exoshare.errors import Conflict, InvalidInput, NotFound

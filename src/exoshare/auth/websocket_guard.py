@@ -10,7 +10,7 @@ from starlette.websockets import WebSocket
 
 from exoshare.auth import service, totp
 from exoshare.auth.gate import SESSION_COOKIE
-from exoshare.auth.models import CredentialKind
+from exoshare.auth.schemas import CredentialKind
 from exoshare.auth.scope import Principal
 from exoshare.config import Settings
 from exoshare.errors import NotAuthenticated

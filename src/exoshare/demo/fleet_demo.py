@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from exoshare.auth.models import Role, RoleGrant, User
+from exoshare.auth.models import RoleGrant, User
+from exoshare.auth.schemas import Role
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.devices.approvals.jurisdictions import jurisdictions_of
 from exoshare.devices.approvals.schemas import ApprovalStatus, RecognitionKind
@@ -27,8 +28,10 @@ from exoshare.fleet import invoices, metering
 from exoshare.fleet.leases import create_lease
 from exoshare.fleet.maintenance import record_maintenance
 from exoshare.fleet.schemas import MaintenanceKind, PlanKind
-from exoshare.network.models import OrgUnit, OrgUnitKind
-from exoshare.patients.models import Diagnosis, Patient
+from exoshare.network.models import OrgUnit
+from exoshare.network.schemas import OrgUnitKind
+from exoshare.patients.models import Patient
+from exoshare.patients.schemas import Diagnosis
 from exoshare.scheduling.models import Priority
 from exoshare.scheduling.service import add_to_waitlist, certify, set_opening_hours
 from exoshare.telerehab import eligibility

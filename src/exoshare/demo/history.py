@@ -16,7 +16,8 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from exoshare.auth.models import Role, RoleGrant, User
+from exoshare.auth.models import RoleGrant, User
+from exoshare.auth.schemas import Role
 from exoshare.demo.gait_profiles import profile_for
 from exoshare.demo.gait_simulator import simulate
 from exoshare.devices.models import DeviceUnit

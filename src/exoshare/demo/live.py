@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth import service as auth_service
-from exoshare.auth.models import Role, RoleGrant, User
+from exoshare.auth.models import RoleGrant, User
+from exoshare.auth.schemas import Role
 from exoshare.auth.scope import SYSTEM_DEMO
 from exoshare.db import session_scope
 from exoshare.demo.device_client import SimulatedDevice, limits_of_model

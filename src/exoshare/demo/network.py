@@ -22,8 +22,9 @@ from typing import TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from exoshare.auth.models import Role, RoleGrant, User
+from exoshare.auth.models import RoleGrant, User
 from exoshare.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
+from exoshare.auth.schemas import Role
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.auth.service import add_grant, normalise_email
 from exoshare.demo.fleet_demo import seed_fleet_demo
@@ -56,9 +57,11 @@ from exoshare.demo.network_data import (
 from exoshare.devices.models import DeviceModel, DeviceUnit
 from exoshare.devices.schemas import UnitStatus
 from exoshare.devices.service import create_model, create_unit
-from exoshare.network.models import OrgUnit, OrgUnitKind, Partner
+from exoshare.network.models import OrgUnit, Partner
+from exoshare.network.schemas import OrgUnitKind
 from exoshare.network.service import create_org_unit, create_partner
-from exoshare.patients.models import Diagnosis, Patient, Sex
+from exoshare.patients.models import Patient
+from exoshare.patients.schemas import Diagnosis, Sex
 from exoshare.patients.service import create_patient
 
 DEMO_PASSWORD = "exoshare-demo"

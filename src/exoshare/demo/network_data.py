@@ -7,7 +7,7 @@ from datetime import date
 
 from exoshare.devices.schemas import DeviceType
 from exoshare.devices.service import EnvelopeSpec
-from exoshare.network.models import PartnerKind
+from exoshare.network.schemas import PartnerKind
 
 CONSORTIUM_CODE = "EXO"
 CONSORTIUM_NAME = "exoshare Global Rehabilitation Network"

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, false, func,
 from sqlalchemy.orm import QueryableAttribute, Session, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
-from exoshare.auth.models import Role
+from exoshare.auth.schemas import Role
 from exoshare.auth.scope import Permission, Principal
 from exoshare.devices.models import DeviceModel, DeviceUnit, SafetyEnvelopeSetting
 from exoshare.devices.schemas import DeviceType, UnitStatus

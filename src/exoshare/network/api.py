@@ -7,11 +7,12 @@ from fastapi import APIRouter, status
 from exoshare.auth.gate import CurrentPrincipal
 from exoshare.deps import DbSession, Paging
 from exoshare.network import service
-from exoshare.network.models import OrgUnitKind, PartnerKind
 from exoshare.network.schemas import (
     OrgUnitCreate,
+    OrgUnitKind,
     OrgUnitOut,
     OrgUnitUpdate,
+    PartnerKind,
     PartnerOut,
     TreeNodeOut,
 )

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date
 
 from sqlalchemy import Enum, Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exoshare.db import Base, IdMixin, TimestampMixin
-
-
-class OrgUnitKind(enum.StrEnum):
-    consortium = "consortium"
-    region = "region"
-    country = "country"
-    clinic = "clinic"
-
-
-LEVEL_OF_KIND = {
-    OrgUnitKind.consortium: 0,
-    OrgUnitKind.region: 1,
-    OrgUnitKind.country: 2,
-    OrgUnitKind.clinic: 3,
-}
+from exoshare.network.schemas import OrgUnitKind, PartnerKind
 
 
 class OrgUnit(IdMixin, TimestampMixin, Base):
@@ -52,15 +37,6 @@ class OrgUnit(IdMixin, TimestampMixin, Base):
     closed_on: Mapped[date | None] = mapped_column(default=None)
 
     parent: Mapped[OrgUnit | None] = relationship(remote_side="OrgUnit.id")
-
-
-class PartnerKind(enum.StrEnum):
-    clinic_operator = "clinic_operator"
-    manufacturer = "manufacturer"
-    university = "university"
-    ngo = "ngo"
-    regulator = "regulator"
-    patient_group = "patient_group"
 
 
 class Partner(IdMixin, TimestampMixin, Base):

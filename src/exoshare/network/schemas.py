@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
 from exoshare.bounds import CalendarDate
-from exoshare.network.models import OrgUnitKind, PartnerKind
 from exoshare.patch import PatchBody
+
+
+class OrgUnitKind(enum.StrEnum):
+    consortium = "consortium"
+    region = "region"
+    country = "country"
+    clinic = "clinic"
+
+
+class PartnerKind(enum.StrEnum):
+    clinic_operator = "clinic_operator"
+    manufacturer = "manufacturer"
+    university = "university"
+    ngo = "ngo"
+    regulator = "regulator"
+    patient_group = "patient_group"
 
 
 class OrgUnitCreate(BaseModel):

@@ -12,7 +12,16 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from exoshare.auth.scope import Permission, Principal
 from exoshare.bounds import check_time_zone
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from exoshare.network.models import LEVEL_OF_KIND, OrgUnit, OrgUnitKind, Partner, PartnerKind
+from exoshare.network.models import OrgUnit, Partner
+from exoshare.network.schemas import OrgUnitKind, PartnerKind
+
+# The depth of each kind of node in the tree: a child must sit deeper than its parent.
+LEVEL_OF_KIND = {
+    OrgUnitKind.consortium: 0,
+    OrgUnitKind.region: 1,
+    OrgUnitKind.country: 2,
+    OrgUnitKind.clinic: 3,
+}
 
 
 def create_org_unit(

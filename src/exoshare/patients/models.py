@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import Enum, Float, ForeignKey, String, Text
@@ -10,21 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exoshare.db import Base, IdMixin, TimestampMixin
 from exoshare.network.models import OrgUnit
-
-
-class Sex(enum.StrEnum):
-    female = "female"
-    male = "male"
-    other = "other"
-    unknown = "unknown"
-
-
-class Diagnosis(enum.StrEnum):
-    stroke = "stroke"
-    spinal_cord_injury = "spinal_cord_injury"
-    cerebral_palsy = "cerebral_palsy"
-    multiple_sclerosis = "multiple_sclerosis"
-    other = "other"
+from exoshare.patients.schemas import Diagnosis, Sex
 
 
 class Patient(IdMixin, TimestampMixin, Base):

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
 from exoshare.bounds import CalendarDate
 from exoshare.patch import PatchBody
-from exoshare.patients.models import Diagnosis, Sex
 
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(_[A-Z]{2})?$"
+
+
+class Sex(enum.StrEnum):
+    female = "female"
+    male = "male"
+    other = "other"
+    unknown = "unknown"
+
+
+class Diagnosis(enum.StrEnum):
+    stroke = "stroke"
+    spinal_cord_injury = "spinal_cord_injury"
+    cerebral_palsy = "cerebral_palsy"
+    multiple_sclerosis = "multiple_sclerosis"
+    other = "other"
 
 
 class PatientCreate(BaseModel):

@@ -13,8 +13,10 @@ from exoshare.auth.models import AuditEvent
 from exoshare.auth.scope import Permission, Principal
 from exoshare.auth.service import visible_user
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from exoshare.network.models import OrgUnit, OrgUnitKind
-from exoshare.patients.models import Diagnosis, Patient, Sex
+from exoshare.network.models import OrgUnit
+from exoshare.network.schemas import OrgUnitKind
+from exoshare.patients.models import Patient
+from exoshare.patients.schemas import Diagnosis, Sex
 
 # Physiological bounds for adults and children treated on gait devices; outside them a value is
 # almost certainly a unit mix-up (cm for m, lb for kg) and is refused rather than stored.

@@ -15,7 +15,8 @@ from exoshare.db import utcnow
 from exoshare.deps import DbSession
 from exoshare.errors import NotFound
 from exoshare.network import service as network_service
-from exoshare.network.models import OrgUnit, OrgUnitKind
+from exoshare.network.models import OrgUnit
+from exoshare.network.schemas import OrgUnitKind
 from exoshare.scheduling import service
 from exoshare.scheduling.models import Priority
 from exoshare.web.labels import N_

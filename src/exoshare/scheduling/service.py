@@ -15,7 +15,8 @@ from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from exoshare.auth.models import Role, RoleGrant, User
+from exoshare.auth.models import RoleGrant, User
+from exoshare.auth.schemas import Role
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc, utcnow
 from exoshare.devices.approvals.service import approved_countries
@@ -24,7 +25,8 @@ from exoshare.devices.schemas import UnitStatus
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SlotTaken
 from exoshare.fleet.custody import current_holders
 from exoshare.fleet.maintenance import unavailable_intervals
-from exoshare.network.models import OrgUnit, OrgUnitKind
+from exoshare.network.models import OrgUnit
+from exoshare.network.schemas import OrgUnitKind
 from exoshare.patients.models import Patient
 from exoshare.scheduling import problem as sp
 from exoshare.scheduling.models import (

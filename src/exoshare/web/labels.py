@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from exoshare.auth.models import Role
+from exoshare.auth.schemas import Role
 from exoshare.devices.schemas import DeviceType, UnitStatus
-from exoshare.patients.models import Diagnosis, Sex
+from exoshare.patients.schemas import Diagnosis, Sex
 
 
 def N_(message: str) -> str:

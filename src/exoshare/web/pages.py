@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from exoshare.auth import service as auth_service
 from exoshare.auth.gate import SESSION_COOKIE, CurrentPrincipal, optional_principal
 from exoshare.auth.login import sign_in
-from exoshare.auth.models import CredentialKind, Role
+from exoshare.auth.schemas import CredentialKind, Role
 from exoshare.auth.scope import Permission, Principal
 from exoshare.auth.secret_box import totp_box
 from exoshare.bounds import SQL_BIGINT_MAX
