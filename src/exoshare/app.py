@@ -24,8 +24,11 @@ from exoshare.devices.pages import router as devices_pages_router
 from exoshare.fleet.api import router as fleet_router
 from exoshare.fleet.pages import router as fleet_pages_router
 from exoshare.health import router as health_router
+from exoshare.home import api as home_api_router
+from exoshare.home import pages as home_pages_router
 from exoshare.network.api import router as network_router
 from exoshare.patients.api import router as patients_router
+from exoshare.patients.pages import router as patients_pages_router
 from exoshare.runtime import Runtime
 from exoshare.scheduling.api import router as scheduling_router
 from exoshare.scheduling.pages import router as scheduling_pages_router
@@ -37,7 +40,7 @@ from exoshare.telerehab.api import router as telerehab_router
 from exoshare.telerehab.pages import router as telerehab_pages_router
 from exoshare.telerehab.runtime import telerehab_lifespan
 from exoshare.web import STATIC_DIR
-from exoshare.web.pages import router as pages_router
+from exoshare.web.language import router as language_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -71,9 +74,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health_router,
         auth_router,
         network_router,
+        home_api_router,
         patients_router,
         devices_router,
-        pages_router,
+        language_router,
+        home_pages_router,
+        patients_pages_router,
         devices_pages_router,
     ):
         app.include_router(router)

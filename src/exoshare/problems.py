@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from exoshare.errors import ExoshareError, InvalidInput, TooManyAttempts
+from exoshare.web.render import render
 
 PROBLEM_TYPE_BASE = "https://exoshare.org/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -55,8 +56,6 @@ def problem(
             return _to_login(request)
         if slug == "second-factor-enrolment-required":
             return RedirectResponse("/account/security", status_code=303)
-        from exoshare.web.render import render
-
         principal = getattr(request.state, "principal", None)
         page = render(
             request,

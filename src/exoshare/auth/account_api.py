@@ -91,7 +91,9 @@ def invite(
         body.org_unit_id,
         timedelta(hours=settings.invitation_ttl_hours),
     )
-    subject, text = invitations.invitation_mail(settings.resolved_public_url(), invitation, token)
+    subject, text = invitations.invitation_mail(
+        session, settings.resolved_public_url(), invitation, token
+    )
     send_or_fail(settings, invitation.email, subject, text)
     return InvitationOut.model_validate(invitation)
 
@@ -126,7 +128,9 @@ def resend_invitation(
     invitation, token = invitations.resend(
         session, principal, invitation_id, timedelta(hours=settings.invitation_ttl_hours)
     )
-    subject, text = invitations.invitation_mail(settings.resolved_public_url(), invitation, token)
+    subject, text = invitations.invitation_mail(
+        session, settings.resolved_public_url(), invitation, token
+    )
     send_or_fail(settings, invitation.email, subject, text)
     return InvitationOut.model_validate(invitation)
 

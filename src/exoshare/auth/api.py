@@ -112,7 +112,9 @@ def create_user(
         body.org_unit_id,
         timedelta(hours=settings.invitation_ttl_hours),
     )
-    subject, text = invitations.invitation_mail(settings.resolved_public_url(), invitation, token)
+    subject, text = invitations.invitation_mail(
+        session, settings.resolved_public_url(), invitation, token
+    )
     # Sent after the answer, so neither its outcome nor its time tells the address apart.
     background.add_task(send_later, settings, invitation.email, subject, text)
     return PersonInvitedOut.model_validate(invitation)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from exoshare.auth import audit
 from exoshare.auth.models import RoleGrant
 from exoshare.auth.scope import Permission, Principal
+from exoshare.auth.scope_tree import paths_of
 from exoshare.auth.service import visible_user
 from exoshare.errors import Conflict, NotFound, PermissionDenied
 
@@ -21,10 +22,10 @@ def grants_of(session: Session, principal: Principal, user_id: str) -> list[Role
     grants = session.scalars(
         select(RoleGrant)
         .where(RoleGrant.user_id == user.id)
-        .options(selectinload(RoleGrant.org_unit))
         .order_by(RoleGrant.granted_at, RoleGrant.id)
     ).all()
-    return [g for g in grants if principal.covers(Permission.users_manage, g.org_unit.path)]
+    paths = paths_of(session, {g.org_unit_id for g in grants})
+    return [g for g in grants if principal.covers(Permission.users_manage, paths[g.org_unit_id])]
 
 
 def revoke_grant(session: Session, principal: Principal, user_id: str, grant_id: str) -> RoleGrant:
@@ -37,14 +38,15 @@ def revoke_grant(session: Session, principal: Principal, user_id: str, grant_id:
     """
     missing = NotFound(f"grant {grant_id} not found")
     grant = session.get(RoleGrant, grant_id, with_for_update=True)
+    path = "" if grant is None else paths_of(session, {grant.org_unit_id})[grant.org_unit_id]
     if (
         grant is None
         or grant.user_id != user_id
         or grant.revoked_at is not None
-        or not principal.covers(Permission.users_manage, grant.org_unit.path)
+        or not principal.covers(Permission.users_manage, path)
     ):
         raise missing
-    if not principal.may_grant(grant.role, grant.org_unit.path):
+    if not principal.may_grant(grant.role, path):
         raise PermissionDenied(
             f"you may not revoke the role {grant.role.value}: you could not have granted it"
         )

@@ -9,17 +9,17 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from exoshare.auth import audit, service
 from exoshare.auth.models import Invitation, RoleGrant, User
 from exoshare.auth.passwords import verify_password
 from exoshare.auth.schemas import Role
 from exoshare.auth.scope import Permission, Principal
+from exoshare.auth.scope_tree import ScopeUnit, org_units, scope_unit
 from exoshare.auth.throttle import LoginThrottler
 from exoshare.auth.tokens import new_token, token_hash
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from exoshare.network.models import OrgUnit
 
 INVALID_TOKEN = "this invitation link is unknown, already used or expired: ask for a new one"
 
@@ -31,11 +31,19 @@ def _checked_address(email: str) -> str:
     return email
 
 
+def _unit_of(session: Session, invitation: Invitation) -> ScopeUnit:
+    """The org unit an invitation offers a role on (the foreign key guarantees it exists)."""
+    unit = scope_unit(session, invitation.org_unit_id)
+    if unit is None:  # pragma: no cover - the foreign key forbids it
+        raise NotFound(f"org unit {invitation.org_unit_id} not found")
+    return unit
+
+
 def _offerable_unit(
     session: Session, principal: Principal, role: Role, org_unit_id: str
-) -> OrgUnit:
+) -> ScopeUnit:
     """The org unit on which the caller may offer ``role`` (no wider than their own grant)."""
-    org_unit = session.get(OrgUnit, org_unit_id)
+    org_unit = scope_unit(session, org_unit_id)
     if org_unit is None or not principal.covers(Permission.users_manage, org_unit.path):
         raise NotFound(f"org unit {org_unit_id} not found", field="org_unit_id")
     if not principal.may_grant(role, org_unit.path):
@@ -51,7 +59,7 @@ def _record(
     principal: Principal,
     email: str,
     role: Role,
-    org_unit: OrgUnit,
+    org_unit: ScopeUnit,
     ttl: timedelta,
 ) -> tuple[Invitation, str]:
     token, digest = new_token()
@@ -119,10 +127,7 @@ def invite_to_role(
 def open_invitation(session: Session, token: str) -> Invitation:
     """The pending invitation of ``token``, locked for acceptance."""
     invitation = session.scalar(
-        select(Invitation)
-        .where(Invitation.token_sha256 == token_hash(token))
-        .options(selectinload(Invitation.org_unit))
-        .with_for_update()
+        select(Invitation).where(Invitation.token_sha256 == token_hash(token)).with_for_update()
     )
     if (
         invitation is None
@@ -142,15 +147,14 @@ def pending(
     where = (
         Invitation.accepted_at.is_(None),
         Invitation.withdrawn_at.is_(None),
-        principal.org_filter(Permission.users_manage, OrgUnit.path),
+        principal.org_filter(Permission.users_manage, org_units.c.path),
     )
-    base = select(Invitation).join(OrgUnit, OrgUnit.id == Invitation.org_unit_id).where(*where)
+    base = (
+        select(Invitation).join(org_units, org_units.c.id == Invitation.org_unit_id).where(*where)
+    )
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = session.scalars(
-        base.options(selectinload(Invitation.org_unit))
-        .order_by(Invitation.created_at.desc(), Invitation.id)
-        .limit(limit)
-        .offset(offset)
+        base.order_by(Invitation.created_at.desc(), Invitation.id).limit(limit).offset(offset)
     ).all()
     return list(rows), total
 
@@ -160,14 +164,15 @@ def _managed_pending(session: Session, principal: Principal, invitation_id: str)
     withdrawn answers exactly like one that does not exist; one the caller can see but could
     not have sent (a wider role) is refused with 403."""
     invitation = session.get(Invitation, invitation_id, with_for_update=True)
+    path = "" if invitation is None else _unit_of(session, invitation).path
     if (
         invitation is None
         or invitation.accepted_at is not None
         or invitation.withdrawn_at is not None
-        or not principal.covers(Permission.users_manage, invitation.org_unit.path)
+        or not principal.covers(Permission.users_manage, path)
     ):
         raise NotFound(f"invitation {invitation_id} not found")
-    if not principal.may_grant(invitation.role, invitation.org_unit.path):
+    if not principal.may_grant(invitation.role, path):
         raise PermissionDenied(
             f"you may not act on an invitation as {invitation.role.value}: you could not have "
             "sent it"
@@ -246,20 +251,31 @@ def accept(
             session, invitation.email, display_name.strip()[:200], password, locale
         )
     grant = service.add_grant(
-        session, user, invitation.role, invitation.org_unit, granted_by=invitation.invited_by_id
+        session,
+        user,
+        invitation.role,
+        _unit_of(session, invitation),
+        granted_by=invitation.invited_by_id,
     )
     invitation.accepted_at = datetime.now(UTC)
     invitation.accepted_user_id = user.id
     return user, grant
 
 
-def invitation_mail(base_url: str, invitation: Invitation, token: str) -> tuple[str, str]:
+def unit_name(session: Session, invitation: Invitation) -> str:
+    """The name of the org unit an invitation offers a role on, as the invitee reads it."""
+    return _unit_of(session, invitation).name
+
+
+def invitation_mail(
+    session: Session, base_url: str, invitation: Invitation, token: str
+) -> tuple[str, str]:
     """Subject and body of the invitation e-mail."""
     link = f"{base_url}/invitation?token={quote(token)}"
     subject = "You are invited to exoshare"
     body = (
         f"You have been invited to exoshare as {invitation.role.value.replace('_', ' ')} "
-        f"of {invitation.org_unit.name}.\n\n"
+        f"of {unit_name(session, invitation)}.\n\n"
         f"Accept the invitation and choose your password here:\n{link}\n\n"
         f"The link works once and until {invitation.expires_at:%Y-%m-%d %H:%M} UTC. "
         "If you did not expect this message, ignore it.\n"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exoshare.auth.schemas import CredentialKind, Role
 from exoshare.db import Base, IdMixin, TimestampMixin, utcnow
-from exoshare.network.models import OrgUnit
+
+if TYPE_CHECKING:
+    # network owns org units and sits above auth: the relationship is named, not imported.
+    from exoshare.network.models import OrgUnit
 
 
 class User(IdMixin, TimestampMixin, Base):
@@ -43,7 +47,7 @@ class RoleGrant(IdMixin, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
     user: Mapped[User] = relationship(back_populates="grants", foreign_keys=[user_id])
-    org_unit: Mapped[OrgUnit] = relationship()
+    org_unit: Mapped[OrgUnit] = relationship("OrgUnit", viewonly=True)
 
 
 class Credential(IdMixin, Base):
@@ -84,7 +88,7 @@ class Invitation(IdMixin, Base):
     # Withdrawn invitations stay for the record; their token no longer opens anything.
     withdrawn_at: Mapped[datetime | None] = mapped_column(default=None)
 
-    org_unit: Mapped[OrgUnit] = relationship()
+    org_unit: Mapped[OrgUnit] = relationship("OrgUnit", viewonly=True)
 
 
 class PasswordReset(IdMixin, Base):

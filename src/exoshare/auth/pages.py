@@ -1,22 +1,35 @@
-"""Pages of accounts: accept an invitation, forgot and reset password, own security settings."""
+"""Pages of accounts: sign in and out, accept an invitation, forgot and reset password, own
+security settings."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from exoshare.auth import invitations, password_reset, sessions, totp
+from exoshare.auth import service as auth_service
 from exoshare.auth.account_api import send_later
-from exoshare.auth.gate import CurrentPrincipal
+from exoshare.auth.gate import SESSION_COOKIE, CurrentPrincipal, optional_principal
+from exoshare.auth.login import sign_in
 from exoshare.auth.models import User
 from exoshare.auth.passwords import MIN_PASSWORD_LENGTH
+from exoshare.auth.schemas import CredentialKind
+from exoshare.auth.scope import Principal
 from exoshare.auth.secret_box import totp_box
 from exoshare.deps import DbSession
-from exoshare.errors import InvalidInput, NotFound
+from exoshare.errors import (
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    SecondFactorRequired,
+    TooManyAttempts,
+)
 from exoshare.runtime import runtime_of
+from exoshare.web.redirects import safe_next
 from exoshare.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -25,9 +38,127 @@ router = APIRouter(include_in_schema=False)
 NO_REFERRER = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
-def _page(request: Request, template: str, status_code: int = 200, **context: object) -> Response:
+def _page(
+    request: Request, template: str, status_code: int = 200, **context: object
+) -> HTMLResponse:
     response = render(request, template, None, status_code, **context)
     response.headers.update(NO_REFERRER)
+    return response
+
+
+# ------------------------------------------------------------------------ sign in and out
+
+LOGIN_CSRF_COOKIE = "exoshare_login_csrf"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(
+    request: Request,
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+    next: str | None = None,
+) -> Response:
+    if principal is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _login_page(request, next, error=None, status_code=200)
+
+
+def _login_page(
+    request: Request,
+    next: str | None,
+    error: str | None,
+    status_code: int,
+    email: str = "",
+    retry_after_s: int | None = None,
+) -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "login.html",
+        None,
+        status_code,
+        next=safe_next(next),
+        error=error,
+        login_csrf=token,
+        email=email,
+        retry_after_s=retry_after_s,
+    )
+    if retry_after_s is not None:
+        response.headers["Retry-After"] = str(retry_after_s)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=runtime_of(request).settings.cookie_secure,
+        max_age=3600,
+    )
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: DbSession,
+    email: Annotated[str, Form(max_length=254)],
+    password: Annotated[str, Form(max_length=1024)],
+    login_csrf: Annotated[str, Form()] = "",
+    next: Annotated[str | None, Form()] = None,
+    totp_code: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected, login_csrf):
+        return _login_page(request, next, error="form-expired", status_code=400)
+    address = request.client.host if request.client else None
+    try:
+        user = sign_in(
+            session,
+            runtime_of(request).login_throttler,
+            email,
+            password,
+            totp_code or None,
+            address,
+            totp_box(runtime_of(request).settings),
+        )
+    except TooManyAttempts as exc:
+        return _login_page(
+            request, next, "too-many", 429, email=email, retry_after_s=exc.retry_after_s
+        )
+    except SecondFactorRequired:
+        return _login_page(request, next, error="code-needed", status_code=401, email=email)
+    except NotAuthenticated:
+        return _login_page(request, next, error="bad-credentials", status_code=401, email=email)
+    settings = runtime_of(request).settings
+    ttl = timedelta(hours=settings.session_ttl_hours)
+    secret, _ = auth_service.issue_credential(
+        session,
+        user,
+        CredentialKind.browser_session,
+        ttl,
+        client_address=address,
+        user_agent=request.headers.get("user-agent"),
+    )
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        max_age=int(ttl.total_seconds()),
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: DbSession, _principal: CurrentPrincipal) -> RedirectResponse:
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    credential = auth_service.credential_for_secret(session, cookie, CredentialKind.browser_session)
+    if credential is not None:
+        auth_service.revoke_credential(session, credential)
+        runtime_of(request).live_sockets.close_for([credential.id])
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
     return response
 
 
@@ -35,7 +166,7 @@ def _page(request: Request, template: str, status_code: int = 200, **context: ob
 
 
 @router.get("/invitation", response_class=HTMLResponse)
-def invitation_form(request: Request, session: DbSession, token: str = "") -> Response:
+def invitation_form(request: Request, session: DbSession, token: str = "") -> HTMLResponse:
     try:
         invitation = invitations.open_invitation(session, token)
     except NotFound:
@@ -44,6 +175,7 @@ def invitation_form(request: Request, session: DbSession, token: str = "") -> Re
         request,
         "accounts/invitation.html",
         invitation=invitation,
+        unit_name=invitations.unit_name(session, invitation),
         existing=invitations.account_exists(session, invitation),
         token=token,
         min_length=MIN_PASSWORD_LENGTH,
@@ -57,12 +189,13 @@ def invitation_accept(
     token: Annotated[str, Form(max_length=200)],
     password: Annotated[str, Form(max_length=1024)],
     display_name: Annotated[str, Form(max_length=200)] = "",
-) -> Response:
+) -> HTMLResponse:
     try:
         invitation = invitations.open_invitation(session, token)
     except NotFound:
         return _page(request, "accounts/invitation.html", 404, error="invalid-token")
     existing = invitations.account_exists(session, invitation)
+    unit_name = invitations.unit_name(session, invitation)
     try:
         invitations.accept(
             session,
@@ -79,6 +212,7 @@ def invitation_accept(
             "accounts/invitation.html",
             422,
             invitation=invitation,
+            unit_name=unit_name,
             existing=existing,
             token=token,
             min_length=MIN_PASSWORD_LENGTH,
@@ -91,7 +225,7 @@ def invitation_accept(
 
 
 @router.get("/forgot-password", response_class=HTMLResponse)
-def forgot_form(request: Request) -> Response:
+def forgot_form(request: Request) -> HTMLResponse:
     return _page(request, "accounts/forgot_password.html")
 
 
@@ -101,7 +235,7 @@ def forgot_submit(
     session: DbSession,
     background: BackgroundTasks,
     email: Annotated[str, Form(max_length=254)],
-) -> Response:
+) -> HTMLResponse:
     """The same page for every address, known or not; the mail goes after the answer."""
     settings = runtime_of(request).settings
     ttl = timedelta(minutes=settings.password_reset_ttl_minutes)
@@ -114,7 +248,7 @@ def forgot_submit(
 
 
 @router.get("/reset-password", response_class=HTMLResponse)
-def reset_form(request: Request, session: DbSession, token: str = "") -> Response:
+def reset_form(request: Request, session: DbSession, token: str = "") -> HTMLResponse:
     try:
         password_reset.check_token(session, token)
     except NotFound:
@@ -130,7 +264,7 @@ def reset_submit(
     session: DbSession,
     token: Annotated[str, Form(max_length=200)],
     password: Annotated[str, Form(max_length=1024)],
-) -> Response:
+) -> HTMLResponse:
     try:
         _, revoked = password_reset.reset_password(session, token, password)
     except NotFound:
@@ -157,7 +291,7 @@ def _security_page(
     principal: CurrentPrincipal,
     status_code: int = 200,
     **context: object,
-) -> Response:
+) -> HTMLResponse:
     settings = runtime_of(request).settings
     response = render(
         request,
@@ -182,14 +316,14 @@ def _user(session: DbSession, principal: CurrentPrincipal) -> User:
 
 
 @router.get("/account/security", response_class=HTMLResponse)
-def security(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+def security(request: Request, session: DbSession, principal: CurrentPrincipal) -> HTMLResponse:
     return _security_page(request, session, principal)
 
 
 @router.post("/account/security/totp", response_class=HTMLResponse)
 def security_totp_start(
     request: Request, session: DbSession, principal: CurrentPrincipal
-) -> Response:
+) -> HTMLResponse:
     box = totp_box(runtime_of(request).settings)
     secret, uri = totp.start_enrolment(session, _user(session, principal), box)
     return _security_page(request, session, principal, enrolling={"secret": secret, "uri": uri})
@@ -201,7 +335,7 @@ def security_totp_confirm(
     session: DbSession,
     principal: CurrentPrincipal,
     code: Annotated[str, Form(max_length=20)],
-) -> Response:
+) -> HTMLResponse:
     try:
         box = totp_box(runtime_of(request).settings)
         codes = totp.confirm_enrolment(session, _user(session, principal), code, box)
@@ -230,7 +364,7 @@ def security_totp_disable(
 @router.post("/account/security/sessions/{credential_id}/revoke")
 def security_revoke(
     credential_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
-) -> Response:
+) -> RedirectResponse:
     sessions.revoke_own(session, principal.user_id, credential_id)
     runtime_of(request).live_sockets.close_for([credential_id])
     return RedirectResponse("/account/security", status_code=303)
@@ -239,7 +373,7 @@ def security_revoke(
 @router.post("/account/security/sessions/revoke-others")
 def security_revoke_others(
     request: Request, session: DbSession, principal: CurrentPrincipal
-) -> Response:
+) -> RedirectResponse:
     keep = getattr(request.state, "credential_id", None)
     runtime_of(request).live_sockets.close_for(
         sessions.revoke_all(session, principal.user_id, keep)

@@ -155,7 +155,9 @@ class Principal:
         return any(org_unit_path.startswith(p) for p in self.paths_for(permission))
 
     def org_filter(
-        self, permission: Permission, path_column: InstrumentedAttribute[str]
+        self,
+        permission: Permission,
+        path_column: InstrumentedAttribute[str] | ColumnElement[str],
     ) -> ColumnElement[bool]:
         """SQL condition selecting rows whose org-unit path lies in the caller's scope."""
         paths = self.paths_for(permission)

@@ -20,8 +20,8 @@ from exoshare.auth.passwords import (
 )
 from exoshare.auth.schemas import CredentialKind, Role
 from exoshare.auth.scope import Grant, Permission, Principal
+from exoshare.auth.scope_tree import OrgUnitRef, ScopeUnit, org_units, scope_unit
 from exoshare.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
-from exoshare.network.models import OrgUnit
 
 TOKEN_PREFIX = "exo_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -71,7 +71,7 @@ def create_user(
 
 
 def add_grant(
-    session: Session, user: User, role: Role, org_unit: OrgUnit, granted_by: str | None = None
+    session: Session, user: User, role: Role, org_unit: OrgUnitRef, granted_by: str | None = None
 ) -> RoleGrant:
     grant = RoleGrant(user_id=user.id, role=role, org_unit_id=org_unit.id, granted_by_id=granted_by)
     session.add(grant)
@@ -79,9 +79,11 @@ def add_grant(
     return grant
 
 
-def grantable_unit(session: Session, principal: Principal, role: Role, org_unit_id: str) -> OrgUnit:
+def grantable_unit(
+    session: Session, principal: Principal, role: Role, org_unit_id: str
+) -> ScopeUnit:
     """The org unit on which the caller may grant ``role`` (no wider than their own grant)."""
-    org_unit = session.get(OrgUnit, org_unit_id)
+    org_unit = scope_unit(session, org_unit_id)
     if org_unit is None or not principal.covers(Permission.network_read, org_unit.path):
         raise NotFound(f"org unit {org_unit_id} not found", field="org_unit_id")
     if not principal.may_grant(role, org_unit.path):
@@ -108,10 +110,10 @@ def manages(session: Session, principal: Principal, user: User) -> bool:
     stmt = (
         select(func.count())
         .select_from(RoleGrant)
-        .join(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
+        .join(org_units, org_units.c.id == RoleGrant.org_unit_id)
         .where(
             RoleGrant.user_id == user.id,
-            principal.org_filter(Permission.users_manage, OrgUnit.path),
+            principal.org_filter(Permission.users_manage, org_units.c.path),
         )
     )
     return bool(session.scalar(stmt))
@@ -234,8 +236,8 @@ def principal_for(
     request_path: str | None = None,
 ) -> Principal:
     rows = session.execute(
-        select(RoleGrant.role, RoleGrant.org_unit_id, OrgUnit.path)
-        .join(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
+        select(RoleGrant.role, RoleGrant.org_unit_id, org_units.c.path)
+        .join(org_units, org_units.c.id == RoleGrant.org_unit_id)
         .where(RoleGrant.user_id == user.id, RoleGrant.revoked_at.is_(None))
     ).all()
     return Principal(
@@ -258,8 +260,8 @@ def list_users(
         return [], 0
     in_scope = (
         select(RoleGrant.user_id)
-        .join(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
-        .where(principal.org_filter(Permission.users_manage, OrgUnit.path))
+        .join(org_units, org_units.c.id == RoleGrant.org_unit_id)
+        .where(principal.org_filter(Permission.users_manage, org_units.c.path))
     )
     base = select(User).where(User.id.in_(in_scope))
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0

@@ -304,3 +304,14 @@ def with_model(units: QueryableAttribute[Any]) -> ExecutableOption:
     """Loader option for another table's relationship to units (``units``): each unit's model
     comes in one query, whatever the number of rows (no N+1)."""
     return selectinload(units).selectinload(DeviceUnit.model)
+
+
+def unit_counts_by_org_unit(session: Session, principal: Principal) -> dict[str, int]:
+    """How many device units each org unit holds, for the org units the caller sees in the
+    network tree (``network:read``): the tree's per-node device count."""
+    rows = session.execute(
+        select(DeviceUnit.org_unit_id, func.count())
+        .where(network_service.in_scope(principal, Permission.network_read, DeviceUnit.org_unit_id))
+        .group_by(DeviceUnit.org_unit_id)
+    ).all()
+    return {org_unit_id: count for org_unit_id, count in rows}

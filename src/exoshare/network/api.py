@@ -1,4 +1,4 @@
-"""HTTP routes of the network: org units, the tree with counts, partners."""
+"""HTTP routes of the network: org units and partners (the tree with its counts: exoshare.home)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from exoshare.network.schemas import (
     OrgUnitUpdate,
     PartnerKind,
     PartnerOut,
-    TreeNodeOut,
 )
 from exoshare.pagination import Page
 
@@ -64,25 +63,6 @@ def update_org_unit(
         reopen="closed_on" in body.model_fields_set and body.closed_on is None,
     )
     return OrgUnitOut.model_validate(unit)
-
-
-def _tree_out(node: service.TreeNode) -> TreeNodeOut:
-    return TreeNodeOut(
-        id=node.unit.id,
-        code=node.unit.code,
-        name=node.unit.name,
-        kind=node.unit.kind,
-        clinics=node.clinics,
-        patients=node.patients,
-        device_units=node.units,
-        children=[_tree_out(child) for child in node.children],
-    )
-
-
-@router.get("/network/tree", response_model=list[TreeNodeOut])
-def network_tree(session: DbSession, principal: CurrentPrincipal) -> list[TreeNodeOut]:
-    """The visible tree with clinic, active-patient and device-unit counts."""
-    return [_tree_out(root) for root in service.network_tree(session, principal)]
 
 
 @router.get("/partners", response_model=Page[PartnerOut])

@@ -1,8 +1,9 @@
-"""Rules of the network tree: creating org units under a parent, listing what a caller may see."""
+"""Rules of the network tree: creating org units under a parent, listing what a caller may see,
+and the scope conditions other capabilities put in their own queries."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -140,28 +141,22 @@ class TreeNode:
     units: int = 0
 
 
-def network_tree(session: Session, principal: Principal) -> list[TreeNode]:
-    """The visible part of the tree with clinic, active-patient and device-unit counts per node."""
-    from exoshare.devices.models import DeviceUnit
-    from exoshare.patients.models import Patient
+def network_tree(
+    session: Session,
+    principal: Principal,
+    patient_counts: Mapping[str, int],
+    unit_counts: Mapping[str, int],
+) -> list[TreeNode]:
+    """The visible part of the tree with clinic, active-patient and device-unit counts per node.
 
+    The patient and device-unit counts are per org unit (``patients.service`` and
+    ``devices.service`` count their own rows); each node sums them over its subtree.
+    """
     units = session.scalars(
         select(OrgUnit)
         .where(principal.org_filter(Permission.network_read, OrgUnit.path))
         .order_by(OrgUnit.level, OrgUnit.name)
     ).all()
-    patient_counts = dict(
-        session.execute(
-            select(Patient.clinic_id, func.count())
-            .where(Patient.voided.is_(False))
-            .group_by(Patient.clinic_id)
-        ).all()
-    )
-    unit_counts = dict(
-        session.execute(
-            select(DeviceUnit.org_unit_id, func.count()).group_by(DeviceUnit.org_unit_id)
-        ).all()
-    )
     nodes = {u.id: TreeNode(u, []) for u in units}
     roots: list[TreeNode] = []
     for node in nodes.values():

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from exoshare.auth import audit
-from exoshare.auth.models import AuditEvent
 from exoshare.auth.scope import Permission, Principal
 from exoshare.auth.service import visible_user
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from exoshare.network.models import OrgUnit
+from exoshare.network import service as network_service
 from exoshare.network.schemas import OrgUnitKind
 from exoshare.patients.models import Patient
 from exoshare.patients.schemas import Diagnosis, Sex
+
+if TYPE_CHECKING:
+    from exoshare.auth.models import AuditEvent
 
 # Physiological bounds for adults and children treated on gait devices; outside them a value is
 # almost certainly a unit mix-up (cm for m, lb for kg) and is refused rather than stored.
@@ -26,13 +28,9 @@ WEIGHT_RANGE_KG = (10.0, 300.0)
 
 def _visible(principal: Principal) -> ColumnElement[bool]:
     return or_(
-        principal.org_filter(Permission.patients_read, OrgUnit.path),
+        network_service.in_scope(principal, Permission.patients_read, Patient.clinic_id),
         Patient.user_id == principal.user_id,
     )
-
-
-def _scoped() -> Select[Patient]:
-    return select(Patient).join(OrgUnit, OrgUnit.id == Patient.clinic_id)
 
 
 def list_patients(
@@ -43,7 +41,7 @@ def list_patients(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Patient], int]:
-    stmt = _scoped().where(_visible(principal), Patient.voided.is_(False))
+    stmt = select(Patient).where(_visible(principal), Patient.voided.is_(False))
     if clinic_id:
         stmt = stmt.where(Patient.clinic_id == clinic_id)
     if search:
@@ -75,7 +73,9 @@ def list_patients(
 def get_patient(session: Session, principal: Principal, patient_id: str) -> Patient:
     """The record, if the caller may see it; otherwise NotFound, so its existence stays hidden."""
     patient = session.scalar(
-        _scoped().where(Patient.id == patient_id, _visible(principal), Patient.voided.is_(False))
+        select(Patient).where(
+            Patient.id == patient_id, _visible(principal), Patient.voided.is_(False)
+        )
     )
     if patient is None:
         raise NotFound(f"patient {patient_id} not found")
@@ -124,7 +124,7 @@ def create_patient(
     user_id: str | None = None,
 ) -> Patient:
     """Create a record in a clinic. Seeding passes ``SYSTEM_SEEDING``."""
-    clinic = session.get(OrgUnit, clinic_id)
+    clinic = network_service.find_org_unit(session, clinic_id)
     if clinic is None or (not principal.covers(Permission.patients_read, clinic.path)):
         raise NotFound(f"clinic {clinic_id} not found", field="clinic_id")
     if not principal.covers(Permission.patients_write, clinic.path):
@@ -251,6 +251,20 @@ def audit_events_of(
     if not principal.covers(Permission.audit_read, patient.clinic.path):
         raise PermissionDenied("reading the audit log needs the clinic admin role")
     return audit.events_for_patient(session, patient.id, limit)
+
+
+def active_patient_counts_by_clinic(session: Session, principal: Principal) -> dict[str, int]:
+    """How many active (not voided) patients each clinic has, for the clinics the caller sees in
+    the network tree (``network:read``): the tree's per-node patient count, no names."""
+    rows = session.execute(
+        select(Patient.clinic_id, func.count())
+        .where(
+            Patient.voided.is_(False),
+            network_service.in_scope(principal, Permission.network_read, Patient.clinic_id),
+        )
+        .group_by(Patient.clinic_id)
+    ).all()
+    return {clinic_id: count for clinic_id, count in rows}
 
 
 # ------------------------------------------------------------ for other capabilities' rules

@@ -1,4 +1,7 @@
-"""The browser front end: page routes, templates, static assets and translation catalogs."""
+"""The presentation kernel: rendering, translations, enum labels, templates and static assets.
+
+Each capability serves its own pages (its pages.py) through web.render; web imports none of
+them, only the language switch is its own route."""
 
 from pathlib import Path
 

@@ -1,10 +1,12 @@
-"""Human words for enum values, marked for translation."""
+"""Human words for enum values, marked for translation.
+
+Each map is keyed by the enum's string values, not its members: a ``StrEnum`` member hashes and
+compares like its value, so ``ROLE[Role.therapist]`` finds ``ROLE["therapist"]``, and the
+presentation kernel imports no capability. tests/web/test_labels.py checks that every member of
+each enum has its label.
+"""
 
 from __future__ import annotations
-
-from exoshare.auth.schemas import Role
-from exoshare.devices.schemas import DeviceType, UnitStatus
-from exoshare.patients.schemas import Diagnosis, Sex
 
 
 def N_(message: str) -> str:
@@ -12,41 +14,41 @@ def N_(message: str) -> str:
     return message
 
 
-ROLE = {
-    Role.consortium_operator: N_("consortium operator"),
-    Role.clinic_admin: N_("clinic admin"),
-    Role.therapist: N_("therapist"),
-    Role.patient: N_("patient"),
-    Role.researcher: N_("researcher"),
-    Role.manufacturer: N_("manufacturer"),
-    Role.trainer: N_("trainer"),
+ROLE: dict[str, str] = {
+    "consortium_operator": N_("consortium operator"),
+    "clinic_admin": N_("clinic admin"),
+    "therapist": N_("therapist"),
+    "patient": N_("patient"),
+    "researcher": N_("researcher"),
+    "manufacturer": N_("manufacturer"),
+    "trainer": N_("trainer"),
 }
 
-DIAGNOSIS = {
-    Diagnosis.stroke: N_("Stroke"),
-    Diagnosis.spinal_cord_injury: N_("Spinal cord injury"),
-    Diagnosis.cerebral_palsy: N_("Cerebral palsy"),
-    Diagnosis.multiple_sclerosis: N_("Multiple sclerosis"),
-    Diagnosis.other: N_("Other"),
+DIAGNOSIS: dict[str, str] = {
+    "stroke": N_("Stroke"),
+    "spinal_cord_injury": N_("Spinal cord injury"),
+    "cerebral_palsy": N_("Cerebral palsy"),
+    "multiple_sclerosis": N_("Multiple sclerosis"),
+    "other": N_("Other"),
 }
 
-SEX = {
-    Sex.female: N_("Female"),
-    Sex.male: N_("Male"),
-    Sex.other: N_("Other"),
-    Sex.unknown: N_("Unknown"),
+SEX: dict[str, str] = {
+    "female": N_("Female"),
+    "male": N_("Male"),
+    "other": N_("Other"),
+    "unknown": N_("Unknown"),
 }
 
-UNIT_STATUS = {
-    UnitStatus.functioning: N_("Functioning"),
-    UnitStatus.awaiting_repair: N_("Awaiting repair"),
-    UnitStatus.unserviceable: N_("Unserviceable"),
+UNIT_STATUS: dict[str, str] = {
+    "functioning": N_("Functioning"),
+    "awaiting_repair": N_("Awaiting repair"),
+    "unserviceable": N_("Unserviceable"),
 }
 
-DEVICE_TYPE = {
-    DeviceType.overground_exoskeleton: N_("Overground exoskeleton"),
-    DeviceType.treadmill_gait_trainer: N_("Treadmill gait trainer"),
-    DeviceType.end_effector_trainer: N_("End-effector trainer"),
+DEVICE_TYPE: dict[str, str] = {
+    "overground_exoskeleton": N_("Overground exoskeleton"),
+    "treadmill_gait_trainer": N_("Treadmill gait trainer"),
+    "end_effector_trainer": N_("End-effector trainer"),
 }
 
 SETTING = {

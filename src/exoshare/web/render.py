@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
@@ -14,10 +14,13 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from exoshare.auth.scope import Principal
 from exoshare.runtime import runtime_of
 from exoshare.web import TEMPLATES_DIR, labels
 from exoshare.web.i18n import available_locales, choose_locale, text_direction, translations
+
+if TYPE_CHECKING:
+    # The caller's identity is auth's, a layer above: pages hand it in, render only reads it.
+    from exoshare.auth.scope import Principal
 
 
 @cache
