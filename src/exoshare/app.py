@@ -9,11 +9,16 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from exoshare import __version__, problems
-from exoshare.auth.account_api import router as account_router
 from exoshare.auth.api import router as auth_router
+from exoshare.auth.invitations.api import router as invitations_router
+from exoshare.auth.invitations.pages import router as invitation_pages_router
 from exoshare.auth.live_sockets import LiveSocketRegistry
 from exoshare.auth.pages import router as account_pages_router
+from exoshare.auth.password_reset.api import router as password_reset_router
+from exoshare.auth.password_reset.pages import router as password_reset_pages_router
+from exoshare.auth.sessions.api import router as sessions_router
 from exoshare.auth.throttle import LoginThrottler
+from exoshare.auth.totp.api import router as totp_router
 from exoshare.config import Settings, get_settings
 from exoshare.db import make_engine, make_sessionmaker
 from exoshare.deps import refuse_nul_characters
@@ -92,8 +97,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         scheduling_pages_router,
     ):
         app.include_router(router)
-    app.include_router(account_router)
-    app.include_router(account_pages_router)
+    for router in (
+        invitations_router,
+        password_reset_router,
+        totp_router,
+        sessions_router,
+        account_pages_router,
+        invitation_pages_router,
+        password_reset_pages_router,
+    ):
+        app.include_router(router)
     app.include_router(telemetry_router)
     app.include_router(telemetry_pages_router)
     app.include_router(telerehab_router)

@@ -130,7 +130,7 @@ def user_create(
 def keys_reseal() -> None:
     """Re-seal every stored TOTP secret with the current EXOSHARE_SECRET_KEY (step 2 of a key
     rotation; the former key must be in EXOSHARE_PREVIOUS_SECRET_KEYS while this runs)."""
-    from exoshare.auth import totp
+    from exoshare.auth.totp import service as totp
     from exoshare.db import make_engine, make_sessionmaker, session_scope
     from exoshare.errors import UndecryptableSecret
 

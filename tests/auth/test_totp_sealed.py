@@ -14,9 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.app import create_app
-from exoshare.auth import totp
 from exoshare.auth.models import TotpEnrolment
 from exoshare.auth.secret_box import SecretBox, totp_box
+from exoshare.auth.totp import service as totp
 from exoshare.config import Settings
 from exoshare.db import alembic_config, make_engine
 from exoshare.errors import UndecryptableSecret

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
 
-from exoshare.auth import grants, invitations, service, sessions
-from exoshare.auth.account_api import send_later
+from exoshare.auth import grants, service
 from exoshare.auth.gate import CurrentPrincipal, require
+from exoshare.auth.invitations import service as invitations
 from exoshare.auth.login import sign_in
+from exoshare.auth.mail import send_later
 from exoshare.auth.schemas import (
     CredentialKind,
     GrantCreate,
@@ -25,6 +26,7 @@ from exoshare.auth.schemas import (
 )
 from exoshare.auth.scope import Permission, Principal
 from exoshare.auth.secret_box import totp_box
+from exoshare.auth.sessions import service as sessions
 from exoshare.deps import DbSession, Paging
 from exoshare.errors import NotAuthenticated
 from exoshare.pagination import Page

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from exoshare.auth import totp
 from exoshare.auth.scope import Principal
+from exoshare.auth.totp import service as totp
 from exoshare.errors import SecondFactorEnrolmentRequired
 from exoshare.runtime import runtime_of
 

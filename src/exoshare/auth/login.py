@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from exoshare.auth import service, totp
+from exoshare.auth import service
 from exoshare.auth.models import User
 from exoshare.auth.secret_box import SecretBox
 from exoshare.auth.throttle import LoginThrottler
+from exoshare.auth.totp import service as totp
 from exoshare.errors import NotAuthenticated, SecondFactorRequired
 
 

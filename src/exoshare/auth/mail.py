@@ -9,6 +9,7 @@ from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from exoshare.config import Settings
+from exoshare.errors import MailUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -67,3 +68,19 @@ def send_mail(settings: Settings, to: str, subject: str, body: str) -> bool:
     except (OSError, smtplib.SMTPException) as exc:
         raise MailNotSent(f"sending to {to} via {url.hostname} failed: {exc}") from exc
     return True
+
+
+def send_or_fail(settings: Settings, to: str, subject: str, body: str) -> None:
+    """Send now; an unreachable server fails the request so nothing half-done is kept."""
+    try:
+        send_mail(settings, to, subject, body)
+    except MailNotSent as exc:
+        raise MailUnavailable(f"{exc}; nothing was saved, try again later") from exc
+
+
+def send_later(settings: Settings, to: str, subject: str, body: str) -> None:
+    """Send after the answer has gone out, so its timing tells nothing about the address."""
+    try:
+        send_mail(settings, to, subject, body)
+    except MailNotSent:
+        log.exception("e-mail %r not sent", subject)

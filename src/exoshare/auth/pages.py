@@ -1,5 +1,5 @@
-"""Pages of accounts: sign in and out, accept an invitation, forgot and reset password, own
-security settings."""
+"""Pages of one's own account: signing in and out, and the security settings (second factor,
+sessions). Invitations and password reset have their pages in their own folders."""
 
 from __future__ import annotations
 
@@ -7,24 +7,21 @@ import secrets
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from exoshare.auth import invitations, password_reset, sessions, totp
 from exoshare.auth import service as auth_service
-from exoshare.auth.account_api import send_later
 from exoshare.auth.gate import SESSION_COOKIE, CurrentPrincipal, optional_principal
 from exoshare.auth.login import sign_in
-from exoshare.auth.models import User
-from exoshare.auth.passwords import MIN_PASSWORD_LENGTH
 from exoshare.auth.schemas import CredentialKind
 from exoshare.auth.scope import Principal
 from exoshare.auth.secret_box import totp_box
+from exoshare.auth.sessions import service as sessions
+from exoshare.auth.totp import service as totp
 from exoshare.deps import DbSession
 from exoshare.errors import (
     InvalidInput,
     NotAuthenticated,
-    NotFound,
     SecondFactorRequired,
     TooManyAttempts,
 )
@@ -38,9 +35,11 @@ router = APIRouter(include_in_schema=False)
 NO_REFERRER = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
-def _page(
+def token_page(
     request: Request, template: str, status_code: int = 200, **context: object
 ) -> HTMLResponse:
+    """A page reached from a mailed token link (invitation, password reset): not cached, and
+    its address (the token) is not sent on as a Referer."""
     response = render(request, template, None, status_code, **context)
     response.headers.update(NO_REFERRER)
     return response
@@ -162,126 +161,6 @@ def logout(request: Request, session: DbSession, _principal: CurrentPrincipal) -
     return response
 
 
-# ----------------------------------------------------------------------------- invitation
-
-
-@router.get("/invitation", response_class=HTMLResponse)
-def invitation_form(request: Request, session: DbSession, token: str = "") -> HTMLResponse:
-    try:
-        invitation = invitations.open_invitation(session, token)
-    except NotFound:
-        return _page(request, "accounts/invitation.html", 404, error="invalid-token")
-    return _page(
-        request,
-        "accounts/invitation.html",
-        invitation=invitation,
-        unit_name=invitations.unit_name(session, invitation),
-        existing=invitations.account_exists(session, invitation),
-        token=token,
-        min_length=MIN_PASSWORD_LENGTH,
-    )
-
-
-@router.post("/invitation", response_class=HTMLResponse)
-def invitation_accept(
-    request: Request,
-    session: DbSession,
-    token: Annotated[str, Form(max_length=200)],
-    password: Annotated[str, Form(max_length=1024)],
-    display_name: Annotated[str, Form(max_length=200)] = "",
-) -> HTMLResponse:
-    try:
-        invitation = invitations.open_invitation(session, token)
-    except NotFound:
-        return _page(request, "accounts/invitation.html", 404, error="invalid-token")
-    existing = invitations.account_exists(session, invitation)
-    unit_name = invitations.unit_name(session, invitation)
-    try:
-        invitations.accept(
-            session,
-            token,
-            password,
-            display_name or None,
-            runtime_of(request).login_throttler,
-            request.client.host if request.client else None,
-        )
-    except InvalidInput as exc:
-        session.rollback()
-        return _page(
-            request,
-            "accounts/invitation.html",
-            422,
-            invitation=invitation,
-            unit_name=unit_name,
-            existing=existing,
-            token=token,
-            min_length=MIN_PASSWORD_LENGTH,
-            error=exc.field,
-        )
-    return _page(request, "accounts/invitation.html", done=True)
-
-
-# ------------------------------------------------------------------------- password reset
-
-
-@router.get("/forgot-password", response_class=HTMLResponse)
-def forgot_form(request: Request) -> HTMLResponse:
-    return _page(request, "accounts/forgot_password.html")
-
-
-@router.post("/forgot-password", response_class=HTMLResponse)
-def forgot_submit(
-    request: Request,
-    session: DbSession,
-    background: BackgroundTasks,
-    email: Annotated[str, Form(max_length=254)],
-) -> HTMLResponse:
-    """The same page for every address, known or not; the mail goes after the answer."""
-    settings = runtime_of(request).settings
-    ttl = timedelta(minutes=settings.password_reset_ttl_minutes)
-    found = password_reset.request_reset(session, email, ttl)
-    if found is not None:
-        user, token = found
-        subject, text = password_reset.reset_mail(settings.resolved_public_url(), token, ttl)
-        background.add_task(send_later, settings, user.email, subject, text)
-    return _page(request, "accounts/forgot_password.html", sent=True)
-
-
-@router.get("/reset-password", response_class=HTMLResponse)
-def reset_form(request: Request, session: DbSession, token: str = "") -> HTMLResponse:
-    try:
-        password_reset.check_token(session, token)
-    except NotFound:
-        return _page(request, "accounts/reset_password.html", 404, error="invalid-token")
-    return _page(
-        request, "accounts/reset_password.html", token=token, min_length=MIN_PASSWORD_LENGTH
-    )
-
-
-@router.post("/reset-password", response_class=HTMLResponse)
-def reset_submit(
-    request: Request,
-    session: DbSession,
-    token: Annotated[str, Form(max_length=200)],
-    password: Annotated[str, Form(max_length=1024)],
-) -> HTMLResponse:
-    try:
-        _, revoked = password_reset.reset_password(session, token, password)
-    except NotFound:
-        return _page(request, "accounts/reset_password.html", 404, error="invalid-token")
-    except InvalidInput:
-        return _page(
-            request,
-            "accounts/reset_password.html",
-            422,
-            token=token,
-            min_length=MIN_PASSWORD_LENGTH,
-            error="password",
-        )
-    runtime_of(request).live_sockets.close_for(revoked, "password reset")
-    return _page(request, "accounts/reset_password.html", done=True)
-
-
 # -------------------------------------------------------------------------- own security
 
 
@@ -309,12 +188,6 @@ def _security_page(
     return response
 
 
-def _user(session: DbSession, principal: CurrentPrincipal) -> User:
-    user = session.get(User, principal.user_id)
-    assert user is not None
-    return user
-
-
 @router.get("/account/security", response_class=HTMLResponse)
 def security(request: Request, session: DbSession, principal: CurrentPrincipal) -> HTMLResponse:
     return _security_page(request, session, principal)
@@ -325,7 +198,7 @@ def security_totp_start(
     request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> HTMLResponse:
     box = totp_box(runtime_of(request).settings)
-    secret, uri = totp.start_enrolment(session, _user(session, principal), box)
+    secret, uri = totp.start_enrolment(session, auth_service.user_of(session, principal), box)
     return _security_page(request, session, principal, enrolling={"secret": secret, "uri": uri})
 
 
@@ -338,7 +211,7 @@ def security_totp_confirm(
 ) -> HTMLResponse:
     try:
         box = totp_box(runtime_of(request).settings)
-        codes = totp.confirm_enrolment(session, _user(session, principal), code, box)
+        codes = totp.confirm_enrolment(session, auth_service.user_of(session, principal), code, box)
     except InvalidInput:
         return _security_page(request, session, principal, 422, error="code")
     return _security_page(request, session, principal, recovery_codes=codes)
@@ -353,7 +226,10 @@ def security_totp_disable(
 ) -> Response:
     try:
         totp.disable(
-            session, _user(session, principal), code, totp_box(runtime_of(request).settings)
+            session,
+            auth_service.user_of(session, principal),
+            code,
+            totp_box(runtime_of(request).settings),
         )
     except InvalidInput:
         session.rollback()

@@ -134,6 +134,13 @@ def visible_user(session: Session, principal: Principal, user_id: str) -> User:
     return user
 
 
+def user_of(session: Session, principal: Principal) -> User:
+    """The signed-in caller's own account."""
+    user = session.get(User, principal.user_id)
+    assert user is not None  # the principal was just read from it
+    return user
+
+
 def authenticate(session: Session, email: str, password: str) -> User:
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:

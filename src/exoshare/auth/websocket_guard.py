@@ -8,10 +8,11 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 from starlette.websockets import WebSocket
 
-from exoshare.auth import service, totp
+from exoshare.auth import service
 from exoshare.auth.gate import SESSION_COOKIE
 from exoshare.auth.schemas import CredentialKind
 from exoshare.auth.scope import Principal
+from exoshare.auth.totp import service as totp
 from exoshare.config import Settings
 from exoshare.errors import NotAuthenticated
 from exoshare.runtime import runtime_of

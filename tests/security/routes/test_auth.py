@@ -1,6 +1,7 @@
 """Route matrix of auth, by every kind of caller.
 
-The group: tokens, the caller, users and their role grants.
+The group: tokens, the caller, users and their role grants; signing in and out and the
+account pages.
 """
 
 from __future__ import annotations

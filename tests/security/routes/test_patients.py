@@ -1,6 +1,6 @@
 """Route matrix of patients, by every kind of caller.
 
-The group: patient records, their voiding and audit trail.
+The group: patient records, their voiding and audit trail, the patient table and pages.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Route matrix of platform, by every kind of caller.
 
-The group: health, OpenAPI, the API docs and static files.
+The group: health, the home page and the network tree with its counts (exoshare/home.py),
+OpenAPI, the API docs and static files.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Route matrix of web, by every kind of caller.
 
-The group: the login, logout, language, home and patient pages.
+The group: the language switch, and the device pages until they move to devices/pages.py.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from exoshare.auth import service
 from exoshare.auth.models import PasswordReset, User
 from exoshare.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
-from exoshare.auth.sessions import revoke_all
+from exoshare.auth.sessions.service import revoke_all
 from exoshare.auth.tokens import new_token, token_hash
 from exoshare.errors import InvalidInput, NotFound
 

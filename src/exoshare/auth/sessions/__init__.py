@@ -1,0 +1,1 @@
+"""A user's own browser sessions and API tokens, listed and revoked."""

@@ -1,0 +1,1 @@
+"""The TOTP second factor: enrolment, codes used once, recovery codes."""
