@@ -99,13 +99,11 @@ def user_create(
     locale: Annotated[str, typer.Option(help="Interface language")] = "en",
 ) -> None:
     """Create a user with one role on an org-unit subtree."""
-    from sqlalchemy import select
-
     from exoshare.auth import service
     from exoshare.auth.schemas import Role
     from exoshare.db import make_engine, make_sessionmaker, session_scope
     from exoshare.errors import ExoshareError
-    from exoshare.network.models import OrgUnit
+    from exoshare.network import service as network_service
 
     try:
         role_value = Role(role)
@@ -116,7 +114,7 @@ def user_create(
     factory = make_sessionmaker(make_engine(get_settings().resolved_database_url()))
     try:
         with session_scope(factory) as session:
-            unit = session.scalar(select(OrgUnit).where(OrgUnit.code == org_unit))
+            unit = network_service.find_org_unit_by_code(session, org_unit)
             if unit is None:
                 raise _fail(f"no org unit with code {org_unit!r}")
             user = service.create_user(session, email, name, password, locale)

@@ -237,6 +237,11 @@ def find_org_unit(session: Session, org_unit_id: str) -> OrgUnit | None:
     return session.get(OrgUnit, org_unit_id)
 
 
+def find_org_unit_by_code(session: Session, code: str) -> OrgUnit | None:
+    """The org unit with this code, or None (no scope check: for the operator's CLI)."""
+    return session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+
+
 def find_org_units(session: Session, org_unit_ids: Iterable[str]) -> dict[str, OrgUnit]:
     """The org units with these ids, by id, in one query (no scope check: the caller makes it)."""
     wanted = set(org_unit_ids)
