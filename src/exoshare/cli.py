@@ -321,7 +321,7 @@ def _schedule_demo_waitlist(factory: sessionmaker[Session]) -> None:
     """Book the demo waitlist from next Monday, so calendars and expected starts are filled."""
     from exoshare.auth.scope import SYSTEM_DEMO
     from exoshare.db import session_scope
-    from exoshare.scheduling.service import run_schedule
+    from exoshare.scheduling.runs import run_schedule
 
     today = date.today()
     start = today + timedelta(days=7 - today.weekday())
@@ -375,8 +375,8 @@ def schedule(
     from exoshare.auth.scope import SYSTEM_CLI
     from exoshare.db import make_engine, make_sessionmaker, session_scope
     from exoshare.errors import ExoshareError
+    from exoshare.scheduling.runs import run_schedule
     from exoshare.scheduling.schemas import ScheduleRunCreate
-    from exoshare.scheduling.service import run_schedule
 
     try:
         # The API's rules for a run: a start within the calendar, 1-12 weeks, finite limits.

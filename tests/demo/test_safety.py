@@ -19,11 +19,11 @@ from exoshare.devices.models import DeviceUnit
 from exoshare.fleet.models import UsageEvent
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
+from exoshare.scheduling import eligibility
 from exoshare.scheduling.models import BookedSession
-from exoshare.scheduling.service import run_schedule
+from exoshare.scheduling.runs import run_schedule
 from exoshare.telemetry.models import TelemetrySession
 from exoshare.telemetry.store import RawStore
-from exoshare.telerehab import eligibility
 from exoshare.telerehab.models import TherapySession
 
 

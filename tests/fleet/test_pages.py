@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.fleet import invoices
-from exoshare.scheduling import service as scheduling
-from exoshare.scheduling.models import Priority
+from exoshare.scheduling.hours import set_opening_hours
+from exoshare.scheduling.schemas import Priority
+from exoshare.scheduling.waitlist import add_to_waitlist
 from tests.world import PASSWORD, World, token
 
 
@@ -67,10 +68,10 @@ def test_waitlist_calendar_utilisation_and_approvals_pages(
     client: TestClient, world: World, session_factory: sessionmaker[Session]
 ) -> None:
     with session_scope(session_factory) as s:
-        scheduling.set_opening_hours(
+        set_opening_hours(
             s, SYSTEM_SEEDING, world.ids["madrid"], {d: (time(9), time(11)) for d in range(5)}
         )
-        scheduling.add_to_waitlist(
+        add_to_waitlist(
             s,
             SYSTEM_SEEDING,
             world.ids["patient_lucia"],

@@ -22,8 +22,15 @@ from exoshare.errors import ExoshareError
 from exoshare.fleet import maintenance
 from exoshare.fleet.schemas import MaintenanceKind
 from exoshare.network.models import OrgUnit
-from exoshare.scheduling import service
-from exoshare.scheduling.models import BookedSession, Priority, WaitlistEntry, WaitlistStatus
+from exoshare.scheduling.bookings import book_session
+from exoshare.scheduling.calendar import CALENDAR_MAX_DAYS
+from exoshare.scheduling.certifications import certify
+from exoshare.scheduling.hours import set_opening_hours
+from exoshare.scheduling.models import BookedSession, WaitlistEntry
+from exoshare.scheduling.problem_from_db import build_problem
+from exoshare.scheduling.runs import run_schedule
+from exoshare.scheduling.schemas import Priority, WaitlistStatus
+from exoshare.scheduling.waitlist import add_to_waitlist
 from tests.world import World, build_world, token
 
 MONDAY = date(2026, 3, 2)
@@ -43,7 +50,7 @@ def world(session_factory: sessionmaker[Session]) -> World:
             clinic = s.get(OrgUnit, world.ids[key])
             assert clinic is not None
             clinic.latitude, clinic.longitude, clinic.timezone = lat, lon, zone
-        service.set_opening_hours(
+        set_opening_hours(
             s, SYSTEM_SEEDING, world.ids["madrid"], {d: (time(9), time(11)) for d in range(5)}
         )
         record_approval(
@@ -55,7 +62,7 @@ def world(session_factory: sessionmaker[Session]) -> World:
             date(2020, 1, 1),
             "gait",
         )
-        service.certify(
+        certify(
             s,
             SYSTEM_SEEDING,
             world.ids["therapist_madrid"],
@@ -68,7 +75,7 @@ def world(session_factory: sessionmaker[Session]) -> World:
             ("patient_lucia", Priority.urgent, date(2026, 2, 20)),
             ("patient_amani", Priority.routine, date(2026, 1, 1)),
         ):
-            entry = service.add_to_waitlist(
+            entry = add_to_waitlist(
                 s, SYSTEM_SEEDING, world.ids[key], referred, priority, "post-acute stroke", 2, 2
             )
             world.ids[f"entry_{key}"] = entry.id
@@ -79,7 +86,7 @@ def test_schedule_books_a_hand_checkable_week(
     world: World, session_factory: sessionmaker[Session]
 ) -> None:
     with session_scope(session_factory) as s:
-        run = service.run_schedule(s, SYSTEM_SEEDING, MONDAY, weeks=1, time_limit_s=10)
+        run = run_schedule(s, SYSTEM_SEEDING, MONDAY, weeks=1, time_limit_s=10)
         assert (run.patients_waiting, run.patients_scheduled, run.sessions_booked) == (3, 2, 4)
     with session_factory() as s:
         sessions = s.scalars(select(BookedSession).order_by(BookedSession.starts_at)).all()
@@ -110,7 +117,7 @@ def test_a_therapist_with_remote_cover_elsewhere_is_scheduled_at_their_own_clini
         nairobi = s.get(OrgUnit, world.ids["nairobi"])
         assert therapist is not None and nairobi is not None
         add_grant(s, therapist, Role.therapist, nairobi)
-        built = service.build_problem(s, MONDAY, weeks=1)
+        built = build_problem(s, MONDAY, weeks=1)
     clinic_of = {t.id: t.clinic_id for t in built.problem.therapists}
     assert clinic_of[world.ids["therapist_madrid"]] == world.ids["madrid"]
 
@@ -125,7 +132,7 @@ def test_maintenance_blocks_the_unit(world: World, session_factory: sessionmaker
             datetime(2026, 3, 2, 0, 0, tzinfo=MADRID),
             datetime(2026, 3, 5, 0, 0, tzinfo=MADRID),
         )
-        run = service.run_schedule(s, SYSTEM_SEEDING, MONDAY, weeks=1, time_limit_s=10)
+        run = run_schedule(s, SYSTEM_SEEDING, MONDAY, weeks=1, time_limit_s=10)
         assert run.sessions_booked == 4
     with session_factory() as s:
         days = {b.starts_at.astimezone(MADRID).date() for b in s.scalars(select(BookedSession))}
@@ -204,7 +211,7 @@ def test_concurrent_booking_of_one_unit_slot_exactly_one_wins(
         try:
             with session_scope(session_factory) as s:
                 barrier.wait()
-                service.book_session(
+                book_session(
                     s,
                     SYSTEM_SEEDING,
                     world.ids[patient_key],
@@ -241,7 +248,7 @@ def test_calendar_days_outside_the_range_are_refused_not_clamped(
     assert client.post("/api/v1/booked-sessions", json=body, headers=admin).status_code == 201
     url = f"/api/v1/clinics/{world.ids['madrid']}/calendar?start=2026-03-02&days="
     assert client.get(url + "1", headers=admin).json() == []
-    for days in ("2", str(service.CALENDAR_MAX_DAYS)):
+    for days in ("2", str(CALENDAR_MAX_DAYS)):
         shown = client.get(url + days, headers=admin)
         assert shown.status_code == 200, shown.text
         assert [b["starts_at"][:16] for b in shown.json()] == ["2026-03-03T08:00"]

@@ -21,15 +21,19 @@ from exoshare.devices.approvals.schemas import ApprovalStatus
 from exoshare.devices.approvals.service import record_approval
 from exoshare.errors import ExoshareError, InvalidInput, NotFound, PermissionDenied
 from exoshare.network.models import OrgUnit
-from exoshare.scheduling import service
+from exoshare.scheduling import certifications
+from exoshare.scheduling.bookings import book_session
+from exoshare.scheduling.hours import set_opening_hours, set_working_hours
 from exoshare.scheduling.models import (
     BookedSession,
     ClinicOpeningHours,
-    Priority,
     TherapistCertification,
     TherapistWorkingHours,
     WaitlistEntry,
 )
+from exoshare.scheduling.runs import run_schedule
+from exoshare.scheduling.schemas import Priority
+from exoshare.scheduling.waitlist import add_to_waitlist
 from tests.scope_checks import missing_id, same_refusal
 from tests.world import PASSWORD, World, build_world, token
 
@@ -50,7 +54,7 @@ def world(session_factory: sessionmaker[Session]) -> World:
             s, SYSTEM_SEEDING, world.ids["model"], "CE", ApprovalStatus.approved,
             date(2020, 1, 1), "Gait training.",
         )  # fmt: skip
-        service.certify(
+        certifications.certify(
             s, SYSTEM_SEEDING, world.ids["therapist_madrid"], world.ids["model"],
             date(2025, 1, 1), date(2027, 12, 31),
         )  # fmt: skip
@@ -160,7 +164,7 @@ def test_hours_of_a_foreign_clinic_or_therapist_answer_like_missing_ones(
             session_factory,
             world,
             "admin_madrid",
-            lambda s, p: service.set_opening_hours(s, p, clinic_id, hours),
+            lambda s, p: set_opening_hours(s, p, clinic_id, hours),
         ).replace(clinic_id, "<id>")
 
     assert clinic_hours(world.ids["nairobi"]) == clinic_hours(nowhere)
@@ -174,7 +178,7 @@ def test_hours_of_a_foreign_clinic_or_therapist_answer_like_missing_ones(
             session_factory,
             world,
             "admin_madrid",
-            lambda s, p: service.set_working_hours(s, p, therapist_id, world.ids["madrid"], hours),
+            lambda s, p: set_working_hours(s, p, therapist_id, world.ids["madrid"], hours),
         ).replace(therapist_id, "<id>")
 
     assert therapist_hours(world.ids["therapist_barcelona"]) == therapist_hours(nowhere)
@@ -186,7 +190,7 @@ def test_hours_of_a_foreign_clinic_or_therapist_answer_like_missing_ones(
             session_factory,
             world,
             "therapist_madrid",
-            lambda s, p: service.set_opening_hours(s, p, world.ids["madrid"], hours),
+            lambda s, p: set_opening_hours(s, p, world.ids["madrid"], hours),
         )
         == f"{PermissionDenied.__name__}: you may not change the schedule of ES-MAD-01"
     )
@@ -204,7 +208,7 @@ def test_the_calendar_never_prints_a_foreign_patients_name(
     shows the slot, but the name stays with Barcelona."""
     with session_scope(session_factory) as s:
         for patient, hour in (("patient_carlos", 9), ("patient_jordi", 10)):
-            service.book_session(
+            book_session(
                 s,
                 SYSTEM_SEEDING,
                 world.ids[patient],
@@ -227,7 +231,7 @@ def test_an_operator_of_one_country_schedules_only_that_countrys_waitlist(
 ) -> None:
     with session_scope(session_factory) as s:
         for key in ("patient_carlos", "patient_amani"):  # Madrid, Nairobi
-            service.add_to_waitlist(
+            add_to_waitlist(
                 s,
                 SYSTEM_SEEDING,
                 world.ids[key],
@@ -245,9 +249,7 @@ def test_an_operator_of_one_country_schedules_only_that_countrys_waitlist(
     with session_scope(session_factory) as s:
         user = s.get(User, spain_operator_id)
         assert user is not None
-        run = service.run_schedule(
-            s, principal_for(s, user), date(2026, 3, 2), weeks=1, time_limit_s=5
-        )
+        run = run_schedule(s, principal_for(s, user), date(2026, 3, 2), weeks=1, time_limit_s=5)
         assert run.patients_waiting == 1
     with session_scope(session_factory) as s:
         reasons = dict(
@@ -277,7 +279,7 @@ def test_an_operator_of_one_country_certifies_only_that_countrys_therapists(
             session_factory,
             world,
             "operator_spain",
-            lambda s, p: service.certify(
+            lambda s, p: certifications.certify(
                 s, p, therapist_id, world.ids["model"], date(2026, 1, 1), date(2027, 1, 1)
             ),
         ).replace(therapist_id, "<id>")

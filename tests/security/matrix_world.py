@@ -22,7 +22,7 @@ from exoshare.auth.schemas import CredentialKind, Role
 from exoshare.auth.tokens import new_token
 from exoshare.db import new_id, session_scope
 from exoshare.network.models import OrgUnit, Partner
-from exoshare.scheduling import service as scheduling
+from exoshare.scheduling.certifications import certify
 from exoshare.telerehab import service as telerehab
 from exoshare.telerehab.alerts import Alert, AlertKind, Severity
 from tests.world import PASSWORD, World, build_world, token
@@ -106,7 +106,7 @@ def build_matrix_world(client: TestClient, factory: sessionmaker[Session]) -> Ma
             ("therapist_madrid", "model"),
             ("therapist_barcelona", "other_model"),
         ):
-            scheduling.certify(
+            certify(
                 s, operator, ids[therapist], ids[model], today - timedelta(days=30),
                 today + timedelta(days=335),
             )  # fmt: skip

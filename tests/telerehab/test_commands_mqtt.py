@@ -27,7 +27,7 @@ from exoshare.devices.approvals.schemas import ApprovalStatus
 from exoshare.devices.approvals.service import record_approval
 from exoshare.devices.models import DeviceUnit
 from exoshare.devices.schemas import DeviceType
-from exoshare.scheduling import service as scheduling
+from exoshare.scheduling.certifications import certify
 from exoshare.telemetry import mqtt as telemetry_mqtt
 from exoshare.telemetry import service as telemetry
 from exoshare.telemetry.ingest import Ingestor
@@ -74,7 +74,7 @@ class Setup:
             s.flush()
             self.secret, _ = telemetry.issue_device_credential(s, SYSTEM_SEEDING, unit.id)
             therapist = self.world.ids["therapist_madrid"]
-            scheduling.certify(
+            certify(
                 s,
                 SYSTEM_SEEDING,
                 therapist,

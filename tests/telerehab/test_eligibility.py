@@ -29,10 +29,9 @@ from exoshare.fleet import leases, maintenance
 from exoshare.fleet.schemas import MaintenanceKind
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
-from exoshare.scheduling import service as scheduling
+from exoshare.scheduling import bookings, certifications, eligibility, problem_from_db
 from exoshare.scheduling.models import BookedSession
 from exoshare.telemetry.models import TelemetrySession
-from exoshare.telerehab import eligibility
 from exoshare.telerehab import service as telerehab_service
 from exoshare.telerehab.models import TherapySession
 from tests.telerehab.helpers import announce, certify, device_secret, plan, ready_world
@@ -45,7 +44,7 @@ API = "/api/v1/telerehab"
 def _baseline(factory: sessionmaker[Session], approved: bool = True) -> World:
     world = build_world(factory)
     with session_scope(factory) as s:
-        scheduling.certify(
+        certifications.certify(
             s, SYSTEM_SEEDING, world.ids["therapist_madrid"], world.ids["model"], date(2026, 1, 1),
             date(2026, 12, 31),
         )  # fmt: skip
@@ -98,7 +97,7 @@ def test_the_certificate_must_be_valid_on_the_clinic_date(
 ) -> None:
     world = _baseline(session_factory)
     with session_scope(session_factory) as s:
-        scheduling.certify(
+        certifications.certify(
             s, SYSTEM_SEEDING, world.ids["therapist_madrid"], world.ids["model"], date(2026, 1, 1),
             date(2026, 6, 15),
         )  # fmt: skip
@@ -192,7 +191,7 @@ def test_the_clinic_must_hold_the_unit_and_no_lease_may_let_it_elsewhere(
 ) -> None:
     world = _baseline(session_factory)
     with session_scope(session_factory) as s:
-        scheduling.certify(
+        certifications.certify(
             s, SYSTEM_SEEDING, world.ids["therapist_barcelona"], world.ids["model"],
             date(2026, 1, 1), date(2026, 12, 31),
         )  # fmt: skip
@@ -295,7 +294,7 @@ def test_a_manual_booking_is_checked_like_the_solver_checks_its_own(
         assert carlos is not None
         carlos.height_m = 1.96  # too tall for the Strider X2 (1.50–1.95 m)
         with pytest.raises(SessionNotEligible) as refused:
-            scheduling.book_session(
+            bookings.book_session(
                 s, SYSTEM_SEEDING, world.ids["patient_carlos"], world.ids["unit_madrid"],
                 world.ids["therapist_madrid"], starts,
             )  # fmt: skip
@@ -303,7 +302,7 @@ def test_a_manual_booking_is_checked_like_the_solver_checks_its_own(
             ("patient.height_m", "patient-too-tall")
         ]
         carlos.height_m = 1.95
-        booked = scheduling.book_session(
+        booked = bookings.book_session(
             s, SYSTEM_SEEDING, world.ids["patient_carlos"], world.ids["unit_madrid"],
             world.ids["therapist_madrid"], starts,
         )  # fmt: skip
@@ -385,7 +384,7 @@ def test_the_scheduler_offers_no_unit_whose_model_may_not_be_used_where_it_is(
             assert clinic is not None
             clinic.latitude, clinic.longitude = lat, lon
     with session_scope(session_factory) as s:
-        built = scheduling.build_problem(s, date(2026, 6, 15), weeks=1)
+        built = problem_from_db.build_problem(s, date(2026, 6, 15), weeks=1)
         assert [u.id for u in built.problem.units] == [world.ids["unit_madrid"]]
         approve(
             s,
@@ -397,7 +396,7 @@ def test_the_scheduler_offers_no_unit_whose_model_may_not_be_used_where_it_is(
             "-",
         )
     with session_scope(session_factory) as s:
-        built = scheduling.build_problem(s, date(2026, 6, 15), weeks=1)
+        built = problem_from_db.build_problem(s, date(2026, 6, 15), weeks=1)
         assert sorted(u.id for u in built.problem.units) == sorted(
             [world.ids["unit_madrid"], kenyan_id]
         )

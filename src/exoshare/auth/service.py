@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -274,3 +274,29 @@ def list_users(
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     users = session.scalars(base.order_by(User.email).limit(limit).offset(offset)).all()
     return list(users), total
+
+
+# ------------------------------------------------- role grants, as other capabilities ask them
+
+
+def granted_unit_ids(user_id: str, role: Role | None = None) -> Select[str]:
+    """A subquery: the org units where the user holds an active grant (of ``role``, if given)."""
+    stmt = select(RoleGrant.org_unit_id).where(
+        RoleGrant.user_id == user_id, RoleGrant.revoked_at.is_(None)
+    )
+    return stmt.where(RoleGrant.role == role) if role is not None else stmt
+
+
+def therapist_grants(session: Session, org_unit_ids: list[str]) -> list[tuple[str, str]]:
+    """(user id, org unit id) of every active therapist grant on these org units, by user and
+    then the order granted (a user's first grant comes first)."""
+    rows = session.execute(
+        select(RoleGrant.user_id, RoleGrant.org_unit_id)
+        .where(
+            RoleGrant.role == Role.therapist,
+            RoleGrant.revoked_at.is_(None),
+            RoleGrant.org_unit_id.in_(org_unit_ids),
+        )
+        .order_by(RoleGrant.user_id, RoleGrant.granted_at, RoleGrant.id)
+    )
+    return [(user_id, org_unit_id) for user_id, org_unit_id in rows]

@@ -32,9 +32,11 @@ from exoshare.network.models import OrgUnit
 from exoshare.network.schemas import OrgUnitKind
 from exoshare.patients.models import Patient
 from exoshare.patients.schemas import Diagnosis
-from exoshare.scheduling.models import Priority
-from exoshare.scheduling.service import add_to_waitlist, certify, set_opening_hours
-from exoshare.telerehab import eligibility
+from exoshare.scheduling import eligibility
+from exoshare.scheduling.certifications import certify
+from exoshare.scheduling.hours import set_opening_hours
+from exoshare.scheduling.schemas import Priority
+from exoshare.scheduling.waitlist import add_to_waitlist
 
 # Clinics whose waitlists the demo fills, with how many of their patients wait.
 WAITING: dict[str, int] = {"IN-BLR-01": 50, "IN-DEL-01": 12, "ES-MAD-01": 6, "KE-NBO-01": 8}

@@ -24,9 +24,9 @@ from exoshare.devices.models import DeviceUnit
 from exoshare.devices.schemas import UnitStatus
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
+from exoshare.scheduling import eligibility
 from exoshare.telemetry import service as telemetry_service
 from exoshare.telemetry.store import RawStore
-from exoshare.telerehab import eligibility
 from exoshare.telerehab.models import TherapyLocation, TherapySession, TherapyStatus
 
 WEEKS = 6

@@ -34,8 +34,8 @@ from exoshare.devices.schemas import UnitStatus
 from exoshare.health import wait_until_healthy
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
+from exoshare.scheduling import eligibility
 from exoshare.telemetry import service as telemetry_service
-from exoshare.telerehab import eligibility
 from exoshare.telerehab import service as telerehab_service
 from exoshare.telerehab.models import TherapyLocation, TherapySession, TherapyStatus
 from exoshare.telerehab.service import ACTIVE as ACTIVE_STATUSES
@@ -110,7 +110,7 @@ def _pick(
     used_patients: set[str],
 ) -> tuple[DeviceUnit, DeviceModel, User, Patient] | None:
     """The first unit the clinic may use now, its therapist, and a patient the session would be
-    safe for: the same rule a therapist's start meets (:mod:`exoshare.telerehab.eligibility`)."""
+    safe for: the same rule a therapist's start meets (:mod:`exoshare.scheduling.eligibility`)."""
     now = datetime.now(UTC)
     for unit in eligibility.candidate_units(session, clinic.id):
         if unit.id in used_units or unit.status is not UnitStatus.functioning:

@@ -315,3 +315,35 @@ def unit_counts_by_org_unit(session: Session, principal: Principal) -> dict[str,
         .group_by(DeviceUnit.org_unit_id)
     ).all()
     return {org_unit_id: count for org_unit_id, count in rows}
+
+
+# ---------------------------------------------------------------------- for scheduling's rules
+
+
+def find_model(session: Session, model_id: str) -> DeviceModel | None:
+    """The model with this id, or None (models are public)."""
+    return session.get(DeviceModel, model_id)
+
+
+def models_by_ids(session: Session, model_ids: Collection[str]) -> list[DeviceModel]:
+    return list(session.scalars(select(DeviceModel).where(DeviceModel.id.in_(model_ids))))
+
+
+def functioning_units(session: Session) -> list[DeviceUnit]:
+    """Every unit whose status is functioning, wherever it is (no scope check)."""
+    return list(
+        session.scalars(select(DeviceUnit).where(DeviceUnit.status == UnitStatus.functioning))
+    )
+
+
+def units_owned_by_or_among(
+    session: Session, org_unit_id: str, unit_ids: Select[str]
+) -> list[DeviceUnit]:
+    """Units the org unit owns, and those whose ids the subquery selects, by serial number."""
+    return list(
+        session.scalars(
+            select(DeviceUnit)
+            .where((DeviceUnit.org_unit_id == org_unit_id) | DeviceUnit.id.in_(unit_ids))
+            .order_by(DeviceUnit.serial_number)
+        )
+    )

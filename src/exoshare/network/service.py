@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, ScalarSelect, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from exoshare.auth.scope import Permission, Principal
@@ -287,3 +287,41 @@ def find_manufacturer(session: Session, partner_id: str) -> Partner | None:
     """The partner with this id if it is a manufacturer, else None (partners are public)."""
     partner = session.get(Partner, partner_id)
     return partner if partner is not None and partner.kind is PartnerKind.manufacturer else None
+
+
+# ---------------------------------------------------------------------- for scheduling's rules
+
+
+def org_unit_paths(session: Session, org_unit_ids: Select[str]) -> list[str]:
+    """The paths of the org units whose ids the subquery selects (one query)."""
+    return list(session.scalars(select(OrgUnit.path).where(OrgUnit.id.in_(org_unit_ids))))
+
+
+def visible_clinics(
+    session: Session, principal: Principal, permission: Permission
+) -> list[OrgUnit]:
+    """The clinics a page offers to choose from: visible in the network, ``permission`` held."""
+    rows, _ = list_org_units(session, principal, OrgUnitKind.clinic, limit=500)
+    return [c for c in rows if principal.covers(permission, c.path)]
+
+
+def located_clinics(session: Session, clinic_ids: list[str] | None = None) -> list[OrgUnit]:
+    """Open clinics with a location, by code (``clinic_ids`` narrows them): where sessions can
+    be planned, since travel is measured from the clinic's coordinates."""
+    stmt = select(OrgUnit).where(
+        OrgUnit.kind == OrgUnitKind.clinic,
+        OrgUnit.latitude.is_not(None),
+        OrgUnit.longitude.is_not(None),
+        OrgUnit.closed_on.is_(None),
+    )
+    if clinic_ids is not None:
+        stmt = stmt.where(OrgUnit.id.in_(clinic_ids))
+    return list(session.scalars(stmt.order_by(OrgUnit.code)))
+
+
+def region_codes(session: Session) -> dict[str, str]:
+    """Code of every region, by id."""
+    return {
+        o.id: o.code
+        for o in session.scalars(select(OrgUnit).where(OrgUnit.kind == OrgUnitKind.region))
+    }

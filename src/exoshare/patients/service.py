@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -274,3 +275,23 @@ def find_patient(session: Session, patient_id: str) -> Patient | None:
     """Unscoped, unaudited read of a record (voided ones too), for a caller that checks scope
     itself before it shows anything."""
     return session.get(Patient, patient_id)
+
+
+def readable_patient_ids(
+    session: Session, principal: Principal, patient_ids: Iterable[str]
+) -> set[str]:
+    """Which of these patients' records the caller may read, by the clinic holding each record
+    (``patients:read`` there); two queries for all of them."""
+    ids = set(patient_ids)
+    if not ids:
+        return set()
+    clinic_of = dict(
+        session.execute(select(Patient.id, Patient.clinic_id).where(Patient.id.in_(ids))).all()
+    )
+    clinics = network_service.find_org_units(session, set(clinic_of.values()))
+    return {
+        pid
+        for pid, clinic_id in clinic_of.items()
+        if clinic_id in clinics
+        and principal.covers(Permission.patients_read, clinics[clinic_id].path)
+    }

@@ -10,7 +10,9 @@ from exoshare.auth.gate import CurrentPrincipal, require
 from exoshare.auth.scope import Permission, Principal
 from exoshare.bounds import CalendarDate
 from exoshare.deps import DbSession
-from exoshare.scheduling import service
+from exoshare.scheduling import bookings, runs
+from exoshare.scheduling import calendar as calendars
+from exoshare.scheduling import waitlist as waitlists
 from exoshare.scheduling.schemas import (
     BookedSessionOut,
     BookingCreate,
@@ -28,32 +30,36 @@ ScheduleKeeper = Annotated[Principal, Depends(require(Permission.scheduling_mana
 
 
 @router.post("/waitlist", response_model=WaitlistEntryOut, status_code=status.HTTP_201_CREATED)
-def add(body: WaitlistCreate, session: DbSession, principal: ScheduleKeeper) -> object:
-    return service.add_to_waitlist(session, principal, **body.model_dump())
+def add(body: WaitlistCreate, session: DbSession, principal: ScheduleKeeper) -> WaitlistEntryOut:
+    entry = waitlists.add_to_waitlist(session, principal, **body.model_dump())
+    return WaitlistEntryOut.model_validate(entry)
 
 
 @router.get("/clinics/{clinic_id}/waitlist", response_model=list[WaitlistRowOut])
-def waitlist(clinic_id: str, session: DbSession, principal: CurrentPrincipal) -> list:
+def waitlist(
+    clinic_id: str, session: DbSession, principal: CurrentPrincipal
+) -> list[WaitlistRowOut]:
     return [
         WaitlistRowOut(
             entry=WaitlistEntryOut.model_validate(row.entry),
             position=row.position,
             waited_days=row.waited_days,
         )
-        for row in service.waitlist(session, principal, clinic_id)
+        for row in waitlists.waitlist(session, principal, clinic_id)
     ]
 
 
 @router.post("/schedule-runs", response_model=ScheduleRunOut, status_code=status.HTTP_201_CREATED)
-def run(body: ScheduleRunCreate, session: DbSession, principal: ScheduleKeeper) -> object:
-    return service.run_schedule(session, principal, **body.model_dump())
+def run(body: ScheduleRunCreate, session: DbSession, principal: ScheduleKeeper) -> ScheduleRunOut:
+    return ScheduleRunOut.model_validate(runs.run_schedule(session, principal, **body.model_dump()))
 
 
 @router.post(
     "/booked-sessions", response_model=BookedSessionOut, status_code=status.HTTP_201_CREATED
 )
-def book(body: BookingCreate, session: DbSession, principal: ScheduleKeeper) -> object:
-    return service.book_session(session, principal, **body.model_dump())
+def book(body: BookingCreate, session: DbSession, principal: ScheduleKeeper) -> BookedSessionOut:
+    booked = bookings.book_session(session, principal, **body.model_dump())
+    return BookedSessionOut.model_validate(booked)
 
 
 @router.get("/clinics/{clinic_id}/calendar", response_model=list[BookedSessionOut])
@@ -62,6 +68,9 @@ def calendar(
     start: CalendarDate,
     session: DbSession,
     principal: CurrentPrincipal,
-    days: Annotated[int, Query(description=f"Days to show, 1–{service.CALENDAR_MAX_DAYS}")] = 7,
-) -> list:
-    return service.calendar(session, principal, clinic_id, start, days)
+    days: Annotated[int, Query(description=f"Days to show, 1–{calendars.CALENDAR_MAX_DAYS}")] = 7,
+) -> list[BookedSessionOut]:
+    return [
+        BookedSessionOut.model_validate(booked)
+        for booked in calendars.calendar(session, principal, clinic_id, start, days)
+    ]

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
+from exoshare.scheduling.priority import PRIORITY_WEIGHT, Priority
 from exoshare.scheduling.problem import (
     Clinic,
     DeviceModel,
@@ -101,10 +102,12 @@ MODELS: tuple[DeviceModel, ...] = (
 )
 
 PRIORITIES = (
-    (1.0, "routine referral", 0.70),
-    (1.5, "subacute stroke, < 6 months since onset", 0.20),
-    (2.0, "incomplete spinal cord injury, early rehabilitation window", 0.10),
+    (Priority.routine, "routine referral", 0.70),
+    (Priority.high, "subacute stroke, < 6 months since onset", 0.20),
+    (Priority.urgent, "incomplete spinal cord injury, early rehabilitation window", 0.10),
 )
+"""The referrals' priority mix: level, the reason recorded with it, share of referrals (the
+weights are the waitlist's own, :data:`~exoshare.scheduling.priority.PRIORITY_WEIGHT`)."""
 
 SIZES: dict[str, dict[str, int]] = {
     "small": {"clinics": 6, "units": 14, "patients": 150, "weeks": 2, "cities": 3},
@@ -235,7 +238,7 @@ def generate_patients(
                 height_m=round(min(2.15, max(0.9, height)), 2),
                 weight_kg=round(min(170.0, max(15.0, weight)), 1),
                 referral_date=lo + timedelta(days=int(rng.integers(0, span))),
-                priority_weight=PRIORITIES[pr][0],
+                priority_weight=PRIORITY_WEIGHT[PRIORITIES[pr][0]],
                 priority_reason=PRIORITIES[pr][1],
                 sessions_per_week=int(rng.choice([2, 3, 3, 4, 5])),
                 course_sessions=int(rng.choice([12, 20, 24, 30, 36])),

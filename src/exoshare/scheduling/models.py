@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime, time
 
 from sqlalchemy import (
@@ -25,23 +24,8 @@ from exoshare.db import Base, IdMixin, TimestampMixin, utcnow
 from exoshare.devices.models import DeviceModel, DeviceUnit
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
-
-
-class Priority(enum.StrEnum):
-    urgent = "urgent"
-    high = "high"
-    routine = "routine"
-
-
-PRIORITY_WEIGHT = {Priority.urgent: 3.0, Priority.high: 2.0, Priority.routine: 1.0}
-"""How much faster a day of waiting counts in the solver's fairness objective."""
-
-
-class WaitlistStatus(enum.StrEnum):
-    waiting = "waiting"
-    scheduled = "scheduled"
-    withdrawn = "withdrawn"
-    completed = "completed"
+from exoshare.scheduling.priority import Priority
+from exoshare.scheduling.schemas import WaitlistStatus
 
 
 class WaitlistEntry(IdMixin, TimestampMixin, Base):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import Annotated
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 
 from exoshare.auth.gate import CurrentPrincipal, page_requires
 from exoshare.auth.scope import Permission, Principal
@@ -15,12 +15,17 @@ from exoshare.db import utcnow
 from exoshare.deps import DbSession
 from exoshare.errors import NotFound
 from exoshare.network import service as network_service
-from exoshare.network.models import OrgUnit
-from exoshare.network.schemas import OrgUnitKind
-from exoshare.scheduling import service
-from exoshare.scheduling.models import Priority
+from exoshare.scheduling import calendar as calendars
+from exoshare.scheduling.clinics import zone_of
+from exoshare.scheduling.priority import Priority
+from exoshare.scheduling.utilisation import utilisation
+from exoshare.scheduling.waitlist import waitlist
 from exoshare.web.labels import N_
 from exoshare.web.render import render, request_gettext
+
+if TYPE_CHECKING:
+    from exoshare.network.models import OrgUnit
+    from exoshare.scheduling.models import BookedSession
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,11 +34,6 @@ PRIORITY = {
     Priority.high: N_("High"),
     Priority.routine: N_("Routine"),
 }
-
-
-def _clinics(session: DbSession, principal: Principal, permission: Permission) -> list[OrgUnit]:
-    rows, _ = network_service.list_org_units(session, principal, OrgUnitKind.clinic, limit=500)
-    return [c for c in rows if principal.covers(permission, c.path)]
 
 
 def _pick(clinics: list[OrgUnit], clinic_id: str | None) -> OrgUnit:
@@ -57,8 +57,8 @@ def waitlist_page(
     session: DbSession,
     principal: CurrentPrincipal,
     clinic_id: str | None = None,
-) -> Response:
-    clinics = _clinics(session, principal, Permission.patients_read)
+) -> HTMLResponse:
+    clinics = network_service.visible_clinics(session, principal, Permission.patients_read)
     clinic = _pick(clinics, clinic_id)
     return render(
         request,
@@ -66,7 +66,7 @@ def waitlist_page(
         principal,
         clinics=clinics,
         clinic=clinic,
-        rows=service.waitlist(session, principal, clinic.id),
+        rows=waitlist(session, principal, clinic.id),
         priority_label=lambda value: request_gettext(request, principal)(PRIORITY[value]),
     )
 
@@ -78,14 +78,14 @@ def calendar_page(
     principal: CurrentPrincipal,
     clinic_id: str | None = None,
     start: CalendarDate | None = None,
-) -> Response:
-    clinics = _clinics(session, principal, Permission.fleet_read)
+) -> HTMLResponse:
+    clinics = network_service.visible_clinics(session, principal, Permission.fleet_read)
     clinic = _pick(clinics, clinic_id)
     monday = _monday(start or utcnow().date())
-    sessions = service.calendar(session, principal, clinic.id, monday, 7)
+    sessions = calendars.calendar(session, principal, clinic.id, monday, 7)
     days = [monday + timedelta(days=i) for i in range(7)]
-    by_day: dict[date, list] = {d: [] for d in days}
-    zone = service._zone(clinic)
+    by_day: dict[date, list[tuple[datetime, BookedSession]]] = {d: [] for d in days}
+    zone = zone_of(clinic)
     for booked in sessions:
         local = booked.starts_at.astimezone(zone)
         by_day.setdefault(local.date(), []).append((local, booked))
@@ -99,7 +99,7 @@ def calendar_page(
         by_day=by_day,
         previous=monday - timedelta(days=7),
         following=monday + timedelta(days=7),
-        named=service.nameable_patients(principal, sessions),
+        named=calendars.nameable_patients(session, principal, sessions),
     )
 
 
@@ -109,9 +109,7 @@ def utilisation_page(
     session: DbSession,
     principal: Annotated[Principal, Depends(page_requires(Permission.fleet_read))],
     start: CalendarDate | None = None,
-) -> Response:
+) -> HTMLResponse:
     monday = _monday(start or utcnow().date())
-    rows = sorted(
-        service.utilisation(session, principal, monday, 4), key=lambda r: (-r.pct, r.clinic.code)
-    )
+    rows = sorted(utilisation(session, principal, monday, 4), key=lambda r: (-r.pct, r.clinic.code))
     return render(request, "scheduling/utilisation.html", principal, rows=rows, start=monday)

@@ -1,13 +1,24 @@
-"""Request and response shapes of the scheduling API."""
+"""Request and response shapes of the scheduling API, and its enums other capabilities use.
+
+(:class:`~exoshare.scheduling.priority.Priority` lives with its weights in ``priority.py``.)
+"""
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
 from exoshare.bounds import CalendarDate, CalendarDateTime
-from exoshare.scheduling.models import Priority, WaitlistStatus
+from exoshare.scheduling.priority import Priority
+
+
+class WaitlistStatus(enum.StrEnum):
+    waiting = "waiting"
+    scheduled = "scheduled"
+    withdrawn = "withdrawn"
+    completed = "completed"
 
 
 class WaitlistCreate(BaseModel):

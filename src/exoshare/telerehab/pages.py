@@ -17,8 +17,9 @@ from exoshare.devices.models import DeviceUnit
 from exoshare.errors import InvalidInput, NotFound
 from exoshare.patients import service as patients_service
 from exoshare.patients.models import Patient
+from exoshare.scheduling import eligibility
 from exoshare.telemetry.charts import cycle_chart, trace_chart
-from exoshare.telerehab import eligibility, service
+from exoshare.telerehab import service
 from exoshare.telerehab.models import TherapyLocation
 from exoshare.telerehab.runtime import telerehab_runtime
 from exoshare.web.labels import N_

@@ -35,8 +35,8 @@ from exoshare.errors import (
 )
 from exoshare.patients import service as patients_service
 from exoshare.patients.models import Patient
+from exoshare.scheduling import eligibility
 from exoshare.telemetry.models import TelemetrySession
-from exoshare.telerehab import eligibility
 from exoshare.telerehab.alerts import Alert, AlertRules
 from exoshare.telerehab.envelope import EnvelopeLimit, check_setting_change
 from exoshare.telerehab.models import (
@@ -230,7 +230,7 @@ def transition(
 
     Refusals: 409 for a move the state does not allow; 403 ``not-certified`` when the caller
     holds no certificate for the unit's model; 409 ``session-not-eligible`` when starting or
-    resuming would break a clinical-safety rule (:mod:`exoshare.telerehab.eligibility`); 422
+    resuming would break a clinical-safety rule (:mod:`exoshare.scheduling.eligibility`); 422
     ``reason-required`` for an abort without a reason.
     """
     record = get_session(session, principal, therapy_session_id, write=True)

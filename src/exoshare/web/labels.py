@@ -118,4 +118,4 @@ ELIGIBILITY = {
     "unit-lease-ended": N_("Unit %(serial)s is at %(clinic)s without a lease on %(day)s."),
     "model-not-approved": N_("The %(model)s is not approved for use in %(country)s."),
 }
-"""A clinical-safety refusal (``telerehab.eligibility``) in words, by its code."""
+"""A clinical-safety refusal (``scheduling.eligibility``) in words, by its code."""

@@ -18,24 +18,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exoshare.db import as_utc
+from exoshare.devices import service as devices_service
 from exoshare.devices.approvals.service import eligibility as approval_eligibility
-from exoshare.devices.models import DeviceModel, DeviceUnit
 from exoshare.devices.schemas import UnitStatus
 from exoshare.errors import SessionNotEligible
+from exoshare.fleet import custody
 from exoshare.fleet.custody import current_holders
 from exoshare.fleet.leases import lease_covering
 from exoshare.fleet.maintenance import unavailable_intervals
-from exoshare.fleet.models import CustodyMovement
-from exoshare.fleet.schemas import CustodyDirection
-from exoshare.network.models import OrgUnit
-from exoshare.patients.models import Patient
-from exoshare.scheduling.models import TherapistCertification
+from exoshare.network import service as network_service
+from exoshare.scheduling.certifications import is_certified_on
+
+if TYPE_CHECKING:
+    from exoshare.devices.models import DeviceModel, DeviceUnit
+    from exoshare.network.models import OrgUnit
+    from exoshare.patients.models import Patient
 
 NOT_CERTIFIED = "not-certified"
 TOO_SHORT = "patient-too-short"
@@ -64,19 +67,6 @@ def clinic_day(clinic: OrgUnit, at: datetime) -> date:
     """The calendar day at the clinic: a certificate runs out at the clinic's midnight."""
     zone = ZoneInfo(clinic.timezone) if clinic.timezone else UTC
     return as_utc(at).astimezone(zone).date()
-
-
-def is_certified_on(session: Session, therapist_id: str, model_id: str, day: date) -> bool:
-    """Whether the therapist holds a certificate for the model valid on ``day``."""
-    found = session.scalar(
-        select(TherapistCertification.id).where(
-            TherapistCertification.therapist_id == therapist_id,
-            TherapistCertification.model_id == model_id,
-            TherapistCertification.certified_on <= day,
-            TherapistCertification.expires_on >= day,
-        )
-    )
-    return found is not None
 
 
 def certification_refusal(
@@ -157,7 +147,7 @@ def unit_refusals(
     day = clinic_day(clinic, at)
     lease = lease_covering(session, unit.id, day)
     if lease is not None and lease.clinic_id != clinic.id:
-        lessee = session.get(OrgUnit, lease.clinic_id)
+        lessee = network_service.find_org_unit(session, lease.clinic_id)
         leased = {
             "serial": unit.serial_number,
             "clinic": lessee.code if lessee else "?",
@@ -174,7 +164,7 @@ def unit_refusals(
         return found
     holder = current_holders(session, [unit.id], at).get(unit.id)
     if holder != clinic.id:
-        where = session.get(OrgUnit, holder) if holder else None
+        where = network_service.find_org_unit(session, holder) if holder else None
         held = {
             "serial": unit.serial_number,
             "holder": where.code if where else "?",
@@ -188,7 +178,11 @@ def unit_refusals(
                 held,
             )
         )
-    elif holder != unit.org_unit_id and lease is None and _arrived_on_lease(session, unit, at):
+    elif (
+        holder != unit.org_unit_id
+        and lease is None
+        and custody.arrived_on_lease(session, unit.id, at)
+    ):
         # Custody came here with a lease that has run out: the unit goes back, it is not used.
         # (A plain custody move, without a lease, hands the unit over for good.)
         found.append(
@@ -201,20 +195,6 @@ def unit_refusals(
             )
         )
     return found
-
-
-def _arrived_on_lease(session: Session, unit: DeviceUnit, at: datetime) -> bool:
-    latest = session.scalar(
-        select(CustodyMovement.lease_id)
-        .where(
-            CustodyMovement.unit_id == unit.id,
-            CustodyMovement.direction == CustodyDirection.in_,
-            CustodyMovement.at <= at,
-        )
-        .order_by(CustodyMovement.at.desc(), CustodyMovement.id.desc())
-        .limit(1)
-    )
-    return latest is not None
 
 
 def approval_refusal(session: Session, model: DeviceModel, clinic: OrgUnit) -> Refusal | None:
@@ -253,7 +233,7 @@ def refusals(
     ``clinic`` is where the session takes place (for telerehab the patient's clinic, for a
     booking the clinic holding the unit); ``therapist_id`` None means nobody certified runs it.
     """
-    model = session.get(DeviceModel, unit.model_id)
+    model = devices_service.find_model(session, unit.model_id)
     if model is None:  # a foreign key makes this impossible; say so rather than crash later
         raise LookupError(f"device model {unit.model_id} of unit {unit.serial_number} is missing")
     found: list[Refusal] = []
@@ -298,14 +278,6 @@ def candidate_units(session: Session, clinic_id: str) -> list[DeviceUnit]:
     Which of them it may use at a given time is :func:`refusals`' answer (a unit it owns may be
     leased out; one moved in may have gone back), so pages can say why a unit is not offered.
     """
-    moved_in = select(CustodyMovement.unit_id).where(
-        CustodyMovement.org_unit_id == clinic_id,
-        CustodyMovement.direction == CustodyDirection.in_,
-    )
-    return list(
-        session.scalars(
-            select(DeviceUnit)
-            .where((DeviceUnit.org_unit_id == clinic_id) | DeviceUnit.id.in_(moved_in))
-            .order_by(DeviceUnit.serial_number)
-        )
+    return devices_service.units_owned_by_or_among(
+        session, clinic_id, custody.moved_in_unit_ids(clinic_id)
     )

@@ -1,0 +1,107 @@
+"""Booked sessions: one booked by hand, and the all-or-nothing insert every booking goes through.
+
+The table's unique constraints are the last word on double booking;
+:class:`~exoshare.errors.SlotTaken` is what a caller sees when another booking won the slot.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from exoshare.auth.scope import Permission, Principal
+from exoshare.db import as_utc
+from exoshare.devices import service as devices_service
+from exoshare.errors import InvalidInput, SlotTaken
+from exoshare.fleet.custody import current_holders
+from exoshare.network import service as network_service
+from exoshare.patients import service as patients_service
+from exoshare.scheduling import eligibility
+from exoshare.scheduling.clinics import is_therapist_of, may_manage
+from exoshare.scheduling.models import BookedSession
+
+
+def insert_sessions(session: Session, rows: list[BookedSession]) -> None:
+    """Book every row or none: a slot taken meanwhile raises :class:`SlotTaken`."""
+    try:
+        with session.begin_nested():
+            session.add_all(rows)
+            session.flush()
+    except IntegrityError:
+        raise SlotTaken(
+            "another booking took one of these slots meanwhile (unit, therapist or patient "
+            "already booked at that start); nothing was booked — run the schedule again"
+        ) from None
+
+
+def book_session(
+    session: Session,
+    principal: Principal,
+    patient_id: str,
+    unit_id: str,
+    therapist_id: str,
+    starts_at: datetime,
+    duration_min: int = 60,
+) -> BookedSession:
+    """Book one session by hand. Two requests for the same unit slot: exactly one wins.
+
+    The unit, the patient and the therapist must each be one the caller can see (a unit held
+    by a clinic in their device scope, a patient whose record they may read, a therapist of the
+    unit's clinic); any other id is refused exactly like one that does not exist, so a booking
+    attempt teaches nobody which ids exist elsewhere.
+    """
+
+    unit = devices_service.find_unit(session, unit_id)
+    holder = current_holders(session, [unit.id], as_utc(starts_at))[unit.id] if unit else None
+    clinic = network_service.find_clinic(session, holder) if holder else None
+    if unit is None or clinic is None or not principal.covers(Permission.devices_read, clinic.path):
+        raise InvalidInput(f"device unit {unit_id} does not exist", field="unit_id")
+    may_manage(principal, clinic)
+    patient = patients_service.find_patient(session, patient_id)
+    patient_clinic = patient.clinic if patient else None
+    if (
+        patient is None
+        or patient.voided
+        or patient_clinic is None
+        or not principal.covers(Permission.patients_read, patient_clinic.path)
+    ):
+        raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
+    if not is_therapist_of(session, therapist_id, clinic):
+        raise InvalidInput(f"therapist {therapist_id} does not exist", field="therapist_id")
+    if starts_at.tzinfo is None:
+        raise InvalidInput("starts_at must carry a time zone", field="starts_at")
+    start = starts_at.astimezone(UTC)
+    # The solver keeps these rules inside its model; a booking by hand must meet them too.
+    eligibility.require_eligible(
+        session,
+        therapist_id=therapist_id,
+        patient=patient,
+        unit=unit,
+        clinic=clinic,
+        at=start,
+        duration=timedelta(minutes=duration_min),
+    )
+    taken = session.scalar(
+        select(BookedSession).where(
+            BookedSession.unit_id == unit.id, BookedSession.starts_at == start
+        )
+    )
+    if taken is not None:
+        raise SlotTaken(
+            f"unit {unit.serial_number} is already booked at {start.isoformat()} "
+            f"(session {taken.id})",
+            booked_session_id=taken.id,
+        )
+    row = BookedSession(
+        patient_id=patient_id,
+        unit_id=unit.id,
+        therapist_id=therapist_id,
+        clinic_id=clinic.id,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=duration_min),
+    )
+    insert_sessions(session, [row])
+    return row

@@ -1,0 +1,101 @@
+"""Schedule runs: solve the network's waitlist over a horizon and book the result."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy.orm import Session
+
+from exoshare.auth.schemas import Role
+from exoshare.auth.scope import Permission, Principal
+from exoshare.errors import InvalidInput, PermissionDenied
+from exoshare.network import service as network_service
+from exoshare.scheduling.bookings import insert_sessions
+from exoshare.scheduling.clinics import zone_of
+from exoshare.scheduling.models import BookedSession, ScheduleRun
+from exoshare.scheduling.problem_from_db import build_problem
+from exoshare.scheduling.schemas import WaitlistStatus
+
+
+def run_schedule(
+    session: Session,
+    principal: Principal,
+    start: date,
+    weeks: int = 4,
+    travel_limit_km: float = 50.0,
+    time_limit_s: float = 30.0,
+    num_workers: int = 2,
+) -> ScheduleRun:
+    """Solve the network's waitlist over ``weeks`` from ``start`` and book the result.
+
+    Patients the solver cannot place keep waiting with the reasons it gave; booked ones move to
+    ``scheduled`` with their first session. All or nothing: a slot taken meanwhile aborts the run.
+    """
+    from exoshare.scheduling.solver import SessionScheduler
+
+    if not principal.has_role(Role.consortium_operator):
+        raise PermissionDenied("the network schedule is run by the consortium operator")
+    if not 1 <= weeks <= 12:
+        raise InvalidInput("weeks must be 1–12", field="weeks")
+    # Every clinic, unit, therapist and patient the run touches is in the caller's scope.
+    in_scope = [
+        c.id
+        for c in network_service.clinics_in_scope(session, principal, Permission.scheduling_manage)
+    ]
+    built = build_problem(session, start, weeks, travel_limit_km, clinic_ids=in_scope)
+    run = ScheduleRun(
+        horizon_start=start,
+        weeks=weeks,
+        travel_limit_km=travel_limit_km,
+        patients_waiting=len(built.entries),
+        triggered_by_id=principal.user_ref,
+    )
+    session.add(run)
+    session.flush()
+    if not built.entries:
+        run.status = "nothing to schedule"
+        return run
+    solver = SessionScheduler(time_limit_s=time_limit_s, num_workers=num_workers).solve(
+        built.problem
+    )
+    rows = []
+    for a in solver.assignments_:
+        zone = zone_of(built.clinics[a.clinic_id])
+        entry = built.entries[a.patient_id]
+        rows.append(
+            BookedSession(
+                patient_id=entry.patient_id,
+                unit_id=a.unit_id,
+                therapist_id=a.therapist_id,
+                clinic_id=a.clinic_id,
+                starts_at=a.start.replace(tzinfo=zone).astimezone(UTC),
+                ends_at=a.end.replace(tzinfo=zone).astimezone(UTC),
+                waitlist_entry_id=entry.id,
+                schedule_run_id=run.id,
+            )
+        )
+    insert_sessions(session, rows)
+    first: dict[str, datetime] = {}
+    for row in rows:
+        if row.waitlist_entry_id and (
+            row.waitlist_entry_id not in first or row.starts_at < first[row.waitlist_entry_id]
+        ):
+            first[row.waitlist_entry_id] = row.starts_at
+    for entry_id, entry in built.entries.items():
+        if entry_id in first:
+            entry.status = WaitlistStatus.scheduled
+            entry.first_session_at = first[entry_id]
+            entry.unscheduled_reasons = None
+        else:
+            entry.unscheduled_reasons = solver.unscheduled_.get(
+                entry_id, ["no free capacity in the horizon"]
+            )
+    stats = solver.stats_
+    run.patients_scheduled = len(first)
+    run.sessions_booked = len(rows)
+    run.status = stats.status
+    gap = stats.gap_pct
+    run.gap_pct = gap if gap == gap else None  # NaN when no stage ran
+    run.wall_time_s = stats.wall_time_s
+    session.flush()
+    return run

@@ -1,0 +1,133 @@
+"""The waitlist: patients referred for a course of therapy, in the order they are next in line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from exoshare.auth.scope import Permission, Principal
+from exoshare.db import utcnow
+from exoshare.errors import Conflict, InvalidInput
+from exoshare.patients import service as patients_service
+from exoshare.scheduling.clinics import clinic_for, may_manage
+from exoshare.scheduling.models import WaitlistEntry
+from exoshare.scheduling.priority import PRIORITY_WEIGHT, Priority
+from exoshare.scheduling.schemas import WaitlistStatus
+
+
+def add_to_waitlist(
+    session: Session,
+    principal: Principal,
+    patient_id: str,
+    referral_date: date,
+    priority: Priority,
+    priority_reason: str,
+    sessions_per_week: int,
+    course_sessions: int,
+    home_latitude: float | None = None,
+    home_longitude: float | None = None,
+) -> WaitlistEntry:
+    """Put a patient on their clinic's waitlist; the home defaults to the clinic's location."""
+    patient = patients_service.find_patient(session, patient_id)
+    clinic = patient.clinic if patient else None
+    if patient is None or patient.voided or clinic is None:
+        raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
+    if not principal.covers(Permission.patients_read, clinic.path):
+        raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
+    may_manage(principal, clinic)
+    if not priority_reason.strip():
+        raise InvalidInput("a priority needs a recorded reason", field="priority_reason")
+    if not 1 <= sessions_per_week <= 7:
+        raise InvalidInput("sessions_per_week must be 1–7", field="sessions_per_week")
+    if course_sessions < 1:
+        raise InvalidInput("course_sessions must be at least 1", field="course_sessions")
+    lat = home_latitude if home_latitude is not None else clinic.latitude
+    lon = home_longitude if home_longitude is not None else clinic.longitude
+    if lat is None or lon is None:
+        raise InvalidInput("the home location is required", field="home_latitude")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InvalidInput("home location outside the globe", field="home_latitude")
+    active = session.scalar(
+        select(WaitlistEntry.id).where(
+            WaitlistEntry.patient_id == patient.id,
+            WaitlistEntry.status.in_([WaitlistStatus.waiting, WaitlistStatus.scheduled]),
+        )
+    )
+    if active:
+        raise Conflict(f"patient {patient_id} is already on the waitlist (entry {active})")
+    entry = WaitlistEntry(
+        patient_id=patient.id,
+        clinic_id=clinic.id,
+        referral_date=referral_date,
+        priority=priority,
+        priority_reason=priority_reason.strip(),
+        sessions_per_week=sessions_per_week,
+        course_sessions=course_sessions,
+        home_latitude=lat,
+        home_longitude=lon,
+        status=WaitlistStatus.waiting,
+        created_by_id=principal.user_ref,
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass
+class WaitlistRow:
+    entry: WaitlistEntry
+    position: int | None
+    """1 = next in line at the clinic; None once scheduled."""
+    waited_days: int
+
+
+def waitlist_order_key(entry: WaitlistEntry) -> tuple[float, date, str]:
+    """Priority first (urgent before routine), then who was referred first."""
+    return (-PRIORITY_WEIGHT[entry.priority], entry.referral_date, entry.id)
+
+
+def waitlist(
+    session: Session, principal: Principal, clinic_id: str, today: date | None = None
+) -> list[WaitlistRow]:
+    """A clinic's scheduled patients (by first session), then those waiting, next in line first."""
+    clinic = clinic_for(session, principal, Permission.patients_read, clinic_id)
+    today = today or utcnow().date()
+    entries = list(
+        session.scalars(
+            select(WaitlistEntry)
+            .where(
+                WaitlistEntry.clinic_id == clinic.id,
+                WaitlistEntry.status.in_([WaitlistStatus.waiting, WaitlistStatus.scheduled]),
+            )
+            .options(selectinload(WaitlistEntry.patient))
+        )
+    )
+    waiting = sorted(
+        (e for e in entries if e.status is WaitlistStatus.waiting), key=waitlist_order_key
+    )
+    scheduled = sorted(
+        (e for e in entries if e.status is WaitlistStatus.scheduled),
+        key=lambda e: (e.first_session_at or datetime.max.replace(tzinfo=UTC), e.id),
+    )
+    rows = [WaitlistRow(e, None, (today - e.referral_date).days) for e in scheduled] + [
+        WaitlistRow(e, i, (today - e.referral_date).days) for i, e in enumerate(waiting, 1)
+    ]
+    return rows
+
+
+def waiting_entries(session: Session, clinic_ids: list[str] | None = None) -> list[WaitlistEntry]:
+    """Entries still waiting (of these clinics, if given), with patient and clinic loaded, in
+    referral order."""
+    stmt = select(WaitlistEntry).where(WaitlistEntry.status == WaitlistStatus.waiting)
+    if clinic_ids is not None:
+        stmt = stmt.where(WaitlistEntry.clinic_id.in_(clinic_ids))
+    return list(
+        session.scalars(
+            stmt.options(
+                selectinload(WaitlistEntry.patient), selectinload(WaitlistEntry.clinic)
+            ).order_by(WaitlistEntry.referral_date, WaitlistEntry.id)
+        )
+    )
