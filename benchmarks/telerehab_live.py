@@ -159,7 +159,8 @@ def _setup(url: str, n: int) -> dict[str, Any]:
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from exoshare.app import UVICORN_OPTIONS, create_app, settle_heap
+    from exoshare.app import UVICORN_OPTIONS, create_app
+    from exoshare.heap import settle_heap
     from exoshare.config import Settings
 
     settings = Settings(

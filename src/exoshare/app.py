@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -29,6 +28,7 @@ from exoshare.devices.pages import router as devices_pages_router
 from exoshare.fleet.api import router as fleet_router
 from exoshare.fleet.pages import router as fleet_pages_router
 from exoshare.health import router as health_router
+from exoshare.heap import settle_heap
 from exoshare.home import api as home_api_router
 from exoshare.home import pages as home_pages_router
 from exoshare.network.api import router as network_router
@@ -113,31 +113,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(telerehab_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
-
-
-FULL_COLLECTION_AFTER = 1000
-"""Generation-1 collections between two full ones in a server process (Python's default: 10)."""
-
-
-def settle_heap() -> None:
-    """Take what start-up built (modules, ORM mappers, templates, routes) out of the garbage
-    collector's full collections, for a server process about to serve.
-
-    Left in the oldest generation, those objects are walked again by every full collection:
-    ~200 ms pauses every few seconds under live load (measured with 50 live sessions), each
-    one a hitch in every live view. They live as long as the process, so there is nothing
-    to collect among them. Call once per process, after the app is built (not in tests,
-    which build many apps in one process).
-
-    Full collections then still walk what serving keeps (connections, tasks, live sessions):
-    ~100,000 objects and a 50–60 ms pause at 200 live sessions, every 3–4 s with the default
-    thresholds. A full collection waits for ``FULL_COLLECTION_AFTER`` younger ones instead of
-    10 (every few minutes under that load); young objects are still collected as often.
-    """
-    gc.collect()
-    gc.freeze()
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, FULL_COLLECTION_AFTER)
 
 
 UVICORN_OPTIONS: dict[str, Any] = {

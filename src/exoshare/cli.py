@@ -251,7 +251,8 @@ def demo(
     """Create (or reuse) a demo network in the data dir, start the server, print the logins."""
     import uvicorn
 
-    from exoshare.app import UVICORN_OPTIONS, create_app, settle_heap
+    from exoshare.app import UVICORN_OPTIONS, create_app
+    from exoshare.heap import settle_heap
     from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
     from exoshare.demo.mail_sink import MailSink, mail_dir
     from exoshare.demo.network import ensure_demo_network

@@ -58,8 +58,8 @@ _AcceptedFields = tuple[str, str, str, str | None]
 def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -> None:
     """The child: store every group it is sent, send the devices their receipts (with a
     broker), answer the web process with the receipts and what was accepted."""
-    from exoshare.app import settle_heap
     from exoshare.db import make_engine, make_sessionmaker
+    from exoshare.heap import settle_heap
     from exoshare.telemetry.receipts import ReceiptSender
     from exoshare.telemetry.store import RawStore
 
