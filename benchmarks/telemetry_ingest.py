@@ -34,9 +34,9 @@ from exoshare.network import service as network
 from exoshare.network.schemas import OrgUnitKind, PartnerKind
 from exoshare.patients import service as patients
 from exoshare.patients.schemas import Diagnosis, Sex
-from exoshare.telemetry import service
 from exoshare.telemetry.broker_acl import server_password
 from exoshare.telemetry.broker_trust import DeviceTrust
+from exoshare.telemetry.credentials import issue_device_credential
 from exoshare.telemetry.ingest import Ingestor
 from exoshare.telemetry.mqtt import BrokerAddress, MqttIngestWorker, embedded_broker
 from exoshare.telemetry.protocol import (
@@ -91,7 +91,7 @@ def _network(factory, n_devices: int) -> tuple[list[tuple[str, str]], str]:  # t
         )
         for k in range(n_devices):
             unit = devices.create_unit(s, SYSTEM_SEEDING, f"BX-{k:04d}", model.id, clinic.id)
-            secret, _ = service.issue_device_credential(s, SYSTEM_SEEDING, unit.id)
+            secret, _ = issue_device_credential(s, SYSTEM_SEEDING, unit.id)
             credentials.append((unit.serial_number, secret))
         return credentials, patient.id
 

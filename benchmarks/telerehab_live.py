@@ -115,7 +115,7 @@ def _setup(url: str, n: int) -> dict[str, Any]:
     from exoshare.auth.schemas import CredentialKind
     from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
     from exoshare.devices.models import DeviceUnit
-    from exoshare.telemetry import service as telemetry
+    from exoshare.telemetry import credentials
     from exoshare.telerehab import service as telerehab
     from exoshare.telerehab.models import TherapyLocation
 
@@ -142,7 +142,7 @@ def _setup(url: str, n: int) -> dict[str, Any]:
             )
             s.add(unit)
             s.flush()
-            secret, _ = telemetry.issue_device_credential(s, SYSTEM_SEEDING, unit.id)
+            secret, _ = credentials.issue_device_credential(s, SYSTEM_SEEDING, unit.id)
             therapy = telerehab.plan_session(
                 s, principal, world.ids["patient_carlos"], unit.id, TherapyLocation.home
             )
@@ -160,8 +160,8 @@ def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from exoshare.app import UVICORN_OPTIONS, create_app
-    from exoshare.heap import settle_heap
     from exoshare.config import Settings
+    from exoshare.heap import settle_heap
 
     settings = Settings(
         data_dir=Path(args.data_dir),

@@ -28,7 +28,7 @@ from exoshare.cli import app as cli_app
 from exoshare.db import session_scope
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
-from exoshare.telemetry import service as telemetry
+from exoshare.telemetry import credentials
 from exoshare.telemetry.models import TelemetrySession
 from tests.world import PASSWORD, World, build_world, token
 
@@ -248,7 +248,7 @@ def test_bad_recording_upload_is_a_422_and_stores_nothing(
     expected: str,
 ) -> None:
     with session_scope(session_factory) as s:
-        secret, _ = telemetry.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
+        secret, _ = credentials.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
     response = client.post(
         "/api/v1/telemetry/recordings",
         headers={"Authorization": f"Device {secret}"},
@@ -314,7 +314,7 @@ def test_upload_with_nul_or_overlong_names_is_a_422_and_stores_nothing(
     client: TestClient, world: World, session_factory: sessionmaker[Session]
 ) -> None:
     with session_scope(session_factory) as s:
-        secret, _ = telemetry.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
+        secret, _ = credentials.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
     device = {"Authorization": f"Device {secret}"}
     csv = b"time_s,knee_angle_left_deg\n0,1\n0.01,2\n0.02,3\n"
     nul_form = client.post(

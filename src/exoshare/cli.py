@@ -252,10 +252,10 @@ def demo(
     import uvicorn
 
     from exoshare.app import UVICORN_OPTIONS, create_app
-    from exoshare.heap import settle_heap
     from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
     from exoshare.demo.mail_sink import MailSink, mail_dir
     from exoshare.demo.network import ensure_demo_network
+    from exoshare.heap import settle_heap
 
     base = get_settings()
     overrides: dict[str, object] = {"cookie_secure": False, "mqtt_ingest": True}

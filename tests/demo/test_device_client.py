@@ -22,8 +22,8 @@ from exoshare.demo.flaky_link import FlakyConfig, FlakyLink
 from exoshare.demo.gait_profiles import profile_for
 from exoshare.demo.gait_simulator import simulate
 from exoshare.devices.models import DeviceUnit
+from exoshare.telemetry import credentials, summaries
 from exoshare.telemetry import mqtt as telemetry_mqtt
-from exoshare.telemetry import service
 from exoshare.telemetry.models import (
     SessionStatus,
     TelemetryBatch,
@@ -65,7 +65,7 @@ def _own_device(env: Env) -> tuple[str, str]:
         )
         s.add(unit)
         s.flush()
-        secret, _ = service.issue_device_credential(s, SYSTEM_SEEDING, unit.id)
+        secret, _ = credentials.issue_device_credential(s, SYSTEM_SEEDING, unit.id)
     return serial, secret
 
 
@@ -138,7 +138,7 @@ def test_flaky_link_session_stores_every_sample_exactly_once(
         assert (record.n_batches, record.n_samples) == (200, 2000)
         seqs = s.scalars(select(TelemetryBatch.seq).order_by(TelemetryBatch.seq)).all()
         assert list(seqs) == list(range(200))
-        recording = service.read_recording(s, env.store, record)
+        recording = summaries.read_recording(s, env.store, record)
     assert len(env.store.files()) == 200
 
     # ... and they are the simulator's own output for the same seed (float32 on the wire).

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.devices.models import DeviceUnit
-from exoshare.telemetry import service
+from exoshare.telemetry import credentials
 from exoshare.telemetry.ingest import Ingestor
 from exoshare.telemetry.models import TelemetryBatch, TelemetryEvent, TelemetrySession
 from exoshare.telemetry.protocol import SampleBatch, SessionAnnounce, SessionEnd, encode
@@ -44,7 +44,7 @@ class Env:
 def make_env(factory: sessionmaker[Session], tmp_path: Path) -> Env:
     world = build_world(factory)
     with session_scope(factory) as s:
-        secret, _ = service.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
+        secret, _ = credentials.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
     store = RawStore(str(tmp_path / "telemetry"))
     return Env(world, factory, store, Ingestor(factory, store), secret, world.ids["patient_carlos"])
 

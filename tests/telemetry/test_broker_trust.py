@@ -32,7 +32,7 @@ from exoshare.db import session_scope
 from exoshare.demo.device_client import SimulatedDevice
 from exoshare.demo.gait_profiles import healthy_profile
 from exoshare.devices.models import DeviceUnit
-from exoshare.telemetry import service
+from exoshare.telemetry import credentials
 from exoshare.telemetry.broker_acl import (
     SERVER_USERNAME,
     installation_server_password,
@@ -88,7 +88,7 @@ def _devices(env: Env) -> tuple[Device, Device]:
         a_cred = s.query(DeviceCredential).one()
         b_unit = s.get(DeviceUnit, env.world.ids["unit_barcelona"])
         assert b_unit is not None
-        b_secret, b_cred = service.issue_device_credential(s, SYSTEM_SEEDING, b_unit.id)
+        b_secret, b_cred = credentials.issue_device_credential(s, SYSTEM_SEEDING, b_unit.id)
         a = Device(SERIAL, ORG, env.secret, a_cred.id)
         b = Device(b_unit.serial_number, b_unit.org_unit.code, b_secret, b_cred.id)
     assert a.org != b.org
@@ -140,7 +140,7 @@ async def trusted_broker(
         [MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     pid_file.write_text(str(process.pid))
-    remove = service.add_credential_listener(sync.on_credential_change)
+    remove = credentials.add_credential_listener(sync.on_credential_change)
     try:
         await _wait_for_port(port, process)
         yield BrokerAddress("127.0.0.1", port, SERVER_USERNAME, SERVER_PASSWORD)
@@ -178,7 +178,7 @@ def _has(payload: bytes) -> Callable[[list[tuple[str, bytes]]], bool]:
 
 def _revoke(factory: sessionmaker[Session], credential_id: str) -> None:
     with session_scope(factory) as s:
-        service.revoke_device_credential(s, SYSTEM_SEEDING, credential_id)
+        credentials.revoke_device_credential(s, SYSTEM_SEEDING, credential_id)
 
 
 # ------------------------------------------------------------------------ connecting
@@ -442,7 +442,7 @@ def test_mqtt_ingestion_names_the_device_by_its_topic_and_still_wants_a_live_cre
     assert mqtt(batch(1), serial="LT1-0001") == "rejected:not-authenticated"
     with session_scope(env.factory) as s:
         credential = s.query(DeviceCredential).one()
-        service.revoke_device_credential(s, SYSTEM_SEEDING, credential.id)
+        credentials.revoke_device_credential(s, SYSTEM_SEEDING, credential.id)
     assert mqtt(batch(1), auth=env.secret) == "rejected:not-authenticated"
 
 
@@ -455,7 +455,9 @@ def test_mosquitto_files_follow_the_credentials(
     env = make_env(session_factory, tmp_path)
     a, b = _devices(env)
     with session_scope(session_factory) as s:
-        newer, _ = service.issue_device_credential(s, SYSTEM_SEEDING, env.world.ids["unit_madrid"])
+        newer, _ = credentials.issue_device_credential(
+            s, SYSTEM_SEEDING, env.world.ids["unit_madrid"]
+        )
     _revoke(session_factory, b.credential_id)
     with session_scope(session_factory) as s:
         users = broker_users(s)

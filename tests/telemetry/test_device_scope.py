@@ -17,7 +17,7 @@ from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.config import Settings
 from exoshare.db import make_engine, make_sessionmaker, session_scope
 from exoshare.fleet import transfers
-from exoshare.telemetry import service
+from exoshare.telemetry import credentials
 from exoshare.telemetry.models import DeviceCredential, TelemetryBatch, TelemetrySession
 from exoshare.telemetry.protocol import decode, encode
 from tests.scope_checks import missing_id, same_refusal
@@ -79,7 +79,7 @@ def test_the_websocket_refuses_another_clinics_patient_like_an_unknown_one(
     factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
     world = build_world(factory)
     with session_scope(factory) as s:
-        secret, _ = service.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
+        secret, _ = credentials.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
 
     class _Env:
         patient_id = world.ids["patient_amani"]
@@ -115,7 +115,9 @@ def test_an_upload_for_another_clinics_patient_answers_like_an_unknown_patient(
     factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
     world = build_world(factory)
     with session_scope(factory) as s:
-        secret, _ = service.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_barcelona"])
+        secret, _ = credentials.issue_device_credential(
+            s, SYSTEM_SEEDING, world.ids["unit_barcelona"]
+        )
     rows = ["time,Knee L"] + [f"{k / 100:.2f},{30 + (k % 100) / 10:.2f}" for k in range(500)]
 
     def upload(patient_id: str) -> Response:
@@ -144,7 +146,7 @@ def test_credentials_of_another_clinics_device_answer_like_missing_ones(
     factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
     world = build_world(factory)
     with session_scope(factory) as s:
-        _, credential = service.issue_device_credential(
+        _, credential = credentials.issue_device_credential(
             s, SYSTEM_SEEDING, world.ids["unit_barcelona"]
         )
         foreign_credential = credential.id

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
-from exoshare.telemetry import service
+from exoshare.telemetry import credentials, summaries
 from exoshare.telemetry.ingest import Accepted, Inbound, Ingestor
 from exoshare.telemetry.models import DeviceCredential, SessionStatus
 from exoshare.telemetry.protocol import encode
@@ -82,7 +82,7 @@ def test_a_group_commits_once_rejects_alone_and_dedups_inside_and_across(
     with session_scope(env.factory) as s:
         record = s.get(type(only_session(env)), only_session(env).id)
         assert record is not None
-        recording = service.read_recording(s, env.store, record)
+        recording = summaries.read_recording(s, env.store, record)
     expected = walking(400)
     for name in CHANNELS:
         np.testing.assert_array_equal(
@@ -146,12 +146,14 @@ def test_revocation_here_is_immediate_and_elsewhere_within_the_ttl(
     assert send(env, batch(4)) == "stored"  # from the cache
     with session_scope(env.factory) as s:
         credential = s.query(DeviceCredential).filter(DeviceCredential.revoked_at.is_(None)).one()
-        service.revoke_device_credential(s, SYSTEM_SEEDING, credential.id)
+        credentials.revoke_device_credential(s, SYSTEM_SEEDING, credential.id)
     assert send(env, batch(5)) == "rejected:not-authenticated"
     assert counts(env)[:3] == (1, 4, 400)
 
 
 def _new_secret(env: Env) -> str:
     with session_scope(env.factory) as s:
-        secret, _ = service.issue_device_credential(s, SYSTEM_SEEDING, env.world.ids["unit_madrid"])
+        secret, _ = credentials.issue_device_credential(
+            s, SYSTEM_SEEDING, env.world.ids["unit_madrid"]
+        )
     return secret

@@ -17,7 +17,7 @@ from exoshare.cli import app as cli_app
 from exoshare.config import Settings
 from exoshare.db import make_engine, make_sessionmaker, session_scope
 from exoshare.errors import FileImportError
-from exoshare.telemetry import service
+from exoshare.telemetry import credentials, imports
 from exoshare.telemetry.files import read_recording
 from exoshare.telemetry.models import TelemetrySession
 from exoshare.telemetry.store import RawStore
@@ -158,8 +158,8 @@ def test_session_page_is_scoped_and_audited(
     store = RawStore(settings.resolved_telemetry_url())
     recording = read_recording(_csv(tmp_path / "walk.csv"), MAP).recording
     with session_scope(factory) as s:
-        unit = service.unit_by_serial(s, SERIAL)
-        record = service.import_recording(
+        unit = credentials.unit_by_serial(s, SERIAL)
+        record = imports.import_recording(
             s, store, unit, world.ids["patient_carlos"], recording, source="import"
         )
         session_id = record.id

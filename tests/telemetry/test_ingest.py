@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.errors import TelemetryRejected
-from exoshare.telemetry import service
+from exoshare.telemetry import batches, credentials, summaries
 from exoshare.telemetry.models import DeviceCredential, SessionStatus
 from exoshare.telemetry.protocol import (
     CommandAck,
@@ -131,7 +131,7 @@ def test_batches_round_trip_through_the_store_in_sequence_order(
     assert counts(env) == (1, 3, 300, 3)
     record = only_session(env)
     with session_scope(env.factory) as s:
-        recording = service.read_recording(s, env.store, record)
+        recording = summaries.read_recording(s, env.store, record)
     assert recording.n_samples == 300 and recording.sampling_rate_hz == FS_HZ
     assert recording.start_time_s == START_S
     expected = walking(300)["knee_angle_left_deg"].astype(np.float32).astype(np.float64)
@@ -245,8 +245,8 @@ def test_validation_messages_name_channel_and_value(
     send(env, announce(env))
     bad = _with(0, "knee_angle_left_deg", np.r_[np.zeros(10), 400.0, np.zeros(89)])
     with session_scope(env.factory) as s, pytest.raises(TelemetryRejected) as caught:
-        unit = service.authenticate_device(s, env.secret)
-        service.ingest_batch(s, env.store, unit, bad)
+        unit = credentials.authenticate_device(s, env.secret)
+        batches.ingest_batch(s, env.store, unit, bad)
     assert caught.value.code == "out-of-range"
     assert "knee_angle_left_deg sample 10" in caught.value.detail
     assert "400 deg" in caught.value.detail
@@ -279,7 +279,7 @@ def test_unknown_and_revoked_credentials_are_refused(
     assert env.ingestor.handle(encode(wire)).code == "not-authenticated"
     with session_scope(env.factory) as s:
         credential = s.query(DeviceCredential).one()
-        service.revoke_device_credential(s, SYSTEM_SEEDING, credential.id)
+        credentials.revoke_device_credential(s, SYSTEM_SEEDING, credential.id)
     assert send(env, batch(0)) == "rejected:not-authenticated"
     assert counts(env) == (1, 0, 0, 0)
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.config import Settings
 from exoshare.db import session_scope
-from exoshare.telemetry import service
+from exoshare.telemetry import credentials
 from exoshare.telemetry.ingest import Accepted, Inbound, Ingestor
 from exoshare.telemetry.ingest_process import IngestProcess
 from exoshare.telemetry.models import DeviceCredential
@@ -93,7 +93,7 @@ def test_a_credential_revoked_in_the_web_process_is_refused_by_the_child_at_once
         # The child has the credential in its cache (5 s) now; revoke it here, as the API does.
         with session_scope(env.factory) as s:
             credential = s.query(DeviceCredential).one()
-            service.revoke_device_credential(s, SYSTEM_SEEDING, credential.id)
+            credentials.revoke_device_credential(s, SYSTEM_SEEDING, credential.id)
         assert _statuses(storage.handle_many([_inbound(env, batch(1))])) == [
             "rejected:not-authenticated"
         ]

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.errors import TelemetryRejected
 from exoshare.telemetry.ingest import Inbound, Ingestor
+from exoshare.telemetry.known_batches import SeqRanges as _SeqRanges
 from exoshare.telemetry.protocol import SampleBatch, decode, encode, parse_message
-from exoshare.telemetry.service import _SeqRanges
 from exoshare.telemetry.store import GroupWriter
 from tests.telemetry.helpers import START_S, Env, announce, batch, counts, make_env, walking
 

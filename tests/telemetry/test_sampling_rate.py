@@ -18,7 +18,7 @@ from exoshare.config import Settings
 from exoshare.db import make_engine, make_sessionmaker, session_scope
 from exoshare.errors import TelemetryRejected
 from exoshare.gait.recording import Recording
-from exoshare.telemetry import service
+from exoshare.telemetry import credentials, imports, reads
 from exoshare.telemetry.files import FileImportError, read_recording
 from exoshare.telemetry.protocol import decode, encode
 from exoshare.telemetry.validation import (
@@ -62,7 +62,7 @@ def test_the_websocket_rejects_a_slow_announce(client: TestClient, settings: Set
     factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
     world = build_world(factory)
     with session_scope(factory) as s:
-        secret, _ = service.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
+        secret, _ = credentials.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
 
     class _Env:
         patient_id = world.ids["patient_carlos"]
@@ -77,7 +77,7 @@ def test_the_websocket_rejects_a_slow_announce(client: TestClient, settings: Set
     assert (answer["status"], answer["code"]) == ("rejected", "wrong-sampling-rate")
     assert answer["detail"] == f"sampling_rate_hz is 0.5 Hz; {RANGE_TEXT}"
     with session_scope(factory) as s:
-        assert service.sessions_of_patient(s, SYSTEM_SEEDING, world.ids["patient_carlos"]) == []
+        assert reads.sessions_of_patient(s, SYSTEM_SEEDING, world.ids["patient_carlos"]) == []
     factory.kw["bind"].dispose()
 
 
@@ -96,7 +96,7 @@ def test_an_upload_at_half_a_hertz_is_refused_from_the_form_and_from_the_time_co
     factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
     world = build_world(factory)
     with session_scope(factory) as s:
-        secret, _ = service.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
+        secret, _ = credentials.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
     form = {"patient_id": world.ids["patient_carlos"], "mapping": "Knee L=knee_angle_left_deg"}
     headers = {"Authorization": f"Device {secret}"}
     given = client.post(
@@ -117,7 +117,7 @@ def test_an_upload_at_half_a_hertz_is_refused_from_the_form_and_from_the_time_co
         assert problem["code"] == "wrong-sampling-rate"
         assert problem["detail"] == f"walk.csv: {source} is 0.5 Hz; {RANGE_TEXT}"
     with session_scope(factory) as s:
-        assert service.sessions_of_patient(s, SYSTEM_SEEDING, world.ids["patient_carlos"]) == []
+        assert reads.sessions_of_patient(s, SYSTEM_SEEDING, world.ids["patient_carlos"]) == []
     factory.kw["bind"].dispose()
 
 
@@ -138,7 +138,7 @@ def test_a_recording_built_in_code_is_checked_where_every_session_starts(
     env = make_env(session_factory, tmp_path)
     slow = Recording(0.5, {"knee_angle_left_deg": np.full(20, 30.0)}, start_time_s=1.7e9)
     with session_scope(session_factory) as s, pytest.raises(TelemetryRejected) as refused:
-        unit = service.unit_by_serial(s, "SX2-0001")
-        service.import_recording(s, env.store, unit, env.patient_id, slow, source="import")
+        unit = credentials.unit_by_serial(s, "SX2-0001")
+        imports.import_recording(s, env.store, unit, env.patient_id, slow, source="import")
     assert refused.value.code == "wrong-sampling-rate"
     assert counts(env) == (0, 0, 0, 0)

@@ -16,7 +16,7 @@ from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.config import Settings
 from exoshare.db import session_scope
 from exoshare.runtime import runtime_of
-from exoshare.telemetry import service
+from exoshare.telemetry import credentials
 from exoshare.telemetry.broker_acl import (
     SERVER_USERNAME,
     installation_server_password,
@@ -190,7 +190,7 @@ def test_websocket_ingestion_with_header_and_hello(client: TestClient, settings:
     factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
     world = build_world(factory)
     with session_scope(factory) as s:
-        secret, _ = service.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
+        secret, _ = credentials.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
 
     class _Env:
         patient_id = world.ids["patient_carlos"]
@@ -244,7 +244,7 @@ def test_upload_of_a_csv_recording(client: TestClient, settings: Settings) -> No
     factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
     world = build_world(factory)
     with session_scope(factory) as s:
-        secret, _ = service.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
+        secret, _ = credentials.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
     angles = simulated_angles(3000)
     left, right = angles["knee_angle_left_deg"], angles["knee_angle_right_deg"]
     rows = ["time,Knee L,Knee R"] + [

@@ -20,7 +20,7 @@ from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.config import Settings
 from exoshare.db import session_scope
 from exoshare.runtime import runtime_of
-from exoshare.telemetry import service
+from exoshare.telemetry import credentials
 from exoshare.telemetry.models import TelemetrySession
 from exoshare.telemetry.upload_limit import FORM_ALLOWANCE_BYTES
 from tests.telemetry.helpers import simulated_angles
@@ -37,7 +37,9 @@ def small(settings: Settings, tmp_path: Path) -> Iterator[tuple[FastAPI, TestCli
     with TestClient(app) as client:
         world = build_world(runtime_of(app).sessionmaker)
         with session_scope(runtime_of(app).sessionmaker) as s:
-            secret, _ = service.issue_device_credential(s, SYSTEM_SEEDING, world.ids["unit_madrid"])
+            secret, _ = credentials.issue_device_credential(
+                s, SYSTEM_SEEDING, world.ids["unit_madrid"]
+            )
         yield app, client, world, secret
     runtime_of(app).engine.dispose()
 

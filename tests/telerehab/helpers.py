@@ -12,7 +12,7 @@ from exoshare.db import session_scope
 from exoshare.devices.approvals.schemas import ApprovalStatus
 from exoshare.devices.approvals.service import record_approval
 from exoshare.scheduling import certifications
-from exoshare.telemetry import service as telemetry
+from exoshare.telemetry import credentials
 from exoshare.telemetry.protocol import SessionAnnounce, encode
 from exoshare.telemetry.runtime import ingestor
 from tests.world import World, build_world
@@ -63,7 +63,7 @@ def ready_world(factory: sessionmaker[Session]) -> World:
 
 def device_secret(factory: sessionmaker[Session], world: World, unit: str = "unit_madrid") -> str:
     with session_scope(factory) as s:
-        secret, _ = telemetry.issue_device_credential(s, SYSTEM_SEEDING, world.ids[unit])
+        secret, _ = credentials.issue_device_credential(s, SYSTEM_SEEDING, world.ids[unit])
     return secret
 
 

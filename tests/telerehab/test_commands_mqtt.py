@@ -28,8 +28,8 @@ from exoshare.devices.approvals.service import record_approval
 from exoshare.devices.models import DeviceUnit
 from exoshare.devices.schemas import DeviceType
 from exoshare.scheduling.certifications import certify
+from exoshare.telemetry import credentials
 from exoshare.telemetry import mqtt as telemetry_mqtt
-from exoshare.telemetry import service as telemetry
 from exoshare.telemetry.ingest import Ingestor
 from exoshare.telemetry.models import TelemetryBatch, TelemetrySession
 from exoshare.telemetry.mqtt import BrokerAddress, MqttIngestWorker
@@ -72,7 +72,7 @@ class Setup:
             )
             s.add(unit)
             s.flush()
-            self.secret, _ = telemetry.issue_device_credential(s, SYSTEM_SEEDING, unit.id)
+            self.secret, _ = credentials.issue_device_credential(s, SYSTEM_SEEDING, unit.id)
             therapist = self.world.ids["therapist_madrid"]
             certify(
                 s,

@@ -10,7 +10,7 @@ from exoshare.db import session_scope
 from exoshare.devices.models import DeviceUnit
 from exoshare.gait import Recording
 from exoshare.runtime import runtime_of
-from exoshare.telemetry import service as telemetry
+from exoshare.telemetry import imports
 from exoshare.telemetry.store import RawStore
 from tests.telerehab.helpers import announce, device_secret, plan, ready_world
 from tests.world import PASSWORD, token
@@ -55,7 +55,7 @@ def test_supervisor_live_and_progress_pages(
         unit = s.get(DeviceUnit, world.ids["unit_madrid"])
         assert unit is not None
         for cadence_hz in (0.8, 1.0):
-            telemetry.import_recording(
+            imports.import_recording(
                 s, store, unit, world.ids["patient_carlos"], _walk(30, cadence_hz), "upload"
             )
 

@@ -607,7 +607,7 @@ def plans_from_database(n_devices: int, seed: int, label: str) -> list[DevicePla
     from exoshare.devices.models import DeviceUnit
     from exoshare.devices.schemas import UnitStatus
     from exoshare.patients.models import Patient
-    from exoshare.telemetry import service
+    from exoshare.telemetry import credentials
 
     rng = np.random.default_rng(seed)
     factory = make_sessionmaker(make_engine(get_settings().resolved_database_url()))
@@ -637,7 +637,7 @@ def plans_from_database(n_devices: int, seed: int, label: str) -> list[DevicePla
             ).first()
             if patient is None:
                 continue
-            secret, _ = service.issue_device_credential(session, SYSTEM_DEMO, unit.id, label)
+            secret, _ = credentials.issue_device_credential(session, SYSTEM_DEMO, unit.id, label)
             diagnosis = _DIAGNOSIS_FOR_PROFILE.get(patient.diagnosis.value, "healthy")
             profile = profile_for(
                 diagnosis,  # type: ignore[arg-type]

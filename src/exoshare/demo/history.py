@@ -25,7 +25,7 @@ from exoshare.devices.schemas import UnitStatus
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
 from exoshare.scheduling import eligibility
-from exoshare.telemetry import service as telemetry_service
+from exoshare.telemetry import imports
 from exoshare.telemetry.store import RawStore
 from exoshare.telerehab.models import TherapyLocation, TherapySession, TherapyStatus
 
@@ -177,7 +177,7 @@ def seed_session_history(session: Session, store: RawStore, today: date, seed: i
                     start_time_s=started.timestamp(),
                     initial_settings={"assistance_pct": max(20.0, 80.0 - 10.0 * week)},
                 )
-                stored_recording = telemetry_service.import_recording(
+                stored_recording = imports.import_recording(
                     session,
                     store,
                     unit,

@@ -35,7 +35,7 @@ from exoshare.health import wait_until_healthy
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
 from exoshare.scheduling import eligibility
-from exoshare.telemetry import service as telemetry_service
+from exoshare.telemetry import credentials
 from exoshare.telerehab import service as telerehab_service
 from exoshare.telerehab.models import TherapyLocation, TherapySession, TherapyStatus
 from exoshare.telerehab.service import ACTIVE as ACTIVE_STATUSES
@@ -167,7 +167,7 @@ def prepare_round(factory: sessionmaker[Session]) -> list[LiveDevice]:
             telerehab_service.plan_session(
                 session, principal, patient.id, unit.id, spot.location, alert_rules=rules
             )
-            secret, _ = telemetry_service.issue_device_credential(
+            secret, _ = credentials.issue_device_credential(
                 session, SYSTEM_DEMO, unit.id, "demo live session"
             )
             used_units.add(unit.id)

@@ -295,3 +295,14 @@ def readable_patient_ids(
         if clinic_id in clinics
         and principal.covers(Permission.patients_read, clinics[clinic_id].path)
     }
+
+
+def may_read_patient(session: Session, principal: Principal, patient_id: str) -> bool:
+    """Whether the caller may see this patient's record (as :func:`get_patient`, unaudited: for
+    reads of data that hangs off a patient, which audit themselves)."""
+    found = session.scalar(
+        select(Patient.id).where(
+            Patient.id == patient_id, _visible(principal), Patient.voided.is_(False)
+        )
+    )
+    return found is not None

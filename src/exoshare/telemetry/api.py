@@ -15,7 +15,7 @@ from exoshare.db import session_scope
 from exoshare.deps import DbSession
 from exoshare.errors import DeviceNotAuthenticated, InvalidInput, TelemetryRejected, UploadTooLarge
 from exoshare.runtime import runtime_of
-from exoshare.telemetry import service
+from exoshare.telemetry import credentials, imports, reads
 from exoshare.telemetry.files import parse_mapping, read_recording
 from exoshare.telemetry.protocol import decode, encode, encode_json
 from exoshare.telemetry.runtime import ingestor, raw_store
@@ -47,7 +47,7 @@ def issue_credential(
     body: CredentialCreate, session: DbSession, principal: CurrentPrincipal
 ) -> CredentialIssued:
     """A new device credential; the secret is in this answer only."""
-    secret, credential = service.issue_device_credential(
+    secret, credential = credentials.issue_device_credential(
         session, principal, body.device_unit_id, body.label
     )
     return CredentialIssued(
@@ -62,7 +62,7 @@ def issue_credential(
 def revoke_credential(
     credential_id: str, session: DbSession, principal: CurrentPrincipal
 ) -> CredentialOut:
-    credential = service.revoke_device_credential(session, principal, credential_id)
+    credential = credentials.revoke_device_credential(session, principal, credential_id)
     return CredentialOut.model_validate(credential)
 
 
@@ -71,13 +71,13 @@ def list_sessions(
     patient_id: str, session: DbSession, principal: CurrentPrincipal
 ) -> list[SessionOut]:
     """Sessions of one patient, newest first (needs read access to the patient)."""
-    rows = service.sessions_of_patient(session, principal, patient_id)
+    rows = reads.sessions_of_patient(session, principal, patient_id)
     return [SessionOut.model_validate(r) for r in rows]
 
 
 @router.get("/sessions/{session_id}", response_model=SessionDetail)
 def get_session(session_id: str, session: DbSession, principal: CurrentPrincipal) -> SessionDetail:
-    return SessionDetail.model_validate(service.get_session(session, principal, session_id))
+    return SessionDetail.model_validate(reads.get_session(session, principal, session_id))
 
 
 @router.get("/sessions/{session_id}/samples", response_model=SamplesOut)
@@ -85,7 +85,7 @@ def get_samples(
     session_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> SamplesOut:
     """Every sample of the session (missing samples as null)."""
-    record, recording = service.session_samples(
+    record, recording = reads.session_samples(
         session, principal, raw_store(request.app), session_id
     )
     return SamplesOut(
@@ -144,7 +144,7 @@ async def upload_recording(
     def store() -> SessionOut:
         # Strangers are refused before their file is parsed: a C3D file costs a child process.
         with session_scope(runtime_of(request).sessionmaker) as session:
-            service.authenticate_device(session, secret)
+            credentials.authenticate_device(session, secret)
         imported = read_recording(
             Path(name),
             mapped,
@@ -155,8 +155,8 @@ async def upload_recording(
             name=name,
         )
         with session_scope(runtime_of(request).sessionmaker) as session:
-            unit = service.authenticate_device(session, secret)
-            record = service.import_recording(
+            unit = credentials.authenticate_device(session, secret)
+            record = imports.import_recording(
                 session,
                 raw_store(request.app),
                 unit,
@@ -194,7 +194,9 @@ async def telemetry_socket(websocket: WebSocket) -> None:
         secret = hello.get("auth") if hello.get("type") == "hello" else None
     try:
         with session_scope(runtime_of(app).sessionmaker) as session:
-            unit = service.authenticate_device(session, secret if isinstance(secret, str) else None)
+            unit = credentials.authenticate_device(
+                session, secret if isinstance(secret, str) else None
+            )
             device_id, serial = unit.id, unit.serial_number
     except DeviceNotAuthenticated as exc:
         await websocket.close(code=4401, reason=exc.detail[:120])

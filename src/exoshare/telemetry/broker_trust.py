@@ -34,7 +34,7 @@ from amqtt.session import Session as MqttSession
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.db import session_scope
-from exoshare.telemetry import service
+from exoshare.telemetry import credentials
 from exoshare.telemetry.broker_acl import (
     SERVER_USERNAME,
     DeviceGrant,
@@ -119,9 +119,9 @@ class DeviceTrust:
             return None
         return _Client(session, grant, device.credential_id)
 
-    def _device(self, serial: str, secret: str) -> service.BrokerDevice | None:
+    def _device(self, serial: str, secret: str) -> credentials.BrokerDevice | None:
         with session_scope(self.factory) as db:
-            return service.broker_device(db, serial, secret)
+            return credentials.broker_device(db, serial, secret)
 
     # ---------------------------------------------------------------- topics
 
@@ -149,7 +149,7 @@ class DeviceTrust:
         self._broker = broker
         self._loop = asyncio.get_running_loop()
 
-    def on_credential_change(self, change: service.CredentialChange) -> None:
+    def on_credential_change(self, change: credentials.CredentialChange) -> None:
         """A credential listener: may be called from any thread, after the commit."""
         if change.kind != "revoked" or self._loop is None:
             return
@@ -200,7 +200,7 @@ class DeviceTrust:
 
     def _revoked(self, ids: set[str]) -> set[str]:
         with session_scope(self.factory) as db:
-            return service.revoked_among(db, ids)
+            return credentials.revoked_among(db, ids)
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:
@@ -212,7 +212,7 @@ def _log_failure(task: asyncio.Task[Any]) -> None:
 async def trusting(trust: DeviceTrust, broker: Broker) -> Any:
     """While the broker runs: revocations in this process and elsewhere cut devices off."""
     trust.attach(broker)
-    remove = service.add_credential_listener(trust.on_credential_change)
+    remove = credentials.add_credential_listener(trust.on_credential_change)
     sweeper = asyncio.create_task(trust.sweep_loop(), name="exoshare-mqtt-revocation-sweep")
     try:
         yield trust

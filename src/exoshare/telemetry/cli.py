@@ -75,7 +75,7 @@ def import_command(
     """Import recordings as sessions (one per file) and store their gait summaries."""
     from exoshare.db import make_engine, make_sessionmaker, session_scope
     from exoshare.errors import ExoshareError
-    from exoshare.telemetry import service
+    from exoshare.telemetry import credentials, imports
     from exoshare.telemetry.files import read_recording
     from exoshare.telemetry.store import RawStore
 
@@ -100,8 +100,8 @@ def import_command(
                     path, mapping, file_format, rate, settings.telemetry_max_nan_run_s
                 )
                 with session_scope(factory) as session:
-                    unit = service.unit_by_serial(session, device)
-                    record = service.import_recording(
+                    unit = credentials.unit_by_serial(session, device)
+                    record = imports.import_recording(
                         session,
                         store,
                         unit,
@@ -183,19 +183,19 @@ def credential_command(
     from exoshare.auth.scope import SYSTEM_CLI
     from exoshare.db import make_engine, make_sessionmaker, session_scope
     from exoshare.errors import ExoshareError
-    from exoshare.telemetry import service
+    from exoshare.telemetry import credentials
 
     settings = get_settings()
     factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
     sync = _mosquitto(factory)
-    remove = service.add_credential_listener(sync.on_credential_change) if sync else None
+    remove = credentials.add_credential_listener(sync.on_credential_change) if sync else None
     try:
         with session_scope(factory) as session:
-            unit = service.unit_by_serial(session, serial)
-            secret, credential = service.issue_device_credential(
+            unit = credentials.unit_by_serial(session, serial)
+            secret, credential = credentials.issue_device_credential(
                 session, SYSTEM_CLI, unit.id, label
             )
-            org_code = unit.org_unit.code
+            org_code = unit.org_unit_code
     except ExoshareError as exc:
         err_console.print(f"[bold red]error:[/] {exc.detail}")
         raise typer.Exit(2) from None
@@ -216,14 +216,14 @@ def revoke_credential_command(
     from exoshare.auth.scope import SYSTEM_CLI
     from exoshare.db import make_engine, make_sessionmaker, session_scope
     from exoshare.errors import ExoshareError
-    from exoshare.telemetry import service
+    from exoshare.telemetry import credentials
 
     factory = make_sessionmaker(make_engine(get_settings().resolved_database_url()))
     sync = _mosquitto(factory)
-    remove = service.add_credential_listener(sync.on_credential_change) if sync else None
+    remove = credentials.add_credential_listener(sync.on_credential_change) if sync else None
     try:
         with session_scope(factory) as session:
-            credential = service.revoke_device_credential(session, SYSTEM_CLI, credential_id)
+            credential = credentials.revoke_device_credential(session, SYSTEM_CLI, credential_id)
             serial = credential.device_unit.serial_number
     except ExoshareError as exc:
         err_console.print(f"[bold red]error:[/] {exc.detail}")

@@ -27,13 +27,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.db import session_scope
-from exoshare.devices.models import DeviceUnit
 from exoshare.errors import DeviceNotAuthenticated, TelemetryRejected
-from exoshare.telemetry import service
+from exoshare.telemetry import credentials, sessions
+from exoshare.telemetry.batches import ingest_batches
+from exoshare.telemetry.credentials import DeviceRef
+from exoshare.telemetry.known_batches import KnownBatches
 from exoshare.telemetry.protocol import (
     CommandAck,
     DeviceEvent,
@@ -45,7 +46,7 @@ from exoshare.telemetry.protocol import (
     decode,
     parse_message,
 )
-from exoshare.telemetry.service import Outcome
+from exoshare.telemetry.sessions import Outcome
 from exoshare.telemetry.store import BatchStore, GroupWriter, RawStore
 
 log = logging.getLogger(__name__)
@@ -96,14 +97,14 @@ class CredentialCache:
     """Verified device credentials (SHA-256 of the secret → device unit id) for ``ttl_s``.
 
     Saves the SQL credential check (and the device lookup) on every message. Emptied
-    whenever a credential is revoked in this process (:func:`service.revocation_epoch`); a
+    whenever a credential is revoked in this process (:func:`credentials.revocation_epoch`); a
     revocation elsewhere (another process) is honoured within ``ttl_s``.
     """
 
     def __init__(self, ttl_s: float = 5.0) -> None:
         self.ttl_s = ttl_s
         self._entries: dict[str, tuple[tuple[str, str], float]] = {}
-        self._epoch = service.revocation_epoch()
+        self._epoch = credentials.revocation_epoch()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -112,7 +113,7 @@ class CredentialCache:
         """(device unit id, serial) of a verified credential, or None."""
         now = time.monotonic()
         with self._lock:
-            epoch = service.revocation_epoch()
+            epoch = credentials.revocation_epoch()
             if epoch != self._epoch:
                 self._entries.clear()
                 self._epoch = epoch
@@ -126,7 +127,7 @@ class CredentialCache:
     def put(self, digest: str, unit: tuple[str, str], epoch: int) -> None:
         with self._lock:
             # Verified before a revocation that has happened since: do not keep it.
-            if epoch == service.revocation_epoch() and self.ttl_s > 0:
+            if epoch == credentials.revocation_epoch() and self.ttl_s > 0:
                 self._entries[digest] = (unit, time.monotonic() + self.ttl_s)
 
     def clear(self) -> None:
@@ -173,8 +174,8 @@ class Ingestor:
         self.max_nan_run_s = max_nan_run_s
         self.group_files = group_files
         self.credentials = CredentialCache(credential_ttl_s)
-        self.known = service.KnownBatches()
-        self._units: dict[tuple[str, str], DeviceUnit] = {}
+        self.known = KnownBatches()
+        self._units: dict[tuple[str, str], DeviceRef] = {}
         self.times = StageTimes()
         self.counts: Counter[str] = Counter()
         self.groups = 0
@@ -263,10 +264,10 @@ class Ingestor:
                 # that read first and wrote later would fail at once ("database is locked")
                 # whenever another connection committed in between.
                 session.execute(text("BEGIN IMMEDIATE"))
-            devices: dict[str, DeviceUnit] = {}
-            run: list[tuple[int, DeviceUnit, SampleBatch]] = []
+            devices: dict[str, DeviceRef] = {}
+            run: list[tuple[int, DeviceRef, SampleBatch]] = []
 
-            def keep(i: int, message: Message, device: DeviceUnit, outcome: Outcome) -> None:
+            def keep(i: int, message: Message, device: DeviceRef, outcome: Outcome) -> None:
                 accepted.append(
                     (
                         i,
@@ -280,7 +281,7 @@ class Ingestor:
                     )
                 )
 
-            def one(i: int, device: DeviceUnit, message: Message) -> None:
+            def one(i: int, device: DeviceRef, message: Message) -> None:
                 try:
                     with session.begin_nested():
                         outcome = self._apply(session, device, message, target)
@@ -292,19 +293,16 @@ class Ingestor:
             def flush_run() -> None:
                 if not run:
                     return
-                items = [(device, batch) for _, device, batch in run]
-                try:
-                    with session.begin_nested():
-                        results = service.ingest_batches(
-                            session, target, items, self.max_nan_run_s, self.times.seconds, known
-                        )
-                except IntegrityError:
-                    # Another writer stored one of them meanwhile: the one-by-one rules decide.
-                    results = [None] * len(run)
+                results = ingest_batches(
+                    session,
+                    target,
+                    [(device, batch) for _, device, batch in run],
+                    self.max_nan_run_s,
+                    self.times.seconds,
+                    known,
+                )
                 for (i, device, batch), result in zip(run, results, strict=True):
-                    if result is None:
-                        one(i, device, batch)
-                    elif isinstance(result, TelemetryRejected):
+                    if isinstance(result, TelemetryRejected):
                         receipts[i] = self._rejected(batch, result.code, result.detail)
                     else:
                         keep(i, batch, device, result)
@@ -372,10 +370,10 @@ class Ingestor:
         session: Session,
         obj: dict[str, Any],
         item: Inbound,
-        devices: dict[str, DeviceUnit],
-    ) -> DeviceUnit:
+        devices: dict[str, DeviceRef],
+    ) -> DeviceRef:
         if item.device_id is not None:
-            unit = session.get(DeviceUnit, item.device_id)
+            unit = credentials.device_by_id(session, item.device_id)
             if unit is None:
                 raise DeviceNotAuthenticated("the device no longer exists")
         elif item.secret is None and item.topic_serial is not None:
@@ -399,49 +397,46 @@ class Ingestor:
         self,
         session: Session,
         key: str,
-        devices: dict[str, DeviceUnit],
+        devices: dict[str, DeviceRef],
         serial: str | None,
-    ) -> DeviceUnit:
+    ) -> DeviceRef:
         """The device of a secret's digest or (``serial`` given) of a topic serial: from this
         group, else the cache, else one query; unknown and revoked are refused alike."""
         found = devices.get(key)
         if found is None:
             known = self.credentials.get(key)
             if known is None:
-                epoch = service.revocation_epoch()
+                epoch = credentials.revocation_epoch()
                 if serial is not None:
-                    known = service.serial_unit(session, serial)
+                    known = credentials.serial_unit(session, serial)
                 else:
-                    known = service.credential_unit(session, key)
+                    known = credentials.credential_unit(session, key)
                 self.credentials.put(key, known, epoch)
             found = devices[key] = self._unit(known)
         return found
 
-    def _unit(self, known: tuple[str, str]) -> DeviceUnit:
-        """A detached unit with the id and serial ingestion needs: no query at all, and made
-        once per device rather than per message (building an ORM object is not free)."""
+    def _unit(self, known: tuple[str, str]) -> DeviceRef:
+        """The device's id and serial, all ingestion needs: no query at all, and made once per
+        device rather than per message."""
         unit = self._units.get(known)
         if unit is None:
             if len(self._units) >= 10_000:
                 self._units.clear()
-            unit = self._units[known] = DeviceUnit(id=known[0], serial_number=known[1])
+            unit = self._units[known] = DeviceRef(known[0], known[1])
         return unit
 
     def _apply(
-        self, session: Session, device: DeviceUnit, message: Message, store: BatchStore
-    ) -> service.Outcome:
-        if isinstance(message, SampleBatch):
-            outcome = service.ingest_batch(
-                session, store, device, message, self.max_nan_run_s, self.times.seconds
-            )
-        elif isinstance(message, SessionAnnounce):
-            outcome = service.announce_session(session, device, message)
+        self, session: Session, device: DeviceRef, message: Message, store: BatchStore
+    ) -> Outcome:
+        """The rule of one message that is not a sample batch (those go in groups)."""
+        if isinstance(message, SessionAnnounce):
+            outcome = sessions.announce_session(session, device, message)
         elif isinstance(message, DeviceEvent):
-            outcome = service.record_event(session, device, message)
+            outcome = sessions.record_event(session, device, message)
         elif isinstance(message, SessionEnd):
-            outcome = service.end_session(session, store, device, message)
+            outcome = sessions.end_session(session, store, device, message)
         elif isinstance(message, CommandAck):
-            outcome = service.record_ack(session, device, message)
+            outcome = sessions.record_ack(session, device, message)
         else:  # pragma: no cover - parse_message returns only the types above
             raise TelemetryRejected("malformed", f"cannot ingest {type(message).__name__}")
         return outcome

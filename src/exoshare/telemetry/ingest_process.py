@@ -33,7 +33,7 @@ from typing import Any
 
 from exoshare.config import Settings
 from exoshare.errors import TelemetryRejected
-from exoshare.telemetry import service
+from exoshare.telemetry import credentials
 from exoshare.telemetry.ingest import (
     Accepted,
     CredentialCache,
@@ -194,7 +194,7 @@ class IngestProcess:
         """Store a group in the child (blocking; call it from a thread)."""
         if not items:
             return []
-        epoch = service.revocation_epoch()
+        epoch = credentials.revocation_epoch()
         with self._lock:
             try:
                 conn = self._ensure_child()

@@ -26,9 +26,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.db import session_scope
-from exoshare.devices.models import DeviceUnit
-from exoshare.network.models import OrgUnit
-from exoshare.telemetry import service
+from exoshare.devices import service as devices_service
+from exoshare.network import service as network_service
+from exoshare.telemetry import credentials
 from exoshare.telemetry.broker_acl import (
     DEVICE_PUBLISHES,
     DEVICE_READS,
@@ -64,15 +64,19 @@ def broker_users(session: Session) -> list[BrokerUser]:
     Devices whose serial or clinic code cannot be written into the files are left out (and
     logged): they cannot connect, which is the safe side.
     """
+    units = devices_service.unit_identities()
     rows = session.execute(
-        select(DeviceUnit.serial_number, OrgUnit.code, DeviceCredential.broker_password_hash)
-        .join(DeviceUnit, DeviceUnit.id == DeviceCredential.device_unit_id)
-        .join(OrgUnit, OrgUnit.id == DeviceUnit.org_unit_id)
+        select(
+            units.c.serial_number,
+            network_service.code_of(units.c.org_unit_id),
+            DeviceCredential.broker_password_hash,
+        )
+        .join(units, units.c.id == DeviceCredential.device_unit_id)
         .where(
             DeviceCredential.revoked_at.is_(None),
             DeviceCredential.broker_password_hash.is_not(None),
         )
-        .order_by(DeviceUnit.serial_number, DeviceCredential.created_at, DeviceCredential.id)
+        .order_by(units.c.serial_number, DeviceCredential.created_at, DeviceCredential.id)
     ).all()
     newest: dict[str, BrokerUser] = {}
     for serial, code, hashed in rows:
@@ -207,6 +211,6 @@ class MosquittoSync:
         reload(self.pid_file)
         return count
 
-    def on_credential_change(self, change: service.CredentialChange) -> None:
+    def on_credential_change(self, change: credentials.CredentialChange) -> None:
         self.sync()
         log.info("Mosquitto files rewritten: %s %s", change.kind, change.device_serial)

@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 
 from exoshare.auth.gate import CurrentPrincipal
 from exoshare.deps import DbSession
-from exoshare.telemetry import service
+from exoshare.telemetry import reads
 from exoshare.telemetry.charts import cycle_chart, trace_chart
 from exoshare.telemetry.runtime import raw_store
 from exoshare.web.labels import N_
@@ -25,17 +25,17 @@ JOINTS = {"hip": N_("Hip"), "knee": N_("Knee"), "ankle": N_("Ankle")}
 @router.get("/patients/{patient_id}/sessions", response_class=HTMLResponse)
 def patient_sessions(
     patient_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
-) -> Response:
+) -> HTMLResponse:
     """The sessions table of the patient page (loaded by htmx)."""
-    rows = service.sessions_of_patient(session, principal, patient_id)
+    rows = reads.sessions_of_patient(session, principal, patient_id)
     return render(request, "telemetry/_patient_sessions.html", principal, sessions=rows)
 
 
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
 def session_page(
     session_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
-) -> Response:
-    record, recording = service.session_samples(
+) -> HTMLResponse:
+    record, recording = reads.session_samples(
         session, principal, raw_store(request.app), session_id
     )
     gettext = request_gettext(request, principal)
@@ -97,6 +97,6 @@ def session_page(
         traces=traces,
         cycles=cycles,
         window_s=float(window / recording.sampling_rate_hz) if recording.n_samples else 0.0,
-        device_events=service.events_of(session, record),
+        device_events=reads.events_of(session, record),
         n_missing=int(sum(int(np.isnan(v).sum()) for v in recording.channels.values())),
     )

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from exoshare.config import Settings
 from exoshare.runtime import runtime_of
-from exoshare.telemetry import service
+from exoshare.telemetry import credentials
 from exoshare.telemetry.broker_acl import SERVER_USERNAME, installation_server_password
 from exoshare.telemetry.broker_trust import DeviceTrust
 from exoshare.telemetry.ingest import Ingestor
@@ -63,7 +63,7 @@ async def telemetry_lifespan(app: FastAPI) -> AsyncIterator[None]:
                 server_password,
                 settings.mosquitto_pid_file,
             )
-            stack.callback(service.add_credential_listener(mosquitto.on_credential_change))
+            stack.callback(credentials.add_credential_listener(mosquitto.on_credential_change))
         if settings.mqtt_url:
             # The server's broker identity, unless the URL names one (user:password@).
             address = BrokerAddress.parse(settings.mqtt_url).with_identity(

@@ -1,0 +1,95 @@
+"""A session's recording read back from the raw store, and its gait summary once it is complete.
+
+When the last announced batch of an ended session is stored, :func:`finish_session` runs the
+gait engine (:func:`exoshare.gait.analyse`) on the whole recording and keeps its summary, with
+its key numbers as columns for lists and charts; an analysis failure is kept too.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exoshare.devices import service as devices_service
+from exoshare.gait import GaitDataError, Recording, SessionSummary, analyse
+from exoshare.patients import service as patients_service
+from exoshare.telemetry.models import SessionStatus, TelemetryBatch, TelemetrySession
+from exoshare.telemetry.store import BatchStore
+
+LEG_TO_HEIGHT_RATIO = 0.53
+"""Leg length (greater trochanter to floor) as a share of body height, Winter 2009, for the
+spatial model when the device does not report the leg length."""
+
+
+def finish_session(session: Session, store: BatchStore, record: TelemetrySession) -> None:
+    """Analyse the complete session and keep its summary (an analysis failure is kept too)."""
+    record.status = SessionStatus.ended
+    record.ended_at = record.ended_at or datetime.now(UTC)
+    try:
+        summary = analyse(read_recording(session, store, record))
+    except GaitDataError as exc:
+        record.analysis_error = str(exc)
+        return
+    store_summary(record, summary)
+
+
+def store_summary(record: TelemetrySession, summary: SessionSummary) -> None:
+    data = summary.to_dict(include_strides=False)
+    data["events"] = {
+        side: {"ic_s": e.ic_s.round(3).tolist(), "fc_s": e.fc_s.round(3).tolist()}
+        for side, e in summary.events.items()
+    }
+    record.summary = data
+    record.analysis_error = None
+
+    def finite(value: float) -> float | None:
+        return float(value) if value is not None and math.isfinite(value) else None
+
+    record.duration_s = finite(summary.duration_s)
+    record.step_count = int(summary.step_count)
+    record.cadence_steps_per_min = finite(summary.cadence_steps_per_min)
+    record.stride_time_s = finite(summary.parameters["stride_time_s"]["both"].mean)
+    record.step_time_symmetry_index_pct = finite(summary.symmetry["step_time_s"]["si_pct"])
+    record.distance_m = finite(summary.distance_m)
+
+
+def recording_meta(session: Session, record: TelemetrySession) -> dict[str, Any]:
+    """What the gait engine needs to know: the device's meta, filled from the device and patient."""
+    meta = dict(record.meta or {})
+    unit = devices_service.find_unit(session, record.device_unit_id)
+    if unit is not None:
+        meta.setdefault("device_type", unit.model.device_type.value)
+    patient = patients_service.find_patient(session, record.patient_id)
+    if patient is not None:
+        meta.setdefault("height_m", patient.height_m)
+        meta.setdefault("leg_length_m", round(LEG_TO_HEIGHT_RATIO * patient.height_m, 3))
+    return meta
+
+
+def read_recording(session: Session, store: BatchStore, record: TelemetrySession) -> Recording:
+    """The session's samples: its batches in sequence order, each placed at its sample times.
+
+    Gaps between batches (a batch not yet arrived) read as NaN, so a sample is never shifted.
+    """
+    batches = session.scalars(
+        select(TelemetryBatch)
+        .where(TelemetryBatch.session_id == record.id)
+        .order_by(TelemetryBatch.seq)
+    ).all()
+    fs = record.sampling_rate_hz
+    loaded = [store.read_batch(b.file) for b in batches]
+    if not loaded:
+        channels: dict[str, np.ndarray] = {name: np.zeros(0) for name in record.channels}
+        return Recording(fs, channels, record.start_time_s, recording_meta(session, record))
+    indices = [np.rint((b.time_s - record.start_time_s) * fs).astype(np.int64) for b in loaded]
+    length = int(max(int(i[-1]) for i in indices)) + 1
+    out = {name: np.full(length, np.nan) for name in record.channels}
+    for batch, index in zip(loaded, indices, strict=True):
+        for name in out:
+            out[name][index] = batch.values[name]
+    return Recording(fs, out, record.start_time_s, recording_meta(session, record))
