@@ -263,6 +263,16 @@ class GroupWriter:
         return self.store.read_batch(name)
 
 
+def warm_up() -> None:
+    """Write and read one tiny Parquet table in memory: a long-lived process calls this before
+    it settles its heap (:func:`exoshare.heap.settle_heap`), because Arrow imports pandas (~300
+    modules) on its first write. Imported later, in the middle of serving, they cost ~1 s of
+    CPU at the first group and stay among the objects every garbage collection walks."""
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({TIME_COLUMN: pa.array([0.0])}), buffer, compression="zstd")
+    pq.read_table(io.BytesIO(buffer.getvalue())).column(TIME_COLUMN).to_numpy()
+
+
 def _safe(part: str) -> str:
     # Serials and session ids come from devices; keep them to one harmless path segment.
     cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in part)
