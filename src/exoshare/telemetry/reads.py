@@ -75,3 +75,22 @@ def events_of(session: Session, record: TelemetrySession) -> list[TelemetryEvent
             .order_by(TelemetryEvent.time_s)
         )
     )
+
+
+# ------------------------------------------------------ for telerehab's therapy sessions
+
+
+def find_recording(session: Session, telemetry_session_id: str) -> TelemetrySession | None:
+    """Unscoped read of a recording, for the server's own use (linking it to a therapy session)."""
+    return session.get(TelemetrySession, telemetry_session_id)
+
+
+def analysed_recordings(session: Session, patient_id: str) -> list[TelemetrySession]:
+    """A patient's recordings that have a summary, oldest first (unscoped: the caller has
+    checked that it may see the patient)."""
+    rows = session.scalars(
+        select(TelemetrySession)
+        .where(TelemetrySession.patient_id == patient_id, TelemetrySession.summary.is_not(None))
+        .order_by(TelemetrySession.started_at)
+    ).all()
+    return list(rows)
