@@ -2,13 +2,14 @@
 
 MQTT, the WebSocket and the benchmark hand raw payloads to :class:`Ingestor`.
 :meth:`Ingestor.handle_many` (group commit, what the MQTT worker uses) takes every message
-queued at once and stores them in ONE transaction: each message runs in its own savepoint, so
-a rejected one is rolled back alone and leaves nothing behind, while the others commit. The
-raw store is written only after a message's checks have passed and before the commit (with
-``group_files`` every batch of the group goes into one Parquet file); receipts are built only
-after the commit, so a device forgets a batch only once it is durable. :meth:`Ingestor.handle`
-is a group of one. Listeners (the tele-rehabilitation live hub) hear of every accepted message
-after its group commits.
+queued at once and stores them in ONE transaction: session messages (announce, event, ack,
+end) each run in their own savepoint and each run of consecutive sample batches goes through
+the one batch rule (:func:`exoshare.telemetry.batches.ingest_batches`), so a rejected message
+leaves nothing behind while the others commit. The raw store is written only after a
+message's checks have passed and before the commit (with ``group_files`` every batch of the
+group goes into one Parquet file); receipts are built only after the commit, so a device
+forgets a batch only once it is durable. :meth:`Ingestor.handle` is a group of one. Listeners
+(the tele-rehabilitation live hub) hear of every accepted message after its group commits.
 
 Device credentials are verified in SQL once and then cached for ``credential_ttl_s``; a
 revocation in this process empties the cache at once, one in another process takes effect

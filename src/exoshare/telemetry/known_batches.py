@@ -30,7 +30,7 @@ from exoshare.telemetry.models import TelemetryBatch, TelemetrySession
 
 KNOWN_WINDOW_S = 60.0
 """How much sample time of a session's stored batches :class:`KnownBatches` keeps for the
-overlap check; a new batch older than that is checked in SQL (one by one)."""
+overlap check; a new batch older than that is checked against the stored ones in SQL."""
 
 
 class SeqRanges:
