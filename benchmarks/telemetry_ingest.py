@@ -29,6 +29,7 @@ from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
 from exoshare.demo.gait_profiles import healthy_profile
 from exoshare.demo.gait_simulator import VirtualExoskeleton
 from exoshare.devices import service as devices
+from exoshare.devices.envelope import SettingLimit
 from exoshare.devices.schemas import DeviceType
 from exoshare.network import service as network
 from exoshare.network.schemas import OrgUnitKind, PartnerKind
@@ -72,7 +73,7 @@ def _network(factory, n_devices: int) -> tuple[list[tuple[str, str]], str]:  # t
             2.0,
             120,
             "battery",
-            [devices.EnvelopeSpec("assistance_pct", "%", 0, 100, 10, 50)],
+            [SettingLimit("assistance_pct", "%", 0, 100, 10, 50)],
         )
         patient = patients.create_patient(
             s,

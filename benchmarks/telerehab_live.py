@@ -116,7 +116,7 @@ def _setup(url: str, n: int) -> dict[str, Any]:
     from exoshare.db import make_engine, make_sessionmaker, session_scope, upgrade
     from exoshare.devices.models import DeviceUnit
     from exoshare.telemetry import credentials
-    from exoshare.telerehab import service as telerehab
+    from exoshare.telerehab import sessions as telerehab_sessions
     from exoshare.telerehab.models import TherapyLocation
 
     upgrade(url)
@@ -143,7 +143,7 @@ def _setup(url: str, n: int) -> dict[str, Any]:
             s.add(unit)
             s.flush()
             secret, _ = credentials.issue_device_credential(s, SYSTEM_SEEDING, unit.id)
-            therapy = telerehab.plan_session(
+            therapy = telerehab_sessions.plan_session(
                 s, principal, world.ids["patient_carlos"], unit.id, TherapyLocation.home
             )
             devices.append(

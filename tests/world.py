@@ -13,6 +13,7 @@ from exoshare.auth.schemas import Role
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.devices import service as devices
+from exoshare.devices.envelope import SettingLimit
 from exoshare.devices.schemas import DeviceType
 from exoshare.network import service as network
 from exoshare.network.schemas import OrgUnitKind, PartnerKind
@@ -79,7 +80,7 @@ def build_world(factory: sessionmaker[Session]) -> World:
             1.95,
             110,
             "battery 4 h",
-            [devices.EnvelopeSpec("guidance_force_pct", "%", 0, 100, 10, 50)],
+            [SettingLimit("guidance_force_pct", "%", 0, 100, 10, 50)],
         )
         other_model = devices.create_model(
             s,
@@ -91,7 +92,7 @@ def build_world(factory: sessionmaker[Session]) -> World:
             2.0,
             135,
             "230 V AC",
-            [devices.EnvelopeSpec("treadmill_speed_mps", "m/s", 0.1, 3.2, 0.2, 0.5)],
+            [SettingLimit("treadmill_speed_mps", "m/s", 0.1, 3.2, 0.2, 0.5)],
         )
         unit_madrid = devices.create_unit(s, SYSTEM_SEEDING, "SX2-0001", model.id, madrid.id)
         unit_barcelona = devices.create_unit(

@@ -414,12 +414,13 @@ def test_ground_truth_round_trips_through_json(tmp_path) -> None:  # type: ignor
 
 def test_device_speaks_its_models_envelope_and_guidance_force_drives_assistance() -> None:
     from exoshare.demo.gait_profiles import healthy_profile
-    from exoshare.demo.gait_simulator import DeviceLimits, SettingLimit, VirtualExoskeleton
+    from exoshare.demo.gait_simulator import DeviceLimits, VirtualExoskeleton
+    from exoshare.devices.envelope import SettingLimit
 
     limits = DeviceLimits(
         settings={
-            "guidance_force_pct": SettingLimit(0.0, 100.0, 10.0, "%", default=60.0),
-            "step_length_m": SettingLimit(0.1, 0.4, 0.05, "m", default=0.3),
+            "guidance_force_pct": SettingLimit("guidance_force_pct", "%", 0.0, 100.0, 10.0, 60.0),
+            "step_length_m": SettingLimit("step_length_m", "m", 0.1, 0.4, 0.05, 0.3),
         }
     )
     exo = VirtualExoskeleton(healthy_profile(), model_limits=limits, seed=1)

@@ -12,7 +12,7 @@ from exoshare.demo.live import prepare_round
 from exoshare.demo.network import MARIA_EMAIL, REMOTE_THERAPIST_EMAIL, ensure_demo_network
 from exoshare.devices.models import DeviceModel, DeviceUnit
 from exoshare.telerehab.models import TherapyLocation, TherapySession
-from exoshare.telerehab.service import is_certified
+from exoshare.telerehab.sessions import is_certified
 
 
 def test_each_live_session_has_a_therapist_certified_for_its_device(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from exoshare.auth.tokens import new_token
 from exoshare.db import new_id, session_scope
 from exoshare.network.models import OrgUnit, Partner
 from exoshare.scheduling.certifications import certify
-from exoshare.telerehab import service as telerehab
+from exoshare.telerehab import alert_log
 from exoshare.telerehab.alerts import Alert, AlertKind, Severity
 from tests.world import PASSWORD, World, build_world, token
 
@@ -210,7 +210,7 @@ def build_matrix_world(client: TestClient, factory: sessionmaker[Session]) -> Ma
         ids[f"therapy_{clinic}"] = planned["id"]
     with session_scope(factory) as s:
         for clinic in ("madrid", "barcelona"):
-            alert = telerehab.record_alert(
+            alert = alert_log.record_alert(
                 s,
                 ids[f"therapy_{clinic}"],
                 Alert(AlertKind.battery_low, Severity.warning, 12.0, 9.0, 10.0, "battery at 9 %"),

@@ -25,6 +25,7 @@ from exoshare.demo.gait_profiles import profile_for
 from exoshare.devices import service as devices
 from exoshare.devices.approvals.schemas import ApprovalStatus
 from exoshare.devices.approvals.service import record_approval
+from exoshare.devices.envelope import SettingLimit
 from exoshare.devices.models import DeviceUnit
 from exoshare.devices.schemas import DeviceType
 from exoshare.scheduling.certifications import certify
@@ -34,7 +35,7 @@ from exoshare.telemetry.ingest import Ingestor
 from exoshare.telemetry.models import TelemetryBatch, TelemetrySession
 from exoshare.telemetry.mqtt import BrokerAddress, MqttIngestWorker
 from exoshare.telemetry.store import RawStore
-from exoshare.telerehab import service
+from exoshare.telerehab import sessions, settings
 from exoshare.telerehab.models import ChangeStatus, TherapyLocation, TherapySession
 from exoshare.telerehab.runtime import TelerehabRuntime
 from tests.world import World, build_world
@@ -65,7 +66,7 @@ class Setup:
             model = devices.create_model(
                 s, SYSTEM_SEEDING, f"Strider X3 {self.serial}", self.world.ids["maker"],
                 DeviceType.overground_exoskeleton, 1.5, 1.95, 110, "battery",
-                [devices.EnvelopeSpec("assistance_pct", "%", 0, 100, 30, 50)],
+                [SettingLimit("assistance_pct", "%", 0, 100, 30, 50)],
             )  # fmt: skip
             unit = DeviceUnit(
                 serial_number=self.serial, model_id=model.id, org_unit_id=self.world.ids["madrid"]
@@ -94,11 +95,11 @@ class Setup:
             user = s.get(User, therapist)
             assert user is not None
             self.principal = auth_service.principal_for(s, user)
-            record = service.plan_session(
+            record = sessions.plan_session(
                 s, self.principal, self.world.ids["patient_carlos"], unit.id,
                 TherapyLocation.home,
             )  # fmt: skip
-            service.transition(s, self.principal, record.id, "start")
+            sessions.transition(s, self.principal, record.id, "start")
             self.session_id = record.id
         self.store = RawStore(str(tmp_path / "telemetry"))
 
@@ -196,7 +197,7 @@ def test_setting_change_applied_rejected_by_the_device_and_timed_out(
         assert record.settings_at_start is not None
         assert record.settings_at_start["assistance_pct"] == 50.0
         assert record.current_settings["assistance_pct"] == 60.0
-        statuses = [c.status for c in service.setting_changes(s, setup.session_id)]
+        statuses = [c.status for c in settings.setting_changes(s, setup.session_id)]
     assert statuses == [ChangeStatus.timed_out, ChangeStatus.rejected, ChangeStatus.applied]
 
 

@@ -32,7 +32,7 @@ from exoshare.patients.models import Patient
 from exoshare.scheduling import bookings, certifications, eligibility, problem_from_db
 from exoshare.scheduling.models import BookedSession
 from exoshare.telemetry.models import TelemetrySession
-from exoshare.telerehab import service as telerehab_service
+from exoshare.telerehab import sessions as telerehab_sessions
 from exoshare.telerehab.models import TherapySession
 from tests.telerehab.helpers import announce, certify, device_secret, plan, ready_world
 from tests.world import World, build_world, token
@@ -328,7 +328,7 @@ def test_a_device_cannot_start_a_planned_session_that_breaks_the_rules(
     # The live path asks again while the device streams: still refused, audited once.
     with session_scope(session_factory) as s:
         recording = s.scalars(select(TelemetrySession)).one()
-        assert telerehab_service.attach_telemetry(s, recording.id) is None
+        assert telerehab_sessions.attach_telemetry(s, recording.id) is None
     with session_scope(session_factory) as s:
         refused = s.scalars(select(AuditEvent).where(AuditEvent.action == "start_refused")).all()
         assert [(e.entity_id, e.detail["errors"]) for e in refused] == [

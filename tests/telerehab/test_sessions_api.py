@@ -168,14 +168,14 @@ def test_setting_changes_are_refused_with_a_reason_and_nothing_changes(
 def test_device_ending_its_recording_completes_and_meters_the_session_once(
     client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
-    from exoshare.telerehab import service
+    from exoshare.telerehab import sessions
 
     _world, maria, sid = _running(client, session_factory)
     with session_scope(session_factory) as s:
         telemetry_id = s.get(TherapySession, sid).telemetry_session_id  # type: ignore[union-attr]
     for _ in range(2):  # the device's SessionEnd may arrive twice
         with session_scope(session_factory) as s:
-            service.complete_from_device(s, telemetry_id)
+            sessions.complete_from_device(s, telemetry_id)
     done = client.get(f"{API}/sessions/{sid}", headers=maria).json()
     assert done["status"] == "completed"
     assert done["end_reason"] == "the device ended the session"

@@ -48,3 +48,18 @@ def events_for_patient(session: Session, patient_id: str, limit: int = 100) -> l
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def details_of(
+    session: Session, entity: str, entity_id: str, action: str
+) -> list[dict[str, Any] | None]:
+    """The ``detail`` of every event of ``action`` on one entity (e.g. to record it only once)."""
+    return list(
+        session.scalars(
+            select(AuditEvent.detail).where(
+                AuditEvent.entity == entity,
+                AuditEvent.entity_id == entity_id,
+                AuditEvent.action == action,
+            )
+        )
+    )

@@ -40,8 +40,9 @@ from exoshare.demo.flaky_link import (
     Transport,
 )
 from exoshare.demo.gait_profiles import GaitProfile
-from exoshare.demo.gait_simulator import DeviceLimits, SettingLimit, VirtualExoskeleton
+from exoshare.demo.gait_simulator import DeviceLimits, VirtualExoskeleton
 from exoshare.demo.gait_truth import GroundTruth, ground_truth_path_for, write_ground_truth
+from exoshare.devices.envelope import SettingLimit
 from exoshare.errors import TelemetryRejected
 from exoshare.gait.channels import channel
 from exoshare.gait.recording import Recording
@@ -531,10 +532,7 @@ class DevicePlan:
 def limits_of_model(model: Any) -> DeviceLimits:
     """The device firmware's limits are its model's registered safety envelope."""
     return DeviceLimits(
-        settings={
-            s.setting: SettingLimit(s.min_value, s.max_value, s.max_step, s.unit, s.default_value)
-            for s in model.envelope
-        },
+        settings={s.setting: SettingLimit.of(s) for s in model.envelope},
         device_type=model.device_type.value,
     )
 

@@ -41,6 +41,7 @@ from exoshare.demo.gait_templates import (
     stance_swing_warp,
 )
 from exoshare.demo.gait_truth import GaitEvent, GroundTruth, LabelledInterval
+from exoshare.devices.envelope import Breach, SettingLimit, breach
 from exoshare.gait.channels import channel
 from exoshare.gait.recording import Recording
 
@@ -74,18 +75,6 @@ _SKIN_TEMP_TAU_S = 420.0
 _ASSISTANCE_RAMP_PCT_PER_S = 20.0
 
 
-@dataclass(frozen=True)
-class SettingLimit:
-    """What the device firmware itself accepts for one setting, whatever the server sends."""
-
-    minimum: float
-    maximum: float
-    max_step: float
-    unit: str
-    default: float | None = None
-    """Value at power-on; None keeps the simulator's own starting value."""
-
-
 GUIDANCE_FORCE = "guidance_force_pct"
 """The envelope name of the assistance a device model exposes to therapists; the simulator's
 physics follows it as ``assistance_pct``."""
@@ -93,15 +82,19 @@ physics follows it as ``assistance_pct``."""
 
 def _default_setting_limits() -> dict[str, SettingLimit]:
     return {
-        "assistance_pct": SettingLimit(0.0, 100.0, 20.0, "%"),
-        "cadence_steps_per_min": SettingLimit(20.0, 130.0, 10.0, "steps/min"),
-        "torque_limit_nm": SettingLimit(5.0, 150.0, 30.0, "N*m"),
+        "assistance_pct": SettingLimit("assistance_pct", "%", 0.0, 100.0, 20.0),
+        "cadence_steps_per_min": SettingLimit(
+            "cadence_steps_per_min", "steps/min", 20.0, 130.0, 10.0
+        ),
+        "torque_limit_nm": SettingLimit("torque_limit_nm", "N*m", 5.0, 150.0, 30.0),
     }
 
 
 @dataclass(frozen=True)
 class DeviceLimits:
-    """The model's own safety envelope, enforced on the device as the last line of safety."""
+    """The model's own safety envelope, enforced on the device as the last line of safety: what
+    the firmware accepts whatever the server sends, by the same rule the server checks
+    (:func:`exoshare.devices.envelope.breach`)."""
 
     settings: dict[str, SettingLimit] = field(default_factory=_default_setting_limits)
     skin_temp_limit_c: float = 41.0
@@ -208,18 +201,18 @@ class VirtualExoskeleton:
         for name, value in self._settings.items():
             lim = self.limits.settings.get(name)
             if lim is not None:
-                self._settings[name] = float(np.clip(value, lim.minimum, lim.maximum))
+                self._settings[name] = float(np.clip(value, lim.min_value, lim.max_value))
         # Settings of the model's envelope that the physics does not model still exist on the
         # device: it reports them and a therapist may change them within the limits.
         for name, lim in self.limits.settings.items():
-            if lim.default is not None:
-                self._settings[name] = float(lim.default)
+            if lim.default_value is not None:
+                self._settings[name] = float(lim.default_value)
             else:
-                self._settings.setdefault(name, (lim.minimum + lim.maximum) / 2.0)
+                self._settings.setdefault(name, (lim.min_value + lim.max_value) / 2.0)
         if GUIDANCE_FORCE in self._settings:
             self._settings["assistance_pct"] = self._settings[GUIDANCE_FORCE]
         for name, value in (initial_settings or {}).items():
-            reason = self._out_of_range(name, value)
+            reason = self._refusal(name, value, None)
             if reason:
                 raise ValueError(reason)
             self._settings[name] = float(value)
@@ -282,15 +275,7 @@ class VirtualExoskeleton:
         Refused: unknown settings, non-numbers, values outside the device's own limits, changes
         bigger than the device's largest allowed step, and any change after a fall.
         """
-        reason = self._out_of_range(name, value)
-        if reason is None:
-            lim = self.limits.settings[name]
-            step = abs(float(value) - self._settings[name])
-            if step > lim.max_step + 1e-9:
-                reason = (
-                    f"{name} change of {_fmt(step)} {lim.unit} exceeds the device's largest step "
-                    f"of {_fmt(lim.max_step)} {lim.unit}"
-                )
+        reason = self._refusal(name, value, self._settings.get(name))
         if reason is None and self.has_fallen:
             reason = "device is in safe stop after a fall; settings are locked"
         accepted = reason is None
@@ -428,21 +413,34 @@ class VirtualExoskeleton:
 
     # ------------------------------------------------------------------ settings
 
-    def _out_of_range(self, name: str, value: float) -> str | None:
-        lim = self.limits.settings.get(name)
-        if lim is None:
-            known = ", ".join(sorted(self.limits.settings))
-            return f"unknown setting {name!r}; this device accepts {known}"
+    def _refusal(self, name: str, value: float, current: float | None) -> str | None:
+        """Why the firmware refuses ``name`` = ``value`` (from ``current``; None: at power-on),
+        in its own words; the rule is the model's envelope rule, the server's too."""
+        envelope = self.limits.settings
+        lim = envelope.get(name)
         try:
             number = float(value)
         except (TypeError, ValueError):
+            number = None
+        found = breach(envelope, name, current, number) if number is not None else None
+        if lim is None or found is Breach.unknown_setting:
+            known = ", ".join(sorted(envelope))
+            return f"unknown setting {name!r}; this device accepts {known}"
+        if number is None:
             return f"{name} must be a number, got {value!r}"
-        if not math.isfinite(number):
+        if found is Breach.not_finite:
             return f"{name} must be finite, got {value!r}"
-        if not lim.minimum <= number <= lim.maximum:
+        if found is Breach.out_of_range:
             return (
                 f"{name}={_fmt(number)} is outside the device limits "
-                f"[{_fmt(lim.minimum)}, {_fmt(lim.maximum)}] {lim.unit}"
+                f"[{_fmt(lim.min_value)}, {_fmt(lim.max_value)}] {lim.unit}"
+            )
+        if found is Breach.step_too_big:
+            assert current is not None
+            step = abs(number - current)
+            return (
+                f"{name} change of {_fmt(step)} {lim.unit} exceeds the device's largest step "
+                f"of {_fmt(lim.max_step)} {lim.unit}"
             )
         return None
 

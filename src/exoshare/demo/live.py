@@ -36,9 +36,9 @@ from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
 from exoshare.scheduling import eligibility
 from exoshare.telemetry import credentials
-from exoshare.telerehab import service as telerehab_service
+from exoshare.telerehab import sessions as telerehab_sessions
 from exoshare.telerehab.models import TherapyLocation, TherapySession, TherapyStatus
-from exoshare.telerehab.service import ACTIVE as ACTIVE_STATUSES
+from exoshare.telerehab.sessions import ACTIVE as ACTIVE_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def _therapist(session: Session, clinic: OrgUnit, email: str | None, model_id: s
         .order_by(User.email)
     )
     return next(
-        (t for t in therapists if telerehab_service.is_certified(session, t.id, model_id)), None
+        (t for t in therapists if telerehab_sessions.is_certified(session, t.id, model_id)), None
     )
 
 
@@ -164,7 +164,7 @@ def prepare_round(factory: sessionmaker[Session]) -> list[LiveDevice]:
             # A home on a known-poor link gets a longer grace before "link lost", as its
             # therapist would set it; short drops are expected there and recovered by resends.
             rules = {"link_lost_after_s": 20.0} if spot.flaky else None
-            telerehab_service.plan_session(
+            telerehab_sessions.plan_session(
                 session, principal, patient.id, unit.id, spot.location, alert_rules=rules
             )
             secret, _ = credentials.issue_device_credential(

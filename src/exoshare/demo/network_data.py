@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from exoshare.devices.envelope import SettingLimit
 from exoshare.devices.schemas import DeviceType
-from exoshare.devices.service import EnvelopeSpec
 from exoshare.network.schemas import PartnerKind
 
 CONSORTIUM_CODE = "EXO"
@@ -237,36 +237,36 @@ def _overground_envelope(
     step_default_m: float,
     hip_max_deg: float,
     knee_max_deg: float,
-) -> list[EnvelopeSpec]:
+) -> list[SettingLimit]:
     return [
         # 0 = position control (full guidance), 1 = assist-as-needed, 2 = transparent (no assist)
-        EnvelopeSpec("assistance_mode", "mode", 0, 2, 1, 0),
-        EnvelopeSpec("guidance_force_pct", "%", 0, 100, 10, 100),
-        EnvelopeSpec("step_length_m", "m", step_min_m, step_max_m, 0.05, step_default_m),
-        EnvelopeSpec("step_time_s", "s", 0.8, 3.0, 0.2, 1.6),
-        EnvelopeSpec("hip_rom_limit_deg", "deg", 10, hip_max_deg, 5, 30),
-        EnvelopeSpec("knee_rom_limit_deg", "deg", 20, knee_max_deg, 5, 60),
+        SettingLimit("assistance_mode", "mode", 0, 2, 1, 0),
+        SettingLimit("guidance_force_pct", "%", 0, 100, 10, 100),
+        SettingLimit("step_length_m", "m", step_min_m, step_max_m, 0.05, step_default_m),
+        SettingLimit("step_time_s", "s", 0.8, 3.0, 0.2, 1.6),
+        SettingLimit("hip_rom_limit_deg", "deg", 10, hip_max_deg, 5, 30),
+        SettingLimit("knee_rom_limit_deg", "deg", 20, knee_max_deg, 5, 60),
     ]
 
 
-def _treadmill_envelope(max_speed_mps: float) -> list[EnvelopeSpec]:
+def _treadmill_envelope(max_speed_mps: float) -> list[SettingLimit]:
     return [
-        EnvelopeSpec("assistance_mode", "mode", 0, 2, 1, 0),
-        EnvelopeSpec("guidance_force_pct", "%", 0, 100, 10, 100),
-        EnvelopeSpec("body_weight_support_pct", "%", 0, 60, 5, 40),
-        EnvelopeSpec("treadmill_speed_mps", "m/s", 0.1, max_speed_mps, 0.2, 0.5),
-        EnvelopeSpec("hip_rom_limit_deg", "deg", 10, 45, 5, 35),
-        EnvelopeSpec("knee_rom_limit_deg", "deg", 20, 70, 5, 60),
+        SettingLimit("assistance_mode", "mode", 0, 2, 1, 0),
+        SettingLimit("guidance_force_pct", "%", 0, 100, 10, 100),
+        SettingLimit("body_weight_support_pct", "%", 0, 60, 5, 40),
+        SettingLimit("treadmill_speed_mps", "m/s", 0.1, max_speed_mps, 0.2, 0.5),
+        SettingLimit("hip_rom_limit_deg", "deg", 10, 45, 5, 35),
+        SettingLimit("knee_rom_limit_deg", "deg", 20, 70, 5, 60),
     ]
 
 
-def _end_effector_envelope(max_step_m: float) -> list[EnvelopeSpec]:
+def _end_effector_envelope(max_step_m: float) -> list[SettingLimit]:
     return [
-        EnvelopeSpec("guidance_force_pct", "%", 0, 100, 10, 100),
-        EnvelopeSpec("body_weight_support_pct", "%", 0, 60, 5, 30),
-        EnvelopeSpec("step_length_m", "m", 0.15, max_step_m, 0.05, 0.35),
-        EnvelopeSpec("cadence_steps_per_min", "steps/min", 20, 80, 5, 40),
-        EnvelopeSpec("foot_lift_height_m", "m", 0.0, 0.15, 0.02, 0.05),
+        SettingLimit("guidance_force_pct", "%", 0, 100, 10, 100),
+        SettingLimit("body_weight_support_pct", "%", 0, 60, 5, 30),
+        SettingLimit("step_length_m", "m", 0.15, max_step_m, 0.05, 0.35),
+        SettingLimit("cadence_steps_per_min", "steps/min", 20, 80, 5, 40),
+        SettingLimit("foot_lift_height_m", "m", 0.0, 0.15, 0.02, 0.05),
     ]
 
 
@@ -282,7 +282,7 @@ class ModelSpec:
     max_weight_kg: float
     power_requirements: str
     description: str
-    envelope: tuple[EnvelopeSpec, ...]
+    envelope: tuple[SettingLimit, ...]
 
 
 MODELS: tuple[ModelSpec, ...] = (

@@ -7,6 +7,7 @@ from fastapi import APIRouter, status
 from exoshare.auth.gate import CurrentPrincipal
 from exoshare.deps import DbSession, Paging
 from exoshare.devices import service
+from exoshare.devices.envelope import SettingLimit
 from exoshare.devices.schemas import (
     DeviceModelCreate,
     DeviceModelOut,
@@ -33,7 +34,7 @@ def create_model(
     body: DeviceModelCreate, session: DbSession, principal: CurrentPrincipal
 ) -> DeviceModelOut:
     data = body.model_dump(exclude={"envelope"})
-    envelope = [service.EnvelopeSpec(**e.model_dump()) for e in body.envelope]
+    envelope = [SettingLimit(**e.model_dump()) for e in body.envelope]
     return DeviceModelOut.model_validate(
         service.create_model(session, principal, envelope=envelope, **data)
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -22,42 +21,12 @@ from sqlalchemy.sql.base import ExecutableOption
 
 from exoshare.auth.schemas import Role
 from exoshare.auth.scope import Permission, Principal
+from exoshare.devices.envelope import SettingLimit, check_envelope
 from exoshare.devices.models import DeviceModel, DeviceUnit, SafetyEnvelopeSetting
 from exoshare.devices.schemas import DeviceType, UnitStatus
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from exoshare.network import service as network_service
 from exoshare.network.reach import covers_network
-
-
-@dataclass(frozen=True)
-class EnvelopeSpec:
-    setting: str
-    unit: str
-    min_value: float
-    max_value: float
-    max_step: float
-    default_value: float
-
-
-def _check_envelope(specs: list[EnvelopeSpec]) -> None:
-    seen: set[str] = set()
-    for i, spec in enumerate(specs):
-        where = f"envelope[{i}] ({spec.setting})"
-        if spec.setting in seen:
-            raise InvalidInput(f"{where}: setting listed twice", field=f"envelope.{i}.setting")
-        seen.add(spec.setting)
-        if spec.min_value >= spec.max_value:
-            raise InvalidInput(f"{where}: min_value must be below max_value", field=f"envelope.{i}")
-        if not 0 < spec.max_step <= spec.max_value - spec.min_value:
-            raise InvalidInput(
-                f"{where}: max_step must be positive and no larger than the range",
-                field=f"envelope.{i}.max_step",
-            )
-        if not spec.min_value <= spec.default_value <= spec.max_value:
-            raise InvalidInput(
-                f"{where}: default_value must lie within min_value..max_value",
-                field=f"envelope.{i}.default_value",
-            )
 
 
 def create_model(
@@ -70,7 +39,7 @@ def create_model(
     max_patient_height_m: float,
     max_patient_weight_kg: float,
     power_requirements: str,
-    envelope: list[EnvelopeSpec],
+    envelope: list[SettingLimit],
     description: str | None = None,
 ) -> DeviceModel:
     """Register a model. Manufacturers register only their own; seeding uses ``SYSTEM_SEEDING``."""
@@ -98,7 +67,7 @@ def create_model(
         )
     if session.scalar(select(DeviceModel.id).where(DeviceModel.name == name)):
         raise Conflict(f"a device model named {name!r} already exists", field="name")
-    _check_envelope(envelope)
+    check_envelope(envelope)
     model = DeviceModel(
         name=name,
         maker_id=maker_id,
@@ -368,4 +337,24 @@ def unit_identities() -> Subquery:
     one statement instead of asking unit by unit."""
     return select(DeviceUnit.id, DeviceUnit.serial_number, DeviceUnit.org_unit_id).subquery(
         "device_unit_identities"
+    )
+
+
+# ------------------------------------------------------------ for the sessions run on units
+
+
+def envelope_of(session: Session, model_id: str) -> dict[str, SettingLimit]:
+    """A model's safety envelope by setting (empty for an unknown model)."""
+    rows = session.scalars(
+        select(SafetyEnvelopeSetting).where(SafetyEnvelopeSetting.model_id == model_id)
+    )
+    return {row.setting: SettingLimit.of(row) for row in rows}
+
+
+def with_model_and_owner(units: QueryableAttribute[Any]) -> tuple[ExecutableOption, ...]:
+    """Loader options for another table's relationship to units (``units``): each unit's model
+    and owning org unit come in one query each, whatever the number of rows (no N+1)."""
+    return (
+        selectinload(units).selectinload(DeviceUnit.model),
+        selectinload(units).selectinload(DeviceUnit.org_unit),
     )

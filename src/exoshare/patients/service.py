@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session, selectinload
+from sqlalchemy.sql.base import ExecutableOption
 
 from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal
@@ -306,3 +307,17 @@ def may_read_patient(session: Session, principal: Principal, patient_id: str) ->
         )
     )
     return found is not None
+
+
+def patient_of_user(session: Session, user_id: str | None) -> Patient | None:
+    """The patient record linked to a user account, if any (unscoped: the account's own)."""
+    if user_id is None:
+        return None
+    found: Patient | None = session.scalar(select(Patient).where(Patient.user_id == user_id))
+    return found
+
+
+def with_clinic(patients: QueryableAttribute[Any]) -> ExecutableOption:
+    """Loader option for another table's relationship to patients (``patients``): each
+    patient's clinic comes in one query, whatever the number of rows (no N+1)."""
+    return selectinload(patients).selectinload(Patient.clinic)

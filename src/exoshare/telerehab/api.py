@@ -20,8 +20,9 @@ from exoshare.db import session_scope
 from exoshare.deps import DbSession
 from exoshare.errors import NotFound
 from exoshare.runtime import runtime_of
-from exoshare.telerehab import service
+from exoshare.telerehab import alert_log, sessions, settings
 from exoshare.telerehab.models import ChangeStatus
+from exoshare.telerehab.progress import patient_progress
 from exoshare.telerehab.runtime import alert_frame, change_frame, telerehab_runtime
 from exoshare.telerehab.schemas import (
     AcknowledgeIn,
@@ -44,7 +45,7 @@ PING = '{"type":"ping"}'
 def plan_session(
     body: SessionPlan, session: DbSession, principal: CurrentPrincipal
 ) -> TherapySessionOut:
-    record = service.plan_session(
+    record = sessions.plan_session(
         session,
         principal,
         body.patient_id,
@@ -59,14 +60,14 @@ def plan_session(
 @router.get("/sessions", response_model=list[TherapySessionOut])
 def list_live(session: DbSession, principal: CurrentPrincipal) -> list[TherapySessionOut]:
     """Started, live and paused sessions in the caller's scope."""
-    return [TherapySessionOut.model_validate(r) for r in service.live_sessions(session, principal)]
+    return [TherapySessionOut.model_validate(r) for r in sessions.live_sessions(session, principal)]
 
 
 @router.get("/sessions/{session_id}", response_model=TherapySessionOut)
 def get_session(
     session_id: str, session: DbSession, principal: CurrentPrincipal
 ) -> TherapySessionOut:
-    return TherapySessionOut.model_validate(service.get_session(session, principal, session_id))
+    return TherapySessionOut.model_validate(sessions.get_session(session, principal, session_id))
 
 
 @router.post("/sessions/{session_id}/settings", response_model=SettingChangeOut)
@@ -100,9 +101,9 @@ def transition(
     body: TransitionIn | None = None,
 ) -> TherapySessionOut:
     """``start``, ``pause``, ``resume``, ``complete`` or ``abort``; 409 when not possible now."""
-    if action not in service.TRANSITIONS:
-        raise NotFound(f"no action {action!r}; one of {', '.join(service.TRANSITIONS)}")
-    record = service.transition(
+    if action not in sessions.TRANSITIONS:
+        raise NotFound(f"no action {action!r}; one of {', '.join(sessions.TRANSITIONS)}")
+    record = sessions.transition(
         session, principal, session_id, action, body.reason if body else None
     )
     session.commit()
@@ -114,14 +115,15 @@ def transition(
 def list_changes(
     session_id: str, session: DbSession, principal: CurrentPrincipal
 ) -> list[SettingChangeOut]:
-    record = service.get_session(session, principal, session_id)
-    return [SettingChangeOut.model_validate(c) for c in service.setting_changes(session, record.id)]
+    record = sessions.get_session(session, principal, session_id)
+    changes = settings.setting_changes(session, record.id)
+    return [SettingChangeOut.model_validate(c) for c in changes]
 
 
 @router.get("/sessions/{session_id}/alerts", response_model=list[AlertOut])
 def list_alerts(session_id: str, session: DbSession, principal: CurrentPrincipal) -> list[AlertOut]:
-    record = service.get_session(session, principal, session_id)
-    return [AlertOut.model_validate(a) for a in service.alerts_of(session, record.id)]
+    record = sessions.get_session(session, principal, session_id)
+    return [AlertOut.model_validate(a) for a in alert_log.alerts_of(session, record.id)]
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
@@ -132,7 +134,7 @@ def acknowledge(
     session: DbSession,
     principal: CurrentPrincipal,
 ) -> AlertOut:
-    alert = service.acknowledge_alert(session, principal, alert_id, body.note)
+    alert = alert_log.acknowledge_alert(session, principal, alert_id, body.note)
     session.commit()
     telerehab_runtime(request.app).alert_acknowledged(alert)
     return AlertOut.model_validate(alert)
@@ -142,7 +144,7 @@ def acknowledge(
 def progress(
     patient_id: str, session: DbSession, principal: CurrentPrincipal
 ) -> list[ProgressPointOut]:
-    _, points, _ = service.progress(session, principal, patient_id)
+    _, points, _ = patient_progress(session, principal, patient_id)
     return [ProgressPointOut.model_validate(p) for p in points]
 
 
@@ -162,9 +164,9 @@ def _credential_valid(websocket: WebSocket, credential_id: str) -> bool:
 def _state(websocket: WebSocket, principal: Principal, session_id: str) -> dict[str, Any]:
     """What the database knows (status, confirmed settings, open alerts, recent changes)."""
     with session_scope(runtime_of(websocket).sessionmaker) as session:
-        record = service.get_session(session, principal, session_id)
-        alerts = [a for a in service.alerts_of(session, record.id) if a.acknowledged_at is None]
-        changes = service.setting_changes(session, record.id)[:10]
+        record = sessions.get_session(session, principal, session_id)
+        alerts = [a for a in alert_log.alerts_of(session, record.id) if a.acknowledged_at is None]
+        changes = settings.setting_changes(session, record.id)[:10]
         return {
             "status": record.status.value,
             "settings": dict(record.current_settings),

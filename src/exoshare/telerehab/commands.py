@@ -21,7 +21,7 @@ from exoshare.auth.scope import Principal
 from exoshare.db import session_scope
 from exoshare.telemetry.mqtt import BrokerAddress
 from exoshare.telemetry.protocol import MQTT_QOS, CommandAck, SettingCommand, encode, topic
-from exoshare.telerehab import service
+from exoshare.telerehab import sessions, settings
 from exoshare.telerehab.models import ChangeStatus, SettingChange
 
 log = logging.getLogger(__name__)
@@ -121,12 +121,12 @@ async def change_setting(
     as ``applied``, ``rejected`` (with the device's reason) or ``timed_out``.
     """
 
-    def propose() -> tuple[service.Proposal, str, str, str | None]:
+    def propose() -> tuple[settings.Proposal, str, str, str | None]:
         with session_scope(factory) as session:
-            proposal = service.propose_setting_change(
+            proposal = settings.propose_setting_change(
                 session, principal, therapy_session_id, setting, value
             )
-            record = service.session_for_device(session, therapy_session_id)
+            record = sessions.session_for_device(session, therapy_session_id)
             assert record is not None
             device_session = (
                 record.telemetry_session.device_session_id if record.telemetry_session else None
@@ -183,7 +183,7 @@ async def change_setting(
 
     def finish() -> SettingChange:
         with session_scope(factory) as session:
-            done = service.record_command_outcome(session, change.command_id or "", *outcome)
+            done = settings.record_command_outcome(session, change.command_id or "", *outcome)
             assert done is not None
             return done
 
@@ -194,6 +194,6 @@ def record_late_ack(factory: sessionmaker[Session], ack: CommandAck) -> SettingC
     """An ack nobody waits for any more (after a timeout or a server restart)."""
     status = ChangeStatus.applied if ack.status == "applied" else ChangeStatus.rejected
     with session_scope(factory) as session:
-        return service.record_command_outcome(
+        return settings.record_command_outcome(
             session, ack.command_id, status, ack.reason, late=True
         )

@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from exoshare.auth.gate import CurrentPrincipal
 from exoshare.auth.scope import Permission
 from exoshare.deps import DbSession
-from exoshare.devices.models import DeviceUnit
+from exoshare.devices import service as devices_service
 from exoshare.errors import InvalidInput, NotFound
 from exoshare.patients import service as patients_service
-from exoshare.patients.models import Patient
 from exoshare.scheduling import eligibility
 from exoshare.telemetry.charts import cycle_chart, trace_chart
-from exoshare.telerehab import service
+from exoshare.telerehab import alert_log, progress, sessions, settings
 from exoshare.telerehab.models import TherapyLocation
+from exoshare.telerehab.progress import patient_progress
 from exoshare.telerehab.runtime import telerehab_runtime
 from exoshare.web.labels import N_
 from exoshare.web.render import render, request_gettext
+
+if TYPE_CHECKING:
+    from exoshare.devices.models import DeviceUnit
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,10 +44,10 @@ PROGRESS_METRICS = {
 
 
 @router.get("/telerehab", response_class=HTMLResponse)
-def supervisor(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+def supervisor(request: Request, session: DbSession, principal: CurrentPrincipal) -> HTMLResponse:
     """Every running session in the caller's scope with its alert state (refreshes itself)."""
-    rows = service.live_sessions(session, principal)
-    counts = service.open_alert_counts(session, [r.id for r in rows])
+    rows = sessions.live_sessions(session, principal)
+    counts = alert_log.open_alert_counts(session, [r.id for r in rows])
     partial = request.headers.get("hx-request") == "true"
     return render(
         request,
@@ -59,24 +61,24 @@ def supervisor(request: Request, session: DbSession, principal: CurrentPrincipal
 @router.get("/telerehab/sessions/{session_id}", response_class=HTMLResponse)
 def live_page(
     session_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
-) -> Response:
-    record = service.get_session(session, principal, session_id)
-    envelope = service.envelope_of(session, record.device_unit.model_id)
+) -> HTMLResponse:
+    record = sessions.get_session(session, principal, session_id)
+    envelope = devices_service.envelope_of(session, record.device_unit.model_id)
     may_write = principal.covers(Permission.patients_write, record.clinic.path)
     # Controls are offered only to a reader who may use them; anyone else is told why not.
-    refusal = service.run_refusal(session, principal, record) if may_write else None
+    refusal = sessions.run_refusal(session, principal, record) if may_write else None
     return render(
         request,
         "telerehab/live.html",
         principal,
         record=record,
         envelope=envelope,
-        alerts=service.alerts_of(session, record.id),
-        changes=service.setting_changes(session, record.id),
+        alerts=alert_log.alerts_of(session, record.id),
+        changes=settings.setting_changes(session, record.id),
         may_write=may_write,
         may_run=may_write and refusal is None,
         run_refusal=refusal,
-        allowed_actions=service.allowed_actions(record.status),
+        allowed_actions=sessions.allowed_actions(record.status),
     )
 
 
@@ -88,8 +90,8 @@ def progress_page(
     principal: CurrentPrincipal,
     chosen: str | None = None,
     earlier: str | None = None,
-) -> Response:
-    patient, points, recordings = service.progress(session, principal, patient_id)
+) -> HTMLResponse:
+    patient, points, recordings = patient_progress(session, principal, patient_id)
     gettext = request_gettext(request, principal)
     charts = []
     index = np.arange(1, len(points) + 1, dtype=float)
@@ -163,7 +165,9 @@ def progress_page(
         earlier=earlier_rec,
         own=own,
         words=_plain_words(points, gettext),
-        therapy_sessions=[] if own else service.sessions_of_patient(session, principal, patient.id),
+        therapy_sessions=(
+            [] if own else sessions.sessions_of_patient(session, principal, patient.id)
+        ),
         units=units,
         unavailable=unavailable,
         locations=list(TherapyLocation),
@@ -171,16 +175,16 @@ def progress_page(
 
 
 @router.get("/my/progress", response_class=HTMLResponse)
-def my_progress(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+def my_progress(request: Request, session: DbSession, principal: CurrentPrincipal) -> HTMLResponse:
     """A patient's own progress page."""
-    own = session.scalar(select(Patient).where(Patient.user_id == principal.user_id))
+    own = patients_service.patient_of_user(session, principal.user_id)
     if own is None:
         raise NotFound("no patient record is linked to your account")
     patients_service.get_patient(session, principal, own.id)
     return progress_page(own.id, request, session, principal)
 
 
-def _plain_words(points: list[service.ProgressPoint], gettext: Any) -> list[str]:
+def _plain_words(points: list[progress.ProgressPoint], gettext: Any) -> list[str]:
     """Progress in plain words: the latest session against the first one."""
     if not points:
         return [gettext("No walking sessions have been analysed yet.")]
@@ -214,27 +218,25 @@ def _plain_words(points: list[service.ProgressPoint], gettext: Any) -> list[str]
     return words
 
 
-@router.post("/telerehab/sessions")
+@router.post("/telerehab/sessions", response_class=RedirectResponse)
 async def plan_and_start(
     request: Request, session: DbSession, principal: CurrentPrincipal
-) -> Response:
+) -> RedirectResponse:
     """The progress page's form: plan a session now and start it, then open its live page."""
-    from fastapi.responses import RedirectResponse
-
     form = await request.form()
     try:
         location = TherapyLocation(str(form.get("location") or "clinic"))
     except ValueError:
         choices = ", ".join(item.value for item in TherapyLocation)
         raise InvalidInput(f"location: one of {choices}", field="location") from None
-    record = service.plan_session(
+    record = sessions.plan_session(
         session,
         principal,
         str(form.get("patient_id") or ""),
         str(form.get("device_unit_id") or ""),
         location,
     )
-    started = service.transition(session, principal, record.id, "start")
+    started = sessions.transition(session, principal, record.id, "start")
     # Committed before answering: the browser follows the redirect at once, and the live page
     # (another request) must find the session.
     session.commit()

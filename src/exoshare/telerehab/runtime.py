@@ -33,7 +33,7 @@ from exoshare.telemetry.protocol import (
     SessionEnd,
 )
 from exoshare.telemetry.runtime import ingestor, telemetry_lifespan
-from exoshare.telerehab import service
+from exoshare.telerehab import alert_log, sessions, settings
 from exoshare.telerehab.alerts import Alert
 from exoshare.telerehab.commands import (
     DEFAULT_ACK_TIMEOUT_S,
@@ -135,7 +135,7 @@ class TelerehabRuntime:
             # A device answers only for commands sent to it: another device's answer (a
             # guessed or replayed command id) settles nothing.
             with session_scope(self.factory) as session:
-                own = service.command_sent_to(session, message.command_id, accepted.device_unit_id)
+                own = settings.command_sent_to(session, message.command_id, accepted.device_unit_id)
             if not own:
                 return
             if not self.waiters.resolve(message):
@@ -145,7 +145,7 @@ class TelerehabRuntime:
         elif isinstance(message, DeviceEvent | SessionEnd) and telemetry_id:
             if isinstance(message, SessionEnd) and accepted.status == "stored":
                 with session_scope(self.factory) as session:
-                    service.complete_from_device(session, telemetry_id)
+                    sessions.complete_from_device(session, telemetry_id)
             live = self.hub.for_telemetry(telemetry_id)
             if live is not None and accepted.status == "stored":
                 kind = message.kind if isinstance(message, DeviceEvent) else "session_end"
@@ -181,7 +181,7 @@ class TelerehabRuntime:
             if live is not None:
                 return live
             with session_scope(self.factory) as session:
-                record = service.attach_telemetry(session, telemetry_id)
+                record = sessions.attach_telemetry(session, telemetry_id)
                 live = self._follow(record) if record is not None else None
             if live is None:
                 self._unknown[telemetry_id] = now
@@ -199,7 +199,7 @@ class TelerehabRuntime:
             recording.id,
             recording.sampling_rate_hz,
             recording.start_time_s,
-            service.rules_for(record, recording.meta),
+            alert_log.rules_for(record, recording.meta),
             record.current_settings,
             record.status.value,
             meta={
@@ -211,13 +211,13 @@ class TelerehabRuntime:
     def restore(self) -> int:
         """Follow every running session again (after a restart); returns how many."""
         with session_scope(self.factory) as session:
-            followed = [self._follow(r) for r in service.active_sessions(session)]
+            followed = [self._follow(r) for r in sessions.active_sessions(session)]
         return sum(1 for live in followed if live is not None)
 
     def _keep_alerts(self, live: LiveSession, alerts: list[Alert]) -> None:
         with session_scope(self.factory) as session:
             rows = [
-                (alert, service.record_alert(session, live.therapy_session_id, alert))
+                (alert, alert_log.record_alert(session, live.therapy_session_id, alert))
                 for alert in alerts
             ]
             frames = [

@@ -9,7 +9,7 @@
   const text = (key) => root.getAttribute("data-t-" + key) || key;
   const labels = JSON.parse(root.dataset.labels || "{}");
   const label = (group, key) => (labels[group] && labels[group][key]) || key;
-  // Which lifecycle actions each status allows (mirrors telerehab.service.TRANSITIONS).
+  // Which lifecycle actions each status allows (mirrors telerehab.sessions.TRANSITIONS).
   const ACTIONS = {
     planned: ["start", "abort"], started: ["pause", "complete", "abort"],
     live: ["pause", "complete", "abort"], paused: ["resume", "complete", "abort"],
