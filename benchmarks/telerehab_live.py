@@ -117,7 +117,7 @@ def _setup(url: str, n: int) -> dict[str, Any]:
     from exoshare.devices.models import DeviceUnit
     from exoshare.telemetry import credentials
     from exoshare.telerehab import sessions as telerehab_sessions
-    from exoshare.telerehab.models import TherapyLocation
+    from exoshare.telerehab.schemas import TherapyLocation
 
     upgrade(url)
     engine = make_engine(url)

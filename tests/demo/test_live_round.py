@@ -11,7 +11,8 @@ from exoshare.auth.models import User
 from exoshare.demo.live import prepare_round
 from exoshare.demo.network import MARIA_EMAIL, REMOTE_THERAPIST_EMAIL, ensure_demo_network
 from exoshare.devices.models import DeviceModel, DeviceUnit
-from exoshare.telerehab.models import TherapyLocation, TherapySession
+from exoshare.telerehab.models import TherapySession
+from exoshare.telerehab.schemas import TherapyLocation
 from exoshare.telerehab.sessions import is_certified
 
 

@@ -14,7 +14,8 @@ from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.devices import service as devices
 from exoshare.fleet import leases
-from exoshare.telerehab.models import TherapySession, TherapyStatus
+from exoshare.telerehab.models import TherapySession
+from exoshare.telerehab.schemas import TherapyStatus
 from tests.e2e.conftest import SCREENSHOTS
 from tests.telerehab.helpers import certify, ready_world
 from tests.world import PASSWORD, World

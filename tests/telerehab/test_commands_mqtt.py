@@ -36,8 +36,9 @@ from exoshare.telemetry.models import TelemetryBatch, TelemetrySession
 from exoshare.telemetry.mqtt import BrokerAddress, MqttIngestWorker
 from exoshare.telemetry.store import RawStore
 from exoshare.telerehab import sessions, settings
-from exoshare.telerehab.models import ChangeStatus, TherapyLocation, TherapySession
+from exoshare.telerehab.models import TherapySession
 from exoshare.telerehab.runtime import TelerehabRuntime
+from exoshare.telerehab.schemas import ChangeStatus, TherapyLocation
 from tests.world import World, build_world
 
 BROKER = BrokerAddress("127.0.0.1", 1883)

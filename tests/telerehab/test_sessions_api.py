@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.auth.models import AuditEvent
 from exoshare.db import session_scope
 from exoshare.fleet.models import UsageEvent
-from exoshare.telerehab.models import ChangeStatus, SettingChange, TherapySession
+from exoshare.telerehab.models import SettingChange, TherapySession
+from exoshare.telerehab.schemas import ChangeStatus
 from tests.telerehab.helpers import announce, certify, device_secret, plan, ready_world
 from tests.world import token
 

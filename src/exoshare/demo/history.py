@@ -27,7 +27,8 @@ from exoshare.patients.models import Patient
 from exoshare.scheduling import eligibility
 from exoshare.telemetry import imports
 from exoshare.telemetry.store import RawStore
-from exoshare.telerehab.models import TherapyLocation, TherapySession, TherapyStatus
+from exoshare.telerehab.models import TherapySession
+from exoshare.telerehab.schemas import TherapyLocation, TherapyStatus
 
 WEEKS = 6
 SESSION_S = 120.0

@@ -37,7 +37,8 @@ from exoshare.patients.models import Patient
 from exoshare.scheduling import eligibility
 from exoshare.telemetry import credentials
 from exoshare.telerehab import sessions as telerehab_sessions
-from exoshare.telerehab.models import TherapyLocation, TherapySession, TherapyStatus
+from exoshare.telerehab.models import TherapySession
+from exoshare.telerehab.schemas import TherapyLocation, TherapyStatus
 from exoshare.telerehab.sessions import ACTIVE as ACTIVE_STATUSES
 
 log = logging.getLogger(__name__)

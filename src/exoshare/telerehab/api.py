@@ -21,12 +21,12 @@ from exoshare.deps import DbSession
 from exoshare.errors import NotFound
 from exoshare.runtime import runtime_of
 from exoshare.telerehab import alert_log, sessions, settings
-from exoshare.telerehab.models import ChangeStatus
 from exoshare.telerehab.progress import patient_progress
 from exoshare.telerehab.runtime import alert_frame, change_frame, telerehab_runtime
 from exoshare.telerehab.schemas import (
     AcknowledgeIn,
     AlertOut,
+    ChangeStatus,
     ProgressPointOut,
     SessionPlan,
     SettingChangeIn,

@@ -22,7 +22,8 @@ from exoshare.db import session_scope
 from exoshare.telemetry.mqtt import BrokerAddress
 from exoshare.telemetry.protocol import MQTT_QOS, CommandAck, SettingCommand, encode, topic
 from exoshare.telerehab import sessions, settings
-from exoshare.telerehab.models import ChangeStatus, SettingChange
+from exoshare.telerehab.models import SettingChange
+from exoshare.telerehab.schemas import ChangeStatus
 
 log = logging.getLogger(__name__)
 

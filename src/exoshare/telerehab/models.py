@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -15,21 +14,7 @@ from exoshare.devices.models import DeviceUnit
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
 from exoshare.telemetry.models import TelemetrySession
-
-
-class TherapyStatus(enum.StrEnum):
-    planned = "planned"
-    started = "started"
-    """Started by the therapist (or the device announced itself); no samples yet."""
-    live = "live"
-    paused = "paused"
-    completed = "completed"
-    aborted = "aborted"
-
-
-class TherapyLocation(enum.StrEnum):
-    clinic = "clinic"
-    home = "home"
+from exoshare.telerehab.schemas import ChangeStatus, TherapyLocation, TherapyStatus
 
 
 class TherapySession(IdMixin, TimestampMixin, Base):
@@ -68,17 +53,6 @@ class TherapySession(IdMixin, TimestampMixin, Base):
     therapist: Mapped[User] = relationship()
     clinic: Mapped[OrgUnit] = relationship()
     telemetry_session: Mapped[TelemetrySession | None] = relationship()
-
-
-class ChangeStatus(enum.StrEnum):
-    refused = "refused"
-    """Refused by the server's checks; never sent."""
-    sent = "sent"
-    applied = "applied"
-    rejected = "rejected"
-    """Refused by the device, with its reason."""
-    timed_out = "timed_out"
-    """No answer within the timeout: reported as not applied."""
 
 
 class SettingChange(IdMixin, Base):

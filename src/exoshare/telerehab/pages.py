@@ -18,9 +18,9 @@ from exoshare.patients import service as patients_service
 from exoshare.scheduling import eligibility
 from exoshare.telemetry.charts import cycle_chart, trace_chart
 from exoshare.telerehab import alert_log, progress, sessions, settings
-from exoshare.telerehab.models import TherapyLocation
 from exoshare.telerehab.progress import patient_progress
 from exoshare.telerehab.runtime import telerehab_runtime
+from exoshare.telerehab.schemas import TherapyLocation
 from exoshare.web.labels import N_
 from exoshare.web.render import render, request_gettext
 

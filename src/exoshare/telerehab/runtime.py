@@ -43,7 +43,8 @@ from exoshare.telerehab.commands import (
     record_late_ack,
 )
 from exoshare.telerehab.live import LiveConfig, LiveHub, LiveSession
-from exoshare.telerehab.models import SessionAlert, SettingChange, TherapySession, TherapyStatus
+from exoshare.telerehab.models import SessionAlert, SettingChange, TherapySession
+from exoshare.telerehab.schemas import TherapyStatus
 
 log = logging.getLogger(__name__)
 

@@ -1,13 +1,39 @@
-"""Request and response shapes of the tele-rehabilitation API."""
+"""Request and response shapes of the tele-rehabilitation API, and its enums others use."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
 from exoshare.bounds import CalendarDateTime
-from exoshare.telerehab.models import ChangeStatus, TherapyLocation, TherapyStatus
+
+
+class TherapyStatus(enum.StrEnum):
+    planned = "planned"
+    started = "started"
+    """Started by the therapist (or the device announced itself); no samples yet."""
+    live = "live"
+    paused = "paused"
+    completed = "completed"
+    aborted = "aborted"
+
+
+class TherapyLocation(enum.StrEnum):
+    clinic = "clinic"
+    home = "home"
+
+
+class ChangeStatus(enum.StrEnum):
+    refused = "refused"
+    """Refused by the server's checks; never sent."""
+    sent = "sent"
+    applied = "applied"
+    rejected = "rejected"
+    """Refused by the device, with its reason."""
+    timed_out = "timed_out"
+    """No answer within the timeout: reported as not applied."""
 
 
 class SessionPlan(BaseModel):

@@ -32,7 +32,8 @@ from exoshare.patients import service as patients_service
 from exoshare.scheduling import certifications, eligibility
 from exoshare.telemetry import reads as telemetry_reads
 from exoshare.telerehab.alerts import AlertRules
-from exoshare.telerehab.models import TherapyLocation, TherapySession, TherapyStatus
+from exoshare.telerehab.models import TherapySession
+from exoshare.telerehab.schemas import TherapyLocation, TherapyStatus
 
 if TYPE_CHECKING:
     from exoshare.devices.models import DeviceUnit

@@ -29,7 +29,8 @@ from exoshare.errors import (
     PermissionDenied,
     SessionNotLive,
 )
-from exoshare.telerehab.models import ChangeStatus, SettingChange, TherapySession
+from exoshare.telerehab.models import SettingChange, TherapySession
+from exoshare.telerehab.schemas import ChangeStatus
 from exoshare.telerehab.sessions import COMMANDABLE, get_session, run_refusal
 
 
