@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Select, func, select, update
@@ -300,3 +301,96 @@ def therapist_grants(session: Session, org_unit_ids: list[str]) -> list[tuple[st
         .order_by(RoleGrant.user_id, RoleGrant.granted_at, RoleGrant.id)
     )
     return [(user_id, org_unit_id) for user_id, org_unit_id in rows]
+
+
+# ------------------------------------------------------------------ trusted internal callers
+# Seeding and the demo build and read whole networks as a system principal; people never reach
+# these functions (a request's principal is never a system one).
+
+
+def _require_system(principal: Principal, what: str) -> None:
+    if not principal.is_system:
+        raise PermissionDenied(f"only exoshare itself may {what}")
+
+
+def create_user_with_hash(
+    session: Session,
+    principal: Principal,
+    email: str,
+    display_name: str,
+    password_hash: str,
+    locale: str = "en",
+    partner_id: str | None = None,
+) -> User:
+    """An account whose password hash the caller computed once for many accounts.
+
+    argon2 is deliberately slow (~50 ms a hash); the demo's ~70 accounts share one password, so
+    it hashes once and passes the hash here."""
+    _require_system(principal, "create accounts from a password hash")
+    email = normalise_email(email)
+    if session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict(f"a user with e-mail {email} already exists", field="email")
+    user = User(
+        email=email,
+        display_name=display_name,
+        password_hash=password_hash,
+        locale=locale,
+        partner_id=partner_id,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def user_by_email(session: Session, principal: Principal, email: str) -> User | None:
+    """The account with this e-mail address, or None."""
+    _require_system(principal, "look accounts up by e-mail")
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def count_users(session: Session, principal: Principal) -> int:
+    """How many accounts exist, with or without a grant."""
+    _require_system(principal, "count every account")
+    return session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def users_with_role_at(
+    session: Session,
+    principal: Principal,
+    role: Role,
+    org_unit_id: str,
+    include_revoked: bool = False,
+) -> list[User]:
+    """The users granted ``role`` on exactly this org unit, by e-mail."""
+    _require_system(principal, "list the holders of a role")
+    holders = select(RoleGrant.user_id).where(
+        RoleGrant.org_unit_id == org_unit_id, RoleGrant.role == role
+    )
+    if not include_revoked:
+        holders = holders.where(RoleGrant.revoked_at.is_(None))
+    return list(session.scalars(select(User).where(User.id.in_(holders)).order_by(User.email)))
+
+
+@dataclass(frozen=True)
+class AccountGrant:
+    """One active grant of an account: who, which role, on which org unit."""
+
+    email: str
+    display_name: str
+    role: Role
+    org_unit_id: str
+
+
+def active_grants_in_domain(
+    session: Session, principal: Principal, email_domain: str
+) -> list[AccountGrant]:
+    """Active grants of the accounts whose e-mail ends in ``@email_domain``, by e-mail and then
+    by when each was granted."""
+    _require_system(principal, "list the grants of a whole e-mail domain")
+    rows = session.execute(
+        select(User.email, User.display_name, RoleGrant.role, RoleGrant.org_unit_id)
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .where(User.email.like(f"%@{email_domain}"), RoleGrant.revoked_at.is_(None))
+        .order_by(User.email, RoleGrant.granted_at)
+    ).all()
+    return [AccountGrant(email, name, Role(role), unit) for email, name, role, unit in rows]

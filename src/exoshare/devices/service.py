@@ -358,3 +358,28 @@ def with_model_and_owner(units: QueryableAttribute[Any]) -> tuple[ExecutableOpti
         selectinload(units).selectinload(DeviceUnit.model),
         selectinload(units).selectinload(DeviceUnit.org_unit),
     )
+
+
+# ------------------------------------------------------------------ whole-catalogue reads
+
+
+def all_models(session: Session) -> list[DeviceModel]:
+    """Every device model, by name (the catalogue is public to every signed-in user)."""
+    return list(session.scalars(select(DeviceModel).order_by(DeviceModel.name)))
+
+
+def all_units(
+    session: Session, principal: Principal, status: UnitStatus | None = None
+) -> list[DeviceUnit]:
+    """Every unit the caller may see (optionally of one status), by serial number, with its
+    model and holder loaded."""
+    stmt = (
+        select(DeviceUnit)
+        .join(DeviceModel, DeviceModel.id == DeviceUnit.model_id)
+        .where(_unit_visible(principal))
+        .options(selectinload(DeviceUnit.model), selectinload(DeviceUnit.org_unit))
+        .order_by(DeviceUnit.serial_number)
+    )
+    if status is not None:
+        stmt = stmt.where(DeviceUnit.status == status)
+    return list(session.scalars(stmt))

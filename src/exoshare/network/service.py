@@ -325,3 +325,24 @@ def region_codes(session: Session) -> dict[str, str]:
         o.id: o.code
         for o in session.scalars(select(OrgUnit).where(OrgUnit.kind == OrgUnitKind.region))
     }
+
+
+# ------------------------------------------------------------------ lookups for trusted callers
+
+
+def org_units_of_kind(session: Session, principal: Principal, kind: OrgUnitKind) -> list[OrgUnit]:
+    """Every org unit of one kind the caller may see, by code."""
+    return list(
+        session.scalars(
+            select(OrgUnit)
+            .where(
+                OrgUnit.kind == kind, principal.org_filter(Permission.network_read, OrgUnit.path)
+            )
+            .order_by(OrgUnit.code)
+        )
+    )
+
+
+def count_partners(session: Session) -> int:
+    """How many partner organisations the network has (the partner list is public)."""
+    return session.scalar(select(func.count()).select_from(Partner)) or 0

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session, selectinload
@@ -321,3 +321,63 @@ def with_clinic(patients: QueryableAttribute[Any]) -> ExecutableOption:
     """Loader option for another table's relationship to patients (``patients``): each
     patient's clinic comes in one query, whatever the number of rows (no N+1)."""
     return selectinload(patients).selectinload(Patient.clinic)
+
+
+# ------------------------------------------------------------------ choosing patients by rule
+
+PatientOrder = Literal["name", "record_number", "record_number_desc", "id"]
+_PATIENT_ORDER: dict[str, tuple[Any, ...]] = {
+    "name": (Patient.family_name, Patient.id),
+    "record_number": (Patient.medical_record_number,),
+    "record_number_desc": (Patient.medical_record_number.desc(),),
+    "id": (Patient.id,),
+}
+
+
+def clinic_patients(
+    session: Session,
+    principal: Principal,
+    clinic_id: str,
+    *,
+    include_voided: bool = False,
+    user_id: str | None = None,
+    min_height_m: float | None = None,
+    max_height_m: float | None = None,
+    max_weight_kg: float | None = None,
+    exclude_ids: Collection[str] = (),
+    order: PatientOrder = "name",
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Patient]:
+    """Patients of one clinic chosen by rule: within a height and weight range (the ones a
+    device model fits), or the one whose login is ``user_id``.
+
+    For trusted internal callers (the demo, seeding) that pick patients without showing their
+    records to anyone, so the reads are not audited; a person's reads go through
+    :func:`list_patients` and :func:`get_patient`.
+    """
+    if not principal.is_system:
+        raise PermissionDenied("only exoshare itself may choose patients by rule")
+    stmt = select(Patient).where(Patient.clinic_id == clinic_id, _visible(principal))
+    if not include_voided:
+        stmt = stmt.where(Patient.voided.is_(False))
+    if user_id is not None:
+        stmt = stmt.where(Patient.user_id == user_id)
+    if min_height_m is not None:
+        stmt = stmt.where(Patient.height_m >= min_height_m)
+    if max_height_m is not None:
+        stmt = stmt.where(Patient.height_m <= max_height_m)
+    if max_weight_kg is not None:
+        stmt = stmt.where(Patient.weight_kg <= max_weight_kg)
+    if exclude_ids:
+        stmt = stmt.where(Patient.id.not_in(list(exclude_ids)))
+    stmt = stmt.order_by(*_PATIENT_ORDER[order]).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+def count_patients(session: Session, principal: Principal) -> int:
+    """How many patient records (not voided) the caller may see."""
+    stmt = select(func.count()).where(_visible(principal), Patient.voided.is_(False))
+    return session.scalar(stmt.select_from(Patient)) or 0

@@ -37,6 +37,7 @@ from exoshare.telerehab.schemas import TherapyLocation, TherapyStatus
 
 if TYPE_CHECKING:
     from exoshare.devices.models import DeviceUnit
+    from exoshare.patients.models import Patient
 
 S = TherapyStatus
 ACTIVE = frozenset({S.started, S.live, S.paused})
@@ -444,3 +445,57 @@ def sessions_of_patient(
 def is_certified(session: Session, user_id: str, model_id: str, on: date | None = None) -> bool:
     """Whether the user holds a certificate for the model valid on ``on`` (default today)."""
     return certifications.is_certified_on(session, user_id, model_id, on or _now().date())
+
+
+# ------------------------------------------------------------------ trusted internal callers
+
+
+def record_completed_session(
+    session: Session,
+    principal: Principal,
+    patient: Patient,
+    unit: DeviceUnit,
+    therapist_id: str,
+    started_at: datetime,
+    ended_at: datetime,
+    telemetry_session_id: str,
+    settings: dict[str, float],
+    location: TherapyLocation = TherapyLocation.clinic,
+    end_reason: str = "session plan completed",
+) -> TherapySession:
+    """A session that already took place, with its recording: for callers that write history
+    (the demo's past weeks). The caller chose unit and therapist by the clinical-safety rule."""
+    if not principal.is_system:
+        raise PermissionDenied("only exoshare itself may record a past session")
+    record = TherapySession(
+        patient_id=patient.id,
+        device_unit_id=unit.id,
+        therapist_id=therapist_id,
+        clinic_id=patient.clinic_id,
+        location=location,
+        status=TherapyStatus.completed,
+        planned_for=started_at,
+        started_at=started_at,
+        live_at=started_at,
+        ended_at=ended_at,
+        end_reason=end_reason,
+        telemetry_session_id=telemetry_session_id,
+        settings_at_start=dict(settings),
+        current_settings=dict(settings),
+        alert_rules={},
+    )
+    session.add(record)
+    return record
+
+
+def abort_active_sessions(session: Session, principal: Principal, reason: str) -> int:
+    """End every started, live or paused session as aborted (their devices are gone: the demo
+    restarted); returns how many."""
+    if not principal.is_system:
+        raise PermissionDenied("only exoshare itself may abort every active session")
+    records = list(session.scalars(select(TherapySession).where(TherapySession.status.in_(ACTIVE))))
+    for record in records:
+        record.status = TherapyStatus.aborted
+        record.ended_at = datetime.now(UTC)
+        record.end_reason = reason
+    return len(records)
