@@ -595,46 +595,37 @@ _DIAGNOSIS_FOR_PROFILE = {
 def plans_from_database(n_devices: int, seed: int, label: str) -> list[DevicePlan]:
     """Pick ``n_devices`` functioning units that have patients at their clinic, one patient each,
     and issue each unit a fresh credential (as the local operator, like ``device-credential``)."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import selectinload
-
     from exoshare.auth.scope import SYSTEM_DEMO
     from exoshare.config import get_settings
     from exoshare.db import make_engine, make_sessionmaker, session_scope
     from exoshare.demo.gait_profiles import profile_for
-    from exoshare.devices.models import DeviceUnit
+    from exoshare.devices import service as devices_service
     from exoshare.devices.schemas import UnitStatus
-    from exoshare.patients.models import Patient
+    from exoshare.patients import service as patients_service
     from exoshare.telemetry import credentials
 
     rng = np.random.default_rng(seed)
     factory = make_sessionmaker(make_engine(get_settings().resolved_database_url()))
     plans: list[DevicePlan] = []
     with session_scope(factory) as session:
-        units = session.scalars(
-            select(DeviceUnit)
-            .where(DeviceUnit.status == UnitStatus.functioning)
-            .options(selectinload(DeviceUnit.org_unit), selectinload(DeviceUnit.model))
-            .order_by(DeviceUnit.serial_number)
-        ).all()
+        units = devices_service.all_units(session, SYSTEM_DEMO, UnitStatus.functioning)
         for unit in units:
             if len(plans) == n_devices:
                 break
             model = unit.model
-            patient = session.scalars(
-                select(Patient)
-                .where(
-                    Patient.clinic_id == unit.org_unit_id,
-                    Patient.voided.is_(False),
-                    Patient.height_m >= model.min_patient_height_m,
-                    Patient.height_m <= model.max_patient_height_m,
-                )
-                .order_by(Patient.id)
-                .offset(len(plans))
-                .limit(1)
-            ).first()
-            if patient is None:
+            fitting = patients_service.clinic_patients(
+                session,
+                SYSTEM_DEMO,
+                unit.org_unit_id,
+                min_height_m=model.min_patient_height_m,
+                max_height_m=model.max_patient_height_m,
+                order="id",
+                limit=1,
+                offset=len(plans),
+            )
+            if not fitting:
                 continue
+            patient = fitting[0]
             secret, _ = credentials.issue_device_credential(session, SYSTEM_DEMO, unit.id, label)
             diagnosis = _DIAGNOSIS_FOR_PROFILE.get(patient.diagnosis.value, "healthy")
             profile = profile_for(

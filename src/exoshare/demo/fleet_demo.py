@@ -12,31 +12,33 @@ import random
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from exoshare.auth.models import RoleGrant, User
-from exoshare.auth.schemas import Role
+from exoshare.auth import service as auth_service
 from exoshare.auth.scope import SYSTEM_SEEDING
+from exoshare.devices import service as devices_service
 from exoshare.devices.approvals.jurisdictions import jurisdictions_of
 from exoshare.devices.approvals.schemas import ApprovalStatus, RecognitionKind
 from exoshare.devices.approvals.service import create_agreement, record_approval
-from exoshare.devices.models import DeviceModel, DeviceUnit
 from exoshare.fleet import invoices, metering
 from exoshare.fleet.leases import create_lease
 from exoshare.fleet.maintenance import record_maintenance
 from exoshare.fleet.schemas import MaintenanceKind, PlanKind
-from exoshare.network.models import OrgUnit
+from exoshare.network import service as network_service
 from exoshare.network.schemas import OrgUnitKind
-from exoshare.patients.models import Patient
+from exoshare.patients import service as patients_service
 from exoshare.patients.schemas import Diagnosis
 from exoshare.scheduling import eligibility
 from exoshare.scheduling.certifications import certify
 from exoshare.scheduling.hours import set_opening_hours
 from exoshare.scheduling.schemas import Priority
 from exoshare.scheduling.waitlist import add_to_waitlist
+
+if TYPE_CHECKING:
+    from exoshare.devices.models import DeviceUnit
 
 # Clinics whose waitlists the demo fills, with how many of their patients wait.
 WAITING: dict[str, int] = {"IN-BLR-01": 50, "IN-DEL-01": 12, "ES-MAD-01": 6, "KE-NBO-01": 8}
@@ -61,14 +63,12 @@ def seed_fleet_demo(
 
     ``not_certified``: (therapist e-mail, model name) pairs left without a certificate."""
     rng = random.Random(seed * 7919 + 4)
+    who = SYSTEM_SEEDING
     clinics = {
-        c.code: c
-        for c in session.scalars(
-            select(OrgUnit).where(OrgUnit.kind == OrgUnitKind.clinic).order_by(OrgUnit.code)
-        )
+        c.code: c for c in network_service.org_units_of_kind(session, who, OrgUnitKind.clinic)
     }
-    units = list(session.scalars(select(DeviceUnit).order_by(DeviceUnit.serial_number)))
-    models = {m.id: m for m in session.scalars(select(DeviceModel).order_by(DeviceModel.name))}
+    units = devices_service.all_units(session, who)
+    models = {m.id: m for m in devices_service.all_models(session)}
     clinic_of = {c.id: c for c in clinics.values()}
 
     # Approvals: every model is approved where the network uses it, years before the reference.
@@ -146,22 +146,18 @@ def seed_fleet_demo(
     for unit in units:
         models_at.setdefault(unit.org_unit_id, set()).add(unit.model_id)
     skipped = {
-        (user_id, model.id)
+        (user.id, model.id)
         for email, model_name in not_certified
-        for user_id in session.scalars(select(User.id).where(User.email == email))
+        if (user := auth_service.user_by_email(session, who, email)) is not None
         for model in models.values()
         if model.name == model_name
     }
-    for grant in session.scalars(
-        select(RoleGrant)
-        .where(RoleGrant.role == Role.therapist)
-        .order_by(RoleGrant.user_id, RoleGrant.granted_at)
-    ):
-        for model_id in sorted(models_at.get(grant.org_unit_id, set())):
+    for user_id, org_unit_id in auth_service.therapist_grants(session, sorted(models_at)):
+        for model_id in sorted(models_at[org_unit_id]):
             since = reference - timedelta(days=rng.randint(90, 700))
             until = reference + timedelta(days=rng.randint(200, 900))
-            if (grant.user_id, model_id) not in skipped:
-                certify(session, SYSTEM_SEEDING, grant.user_id, model_id, since, until)
+            if (user_id, model_id) not in skipped:
+                certify(session, SYSTEM_SEEDING, user_id, model_id, since, until)
 
     # Leases: a Delhi exoskeleton let to Bangalore (the article's $500 a month, in rupees) and a
     # Madrid unit to Barcelona.
@@ -231,13 +227,9 @@ def seed_fleet_demo(
         home = clinics.get(code)
         if home is None or home.latitude is None or home.longitude is None:
             continue
-        patients = list(
-            session.scalars(
-                select(Patient)
-                .where(Patient.clinic_id == home.id, Patient.voided.is_(False))
-                .order_by(Patient.medical_record_number)
-            )
-        )[:count]
+        patients = patients_service.clinic_patients(
+            session, who, home.id, order="record_number", limit=count
+        )
         for patient in patients:
             roll = rng.random()
             if roll < 0.1:
@@ -276,10 +268,8 @@ def seed_fleet_demo(
         # Only patients the unit's model fits were treated on it (the clinical-safety rule).
         treated = [
             p
-            for p in session.scalars(
-                select(Patient)
-                .where(Patient.clinic_id == site.id)
-                .order_by(Patient.medical_record_number.desc())
+            for p in patients_service.clinic_patients(
+                session, who, site.id, include_voided=True, order="record_number_desc"
             )
             if not eligibility.patient_refusals(p, metered.model)
         ][:9]

@@ -11,24 +11,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from exoshare.auth.models import RoleGrant, User
+from exoshare.auth import service as auth_service
 from exoshare.auth.schemas import Role
+from exoshare.auth.scope import SYSTEM_DEMO
 from exoshare.demo.gait_profiles import profile_for
 from exoshare.demo.gait_simulator import simulate
-from exoshare.devices.models import DeviceUnit
 from exoshare.devices.schemas import UnitStatus
-from exoshare.network.models import OrgUnit
-from exoshare.patients.models import Patient
+from exoshare.network import service as network_service
+from exoshare.patients import service as patients_service
 from exoshare.scheduling import eligibility
 from exoshare.telemetry import imports
 from exoshare.telemetry.store import RawStore
-from exoshare.telerehab.models import TherapySession
-from exoshare.telerehab.schemas import TherapyLocation, TherapyStatus
+from exoshare.telerehab import sessions as telerehab_sessions
+
+if TYPE_CHECKING:
+    from exoshare.auth.models import User
+    from exoshare.devices.models import DeviceUnit
+    from exoshare.network.models import OrgUnit
+    from exoshare.patients.models import Patient
 
 WEEKS = 6
 SESSION_S = 120.0
@@ -56,18 +61,7 @@ _PROFILE_OF = {
 
 
 def _therapists(session: Session, clinic: OrgUnit) -> list[User]:
-    return list(
-        session.scalars(
-            select(User)
-            .join(RoleGrant, RoleGrant.user_id == User.id)
-            .where(
-                RoleGrant.org_unit_id == clinic.id,
-                RoleGrant.role == Role.therapist,
-                RoleGrant.revoked_at.is_(None),
-            )
-            .order_by(User.email)
-        )
-    )
+    return auth_service.users_with_role_at(session, SYSTEM_DEMO, Role.therapist, clinic.id)
 
 
 def _session_starts(today: date) -> list[datetime]:
@@ -121,21 +115,18 @@ def _chosen(
     ]
     therapists = _therapists(session, clinic)
     candidates: list[Patient] = []
-    if spot.include_email:
-        own = session.scalar(
-            select(Patient)
-            .join(User, User.id == Patient.user_id)
-            .where(User.email == spot.include_email, Patient.clinic_id == clinic.id)
-        )
-        if own is not None:
-            candidates.append(own)
-    candidates.extend(
-        session.scalars(
-            select(Patient)
-            .where(Patient.clinic_id == clinic.id, Patient.voided.is_(False))
-            .order_by(Patient.family_name, Patient.id)
-        )
+    user = (
+        auth_service.user_by_email(session, SYSTEM_DEMO, spot.include_email)
+        if spot.include_email
+        else None
     )
+    if user is not None:
+        candidates.extend(
+            patients_service.clinic_patients(
+                session, SYSTEM_DEMO, clinic.id, include_voided=True, user_id=user.id, limit=1
+            )
+        )
+    candidates.extend(patients_service.clinic_patients(session, SYSTEM_DEMO, clinic.id))
     chosen: list[tuple[Patient, DeviceUnit, User]] = []
     for patient in candidates:
         if len(chosen) >= spot.patients:
@@ -153,7 +144,7 @@ def seed_session_history(session: Session, store: RawStore, today: date, seed: i
     rng = np.random.default_rng(seed)
     stored = 0
     for spot in SPOTS:
-        clinic = session.scalar(select(OrgUnit).where(OrgUnit.code == spot.clinic_code))
+        clinic = network_service.find_org_unit_by_code(session, spot.clinic_code)
         if clinic is None:
             continue
         starts = _session_starts(today)
@@ -187,25 +178,16 @@ def seed_session_history(session: Session, store: RawStore, today: date, seed: i
                     source="demo",
                     session_key=f"demo-history-{patient.id[:8]}-{week}",
                 )
-                ended = started + timedelta(seconds=SESSION_S)
-                session.add(
-                    TherapySession(
-                        patient_id=patient.id,
-                        device_unit_id=unit.id,
-                        therapist_id=therapist.id,
-                        clinic_id=patient.clinic_id,
-                        location=TherapyLocation.clinic,
-                        status=TherapyStatus.completed,
-                        planned_for=started,
-                        started_at=started,
-                        live_at=started,
-                        ended_at=ended,
-                        end_reason="session plan completed",
-                        telemetry_session_id=stored_recording.id,
-                        settings_at_start=dict(stored_recording.settings or {}),
-                        current_settings=dict(stored_recording.settings or {}),
-                        alert_rules={},
-                    )
+                telerehab_sessions.record_completed_session(
+                    session,
+                    SYSTEM_DEMO,
+                    patient,
+                    unit,
+                    therapist.id,
+                    started_at=started,
+                    ended_at=started + timedelta(seconds=SESSION_S),
+                    telemetry_session_id=stored_recording.id,
+                    settings=stored_recording.settings or {},
                 )
                 stored += 1
     return stored

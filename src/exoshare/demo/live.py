@@ -13,13 +13,12 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth import service as auth_service
-from exoshare.auth.models import RoleGrant, User
 from exoshare.auth.schemas import Role
 from exoshare.auth.scope import SYSTEM_DEMO
 from exoshare.db import session_scope
@@ -29,17 +28,20 @@ from exoshare.demo.flaky_link import FlakyConfig
 from exoshare.demo.gait_profiles import profile_for
 from exoshare.demo.gait_simulator import DeviceLimits
 from exoshare.demo.network import MARIA_EMAIL, REMOTE_THERAPIST_EMAIL
-from exoshare.devices.models import DeviceModel, DeviceUnit
 from exoshare.devices.schemas import UnitStatus
 from exoshare.health import wait_until_healthy
-from exoshare.network.models import OrgUnit
-from exoshare.patients.models import Patient
+from exoshare.network import service as network_service
+from exoshare.patients import service as patients_service
 from exoshare.scheduling import eligibility
 from exoshare.telemetry import credentials
 from exoshare.telerehab import sessions as telerehab_sessions
-from exoshare.telerehab.models import TherapySession
-from exoshare.telerehab.schemas import TherapyLocation, TherapyStatus
-from exoshare.telerehab.sessions import ACTIVE as ACTIVE_STATUSES
+from exoshare.telerehab.schemas import TherapyLocation
+
+if TYPE_CHECKING:
+    from exoshare.auth.models import User
+    from exoshare.devices.models import DeviceModel, DeviceUnit
+    from exoshare.network.models import OrgUnit
+    from exoshare.patients.models import Patient
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +93,9 @@ def _therapist(session: Session, clinic: OrgUnit, email: str | None, model_id: s
     """The spot's therapist, or the clinic's first therapist certified for the model (a
     certificate is what lets a therapist run a model)."""
     if email:
-        return session.scalar(select(User).where(User.email == email))
-    therapists = session.scalars(
-        select(User)
-        .join(RoleGrant, RoleGrant.user_id == User.id)
-        .where(RoleGrant.org_unit_id == clinic.id, RoleGrant.role == Role.therapist)
-        .order_by(User.email)
+        return auth_service.user_by_email(session, SYSTEM_DEMO, email)
+    therapists = auth_service.users_with_role_at(
+        session, SYSTEM_DEMO, Role.therapist, clinic.id, include_revoked=True
     )
     return next(
         (t for t in therapists if telerehab_sessions.is_certified(session, t.id, model_id)), None
@@ -120,16 +119,14 @@ def _pick(
         therapist = _therapist(session, clinic, spot.therapist_email, model.id)
         if therapist is None:
             continue
-        for patient in session.scalars(
-            select(Patient)
-            .where(
-                Patient.clinic_id == clinic.id,
-                Patient.voided.is_(False),
-                Patient.id.not_in(used_patients or {""}),
-                Patient.height_m.between(model.min_patient_height_m, model.max_patient_height_m),
-                Patient.weight_kg <= model.max_patient_weight_kg,
-            )
-            .order_by(Patient.family_name, Patient.id)
+        for patient in patients_service.clinic_patients(
+            session,
+            SYSTEM_DEMO,
+            clinic.id,
+            min_height_m=model.min_patient_height_m,
+            max_height_m=model.max_patient_height_m,
+            max_weight_kg=model.max_patient_weight_kg,
+            exclude_ids=used_patients,
         ):
             found = eligibility.refusals(
                 session,
@@ -154,7 +151,7 @@ def prepare_round(factory: sessionmaker[Session]) -> list[LiveDevice]:
     used_patients: set[str] = set()
     with session_scope(factory) as session:
         for spot in SPOTS:
-            clinic = session.scalar(select(OrgUnit).where(OrgUnit.code == spot.clinic_code))
+            clinic = network_service.find_org_unit_by_code(session, spot.clinic_code)
             if clinic is None:
                 continue
             picked = _pick(session, clinic, spot, used_units, used_patients)
@@ -228,12 +225,9 @@ async def _run_round(devices: list[LiveDevice], broker_url: str, seed: int) -> N
 def _abort_orphans(factory: sessionmaker[Session]) -> None:
     """Sessions a previous demo run left live have no device any more: end them honestly."""
     with session_scope(factory) as session:
-        for record in session.scalars(
-            select(TherapySession).where(TherapySession.status.in_(ACTIVE_STATUSES))
-        ):
-            record.status = TherapyStatus.aborted
-            record.ended_at = datetime.now(UTC)
-            record.end_reason = "the demo was restarted; its virtual device stopped"
+        telerehab_sessions.abort_active_sessions(
+            session, SYSTEM_DEMO, "the demo was restarted; its virtual device stopped"
+        )
 
 
 def run_live_demo(

@@ -17,16 +17,14 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from exoshare.auth.models import RoleGrant, User
+from exoshare.auth import service as auth_service
 from exoshare.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from exoshare.auth.schemas import Role
 from exoshare.auth.scope import SYSTEM_SEEDING
-from exoshare.auth.service import add_grant, normalise_email
 from exoshare.demo.fleet_demo import seed_fleet_demo
 from exoshare.demo.network_data import (
     CLINICS,
@@ -54,15 +52,17 @@ from exoshare.demo.network_data import (
     ClinicSpec,
     CountrySpec,
 )
-from exoshare.devices.models import DeviceModel, DeviceUnit
+from exoshare.devices import service as devices_service
 from exoshare.devices.schemas import UnitStatus
-from exoshare.devices.service import create_model, create_unit
-from exoshare.network.models import OrgUnit, Partner
+from exoshare.network import service as network_service
 from exoshare.network.schemas import OrgUnitKind
-from exoshare.network.service import create_org_unit, create_partner
-from exoshare.patients.models import Patient
+from exoshare.patients import service as patients_service
 from exoshare.patients.schemas import Diagnosis, Sex
-from exoshare.patients.service import create_patient
+
+if TYPE_CHECKING:
+    from exoshare.auth.models import User
+    from exoshare.devices.models import DeviceModel, DeviceUnit
+    from exoshare.network.models import OrgUnit, Partner
 
 DEMO_PASSWORD = "exoshare-demo"
 DEMO_EMAIL_DOMAIN = "demo.exoshare.org"
@@ -399,21 +399,21 @@ class _Writer:
         partner_id: str | None = None,
     ) -> User:
         # auth.service.create_user hashes the password each call (~50 ms of argon2 each for
-        # ~70 accounts); the same row is written here with the one precomputed hash.
-        email = normalise_email(email)
+        # ~70 accounts); every demo account gets the one precomputed hash instead.
+        email = auth_service.normalise_email(email)
         if email in self.emails:
             raise ValueError(f"demo e-mail {email} used twice")
         self.emails.add(email)
-        user = User(
-            email=email,
-            display_name=display_name,
-            password_hash=self.password_hash,
+        user = auth_service.create_user_with_hash(
+            self.session,
+            SYSTEM_SEEDING,
+            email,
+            display_name,
+            self.password_hash,
             locale=locale,
             partner_id=partner_id,
         )
-        self.session.add(user)
-        self.session.flush()
-        add_grant(self.session, user, role, org_unit)
+        auth_service.add_grant(self.session, user, role, org_unit)
         return user
 
     def staff_email(self, given: str, family: str) -> str:
@@ -444,7 +444,7 @@ def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNet
     w = _Writer(session, seed)
     rng = w.rng
 
-    consortium = create_org_unit(
+    consortium = network_service.create_org_unit(
         session,
         CONSORTIUM_CODE,
         CONSORTIUM_NAME,
@@ -453,11 +453,13 @@ def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNet
         opened_on=date(2012, 1, 16),
     )
     regions = {
-        r.code: create_org_unit(session, r.code, r.name, OrgUnitKind.region, consortium)
+        r.code: network_service.create_org_unit(
+            session, r.code, r.name, OrgUnitKind.region, consortium
+        )
         for r in REGIONS
     }
     countries = {
-        c.code: create_org_unit(
+        c.code: network_service.create_org_unit(
             session,
             c.code,
             c.name,
@@ -472,7 +474,7 @@ def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNet
     clinics: dict[str, OrgUnit] = {}
     for spec in CLINICS:
         country = COUNTRY_BY_CODE[spec.country_code]
-        clinics[spec.code] = create_org_unit(
+        clinics[spec.code] = network_service.create_org_unit(
             session,
             spec.code,
             spec.name,
@@ -488,11 +490,12 @@ def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNet
         )
 
     partners: dict[str, Partner] = {
-        p.key: create_partner(session, p.name, p.kind, p.country_code, p.website) for p in PARTNERS
+        p.key: network_service.create_partner(session, p.name, p.kind, p.country_code, p.website)
+        for p in PARTNERS
     }
 
     models: dict[str, DeviceModel] = {
-        m.key: create_model(
+        m.key: devices_service.create_model(
             session,
             SYSTEM_SEEDING,
             m.name,
@@ -523,13 +526,20 @@ def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNet
             serial = f"{model_specs[key].serial_prefix}-{year}-{next_serial[key]:05d}"
             next_serial[key] += rng.randint(1, 9)
             units_by_clinic[spec.code].append(
-                create_unit(session, SYSTEM_SEEDING, serial, models[key].id, clinics[spec.code].id)
+                devices_service.create_unit(
+                    session, SYSTEM_SEEDING, serial, models[key].id, clinics[spec.code].id
+                )
             )
     for clinic_code, index, status in UNIT_FAULTS:
         unit = units_by_clinic[clinic_code][index]
         device_type = model_specs[_model_key(models, unit.model_id)].device_type
-        unit.status = UnitStatus(status)
-        unit.status_reason = rng.choice(FAULT_REASONS[(status, device_type)])
+        devices_service.set_unit_status(
+            session,
+            SYSTEM_SEEDING,
+            unit.id,
+            UnitStatus(status),
+            rng.choice(FAULT_REASONS[(status, device_type)]),
+        )
 
     # Network-wide accounts.
     for email, given, family, locale, role, partner_key in NETWORK_ACCOUNTS:
@@ -571,9 +581,9 @@ def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNet
     # Tele-rehabilitation across borders: a therapist grant on a far clinic lets its therapist
     # follow and adjust that clinic's sessions remotely (and be certified for its models).
     for email, clinic_code in REMOTE_COVER:
-        remote = session.scalar(select(User).where(User.email == email))
+        remote = auth_service.user_by_email(session, SYSTEM_SEEDING, email)
         if remote is not None and clinic_code in clinics:
-            add_grant(session, remote, Role.therapist, clinics[clinic_code])
+            auth_service.add_grant(session, remote, Role.therapist, clinics[clinic_code])
 
     # Patients: the article's people first, then the clinic's caseload drawn at random.
     mrn_next = {spec.code: rng.randint(1000, 90000) for spec in CLINICS}
@@ -592,7 +602,7 @@ def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNet
             Role.patient,
             clinic,
         )
-        create_patient(
+        patients_service.create_patient(
             session,
             SYSTEM_SEEDING,
             clinic.id,
@@ -625,7 +635,7 @@ def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNet
             height = height_for(rng, country, sex, age, diagnosis)
             weight = weight_for(rng, country, height, age, diagnosis)
             given, family, culture = w.name(country, sex)
-            create_patient(
+            patients_service.create_patient(
                 session,
                 SYSTEM_SEEDING,
                 clinics[spec.code].id,
@@ -650,53 +660,44 @@ def _model_key(models: dict[str, DeviceModel], model_id: str) -> str:
     return next(key for key, model in models.items() if model.id == model_id)
 
 
-def _count(session: Session, entity: type[object], *criteria: object) -> int:
-    stmt = select(func.count()).select_from(entity)
-    for criterion in criteria:
-        stmt = stmt.where(criterion)  # type: ignore[arg-type]
-    return session.scalar(stmt) or 0
-
-
 def describe_demo_network(session: Session, created: bool = False) -> DemoNetwork:
     """Counts and demo logins of the network in the database (works for a reused one too)."""
-    rows = session.execute(
-        select(User.email, User.display_name, RoleGrant.role, OrgUnit.name, OrgUnit.city)
-        .join(RoleGrant, RoleGrant.user_id == User.id)
-        .join(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
-        .where(User.email.like(f"%@{DEMO_EMAIL_DOMAIN}"), RoleGrant.revoked_at.is_(None))
-        .order_by(User.email, RoleGrant.granted_at)
-    ).all()
+    who = SYSTEM_SEEDING
+    grants = auth_service.active_grants_in_domain(session, who, DEMO_EMAIL_DOMAIN)
+    places = network_service.find_org_units(session, {g.org_unit_id for g in grants})
     by_email: dict[str, DemoLogin] = {}
-    for email, display_name, role, where, city in rows:
-        if email not in by_email:
+    for grant in grants:
+        if grant.email not in by_email:
+            where, city = places[grant.org_unit_id].name, places[grant.org_unit_id].city
             place = f"{where}, {city}" if city and city not in where else where
-            by_email[email] = DemoLogin(email, Role(role), place, display_name)
+            by_email[grant.email] = DemoLogin(grant.email, grant.role, place, grant.display_name)
     curated = [by_email[email] for email in CURATED_EMAILS if email in by_email]
     rest = [login for email, login in sorted(by_email.items()) if email not in CURATED_EMAILS]
+    units_by_status = devices_service.unit_counts_by_status(session, who)
+    units = sum(units_by_status.values())
     return DemoNetwork(
         created=created,
-        regions=_count(session, OrgUnit, OrgUnit.kind == OrgUnitKind.region),
-        countries=_count(session, OrgUnit, OrgUnit.kind == OrgUnitKind.country),
-        clinics=_count(session, OrgUnit, OrgUnit.kind == OrgUnitKind.clinic),
-        partners=_count(session, Partner),
-        device_models=_count(session, DeviceModel),
-        device_units=_count(session, DeviceUnit),
-        units_out_of_service=_count(
-            session, DeviceUnit, DeviceUnit.status != UnitStatus.functioning
-        ),
-        patients=_count(session, Patient, Patient.voided.is_(False)),
-        users=_count(session, User),
+        regions=_count_org_units(session, OrgUnitKind.region),
+        countries=_count_org_units(session, OrgUnitKind.country),
+        clinics=_count_org_units(session, OrgUnitKind.clinic),
+        partners=network_service.count_partners(session),
+        device_models=devices_service.list_models(session, limit=0)[1],
+        device_units=units,
+        units_out_of_service=units - units_by_status.get(UnitStatus.functioning, 0),
+        patients=patients_service.count_patients(session, who),
+        users=auth_service.count_users(session, who),
         logins=curated,
         all_logins=curated + rest,
     )
 
 
+def _count_org_units(session: Session, kind: OrgUnitKind) -> int:
+    return network_service.list_org_units(session, SYSTEM_SEEDING, kind, limit=0)[1]
+
+
 def ensure_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNetwork:
     """Generate the demo network unless the database already has a consortium; then reuse it."""
-    existing = session.scalar(
-        select(OrgUnit.id).where(OrgUnit.kind == OrgUnitKind.consortium).limit(1)
-    )
-    if existing is not None:
+    if _count_org_units(session, OrgUnitKind.consortium):
         return describe_demo_network(session, created=False)
     network = generate_demo_network(session, seed)
     seed_fleet_demo(session, seed, REFERENCE_DATE, not_certified=NOT_YET_CERTIFIED)
