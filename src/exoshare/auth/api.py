@@ -71,7 +71,7 @@ def revoke_token(request: Request, session: DbSession, principal: CurrentPrincip
     if credential is None:
         raise NotAuthenticated("only a bearer token can be revoked here")
     service.revoke_credential(session, credential)
-    runtime_of(request).live_sockets.close_for([credential.id])
+    runtime_of(request).live_sockets.close_when_committed(session, [credential.id])
 
 
 @router.get("/me", response_model=MeOut)
@@ -146,15 +146,13 @@ def revoke_grant(
     user_id: str,
     grant_id: str,
     request: Request,
-    background: BackgroundTasks,
     session: DbSession,
     principal: CurrentPrincipal,
 ) -> None:
     """Take a grant back (audited); it no longer counts from the user's next request, and the
     user's open live views close (they may reconnect, and are checked again)."""
     grants.revoke_grant(session, principal, user_id, grant_id)
-    # Which socket watched thanks to this grant is not recorded, so all of the user's close.
-    # After the commit (a background task runs once the answer is out), so a socket that
-    # reconnects at once is checked against the grants without this one.
+    # Which socket watched thanks to this grant is not recorded, so all of the user's close,
+    # after the commit, so a socket that reconnects at once is checked without this grant.
     credential_ids = [c.id for c in sessions.active_credentials(session, user_id)]
-    background.add_task(runtime_of(request).live_sockets.close_for, credential_ids, "grant revoked")
+    runtime_of(request).live_sockets.close_when_committed(session, credential_ids, "grant revoked")

@@ -9,7 +9,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 from starlette.websockets import WebSocket
 
 from exoshare.auth.models import Credential
@@ -43,6 +44,32 @@ class LiveSocketRegistry:
     def open_count(self, credential_id: str) -> int:
         with self._lock:
             return len(self._sockets.get(credential_id, ()))
+
+    def close_when_committed(
+        self, session: Session, credential_ids: list[str], reason: str = "signed out"
+    ) -> None:
+        """Close these credentials' sockets once ``session`` commits their revocation.
+
+        Told earlier, a live page goes to the login page while its sign-in still counts (the
+        revocation not yet committed), and the login page sends it straight back where it was.
+        A request that rolls back revoked nothing and closes nothing.
+        """
+        ids = list(credential_ids)
+        if not ids:
+            return
+        pending = [True]
+
+        def committed(_: Session) -> None:
+            if pending:
+                pending.clear()
+                self.close_for(ids, reason)
+
+        def rolled_back(_: Session, previous: SessionTransaction) -> None:
+            if not previous.nested:  # a savepoint's rollback leaves the revocation standing
+                pending.clear()
+
+        event.listen(session, "after_commit", committed)
+        event.listen(session, "after_soft_rollback", rolled_back)
 
     def close_for(self, credential_ids: list[str], reason: str = "signed out") -> int:
         """Close every socket of these credentials; returns how many were asked to close."""

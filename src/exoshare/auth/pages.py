@@ -155,7 +155,7 @@ def logout(request: Request, session: DbSession, _principal: CurrentPrincipal) -
     credential = auth_service.credential_for_secret(session, cookie, CredentialKind.browser_session)
     if credential is not None:
         auth_service.revoke_credential(session, credential)
-        runtime_of(request).live_sockets.close_for([credential.id])
+        runtime_of(request).live_sockets.close_when_committed(session, [credential.id])
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -242,7 +242,7 @@ def security_revoke(
     credential_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> RedirectResponse:
     sessions.revoke_own(session, principal.user_id, credential_id)
-    runtime_of(request).live_sockets.close_for([credential_id])
+    runtime_of(request).live_sockets.close_when_committed(session, [credential_id])
     return RedirectResponse("/account/security", status_code=303)
 
 
@@ -251,7 +251,7 @@ def security_revoke_others(
     request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> RedirectResponse:
     keep = getattr(request.state, "credential_id", None)
-    runtime_of(request).live_sockets.close_for(
-        sessions.revoke_all(session, principal.user_id, keep)
+    runtime_of(request).live_sockets.close_when_committed(
+        session, sessions.revoke_all(session, principal.user_id, keep)
     )
     return RedirectResponse("/account/security", status_code=303)

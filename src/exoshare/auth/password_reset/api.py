@@ -45,4 +45,4 @@ def confirm_password_reset(
 ) -> None:
     """Set a new password with the mailed token; every session and token of the account ends."""
     _, revoked = password_reset.reset_password(session, body.token, body.password)
-    runtime_of(request).live_sockets.close_for(revoked, "password reset")
+    runtime_of(request).live_sockets.close_when_committed(session, revoked, "password reset")

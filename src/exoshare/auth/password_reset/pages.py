@@ -73,5 +73,5 @@ def reset_submit(
             min_length=MIN_PASSWORD_LENGTH,
             error="password",
         )
-    runtime_of(request).live_sockets.close_for(revoked, "password reset")
+    runtime_of(request).live_sockets.close_when_committed(session, revoked, "password reset")
     return _page(request, "accounts/reset_password.html", done=True)

@@ -33,7 +33,7 @@ def revoke_session(
 ) -> None:
     """End one of your sessions or tokens (its open live views close)."""
     sessions.revoke_own(session, principal.user_id, credential_id)
-    runtime_of(request).live_sockets.close_for([credential_id])
+    runtime_of(request).live_sockets.close_when_committed(session, [credential_id])
 
 
 @router.post("/auth/sessions/revoke-others", response_model=RevokedOut)
@@ -43,5 +43,5 @@ def revoke_other_sessions(
     """End every session and token of yours except the one of this request."""
     keep = getattr(request.state, "credential_id", None)
     revoked = sessions.revoke_all(session, principal.user_id, keep=keep)
-    runtime_of(request).live_sockets.close_for(revoked)
+    runtime_of(request).live_sockets.close_when_committed(session, revoked)
     return RevokedOut(revoked=len(revoked))
