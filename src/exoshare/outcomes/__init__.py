@@ -1,0 +1,1 @@
+"""Outcomes: recovery prediction after stroke, its synthetic cohort and its validation."""
