@@ -15,6 +15,7 @@ from rich.table import Table
 from exoshare.auth.secret_box import totp_box
 from exoshare.config import Settings, get_settings
 from exoshare.demo.device_client import simulate_command
+from exoshare.outcomes.cli import outcomes_app
 from exoshare.telemetry.cli import (
     analyse_command,
     broker_app,
@@ -49,6 +50,7 @@ app.command("device-credential")(credential_command)
 app.command("revoke-device-credential")(revoke_credential_command)
 app.add_typer(broker_app, name="broker")
 app.command("simulate")(simulate_command)
+app.add_typer(outcomes_app, name="outcomes")
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line

@@ -97,6 +97,7 @@ class RecoveryPredictor:
         x_fac: list[list[float]] = []
         y_fac: list[int] = []
         groups: list[int] = []
+        self._cutoffs: list[float] = []
         for index, patient in enumerate(cohort):
             for cutoff in self.training_cutoffs:
                 if not any(o[0] <= cutoff for o in patient.observations):
@@ -106,6 +107,7 @@ class RecoveryPredictor:
                         continue
                     if measure == "gait_speed_mps":
                         x_speed.append(features(patient, cutoff, day))
+                        self._cutoffs.append(cutoff)
                         y_speed.append(value)
                         groups.append(index)
                     elif measure == "fac":
@@ -143,9 +145,18 @@ class RecoveryPredictor:
         low = self.models_[alpha / 2].predict(x_arr[calib])
         high = self.models_[1 - alpha / 2].predict(x_arr[calib])
         scores = np.maximum(low - y_arr[calib], y_arr[calib] - high)
-        n = len(scores)
-        level = min(1.0, np.ceil((n + 1) * self.coverage) / n)
-        self.conformal_margin_ = float(np.quantile(scores, level, method="higher"))
+        # One margin per training cutoff (Mondrian conformal): how far ahead the model looks
+        # changes how wrong its raw quantiles are, so a pooled margin over-covers at some
+        # cutoffs and under-covers at others.
+        cut_calib = np.asarray(self._cutoffs)[calib]
+        self.conformal_margins_: dict[float, float] = {}
+        for cutoff in self.training_cutoffs:
+            s_cut = scores[cut_calib == cutoff]
+            if len(s_cut) == 0:
+                continue
+            n = len(s_cut)
+            level = min(1.0, np.ceil((n + 1) * self.coverage) / n)
+            self.conformal_margins_[cutoff] = float(np.quantile(s_cut, level, method="higher"))
         self.alpha_ = alpha
         fac_x = np.nan_to_num(np.asarray(x_fac), nan=-1.0)
         self.fac_model_ = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
@@ -162,9 +173,11 @@ class RecoveryPredictor:
             return []
         cutoff = min(max((o[0] for o in patient_observations.observations), default=0.0), min(days))
         x = np.asarray([features(patient_observations, cutoff, d) for d in days])
-        low = self.models_[self.alpha_ / 2].predict(x) - self.conformal_margin_
+        usable = [c for c in self.conformal_margins_ if c <= cutoff]
+        margin = self.conformal_margins_[max(usable) if usable else min(self.conformal_margins_)]
+        low = self.models_[self.alpha_ / 2].predict(x) - margin
         mid = self.models_[0.5].predict(x)
-        high = self.models_[1 - self.alpha_ / 2].predict(x) + self.conformal_margin_
+        high = self.models_[1 - self.alpha_ / 2].predict(x) + margin
         p = self.fac_model_.predict_proba(np.nan_to_num(x, nan=-1.0))[:, 1]
         result = []
         for i, day in enumerate(days):

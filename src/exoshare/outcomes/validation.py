@@ -21,7 +21,7 @@ from exoshare.outcomes.cohort import COLUMNS, MEASURES, generate_cohort
 from exoshare.outcomes.prediction import Patient, RecoveryPredictor, patients_from_rows
 
 TRAINING_SEED = 20_171_995  # fixed: the bundled model is the same on every run
-TRAINING_PATIENTS = 800
+TRAINING_PATIENTS = 2000
 
 
 class CohortFileError(ValueError):
