@@ -81,15 +81,30 @@ def add_grant(
 
 
 def grantable_unit(
-    session: Session, principal: Principal, role: Role, org_unit_id: str
+    session: Session,
+    principal: Principal,
+    role: Role,
+    org_unit_id: str,
+    *,
+    by_invitation: bool = False,
 ) -> ScopeUnit:
-    """The org unit on which the caller may grant ``role`` (no wider than their own grant)."""
+    """The org unit on which the caller may give ``role``, no wider than their own grant.
+
+    A unit the caller cannot see answers like a missing one: seen in the network (a grant) or
+    among the units whose people they manage (an invitation).
+    """
+    seen_with = Permission.users_manage if by_invitation else Permission.network_read
     org_unit = scope_unit(session, org_unit_id)
-    if org_unit is None or not principal.covers(Permission.network_read, org_unit.path):
+    if org_unit is None or not principal.covers(seen_with, org_unit.path):
         raise NotFound(f"org unit {org_unit_id} not found", field="org_unit_id")
     if not principal.may_grant(role, org_unit.path):
+        offer, what = (
+            ("invite someone as", "an invitation")
+            if by_invitation
+            else ("grant the role", "a grant")
+        )
         raise PermissionDenied(
-            f"you may not grant the role {role.value} on {org_unit.code}: a grant cannot be "
+            f"you may not {offer} {role.value} on {org_unit.code}: {what} cannot be "
             "wider than your own role and subtree"
         )
     return org_unit

@@ -39,21 +39,6 @@ def _unit_of(session: Session, invitation: Invitation) -> ScopeUnit:
     return unit
 
 
-def _offerable_unit(
-    session: Session, principal: Principal, role: Role, org_unit_id: str
-) -> ScopeUnit:
-    """The org unit on which the caller may offer ``role`` (no wider than their own grant)."""
-    org_unit = scope_unit(session, org_unit_id)
-    if org_unit is None or not principal.covers(Permission.users_manage, org_unit.path):
-        raise NotFound(f"org unit {org_unit_id} not found", field="org_unit_id")
-    if not principal.may_grant(role, org_unit.path):
-        raise PermissionDenied(
-            f"you may not invite someone as {role.value} on {org_unit.code}: an invitation "
-            "cannot be wider than your own role and subtree"
-        )
-    return org_unit
-
-
 def _record(
     session: Session,
     principal: Principal,
@@ -94,7 +79,7 @@ def invite(
 ) -> tuple[Invitation, str]:
     """Record an invitation; returns it and its token (to be e-mailed, never stored)."""
     email = _checked_address(email)
-    org_unit = _offerable_unit(session, principal, role, org_unit_id)
+    org_unit = service.grantable_unit(session, principal, role, org_unit_id, by_invitation=True)
     return _record(session, principal, email, role, org_unit, ttl)
 
 
@@ -117,7 +102,7 @@ def invite_to_role(
     someone the caller already manages is a plain conflict: the caller lists them anyway.
     """
     email = _checked_address(email)
-    org_unit = _offerable_unit(session, principal, role, org_unit_id)
+    org_unit = service.grantable_unit(session, principal, role, org_unit_id, by_invitation=True)
     existing = session.scalar(select(User).where(User.email == email))
     if existing is not None and service.manages(session, principal, existing):
         raise Conflict(f"a user with e-mail {email} already exists", field="email")
