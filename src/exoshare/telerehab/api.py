@@ -216,16 +216,23 @@ async def live_feed(websocket: WebSocket, session_id: str) -> None:
         )
         return
     principal = caller.principal
+    hub = telerehab_runtime(websocket.app).hub
+    # Subscribed before the database is read: a status change committed between the read and
+    # the subscription would otherwise reach no one, and the viewer would show a stale status
+    # (the device going live while the page connects). Nothing is sent before access is checked.
+    subscriber = hub.subscribe(session_id)
     try:
         state = await run_in_threadpool(_state, websocket, principal, session_id)
     except NotFound:
+        hub.unsubscribe(session_id, subscriber)
         await _deny(websocket, 404, "no such session")
         return
-    hub = telerehab_runtime(websocket.app).hub
+    except BaseException:
+        hub.unsubscribe(session_id, subscriber)
+        raise
     await websocket.accept()
     sockets = runtime_of(websocket).live_sockets
     sockets.register(caller.credential_id, websocket)
-    subscriber = hub.subscribe(session_id)
     closed = asyncio.Event()
     sent = 0
 
