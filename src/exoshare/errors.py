@@ -19,7 +19,8 @@ branch to handle a family: ``except Conflict`` catches a lease clash and a taken
     │   ├── SlotTaken                                           (scheduling)
     │   ├── SessionNotEligible                                  (clinical safety)
     │   └── InvalidTransition, SessionNotLive, UnitBusy,
-    │       CommandPending, AlreadyAcknowledged                 (tele-rehabilitation)
+    │       CommandPending, AlreadyAcknowledged,                (tele-rehabilitation)
+    │       AdviceNotReady, AdviceDecided                       (assist-as-needed advice)
     ├── TooLarge                       413  too-large
     │   └── UploadTooLarge
     ├── InvalidInput                   422  invalid-input
@@ -221,6 +222,20 @@ class CommandPending(Conflict):
 class AlreadyAcknowledged(Conflict):
     slug = "alert-already-acknowledged"
     title = "Alert already acknowledged"
+
+
+class AdviceNotReady(Conflict):
+    """No assist-as-needed advice yet: the session is not complete or not analysed."""
+
+    slug = "advice-not-ready"
+    title = "No advice for this session yet"
+
+
+class AdviceDecided(Conflict):
+    """The therapist already accepted, edited or declined this session's advice."""
+
+    slug = "advice-already-decided"
+    title = "Advice already decided"
 
 
 # -- 413 ------------------------------------------------------------------------------------

@@ -20,11 +20,14 @@ from exoshare.db import session_scope
 from exoshare.deps import DbSession
 from exoshare.errors import NotFound
 from exoshare.runtime import runtime_of
-from exoshare.telerehab import alert_log, sessions, settings
+from exoshare.telerehab import advice, alert_log, sessions, settings
 from exoshare.telerehab.progress import patient_progress
 from exoshare.telerehab.runtime import alert_frame, change_frame, telerehab_runtime
 from exoshare.telerehab.schemas import (
     AcknowledgeIn,
+    AdviceDecisionIn,
+    AdviceOut,
+    AdviceReasonOut,
     AlertOut,
     ChangeStatus,
     ProgressPointOut,
@@ -53,6 +56,7 @@ def plan_session(
         body.location,
         body.planned_for,
         body.alert_rules,
+        body.planned_settings,
     )
     return TherapySessionOut.model_validate(record)
 
@@ -89,6 +93,26 @@ async def change_setting(
     out = SettingChangeOut.model_validate(change)
     out.applied = change.status is ChangeStatus.applied
     return out
+
+
+@router.get("/sessions/{session_id}/advice", response_model=AdviceOut)
+def get_advice(session_id: str, session: DbSession, principal: CurrentPrincipal) -> AdviceOut:
+    """Assist-as-needed advice for the next session after this completed, analysed one (409
+    ``advice-not-ready`` before), with its reasons and the therapist's decision, if any."""
+    return advice_out(advice.advice_for(session, principal, session_id))
+
+
+# Declared before the lifecycle actions, whose ``{action}`` would otherwise take "advice".
+@router.post("/sessions/{session_id}/advice", response_model=AdviceOut)
+def decide_advice(
+    session_id: str, body: AdviceDecisionIn, session: DbSession, principal: CurrentPrincipal
+) -> AdviceOut:
+    """Accept, edit (``values``, each checked against the model's envelope and maximum step) or
+    decline the advice, once (409 ``advice-already-decided`` after). Accepted or edited settings
+    become the starting settings of the patient's next planned session on the same model."""
+    return advice_out(
+        advice.decide(session, principal, session_id, body.decision, body.values, body.note)
+    )
 
 
 @router.post("/sessions/{session_id}/{action}", response_model=TherapySessionOut)
@@ -146,6 +170,29 @@ def progress(
 ) -> list[ProgressPointOut]:
     _, points, _ = patient_progress(session, principal, patient_id)
     return [ProgressPointOut.model_validate(p) for p in points]
+
+
+def advice_out(view: advice.AdviceView) -> AdviceOut:
+    decided = view.decision
+    return AdviceOut(
+        therapy_session_id=view.record.id,
+        patient_id=view.record.patient_id,
+        recommended=view.advice.values,
+        current=view.advice.current,
+        error=view.advice.error,
+        guidance_used_pct=view.advice.guidance_used_pct,
+        rule_guidance_pct=view.advice.rule_guidance_pct,
+        reasons=[
+            AdviceReasonOut(code=r.code, params=r.params, text=advice.reason_text(r))
+            for r in view.advice.reasons
+        ],
+        decision=decided.decision if decided else None,
+        decided_values=decided.decided_values if decided else None,
+        decided_by_id=decided.decided_by_id if decided else None,
+        decided_at=decided.decided_at if decided else None,
+        note=decided.note if decided else None,
+        applied_to_session_id=decided.applied_to_session_id if decided else None,
+    )
 
 
 # ---------------------------------------------------------------------------- live feed

@@ -14,7 +14,12 @@ from exoshare.devices.models import DeviceUnit
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
 from exoshare.telemetry.models import TelemetrySession
-from exoshare.telerehab.schemas import ChangeStatus, TherapyLocation, TherapyStatus
+from exoshare.telerehab.schemas import (
+    AdviceDecision,
+    ChangeStatus,
+    TherapyLocation,
+    TherapyStatus,
+)
 
 
 class TherapySession(IdMixin, TimestampMixin, Base):
@@ -42,6 +47,8 @@ class TherapySession(IdMixin, TimestampMixin, Base):
     telemetry_session_id: Mapped[str | None] = mapped_column(
         ForeignKey("telemetry_sessions.id"), unique=True, default=None
     )
+    planned_settings: Mapped[dict[str, float] | None] = mapped_column(JSON, default=None)
+    """Starting settings the therapist planned (an accepted assist-as-needed advice, say)."""
     settings_at_start: Mapped[dict[str, float] | None] = mapped_column(JSON, default=None)
     current_settings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     """The values the device last confirmed (announce at start, then applied acks)."""
@@ -102,3 +109,32 @@ class SessionAlert(IdMixin, Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     acknowledged_by: Mapped[User | None] = relationship()
+
+
+class AssistanceAdvice(IdMixin, Base):
+    """A therapist's decision on the assist-as-needed advice given after a session.
+
+    The advice itself is recomputed from the session whenever it is read (the rule is pure and
+    the session is complete); this row keeps what was advised when the therapist decided, the
+    decision, and the planned session that took the settings.
+    """
+
+    __tablename__ = "assistance_advice"
+
+    therapy_session_id: Mapped[str] = mapped_column(ForeignKey("therapy_sessions.id"), unique=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    device_model_id: Mapped[str] = mapped_column(ForeignKey("device_models.id"))
+    recommended: Mapped[dict[str, float]] = mapped_column(JSON)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    error: Mapped[float | None] = mapped_column(Float, default=None)
+    decision: Mapped[AdviceDecision] = mapped_column(
+        Enum(AdviceDecision, native_enum=False, length=10)
+    )
+    decided_values: Mapped[dict[str, float] | None] = mapped_column(JSON, default=None)
+    """The settings the next session starts with (None: declined)."""
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    decided_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    applied_to_session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("therapy_sessions.id"), default=None
+    )

@@ -17,10 +17,11 @@ from exoshare.errors import InvalidInput, NotFound
 from exoshare.patients import service as patients_service
 from exoshare.scheduling import eligibility
 from exoshare.telemetry.charts import cycle_chart, trace_chart
-from exoshare.telerehab import alert_log, progress, sessions, settings
+from exoshare.telerehab import advice, alert_log, progress, sessions, settings
+from exoshare.telerehab.assistance import MODE
 from exoshare.telerehab.progress import patient_progress
 from exoshare.telerehab.runtime import telerehab_runtime
-from exoshare.telerehab.schemas import TherapyLocation
+from exoshare.telerehab.schemas import AdviceDecision, TherapyLocation
 from exoshare.web.labels import N_
 from exoshare.web.render import render, request_gettext
 
@@ -34,12 +35,19 @@ STATE_WORDS = (
     N_("planned"), N_("started"), N_("live"), N_("paused"), N_("completed"), N_("aborted"),
     N_("sent"), N_("applied"), N_("rejected"), N_("timed_out"),
 )  # fmt: skip
+ADVICE_DECISION_WORDS = {
+    "accepted": N_("Accepted."),
+    "edited": N_("Edited: the planned values differ from the advice."),
+    "declined": N_("Declined: the next session keeps its own settings."),
+}
 PROGRESS_METRICS = {
     "cadence_steps_per_min": (N_("Cadence"), N_("steps/min")),
-    "stride_time_symmetry_pct": (N_("Stride-time symmetry index"), "%"),
+    # Step time, not stride time: both legs share every stride, so only steps show a limp.
+    "step_time_symmetry_pct": (N_("Step-time symmetry index"), "%"),
     "knee_rom_deg": (N_("Knee range of motion"), N_("deg")),
+    "speed_mps": (N_("Walking speed"), "m/s"),
     "distance_m": (N_("Walking distance"), "m"),
-    "assistance_pct": (N_("Assistance level"), "%"),
+    "assistance_pct": (N_("Guidance force"), "%"),
 }
 
 
@@ -134,6 +142,7 @@ def progress_page(
             if chart:
                 cycles.append(chart)
     own = patient.user_id is not None and patient.user_id == principal.user_id
+    advice_panel = None if own else _advice_panel(session, principal, patient.id, gettext)
     units: list[DeviceUnit] = []
     unavailable: list[tuple[DeviceUnit, list[eligibility.Refusal]]] = []
     if not own and principal.covers(Permission.patients_write, patient.clinic.path):
@@ -171,7 +180,33 @@ def progress_page(
         units=units,
         unavailable=unavailable,
         locations=list(TherapyLocation),
+        advice=advice_panel,
+        mode_words=advice.MODE_WORDS,
+        advice_decision_words=ADVICE_DECISION_WORDS,
     )
+
+
+def _advice_panel(
+    session: DbSession, principal: Any, patient_id: str, gettext: Any
+) -> dict[str, Any] | None:
+    """The assist-as-needed advice after the patient's latest analysed session, worded."""
+    view = advice.latest_advice(session, principal, patient_id)
+    if view is None:
+        return None
+    record = view.record
+    may_decide = (
+        view.decision is None
+        and principal.covers(Permission.patients_write, record.clinic.path)
+        and sessions.run_refusal(session, principal, record) is None
+    )
+    envelope = devices_service.envelope_of(session, record.device_unit.model_id)
+    return {
+        "view": view,
+        "reasons": [advice.reason_text(r, gettext) for r in view.advice.reasons],
+        "envelope": {name: envelope[name] for name in view.advice.values if name in envelope},
+        "may_decide": may_decide,
+        "mode": MODE,
+    }
 
 
 @router.get("/my/progress", response_class=HTMLResponse)
@@ -216,6 +251,34 @@ def _plain_words(points: list[progress.ProgressPoint], gettext: Any) -> list[str
             gettext("In your last session you walked %(m).0f metres.") % {"m": last.distance_m}
         )
     return words
+
+
+@router.post("/telerehab/sessions/{session_id}/advice", response_class=RedirectResponse)
+async def decide_advice(
+    session_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
+) -> RedirectResponse:
+    """The progress page's advice panel: accept, edit (the form's values) or decline."""
+    form = await request.form()
+    try:
+        decision = AdviceDecision(str(form.get("decision") or ""))
+    except ValueError:
+        choices = ", ".join(item.value for item in AdviceDecision)
+        raise InvalidInput(f"decision: one of {choices}", field="decision") from None
+    values: dict[str, float] | None = None
+    if decision is AdviceDecision.edited:
+        values = {}
+        for name in ("guidance_force_pct", MODE):
+            text = str(form.get(name) or "").strip()
+            if not text:
+                continue
+            try:
+                values[name] = float(text.replace(",", "."))
+            except ValueError:
+                raise InvalidInput(f"{name}: {text!r} is not a number", field=name) from None
+    view = advice.decide(
+        session, principal, session_id, decision, values, str(form.get("note") or "") or None
+    )
+    return RedirectResponse(f"/patients/{view.record.patient_id}/progress#advice", status_code=303)
 
 
 @router.post("/telerehab/sessions", response_class=RedirectResponse)

@@ -29,6 +29,7 @@ class ProgressPoint:
     stride_time_symmetry_pct: float | None
     step_time_symmetry_pct: float | None
     knee_rom_deg: float | None
+    speed_mps: float | None
     distance_m: float | None
     assistance_pct: float | None
     step_count: int | None
@@ -51,8 +52,15 @@ def progress_point(record: TelemetrySession) -> ProgressPoint:
         stride_time_symmetry_pct=_finite(symmetry.get("stride_time_s", {}).get("si_pct")),
         step_time_symmetry_pct=record.step_time_symmetry_index_pct,
         knee_rom_deg=sum(knees) / len(knees) if knees else None,
+        speed_mps=_finite(summary.get("speed_mps")),
         distance_m=record.distance_m,
-        assistance_pct=_finite((record.settings or {}).get("assistance_pct")),
+        # Models name the assistance their therapists set guidance force; simpler devices
+        # report it as assistance_pct.
+        assistance_pct=_finite(
+            (record.settings or {}).get(
+                "guidance_force_pct", (record.settings or {}).get("assistance_pct")
+            )
+        ),
         step_count=record.step_count,
     )
 

@@ -36,6 +36,14 @@ class ChangeStatus(enum.StrEnum):
     """No answer within the timeout: reported as not applied."""
 
 
+class AdviceDecision(enum.StrEnum):
+    """What the therapist did with an assist-as-needed advice."""
+
+    accepted = "accepted"
+    edited = "edited"
+    declined = "declined"
+
+
 class SessionPlan(BaseModel):
     patient_id: str
     device_unit_id: str
@@ -44,6 +52,11 @@ class SessionPlan(BaseModel):
     alert_rules: dict[str, FiniteFloat] = Field(
         default_factory=dict,
         description="Per-patient alert limits, e.g. {'skin_temp_limit_c': 39.5}",
+    )
+    planned_settings: dict[str, FiniteFloat] | None = Field(
+        default=None,
+        description="Starting settings, each inside the model's envelope; left out: the "
+        "patient's last accepted assist-as-needed advice for the model, if any",
     )
 
 
@@ -67,6 +80,7 @@ class TherapySessionOut(BaseModel):
     ended_at: datetime | None
     end_reason: str | None
     telemetry_session_id: str | None
+    planned_settings: dict[str, float] | None
     settings_at_start: dict[str, float] | None
     current_settings: dict[str, float]
     alert_rules: dict[str, float]
@@ -131,6 +145,43 @@ class ProgressPointOut(BaseModel):
     stride_time_symmetry_pct: float | None
     step_time_symmetry_pct: float | None
     knee_rom_deg: float | None
+    speed_mps: float | None
     distance_m: float | None
     assistance_pct: float | None
     step_count: int | None
+
+
+class AdviceReasonOut(BaseModel):
+    code: str
+    params: dict[str, float]
+    text: str
+    """The reason in words (English; pages show it in the reader's language)."""
+
+
+class AdviceOut(BaseModel):
+    """The assist-as-needed advice for the session after this one, and what became of it."""
+
+    therapy_session_id: str
+    patient_id: str
+    recommended: dict[str, float]
+    current: dict[str, float]
+    error: float | None
+    guidance_used_pct: float | None
+    rule_guidance_pct: float | None
+    reasons: list[AdviceReasonOut]
+    decision: AdviceDecision | None
+    decided_values: dict[str, float] | None
+    decided_by_id: str | None
+    decided_at: datetime | None
+    note: str | None
+    applied_to_session_id: str | None
+
+
+class AdviceDecisionIn(BaseModel):
+    decision: AdviceDecision
+    values: dict[str, FiniteFloat] | None = Field(
+        default=None,
+        description="Only with 'edited': the settings as the therapist wants them, e.g. "
+        "{'guidance_force_pct': 70}; each is checked against the model's envelope and step",
+    )
+    note: str | None = Field(default=None, max_length=2000)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from exoshare.auth import audit
 from exoshare.auth.scope import SYSTEM_INGESTION, Permission, Principal
 from exoshare.devices import service as devices_service
+from exoshare.devices.envelope import check_setting_change
 from exoshare.errors import (
     InvalidInput,
     InvalidTransition,
@@ -25,15 +26,17 @@ from exoshare.errors import (
     NotFound,
     PermissionDenied,
     ReasonRequired,
+    SettingOutsideEnvelope,
     UnitBusy,
+    UnknownSetting,
 )
 from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
 from exoshare.scheduling import certifications, eligibility
 from exoshare.telemetry import reads as telemetry_reads
 from exoshare.telerehab.alerts import AlertRules
-from exoshare.telerehab.models import TherapySession
-from exoshare.telerehab.schemas import TherapyLocation, TherapyStatus
+from exoshare.telerehab.models import AssistanceAdvice, TherapySession
+from exoshare.telerehab.schemas import AdviceDecision, TherapyLocation, TherapyStatus
 
 if TYPE_CHECKING:
     from exoshare.devices.models import DeviceUnit
@@ -136,8 +139,14 @@ def plan_session(
     location: TherapyLocation,
     planned_for: datetime | None = None,
     alert_rules: dict[str, float] | None = None,
+    planned_settings: dict[str, float] | None = None,
 ) -> TherapySession:
-    """Plan a session of a patient on a unit, run by the caller."""
+    """Plan a session of a patient on a unit, run by the caller.
+
+    Its starting settings are ``planned_settings`` (each inside the model's envelope), or else
+    the patient's last accepted or edited assist-as-needed advice for the unit's model that no
+    session has taken yet.
+    """
     patient = patients_service.find_patient(session, patient_id)
     if patient is None or patient.voided:
         raise NotFound(f"patient {patient_id} not found")
@@ -179,7 +188,74 @@ def plan_session(
         patient_id=patient.id,
         detail={"device_unit": unit.serial_number, "location": location.value},
     )
+    if planned_settings is not None:
+        set_planned_settings(session, principal, record, planned_settings)
+    else:
+        advised = _untaken_advice(session, patient.id, unit.model_id)
+        if advised is not None and advised.decided_values:
+            set_planned_settings(session, principal, record, advised.decided_values, advised)
     return get_session(session, principal, record.id)
+
+
+def _untaken_advice(session: Session, patient_id: str, model_id: str) -> AssistanceAdvice | None:
+    """The patient's latest decision on advice for the model, if it set values no session took."""
+    latest: AssistanceAdvice | None = session.scalar(
+        select(AssistanceAdvice)
+        .where(
+            AssistanceAdvice.patient_id == patient_id,
+            AssistanceAdvice.device_model_id == model_id,
+        )
+        .order_by(AssistanceAdvice.decided_at.desc())
+        .limit(1)
+    )
+    if latest is None or latest.decision is AdviceDecision.declined:
+        return None
+    return latest if latest.applied_to_session_id is None else None
+
+
+def next_planned_session(session: Session, patient_id: str, model_id: str) -> TherapySession | None:
+    """The patient's earliest planned session on a unit of the model (unscoped: the caller
+    checked the patient)."""
+    candidates = session.scalars(
+        _query()
+        .where(TherapySession.patient_id == patient_id, TherapySession.status == S.planned)
+        .order_by(TherapySession.planned_for, TherapySession.created_at)
+    ).all()
+    return next((c for c in candidates if c.device_unit.model_id == model_id), None)
+
+
+def set_planned_settings(
+    session: Session,
+    principal: Principal,
+    record: TherapySession,
+    values: dict[str, float],
+    advice: AssistanceAdvice | None = None,
+) -> None:
+    """Give a planned session its starting settings, each a value the model's envelope allows
+    at power-on (InvalidInput naming the setting otherwise); audited."""
+    if record.status is not S.planned:
+        raise InvalidTransition(
+            f"a {record.status.value} session already has its settings; plan a new one",
+            current_status=record.status.value,
+        )
+    envelope = devices_service.envelope_of(session, record.device_unit.model_id)
+    for name, value in values.items():
+        try:
+            check_setting_change(envelope, name, None, float(value))
+        except (SettingOutsideEnvelope, UnknownSetting) as refusal:
+            raise type(refusal)(refusal.detail, field=f"planned_settings.{name}") from None
+    record.planned_settings = {name: float(value) for name, value in values.items()}
+    if advice is not None:
+        advice.applied_to_session_id = record.id
+    audit.record(
+        session,
+        principal,
+        "plan_settings",
+        "therapy_session",
+        record.id,
+        patient_id=record.patient_id,
+        detail={"settings": record.planned_settings, "advice": advice.id if advice else None},
+    )
 
 
 def _may_see_unit(session: Session, principal: Principal, unit: DeviceUnit) -> bool:
