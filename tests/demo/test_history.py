@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.auth.models import User
+from exoshare.auth.scope import SYSTEM_DEMO
 from exoshare.db import session_scope
 from exoshare.demo.history import WEEKS, seed_session_history
-from exoshare.demo.network import ensure_demo_network
+from exoshare.demo.network import CARLOS_EMAIL, ensure_demo_network
+from exoshare.patients.models import Patient
 from exoshare.telemetry.models import TelemetrySession
 from exoshare.telemetry.store import RawStore
+from exoshare.telerehab import progress
+from exoshare.telerehab.models import AssistanceAdvice
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -39,3 +46,25 @@ def test_weekly_sessions_are_stored_summarised_and_improve(
     for cadences in by_patient.values():
         # Built to recover: the last session is faster than the first for every patient.
         assert cadences[-1] > cadences[0]
+    with session_scope(session_factory) as s:
+        carlos = s.scalar(
+            select(Patient).join(User, User.id == Patient.user_id).where(User.email == CARLOS_EMAIL)
+        )
+        assert carlos is not None
+        points = progress.patient_progress(s, SYSTEM_DEMO, carlos.id)[1]
+        decided = s.scalars(
+            select(AssistanceAdvice).where(AssistanceAdvice.patient_id == carlos.id)
+        ).all()
+    weeks = np.arange(len(points))
+    knee = [p.knee_rom_deg for p in points]
+    asymmetry = [abs(p.step_time_symmetry_pct or 0.0) for p in points]
+    guidance = [p.assistance_pct for p in points]
+    # Carlos (motor-incomplete SCI, one leg weaker) recovers: his steps become more even and
+    # his knees move further while the guidance force comes down as the advice says.
+    assert len(points) == WEEKS
+    assert np.polyfit(weeks, asymmetry, 1)[0] < -1.0  # % per week
+    assert np.polyfit(weeks, knee, 1)[0] > 0.3  # degrees per week
+    assert asymmetry[-1] < asymmetry[0] and knee[-1] > knee[0]
+    assert guidance[0] == 100.0 and all(b < a for a, b in itertools.pairwise(guidance))
+    # The therapist accepted the advice after every session but the last (it awaits Maria).
+    assert len(decided) == WEEKS - 1

@@ -209,13 +209,14 @@ class VirtualExoskeleton:
                 self._settings[name] = float(lim.default_value)
             else:
                 self._settings.setdefault(name, (lim.min_value + lim.max_value) / 2.0)
-        if GUIDANCE_FORCE in self._settings:
-            self._settings["assistance_pct"] = self._settings[GUIDANCE_FORCE]
         for name, value in (initial_settings or {}).items():
             reason = self._refusal(name, value, None)
             if reason:
                 raise ValueError(reason)
             self._settings[name] = float(value)
+        # The physics follows the guidance force the model exposes, at power-on as after a change.
+        if GUIDANCE_FORCE in self._settings:
+            self._settings["assistance_pct"] = self._settings[GUIDANCE_FORCE]
         self._setting_log: list[dict[str, Any]] = []
 
         self._faults: list[Fault] = sorted(faults, key=lambda f: f.time_s)

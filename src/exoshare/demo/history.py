@@ -1,9 +1,10 @@
 """Weeks of past gait sessions for a few demo patients, so progress pages have a story to tell.
 
 Each chosen patient walked once a week for six weeks on a unit of their clinic that fits them,
-with a therapist certified for it (every session passes the clinical-safety rule); their
-impairment eases week by week (severity falls, assistance is stepped down), as it does for
-patients who respond to robotic gait training. Sessions go through the same import path as a
+with a therapist certified for it (every session passes the clinical-safety rule). Their
+impairment eases week by week along a recovery curve, as it does for patients who respond to
+robotic gait training (:mod:`exoshare.demo.recovery`), and the guidance force follows the
+assist-as-needed advice after each session. Sessions go through the same import path as a
 recording file, so each is stored, analysed and summarised like any other.
 """
 
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session
 from exoshare.auth import service as auth_service
 from exoshare.auth.schemas import Role
 from exoshare.auth.scope import SYSTEM_DEMO
+from exoshare.demo import recovery
+from exoshare.demo.device_client import limits_of_model
 from exoshare.demo.gait_profiles import profile_for
 from exoshare.demo.gait_simulator import simulate
 from exoshare.devices.schemas import UnitStatus
@@ -27,7 +30,9 @@ from exoshare.patients import service as patients_service
 from exoshare.scheduling import eligibility
 from exoshare.telemetry import imports
 from exoshare.telemetry.store import RawStore
+from exoshare.telerehab import advice
 from exoshare.telerehab import sessions as telerehab_sessions
+from exoshare.telerehab.schemas import AdviceDecision
 
 if TYPE_CHECKING:
     from exoshare.auth.models import User
@@ -140,7 +145,12 @@ def _chosen(
 
 
 def seed_session_history(session: Session, store: RawStore, today: date, seed: int = 11) -> int:
-    """Write the weekly sessions; returns how many were stored."""
+    """Write the weekly sessions; returns how many were stored.
+
+    Each patient recovers along their course (:mod:`exoshare.demo.recovery`) and their therapist
+    follows the assist-as-needed advice after every session but the last, whose advice waits
+    for a decision on the progress page.
+    """
     rng = np.random.default_rng(seed)
     stored = 0
     for spot in SPOTS:
@@ -149,45 +159,74 @@ def seed_session_history(session: Session, store: RawStore, today: date, seed: i
             continue
         starts = _session_starts(today)
         for patient, unit, therapist in _chosen(session, clinic, spot, starts):
-            start_severity = float(rng.uniform(0.55, 0.8))
-            # The same draw every week: the patient stays who they are, only the impairment eases.
-            patient_seed = int(rng.integers(1 << 31))
-            for week, started in enumerate(starts):
-                # Recovery: impairment and assistance fall a little every week.
-                severity = max(0.1, start_severity - 0.06 * week)
-                profile = profile_for(
-                    _PROFILE_OF.get(patient.diagnosis.value, "stroke"),  # type: ignore[arg-type]
-                    severity,
-                    patient.height_m,
-                    patient.weight_kg,
-                    np.random.default_rng(patient_seed),
-                )
-                recording, _ = simulate(
-                    profile,
-                    SESSION_S,
-                    seed=int(rng.integers(1 << 31)),
-                    start_time_s=started.timestamp(),
-                    initial_settings={"assistance_pct": max(20.0, 80.0 - 10.0 * week)},
-                )
-                stored_recording = imports.import_recording(
-                    session,
-                    store,
-                    unit,
-                    patient.id,
-                    recording,
-                    source="demo",
-                    session_key=f"demo-history-{patient.id[:8]}-{week}",
-                )
-                telerehab_sessions.record_completed_session(
-                    session,
-                    SYSTEM_DEMO,
-                    patient,
-                    unit,
-                    therapist.id,
-                    started_at=started,
-                    ended_at=started + timedelta(seconds=SESSION_S),
-                    telemetry_session_id=stored_recording.id,
-                    settings=stored_recording.settings or {},
-                )
-                stored += 1
+            stored += _course(session, store, patient, unit, therapist, starts, rng)
     return stored
+
+
+def _course(
+    session: Session,
+    store: RawStore,
+    patient: Patient,
+    unit: DeviceUnit,
+    therapist: User,
+    starts: list[datetime],
+    rng: np.random.Generator,
+) -> int:
+    diagnosis = patient.diagnosis.value
+    complete = recovery.motor_complete(diagnosis, patient.diagnosis_detail)
+    baseline = profile_for(
+        _PROFILE_OF.get(diagnosis, "stroke"),  # type: ignore[arg-type]
+        float(rng.uniform(0.55, 0.8)),
+        patient.height_m,
+        patient.weight_kg,
+        rng,
+    )
+    if diagnosis == "spinal_cord_injury" and not complete:
+        baseline = recovery.with_weaker_leg(baseline, rng)
+    limits = limits_of_model(unit.model)
+    power_on = {
+        name: limit.default_value
+        for name, limit in limits.settings.items()
+        if limit.default_value is not None
+    }
+    principal = auth_service.principal_for(session, therapist)
+    planned: dict[str, float] | None = None
+    for week, started in enumerate(starts):
+        profile = recovery.course_profile(baseline, float(week), rng, complete=complete)
+        settings = {**power_on, **(planned or {})}
+        recording, _ = simulate(
+            profile,
+            SESSION_S,
+            seed=int(rng.integers(1 << 31)),
+            start_time_s=started.timestamp(),
+            model_limits=limits,
+            initial_settings=settings,
+        )
+        stored_recording = imports.import_recording(
+            session,
+            store,
+            unit,
+            patient.id,
+            recording,
+            source="demo",
+            session_key=f"demo-history-{patient.id[:8]}-{week}",
+            settings=settings,
+        )
+        record = telerehab_sessions.record_completed_session(
+            session,
+            SYSTEM_DEMO,
+            patient,
+            unit,
+            therapist.id,
+            started_at=started,
+            ended_at=started + timedelta(seconds=SESSION_S),
+            telemetry_session_id=stored_recording.id,
+            settings=settings,
+            planned_settings=planned,
+        )
+        session.flush()
+        if week < len(starts) - 1:
+            # The therapist accepts the advice; the next week starts with it.
+            view = advice.decide(session, principal, record.id, AdviceDecision.accepted)
+            planned = view.decision.decided_values if view.decision else None
+    return len(starts)

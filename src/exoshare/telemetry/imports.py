@@ -36,9 +36,11 @@ def import_recording(
     source_file: str | None = None,
     session_key: str | None = None,
     max_nan_run_s: float = 0.5,
+    settings: dict[str, float] | None = None,
 ) -> TelemetrySession:
     """Store a whole recording as a session (announce, batches, end) and summarise it.
 
+    ``settings`` are the device's settings at the start, as a device announces them.
     The caller's transaction makes it all or nothing in SQL; files written before a failure
     stay unreferenced and are never read. A refused batch raises its rejection.
     """
@@ -52,6 +54,7 @@ def import_recording(
         sampling_rate_hz=recording.sampling_rate_hz,
         channels={name: channel(name).unit for name in recording.channels},
         meta={k: v for k, v in recording.meta.items() if _jsonable(v)},
+        settings=dict(settings or {}),
     )
     outcome = announce_session(session, device, announce, source=source, source_file=source_file)
     record = outcome.session

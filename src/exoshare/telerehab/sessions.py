@@ -538,6 +538,7 @@ def record_completed_session(
     settings: dict[str, float],
     location: TherapyLocation = TherapyLocation.clinic,
     end_reason: str = "session plan completed",
+    planned_settings: dict[str, float] | None = None,
 ) -> TherapySession:
     """A session that already took place, with its recording: for callers that write history
     (the demo's past weeks). The caller chose unit and therapist by the clinical-safety rule."""
@@ -556,6 +557,7 @@ def record_completed_session(
         ended_at=ended_at,
         end_reason=end_reason,
         telemetry_session_id=telemetry_session_id,
+        planned_settings=dict(planned_settings) if planned_settings is not None else None,
         settings_at_start=dict(settings),
         current_settings=dict(settings),
         alert_rules={},
