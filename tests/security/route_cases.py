@@ -215,6 +215,7 @@ CALLS: dict[str, Call] = {
         json={"setting": "guidance_force_pct", "value": 40}
     ),
     "POST /api/v1/telerehab/sessions/{session_id}/{action}": Call(json={"reason": None}),
+    "POST /api/v1/telerehab/sessions/{session_id}/advice": Call(json={"decision": "accepted"}),
     "POST /api/v1/telerehab/alerts/{alert_id}/acknowledge": Call(json={"note": "seen"}),
     "POST /api/v1/invitations": Call(
         json={"email": "@email", "role": "therapist", "org_unit_id": "@org_unit"}
@@ -239,6 +240,7 @@ CALLS: dict[str, Call] = {
     "POST /login": Call(form={"email": "therapist_madrid@test.exoshare.org", "password": PASSWORD}),
     "POST /fleet/units/{unit_id}/move": Call(form={"to_org_unit_id": "@org_unit", "reason": "x"}),
     "POST /telerehab/sessions": Call(form={"patient_id": "@patient", "device_unit_id": "@unit"}),
+    "POST /telerehab/sessions/{session_id}/advice": Call(form={"decision": "accepted"}),
 }
 
 

@@ -148,6 +148,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     # clinic admin holds no certificate) is refused before anything is stored.
     "POST /api/v1/telerehab/sessions/{session_id}/settings": row("therapist"),
     "POST /api/v1/telerehab/sessions/{session_id}/{action}": row(*CLINIC_STAFF),
+    # Assist-as-needed advice: its readers read it; only a certified therapist decides on it.
+    "GET /api/v1/telerehab/sessions/{session_id}/advice": row(*CARE),
+    "POST /api/v1/telerehab/sessions/{session_id}/advice": row("therapist"),
     "POST /api/v1/usage-events": row(*CLINIC_STAFF),
     "GET /api/v1/users": row(*EVERYONE),
     "POST /api/v1/users": row("consortium_operator", "clinic_admin"),
@@ -179,6 +182,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /telerehab": row(*EVERYONE),
     "POST /telerehab/sessions": row(*CLINIC_STAFF),
     "GET /telerehab/sessions/{session_id}": row(*CARE),
+    "POST /telerehab/sessions/{session_id}/advice": row("therapist"),
     "GET /utilisation": row("consortium_operator", "clinic_admin", "therapist"),
     "GET /waitlist": row(*CLINIC_STAFF),
     # Accounts: grants are managed like users; logins, TOTP and sessions are each caller's own;
