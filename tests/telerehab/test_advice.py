@@ -18,9 +18,16 @@ from exoshare.devices.models import DeviceUnit
 from exoshare.patients.models import Patient
 from exoshare.telemetry.models import SessionStatus, TelemetrySession
 from exoshare.telerehab import sessions
-from exoshare.telerehab.advice import reason_text
-from exoshare.telerehab.assistance import GUIDANCE, MODE, SessionPerformance, recommend
-from exoshare.telerehab.models import AssistanceAdvice
+from exoshare.telerehab.advice import guidance_time_s, reason_text
+from exoshare.telerehab.assistance import (
+    GUIDANCE,
+    MODE,
+    SessionPerformance,
+    recommend,
+    time_weighted_guidance_pct,
+)
+from exoshare.telerehab.models import AssistanceAdvice, SettingChange, TherapySession
+from exoshare.telerehab.schemas import ChangeStatus
 from tests.telerehab.helpers import plan, ready_world
 from tests.world import World, token
 
@@ -76,6 +83,26 @@ def test_a_big_change_is_clamped_to_the_step_and_a_value_beyond_the_bound_to_the
     flagged = SessionPerformance(90, {"left": 58.0}, 1.0, 0.5, {70.0: 120.0}, safety_flags=1)
     held = recommend(ENVELOPE, {GUIDANCE: 70.0}, flagged)
     assert held.values[GUIDANCE] == 70.0 and "safety_flags_hold" in [r.code for r in held.reasons]
+
+
+def test_time_at_each_guidance_level_comes_from_the_changes_the_device_applied() -> None:
+    start = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    record = TherapySession(
+        live_at=start, ended_at=start + timedelta(minutes=10), settings_at_start={GUIDANCE: 80.0}
+    )
+
+    def change(minute: int, value: float, status: ChangeStatus) -> SettingChange:
+        at = start + timedelta(minutes=minute)
+        return SettingChange(setting=GUIDANCE, proposed_value=value, status=status, answered_at=at)
+
+    changes = [
+        change(8, 60.0, ChangeStatus.applied),
+        change(4, 70.0, ChangeStatus.applied),
+        change(6, 10.0, ChangeStatus.rejected),  # the device said no: it stayed at 70
+    ]
+    levels = guidance_time_s(record, changes)
+    assert levels == {80.0: 240.0, 70.0: 240.0, 60.0: 120.0}
+    assert time_weighted_guidance_pct(levels) == 72.0  # (80·4 + 70·4 + 60·2) / 10
 
 
 SUMMARY: dict[str, Any] = {
@@ -183,6 +210,8 @@ def test_accept_edit_decline_are_checked_audited_and_become_the_next_plan(
         follow_redirects=False,
     )
     assert declined.status_code == 303
+    live_page = client.get(f"/telerehab/sessions/{third}", headers=maria).text
+    assert 'id="advice"' in live_page and 'data-decision="declined"' in live_page
     assert plan(client, maria, world)["planned_settings"] is None
 
     with session_scope(session_factory) as s:

@@ -150,6 +150,7 @@ class SimulatedDevice:
         keep_recording: bool = True,
         transport: Transport | None = None,
         model_limits: DeviceLimits | None = None,
+        initial_settings: dict[str, float] | None = None,
     ) -> None:
         if duration_s <= 0 or batch_size <= 0 or speed < 0:
             raise ValueError("duration_s and batch_size must be positive, speed non-negative")
@@ -175,7 +176,7 @@ class SimulatedDevice:
         self.keep_recording = keep_recording
         self.exo = VirtualExoskeleton(
             profile, model_limits=model_limits, sampling_rate_hz=sampling_rate_hz, seed=seed,
-            faults=faults, fault_rates=fault_rates,
+            faults=faults, fault_rates=fault_rates, initial_settings=initial_settings,
         )  # fmt: skip
         self.fs = self.exo.sampling_rate_hz
         self.start_time_s = time.time() if start_time_s is None else float(start_time_s)

@@ -87,6 +87,9 @@ class LiveDevice:
     height_m: float
     mass_kg: float
     limits: DeviceLimits
+    planned_settings: dict[str, float] | None = None
+    """The session's planned starting settings (the patient's accepted advice), which the
+    device powers on with, as a session plan sent to it would."""
 
 
 def _therapist(session: Session, clinic: OrgUnit, email: str | None, model_id: str) -> User | None:
@@ -162,7 +165,7 @@ def prepare_round(factory: sessionmaker[Session]) -> list[LiveDevice]:
             # A home on a known-poor link gets a longer grace before "link lost", as its
             # therapist would set it; short drops are expected there and recovered by resends.
             rules = {"link_lost_after_s": 20.0} if spot.flaky else None
-            telerehab_sessions.plan_session(
+            record = telerehab_sessions.plan_session(
                 session, principal, patient.id, unit.id, spot.location, alert_rules=rules
             )
             secret, _ = credentials.issue_device_credential(
@@ -181,6 +184,7 @@ def prepare_round(factory: sessionmaker[Session]) -> list[LiveDevice]:
                     patient.height_m,
                     patient.weight_kg,
                     limits_of_model(model),
+                    record.planned_settings,
                 )
             )
     return devices
@@ -217,6 +221,7 @@ async def _run_round(devices: list[LiveDevice], broker_url: str, seed: int) -> N
                 flaky=FlakyConfig(drop=0.2, seed=seed + i) if device.spot.flaky else None,
                 keep_recording=False,
                 model_limits=device.limits,
+                initial_settings=device.planned_settings,
             ).run()
         )
     await asyncio.gather(*runners)

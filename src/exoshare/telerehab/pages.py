@@ -13,7 +13,7 @@ from exoshare.auth.gate import CurrentPrincipal
 from exoshare.auth.scope import Permission
 from exoshare.deps import DbSession
 from exoshare.devices import service as devices_service
-from exoshare.errors import InvalidInput, NotFound
+from exoshare.errors import AdviceNotReady, InvalidInput, NotFound
 from exoshare.patients import service as patients_service
 from exoshare.scheduling import eligibility
 from exoshare.telemetry.charts import cycle_chart, trace_chart
@@ -75,6 +75,11 @@ def live_page(
     may_write = principal.covers(Permission.patients_write, record.clinic.path)
     # Controls are offered only to a reader who may use them; anyone else is told why not.
     refusal = sessions.run_refusal(session, principal, record) if may_write else None
+    try:
+        # A completed, analysed session shows what to do next time (journey 1).
+        view: advice.AdviceView | None = advice.advice_for(session, principal, record.id)
+    except AdviceNotReady:
+        view = None
     return render(
         request,
         "telerehab/live.html",
@@ -87,6 +92,7 @@ def live_page(
         may_run=may_write and refusal is None,
         run_refusal=refusal,
         allowed_actions=sessions.allowed_actions(record.status),
+        advice=_advice_panel(session, principal, view, request_gettext(request, principal)),
     )
 
 
@@ -142,7 +148,13 @@ def progress_page(
             if chart:
                 cycles.append(chart)
     own = patient.user_id is not None and patient.user_id == principal.user_id
-    advice_panel = None if own else _advice_panel(session, principal, patient.id, gettext)
+    advice_panel = (
+        None
+        if own
+        else _advice_panel(
+            session, principal, advice.latest_advice(session, principal, patient.id), gettext
+        )
+    )
     units: list[DeviceUnit] = []
     unavailable: list[tuple[DeviceUnit, list[eligibility.Refusal]]] = []
     if not own and principal.covers(Permission.patients_write, patient.clinic.path):
@@ -181,16 +193,13 @@ def progress_page(
         unavailable=unavailable,
         locations=list(TherapyLocation),
         advice=advice_panel,
-        mode_words=advice.MODE_WORDS,
-        advice_decision_words=ADVICE_DECISION_WORDS,
     )
 
 
 def _advice_panel(
-    session: DbSession, principal: Any, patient_id: str, gettext: Any
+    session: DbSession, principal: Any, view: advice.AdviceView | None, gettext: Any
 ) -> dict[str, Any] | None:
-    """The assist-as-needed advice after the patient's latest analysed session, worded."""
-    view = advice.latest_advice(session, principal, patient_id)
+    """What the advice panel (``telerehab/_advice.html``) shows of an advice, worded."""
     if view is None:
         return None
     record = view.record
@@ -206,6 +215,8 @@ def _advice_panel(
         "envelope": {name: envelope[name] for name in view.advice.values if name in envelope},
         "may_decide": may_decide,
         "mode": MODE,
+        "words": advice.MODE_WORDS,
+        "decision_words": ADVICE_DECISION_WORDS,
     }
 
 
@@ -246,6 +257,18 @@ def _plain_words(points: list[progress.ProgressPoint], gettext: Any) -> list[str
             if better
             else gettext("Your steps are less even between both legs than at the start.")
         )
+    if len(points) > 1 and first.knee_rom_deg is not None and last.knee_rom_deg is not None:
+        # A degree either way is within a session's own variation: "about as far".
+        change_deg = last.knee_rom_deg - first.knee_rom_deg
+        words.append(
+            gettext("Your knees now bend %(n).0f degrees further than at the start.")
+            % {"n": change_deg}
+            if change_deg >= 1.0
+            else gettext("Your knees bend %(n).0f degrees less far than at the start.")
+            % {"n": -change_deg}
+            if change_deg <= -1.0
+            else gettext("Your knees bend about as far as at the start.")
+        )
     if last.distance_m:
         words.append(
             gettext("In your last session you walked %(m).0f metres.") % {"m": last.distance_m}
@@ -278,6 +301,9 @@ async def decide_advice(
     view = advice.decide(
         session, principal, session_id, decision, values, str(form.get("note") or "") or None
     )
+    # Back to the page the form was on: the session's own page or the patient's progress.
+    if form.get("back_to") == "live":
+        return RedirectResponse(f"/telerehab/sessions/{view.record.id}#advice", status_code=303)
     return RedirectResponse(f"/patients/{view.record.patient_id}/progress#advice", status_code=303)
 
 
