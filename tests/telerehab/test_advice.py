@@ -7,13 +7,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.models import AuditEvent
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
-from exoshare.devices.envelope import SettingLimit
+from exoshare.devices.envelope import SettingLimit, breach
 from exoshare.devices.models import DeviceUnit
 from exoshare.patients.models import Patient
 from exoshare.telemetry.models import SessionStatus, TelemetrySession
@@ -83,6 +85,26 @@ def test_a_big_change_is_clamped_to_the_step_and_a_value_beyond_the_bound_to_the
     flagged = SessionPerformance(90, {"left": 58.0}, 1.0, 0.5, {70.0: 120.0}, safety_flags=1)
     held = recommend(ENVELOPE, {GUIDANCE: 70.0}, flagged)
     assert held.values[GUIDANCE] == 70.0 and "safety_flags_hold" in [r.code for r in held.reasons]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    last=st.floats(0, 100),
+    mode=st.sampled_from([0.0, 1.0, 2.0]),
+    used=st.floats(0, 100),
+    knee=st.floats(0, 90),
+    si=st.floats(-150, 150),
+    steps=st.integers(0, 300),
+    flags=st.integers(0, 2),
+)
+def test_every_advice_is_a_safe_next_value(
+    last: float, mode: float, used: float, knee: float, si: float, steps: int, flags: int
+) -> None:
+    performance = SessionPerformance(steps, {"left": knee}, si, 0.3, {used: 60.0}, flags)
+    advice = recommend(ENVELOPE, {GUIDANCE: last, MODE: mode}, performance)
+    for name, value in advice.values.items():
+        now = {GUIDANCE: last, MODE: mode}[name]
+        assert breach(ENVELOPE, name, now, value) is None, (name, now, value)
 
 
 def test_time_at_each_guidance_level_comes_from_the_changes_the_device_applied() -> None:
