@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from exoshare.auth import audit
@@ -255,8 +256,13 @@ def decide(
         decided_by_id=principal.user_ref,
         decided_at=_now(),
     )
-    session.add(row)
-    session.flush()
+    try:
+        # Two therapists deciding at once: the second meets the unique row, not a 500.
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        raise AdviceDecided("this session's advice was just decided by someone else") from None
     audit.record(
         session,
         principal,
