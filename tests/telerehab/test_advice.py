@@ -41,7 +41,7 @@ ENVELOPE = {
 
 
 def _performance(knee_deg: float, si_pct: float, used: dict[float, float]) -> SessionPerformance:
-    return SessionPerformance(80, {"left": knee_deg, "right": 55.0}, si_pct, 0.4, used)
+    return SessionPerformance(80, {"left": knee_deg, "right": 55.0}, si_pct, used)
 
 
 def test_a_hand_made_session_gets_the_rule_value_and_its_reasons() -> None:
@@ -80,9 +80,9 @@ def test_a_big_change_is_clamped_to_the_step_and_a_value_beyond_the_bound_to_the
     assert bound.values[GUIDANCE] == 100.0
     assert [r.code for r in bound.reasons][-1] == "envelope_bound"
     # Too few steps, or a safety flag: the guidance is not lowered.
-    few = SessionPerformance(12, {"left": 58.0}, 1.0, 0.5, {70.0: 120.0})
+    few = SessionPerformance(12, {"left": 58.0}, 1.0, {70.0: 120.0})
     assert recommend(ENVELOPE, {GUIDANCE: 70.0}, few).values[GUIDANCE] == 70.0
-    flagged = SessionPerformance(90, {"left": 58.0}, 1.0, 0.5, {70.0: 120.0}, safety_flags=1)
+    flagged = SessionPerformance(90, {"left": 58.0}, 1.0, {70.0: 120.0}, safety_flags=1)
     held = recommend(ENVELOPE, {GUIDANCE: 70.0}, flagged)
     assert held.values[GUIDANCE] == 70.0 and "safety_flags_hold" in [r.code for r in held.reasons]
 
@@ -100,7 +100,7 @@ def test_a_big_change_is_clamped_to_the_step_and_a_value_beyond_the_bound_to_the
 def test_every_advice_is_a_safe_next_value(
     last: float, mode: float, used: float, knee: float, si: float, steps: int, flags: int
 ) -> None:
-    performance = SessionPerformance(steps, {"left": knee}, si, 0.3, {used: 60.0}, flags)
+    performance = SessionPerformance(steps, {"left": knee}, si, {used: 60.0}, flags)
     advice = recommend(ENVELOPE, {GUIDANCE: last, MODE: mode}, performance)
     for name, value in advice.values.items():
         now = {GUIDANCE: last, MODE: mode}[name]

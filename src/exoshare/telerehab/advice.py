@@ -136,7 +136,6 @@ def performance_of(
         step_count=int(summary.get("step_count") or 0),
         knee_rom_deg={side: v for side, v in knee.items() if isinstance(v, int | float)},
         step_time_si_pct=si if isinstance(si, int | float) else None,
-        speed_mps=summary.get("speed_mps"),
         guidance_time_s=dict(guidance_time),
         safety_flags=len(summary.get("safety_flags") or []),
     )

@@ -13,10 +13,12 @@ Here a trial is a session, the guidance of this session is its time-weighted mea
 at each guidance level, from the setting changes), and the error is the larger of two gait
 deviations the gait engine measures: the knee range-of-motion deficit of the worse leg against
 a normal knee excursion of about 60° (Perry J, Burnfield JM. Gait Analysis, 2nd ed. 2010), and
-the step-time asymmetry (|symmetry index| / 100, Robinson et al. 1987). ``f`` and ``g`` are
-exoshare's choice (see :class:`AdaptationRule`): with f = 0.9 and g = 30 %, the guidance a steady
-error settles at is ``g·e / (1 - f)`` = 300 % × e, so full guidance for an error of a third (a
-knee excursion of 40°) and none for a normal gait.
+the step-time asymmetry (|symmetry index| / 100, Robinson et al. 1987). Speed and cadence stay
+out of the error: many devices set them (a treadmill's belt, an end-effector's cadence), so they
+tell more about the settings than about the patient. ``f`` and ``g`` are exoshare's choice (see
+:class:`AdaptationRule`): with f = 0.9 and g = 30 %, the guidance a steady error settles at is
+``g·e / (1 - f)`` = 300 % × e, so full guidance for an error of a third (a knee excursion of
+40°) and none for a normal gait.
 
 The mode follows path control (Duschau-Wicke A, et al. Path control: a method for
 patient-cooperative robot-aided gait rehabilitation. IEEE TNSRE 2010;18(1):38-48): a patient
@@ -68,7 +70,6 @@ class SessionPerformance:
     knee_rom_deg: Mapping[str, float]
     """Mean per-stride knee excursion per leg ("left", "right"); missing or NaN legs ignored."""
     step_time_si_pct: float | None
-    speed_mps: float | None
     guidance_time_s: Mapping[float, float]
     """Seconds spent at each guidance force (%) during the session."""
     safety_flags: int = 0
@@ -97,7 +98,7 @@ class Advice:
 def gait_error(performance: SessionPerformance) -> tuple[float | None, list[Reason]]:
     """The movement error of the rule (0 = normal gait, 1 = none of it) and what it is made of.
 
-    >>> p = SessionPerformance(80, {"left": 45.0, "right": 51.0}, -12.0, 0.4, {60.0: 120.0})
+    >>> p = SessionPerformance(80, {"left": 45.0, "right": 51.0}, -12.0, {60.0: 120.0})
     >>> error, reasons = gait_error(p)
     >>> round(error, 3), [r.code for r in reasons]
     (0.25, ['knee_rom_deficit', 'step_asymmetry'])
@@ -148,7 +149,7 @@ def recommend(
     ``current`` holds the values the device last confirmed (the step limit counts from them).
 
     >>> env = {GUIDANCE: SettingLimit(GUIDANCE, "%", 0, 100, 10, 100)}
-    >>> p = SessionPerformance(80, {"left": 48.0, "right": 50.0}, 3.0, 0.3, {80.0: 120.0})
+    >>> p = SessionPerformance(80, {"left": 48.0, "right": 50.0}, 3.0, {80.0: 120.0})
     >>> advice = recommend(env, {GUIDANCE: 80.0}, p)
     >>> advice.values, round(advice.rule_guidance_pct, 1)
     ({'guidance_force_pct': 78.0}, 78.0)
