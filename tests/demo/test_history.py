@@ -21,6 +21,7 @@ from exoshare.telemetry.models import TelemetrySession
 from exoshare.telemetry.store import RawStore
 from exoshare.telerehab import progress
 from exoshare.telerehab.models import AssistanceAdvice
+from exoshare.telerehab.schemas import AdviceDecision
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -68,3 +69,18 @@ def test_weekly_sessions_are_stored_summarised_and_improve(
     assert guidance[0] == 100.0 and all(b < a for a, b in itertools.pairwise(guidance))
     # The therapist accepted the advice after every session but the last (it awaits Maria).
     assert len(decided) == WEEKS - 1
+    assert {d.decision for d in decided} == {AdviceDecision.accepted}
+    # A motor-complete injury keeps full guidance: its therapist declines every advice.
+    with session_scope(session_factory) as s:
+        declined = set(
+            s.scalars(
+                select(AssistanceAdvice.patient_id).where(
+                    AssistanceAdvice.decision == AdviceDecision.declined
+                )
+            )
+        )
+        kept = [
+            [p.assistance_pct for p in progress.patient_progress(s, SYSTEM_DEMO, pid)[1]]
+            for pid in declined
+        ]
+    assert kept and all(levels == [100.0] * WEEKS for levels in kept)

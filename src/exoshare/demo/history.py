@@ -22,7 +22,6 @@ from exoshare.auth.schemas import Role
 from exoshare.auth.scope import SYSTEM_DEMO
 from exoshare.demo import recovery
 from exoshare.demo.device_client import limits_of_model
-from exoshare.demo.gait_profiles import profile_for
 from exoshare.demo.gait_simulator import simulate
 from exoshare.devices.schemas import UnitStatus
 from exoshare.network import service as network_service
@@ -56,13 +55,6 @@ SPOTS = (
     HistorySpot("IN-BLR-01", 2),
     HistorySpot("NG-LOS-01", 1),
 )
-
-_PROFILE_OF = {
-    "stroke": "stroke",
-    "spinal_cord_injury": "spinal_cord_injury",
-    "cerebral_palsy": "cerebral_palsy",
-    "multiple_sclerosis": "multiple_sclerosis",
-}
 
 
 def _therapists(session: Session, clinic: OrgUnit) -> list[User]:
@@ -149,7 +141,8 @@ def seed_session_history(session: Session, store: RawStore, today: date, seed: i
 
     Each patient recovers along their course (:mod:`exoshare.demo.recovery`) and their therapist
     follows the assist-as-needed advice after every session but the last, whose advice waits
-    for a decision on the progress page.
+    for a decision on the progress page (a motor-complete injury keeps full guidance: its
+    therapist declines the advice).
     """
     rng = np.random.default_rng(seed)
     stored = 0
@@ -174,15 +167,9 @@ def _course(
 ) -> int:
     diagnosis = patient.diagnosis.value
     complete = recovery.motor_complete(diagnosis, patient.diagnosis_detail)
-    baseline = profile_for(
-        _PROFILE_OF.get(diagnosis, "stroke"),  # type: ignore[arg-type]
-        float(rng.uniform(0.55, 0.8)),
-        patient.height_m,
-        patient.weight_kg,
-        rng,
+    baseline = recovery.baseline_profile(
+        patient.id, diagnosis, patient.diagnosis_detail, patient.height_m, patient.weight_kg
     )
-    if diagnosis == "spinal_cord_injury" and not complete:
-        baseline = recovery.with_weaker_leg(baseline, rng)
     limits = limits_of_model(unit.model)
     power_on = {
         name: limit.default_value
@@ -192,7 +179,8 @@ def _course(
     principal = auth_service.principal_for(session, therapist)
     planned: dict[str, float] | None = None
     for week, started in enumerate(starts):
-        profile = recovery.course_profile(baseline, float(week), rng, complete=complete)
+        weeks = (started - starts[0]) / timedelta(weeks=1)  # of training, by the session dates
+        profile = recovery.course_profile(baseline, weeks, rng, complete=complete)
         settings = {**power_on, **(planned or {})}
         recording, _ = simulate(
             profile,
@@ -225,7 +213,17 @@ def _course(
             planned_settings=planned,
         )
         session.flush()
-        if week < len(starts) - 1:
+        if week < len(starts) - 1 and complete:
+            # A motor-complete injury walks only as the device moves it: the therapist keeps
+            # full guidance, whatever the gait error says.
+            advice.decide(
+                session,
+                principal,
+                record.id,
+                AdviceDecision.declined,
+                note="motor-complete injury: the exoskeleton walks for the patient",
+            )
+        elif week < len(starts) - 1:
             # The therapist accepts the advice; the next week starts with it.
             view = advice.decide(session, principal, record.id, AdviceDecision.accepted)
             planned = view.decision.decided_values if view.decision else None

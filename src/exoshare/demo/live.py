@@ -3,7 +3,9 @@
 Each round plans a therapy session per device (as the clinic's therapist would), then the
 devices announce, stream at 100 Hz in real time over MQTT and end; the next round starts a new
 session. Madrid is Maria's clinic (journey 1; her patient's cuff overheats after a while so a
-skin-temperature alert appears); Lagos is a home session on a poor link (journey 3).
+skin-temperature alert appears); Lagos is a home session on a poor link (journey 3). Each
+patient walks as their recovery course says for today (:mod:`exoshare.demo.recovery`), and the
+device powers on with the session's planned settings (the accepted advice).
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from exoshare.auth import service as auth_service
 from exoshare.auth.schemas import Role
 from exoshare.auth.scope import SYSTEM_DEMO
 from exoshare.db import session_scope
+from exoshare.demo import recovery
 from exoshare.demo.device_client import SimulatedDevice, limits_of_model
 from exoshare.demo.faults import Overheating
 from exoshare.demo.flaky_link import FlakyConfig
-from exoshare.demo.gait_profiles import profile_for
 from exoshare.demo.gait_simulator import DeviceLimits
 from exoshare.demo.network import MARIA_EMAIL, REMOTE_THERAPIST_EMAIL
 from exoshare.devices.schemas import UnitStatus
@@ -34,6 +36,7 @@ from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
 from exoshare.scheduling import eligibility
 from exoshare.telemetry import credentials
+from exoshare.telemetry import reads as telemetry_reads
 from exoshare.telerehab import sessions as telerehab_sessions
 from exoshare.telerehab.schemas import TherapyLocation
 
@@ -68,13 +71,6 @@ SPOTS = (
     LiveSpot("IN-BLR-01", None, TherapyLocation.clinic),
 )
 
-_PROFILE_OF = {
-    "stroke": "stroke",
-    "spinal_cord_injury": "spinal_cord_injury",
-    "cerebral_palsy": "cerebral_palsy",
-    "multiple_sclerosis": "multiple_sclerosis",
-}
-
 
 @dataclass(frozen=True)
 class LiveDevice:
@@ -90,6 +86,9 @@ class LiveDevice:
     planned_settings: dict[str, float] | None = None
     """The session's planned starting settings (the patient's accepted advice), which the
     device powers on with, as a session plan sent to it would."""
+    diagnosis_detail: str | None = None
+    course_weeks: float = 0.0
+    """Weeks since the patient's first recorded session: where they are on their course."""
 
 
 def _therapist(session: Session, clinic: OrgUnit, email: str | None, model_id: str) -> User | None:
@@ -185,22 +184,34 @@ def prepare_round(factory: sessionmaker[Session]) -> list[LiveDevice]:
                     patient.weight_kg,
                     limits_of_model(model),
                     record.planned_settings,
+                    patient.diagnosis_detail,
+                    _course_weeks(session, patient.id),
                 )
             )
     return devices
+
+
+def _course_weeks(session: Session, patient_id: str) -> float:
+    recorded = telemetry_reads.analysed_recordings(session, patient_id)
+    if not recorded:
+        return 0.0
+    return max(0.0, (datetime.now(UTC) - recorded[0].started_at) / timedelta(weeks=1))
 
 
 async def _run_round(devices: list[LiveDevice], broker_url: str, seed: int) -> None:
     rng = np.random.default_rng(seed)
     runners = []
     for i, device in enumerate(devices):
-        profile = profile_for(
-            _PROFILE_OF.get(device.diagnosis, "stroke"),  # type: ignore[arg-type]
-            float(rng.uniform(0.3, 0.7)),
+        # Today's session continues the patient's course (the weeks of history, if any).
+        baseline = recovery.baseline_profile(
+            device.patient_id,
+            device.diagnosis,
+            device.diagnosis_detail,
             device.height_m,
             device.mass_kg,
-            rng,
         )
+        complete = recovery.motor_complete(device.diagnosis, device.diagnosis_detail)
+        profile = recovery.course_profile(baseline, device.course_weeks, rng, complete=complete)
         faults = (
             [Overheating(device.spot.overheat_after_s, "left", rate_c_per_min=4.0)]
             if device.spot.overheat_after_s is not None

@@ -21,11 +21,12 @@ improving; the gait profiles draw every spinal cord injury as two equally affect
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import replace
 
 import numpy as np
 
-from exoshare.demo.gait_profiles import GaitProfile
+from exoshare.demo.gait_profiles import DIAGNOSES, Diagnosis, GaitProfile, profile_for
 
 TAU_WEEKS = 3.0
 PLATEAU_SHARE = {"incomplete": 0.7, "complete": 0.1}
@@ -37,6 +38,29 @@ al. 2005 report gains of this order over eight weeks in chronic incomplete injur
 DAY_TO_DAY_CV = 0.03
 """Session-to-session variation of speed and joint excursion (ASSUMPTION: about the
 test-retest variation of gait speed in neurological patients)."""
+
+
+def baseline_profile(
+    patient_key: str,
+    diagnosis: str,
+    detail: str | None,
+    height_m: float,
+    mass_kg: float,
+    seed: int = 11,
+) -> GaitProfile:
+    """How a patient walked at their first session: the same profile wherever it is asked for
+    (the weeks of history, a live session today), drawn from the patient's key and ``seed``.
+
+    >>> a = baseline_profile("p-1", "stroke", None, 1.7, 70.0)
+    >>> a == baseline_profile("p-1", "stroke", None, 1.7, 70.0), a.severity >= 0.55
+    (True, True)
+    """
+    rng = np.random.default_rng([seed, zlib.crc32(patient_key.encode())])
+    kind: Diagnosis = diagnosis if diagnosis in DIAGNOSES else "stroke"
+    profile = profile_for(kind, float(rng.uniform(0.55, 0.8)), height_m, mass_kg, rng)
+    if diagnosis == "spinal_cord_injury" and not motor_complete(diagnosis, detail):
+        profile = with_weaker_leg(profile, rng)
+    return profile
 
 
 def motor_complete(diagnosis: str, detail: str | None) -> bool:
@@ -87,7 +111,7 @@ def recovered_share(weeks: float, complete: bool = False) -> float:
     """Share of each deficit taken back after ``weeks`` of training.
 
     >>> round(recovered_share(4.0), 3), recovered_share(0.0)
-    (0.348, 0.0)
+    (0.515, 0.0)
     """
     plateau = PLATEAU_SHARE["complete" if complete else "incomplete"]
     return plateau * (1.0 - math.exp(-max(weeks, 0.0) / TAU_WEEKS))
