@@ -168,7 +168,11 @@ def _course(
     diagnosis = patient.diagnosis.value
     complete = recovery.motor_complete(diagnosis, patient.diagnosis_detail)
     baseline = recovery.baseline_profile(
-        patient.id, diagnosis, patient.diagnosis_detail, patient.height_m, patient.weight_kg
+        patient.medical_record_number,
+        diagnosis,
+        patient.diagnosis_detail,
+        patient.height_m,
+        patient.weight_kg,
     )
     limits = limits_of_model(unit.model)
     power_on = {

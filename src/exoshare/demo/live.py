@@ -89,6 +89,9 @@ class LiveDevice:
     diagnosis_detail: str | None = None
     course_weeks: float = 0.0
     """Weeks since the patient's first recorded session: where they are on their course."""
+    patient_key: str = ""
+    """What the patient's baseline gait is drawn from (their record number, stable across
+    demo runs, unlike the random id)."""
 
 
 def _therapist(session: Session, clinic: OrgUnit, email: str | None, model_id: str) -> User | None:
@@ -186,6 +189,7 @@ def prepare_round(factory: sessionmaker[Session]) -> list[LiveDevice]:
                     record.planned_settings,
                     patient.diagnosis_detail,
                     _course_weeks(session, patient.id),
+                    patient.medical_record_number,
                 )
             )
     return devices
@@ -204,7 +208,7 @@ async def _run_round(devices: list[LiveDevice], broker_url: str, seed: int) -> N
     for i, device in enumerate(devices):
         # Today's session continues the patient's course (the weeks of history, if any).
         baseline = recovery.baseline_profile(
-            device.patient_id,
+            device.patient_key,
             device.diagnosis,
             device.diagnosis_detail,
             device.height_m,

@@ -49,7 +49,8 @@ def baseline_profile(
     seed: int = 11,
 ) -> GaitProfile:
     """How a patient walked at their first session: the same profile wherever it is asked for
-    (the weeks of history, a live session today), drawn from the patient's key and ``seed``.
+    (the weeks of history, a live session today), drawn from a stable key of the patient (their
+    record number) and ``seed``.
 
     >>> a = baseline_profile("p-1", "stroke", None, 1.7, 70.0)
     >>> a == baseline_profile("p-1", "stroke", None, 1.7, 70.0), a.severity >= 0.55
