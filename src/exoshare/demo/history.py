@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 
 from exoshare.auth import service as auth_service
 from exoshare.auth.schemas import Role
-from exoshare.auth.scope import SYSTEM_DEMO
+from exoshare.auth.scope import SYSTEM_DEMO, Principal
 from exoshare.demo import recovery
 from exoshare.demo.device_client import limits_of_model
 from exoshare.demo.gait_simulator import simulate
 from exoshare.devices.schemas import UnitStatus
+from exoshare.errors import NotCertified
 from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
 from exoshare.scheduling import eligibility
@@ -217,18 +218,28 @@ def _course(
             planned_settings=planned,
         )
         session.flush()
-        if week < len(starts) - 1 and complete:
+        if week < len(starts) - 1:
+            planned = _follow_advice(session, principal, record.id, complete)
+    return len(starts)
+
+
+def _follow_advice(
+    session: Session, principal: Principal, therapy_session_id: str, complete: bool
+) -> dict[str, float] | None:
+    """The therapist's decision on a past session's advice; the next session's settings."""
+    try:
+        if complete:
             # A motor-complete injury walks only as the device moves it: the therapist keeps
             # full guidance, whatever the gait error says.
             advice.decide(
                 session,
                 principal,
-                record.id,
+                therapy_session_id,
                 AdviceDecision.declined,
                 note="motor-complete injury: the exoskeleton walks for the patient",
             )
-        elif week < len(starts) - 1:
-            # The therapist accepts the advice; the next week starts with it.
-            view = advice.decide(session, principal, record.id, AdviceDecision.accepted)
-            planned = view.decision.decided_values if view.decision else None
-    return len(starts)
+            return None
+        view = advice.decide(session, principal, therapy_session_id, AdviceDecision.accepted)
+    except NotCertified:
+        return None  # certified on the session's day, not today: the advice waits undecided
+    return view.decision.decided_values if view.decision else None
