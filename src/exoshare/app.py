@@ -18,6 +18,8 @@ from exoshare.auth.password_reset.pages import router as password_reset_pages_ro
 from exoshare.auth.sessions.api import router as sessions_router
 from exoshare.auth.throttle import LoginThrottler
 from exoshare.auth.totp.api import router as totp_router
+from exoshare.careplan.api import router as careplan_router
+from exoshare.careplan.pages import router as careplan_pages_router
 from exoshare.config import Settings, get_settings
 from exoshare.db import make_engine, make_sessionmaker
 from exoshare.deps import refuse_nul_characters
@@ -111,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(telemetry_pages_router)
     app.include_router(telerehab_router)
     app.include_router(telerehab_pages_router)
+    app.include_router(careplan_router)
+    app.include_router(careplan_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -18,16 +18,18 @@ branch to handle a family: ``except Conflict`` catches a lease clash and a taken
     │   ├── InvoiceIssued                                       (fleet billing)
     │   ├── SlotTaken                                           (scheduling)
     │   ├── SessionNotEligible                                  (clinical safety)
-    │   └── InvalidTransition, SessionNotLive, UnitBusy,
-    │       CommandPending, AlreadyAcknowledged,                (tele-rehabilitation)
-    │       AdviceNotReady, AdviceDecided                       (assist-as-needed advice)
+    │   ├── InvalidTransition, SessionNotLive, UnitBusy,
+    │   │   CommandPending, AlreadyAcknowledged,                (tele-rehabilitation)
+    │   │   AdviceNotReady, AdviceDecided                       (assist-as-needed advice)
+    │   └── NoteSigned, PlanVersionStale                        (care plan)
     ├── TooLarge                       413  too-large
-    │   └── UploadTooLarge
+    │   └── UploadTooLarge, MediaTooLarge
     ├── InvalidInput                   422  invalid-input
     │   ├── TelemetryRejected
     │   │   └── FileImportError
     │   ├── SettingOutsideEnvelope, UnknownSetting
-    │   └── NoteRequired, ReasonRequired
+    │   ├── NoteRequired, ReasonRequired
+    │   └── MediaRejected                                       (care plan)
     ├── TooManyAttempts                429  too-many-attempts
     └── Unavailable                    503  unavailable
         ├── MailUnavailable
@@ -238,6 +240,20 @@ class AdviceDecided(Conflict):
     title = "Advice already decided"
 
 
+class NoteSigned(Conflict):
+    """A signed SOAP note is never edited; it is amended, with a reason."""
+
+    slug = "note-signed"
+    title = "Note already signed"
+
+
+class PlanVersionStale(Conflict):
+    """A plan change based on a version that is no longer the newest one."""
+
+    slug = "plan-version-stale"
+    title = "Plan changed meanwhile"
+
+
 # -- 413 ------------------------------------------------------------------------------------
 
 
@@ -252,6 +268,13 @@ class UploadTooLarge(TooLarge):
 
     slug = "upload-too-large"
     title = "Upload too large"
+
+
+class MediaTooLarge(TooLarge):
+    """An exercise picture or video larger than its kind's limit; nothing of it is stored."""
+
+    slug = "media-too-large"
+    title = "Media file too large"
 
 
 # -- 422 ------------------------------------------------------------------------------------
@@ -315,6 +338,14 @@ class ReasonRequired(InvalidInput):
 
     slug = "reason-required"
     title = "A reason is required"
+
+
+class MediaRejected(InvalidInput):
+    """An exercise media file of a type exoshare does not serve, or whose bytes are not what its
+    declared type says; nothing of it is stored."""
+
+    slug = "media-rejected"
+    title = "Media file rejected"
 
 
 # -- 429 ------------------------------------------------------------------------------------

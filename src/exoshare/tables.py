@@ -1,6 +1,7 @@
 """Every capability's tables on one metadata: what Alembic compares and the tests create."""
 
 from exoshare.auth import models as auth_models
+from exoshare.careplan import models as careplan_models
 from exoshare.db import Base
 from exoshare.devices import models as device_models
 from exoshare.devices.approvals import models as device_approvals
@@ -15,6 +16,7 @@ metadata = Base.metadata
 
 __all__ = [
     "auth_models",
+    "careplan_models",
     "device_approvals",
     "device_models",
     "fleet_models",

@@ -11,6 +11,13 @@ import enum
 import pytest
 
 from exoshare.auth.schemas import Role
+from exoshare.careplan.schemas import (
+    AdherenceStatus,
+    Difficulty,
+    ExerciseCategory,
+    NoteSection,
+    NoteStatus,
+)
 from exoshare.devices.schemas import DeviceType, UnitStatus
 from exoshare.patients.schemas import Diagnosis, Sex
 from exoshare.web import labels
@@ -24,6 +31,11 @@ from exoshare.web import labels
         (Sex, labels.SEX),
         (UnitStatus, labels.UNIT_STATUS),
         (DeviceType, labels.DEVICE_TYPE),
+        (NoteStatus, labels.NOTE_STATUS),
+        (NoteSection, labels.NOTE_SECTION),
+        (ExerciseCategory, labels.EXERCISE_CATEGORY),
+        (AdherenceStatus, labels.ADHERENCE_STATUS),
+        (Difficulty, labels.DIFFICULTY),
     ],
     ids=lambda value: getattr(value, "__name__", ""),
 )

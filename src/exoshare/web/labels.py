@@ -119,3 +119,19 @@ ELIGIBILITY = {
     "model-not-approved": N_("The %(model)s is not approved for use in %(country)s."),
 }
 """A clinical-safety refusal (``scheduling.eligibility``) in words, by its code."""
+
+NOTE_STATUS = {"draft": N_("draft"), "signed": N_("signed")}
+NOTE_SECTION = {
+    "subjective": N_("Subjective"),
+    "objective": N_("Objective"),
+    "assessment": N_("Assessment"),
+    "plan": N_("Plan"),
+}
+EXERCISE_CATEGORY = {
+    "gait": N_("Gait"),
+    "balance": N_("Balance"),
+    "strength": N_("Strength"),
+    "mobility": N_("Mobility"),
+}
+ADHERENCE_STATUS = {"done": N_("Done"), "partly": N_("Partly"), "not_done": N_("Not done")}
+DIFFICULTY = {"easy": N_("Easy"), "right": N_("About right"), "hard": N_("Hard")}

@@ -71,6 +71,7 @@ def environment(locale: str) -> Environment:
         therapy_status_label=lambda value: gettext(
             labels.THERAPY_STATUS.get(str(value), str(value))
         ),
+        label=lambda kind, value: gettext(getattr(labels, kind)[str(value)]),
         alert_text=lambda kind, value, limit: _alert_text(gettext, kind, value, limit),
         live_labels=lambda: _live_labels(gettext),
         refusal_text=lambda refusal: _refusal_text(gettext, refusal),

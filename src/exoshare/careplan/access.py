@@ -1,0 +1,50 @@
+"""Who may read and write a patient's care records: the one scope rule of the care plan."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from exoshare.auth.scope import Permission, Principal
+from exoshare.errors import InvalidInput, NotFound, PermissionDenied
+from exoshare.patients import service as patients_service
+
+if TYPE_CHECKING:
+    from exoshare.patients.models import Patient
+
+
+def is_own(principal: Principal, patient: Patient) -> bool:
+    """Whether the caller is this patient (their login is linked to the record)."""
+    return patient.user_id is not None and patient.user_id == principal.user_id
+
+
+def may_read(principal: Principal, clinic_path: str) -> bool:
+    return principal.covers(Permission.patients_read, clinic_path)
+
+
+def require_write(principal: Principal, clinic_path: str, what: str) -> None:
+    """Staff who may read but not write this clinic's records are told so (403)."""
+    if not principal.covers(Permission.patients_write, clinic_path):
+        raise PermissionDenied(f"you may read this patient's care records but not {what}")
+
+
+def patient_for_staff(session: Session, principal: Principal, patient_id: str) -> Patient:
+    """A patient whose care records the caller reads as staff of the clinic (NotFound for
+    everyone else, the patient included: notes and plans are the care team's records)."""
+    patient = patients_service.get_patient(session, principal, patient_id)  # scoped, audited
+    if not may_read(principal, patient.clinic.path):
+        raise NotFound(f"patient {patient_id} not found")
+    return patient
+
+
+def patient_named_in_body(
+    session: Session, principal: Principal, patient_id: str, what: str
+) -> Patient:
+    """The patient a write names in its body: one the caller may write for, else 422 naming
+    ``patient_id`` exactly as for a patient that does not exist."""
+    patient = patients_service.find_patient(session, patient_id)
+    if patient is None or patient.voided or not may_read(principal, patient.clinic.path):
+        raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
+    require_write(principal, patient.clinic.path, what)
+    return patient
