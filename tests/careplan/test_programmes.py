@@ -43,7 +43,7 @@ def test_weekly_adherence_and_the_patients_own_view(care: CareEnv) -> None:
                     "days_per_week": 2,
                 },
             ],
-        },  # fmt: skip
+        },
         headers=maria,
     )
     assert assigned.status_code == 201, assigned.text

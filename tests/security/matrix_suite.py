@@ -38,6 +38,7 @@ GROUPS = (
     "scheduling",
     "telemetry",
     "telerehab",
+    "careplan",
     "web",
     "platform",
 )

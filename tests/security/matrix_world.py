@@ -218,7 +218,15 @@ def build_matrix_world(client: TestClient, factory: sessionmaker[Session]) -> Ma
             assert alert is not None
             ids[f"alert_{clinic}"] = alert.id
 
+    _build_care_records(client, matrix, therapist_b)
+
     kinds = {
+        "plan": "plan_madrid",
+        "note": "note_madrid",
+        "exercise": "exercise_madrid",
+        "media": "media_madrid",
+        "programme": "programme_madrid",
+        "item": "item_madrid",
         "patient": "patient_lucia",
         "unit": "unit_madrid",
         "model": "model",
@@ -278,6 +286,86 @@ def build_matrix_world(client: TestClient, factory: sessionmaker[Session]) -> Ma
     # The patient's own record is Carlos's; a manufacturer's own model is its maker's.
     matrix.own_by_caller[("patient", "patient")] = ids["patient_carlos"]
     return matrix
+
+
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
+    "0000000c49444154789c63e0ce2b0000017100eab4d71a090000000049454e44ae426082"
+)
+
+
+def _build_care_records(
+    client: TestClient, matrix: MatrixWorld, therapist_b: dict[str, str]
+) -> None:
+    """In each clinic: a plan, a draft note on its therapy session, an exercise of the clinic
+    with a picture, and a home programme of that exercise (Carlos's in Madrid)."""
+    ids = matrix.world.ids
+    today = date.today()
+    care = {
+        "madrid": (matrix.headers["therapist"], "patient_carlos", "model", "unit_madrid"),
+        "barcelona": (therapist_b, "patient_jordi", "other_model", "unit_barcelona"),
+    }
+    for clinic, (headers, patient, model, unit) in care.items():
+        plan = _created(
+            client.post(
+                "/api/v1/careplan/plans",
+                json={
+                    "patient_id": ids[patient], "title": "Gait training",
+                    "sessions_per_week": 3, "minutes_per_session": 45,
+                    "device_model_id": ids[model], "device_unit_id": ids[unit],
+                    "starts_on": str(today), "ends_on": str(today + timedelta(days=27)),
+                },
+                headers=headers,
+            )
+        )  # fmt: skip
+        note = _created(
+            client.post(
+                "/api/v1/careplan/notes",
+                json={"therapy_session_id": ids[f"therapy_{clinic}"]},
+                headers=headers,
+            )
+        )
+        exercise = _created(
+            client.post(
+                "/api/v1/careplan/exercises",
+                json={
+                    "code": f"{clinic}-corridor-walk", "category": "gait",
+                    "default_language": "en",
+                    "texts": [{"language": "en", "title": "Corridor walk",
+                               "instructions": "Walk the corridor twice."}],
+                },
+                headers=headers,
+            )
+        )  # fmt: skip
+        picture = _created(
+            client.post(
+                f"/api/v1/careplan/exercises/{exercise['id']}/media",
+                content=PNG_1X1,
+                headers={**headers, "Content-Type": "image/png"},
+            )
+        )
+        programme = _created(
+            client.post(
+                "/api/v1/careplan/programmes",
+                json={
+                    "patient_id": ids[patient], "starts_on": str(today - timedelta(days=7)),
+                    "ends_on": str(today + timedelta(days=27)),
+                    "items": [{"exercise_id": exercise["id"], "sets": 2, "reps": 10,
+                               "days_per_week": 3}],
+                },
+                headers=headers,
+            )
+        )  # fmt: skip
+        ids.update(
+            {
+                f"plan_{clinic}": plan["id"],
+                f"note_{clinic}": note["id"],
+                f"exercise_{clinic}": exercise["id"],
+                f"media_{clinic}": picture["id"],
+                f"programme_{clinic}": programme["id"],
+                f"item_{clinic}": programme["items"][0]["id"],
+            }
+        )
 
 
 def missing_value(kind: str) -> str:

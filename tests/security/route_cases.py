@@ -26,6 +26,11 @@ PATH_PARAM_KINDS = {
     "alert_id": "alert",
     "grant_id": "grant",
     "invitation_id": "invitation",
+    "plan_id": "plan",
+    "note_id": "note",
+    "exercise_id": "exercise",
+    "media_id": "media",
+    "programme_id": "programme",
 }
 FIXED_PATH_VALUES = {"code": "es", "action": "start"}
 
@@ -55,6 +60,82 @@ TODAY = date.today()
 NEXT_YEAR = TODAY.replace(year=TODAY.year + 1, day=1)
 NEXT_MONDAY = TODAY + timedelta(days=7 - TODAY.weekday())
 NEW_PERSON = {"email": "@email", "role": "therapist", "org_unit_id": "@org_unit"}
+
+PLAN = {
+    "sessions_per_week": 3,
+    "minutes_per_session": 45,
+    "device_model_id": "@model",
+    "device_unit_id": "@unit",
+    "starts_on": str(TODAY),
+    "ends_on": str(TODAY + timedelta(days=27)),
+    "goals": ["Walk 10 m with a cane"],
+    "progression": [{"week": 1, "settings": {"guidance_force_pct": 70}}],
+}
+PLAN_FORM = {
+    "title": "Gait training",
+    "sessions_per_week": "3",
+    "minutes_per_session": "45",
+    "device_model_id": "@model",
+    "starts_on": str(TODAY),
+    "ends_on": str(TODAY + timedelta(days=27)),
+    "w1_guidance_force_pct": "70",
+}
+CAREPLAN_CALLS: dict[str, Call] = {
+    "POST /api/v1/careplan/plans": Call(json={**PLAN, "patient_id": "@patient", "title": "Gait"}),
+    "POST /api/v1/careplan/plans/{plan_id}/versions": Call(
+        json={**PLAN, "sessions_per_week": 4, "based_on_version": 1, "reason": "tolerates more"}
+    ),
+    "POST /api/v1/careplan/notes": Call(json={"therapy_session_id": "@therapy"}),
+    "PATCH /api/v1/careplan/notes/{note_id}": Call(json={"subjective": "tired"}),
+    "POST /api/v1/careplan/notes/{note_id}/amendments": Call(
+        json={"section": "plan", "text": "two sessions", "reason": "typo"}
+    ),
+    "POST /api/v1/careplan/exercises": Call(
+        json={
+            "code": "new-walk",
+            "category": "gait",
+            "default_language": "en",
+            "texts": [{"language": "en", "title": "Walk", "instructions": "Walk slowly."}],
+        }
+    ),
+    "POST /api/v1/careplan/programmes": Call(
+        json={
+            "patient_id": "@patient",
+            "starts_on": str(TODAY),
+            "ends_on": str(TODAY + timedelta(days=27)),
+            "items": [{"exercise_id": "@exercise", "sets": 2, "reps": 10, "days_per_week": 3}],
+        }
+    ),
+    "POST /api/v1/careplan/programmes/{programme_id}/adherence": Call(
+        json={
+            "item_id": "@item",
+            "performed_on": str(TODAY),
+            "status": "done",
+            "pain_0_10": 2,
+            "difficulty": "right",
+        }
+    ),
+    "POST /patients/{patient_id}/careplan/plans": Call(form=PLAN_FORM),
+    "POST /careplan/plans/{plan_id}/versions": Call(
+        form={**PLAN_FORM, "based_on_version": "1", "reason": "tolerates more"}
+    ),
+    "POST /careplan/notes": Call(form={"therapy_session_id": "@therapy"}),
+    "POST /careplan/notes/{note_id}": Call(form={"action": "save", "subjective": "tired"}),
+    "POST /careplan/exercises": Call(
+        form={"code": "new-walk", "category": "gait", "title": "Walk", "instructions": "Slowly."}
+    ),
+    "POST /patients/{patient_id}/careplan/programmes": Call(
+        form={
+            "starts_on": str(TODAY),
+            "ends_on": str(TODAY + timedelta(days=27)),
+            "exercise_id": "@exercise",
+        }
+    ),
+    "POST /my/exercises": Call(
+        form={"programme_id": "@programme", "item_id": "@item", "status": "done"}
+    ),
+}
+"""The care plan's calls (plans, notes, library, programmes), kept together."""
 
 CALLS: dict[str, Call] = {
     "POST /api/v1/auth/token": Call(
@@ -241,17 +322,21 @@ CALLS: dict[str, Call] = {
     "POST /fleet/units/{unit_id}/move": Call(form={"to_org_unit_id": "@org_unit", "reason": "x"}),
     "POST /telerehab/sessions": Call(form={"patient_id": "@patient", "device_unit_id": "@unit"}),
     "POST /telerehab/sessions/{session_id}/advice": Call(form={"decision": "accepted"}),
+    **CAREPLAN_CALLS,
 }
 
 
 def slots(value: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """Every (location, kind) of an id slot inside a query, JSON or form value."""
+    """Every (location, kind) of an id slot inside a query, JSON or form value (lists too)."""
     found: list[tuple[str, str]] = []
     if isinstance(value, str) and value.startswith("@"):
         found.append((prefix, value[1:]))
     elif isinstance(value, dict):
         for key, inner in value.items():
             found += slots(inner, f"{prefix}.{key}" if prefix else key)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += slots(inner, f"{prefix}.{index}")
     return found
 
 
@@ -264,4 +349,6 @@ def fill(value: Any, pick: Any, location: str = "") -> Any:
             key: fill(inner, pick, f"{location}.{key}" if location else key)
             for key, inner in value.items()
         }
+    if isinstance(value, list):
+        return [fill(inner, pick, f"{location}.{index}") for index, inner in enumerate(value)]
     return value

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from tests.security.matrix_world import ROLE_CALLERS, TOKEN_CALLERS
 
-CATALOGUE = frozenset({"model", "maker"})
+CATALOGUE = frozenset({"model", "maker", "exercise", "media"})
 """Device models and their makers are a public catalogue for every signed-in caller.
+The exercise library and its media are shared across the network the same way.
 A person's logins (``login``) are theirs alone: nobody else's caller sees them."""
 
 VISIBLE_FOREIGN: dict[str, frozenset[str]] = {
@@ -30,7 +31,7 @@ VISIBLE_FOREIGN: dict[str, frozenset[str]] = {
     },
     "researcher": CATALOGUE | {"org_unit", "clinic"},
     "trainer": CATALOGUE | {"org_unit", "clinic"},
-    "manufacturer": frozenset({"maker", "org_unit", "clinic", "model"}),
+    "manufacturer": frozenset({"maker", "org_unit", "clinic", "model", "exercise", "media"}),
     "clinic_admin": CATALOGUE,
     "therapist": CATALOGUE,
     "patient": CATALOGUE,
@@ -212,6 +213,41 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /reset-password": row(roles="deny", signed_out="deny", device="deny"),
     "POST /reset-password": row(roles="deny", signed_out="deny", device="deny"),
     "GET /account/security": row(*EVERYONE),
+    # The care plan: plans and notes are the care team's; home programmes are the patient's
+    # too; the exercise library is everyone's. Only the note's author (the therapist) signs it.
+    "POST /api/v1/careplan/plans": row(*CLINIC_STAFF),
+    "GET /api/v1/careplan/patients/{patient_id}/plans": row(*CLINIC_STAFF),
+    "GET /api/v1/careplan/plans/{plan_id}": row(*CLINIC_STAFF),
+    "POST /api/v1/careplan/plans/{plan_id}/versions": row(*CLINIC_STAFF),
+    "GET /api/v1/careplan/plans/{plan_id}/diff": row(*CLINIC_STAFF),
+    "POST /api/v1/careplan/notes": row(*CLINIC_STAFF),
+    "GET /api/v1/careplan/patients/{patient_id}/notes": row(*CLINIC_STAFF),
+    "GET /api/v1/careplan/notes/{note_id}": row(*CLINIC_STAFF),
+    "PATCH /api/v1/careplan/notes/{note_id}": row(*CLINIC_STAFF),
+    "POST /api/v1/careplan/notes/{note_id}/sign": row("therapist"),
+    "POST /api/v1/careplan/notes/{note_id}/amendments": row(*CLINIC_STAFF),
+    "GET /api/v1/careplan/exercises": row(*EVERYONE),
+    "POST /api/v1/careplan/exercises": row(*CLINIC_STAFF),
+    "GET /api/v1/careplan/exercises/{exercise_id}": row(*EVERYONE),
+    "POST /api/v1/careplan/exercises/{exercise_id}/media": row(*CLINIC_STAFF),
+    "GET /api/v1/careplan/media/{media_id}": row(*EVERYONE),
+    "POST /api/v1/careplan/programmes": row(*CLINIC_STAFF),
+    "GET /api/v1/careplan/patients/{patient_id}/programmes": row(*CARE),
+    "GET /api/v1/careplan/programmes/{programme_id}": row(*CARE),
+    "POST /api/v1/careplan/programmes/{programme_id}/adherence": row(*CARE),
+    "GET /api/v1/careplan/programmes/{programme_id}/adherence": row(*CARE),
+    "GET /patients/{patient_id}/careplan": row(*CLINIC_STAFF),
+    "POST /patients/{patient_id}/careplan/plans": row(*CLINIC_STAFF),
+    "POST /patients/{patient_id}/careplan/programmes": row(*CLINIC_STAFF),
+    "GET /careplan/plans/{plan_id}": row(*CLINIC_STAFF),
+    "POST /careplan/plans/{plan_id}/versions": row(*CLINIC_STAFF),
+    "POST /careplan/notes": row(*CLINIC_STAFF),
+    "GET /careplan/notes/{note_id}": row(*CLINIC_STAFF),
+    "POST /careplan/notes/{note_id}": row(*CLINIC_STAFF),
+    "GET /careplan/exercises": row(*EVERYONE),
+    "POST /careplan/exercises": row(*CLINIC_STAFF),
+    "GET /my/exercises": row("patient"),
+    "POST /my/exercises": row("patient"),
     "POST /account/security/totp": row(*EVERYONE),
     "POST /account/security/totp/confirm": row(),
     "POST /account/security/totp/disable": row(),

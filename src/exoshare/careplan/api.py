@@ -257,7 +257,16 @@ async def upload_media(
     return media_out(row)
 
 
-@router.get("/media/{media_id}", response_class=FileResponse)
+@router.get(
+    "/media/{media_id}",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "The picture or video",
+            "content": {kind: {} for kind in media.LIMIT_BYTES},
+        }
+    },
+)
 def get_media(
     media_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> FileResponse:

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from exoshare.auth.gate import CurrentPrincipal
-from exoshare.auth.scope import Permission
+from exoshare.auth.gate import CurrentPrincipal, page_requires
+from exoshare.auth.scope import Permission, Principal
 from exoshare.careplan import access, exercises, forms, notes, plans, programmes
 from exoshare.careplan.schemas import (
     AdherenceIn,
@@ -31,7 +31,8 @@ from exoshare.web.render import render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
-Version = Annotated[int | None, Query(ge=1, le=100_000)]
+StaffPrincipal = Annotated[Principal, Depends(page_requires(Permission.patients_read))]
+"""The care team's pages do not exist for anyone else (404), like any page out of scope."""
 
 
 def _today() -> date:
@@ -43,7 +44,7 @@ def care_page(
     patient_id: str,
     request: Request,
     session: DbSession,
-    principal: CurrentPrincipal,
+    principal: StaffPrincipal,
     model: Annotated[str | None, Query(max_length=32)] = None,
 ) -> HTMLResponse:
     """Plans, notes and home programmes of one patient, with the forms to add them."""
@@ -85,8 +86,9 @@ def care_page(
 
 @router.post("/patients/{patient_id}/careplan/plans", response_class=RedirectResponse)
 async def create_plan(
-    patient_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
+    patient_id: str, request: Request, session: DbSession, principal: StaffPrincipal
 ) -> RedirectResponse:
+    access.patient_for_staff(session, principal, patient_id)  # a path id: 404 when foreign
     form = await request.form()
     envelope = devices_service.envelope_of(session, forms.text(form, "device_model_id"))
     values = forms.plan_values(form, sorted(envelope))
@@ -100,7 +102,7 @@ def plan_page(
     plan_id: str,
     request: Request,
     session: DbSession,
-    principal: CurrentPrincipal,
+    principal: StaffPrincipal,
     from_version: Annotated[int | None, Query(alias="from", ge=1, le=100_000)] = None,
     to_version: Annotated[int | None, Query(alias="to", ge=1, le=100_000)] = None,
 ) -> HTMLResponse:
@@ -134,7 +136,7 @@ def plan_page(
 
 @router.post("/careplan/plans/{plan_id}/versions", response_class=RedirectResponse)
 async def revise_plan(
-    plan_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
+    plan_id: str, request: Request, session: DbSession, principal: StaffPrincipal
 ) -> RedirectResponse:
     form = await request.form()
     plan = plans.get_plan(session, principal, plan_id, write=True)
@@ -159,7 +161,7 @@ async def revise_plan(
 
 @router.post("/careplan/notes", response_class=RedirectResponse)
 async def start_note(
-    request: Request, session: DbSession, principal: CurrentPrincipal
+    request: Request, session: DbSession, principal: StaffPrincipal
 ) -> RedirectResponse:
     form = await request.form()
     note = notes.start_note(session, principal, forms.text(form, "therapy_session_id"))
@@ -168,7 +170,7 @@ async def start_note(
 
 @router.get("/careplan/notes/{note_id}", response_class=HTMLResponse)
 def note_page(
-    note_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
+    note_id: str, request: Request, session: DbSession, principal: StaffPrincipal
 ) -> HTMLResponse:
     note = notes.get_note(session, principal, note_id)
     return render(
@@ -185,7 +187,7 @@ def note_page(
 
 @router.post("/careplan/notes/{note_id}", response_class=RedirectResponse)
 async def change_note(
-    note_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
+    note_id: str, request: Request, session: DbSession, principal: StaffPrincipal
 ) -> RedirectResponse:
     """The editor's buttons: ``save`` a draft, ``sign`` it, or ``amend`` a signed note."""
     form = await request.form()
@@ -244,7 +246,7 @@ def library_page(
 
 @router.post("/careplan/exercises", response_class=RedirectResponse)
 async def create_exercise(
-    request: Request, session: DbSession, principal: CurrentPrincipal
+    request: Request, session: DbSession, principal: StaffPrincipal
 ) -> RedirectResponse:
     form = await request.form()
     language = request_locale(request, principal).split("_")[0]
@@ -274,8 +276,9 @@ async def create_exercise(
 
 @router.post("/patients/{patient_id}/careplan/programmes", response_class=RedirectResponse)
 async def assign_programme(
-    patient_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
+    patient_id: str, request: Request, session: DbSession, principal: StaffPrincipal
 ) -> RedirectResponse:
+    access.patient_for_staff(session, principal, patient_id)  # a path id: 404 when foreign
     form = await request.form()
     chosen = [str(v) for v in form.getlist("exercise_id")]
     body = forms.parsed(
