@@ -309,8 +309,10 @@ def demo(
 
 
 def _seed_demo_history(factory: sessionmaker[Session], settings: Settings) -> None:
-    """Six weeks of past sessions for a few patients, so progress pages show a trend."""
+    """Six weeks of past sessions for a few patients, so progress pages show a trend, and the
+    care records (plans, notes, home programmes) of Maria's patients."""
     from exoshare.db import session_scope
+    from exoshare.demo.care_records import seed_care_records
     from exoshare.demo.history import seed_session_history
     from exoshare.telemetry.store import RawStore
 
@@ -318,6 +320,12 @@ def _seed_demo_history(factory: sessionmaker[Session], settings: Settings) -> No
     with session_scope(factory) as session:
         stored = seed_session_history(session, store, date.today())
     console.print(f"stored {stored} past gait sessions with their summaries")
+    with session_scope(factory) as session:
+        care = seed_care_records(session, settings.data_dir, date.today())
+    console.print(
+        f"care records: {care.exercises} library exercises, {care.plans} plans, "
+        f"{care.notes} session notes, {care.adherence_logs} adherence logs"
+    )
 
 
 def _schedule_demo_waitlist(factory: sessionmaker[Session]) -> None:

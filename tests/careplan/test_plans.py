@@ -3,7 +3,14 @@ settings outside the device model's safety envelope are refused, naming week and
 
 from __future__ import annotations
 
+from exoshare.careplan.plans import SCALAR_FIELDS
+from exoshare.web import labels
 from tests.careplan.conftest import CareEnv, plan_body
+
+
+def test_every_field_a_diff_names_has_words() -> None:
+    named = {name.removesuffix("_id") for name in SCALAR_FIELDS} | {"goals"}
+    assert named == set(labels.PLAN_FIELD)
 
 
 def test_a_change_is_version_2_with_its_reason_and_diff(care: CareEnv) -> None:

@@ -64,6 +64,15 @@ def test_weekly_adherence_and_the_patients_own_view(care: CareEnv) -> None:
             headers=carlos,
         )  # fmt: skip
         assert logged.status_code == 201, logged.text
+    for day, field in ((monday + timedelta(days=60), "performed_on"), (monday, "item_id")):
+        refused = client.post(
+            f"/api/v1/careplan/programmes/{programme['id']}/adherence",
+            json={"item_id": sit if field == "performed_on" else "0" * 32,
+                  "performed_on": str(day), "status": "done", "pain_0_10": 1,
+                  "difficulty": "easy"},
+            headers=carlos,
+        )  # fmt: skip
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == field
     weeks = client.get(
         f"/api/v1/careplan/programmes/{programme['id']}/adherence", headers=maria
     ).json()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -48,3 +50,24 @@ def patient_named_in_body(
         raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
     require_write(principal, patient.clinic.path, what)
     return patient
+
+
+@dataclass(frozen=True)
+class OnBehalf:
+    """For exoshare itself writing past care (the demo's history): the person it writes for
+    and when that person wrote it."""
+
+    user_id: str | None
+    at: datetime
+
+
+def author_and_time(
+    principal: Principal, on_behalf: OnBehalf | None
+) -> tuple[str | None, datetime]:
+    """Who is recorded as having written a row, and when: the caller now, or, for a system
+    principal only, the person and moment it writes on behalf of."""
+    if on_behalf is None:
+        return principal.user_ref, datetime.now(UTC)
+    if not principal.is_system:
+        raise PermissionDenied("only exoshare itself records care on someone's behalf")
+    return on_behalf.user_id, on_behalf.at

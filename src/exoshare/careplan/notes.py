@@ -6,7 +6,6 @@ section, or the signed text where there is none.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -65,9 +64,15 @@ def note_of_session(session: Session, therapy_session_id: str) -> SoapNote | Non
     return found
 
 
-def start_note(session: Session, principal: Principal, therapy_session_id: str) -> SoapNote:
+def start_note(
+    session: Session,
+    principal: Principal,
+    therapy_session_id: str,
+    on_behalf: access.OnBehalf | None = None,
+) -> SoapNote:
     """The session's note: a new draft whose objective is the session's gait summary in words
     (in the author's language), or the note already started for it."""
+    author, at = access.author_and_time(principal, on_behalf)
     try:
         record = telerehab_sessions.get_session(session, principal, therapy_session_id)
     except NotFound:
@@ -87,7 +92,8 @@ def start_note(session: Session, principal: Principal, therapy_session_id: str) 
         therapy_session_id=record.id,
         patient_id=record.patient_id,
         clinic_id=record.clinic_id,
-        author_id=principal.user_ref,
+        author_id=author,
+        created_at=at,
         status=NoteStatus.draft,
         subjective="",
         objective=objective,
@@ -140,17 +146,23 @@ def update_draft(
     return note
 
 
-def sign_note(session: Session, principal: Principal, note_id: str) -> SoapNote:
+def sign_note(
+    session: Session,
+    principal: Principal,
+    note_id: str,
+    on_behalf: access.OnBehalf | None = None,
+) -> SoapNote:
     """The author signs the draft: timestamped, and from then on only amended."""
+    signer, at = access.author_and_time(principal, on_behalf)
     note = get_note(session, principal, note_id, write=True)
     _refuse_if_signed(note)
-    if not principal.is_system and note.author_id != principal.user_id:
+    if note.author_id != signer:
         raise PermissionDenied("only the note's author signs it; amend it once it is signed")
     if not any(getattr(note, s.value).strip() for s in SECTIONS):
         raise InvalidInput("an empty note cannot be signed; write at least the assessment")
     note.status = NoteStatus.signed
-    note.signed_at = datetime.now(UTC)
-    note.signed_by_id = principal.user_ref
+    note.signed_at = at
+    note.signed_by_id = signer
     audit.record(session, principal, "sign", "soap_note", note.id, patient_id=note.patient_id)
     return note
 
@@ -162,8 +174,10 @@ def amend_note(
     section: NoteSection,
     text: str,
     reason: str,
+    on_behalf: access.OnBehalf | None = None,
 ) -> SoapNote:
     """Correct a section of a signed note: a new amendment row, audited with the text before."""
+    author, at = access.author_and_time(principal, on_behalf)
     note = get_note(session, principal, note_id, write=True)
     if note.status is not NoteStatus.signed:
         raise Conflict("a draft is edited, not amended; amend the note once it is signed")
@@ -178,8 +192,8 @@ def amend_note(
         section=section,
         text=corrected,
         reason=why,
-        author_id=principal.user_ref,
-        created_at=datetime.now(UTC),
+        author_id=author,
+        created_at=at,
     )
     session.add(amendment)
     session.flush()

@@ -60,9 +60,15 @@ def plans_of_patient(session: Session, principal: Principal, patient_id: str) ->
 
 
 def create_plan(
-    session: Session, principal: Principal, patient_id: str, title: str, content: PlanContent
+    session: Session,
+    principal: Principal,
+    patient_id: str,
+    title: str,
+    content: PlanContent,
+    on_behalf: access.OnBehalf | None = None,
 ) -> CarePlan:
     """A new plan for a patient, as its version 1."""
+    author, at = access.author_and_time(principal, on_behalf)
     patient = access.patient_named_in_body(session, principal, patient_id, "plan their therapy")
     checked = _checked(session, principal, content)
     plan = CarePlan(
@@ -70,12 +76,12 @@ def create_plan(
         clinic_id=patient.clinic_id,
         title=title.strip(),
         current_version=1,
-        created_by_id=principal.user_ref,
+        created_by_id=author,
     )
     session.add(plan)
     session.flush()
     session.add(
-        CarePlanVersion(plan_id=plan.id, version=1, author_id=principal.user_ref, **checked)
+        CarePlanVersion(plan_id=plan.id, version=1, author_id=author, created_at=at, **checked)
     )
     session.flush()
     audit.record(
@@ -98,9 +104,11 @@ def revise_plan(
     content: PlanContent,
     based_on_version: int,
     reason: str,
+    on_behalf: access.OnBehalf | None = None,
 ) -> CarePlan:
     """The plan's next version; ``based_on_version`` must be the newest (409 otherwise, so two
     people editing at once do not silently undo each other)."""
+    author, at = access.author_and_time(principal, on_behalf)
     plan = get_plan(session, principal, plan_id, write=True)
     if based_on_version != plan.current_version:
         raise PlanVersionStale(
@@ -120,7 +128,7 @@ def revise_plan(
     version = plan.current_version + 1
     session.add(
         CarePlanVersion(
-            plan_id=plan.id, version=version, author_id=principal.user_ref, reason=why, **checked
+            plan_id=plan.id, version=version, author_id=author, created_at=at, reason=why, **checked
         )
     )
     plan.current_version = version

@@ -87,7 +87,9 @@ def assign_programme(
     ends_on: date,
     items: list[ProgrammeItemIn],
     note: str | None = None,
+    on_behalf: access.OnBehalf | None = None,
 ) -> HomeProgramme:
+    author, at = access.author_and_time(principal, on_behalf)
     patient = access.patient_named_in_body(session, principal, patient_id, "assign home programmes")
     if ends_on < starts_on:
         raise InvalidInput("ends_on must not be before starts_on", field="ends_on")
@@ -110,7 +112,8 @@ def assign_programme(
         starts_on=starts_on,
         ends_on=ends_on,
         note=(note or "").strip() or None,
-        assigned_by_id=principal.user_ref,
+        assigned_by_id=author,
+        created_at=at,
     )
     session.add(programme)
     session.flush()
@@ -153,8 +156,10 @@ def log_adherence(
     pain_0_10: int,
     difficulty: Difficulty,
     note: str | None = None,
+    on_behalf: access.OnBehalf | None = None,
 ) -> AdherenceLog:
     """The patient (or their clinic's staff) reports one exercise on one day."""
+    author, at = access.author_and_time(principal, on_behalf)
     programme = get_programme(session, principal, programme_id, audited=False)
     if not access.is_own(principal, programme.patient):
         access.require_write(principal, programme.clinic.path, "log exercises for them")
@@ -179,8 +184,8 @@ def log_adherence(
         pain_0_10=pain_0_10,
         difficulty=difficulty,
         note=(note or "").strip() or None,
-        logged_by_id=principal.user_ref,
-        logged_at=datetime.now(UTC),
+        logged_by_id=author,
+        logged_at=at,
     )
     session.add(row)
     session.flush()

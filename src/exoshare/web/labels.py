@@ -135,3 +135,13 @@ EXERCISE_CATEGORY = {
 }
 ADHERENCE_STATUS = {"done": N_("Done"), "partly": N_("Partly"), "not_done": N_("Not done")}
 DIFFICULTY = {"easy": N_("Easy"), "right": N_("About right"), "hard": N_("Hard")}
+PLAN_FIELD = {
+    "sessions_per_week": N_("Sessions per week"),
+    "minutes_per_session": N_("Minutes per session"),
+    "device_model": N_("Device model"),
+    "device_unit": N_("Unit"),
+    "starts_on": N_("Starts"),
+    "ends_on": N_("Ends"),
+    "goals": N_("Goals"),
+}
+"""The fields a plan's diff names (``careplan.plans.diff_versions``), in words."""
