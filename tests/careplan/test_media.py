@@ -40,6 +40,8 @@ def test_uploads_are_checked_and_served_back(
     assert exercise.status_code == 201, exercise.text
     url = f"/api/v1/careplan/exercises/{exercise.json()['id']}/media"
     png = _png_1x1()
+    folder = media.media_dir(care.data_dir)
+    on_disk_before = set(folder.iterdir()) if folder.exists() else set()
 
     def upload(data: bytes, content_type: str) -> object:
         return client.post(url, content=data, headers={**maria, "Content-Type": content_type})
@@ -65,8 +67,8 @@ def test_uploads_are_checked_and_served_back(
     too_big = upload(png + b"\x00" * 2000, "image/png")
     assert too_big.status_code == 413 and too_big.json()["type"].endswith("media-too-large")
 
-    # Only the one accepted file is on disk: nothing of the refused ones was kept.
-    kept = sorted(p.name for p in media.media_dir(care.data_dir).iterdir())
-    assert kept == [f"{hashlib.sha256(png).hexdigest()}.png"]
+    # Only the one accepted file was added to the disk: nothing of the refused ones was kept.
+    added = sorted(p.name for p in set(folder.iterdir()) - on_disk_before)
+    assert added == [f"{hashlib.sha256(png).hexdigest()}.png"]
     listed = client.get(f"/api/v1/careplan/exercises/{exercise.json()['id']}", headers=maria)
     assert [m["size_bytes"] for m in listed.json()["media"]] == [len(png)]
