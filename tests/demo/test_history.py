@@ -13,7 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.models import User
 from exoshare.auth.scope import SYSTEM_DEMO
+from exoshare.careplan.models import AdherenceLog, CarePlanVersion, SoapNote
+from exoshare.careplan.schemas import NoteStatus
 from exoshare.db import session_scope
+from exoshare.demo.care_records import seed_care_records
 from exoshare.demo.history import WEEKS, seed_session_history
 from exoshare.demo.network import CARLOS_EMAIL, ensure_demo_network
 from exoshare.patients.models import Patient
@@ -84,3 +87,26 @@ def test_weekly_sessions_are_stored_summarised_and_improve(
             for pid in declined
         ]
     assert kept and all(levels == [100.0] * WEEKS for levels in kept)
+    _care_records_follow_the_sessions(session_factory, tmp_path)
+
+
+def _care_records_follow_the_sessions(factory: sessionmaker[Session], data_dir: Path) -> None:
+    """Maria's clinic's patients with past sessions get a plan (two versions), a note per
+    session whose objective is that session's own gait summary (all signed but the newest, one
+    amended) and a home programme with adherence logs before today."""
+    today = date(2026, 11, 27)
+    with session_scope(factory) as s:
+        care = seed_care_records(s, data_dir, today)
+    assert (care.exercises, care.plans, care.notes) == (10, 3, 3 * WEEKS)
+    assert care.adherence_logs > 3 * 3 * (WEEKS - 2)  # three exercises, most planned days
+    with session_scope(factory) as s:
+        notes = s.scalars(select(SoapNote)).all()
+        assert len(notes) == 3 * WEEKS
+        assert sum(n.status is NoteStatus.signed for n in notes) == 3 * (WEEKS - 1)
+        assert sum(len(n.amendments) for n in notes) == 1
+        for note in notes:
+            recording = note.therapy_session.telemetry_session
+            assert f"cadence {recording.cadence_steps_per_min:.1f} steps/min" in note.objective
+        versions = s.scalars(select(CarePlanVersion.version)).all()
+        assert sorted(versions) == [1, 1, 1, 2, 2, 2]
+        assert max(s.scalars(select(AdherenceLog.performed_on))) < today
