@@ -1,0 +1,1 @@
+"""Care plan: versioned treatment plans, SOAP notes, the exercise library, home programmes."""

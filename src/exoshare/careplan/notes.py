@@ -49,11 +49,16 @@ def get_note(
 
 def notes_of_patient(session: Session, principal: Principal, patient_id: str) -> list[SoapNote]:
     patient = access.patient_for_staff(session, principal, patient_id)
-    return list(
+    rows = list(
         session.scalars(
             _query().where(SoapNote.patient_id == patient.id).order_by(SoapNote.created_at.desc())
         )
     )
+    audit.record(
+        session, principal, "list", "soap_note", None, patient_id=patient.id,
+        detail={"soap_note_ids": [n.id for n in rows]},
+    )  # fmt: skip
+    return rows
 
 
 def note_of_session(session: Session, therapy_session_id: str) -> SoapNote | None:

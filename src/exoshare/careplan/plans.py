@@ -52,11 +52,16 @@ def get_plan(
 
 def plans_of_patient(session: Session, principal: Principal, patient_id: str) -> list[CarePlan]:
     patient = access.patient_for_staff(session, principal, patient_id)
-    return list(
+    rows = list(
         session.scalars(
             _query().where(CarePlan.patient_id == patient.id).order_by(CarePlan.created_at.desc())
         )
     )
+    audit.record(
+        session, principal, "list", "care_plan", None, patient_id=patient.id,
+        detail={"care_plan_ids": [p.id for p in rows]},
+    )  # fmt: skip
+    return rows
 
 
 def create_plan(

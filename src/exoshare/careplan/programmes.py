@@ -70,13 +70,18 @@ def programmes_of_patient(
 ) -> list[HomeProgramme]:
     """The patient's programmes, newest first (their clinic's staff, or the patient)."""
     patient = patients_service.get_patient(session, principal, patient_id)  # scoped, audited
-    return list(
+    rows = list(
         session.scalars(
             _query()
             .where(HomeProgramme.patient_id == patient.id)
             .order_by(HomeProgramme.starts_on.desc(), HomeProgramme.created_at.desc())
         )
     )
+    audit.record(
+        session, principal, "list", "home_programme", None, patient_id=patient.id,
+        detail={"home_programme_ids": [p.id for p in rows]},
+    )  # fmt: skip
+    return rows
 
 
 def assign_programme(
