@@ -89,6 +89,7 @@ class SoapNote(IdMixin, TimestampMixin, Base):
     signed_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
 
     therapy_session: Mapped[TherapySession] = relationship()
+    patient: Mapped[Patient] = relationship()
     clinic: Mapped[OrgUnit] = relationship()
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
     amendments: Mapped[list[SoapAmendment]] = relationship(

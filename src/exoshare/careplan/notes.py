@@ -29,6 +29,7 @@ def _query() -> Any:
     return select(SoapNote).options(
         selectinload(SoapNote.amendments),
         selectinload(SoapNote.clinic),
+        selectinload(SoapNote.patient),
         selectinload(SoapNote.therapy_session),
     )
 
@@ -38,7 +39,7 @@ def get_note(
 ) -> SoapNote:
     """A note the caller reads as staff of the patient's clinic (NotFound otherwise; audited)."""
     note: SoapNote | None = session.scalar(_query().where(SoapNote.id == note_id))
-    if note is None or not access.may_read(principal, note.clinic.path):
+    if note is None or note.patient.voided or not access.may_read(principal, note.clinic.path):
         raise NotFound(f"note {note_id} not found")
     if write:
         access.require_write(principal, note.clinic.path, "write its notes")
