@@ -97,7 +97,8 @@ def test_the_forms_of_plan_note_and_programme(care: CareEnv) -> None:
               "title": "Hallway laps", "instructions": "Walk the hallway four times."},
     )  # fmt: skip
     assert added.status_code == 200 and "Hallway laps" in added.text
-    exercise_id = added.text.split('data-url="/api/v1/careplan/exercises/')[1].split("/")[0]
+    card = added.text.split("<h2>Hallway laps</h2>")[1]  # its upload form follows its title
+    exercise_id = card.split('data-url="/api/v1/careplan/exercises/')[1].split("/")[0]
     carlos_id = world.ids["patient_carlos"]
     today = date.today()
     assigned = maria.post(
