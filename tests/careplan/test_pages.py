@@ -117,7 +117,7 @@ def test_the_forms_of_plan_note_and_programme(care: CareEnv) -> None:
     logged = carlos.post(
         "/my/exercises",
         data={"csrf_token": _csrf(phone.text), "programme_id": programme_id, "item_id": item_id,
-              "status": "partly", "pain_0_10": "3", "difficulty": "hard"},
+              "status": "partly", "pain_0_10": "3", "difficulty": "hard", "day": "today"},
     )  # fmt: skip
     assert logged.status_code == 200 and "Saved. Thank you!" in logged.text
     assert "✓ Partly" in logged.text

@@ -332,6 +332,12 @@ async def log_exercise(
 ) -> RedirectResponse:
     form = await request.form()
     today = _today()
+    # Exercises done late in the evening are often logged the next morning.
+    day = {"today": today, "yesterday": today - timedelta(days=1)}.get(
+        forms.text(form, "day") or "today"
+    )
+    if day is None:
+        raise InvalidInput("day: today or yesterday", field="day")
     programme_id = forms.text(form, "programme_id")
     own = {p.id for p in programmes.own_programmes_today(session, principal, today)}
     if programme_id not in own:
@@ -340,7 +346,7 @@ async def log_exercise(
         AdherenceIn,
         {
             "item_id": forms.text(form, "item_id"),
-            "performed_on": str(today),
+            "performed_on": str(day),
             "status": forms.text(form, "status"),
             "pain_0_10": forms.text(form, "pain_0_10") or "0",
             "difficulty": forms.text(form, "difficulty") or "right",
