@@ -83,6 +83,13 @@ def test_weekly_adherence_and_the_patients_own_view(care: CareEnv) -> None:
     assert first["mean_pain_0_10"] == 2.2  # (2 + 3 + 5 + 1 + 0) / 5
     assert weeks[1]["adherence_pct"] == 0.0 and weeks[1]["mean_pain_0_10"] is None
 
+    today_list = client.get("/api/v1/careplan/my/exercises-today?language=es", headers=carlos)
+    mine = [e for e in today_list.json() if e["programme_id"] == programme["id"]]
+    assert [(e["exercise"]["title"], e["sets"], e["reps"]) for e in mine] == [
+        ("Levantarse de la silla", 2, 10),
+        ("Elevaciones de talones", 2, 15),
+    ]
+    assert client.get("/api/v1/careplan/my/exercises-today", headers=maria).status_code == 404
     # The patient's phone page lists today's exercises and logs one.
     page = client.get("/my/exercises?lang=es", headers=carlos)
     assert page.status_code == 200 and "Levantarse de la silla" in page.text

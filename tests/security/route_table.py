@@ -233,6 +233,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /api/v1/careplan/media/{media_id}": row(*EVERYONE),
     "POST /api/v1/careplan/programmes": row(*CLINIC_STAFF),
     "GET /api/v1/careplan/patients/{patient_id}/programmes": row(*CARE),
+    "GET /api/v1/careplan/my/exercises-today": row("patient"),
     "GET /api/v1/careplan/programmes/{programme_id}": row(*CARE),
     "POST /api/v1/careplan/programmes/{programme_id}/adherence": row(*CARE),
     "GET /api/v1/careplan/programmes/{programme_id}/adherence": row(*CARE),

@@ -3,6 +3,7 @@ its media, home programmes and adherence."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -40,6 +41,7 @@ from exoshare.careplan.schemas import (
     PlanVersionOut,
     ProgrammeCreate,
     ProgrammeOut,
+    TodayItemOut,
 )
 from exoshare.deps import DbSession
 from exoshare.runtime import runtime_of
@@ -331,3 +333,26 @@ def weekly_adherence(
     """Adherence per week (Monday to Sunday): credited over expected sessions, in percent."""
     weeks = programmes.weekly_adherence(session, principal, programme_id)
     return [AdherenceWeekOut.model_validate(w, from_attributes=True) for w in weeks]
+
+
+@router.get("/my/exercises-today", response_model=list[TodayItemOut])
+def my_exercises_today(
+    session: DbSession, principal: CurrentPrincipal, language: Language = "en"
+) -> list[TodayItemOut]:
+    """The caller's own exercises of today (a patient's login), with what was logged today."""
+    today = datetime.now(UTC).date()
+    own = programmes.own_programmes_today(session, principal, today)
+    items = [(p, item) for p in own for item in p.items]
+    logged = programmes.logged_on(session, [item.id for _, item in items], today)
+    return [
+        TodayItemOut(
+            programme_id=p.id,
+            item_id=item.id,
+            exercise=exercise_out(item.exercise, language),
+            sets=item.sets,
+            reps=item.reps,
+            days_per_week=item.days_per_week,
+            logged_today=logged.get(item.id),
+        )
+        for p, item in items
+    ]

@@ -175,8 +175,12 @@ class NoteOut(BaseModel):
 # ---------------------------------------------------------------------------- exercises
 
 
+LANGUAGE_TAG = r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$"
+"""A language, optionally with its region or script: ``es``, ``pt_BR``, ``zh-Hant``."""
+
+
 class ExerciseTextIn(BaseModel):
-    language: str = Field(min_length=2, max_length=12)
+    language: str = Field(min_length=2, max_length=12, pattern=LANGUAGE_TAG)
     title: str = Field(min_length=1, max_length=120)
     instructions: str = Field(min_length=1, max_length=5000)
 
@@ -184,7 +188,7 @@ class ExerciseTextIn(BaseModel):
 class ExerciseCreate(BaseModel):
     code: str = Field(min_length=2, max_length=60, pattern=r"^[a-z0-9][a-z0-9-]*$")
     category: ExerciseCategory
-    default_language: str = Field(min_length=2, max_length=12)
+    default_language: str = Field(min_length=2, max_length=12, pattern=LANGUAGE_TAG)
     texts: list[ExerciseTextIn] = Field(min_length=1, max_length=30)
 
 
