@@ -65,6 +65,12 @@ SUBJECTIVE = (
     "No falls since the last session; walks to the kitchen with the walker.",
 )
 
+PROGRAMME_NOTE = {
+    "en": "Do these on your own days at home; stop if anything hurts more than a 5.",
+    "es": "Hágalos en casa los días indicados; pare si algo le duele más de un 5.",
+}
+"""The therapist's note to the patient, in the patient's language where the demo has it."""
+
 PROGRAMME = (
     ("sit-to-stand", 2, 10, 3),
     ("heel-raises", 2, 15, 3),
@@ -242,7 +248,7 @@ def _programme(
     ]
     programme = programmes.assign_programme(
         session, SYSTEM_DEMO, patient.id, starts, starts + timedelta(weeks=PROGRAMME_WEEKS),
-        items, "Do these on your own days at home; stop if anything hurts more than a 5.",
+        items, PROGRAMME_NOTE.get(patient.preferred_language, PROGRAMME_NOTE["en"]),
         on_behalf=OnBehalf(author_id, first.started_at),
     )  # fmt: skip
     weekdays = {3: (0, 2, 4), 5: (0, 1, 2, 3, 4)}
