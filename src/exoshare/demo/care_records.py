@@ -117,26 +117,42 @@ def seed_care_records(session: Session, data_dir: Path, today: date, seed: int =
     return CareCounts(added, plan_count, note_count, log_count)
 
 
-def _progression(session: Session, model_id: str, faster_from: int | None) -> list[ProgressionWeek]:
-    """Guidance force stepped down 10 % a week from 80 % (and body-weight support 5 % a week
-    where the model has it), within the model's envelope; from ``faster_from`` on, 5 % lower."""
+PLANNED = ("guidance_force_pct", "body_weight_support_pct")
+"""The settings a plan schedules week by week; the rest stay as the device powers on."""
+STEP_DOWN = {"guidance_force_pct": (10.0, 30.0), "body_weight_support_pct": (5.0, 10.0)}
+"""Planned weekly reduction and floor of each scheduled setting."""
+
+
+def _progression(
+    session: Session,
+    model_id: str,
+    applied: list[dict[str, float]],
+    weeks: int,
+    step_down: bool = True,
+) -> list[ProgressionWeek]:
+    """Weeks 1.. as the sessions ``applied`` them, then (``step_down``) lower from the last of
+    them by :data:`STEP_DOWN` a week, within the model's envelope."""
     envelope = devices_service.envelope_of(session, model_id)
-    weeks = []
-    for week in range(1, COURSE_WEEKS + 1):
-        extra = 5.0 if faster_from is not None and week >= faster_from else 0.0
-        wanted = {
-            "guidance_force_pct": max(30.0, 80.0 - 10.0 * (week - 1) - extra),
-            "body_weight_support_pct": max(10.0, 40.0 - 5.0 * (week - 1)),
-            "assistance_mode": 1.0,
-        }
+    out = []
+    last: dict[str, float] = {}
+    for week in range(1, weeks + 1):
+        if week <= len(applied):
+            last = {k: float(v) for k, v in applied[week - 1].items() if k in PLANNED}
+        elif step_down:
+            last = {
+                name: max(STEP_DOWN[name][1], value - STEP_DOWN[name][0])
+                if value > STEP_DOWN[name][1]
+                else value
+                for name, value in last.items()
+            }
         settings = {
             name: min(max(value, envelope[name].min_value), envelope[name].max_value)
-            for name, value in wanted.items()
+            for name, value in last.items()
             if name in envelope
         }
         if settings:
-            weeks.append(ProgressionWeek(week=week, settings=settings))
-    return weeks
+            out.append(ProgressionWeek(week=week, settings=settings))
+    return out
 
 
 def _plan(
@@ -146,9 +162,13 @@ def _plan(
     author_id: str,
     today: date,
 ) -> int:
+    """Version 1 before the first session: its settings, then the usual weekly step down.
+    Version 2 three weeks in: the weeks so far as the sessions ran them (guidance follows the
+    accepted assist-as-needed advice, or stays full where it is declined), 40-minute sessions."""
     first = past[0]
     assert first.started_at is not None
     unit = first.device_unit
+    applied = [dict(t.settings_at_start or {}) for t in past]
     content = PlanContent(
         sessions_per_week=1,
         minutes_per_session=30,
@@ -157,7 +177,7 @@ def _plan(
         starts_on=first.started_at.date(),
         ends_on=first.started_at.date() + timedelta(weeks=COURSE_WEEKS, days=-1),
         goals=GOALS.get(patient.diagnosis.value, DEFAULT_GOALS),
-        progression=_progression(session, unit.model_id, None),
+        progression=_progression(session, unit.model_id, applied[:1], COURSE_WEEKS),
     )
     written = first.started_at - timedelta(days=2)
     plan = plans.create_plan(
@@ -165,17 +185,26 @@ def _plan(
         on_behalf=OnBehalf(author_id, written),
     )  # fmt: skip
     revised_at = first.started_at + timedelta(weeks=3, hours=2)
-    if revised_at.date() < today:
+    if revised_at.date() < today and len(past) > 3:
+        guidance = [a.get("guidance_force_pct") for a in applied[:3]]
+        kept_full = len(set(guidance)) == 1
         revision = content.model_copy(
             update={
                 "minutes_per_session": 40,
-                "progression": _progression(session, unit.model_id, faster_from=4),
+                "progression": _progression(
+                    session, unit.model_id, applied[:3], COURSE_WEEKS, step_down=not kept_full
+                ),
             }
         )
+        reason = (
+            "Full guidance kept (the advice to lower it is declined for a complete injury); "
+            "sessions lengthened to 40 minutes"
+            if kept_full
+            else "Guidance force as the accepted assist-as-needed advice set it in weeks 1-3, "
+            "then stepped down from there; sessions lengthened to 40 minutes"
+        )
         plans.revise_plan(
-            session, SYSTEM_DEMO, plan.id, revision, 1,
-            "Steps more even and well tolerated: 40 minutes, guidance force down faster from "
-            "week 4",
+            session, SYSTEM_DEMO, plan.id, revision, 1, reason,
             on_behalf=OnBehalf(author_id, revised_at),
         )  # fmt: skip
     return 1
