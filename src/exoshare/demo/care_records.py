@@ -146,7 +146,7 @@ def _progression(
                 for name, value in last.items()
             }
         settings = {
-            name: min(max(value, envelope[name].min_value), envelope[name].max_value)
+            name: round(min(max(value, envelope[name].min_value), envelope[name].max_value), 1)
             for name, value in last.items()
             if name in envelope
         }
