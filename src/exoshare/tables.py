@@ -7,6 +7,7 @@ from exoshare.devices import models as device_models
 from exoshare.devices.approvals import models as device_approvals
 from exoshare.fleet import models as fleet_models
 from exoshare.network import models as network_models
+from exoshare.outcomes import models as outcome_models
 from exoshare.patients import models as patient_models
 from exoshare.scheduling import models as scheduling_models
 from exoshare.telemetry import models as telemetry_models
@@ -22,6 +23,7 @@ __all__ = [
     "fleet_models",
     "metadata",
     "network_models",
+    "outcome_models",
     "patient_models",
     "scheduling_models",
     "telemetry_models",
