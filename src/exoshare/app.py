@@ -34,6 +34,8 @@ from exoshare.heap import settle_heap
 from exoshare.home import api as home_api_router
 from exoshare.home import pages as home_pages_router
 from exoshare.network.api import router as network_router
+from exoshare.outcomes.api import router as outcomes_router
+from exoshare.outcomes.pages import router as outcomes_pages_router
 from exoshare.patients.api import router as patients_router
 from exoshare.patients.pages import router as patients_pages_router
 from exoshare.runtime import Runtime
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(telerehab_pages_router)
     app.include_router(careplan_router)
     app.include_router(careplan_pages_router)
+    app.include_router(outcomes_router)
+    app.include_router(outcomes_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

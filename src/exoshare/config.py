@@ -124,6 +124,14 @@ class Settings(BaseSettings):
         'e.g. ["https://wall.clinic.example"].',
     )
 
+    prediction_training_patients: int = Field(
+        default=2000,
+        ge=50,
+        le=20_000,
+        description="Synthetic patients the recovery prediction is fitted on at first use (the "
+        "validated model uses 2,000; fewer fit faster and predict less well).",
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -19,6 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
+def N_(message: str) -> str:
+    """Mark a label for the translation catalog (the pages translate it where they show it);
+    the same marker as ``web.labels.N_``, which this core may not import."""
+    return message
+
+
 class InstrumentCode(enum.StrEnum):
     ten_mwt = "ten_mwt"
     six_mwt = "six_mwt"
@@ -196,7 +202,7 @@ MEASURES: dict[Measure, MeasureSpec] = {
     for spec in (
         MeasureSpec(
             Measure.ten_mwt_comfortable_mps,
-            "10MWT comfortable gait speed",
+            N_("10MWT comfortable gait speed"),
             "m/s",
             0.0,
             4.0,
@@ -214,7 +220,7 @@ MEASURES: dict[Measure, MeasureSpec] = {
         ),
         MeasureSpec(
             Measure.ten_mwt_fast_mps,
-            "10MWT fast gait speed",
+            N_("10MWT fast gait speed"),
             "m/s",
             0.0,
             5.0,
@@ -228,7 +234,7 @@ MEASURES: dict[Measure, MeasureSpec] = {
         ),
         MeasureSpec(
             Measure.six_mwt_m,
-            "6-minute walk distance",
+            N_("6-minute walk distance"),
             "m",
             0.0,
             1000.0,
@@ -239,7 +245,7 @@ MEASURES: dict[Measure, MeasureSpec] = {
         ),
         MeasureSpec(
             Measure.tug_s,
-            "Timed Up and Go",
+            N_("Timed Up and Go"),
             "s",
             0.0,
             600.0,
@@ -249,8 +255,8 @@ MEASURES: dict[Measure, MeasureSpec] = {
         ),
         MeasureSpec(
             Measure.berg,
-            "Berg Balance Scale",
-            "points",
+            N_("Berg Balance Scale"),
+            N_("points"),
             0,
             56,
             True,
@@ -260,14 +266,16 @@ MEASURES: dict[Measure, MeasureSpec] = {
                 Threshold(CHRONIC, HIENGKAEW_2012, mdc=5.0),
             ),
         ),
-        MeasureSpec(Measure.fac, "Functional Ambulation Category", "", 0, 5, True, 0),
-        MeasureSpec(Measure.mrs, "modified Rankin Scale", "", 0, 6, False, 0, loinc="75859-9"),
-        MeasureSpec(Measure.tct, "Trunk Control Test", "points", 0, 100, True, 0),
-        MeasureSpec(Measure.motricity_leg, "Motricity Index (leg)", "points", 0, 100, True, 0),
+        MeasureSpec(Measure.fac, N_("Functional Ambulation Category"), "", 0, 5, True, 0),
+        MeasureSpec(Measure.mrs, N_("modified Rankin Scale"), "", 0, 6, False, 0, loinc="75859-9"),
+        MeasureSpec(Measure.tct, N_("Trunk Control Test"), N_("points"), 0, 100, True, 0),
+        MeasureSpec(
+            Measure.motricity_leg, N_("Motricity Index (leg)"), N_("points"), 0, 100, True, 0
+        ),
         MeasureSpec(Measure.wisci_ii, "WISCI II", "", 0, 20, True, 0),
         MeasureSpec(
             Measure.device_gait_speed_mps,
-            "Gait speed (device)",
+            N_("Gait speed (device)"),
             "m/s",
             0,
             4,
@@ -277,7 +285,7 @@ MEASURES: dict[Measure, MeasureSpec] = {
         ),
         MeasureSpec(
             Measure.device_distance_m,
-            "Walking distance (device)",
+            N_("Walking distance (device)"),
             "m",
             0,
             1e5,
@@ -287,8 +295,8 @@ MEASURES: dict[Measure, MeasureSpec] = {
         ),
         MeasureSpec(
             Measure.device_cadence_steps_per_min,
-            "Cadence (device)",
-            "steps/min",
+            N_("Cadence (device)"),
+            N_("steps/min"),
             0,
             300,
             True,
@@ -297,7 +305,7 @@ MEASURES: dict[Measure, MeasureSpec] = {
         ),
         MeasureSpec(
             Measure.device_step_time_symmetry_pct,
-            "Step-time symmetry index (device)",
+            N_("Step-time symmetry index (device)"),
             "%",
             -200,
             200,
@@ -311,55 +319,55 @@ MEASURES: dict[Measure, MeasureSpec] = {
 # --- instruments --------------------------------------------------------------------------
 
 BERG_ITEMS = (
-    "Sitting to standing",
-    "Standing unsupported",
-    "Sitting with back unsupported",
-    "Standing to sitting",
-    "Transfers",
-    "Standing with eyes closed",
-    "Standing with feet together",
-    "Reaching forward with outstretched arm",
-    "Picking up an object from the floor",
-    "Turning to look behind",
-    "Turning 360 degrees",
-    "Placing alternate foot on a stool",
-    "Standing with one foot in front",
-    "Standing on one leg",
+    N_("Sitting to standing"),
+    N_("Standing unsupported"),
+    N_("Sitting with back unsupported"),
+    N_("Standing to sitting"),
+    N_("Transfers"),
+    N_("Standing with eyes closed"),
+    N_("Standing with feet together"),
+    N_("Reaching forward with outstretched arm"),
+    N_("Picking up an object from the floor"),
+    N_("Turning to look behind"),
+    N_("Turning 360 degrees"),
+    N_("Placing alternate foot on a stool"),
+    N_("Standing with one foot in front"),
+    N_("Standing on one leg"),
 )
 TCT_ITEMS = (
-    "Rolling to the weak side",
-    "Rolling to the strong side",
-    "Sitting up from lying down",
-    "Sitting balance on the edge of the bed",
+    N_("Rolling to the weak side"),
+    N_("Rolling to the strong side"),
+    N_("Sitting up from lying down"),
+    N_("Sitting balance on the edge of the bed"),
 )
-MOTRICITY_LEG_ITEMS = ("Hip flexion", "Knee extension", "Ankle dorsiflexion")
+MOTRICITY_LEG_ITEMS = (N_("Hip flexion"), N_("Knee extension"), N_("Ankle dorsiflexion"))
 MOTRICITY_GRADES = (0, 9, 14, 19, 25, 33)
 MOTRICITY_LABELS = (
-    "no movement",
-    "palpable contraction, no movement",
-    "visible movement, not full range or not against gravity",
-    "full range against gravity, not against resistance",
-    "movement against resistance, weaker than the other side",
-    "normal power",
+    N_("no movement"),
+    N_("palpable contraction, no movement"),
+    N_("visible movement, not full range or not against gravity"),
+    N_("full range against gravity, not against resistance"),
+    N_("movement against resistance, weaker than the other side"),
+    N_("normal power"),
 )
 TCT_GRADES = (0, 12, 25)
 TCT_LABELS = ("unable without help", "able with non-muscular help or abnormal way", "normal")
 FAC_LABELS = (
-    "non-functional: cannot walk, or needs two helpers",
-    "needs continuous help from one person (support of body weight and balance)",
-    "needs intermittent light help from one person (balance, coordination)",
-    "needs supervision or verbal cueing, no physical contact",
-    "independent on level ground, needs help on stairs, slopes or uneven surfaces",
-    "independent everywhere, including stairs and uneven ground",
+    N_("non-functional: cannot walk, or needs two helpers"),
+    N_("needs continuous help from one person (support of body weight and balance)"),
+    N_("needs intermittent light help from one person (balance, coordination)"),
+    N_("needs supervision or verbal cueing, no physical contact"),
+    N_("independent on level ground, needs help on stairs, slopes or uneven surfaces"),
+    N_("independent everywhere, including stairs and uneven ground"),
 )
 MRS_LABELS = (
-    "no symptoms",
-    "no significant disability despite symptoms",
-    "slight disability",
-    "moderate disability; walks without help",
-    "moderately severe disability; cannot walk without help",
-    "severe disability; bedridden",
-    "dead",
+    N_("no symptoms"),
+    N_("no significant disability despite symptoms"),
+    N_("slight disability"),
+    N_("moderate disability; walks without help"),
+    N_("moderately severe disability; cannot walk without help"),
+    N_("severe disability; bedridden"),
+    N_("dead"),
 )
 
 INSTRUMENTS: dict[InstrumentCode, Instrument] = {
@@ -367,42 +375,50 @@ INSTRUMENTS: dict[InstrumentCode, Instrument] = {
     for i in (
         Instrument(
             InstrumentCode.ten_mwt,
-            "10-metre walk test",
+            N_("10-metre walk test"),
             "10MWT",
             (
                 Item(
                     "distance_m",
-                    "Timed distance",
+                    N_("Timed distance"),
                     2.0,
                     30.0,
                     "m",
-                    help="The timed middle part of the walkway, usually 10 m.",
+                    help=N_("The timed middle part of the walkway, usually 10 m."),
                 ),
-                Item("comfortable_time_s", "Time at comfortable speed", 0.5, 600.0, "s"),
-                Item("fast_time_s", "Time at fast speed", 0.5, 600.0, "s", required=False),
+                Item("comfortable_time_s", N_("Time at comfortable speed"), 0.5, 600.0, "s"),
+                Item("fast_time_s", N_("Time at fast speed"), 0.5, 600.0, "s", required=False),
             ),
             (Measure.ten_mwt_comfortable_mps, Measure.ten_mwt_fast_mps),
             "Speed = timed distance / time, at comfortable and at fast speed.",
         ),
         Instrument(
             InstrumentCode.six_mwt,
-            "6-minute walk test",
+            N_("6-minute walk test"),
             "6MWT",
-            (Item("distance_m", "Distance walked in 6 minutes", 0.0, 1000.0, "m"),),
+            (Item("distance_m", N_("Distance walked in 6 minutes"), 0.0, 1000.0, "m"),),
             (Measure.six_mwt_m,),
             "ATS statement 2002: distance walked in 6 minutes.",
         ),
         Instrument(
             InstrumentCode.tug,
-            "Timed Up and Go",
+            N_("Timed Up and Go"),
             "TUG",
-            (Item("time_s", "Time to stand, walk 3 m, turn, walk back and sit", 0.5, 600.0, "s"),),
+            (
+                Item(
+                    "time_s",
+                    N_("Time to stand, walk 3 m, turn, walk back and sit"),
+                    0.5,
+                    600.0,
+                    "s",
+                ),
+            ),
             (Measure.tug_s,),
             "Podsiadlo & Richardson, J Am Geriatr Soc 1991;39:142-148.",
         ),
         Instrument(
             InstrumentCode.berg,
-            "Berg Balance Scale",
+            N_("Berg Balance Scale"),
             "BBS",
             tuple(
                 Item(f"item_{n:02d}", label, 0, 4, choices=(0, 1, 2, 3, 4))
@@ -414,11 +430,16 @@ INSTRUMENTS: dict[InstrumentCode, Instrument] = {
         ),
         Instrument(
             InstrumentCode.fac,
-            "Functional Ambulation Category",
+            N_("Functional Ambulation Category"),
             "FAC",
             (
                 Item(
-                    "category", "Category", 0, 5, choices=tuple(range(6)), choice_labels=FAC_LABELS
+                    "category",
+                    N_("Category"),
+                    0,
+                    5,
+                    choices=tuple(range(6)),
+                    choice_labels=FAC_LABELS,
                 ),
             ),
             (Measure.fac,),
@@ -426,15 +447,15 @@ INSTRUMENTS: dict[InstrumentCode, Instrument] = {
         ),
         Instrument(
             InstrumentCode.mrs,
-            "modified Rankin Scale",
+            N_("modified Rankin Scale"),
             "mRS",
-            (Item("grade", "Grade", 0, 6, choices=tuple(range(7)), choice_labels=MRS_LABELS),),
+            (Item("grade", N_("Grade"), 0, 6, choices=tuple(range(7)), choice_labels=MRS_LABELS),),
             (Measure.mrs,),
             "van Swieten JC et al., Stroke 1988;19:604-607: grades 0-6.",
         ),
         Instrument(
             InstrumentCode.tct,
-            "Trunk Control Test",
+            N_("Trunk Control Test"),
             "TCT",
             tuple(
                 Item(f"item_{n}", label, 0, 25, choices=TCT_GRADES, choice_labels=TCT_LABELS)
@@ -447,7 +468,7 @@ INSTRUMENTS: dict[InstrumentCode, Instrument] = {
         ),
         Instrument(
             InstrumentCode.motricity_leg,
-            "Motricity Index (leg)",
+            N_("Motricity Index (leg)"),
             "MI-leg",
             tuple(
                 Item(
@@ -467,9 +488,9 @@ INSTRUMENTS: dict[InstrumentCode, Instrument] = {
         ),
         Instrument(
             InstrumentCode.wisci_ii,
-            "Walking Index for Spinal Cord Injury II",
+            N_("Walking Index for Spinal Cord Injury II"),
             "WISCI II",
-            (Item("level", "Level", 0, 20, choices=tuple(range(21))),),
+            (Item("level", N_("Level"), 0, 20, choices=tuple(range(21))),),
             (Measure.wisci_ii,),
             "Ditunno PL & Ditunno JF, Spinal Cord 2001;39:654-656: levels 0-20.",
         ),

@@ -51,11 +51,18 @@ class ItemOut(BaseModel):
     required: bool
 
 
+class MdcBandOut(BaseModel):
+    below: float | None
+    """The band covers baseline values below this one (None: no upper bound)."""
+    mdc: float
+
+
 class ThresholdOut(BaseModel):
     population: Population
     mcid: float | None
     mdc: float | None
-    mdc_bands: list[tuple[float, float]]
+    mdc_bands: list[MdcBandOut]
+    """An MDC that depends on the baseline value, when the source gives one per band."""
     citation: str
 
 
@@ -157,6 +164,7 @@ class GoalOut(BaseModel):
     latest_value: float | None
     status: GoalStatus
     note: str | None
+    voided: bool
     created_at: datetime
 
 

@@ -145,3 +145,40 @@ PLAN_FIELD = {
     "goals": N_("Goals"),
 }
 """The fields a plan's diff names (``careplan.plans.diff_versions``), in words."""
+WALKING_AID = {
+    "none": N_("no aid"),
+    "cane": N_("cane"),
+    "quad_cane": N_("quad cane"),
+    "crutches": N_("crutches"),
+    "walker": N_("walker"),
+    "rollator": N_("rollator"),
+    "parallel_bars": N_("parallel bars"),
+    "orthosis": N_("orthosis"),
+    "physical_assistance": N_("physical assistance"),
+}
+"""Walking aid of an outcome measurement (``outcomes.schemas.WalkingAid``)."""
+
+GOAL_STATUS = {
+    "met": N_("met"),
+    "on_track": N_("on track"),
+    "behind": N_("behind"),
+    "missed": N_("missed"),
+}
+
+JUDGMENT = {
+    "improved_beyond_mcid": N_("improved beyond the MCID"),
+    "improved": N_("improved beyond measurement error"),
+    "within_error": N_("within measurement error"),
+    "below_mcid": N_("change smaller than the MCID"),
+    "declined": N_("declined"),
+    "not_judged": N_("no published threshold"),
+}
+"""How a change compares with the MDC and MCID (``outcomes.instruments.Judgment``)."""
+
+POPULATION = {
+    "stroke_acute": N_("acute stroke"),
+    "stroke_subacute": N_("subacute stroke"),
+    "stroke_chronic": N_("chronic stroke"),
+    "spinal_cord_injury": N_("spinal cord injury"),
+    "other": N_("other condition"),
+}
