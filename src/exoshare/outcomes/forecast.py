@@ -100,6 +100,8 @@ def forecast_for(
     if not found:
         return Forecast(ForecastState.no_measurement)
     latest = max(day for day, _, _ in found)
+    if latest >= LAST_DAY:
+        return Forecast(ForecastState.beyond_horizon, len(found), latest, observed=sorted(found))
     future_days = [7.0 * w for w in HORIZON_WEEKS if 7.0 * w > latest]
     start = max(latest + 1.0, 1.0)
     fan_days = (

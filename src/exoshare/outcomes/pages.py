@@ -144,6 +144,10 @@ def _prediction_words(forecast: Forecast, gettext: Any) -> list[str]:
         return [gettext("A prediction needs the date the condition began.")]
     if forecast.state is ForecastState.no_measurement:
         return [gettext("A prediction appears after the first walking or balance test.")]
+    if forecast.state is ForecastState.beyond_horizon:
+        return [
+            gettext("The prediction covers the first 26 weeks after onset; that time has passed.")
+        ]
     words = []
     if forecast.already_independent:
         words.append(gettext("You already walk on your own."))

@@ -39,6 +39,8 @@ class ForecastState(enum.StrEnum):
     not_stroke = "not_stroke"
     no_onset_date = "no_onset_date"
     no_measurement = "no_measurement"
+    beyond_horizon = "beyond_horizon"
+    """The latest measurement is past week 26, the end of what the model predicts."""
 
 
 class ItemOut(BaseModel):
