@@ -39,6 +39,7 @@ GROUPS = (
     "telemetry",
     "telerehab",
     "careplan",
+    "outcomes",
     "web",
     "platform",
 )

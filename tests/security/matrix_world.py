@@ -219,6 +219,24 @@ def build_matrix_world(client: TestClient, factory: sessionmaker[Session]) -> Ma
             ids[f"alert_{clinic}"] = alert.id
 
     _build_care_records(client, matrix, therapist_b)
+    # A Timed Up and Go and a goal for it in each clinic (a measure the recovery prediction does
+    # not use, so no route of the matrix fits the model).
+    outcome_writers = {"madrid": ("patient_lucia", matrix.headers["therapist"]),
+                       "barcelona": ("patient_jordi", therapist_b)}  # fmt: skip
+    for clinic, (patient, headers) in outcome_writers.items():
+        base = f"/api/v1/outcomes/patients/{ids[patient]}"
+        measured = {"instrument": "tug", "items": {"time_s": 18.0}, "measured_on": str(today)}
+        ids[f"measurement_{clinic}"] = _created(
+            client.post(f"{base}/measurements", json=measured, headers=headers)
+        )["id"]
+        goal = {
+            "measure": "tug_s",
+            "target_value": 12,
+            "target_date": str(today.replace(year=today.year + 1)),
+        }
+        ids[f"goal_{clinic}"] = _created(client.post(f"{base}/goals", json=goal, headers=headers))[
+            "id"
+        ]
 
     kinds = {
         "plan": "plan_madrid",
@@ -239,6 +257,8 @@ def build_matrix_world(client: TestClient, factory: sessionmaker[Session]) -> Ma
         "recording": "recording_madrid",
         "therapy": "therapy_madrid",
         "alert": "alert_madrid",
+        "measurement": "measurement_madrid",
+        "goal": "goal_madrid",
     }
     for kind, key in kinds.items():
         matrix.own[kind] = ids[key]

@@ -31,8 +31,10 @@ PATH_PARAM_KINDS = {
     "exercise_id": "exercise",
     "media_id": "media",
     "programme_id": "programme",
+    "measurement_id": "measurement",
+    "goal_id": "goal",
 }
-FIXED_PATH_VALUES = {"code": "es", "action": "start"}
+FIXED_PATH_VALUES = {"code": "es", "action": "start", "instrument": "tug"}
 
 
 def path_param_kind(path: str, name: str) -> str | None:
@@ -177,6 +179,22 @@ CALLS: dict[str, Call] = {
     ),
     "PATCH /api/v1/patients/{patient_id}": Call(json={"weight_kg": 80}),
     "POST /api/v1/patients/{patient_id}/void": Call(json={"reason": "entered twice"}),
+    "POST /api/v1/outcomes/patients/{patient_id}/measurements": Call(
+        json={"instrument": "tug", "items": {"time_s": 14.5}, "measured_on": str(TODAY)}
+    ),
+    "POST /api/v1/outcomes/measurements/{measurement_id}/void": Call(
+        json={"reason": "entered twice"}
+    ),
+    "POST /api/v1/outcomes/patients/{patient_id}/goals": Call(
+        json={"measure": "tug_s", "target_value": 10, "target_date": str(NEXT_YEAR)}
+    ),
+    "POST /api/v1/outcomes/goals/{goal_id}/void": Call(json={"reason": "goal changed"}),
+    "POST /patients/{patient_id}/outcomes/record/{instrument}": Call(
+        form={"measured_on": str(TODAY), "time_s": "14.5"}
+    ),
+    "POST /patients/{patient_id}/outcomes/goals": Call(
+        form={"measure": "tug_s", "target_value": "10", "target_date": str(NEXT_YEAR)}
+    ),
     "POST /api/v1/device-models": Call(
         json={
             "name": "Strider X3",
