@@ -281,6 +281,8 @@ def demo(
     if network.created:
         _schedule_demo_waitlist(factory)
         _seed_demo_history(factory, settings)
+        _seed_demo_outcomes(factory)
+    _warm_recovery_prediction(settings)
     if not settings.mqtt_url:
         # Fix the embedded broker's port now, so it can be printed for `exoshare simulate`.
         settings.mqtt_embedded_port = _free_port(
@@ -326,6 +328,31 @@ def _seed_demo_history(factory: sessionmaker[Session], settings: Settings) -> No
         f"care records: {care.exercises} library exercises, {care.plans} plans, "
         f"{care.notes} session notes, {care.adherence_logs} adherence logs"
     )
+
+
+def _seed_demo_outcomes(factory: sessionmaker[Session]) -> None:
+    """Outcome measures and goals for Maria's patients and the story patients."""
+    from exoshare.db import session_scope
+    from exoshare.demo.outcomes_demo import seed_outcomes
+
+    with session_scope(factory) as session:
+        written, goals_set = seed_outcomes(session, date.today())
+    console.print(f"recorded {written} outcome measures and {goals_set} goals")
+
+
+def _warm_recovery_prediction(settings: Settings) -> None:
+    """Fit the recovery prediction in the background, so the first prediction a visitor opens
+    does not wait for it (the server starts meanwhile)."""
+    import threading
+
+    from exoshare.outcomes.forecast import fitted_predictor
+
+    threading.Thread(
+        target=fitted_predictor,
+        args=(settings.prediction_training_patients,),
+        name="warm-prediction",
+        daemon=True,
+    ).start()
 
 
 def _schedule_demo_waitlist(factory: sessionmaker[Session]) -> None:
