@@ -240,6 +240,8 @@ def test_prediction_interval_for_a_fixture_patient(client: TestClient, world: Wo
     # 80 % interval some tenths of a m/s wide, not a point and not the whole range.
     assert week26["gait_speed_median_mps"] > week6["gait_speed_median_mps"] > 0.3
     assert 0.15 < week26["gait_speed_high_mps"] - week26["gait_speed_low_mps"] < 0.9
+    card = client.get(f"/patients/{ana}/outcomes/prediction", headers=headers)
+    assert card.status_code == 200 and "<svg" in card.text and "Range for 8 in 10" in card.text
     lucia = client.get(
         f"/api/v1/outcomes/patients/{world.ids['patient_lucia']}/prediction", headers=headers
     )
