@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from babel.dates import format_date
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
@@ -21,7 +23,7 @@ from exoshare.patients import service as patients_service
 from exoshare.runtime import runtime_of
 from exoshare.web import labels
 from exoshare.web.labels import N_
-from exoshare.web.render import render, request_gettext
+from exoshare.web.render import render, request_gettext, request_locale
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,7 +73,7 @@ def _series_charts(series: list[measures.Series], gettext: Any) -> list[dict[str
     return shown
 
 
-def _plain_timeline(series: list[measures.Series], gettext: Any) -> list[str]:
+def _plain_timeline(series: list[measures.Series], gettext: Any, locale: str) -> list[str]:
     words = []
     phrases = {
         Judgment.improved_beyond_mcid: gettext(
@@ -87,12 +89,13 @@ def _plain_timeline(series: list[measures.Series], gettext: Any) -> list[str]:
             continue
         spec = MEASURES[s.measure]
         last = s.latest
+        pattern = "0." + "0" * spec.digits if spec.digits else "0"
         sentence = gettext("%(what)s went from %(first)s to %(last)s %(unit)s since %(day)s") % {
             "what": gettext(PLAIN_MEASURES[s.measure]),
-            "first": f"{s.first:.{spec.digits}f}",
-            "last": f"{last.observation.value:.{spec.digits}f}",
+            "first": format_decimal(s.first, pattern, locale=locale),
+            "last": format_decimal(last.observation.value, pattern, locale=locale),
             "unit": gettext(spec.unit) if spec.unit else "",
-            "day": s.points[0].observation.measured_on.isoformat(),
+            "day": format_date(s.points[0].observation.measured_on, "long", locale=locale),
         }
         judged = last.judgment_from_first
         words.append(f"{sentence}: {phrases[judged]}." if judged in phrases else f"{sentence}.")
@@ -118,7 +121,7 @@ def outcomes_page(
         own=own,
         may_write=principal.covers(Permission.patients_write, patient.clinic.path),
         charts=_series_charts(series, gettext),
-        words=_plain_timeline(series, gettext) if own else [],
+        words=_plain_timeline(series, gettext, request_locale(request, principal)) if own else [],
         goals=goals.goals_of(session, principal, patient.id),
         instruments=list(INSTRUMENTS.values()),
         goal_measures=[m for m in Measure if not MEASURES[m].device_derived],
