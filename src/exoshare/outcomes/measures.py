@@ -14,8 +14,6 @@ from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal
 from exoshare.errors import InvalidInput, NotFound, PermissionDenied
 from exoshare.outcomes.instruments import (
-    INSTRUMENTS,
-    MEASURES,
     InstrumentCode,
     Judgment,
     Measure,
@@ -282,12 +280,3 @@ def timeline(
     return patient, build_series(
         patient, observations(rows) + device_observations(session, patient.id)
     )
-
-
-def instrument_of(measure: Measure) -> InstrumentCode | None:
-    """The instrument whose score the measure is (None for device-derived measures)."""
-    return next((i.code for i in INSTRUMENTS.values() if measure in i.measures), None)
-
-
-def measure_label(measure: Measure) -> str:
-    return MEASURES[measure].label
