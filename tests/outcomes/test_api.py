@@ -88,7 +88,7 @@ def test_berg_from_items_is_stored_scored_and_audited(
         assert actions == ["create"]
 
 
-def test_bad_items_get_422_naming_the_item_and_store_nothing(
+def test_bad_items_get_422_and_store_nothing_and_a_void_keeps_the_row(
     client: TestClient, world: World, session_factory: sessionmaker[Session]
 ) -> None:
     headers = token(client, world, "therapist_madrid")
@@ -110,11 +110,21 @@ def test_bad_items_get_422_naming_the_item_and_store_nothing(
     assert future.status_code == 422 and "in the future" in future.json()["detail"]
     with session_scope(session_factory) as s:
         assert s.scalar(select(func.count()).select_from(OutcomeMeasurement)) == 0
+    # A wrong record is voided with a reason: it leaves the lists and stays in the database.
+    lucia = world.ids["patient_lucia"]
+    made = _record(client, headers, lucia, _walk(TODAY, 20))
+    url = f"/api/v1/outcomes/measurements/{made['id']}/void"
+    assert client.post(url, json={"reason": "wrong patient"}, headers=headers).status_code == 200
+    listed = client.get(f"/api/v1/outcomes/patients/{lucia}/measurements", headers=headers)
+    assert listed.json() == []
+    again = client.post(url, json={"reason": "wrong patient"}, headers=headers)
+    assert again.status_code == 404
+    with session_scope(session_factory) as s:
+        row = s.get(OutcomeMeasurement, made["id"])
+        assert row is not None and row.voided and row.void_reason == "wrong patient"
 
 
-def test_timeline_judges_against_first_and_previous_with_the_mcid(
-    client: TestClient, world: World
-) -> None:
+def test_timeline_judgments_and_goal_status(client: TestClient, world: World) -> None:
     headers = token(client, world, "therapist_madrid")
     ana = world.ids["patient_ana"]
     # Ana is 10 days after her stroke: acute, MCID 0.18 m/s, MDC 0.05 m/s below 0.4 m/s.
@@ -135,12 +145,7 @@ def test_timeline_judges_against_first_and_previous_with_the_mcid(
     # 0.40 -> 0.50 m/s: from 0.4 m/s the MDC is 0.11 m/s (Hosoi 2023), so +0.10 is not real.
     assert [p["judgment_from_previous"] for p in points] == [None, "improved", "within_error"]
     assert points[2]["change_from_first"] == pytest.approx(0.25)
-
-
-def test_goal_status_follows_the_measurements(client: TestClient, world: World) -> None:
-    headers = token(client, world, "therapist_madrid")
-    ana = world.ids["patient_ana"]
-    _record(client, headers, ana, _walk(TODAY - timedelta(days=2), 25))  # 0.40 m/s
+    # A goal set now starts from the latest value, 0.50 m/s; reaching 0.8 m/s meets it.
     url = f"/api/v1/outcomes/patients/{ana}/goals"
     goal = {
         "measure": "ten_mwt_comfortable_mps",
@@ -149,7 +154,7 @@ def test_goal_status_follows_the_measurements(client: TestClient, world: World) 
     }
     made = client.post(url, json=goal, headers=headers)
     assert made.status_code == 201, made.text
-    assert made.json()["baseline_value"] == 0.4 and made.json()["status"] == "on_track"
+    assert made.json()["baseline_value"] == 0.5 and made.json()["status"] == "on_track"
     _record(client, headers, ana, _walk(TODAY, 12.5))  # 0.80 m/s: reached already
     listed = client.get(url, headers=headers).json()
     assert [(g["status"], g["latest_value"]) for g in listed] == [("met", 0.8)]
@@ -157,23 +162,6 @@ def test_goal_status_follows_the_measurements(client: TestClient, world: World) 
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "target_date"
     out_of_range = client.post(url, json={**goal, "target_value": 9}, headers=headers)
     assert out_of_range.status_code == 422 and "range" in out_of_range.json()["detail"]
-
-
-def test_void_keeps_the_row_with_its_reason_and_hides_it(
-    client: TestClient, world: World, session_factory: sessionmaker[Session]
-) -> None:
-    headers = token(client, world, "therapist_madrid")
-    lucia = world.ids["patient_lucia"]
-    made = _record(client, headers, lucia, _walk(TODAY, 20))
-    url = f"/api/v1/outcomes/measurements/{made['id']}/void"
-    assert client.post(url, json={"reason": "wrong patient"}, headers=headers).status_code == 200
-    listed = client.get(f"/api/v1/outcomes/patients/{lucia}/measurements", headers=headers)
-    assert listed.json() == []
-    again = client.post(url, json={"reason": "wrong patient"}, headers=headers)
-    assert again.status_code == 404
-    with session_scope(session_factory) as s:
-        row = s.get(OutcomeMeasurement, made["id"])
-        assert row is not None and row.voided and row.void_reason == "wrong patient"
 
 
 def test_foreign_patient_answers_like_a_missing_one(client: TestClient, world: World) -> None:

@@ -65,8 +65,9 @@ def goal_status(
 
 
 def _latest(found: list[Observation], measure: Measure) -> Observation | None:
-    series = [o for o in found if o.measure is measure]
-    return max(series, key=lambda o: o.measured_on) if series else None
+    # Sorted by day only, and stably: of two values on one day, the one recorded later wins.
+    series = sorted((o for o in found if o.measure is measure), key=lambda o: o.measured_on)
+    return series[-1] if series else None
 
 
 def _all_observations(session: Session, principal: Principal, patient_id: str) -> list[Observation]:

@@ -242,7 +242,7 @@ def build_series(patient: Patient, found: list[Observation]) -> list[Series]:
     """One series per measure, oldest first, each point judged against the first and the
     previous one with the MDC and MCID of the patient's population at the first point."""
     by_measure: dict[Measure, list[Observation]] = {}
-    for obs in sorted(found, key=lambda o: (o.measured_on, o.source_id)):
+    for obs in sorted(found, key=lambda o: o.measured_on):  # stable: same day in record order
         by_measure.setdefault(obs.measure, []).append(obs)
     series: list[Series] = []
     for measure in Measure:  # catalogue order, so pages list measures alike for every patient
