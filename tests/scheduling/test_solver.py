@@ -88,12 +88,31 @@ def test_hand_checkable_instance_who_goes_where_and_why_not():
     assert s.stats_.stages[0].objective == 4 and s.stats_.gap_pct == 0.0
 
 
-def test_unapproved_model_and_missing_certification_are_explained():
-    only_b = [DeviceUnit("UB", "B", "C1")]
-    pb = one_clinic([patient("P1", country="FR")], units=only_b)
-    s = SessionScheduler(time_limit_s=2, num_workers=1).solve(pb)
-    assert s.assignments_ == []
-    assert s.unscheduled_["P1"] == ["no approved model within 40 km: B not approved in FR"]
+def test_approval_is_checked_in_the_clinics_country_not_the_patients():
+    # Geneva clinic, patient at home in Annemasse (France, 8 km away). A carries only the CE mark
+    # (DE, FR); B only the Swiss approval.
+    geneva = (46.2044, 6.1432)
+    hours = {d: (time(8), time(10)) for d in range(5)}
+    clinic = Clinic("GVA", "CH", "Europe", *geneva, hours, name="Geneva")
+    models = [
+        DeviceModel("A", 1.50, 1.90, 100.0, frozenset({"DE", "FR"})),
+        DeviceModel("B", 1.50, 1.90, 100.0, frozenset({"CH"})),
+    ]
+    annemasse = patient("P1", country="FR", home_lat_deg=46.1934, home_lon_deg=6.2342)
+
+    def solve(units: list[DeviceUnit]):
+        ther = [Therapist("T1", "GVA", frozenset({"A", "B"}), hours)]
+        pb = SchedulingProblem([clinic], models, units, ther, [annemasse], Horizon(MONDAY, 1), 40.0)
+        return SessionScheduler(time_limit_s=2, num_workers=1).solve(pb)
+
+    refused = solve([DeviceUnit("UA", "A", "GVA")])
+    assert refused.assignments_ == []
+    assert refused.unscheduled_["P1"] == [
+        "no approved model within 40 km: not approved in the clinic's country for A at Geneva (CH)"
+    ]
+    # The Swiss-approved model serves her in Geneva although France has not approved it.
+    served = solve([DeviceUnit("UB", "B", "GVA")])
+    assert {(a.patient_id, a.unit_id) for a in served.assignments_} == {("P1", "UB")}
 
 
 def test_more_sessions_beats_shorter_wait():

@@ -22,12 +22,24 @@ class Ledger:
         self.therapists_at: dict[str, list[str]] = defaultdict(list)
         for t in problem.therapists:
             self.therapists_at[t.clinic_id].append(t.id)
-        self.patient_days: set[tuple[str, int]] = set()
+        self.patient_days: set[tuple[str, int]] = {
+            (p.id, d) for p in problem.patients for d in problem.patient_days(p)
+        }
 
     def week_plan(
-        self, patient: WaitingPatient, unit_id: str, week: int, n: int, pref: int | None = None
+        self,
+        patient: WaitingPatient,
+        unit_id: str,
+        week: int,
+        n: int,
+        pref: int | None = None,
+        therapist_id: str | None = None,
     ) -> list[tuple[int, str]]:
-        """Up to ``n`` (slot, therapist) on distinct free days of ``week``; earliest first."""
+        """Up to ``n`` (slot, therapist) on distinct free days of ``week``; earliest first.
+
+        ``pref`` is the patient's usual slot of the day, ``therapist_id`` their usual therapist;
+        both are taken when free, another time or certified therapist otherwise.
+        """
         h = self.problem.horizon
         unit = self.problem.unit_by_id[unit_id]
         per_week = 7 * h.slots_per_day
@@ -39,6 +51,8 @@ class Ledger:
             for t in self.therapists_at[unit.clinic_id]
             if unit.model_id in self.problem.therapist_by_id[t].certified_model_ids
         ]
+        if therapist_id in ther:
+            ther.sort(key=lambda t: t != therapist_id)
         plan: list[tuple[int, str]] = []
         days: set[int] = set()
         for s in slots:
@@ -72,7 +86,7 @@ class Ledger:
                     t,
                     unit.clinic_id,
                     start,
-                    start + timedelta(minutes=h.slot_min),
+                    start + timedelta(minutes=h.session_min),
                 )
             )
         return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 EARTH_RADIUS_KM = 6371.0088
@@ -42,12 +42,15 @@ def haversine_km(lat1_deg: float, lon1_deg: float, lat2_deg: float, lon2_deg: fl
 class Clinic:
     id: str
     country: str
-    """ISO 3166-1 alpha-2 code; model approvals are checked against the patient's country."""
+    """ISO 3166-1 alpha-2 code; a model must be approved here, where the unit is used (a patient
+    from Annemasse treated in Geneva needs the Swiss approval, not the French one)."""
     region: str
     lat_deg: float
     lon_deg: float
     opening_hours: WeeklyHours
     name: str = ""
+    closed_days: frozenset[date] = frozenset()
+    """Days the clinic is closed although its weekly hours say open (public holidays)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class Therapist:
     certified_model_ids: frozenset[str]
     working_hours: WeeklyHours
     booked: tuple[Interval, ...] = ()
+    """Sessions already on the calendar, and leave (any time the therapist cannot be booked)."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,9 @@ class WaitingPatient:
     """Sessions still to be given in the course (the whole course for a new patient)."""
     referring_clinic_id: str | None = None
     """The clinic whose own waitlist holds the patient today (used by the status-quo baseline)."""
+    booked: tuple[Interval, ...] = ()
+    """The patient's sessions already on the calendar inside the horizon (booked by hand or by an
+    earlier run): they count towards the weekly dose and no second session lands on their day."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,20 @@ class Horizon:
     start_date: date
     weeks: int
     slot_min: int = 60
+    changeover_min: int = 0
+    """Minutes kept free at the end of every slot to take one patient out of the device and fit
+    the next; a session lasts ``slot_min - changeover_min``."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.changeover_min < self.slot_min:
+            raise SchedulingInputError(
+                f"changeover of {self.changeover_min} min must be 0 or more and shorter than "
+                f"the {self.slot_min}-min slot"
+            )
+
+    @property
+    def session_min(self) -> int:
+        return self.slot_min - self.changeover_min
 
     @property
     def n_days(self) -> int:
@@ -143,12 +164,19 @@ class Horizon:
     def week_of(self, slot: int) -> int:
         return slot // (7 * self.slots_per_day)
 
-    def slots_within(self, hours: WeeklyHours, blocked: Iterable[Interval] = ()) -> list[int]:
-        """Slots fully inside the weekly hours and not overlapping any blocked interval."""
+    def slots_within(
+        self,
+        hours: WeeklyHours,
+        blocked: Iterable[Interval] = (),
+        closed_days: frozenset[date] = frozenset(),
+    ) -> list[int]:
+        """Slots fully inside the weekly hours, not on a closed day and not overlapping any
+        blocked interval."""
         out: list[int] = []
         for day in range(self.n_days):
-            weekday = (self.start_date + timedelta(days=day)).weekday()
-            if weekday not in hours:
+            on = self.start_date + timedelta(days=day)
+            weekday = on.weekday()
+            if weekday not in hours or on in closed_days:
                 continue
             opens, closes = hours[weekday]
             open_min = opens.hour * 60 + opens.minute
@@ -222,13 +250,52 @@ class SchedulingProblem:
     def unit_slots(self, unit: DeviceUnit) -> list[int]:
         """Bookable slots of a unit: clinic open, no maintenance, not already booked."""
         clinic = self.clinic_by_id[unit.clinic_id]
-        return self.horizon.slots_within(clinic.opening_hours, (*unit.maintenance, *unit.booked))
+        return self.horizon.slots_within(
+            clinic.opening_hours, (*unit.maintenance, *unit.booked), clinic.closed_days
+        )
 
     def therapist_slots(self, therapist: Therapist) -> list[int]:
         """Slots a therapist can run a session: working, clinic open, not already booked."""
         clinic = self.clinic_by_id[therapist.clinic_id]
         working = set(self.horizon.slots_within(therapist.working_hours, therapist.booked))
-        return [s for s in self.horizon.slots_within(clinic.opening_hours) if s in working]
+        return [
+            s
+            for s in self.horizon.slots_within(clinic.opening_hours, (), clinic.closed_days)
+            if s in working
+        ]
+
+    def patient_days(self, patient: WaitingPatient) -> set[int]:
+        """Horizon days on which the patient already has a session."""
+        return {self.horizon.day_of(s) for s in self.horizon.slots_overlapping(patient.booked)}
+
+    def patient_week_sessions(self, patient: WaitingPatient) -> dict[int, int]:
+        """Week -> sessions the patient already has in it (one a day at most counts)."""
+        out: dict[int, int] = {}
+        for day in self.patient_days(patient):
+            out[day // 7] = out.get(day // 7, 0) + 1
+        return out
+
+    def with_booked(self, assignments: Iterable[Assignment]) -> SchedulingProblem:
+        """The same instance with these sessions on the units', therapists' and patients'
+        calendars (courses continued before the new starts are planned around them)."""
+        by_unit: dict[str, list[Interval]] = {}
+        by_therapist: dict[str, list[Interval]] = {}
+        by_patient: dict[str, list[Interval]] = {}
+        for a in assignments:
+            # The changeover after a session is the unit's and therapist's time too.
+            slot = (a.start, a.start + timedelta(minutes=self.horizon.slot_min))
+            by_unit.setdefault(a.unit_id, []).append(slot)
+            by_therapist.setdefault(a.therapist_id, []).append(slot)
+            by_patient.setdefault(a.patient_id, []).append((a.start, a.end))
+        return SchedulingProblem(
+            self.clinics,
+            self.models,
+            [replace(u, booked=(*u.booked, *by_unit.get(u.id, []))) for u in self.units],
+            [replace(t, booked=(*t.booked, *by_therapist.get(t.id, []))) for t in self.therapists],
+            [replace(p, booked=(*p.booked, *by_patient.get(p.id, []))) for p in self.patients],
+            self.horizon,
+            self.travel_limit_km,
+        )
 
 
 @dataclass(frozen=True)
@@ -272,13 +339,13 @@ def schedule_violations(problem: SchedulingProblem, assignments: Iterable[Assign
         tag = f"{a.patient_id}@{a.unit_id} {a.start:%Y-%m-%d %H:%M}"
         if a.clinic_id != c.id:
             out.append(f"{tag}: clinic {a.clinic_id} is not the unit's clinic {c.id}")
-        if a.end - a.start != timedelta(minutes=h.slot_min):
-            out.append(f"{tag}: session is not one slot long")
+        if a.end - a.start != timedelta(minutes=h.session_min):
+            out.append(f"{tag}: session does not last {h.session_min} min (changeover kept)")
         slot = h.slot_of(a.start)
         if not m.fits(p.height_m, p.weight_kg):
             out.append(f"{tag}: patient outside {m.id} size/weight range")
-        if p.country not in m.approved_countries:
-            out.append(f"{tag}: {m.id} not approved in {p.country}")
+        if c.country not in m.approved_countries:
+            out.append(f"{tag}: {m.id} not approved in {c.country}, where the unit is used")
         if t.clinic_id != c.id:
             out.append(f"{tag}: therapist {t.id} does not work at {c.id}")
         if m.id not in t.certified_model_ids:
@@ -296,14 +363,15 @@ def schedule_violations(problem: SchedulingProblem, assignments: Iterable[Assign
             if key in busy:
                 out.append(f"{tag}: {what} double-booked")
             busy.add(key)
-        if (p.id, a.start.date()) in patient_day:
+        if (p.id, a.start.date()) in patient_day or h.day_of(slot) in problem.patient_days(p):
             out.append(f"{tag}: patient has two sessions on one day")
         patient_day.add((p.id, a.start.date()))
         wk = (p.id, h.week_of(slot))
         per_patient_week[wk] = per_patient_week.get(wk, 0) + 1
         per_patient[p.id] = per_patient.get(p.id, 0) + 1
     for (pid, week), n in per_patient_week.items():
-        if n > problem.patient_by_id[pid].sessions_per_week:
+        already = problem.patient_week_sessions(problem.patient_by_id[pid]).get(week, 0)
+        if n + already > problem.patient_by_id[pid].sessions_per_week:
             out.append(f"{pid}: {n} sessions in week {week}, more than wanted")
     for pid, n in per_patient.items():
         if n > problem.patient_by_id[pid].course_sessions:

@@ -7,9 +7,10 @@ showed, in sessions:
 - **gain** of one more unit of model *m* at clinic *c*: the hours of the period in which a
   therapist of *c* certified for *m* was working and free while no unit of *m* at *c* was free
   (what an extra unit would have turned into sessions), capped by the demand of today's queue
-  that may use *m* at *c* under the hard rules (size and weight in range, *m* approved in the
-  patient's country, *c* within the travel limit). Units alone do not treat anyone: where the
-  certified therapists are the ones fully booked, the gain is zero and nothing moves there.
+  that may use *m* at *c* under the hard rules (size and weight in range, *m* approved in
+  *c*'s country, where it would be used, *c* within the travel limit). Units alone do not
+  treat anyone: where the certified therapists are the ones fully booked, the gain is zero
+  and nothing moves there.
 - **loss** of taking a unit away: its sessions of the period at hours when no other unit of its
   model at its clinic was free (the others could have taken the rest).
 
@@ -97,9 +98,7 @@ def plan_unit_moves(
             demand = pb.horizon.weeks * sum(
                 p.sessions_per_week
                 for p in pb.patients
-                if m.fits(p.height_m, p.weight_kg)
-                and p.country in m.approved_countries
-                and pb.distance_km(p, c) <= pb.travel_limit_km
+                if m.fits(p.height_m, p.weight_kg) and pb.distance_km(p, c) <= pb.travel_limit_km
             )
             if min(len(spare), demand) > 0:
                 gain[(c.id, m.id)] = min(len(spare), demand)

@@ -117,7 +117,8 @@ def _check_pairs(
                 failed["height"].append((c.id, mid))
             elif p.weight_kg > m.weight_max_kg:
                 failed["weight"].append((c.id, mid))
-            elif p.country not in m.approved_countries:
+            elif c.country not in m.approved_countries:
+                # The approval that counts is the one where the device is used: the clinic's.
                 failed["approval"].append((c.id, mid))
             elif (c.id, mid) not in certified:
                 failed["therapist"].append((c.id, mid))
@@ -166,9 +167,14 @@ def _explain(
         )
         reasons.append(f"weight {p.weight_kg:.0f} kg above {who} (at most {top:.0f} kg)")
     if failed["approval"]:
+        pairs = ", ".join(
+            f"{problem.model_label(m)} at {problem.clinic_label(c)} "
+            f"({problem.clinic_by_id[c].country})"
+            for c, m in failed["approval"]
+        )
         reasons.append(
-            f"no approved model within {limit:.0f} km: {', '.join(models('approval'))} "
-            f"not approved in {p.country}"
+            f"no approved model within {limit:.0f} km: not approved in the clinic's country "
+            f"for {pairs}"
         )
     if failed["therapist"]:
         pairs = ", ".join(

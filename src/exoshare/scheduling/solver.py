@@ -158,6 +158,7 @@ class SessionScheduler:
         self.__dict__.pop("_usage", None)
         self._master_solution: list[_Choice] = []
 
+        self._patient_days = [problem.patient_days(p) for p in problem.patients]
         screening = screen(problem)
         self.unscheduled_.update(screening.reasons)
         self._build_groups(screening.group_slots)
@@ -225,6 +226,8 @@ class SessionScheduler:
         out: list[_Choice] = []
         for pi, p in enumerate(pb.patients):
             opts = [o for o in options.get(p.id, []) if (o.clinic_id, o.model_id) in self._gidx]
+            # Sessions already on the patient's calendar fill part of the week's dose and its days.
+            already = pb.patient_week_sessions(p)
             for o in opts[: self.max_options_per_patient]:
                 gi = self._gidx[(o.clinic_id, o.model_id)]
                 for s in range(h.weeks):
@@ -232,7 +235,12 @@ class SessionScheduler:
                     for w in range(h.weeks):
                         n = 0
                         if w >= s:
-                            n = min(p.sessions_per_week, self._group_week_days[(gi, w)], left)
+                            n = min(
+                                p.sessions_per_week - already.get(w, 0),
+                                self._group_week_days[(gi, w)] - already.get(w, 0),
+                                left,
+                            )
+                            n = max(0, n)
                         per_week.append(n)
                         left -= n
                     total = sum(per_week)
@@ -637,9 +645,10 @@ class SessionScheduler:
         )
         sessions: list[tuple[int, str, int]] = []  # (patient, unit, slot)
         for u, ch in order:
+            taken_days = self._patient_days[ch.patient]
             by_day: dict[int, list[int]] = defaultdict(list)
             for s in usable[u]:
-                if (u, s) not in unit_used:
+                if (u, s) not in unit_used and h.day_of(s) not in taken_days:
                     by_day[h.day_of(s)].append(s)
             if ch.start_week == w:
                 days = sorted(by_day)
@@ -666,7 +675,7 @@ class SessionScheduler:
             start = h.slot_start(s)
             out.append(
                 Assignment(
-                    pb.patients[pi].id, u, t, cid, start, start + timedelta(minutes=h.slot_min)
+                    pb.patients[pi].id, u, t, cid, start, start + timedelta(minutes=h.session_min)
                 )
             )
         return out
@@ -699,6 +708,8 @@ class SessionScheduler:
                 active = True
                 zs = []
                 for d in days:
+                    if d in self._patient_days[ch.patient]:
+                        continue
                     v = model.new_bool_var("")
                     z[(uid, i, d)] = v
                     zs.append(v)
@@ -755,7 +766,7 @@ class SessionScheduler:
                             slot_ther[s][uid],
                             cid,
                             start,
-                            start + timedelta(minutes=h.slot_min),
+                            start + timedelta(minutes=h.session_min),
                         )
                     )
         return out
