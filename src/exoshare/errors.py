@@ -16,7 +16,7 @@ branch to handle a family: ``except Conflict`` catches a lease clash and a taken
     ├── Conflict                       409  conflict
     │   ├── LeaseConflict, UnitOnLease, CustodyConflict        (fleet)
     │   ├── InvoiceIssued                                       (fleet billing)
-    │   ├── SlotTaken                                           (scheduling)
+    │   ├── SlotTaken, BookingRefused                           (scheduling)
     │   ├── SessionNotEligible                                  (clinical safety)
     │   ├── InvalidTransition, SessionNotLive, UnitBusy,
     │   │   CommandPending, AlreadyAcknowledged,                (tele-rehabilitation)
@@ -167,6 +167,20 @@ class SlotTaken(Conflict):
 
     slug = "slot-taken"
     title = "Slot already booked"
+
+
+class BookingRefused(Conflict):
+    """A session booked by hand breaks a scheduling rule (hours, holiday, overlap, dose, travel);
+    ``errors`` lists every one, each with the field to change."""
+
+    slug = "booking-refused"
+    title = "Booking breaks a scheduling rule"
+
+    def __init__(self, found: Sequence[tuple[str, str]]) -> None:
+        super().__init__(
+            "; ".join(reason for _, reason in found),
+            errors=[{"field": field, "reason": reason} for field, reason in found],
+        )
 
 
 class Refusal(Protocol):

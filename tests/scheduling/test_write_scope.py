@@ -58,6 +58,9 @@ def world(session_factory: sessionmaker[Session]) -> World:
             s, SYSTEM_SEEDING, world.ids["therapist_madrid"], world.ids["model"],
             date(2025, 1, 1), date(2027, 12, 31),
         )  # fmt: skip
+        set_opening_hours(
+            s, SYSTEM_SEEDING, world.ids["madrid"], {d: (time(8), time(18)) for d in range(5)}
+        )
     return world
 
 
@@ -252,12 +255,16 @@ def test_an_operator_of_one_country_schedules_only_that_countrys_waitlist(
         run = run_schedule(s, principal_for(s, user), date(2026, 3, 2), weeks=1, time_limit_s=5)
         assert run.patients_waiting == 1
     with session_scope(session_factory) as s:
+        status = dict(s.execute(select(WaitlistEntry.patient_id, WaitlistEntry.status)).all())
         reasons = dict(
             s.execute(select(WaitlistEntry.patient_id, WaitlistEntry.unscheduled_reasons)).all()
         )
-    # Madrid's patient was considered (and could not be placed: no hours); Nairobi's untouched.
-    assert reasons[world.ids["patient_carlos"]]
-    assert reasons[world.ids["patient_amani"]] is None
+    # Madrid's patient was considered (and booked); Nairobi's untouched.
+    assert status[world.ids["patient_carlos"]] == "scheduled"
+    assert (status[world.ids["patient_amani"]], reasons[world.ids["patient_amani"]]) == (
+        "waiting",
+        None,
+    )
 
 
 def test_an_operator_of_one_country_certifies_only_that_countrys_therapists(

@@ -7,7 +7,7 @@ Strider X2 through 2026 and the model is CE marked, so the baseline session pass
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -30,6 +30,7 @@ from exoshare.fleet.schemas import MaintenanceKind
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
 from exoshare.scheduling import bookings, certifications, eligibility, problem_from_db
+from exoshare.scheduling.hours import set_opening_hours
 from exoshare.scheduling.models import BookedSession
 from exoshare.telemetry.models import TelemetrySession
 from exoshare.telerehab import sessions as telerehab_sessions
@@ -288,8 +289,10 @@ def test_a_manual_booking_is_checked_like_the_solver_checks_its_own(
     session_factory: sessionmaker[Session],
 ) -> None:
     world = _baseline(session_factory)
-    starts = datetime(2026, 6, 15, 9, tzinfo=UTC)
+    starts = datetime(2026, 6, 15, 9, tzinfo=UTC)  # a Monday
     with session_scope(session_factory) as s:
+        # The scheduling rules hold too: the clinic is open and its therapist at work then.
+        set_opening_hours(s, SYSTEM_SEEDING, world.ids["madrid"], {0: (time(8), time(18))})
         carlos = s.get(Patient, world.ids["patient_carlos"])
         assert carlos is not None
         carlos.height_m = 1.96  # too tall for the Strider X2 (1.50–1.95 m)

@@ -15,13 +15,19 @@ from sqlalchemy.orm import Session
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc
 from exoshare.devices import service as devices_service
-from exoshare.errors import InvalidInput, SlotTaken
+from exoshare.errors import BookingRefused, InvalidInput, SlotTaken
 from exoshare.fleet.custody import current_holders
 from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
 from exoshare.scheduling import eligibility
-from exoshare.scheduling.clinics import is_therapist_of, may_manage
+from exoshare.scheduling.booking_rules import booking_refusals, overlaps
+from exoshare.scheduling.clinics import is_therapist_of, may_manage, zone_of
 from exoshare.scheduling.models import BookedSession
+from exoshare.scheduling.schemas import WaitlistStatus
+from exoshare.scheduling.waitlist import active_entry
+
+DEFAULT_CHANGEOVER_MIN = 15
+"""Minutes kept free after each session to take the patient out and fit the next one."""
 
 
 def insert_sessions(session: Session, rows: list[BookedSession]) -> None:
@@ -44,9 +50,17 @@ def book_session(
     unit_id: str,
     therapist_id: str,
     starts_at: datetime,
-    duration_min: int = 60,
+    duration_min: int = 45,
+    changeover_min: int = DEFAULT_CHANGEOVER_MIN,
+    travel_limit_km: float = 50.0,
 ) -> BookedSession:
     """Book one session by hand. Two requests for the same unit slot: exactly one wins.
+
+    The booking meets the solver's rules (:mod:`booking_rules`: opening hours, holidays, the
+    therapist's hours, no overlap with the changeover kept, one session a day, the weekly dose
+    and the course, the travel limit) and the clinical-safety rule (:mod:`eligibility`); every
+    rule broken is named at once. It joins the patient's course on the waitlist, which the next
+    schedule run then continues around it.
 
     The unit, the patient and the therapist must each be one the caller can see (a unit held
     by a clinic in their device scope, a patient whose record they may read, a therapist of the
@@ -103,5 +117,36 @@ def book_session(
         starts_at=start,
         ends_at=start + timedelta(minutes=duration_min),
     )
+    entry = active_entry(session, patient.id)
+    broken = booking_refusals(
+        session,
+        patient=patient,
+        entry=entry,
+        clinic=clinic,
+        therapist_id=therapist_id,
+        start=start,
+        duration=timedelta(minutes=duration_min),
+        travel_limit_km=travel_limit_km,
+    )
+    if broken:
+        raise BookingRefused(broken)
+    in_the_way = overlaps(
+        session,
+        patient.id,
+        unit.id,
+        therapist_id,
+        start.astimezone(zone_of(clinic)),
+        start.astimezone(zone_of(clinic)) + timedelta(minutes=duration_min),
+        timedelta(minutes=changeover_min),
+    )
+    if in_the_way:
+        raise SlotTaken("; ".join(reason for _, reason in in_the_way))
+    if entry is not None:
+        row.waitlist_entry_id = entry.id
     insert_sessions(session, [row])
+    if entry is not None:
+        entry.status = WaitlistStatus.scheduled
+        if entry.first_session_at is None or as_utc(entry.first_session_at) > start:
+            entry.first_session_at = start
+        entry.unscheduled_reasons = None
     return row

@@ -84,3 +84,28 @@ def working_hours_by_therapist(
     for w in session.scalars(select(TherapistWorkingHours)):
         out.setdefault((w.therapist_id, w.clinic_id), []).append((w.weekday, w.starts, w.ends))
     return out
+
+
+def opening_hours_of(session: Session, clinic_id: str) -> dict[int, tuple[time, time]]:
+    """One clinic's weekday -> (opens, closes); a missing weekday is closed."""
+    return {
+        h.weekday: (h.opens, h.closes)
+        for h in session.scalars(
+            select(ClinicOpeningHours).where(ClinicOpeningHours.clinic_id == clinic_id)
+        )
+    }
+
+
+def working_hours_of(
+    session: Session, therapist_id: str, clinic_id: str
+) -> dict[int, tuple[time, time]]:
+    """A therapist's weekday -> (starts, ends) at a clinic; empty when none are recorded."""
+    return {
+        w.weekday: (w.starts, w.ends)
+        for w in session.scalars(
+            select(TherapistWorkingHours).where(
+                TherapistWorkingHours.therapist_id == therapist_id,
+                TherapistWorkingHours.clinic_id == clinic_id,
+            )
+        )
+    }

@@ -1,6 +1,7 @@
 """The bridge from the database to the pure solver: :func:`build_problem` reads clinics, units,
-therapists and the waitlist and returns the :class:`~exoshare.scheduling.problem.SchedulingProblem`
-the solver takes (clinic-local times on the slot grid).
+therapists, the waitlist and the courses already started, and returns the
+:class:`~exoshare.scheduling.problem.SchedulingProblem` the solver takes (clinic-local times on the
+slot grid) with the :class:`~exoshare.scheduling.courses.StartedCourse` list booked before it.
 
 The solver, FCFS baseline and simulation never see SQL; this module is the one place that
 translates rows into their dataclasses.
@@ -23,24 +24,39 @@ from exoshare.devices.approvals.service import approved_countries
 from exoshare.fleet.custody import current_holders
 from exoshare.fleet.maintenance import unavailable_intervals
 from exoshare.network import service as network_service
+from exoshare.scheduling import eligibility
 from exoshare.scheduling import problem as sp
 from exoshare.scheduling.certifications import certified_models
 from exoshare.scheduling.clinics import local, zone_of
+from exoshare.scheduling.courses import StartedCourse
 from exoshare.scheduling.hours import opening_hours_by_clinic, working_hours_by_therapist
 from exoshare.scheduling.models import BookedSession, WaitlistEntry
 from exoshare.scheduling.priority import PRIORITY_WEIGHT
-from exoshare.scheduling.waitlist import waiting_entries
+from exoshare.scheduling.public_holidays import public_holidays
+from exoshare.scheduling.waitlist import active_entries, sessions_of_entries
 
 if TYPE_CHECKING:
+    from exoshare.devices.models import DeviceUnit
     from exoshare.network.models import OrgUnit
+
+UNIT_AWAY = {
+    eligibility.UNIT_NOT_HELD,
+    eligibility.UNIT_LEASE_ENDED,
+    eligibility.UNIT_LEASED_ELSEWHERE,
+    eligibility.UNIT_NOT_FUNCTIONING,
+}
+"""Refusals that take a unit away from its clinic for a day (maintenance is read as intervals)."""
 
 
 @dataclass
 class BuiltProblem:
     problem: sp.SchedulingProblem
+    """The patients waiting for a first session, and what can be booked."""
     entries: dict[str, WaitlistEntry]
-    """Waitlist entry id (the solver's patient id) -> entry."""
+    """Waitlist entry id (the solver's patient id) -> entry, waiting and started alike."""
     clinics: dict[str, OrgUnit]
+    courses: list[StartedCourse]
+    """Started courses with sessions still to book: booked before the waiting patients."""
 
 
 def _weekly(rows: list[tuple[int, time, time]]) -> sp.WeeklyHours:
@@ -54,17 +70,20 @@ def build_problem(
     travel_limit_km: float = 50.0,
     slot_min: int = 60,
     clinic_ids: list[str] | None = None,
+    changeover_min: int = 0,
 ) -> BuiltProblem:
-    """The solver's instance from the database: every clinic with opening hours and a location,
-    every functioning unit at the clinic holding it, certified therapists, waiting patients.
+    """The solver's instance from the database: every clinic with opening hours, a location and
+    its country's public holidays, every functioning unit at the clinic holding it (on the days
+    it may use it), certified therapists, waiting patients, and the courses already started.
 
     ``clinic_ids`` narrows it to those clinics: their units and therapists, and the waiting
     patients of those clinics only (an operator of one region schedules that region).
     """
-    horizon = sp.Horizon(start, weeks, slot_min)
+    horizon = sp.Horizon(start, weeks, slot_min, changeover_min)
     clinic_rows = {c.id: c for c in network_service.located_clinics(session, clinic_ids)}
     regions = network_service.region_codes(session)
     opening = opening_hours_by_clinic(session)
+    last_day = horizon.end_date - timedelta(days=1)
     clinics = []
     for c in clinic_rows.values():
         region = next((regions[p] for p in c.path.strip("/").split("/") if p in regions), "")
@@ -77,6 +96,7 @@ def build_problem(
                 float(c.longitude or 0),
                 _weekly(opening.get(c.id, [])),
                 name=c.name,
+                closed_days=public_holidays(c.country_code or "", start, last_day),
             )
         )
     window_start = datetime.combine(start, time(), tzinfo=UTC) - timedelta(days=1)
@@ -95,11 +115,15 @@ def build_problem(
     )
     booked_by_unit: dict[str, list[sp.Interval]] = defaultdict(list)
     booked_by_therapist: dict[str, list[sp.Interval]] = defaultdict(list)
+    booked_by_patient: dict[str, list[sp.Interval]] = defaultdict(list)
     for b in booked:
         zone = zone_of(clinic_rows[b.clinic_id]) if b.clinic_id in clinic_rows else ZoneInfo("UTC")
         interval = (local(b.starts_at, zone), local(b.ends_at, zone))
-        booked_by_unit[b.unit_id].append(interval)
-        booked_by_therapist[b.therapist_id].append(interval)
+        # The changeover after a session is the unit's and therapist's time too.
+        held = (interval[0], max(interval[1], interval[0] + timedelta(minutes=slot_min)))
+        booked_by_unit[b.unit_id].append(held)
+        booked_by_therapist[b.therapist_id].append(held)
+        booked_by_patient[b.patient_id].append(interval)
     units = []
     for u in unit_rows:
         clinic = clinic_rows[holders[u.id]]
@@ -109,14 +133,17 @@ def build_problem(
                 u.id,
                 u.model_id,
                 clinic.id,
-                tuple((local(a, zone), local(b, zone)) for a, b in blocked[u.id]),
+                (
+                    *((local(a, zone), local(b, zone)) for a, b in blocked[u.id]),
+                    *_days_away(session, u, clinic, horizon),
+                ),
                 tuple(booked_by_unit.get(u.id, [])),
             )
         )
     model_ids = sorted({u.model_id for u in unit_rows})
     countries = approved_countries(session, model_ids)
     # A unit whose model may not be used in its clinic's country is offered to nobody there
-    # (the clinical-safety rule); the solver then also checks the patient's country.
+    # (the clinical-safety rule); the solver checks the same rule (the clinic's country).
     units = [
         u
         for u in units
@@ -156,9 +183,16 @@ def build_problem(
             )
         )
 
-    entries = {e.id: e for e in waiting_entries(session, clinic_ids)}
-    patients = [
-        sp.WaitingPatient(
+    entries = {e.id: e for e in active_entries(session, clinic_ids)}
+    given = sessions_of_entries(session, list(entries.values()))
+    patients: list[sp.WaitingPatient] = []
+    courses: list[StartedCourse] = []
+    for e in entries.values():
+        done = given.get(e.id, [])
+        left = e.course_sessions - len(done)
+        if left <= 0:
+            continue
+        patient = sp.WaitingPatient(
             e.id,
             e.home_latitude,
             e.home_longitude,
@@ -169,12 +203,61 @@ def build_problem(
             PRIORITY_WEIGHT[e.priority],
             e.priority_reason,
             e.sessions_per_week,
-            e.course_sessions,
+            left,
             e.clinic_id if e.clinic_id in clinic_rows else None,
+            tuple(booked_by_patient.get(e.patient_id, [])),
         )
-        for e in entries.values()
-    ]
+        if not done:
+            patients.append(patient)
+            continue
+        latest = done[-1]
+        if latest.clinic_id not in clinic_rows:
+            continue  # the course runs at a clinic outside this run
+        zone = zone_of(clinic_rows[latest.clinic_id])
+        at = local(latest.starts_at, zone)
+        courses.append(
+            StartedCourse(
+                patient,
+                latest.clinic_id,
+                latest.unit.model_id,
+                latest.unit_id,
+                latest.therapist_id,
+                (at.hour * 60 + at.minute) // slot_min,
+            )
+        )
     problem = sp.SchedulingProblem(
         clinics, models, units, therapists, patients, horizon, travel_limit_km
     )
-    return BuiltProblem(problem, entries, clinic_rows)
+    return BuiltProblem(problem, entries, clinic_rows, courses)
+
+
+def _days_away(
+    session: Session, unit: DeviceUnit, clinic: OrgUnit, horizon: sp.Horizon
+) -> list[sp.Interval]:
+    """The horizon's days on which the clinic may not use the unit: a lease ended or let it to
+    another clinic, custody moved it away, its status changed (the clinical-safety rule of
+    :mod:`~exoshare.scheduling.eligibility`, asked at the clinic's noon).
+
+    Asked on the first and last day and once a week between; only a unit whose answer is not
+    the same every time is asked day by day (a lease that starts and ends between two weekly
+    looks is missed, and is caught by the rule again when the session starts).
+    """
+    zone = zone_of(clinic)
+    days = [horizon.start_date + timedelta(days=d) for d in range(horizon.n_days)]
+
+    def away(day: date) -> bool:
+        at = datetime.combine(day, time(12), tzinfo=zone)
+        found = eligibility.unit_refusals(session, unit, clinic, at, timedelta(minutes=1))
+        return any(r.code in UNIT_AWAY for r in found)
+
+    looks = {day: away(day) for day in (*days[::7], days[-1])}
+    if any(looks.values()) and not all(looks.values()):
+        looks.update({day: away(day) for day in days if day not in looks})
+    elif all(looks.values()):
+        looks = dict.fromkeys(days, True)
+    midnight = time()
+    return [
+        (datetime.combine(day, midnight), datetime.combine(day + timedelta(days=1), midnight))
+        for day in days
+        if looks.get(day)
+    ]

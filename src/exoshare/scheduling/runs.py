@@ -10,8 +10,9 @@ from exoshare.auth.schemas import Role
 from exoshare.auth.scope import Permission, Principal
 from exoshare.errors import InvalidInput, PermissionDenied
 from exoshare.network import service as network_service
-from exoshare.scheduling.bookings import insert_sessions
+from exoshare.scheduling.bookings import DEFAULT_CHANGEOVER_MIN, insert_sessions
 from exoshare.scheduling.clinics import zone_of
+from exoshare.scheduling.courses import continue_courses
 from exoshare.scheduling.models import BookedSession, ScheduleRun
 from exoshare.scheduling.problem_from_db import build_problem
 from exoshare.scheduling.schemas import WaitlistStatus
@@ -25,11 +26,16 @@ def run_schedule(
     travel_limit_km: float = 50.0,
     time_limit_s: float = 30.0,
     num_workers: int = 2,
+    changeover_min: int = DEFAULT_CHANGEOVER_MIN,
 ) -> ScheduleRun:
-    """Solve the network's waitlist over ``weeks`` from ``start`` and book the result.
+    """Continue the started courses, then solve the waitlist over ``weeks`` from ``start``, and
+    book both.
 
-    Patients the solver cannot place keep waiting with the reasons it gave; booked ones move to
-    ``scheduled`` with their first session. All or nothing: a slot taken meanwhile aborts the run.
+    Started courses go first, on their own unit, therapist and time of day where free; the
+    waiting patients are planned around them and around every session already on the calendar
+    (booked by hand too). Patients the solver cannot place keep waiting with the reasons it gave;
+    booked ones move to ``scheduled`` with their first session. All or nothing: a slot taken
+    meanwhile aborts the run.
     """
     from exoshare.scheduling.solver import SessionScheduler
 
@@ -42,24 +48,26 @@ def run_schedule(
         c.id
         for c in network_service.clinics_in_scope(session, principal, Permission.scheduling_manage)
     ]
-    built = build_problem(session, start, weeks, travel_limit_km, clinic_ids=in_scope)
+    built = build_problem(
+        session, start, weeks, travel_limit_km, clinic_ids=in_scope, changeover_min=changeover_min
+    )
+    continued = continue_courses(built.problem, built.courses)
+    problem = built.problem.with_booked(continued.assignments)
     run = ScheduleRun(
         horizon_start=start,
         weeks=weeks,
         travel_limit_km=travel_limit_km,
-        patients_waiting=len(built.entries),
+        patients_waiting=len(problem.patients),
         triggered_by_id=principal.user_ref,
     )
     session.add(run)
     session.flush()
-    if not built.entries:
+    if not problem.patients and not continued.assignments:
         run.status = "nothing to schedule"
         return run
-    solver = SessionScheduler(time_limit_s=time_limit_s, num_workers=num_workers).solve(
-        built.problem
-    )
+    solver = SessionScheduler(time_limit_s=time_limit_s, num_workers=num_workers).solve(problem)
     rows = []
-    for a in solver.assignments_:
+    for a in [*continued.assignments, *solver.assignments_]:
         zone = zone_of(built.clinics[a.clinic_id])
         entry = built.entries[a.patient_id]
         rows.append(
@@ -76,26 +84,35 @@ def run_schedule(
         )
     insert_sessions(session, rows)
     first: dict[str, datetime] = {}
-    for row in rows:
+    for row in rows[len(continued.assignments) :]:
         if row.waitlist_entry_id and (
             row.waitlist_entry_id not in first or row.starts_at < first[row.waitlist_entry_id]
         ):
             first[row.waitlist_entry_id] = row.starts_at
-    for entry_id, entry in built.entries.items():
-        if entry_id in first:
+    for course in built.courses:
+        entry = built.entries[course.patient.id]
+        entry.status = WaitlistStatus.scheduled
+        entry.unscheduled_reasons = continued.short.get(entry.id)
+    for p in problem.patients:
+        entry = built.entries[p.id]
+        if entry.id in first:
             entry.status = WaitlistStatus.scheduled
-            entry.first_session_at = first[entry_id]
+            entry.first_session_at = first[entry.id]
             entry.unscheduled_reasons = None
         else:
             entry.unscheduled_reasons = solver.unscheduled_.get(
-                entry_id, ["no free capacity in the horizon"]
+                entry.id, ["no free capacity in the horizon"]
             )
     stats = solver.stats_
     run.patients_scheduled = len(first)
     run.sessions_booked = len(rows)
-    run.status = stats.status
+    run.status = stats.status or "courses continued"
     gap = stats.gap_pct
     run.gap_pct = gap if gap == gap else None  # NaN when no stage ran
     run.wall_time_s = stats.wall_time_s
+    run.notes = (
+        f"{len(built.courses)} started courses continued first with "
+        f"{len(continued.assignments)} sessions"
+    )
     session.flush()
     return run

@@ -59,6 +59,12 @@ class ScheduleRunCreate(BaseModel):
     weeks: int = Field(default=4, ge=1, le=12)
     travel_limit_km: FiniteFloat = Field(default=50.0, gt=0, le=2000)
     time_limit_s: FiniteFloat = Field(default=30.0, gt=0, le=600)
+    changeover_min: int = Field(
+        default=15,
+        ge=0,
+        le=45,
+        description="Minutes kept free after each one-hour slot's session to change patients",
+    )
 
 
 class ScheduleRunOut(BaseModel):
@@ -81,7 +87,7 @@ class BookingCreate(BaseModel):
     unit_id: str
     therapist_id: str
     starts_at: CalendarDateTime
-    duration_min: int = Field(default=60, ge=15, le=240)
+    duration_min: int = Field(default=45, ge=15, le=240)
 
 
 class BookedSessionOut(BaseModel):

@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth.scope import Permission, Principal
-from exoshare.db import utcnow
+from exoshare.db import as_utc, utcnow
 from exoshare.errors import Conflict, InvalidInput
 from exoshare.patients import service as patients_service
 from exoshare.scheduling.clinics import clinic_for, may_manage
-from exoshare.scheduling.models import WaitlistEntry
+from exoshare.scheduling.models import BookedSession, WaitlistEntry
 from exoshare.scheduling.priority import PRIORITY_WEIGHT, Priority
 from exoshare.scheduling.schemas import WaitlistStatus
 
@@ -118,10 +118,12 @@ def waitlist(
     return rows
 
 
-def waiting_entries(session: Session, clinic_ids: list[str] | None = None) -> list[WaitlistEntry]:
-    """Entries still waiting (of these clinics, if given), with patient and clinic loaded, in
-    referral order."""
-    stmt = select(WaitlistEntry).where(WaitlistEntry.status == WaitlistStatus.waiting)
+def active_entries(session: Session, clinic_ids: list[str] | None = None) -> list[WaitlistEntry]:
+    """Entries still waiting or in a course (of these clinics, if given), with patient and clinic
+    loaded, in referral order."""
+    stmt = select(WaitlistEntry).where(
+        WaitlistEntry.status.in_([WaitlistStatus.waiting, WaitlistStatus.scheduled])
+    )
     if clinic_ids is not None:
         stmt = stmt.where(WaitlistEntry.clinic_id.in_(clinic_ids))
     return list(
@@ -131,3 +133,40 @@ def waiting_entries(session: Session, clinic_ids: list[str] | None = None) -> li
             ).order_by(WaitlistEntry.referral_date, WaitlistEntry.id)
         )
     )
+
+
+def active_entry(session: Session, patient_id: str) -> WaitlistEntry | None:
+    """The patient's entry still waiting or in a course, if any (at most one: add refuses more)."""
+    return session.scalar(
+        select(WaitlistEntry).where(
+            WaitlistEntry.patient_id == patient_id,
+            WaitlistEntry.status.in_([WaitlistStatus.waiting, WaitlistStatus.scheduled]),
+        )
+    )
+
+
+def sessions_of_entries(
+    session: Session, entries: list[WaitlistEntry]
+) -> dict[str, list[BookedSession]]:
+    """Entry id -> the sessions of its course so far and ahead, by start: those booked for the
+    entry, and the patient's sessions booked without one (by hand) from the referral date on."""
+    by_patient = {e.patient_id: e for e in entries}
+    out: dict[str, list[BookedSession]] = {e.id: [] for e in entries}
+    for chunk in _chunks(list(by_patient), 500):
+        for b in session.scalars(
+            select(BookedSession)
+            .where(BookedSession.patient_id.in_(chunk))
+            .options(selectinload(BookedSession.unit))
+            .order_by(BookedSession.starts_at, BookedSession.id)
+        ):
+            entry = by_patient[b.patient_id]
+            if b.waitlist_entry_id == entry.id or (
+                b.waitlist_entry_id is None and as_utc(b.starts_at).date() >= entry.referral_date
+            ):
+                out[entry.id].append(b)
+    return out
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    # Bounded IN lists: SQLite allows a limited number of bound parameters per statement.
+    return [items[i : i + size] for i in range(0, len(items), size)]
