@@ -39,7 +39,13 @@ MADRID = ZoneInfo("Europe/Madrid")
 
 @pytest.fixture
 def world(session_factory: sessionmaker[Session]) -> World:
-    """One clinic open 09–11 on weekdays, one unit, one certified therapist, CE approval."""
+    return madrid_world(session_factory)
+
+
+def madrid_world(session_factory: sessionmaker[Session]) -> World:
+    """One clinic open 09–11 on weekdays, one unit, one certified therapist, CE approval; Carlos
+    (routine, 5 Jan) and Lucia (urgent, 20 Feb) of Madrid and Amani of Nairobi wait for 2 a week,
+    2 sessions."""
     world = build_world(session_factory)
     with session_scope(session_factory) as s:
         for key, lat, lon, zone in (

@@ -111,8 +111,8 @@ def run_schedule(
     run.gap_pct = gap if gap == gap else None  # NaN when no stage ran
     run.wall_time_s = stats.wall_time_s
     run.notes = (
-        f"{len(built.courses)} started courses continued first with "
-        f"{len(continued.assignments)} sessions"
+        f"started courses continued first: {len(built.courses)}, "
+        f"with {len(continued.assignments)} sessions"
     )
     session.flush()
     return run

@@ -1,0 +1,236 @@
+"""Schedule runs as a clinic lives them: started courses continue, hand bookings are respected and
+checked, a lease that ends inside the horizon ends the unit's sessions there."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, time
+from decimal import Decimal
+from itertools import pairwise
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from exoshare.auth.scope import SYSTEM_SEEDING
+from exoshare.db import session_scope
+from exoshare.devices.approvals.schemas import ApprovalStatus
+from exoshare.devices.approvals.service import record_approval
+from exoshare.errors import BookingRefused
+from exoshare.fleet import leases, maintenance
+from exoshare.fleet.schemas import MaintenanceKind
+from exoshare.scheduling.bookings import book_session
+from exoshare.scheduling.certifications import certify
+from exoshare.scheduling.models import BookedSession, WaitlistEntry
+from exoshare.scheduling.problem import haversine_km
+from exoshare.scheduling.runs import run_schedule
+from exoshare.scheduling.schemas import WaitlistStatus
+from tests.scheduling.test_service import MADRID, MONDAY, madrid_world
+from tests.world import World
+
+MADRID_CLINIC = (40.4168, -3.7038)
+
+
+@pytest.fixture
+def world(session_factory: sessionmaker[Session]) -> World:
+    return madrid_world(session_factory)
+
+
+def _sessions(factory: sessionmaker[Session]) -> list[BookedSession]:
+    with factory() as s:
+        return list(s.scalars(select(BookedSession).order_by(BookedSession.starts_at)))
+
+
+def _entry(factory: sessionmaker[Session], entry_id: str) -> WaitlistEntry:
+    with factory() as s:
+        entry = s.get(WaitlistEntry, entry_id)
+        assert entry is not None
+        return entry
+
+
+def test_a_started_course_continues_on_its_unit_therapist_and_hour_in_the_next_run(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    with session_scope(session_factory) as s:
+        carlos = s.get(WaitlistEntry, world.ids["entry_patient_carlos"])
+        assert carlos is not None
+        carlos.course_sessions = 4  # two weeks at two a week
+        first = run_schedule(s, SYSTEM_SEEDING, MONDAY, weeks=1, time_limit_s=5)
+        assert (first.patients_scheduled, first.sessions_booked) == (2, 4)
+    week_one = [
+        b for b in _sessions(session_factory) if b.patient_id == world.ids["patient_carlos"]
+    ]
+    hour = {b.starts_at.astimezone(MADRID).time() for b in week_one}
+    assert len(week_one) == 2 and len(hour) == 1
+    with session_scope(session_factory) as s:
+        second = run_schedule(s, SYSTEM_SEEDING, date(2026, 3, 9), weeks=1, time_limit_s=5)
+        # Nobody new waits (Amani has no unit within reach); Carlos's course goes on, Lucia's
+        # two sessions were her whole course.
+        assert (second.patients_waiting, second.sessions_booked) == (1, 2)
+        assert second.notes == "started courses continued first: 1, with 2 sessions"
+    week_two = [b for b in _sessions(session_factory) if b.starts_at.date() >= date(2026, 3, 9)]
+    assert {b.patient_id for b in week_two} == {world.ids["patient_carlos"]}
+    assert {(b.unit_id, b.therapist_id) for b in week_two} == {
+        (world.ids["unit_madrid"], world.ids["therapist_madrid"])
+    }
+    assert {b.starts_at.astimezone(MADRID).time() for b in week_two} == hour
+    assert {b.waitlist_entry_id for b in week_two} == {world.ids["entry_patient_carlos"]}
+
+
+def test_a_session_booked_by_hand_is_respected_and_counted_by_the_run(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    monday_9 = datetime(2026, 3, 2, 9, tzinfo=MADRID)
+    with session_scope(session_factory) as s:
+        hand = book_session(
+            s,
+            SYSTEM_SEEDING,
+            world.ids["patient_carlos"],
+            world.ids["unit_madrid"],
+            world.ids["therapist_madrid"],
+            monday_9,
+        )
+        assert hand.waitlist_entry_id == world.ids["entry_patient_carlos"]
+        # The run used to abort with SlotTaken here or book Carlos twice on Monday.
+        run = run_schedule(s, SYSTEM_SEEDING, MONDAY, weeks=1, time_limit_s=5)
+        assert run.sessions_booked == 3  # Carlos's second session, Lucia's two
+    sessions = _sessions(session_factory)
+    per_patient = Counter(b.patient_id for b in sessions)
+    assert per_patient == {world.ids["patient_carlos"]: 2, world.ids["patient_lucia"]: 2}
+    carlos_days = [
+        b.starts_at.astimezone(MADRID).date()
+        for b in sessions
+        if b.patient_id == world.ids["patient_carlos"]
+    ]
+    assert carlos_days[0] == date(2026, 3, 2) and carlos_days[1] != date(2026, 3, 2)
+    # One unit, so no two sessions may overlap (each 45 min, 15 min changeover after it).
+    for a, b in pairwise(sessions):
+        assert b.starts_at >= a.ends_at
+    assert _entry(session_factory, world.ids["entry_patient_carlos"]).status is (
+        WaitlistStatus.scheduled
+    )
+
+
+def test_a_hand_booking_is_refused_with_every_rule_it_breaks_and_nothing_stored(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    berlin = (52.52, 13.405)
+    km = haversine_km(*berlin, *MADRID_CLINIC)
+    with session_scope(session_factory) as s:
+        carlos = s.get(WaitlistEntry, world.ids["entry_patient_carlos"])
+        assert carlos is not None
+        carlos.home_latitude, carlos.home_longitude = berlin
+        with pytest.raises(BookingRefused) as refused:
+            book_session(
+                s,
+                SYSTEM_SEEDING,
+                world.ids["patient_carlos"],
+                world.ids["unit_madrid"],
+                world.ids["therapist_madrid"],
+                datetime(2026, 12, 25, 12, tzinfo=MADRID),  # Christmas, after closing
+            )
+    assert round(km) == 1869
+    assert refused.value.extra["errors"] == [
+        {"field": "starts_at", "reason": "2026-12-25 is a public holiday in ES"},
+        {
+            "field": "starts_at",
+            "reason": "ES-MAD-01 is not open 12:00–12:45 on Fri 2026-12-25 (Europe/Madrid); "
+            "hours: Mon 09:00–11:00, Tue 09:00–11:00, Wed 09:00–11:00, Thu 09:00–11:00, "
+            "Fri 09:00–11:00",
+        },
+        {
+            "field": "therapist_id",
+            "reason": "the therapist does not work 12:00–12:45 on Fri 2026-12-25 "
+            "(Europe/Madrid); hours: Mon 09:00–11:00, Tue 09:00–11:00, Wed 09:00–11:00, "
+            "Thu 09:00–11:00, Fri 09:00–11:00",
+        },
+        {
+            "field": "unit_id",
+            "reason": "ES-MAD-01 is 1869 km from the patient's home, beyond the 50 km travel "
+            "limit; book a unit at a nearer clinic",
+        },
+    ]
+    assert _sessions(session_factory) == []
+
+
+def test_a_third_session_in_a_week_of_two_is_refused(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    with session_scope(session_factory) as s:
+        for day in (2, 3):
+            book_session(
+                s,
+                SYSTEM_SEEDING,
+                world.ids["patient_carlos"],
+                world.ids["unit_madrid"],
+                world.ids["therapist_madrid"],
+                datetime(2026, 3, day, 9, tzinfo=MADRID),
+            )
+    with session_scope(session_factory) as s, pytest.raises(BookingRefused) as refused:
+        book_session(
+            s,
+            SYSTEM_SEEDING,
+            world.ids["patient_carlos"],
+            world.ids["unit_madrid"],
+            world.ids["therapist_madrid"],
+            datetime(2026, 3, 4, 9, tzinfo=MADRID),
+        )
+    assert [e["reason"] for e in refused.value.extra["errors"]] == [
+        "the patient already has 2 sessions in the week of 2026-03-02, the 2 a week of the "
+        "referral",
+        "the course of 2 sessions is fully booked (2 sessions)",
+    ]
+
+
+def test_a_lease_ending_mid_horizon_books_nothing_after_the_unit_went_back(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    with session_scope(session_factory) as s:
+        # Madrid leases Barcelona's Lumen T1 until Wednesday 4 March; its own unit is in for
+        # service all week.
+        leases.create_lease(
+            s,
+            SYSTEM_SEEDING,
+            world.ids["unit_barcelona"],
+            world.ids["madrid"],
+            Decimal("500"),
+            date(2026, 2, 1),
+            date(2026, 3, 4),
+            currency="EUR",
+        )
+        maintenance.record_maintenance(
+            s,
+            SYSTEM_SEEDING,
+            world.ids["unit_madrid"],
+            MaintenanceKind.repair,
+            datetime(2026, 3, 1, tzinfo=MADRID),
+            datetime(2026, 3, 8, tzinfo=MADRID),
+        )
+        record_approval(
+            s,
+            SYSTEM_SEEDING,
+            world.ids["other_model"],
+            "CE",
+            ApprovalStatus.approved,
+            date(2020, 1, 1),
+            "gait",
+        )
+        certify(
+            s,
+            SYSTEM_SEEDING,
+            world.ids["therapist_madrid"],
+            world.ids["other_model"],
+            date(2025, 1, 1),
+            date(2027, 1, 1),
+        )
+        for key in ("entry_patient_carlos", "entry_patient_lucia"):
+            entry = s.get(WaitlistEntry, world.ids[key])
+            assert entry is not None
+            entry.sessions_per_week = entry.course_sessions = 5
+        run_schedule(s, SYSTEM_SEEDING, MONDAY, weeks=1, time_limit_s=5)
+    sessions = _sessions(session_factory)
+    days = Counter(b.starts_at.astimezone(MADRID).date() for b in sessions)
+    # Two slots a day (09:00, 10:00) on the leased unit, Monday to Wednesday only.
+    assert days == {date(2026, 3, 2): 2, date(2026, 3, 3): 2, date(2026, 3, 4): 2}
+    assert {b.unit_id for b in sessions} == {world.ids["unit_barcelona"]}
+    assert {b.starts_at.astimezone(MADRID).time() for b in sessions} == {time(9), time(10)}
