@@ -12,19 +12,27 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.auth.models import User
 from exoshare.auth.scope import SYSTEM_SEEDING
+from exoshare.auth.service import principal_for
 from exoshare.db import session_scope
 from exoshare.devices.approvals.schemas import ApprovalStatus
 from exoshare.devices.approvals.service import record_approval
 from exoshare.errors import BookingRefused
 from exoshare.fleet import leases, maintenance
 from exoshare.fleet.schemas import MaintenanceKind
+from exoshare.scheduling import bookings
 from exoshare.scheduling.bookings import book_session
+from exoshare.scheduling.calendar import calendar
 from exoshare.scheduling.certifications import certify
 from exoshare.scheduling.models import BookedSession, WaitlistEntry
 from exoshare.scheduling.problem import haversine_km
 from exoshare.scheduling.runs import run_schedule
 from exoshare.scheduling.schemas import WaitlistStatus
+from exoshare.scheduling.utilisation import utilisation
+from exoshare.scheduling.waitlist import waitlist
+from exoshare.telerehab import sessions as telerehab_sessions
+from exoshare.telerehab.schemas import TherapyLocation
 from tests.scheduling.test_service import MADRID, MONDAY, madrid_world
 from tests.world import World
 
@@ -234,3 +242,61 @@ def test_a_lease_ending_mid_horizon_books_nothing_after_the_unit_went_back(
     assert days == {date(2026, 3, 2): 2, date(2026, 3, 3): 2, date(2026, 3, 4): 2}
     assert {b.unit_id for b in sessions} == {world.ids["unit_barcelona"]}
     assert {b.starts_at.astimezone(MADRID).time() for b in sessions} == {time(9), time(10)}
+
+
+def test_a_session_planned_outside_the_calendar_is_on_it_in_utilisation_and_kept_by_a_run(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    monday_10 = datetime(2026, 3, 2, 10, tzinfo=MADRID)
+    with session_scope(session_factory) as s:
+        therapist = s.get(User, world.ids["therapist_madrid"])
+        assert therapist is not None
+        planned = telerehab_sessions.plan_session(
+            s,
+            principal_for(s, therapist),
+            world.ids["patient_carlos"],
+            world.ids["unit_madrid"],
+            TherapyLocation.clinic,
+            planned_for=monday_10,
+        )
+        shown = calendar(s, SYSTEM_SEEDING, world.ids["madrid"], MONDAY, 7)
+        assert [(b.patient_id, b.starts_at.astimezone(MADRID)) for b in shown] == [
+            (world.ids["patient_carlos"], monday_10)
+        ]
+        # 1 session-hour of 40 open unit-hours (2 a day, 5 days, 4 weeks).
+        (madrid,) = [
+            u for u in utilisation(s, SYSTEM_SEEDING, MONDAY, 4) if u.clinic.code == "ES-MAD-01"
+        ]
+        assert (madrid.booked_hours, madrid.open_unit_hours) == (1, 40)
+        # Planning it again, or starting it, adds nothing: that booking is this session.
+        assert planned.planned_for is not None
+        assert (
+            bookings.record_session_held(
+                s, world.ids["patient_carlos"], world.ids["unit_madrid"], therapist.id, monday_10
+            )
+            is None
+        )
+        run_schedule(s, SYSTEM_SEEDING, MONDAY, weeks=1, time_limit_s=5)
+    sessions = _sessions(session_factory)
+    assert len({b.starts_at for b in sessions}) == len(sessions)  # one unit: no start twice
+    carlos = [b for b in sessions if b.patient_id == world.ids["patient_carlos"]]
+    # The planned session counts towards his 2 a week: the run adds one, on another day.
+    assert len(carlos) == 2 and carlos[1].starts_at.astimezone(MADRID).date() != date(2026, 3, 2)
+
+
+def test_the_waitlist_shows_the_first_session_in_the_clinics_local_time(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    with session_scope(session_factory) as s:
+        run_schedule(s, SYSTEM_SEEDING, MONDAY, weeks=1, time_limit_s=5)
+        rows = waitlist(s, SYSTEM_SEEDING, world.ids["madrid"], today=MONDAY)
+    starts = {
+        row.entry.patient_id: (row.first_session_local, row.first_session_clinic)
+        for row in rows
+        if row.position is None
+    }
+    # Madrid is UTC+1 in March: the first sessions are at 09:00 and 10:00 there (08:00, 09:00 UTC).
+    assert {(t.isoformat(), clinic) for t, clinic in starts.values() if t is not None} == {
+        ("2026-03-02T09:00:00+01:00", "Madrid Clinic"),
+        ("2026-03-02T10:00:00+01:00", "Madrid Clinic"),
+    }

@@ -44,6 +44,8 @@ def waitlist(
             entry=WaitlistEntryOut.model_validate(row.entry),
             position=row.position,
             waited_days=row.waited_days,
+            first_session_local=row.first_session_local,
+            first_session_clinic=row.first_session_clinic,
         )
         for row in waitlists.waitlist(session, principal, clinic_id)
     ]

@@ -150,3 +150,53 @@ def book_session(
             entry.first_session_at = start
         entry.unscheduled_reasons = None
     return row
+
+
+HELD_SESSION_MIN = 45
+"""How long a session run without a booking is taken to hold its unit (a slot less changeover)."""
+
+
+def record_session_held(
+    session: Session,
+    patient_id: str,
+    unit_id: str,
+    therapist_id: str,
+    starts_at: datetime,
+) -> BookedSession | None:
+    """Put a session that is run (or planned) without a booking on the calendar, so calendars,
+    utilisation and the next schedule run see every session however it was booked.
+
+    For trusted callers (telerehab when a session is planned for a time or started, the demo's
+    history): the session itself passed the clinical-safety rule there. Nothing is added when a
+    booking of the patient on the unit starts within the hour around it (that booking is this
+    session), nor when the unit, therapist or patient already has another session at that very
+    start (the calendar keeps the one it has).
+    """
+    start = as_utc(starts_at)
+    near = session.scalar(
+        select(BookedSession.id).where(
+            BookedSession.patient_id == patient_id,
+            BookedSession.unit_id == unit_id,
+            BookedSession.starts_at > start - timedelta(minutes=60),
+            BookedSession.starts_at < start + timedelta(minutes=60),
+        )
+    )
+    if near is not None:
+        return None
+    holder = current_holders(session, [unit_id], start).get(unit_id)
+    if holder is None:
+        return None
+    row = BookedSession(
+        patient_id=patient_id,
+        unit_id=unit_id,
+        therapist_id=therapist_id,
+        clinic_id=holder,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=HELD_SESSION_MIN),
+        waitlist_entry_id=entry.id if (entry := active_entry(session, patient_id)) else None,
+    )
+    try:
+        insert_sessions(session, [row])
+    except SlotTaken:
+        return None
+    return row

@@ -52,6 +52,11 @@ class WaitlistRowOut(BaseModel):
     entry: WaitlistEntryOut
     position: int | None
     waited_days: int
+    first_session_local: datetime | None = Field(
+        default=None,
+        description="The first session's start with the UTC offset of the clinic where it is held",
+    )
+    first_session_clinic: str | None = None
 
 
 class ScheduleRunCreate(BaseModel):

@@ -12,7 +12,7 @@ from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc, utcnow
 from exoshare.errors import Conflict, InvalidInput
 from exoshare.patients import service as patients_service
-from exoshare.scheduling.clinics import clinic_for, may_manage
+from exoshare.scheduling.clinics import clinic_for, may_manage, zone_of
 from exoshare.scheduling.models import BookedSession, WaitlistEntry
 from exoshare.scheduling.priority import PRIORITY_WEIGHT, Priority
 from exoshare.scheduling.schemas import WaitlistStatus
@@ -82,6 +82,10 @@ class WaitlistRow:
     position: int | None
     """1 = next in line at the clinic; None once scheduled."""
     waited_days: int
+    first_session_local: datetime | None = None
+    """The first session's start in the local time of the clinic where it takes place."""
+    first_session_clinic: str | None = None
+    """The name of that clinic (the network may send a patient to another clinic)."""
 
 
 def waitlist_order_key(entry: WaitlistEntry) -> tuple[float, date, str]:
@@ -112,10 +116,36 @@ def waitlist(
         (e for e in entries if e.status is WaitlistStatus.scheduled),
         key=lambda e: (e.first_session_at or datetime.max.replace(tzinfo=UTC), e.id),
     )
-    rows = [WaitlistRow(e, None, (today - e.referral_date).days) for e in scheduled] + [
-        WaitlistRow(e, i, (today - e.referral_date).days) for i, e in enumerate(waiting, 1)
-    ]
+    first = _first_sessions(session, [e.id for e in scheduled])
+    rows = []
+    for e in scheduled:
+        booked = first.get(e.id)
+        rows.append(
+            WaitlistRow(
+                e,
+                None,
+                (today - e.referral_date).days,
+                as_utc(booked.starts_at).astimezone(zone_of(booked.clinic)) if booked else None,
+                booked.clinic.name if booked else None,
+            )
+        )
+    rows += [WaitlistRow(e, i, (today - e.referral_date).days) for i, e in enumerate(waiting, 1)]
     return rows
+
+
+def _first_sessions(session: Session, entry_ids: list[str]) -> dict[str, BookedSession]:
+    """Entry id -> its earliest booked session, with the clinic where it takes place."""
+    out: dict[str, BookedSession] = {}
+    for chunk in _chunks(entry_ids, 500):
+        for b in session.scalars(
+            select(BookedSession)
+            .where(BookedSession.waitlist_entry_id.in_(chunk))
+            .options(selectinload(BookedSession.clinic))
+            .order_by(BookedSession.starts_at, BookedSession.id)
+        ):
+            if b.waitlist_entry_id is not None:
+                out.setdefault(b.waitlist_entry_id, b)
+    return out
 
 
 def active_entries(session: Session, clinic_ids: list[str] | None = None) -> list[WaitlistEntry]:

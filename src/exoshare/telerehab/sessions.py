@@ -32,7 +32,7 @@ from exoshare.errors import (
 )
 from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
-from exoshare.scheduling import certifications, eligibility
+from exoshare.scheduling import bookings, certifications, eligibility
 from exoshare.telemetry import reads as telemetry_reads
 from exoshare.telerehab.alerts import AlertRules
 from exoshare.telerehab.models import AssistanceAdvice, TherapySession
@@ -179,6 +179,9 @@ def plan_session(
     )
     session.add(record)
     session.flush()
+    if planned_for is not None and principal.user_id:
+        # On the clinic's calendar from now on, so no schedule run books the unit over it.
+        bookings.record_session_held(session, patient.id, unit.id, principal.user_id, planned_for)
     audit.record(
         session,
         principal,
@@ -344,6 +347,14 @@ def transition(
                 session_id=busy,
             )
         record.started_at = _now()
+        # A session started without a booking is on the calendar (and in utilisation) too.
+        bookings.record_session_held(
+            session,
+            record.patient_id,
+            record.device_unit_id,
+            record.therapist_id,
+            record.started_at,
+        )
     if action == "resume" and record.telemetry_session_id is None:
         target = S.started
     if target in (S.completed, S.aborted):
@@ -563,6 +574,7 @@ def record_completed_session(
         alert_rules={},
     )
     session.add(record)
+    bookings.record_session_held(session, patient.id, unit.id, therapist_id, started_at)
     return record
 
 
