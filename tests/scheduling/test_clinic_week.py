@@ -4,6 +4,7 @@ the calendar, public holidays, changeover time."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date, datetime, time
 
 from exoshare.scheduling.courses import StartedCourse, continue_courses
@@ -172,4 +173,50 @@ def test_a_changeover_is_kept_between_two_patients_on_one_unit():
         (time(9), time(9, 45)),
     ]
     assert Counter(a.patient_id for a in s.assignments_) == {"P1": 1, "P2": 1}
+    assert schedule_violations(pb, s.assignments_) == []
+
+
+def test_a_therapists_break_and_daily_limit_are_kept():
+    # Monday 08:00–12:00 only; one therapist, on a break 10:00–11:00, at most 2 sessions a day.
+    hours = {0: (time(8), time(12))}
+    pb = clinic_problem(
+        [patient(f"P{i}", sessions_per_week=1, course_sessions=1) for i in range(4)]
+    )
+    pb = SchedulingProblem(
+        [replace(pb.clinics[0], opening_hours=hours)],
+        pb.models,
+        pb.units,
+        [
+            Therapist(
+                "T1",
+                "C1",
+                frozenset({"A"}),
+                hours,
+                away=((datetime(2025, 3, 3, 10), datetime(2025, 3, 3, 11)),),
+                max_sessions_per_day=2,
+            )
+        ],
+        pb.patients,
+        pb.horizon,
+        40.0,
+    )
+    s = solve(pb)
+    assert len(s.assignments_) == 2
+    assert time(10) not in {a.start.time() for a in s.assignments_}
+    assert schedule_violations(pb, s.assignments_) == []
+    # The checker counts the limit too.
+    third = replace(s.assignments_[0], patient_id="P3", start=datetime(2025, 3, 3, 11))
+    third = replace(third, end=datetime(2025, 3, 3, 12))
+    assert "more than the daily limit of 2" in " ".join(
+        schedule_violations(pb, [*s.assignments_, third])
+    )
+
+
+def test_a_patient_who_can_come_only_on_wednesday_afternoons_is_booked_then():
+    hours = {d: (time(8), time(18)) for d in range(5)}
+    wednesday_pm = patient("P1", sessions_per_week=2, available={2: (time(14), time(18))})
+    pb = clinic_problem([wednesday_pm], hours=hours)
+    s = solve(pb)
+    # One session a day, and Wednesday is the only day she can come.
+    assert [(a.start.weekday(), a.start.time() >= time(14)) for a in s.assignments_] == [(2, True)]
     assert schedule_violations(pb, s.assignments_) == []

@@ -25,6 +25,7 @@ from exoshare.scheduling import bookings
 from exoshare.scheduling.bookings import book_session
 from exoshare.scheduling.calendar import calendar
 from exoshare.scheduling.certifications import certify
+from exoshare.scheduling.hours import record_leave, set_opening_hours, set_working_hours
 from exoshare.scheduling.models import BookedSession, WaitlistEntry
 from exoshare.scheduling.problem import haversine_km
 from exoshare.scheduling.runs import run_schedule
@@ -300,3 +301,54 @@ def test_the_waitlist_shows_the_first_session_in_the_clinics_local_time(
         ("2026-03-02T09:00:00+01:00", "Madrid Clinic"),
         ("2026-03-02T10:00:00+01:00", "Madrid Clinic"),
     }
+
+
+def test_leave_a_break_a_daily_limit_and_the_patients_hours_are_kept(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    weekdays = {d: (time(8), time(12)) for d in range(5)}
+    with session_scope(session_factory) as s:
+        set_opening_hours(s, SYSTEM_SEEDING, world.ids["madrid"], weekdays)
+        set_working_hours(
+            s,
+            SYSTEM_SEEDING,
+            world.ids["therapist_madrid"],
+            world.ids["madrid"],
+            weekdays,
+            breaks={d: (time(10), time(11)) for d in range(5)},
+            max_sessions=2,
+        )
+        record_leave(
+            s,
+            SYSTEM_SEEDING,
+            world.ids["madrid"],
+            world.ids["therapist_madrid"],
+            date(2026, 3, 3),
+            date(2026, 3, 4),
+            "training course",
+        )
+        carlos = s.get(WaitlistEntry, world.ids["entry_patient_carlos"])
+        assert carlos is not None
+        carlos.available_hours = {"0": ["08:00", "10:00"], "3": ["08:00", "10:00"]}
+        run = run_schedule(s, SYSTEM_SEEDING, MONDAY, weeks=1, time_limit_s=5)
+        assert run.sessions_booked == 4
+    sessions = [(b.patient_id, b.starts_at.astimezone(MADRID)) for b in _sessions(session_factory)]
+    per_day = Counter(t.date() for _, t in sessions)
+    # Tuesday and Wednesday on leave; at most 2 a day; nothing in the 10:00–11:00 break.
+    assert set(per_day) <= {date(2026, 3, 2), date(2026, 3, 5), date(2026, 3, 6)}
+    assert max(per_day.values()) <= 2
+    assert all(not time(9, 16) <= t.time() < time(11) for _, t in sessions)
+    carlos_times = [t for p, t in sessions if p == world.ids["patient_carlos"]]
+    assert [(t.weekday(), t.time() <= time(9, 15)) for t in carlos_times] == [(0, True), (3, True)]
+    with session_scope(session_factory) as s, pytest.raises(BookingRefused) as refused:
+        book_session(
+            s,
+            SYSTEM_SEEDING,
+            world.ids["patient_lucia"],
+            world.ids["unit_madrid"],
+            world.ids["therapist_madrid"],
+            datetime(2026, 3, 3, 8, tzinfo=MADRID),
+        )
+    assert {"field": "therapist_id", "reason": "the therapist is on leave on 2026-03-03"} in (
+        refused.value.extra["errors"]
+    )

@@ -299,6 +299,14 @@ CALLS: dict[str, Call] = {
             "duration_min": 60,
         }
     ),
+    "POST /api/v1/clinics/{clinic_id}/therapist-leave": Call(
+        json={
+            "therapist_id": "@user",
+            "first_day": str(NEXT_YEAR),
+            "last_day": str(NEXT_YEAR.replace(day=12)),
+            "reason": "summer holiday",
+        }
+    ),
     "POST /api/v1/telemetry/credentials": Call(json={"device_unit_id": "@unit"}),
     "POST /api/v1/telemetry/recordings": Call(
         form={

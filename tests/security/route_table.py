@@ -166,6 +166,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /api/v1/users": row("consortium_operator", "clinic_admin"),
     "POST /api/v1/users/{user_id}/grants": row("consortium_operator", "clinic_admin"),
     "POST /api/v1/waitlist": row("clinic_admin"),
+    "POST /api/v1/clinics/{clinic_id}/therapist-leave": row("consortium_operator", "clinic_admin"),
     "GET /calendar": row("consortium_operator", "clinic_admin", "therapist"),
     "GET /device-models/{model_id}": row(*EVERYONE),
     "GET /device-models/{model_id}/approvals": row(*EVERYONE),

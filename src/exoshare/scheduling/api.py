@@ -10,7 +10,7 @@ from exoshare.auth.gate import CurrentPrincipal, require
 from exoshare.auth.scope import Permission, Principal
 from exoshare.bounds import CalendarDate
 from exoshare.deps import DbSession
-from exoshare.scheduling import bookings, runs
+from exoshare.scheduling import bookings, hours, runs
 from exoshare.scheduling import calendar as calendars
 from exoshare.scheduling import waitlist as waitlists
 from exoshare.scheduling.schemas import (
@@ -18,6 +18,8 @@ from exoshare.scheduling.schemas import (
     BookingCreate,
     ScheduleRunCreate,
     ScheduleRunOut,
+    TherapistLeaveCreate,
+    TherapistLeaveOut,
     WaitlistCreate,
     WaitlistEntryOut,
     WaitlistRowOut,
@@ -76,3 +78,15 @@ def calendar(
         BookedSessionOut.model_validate(booked)
         for booked in calendars.calendar(session, principal, clinic_id, start, days)
     ]
+
+
+@router.post(
+    "/clinics/{clinic_id}/therapist-leave",
+    response_model=TherapistLeaveOut,
+    status_code=status.HTTP_201_CREATED,
+)
+def record_leave(
+    clinic_id: str, body: TherapistLeaveCreate, session: DbSession, principal: ScheduleKeeper
+) -> TherapistLeaveOut:
+    leave = hours.record_leave(session, principal, clinic_id, **body.model_dump())
+    return TherapistLeaveOut.model_validate(leave)

@@ -1,7 +1,8 @@
 """The scheduling rules a session booked by hand meets, the ones the solver keeps inside its
-model: the clinic open and not on a public holiday, the therapist at work, unit, therapist and
-patient each free for the session and its changeover, one session a day, the weekly dose and the
-course length, and the clinic within the travel limit of the patient's home.
+model: the clinic open and not on a public holiday, the therapist at work (not on a break or on
+leave, under their daily limit), the patient able to come then, unit, therapist and patient each
+free for the session and its changeover, one session a day, the weekly dose and the course
+length, and the clinic within the travel limit of the patient's home.
 
 (Clinical safety — certification, size, approval, custody — is :mod:`eligibility`'s, asked too.)
 """
@@ -16,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from exoshare.db import as_utc
 from exoshare.scheduling.clinics import zone_of
-from exoshare.scheduling.hours import opening_hours_of, working_hours_of
-from exoshare.scheduling.models import BookedSession, WaitlistEntry
+from exoshare.scheduling.hours import leave_by_therapist, opening_hours_of, working_hours_of
+from exoshare.scheduling.models import BookedSession, TherapistWorkingHours, WaitlistEntry
 from exoshare.scheduling.problem import haversine_km
 from exoshare.scheduling.public_holidays import public_holidays
-from exoshare.scheduling.waitlist import sessions_of_entries
+from exoshare.scheduling.waitlist import available_hours, sessions_of_entries
 
 if TYPE_CHECKING:
     from exoshare.network.models import OrgUnit
@@ -54,10 +55,17 @@ def booking_refusals(
     opening = opening_hours_of(session, clinic.id)
     if not _within(opening, begins, ends):
         found.append(("starts_at", f"{clinic.code} is not open {hhmm}; {_hours_words(opening)}"))
-    working = working_hours_of(session, therapist_id, clinic.id) or opening
+    rows = working_hours_of(session, therapist_id, clinic.id)
+    working = {d: (w.starts, w.ends) for d, w in rows.items()} or opening
     if not _within(working, begins, ends):
         found.append(
             ("therapist_id", f"the therapist does not work {hhmm}; {_hours_words(working)}")
+        )
+    found.extend(_therapist_day(session, therapist_id, rows.get(begins.weekday()), begins, ends))
+    can = available_hours(entry) if entry is not None else None
+    if can is not None and not _within(can, begins, ends):
+        found.append(
+            ("starts_at", f"the patient cannot come {hhmm}; patient's {_hours_words(can)}")
         )
     home = _home(patient, entry)
     if home is not None and clinic.latitude is not None and clinic.longitude is not None:
@@ -80,6 +88,55 @@ def _within(hours: dict[int, tuple[time, time]], begins: datetime, ends: datetim
     if window is None or ends.date() != begins.date():
         return False
     return window[0] <= begins.time() and ends.time() <= window[1]
+
+
+def _therapist_day(
+    session: Session,
+    therapist_id: str,
+    row: TherapistWorkingHours | None,
+    begins: datetime,
+    ends: datetime,
+) -> list[tuple[str, str]]:
+    """Leave that day, the day's break, and the day's limit of sessions."""
+    found: list[tuple[str, str]] = []
+    day = begins.date()
+    if leave_by_therapist(session, day, day).get(therapist_id):
+        found.append(("therapist_id", f"the therapist is on leave on {day.isoformat()}"))
+    if (
+        row is not None
+        and row.break_starts is not None
+        and row.break_ends is not None
+        and begins.time() < row.break_ends
+        and row.break_starts < ends.time()
+    ):
+        found.append(
+            (
+                "starts_at",
+                f"the therapist is on a break {row.break_starts:%H:%M}–{row.break_ends:%H:%M}",
+            )
+        )
+    if row is not None and row.max_sessions is not None:
+        midnight = datetime.combine(day, time(), tzinfo=begins.tzinfo)
+        booked = len(
+            list(
+                session.scalars(
+                    select(BookedSession.id).where(
+                        BookedSession.therapist_id == therapist_id,
+                        BookedSession.starts_at >= as_utc(midnight),
+                        BookedSession.starts_at < as_utc(midnight + timedelta(days=1)),
+                    )
+                )
+            )
+        )
+        if booked >= row.max_sessions:
+            found.append(
+                (
+                    "therapist_id",
+                    f"the therapist already has {booked} sessions on {day.isoformat()}, "
+                    f"their limit of {row.max_sessions} a day",
+                )
+            )
+    return found
 
 
 def _hours_words(hours: dict[int, tuple[time, time]]) -> str:

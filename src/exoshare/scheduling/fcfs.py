@@ -22,6 +22,10 @@ class Ledger:
         self.therapists_at: dict[str, list[str]] = defaultdict(list)
         for t in problem.therapists:
             self.therapists_at[t.clinic_id].append(t.id)
+        self.therapist_day: dict[tuple[str, int], int] = defaultdict(int)
+        for t in problem.therapists:
+            for d, n in problem.therapist_day_load(t).items():
+                self.therapist_day[(t.id, d)] = n
         self.patient_days: set[tuple[str, int]] = {
             (p.id, d) for p in problem.patients for d in problem.patient_days(p)
         }
@@ -57,9 +61,13 @@ class Ledger:
         days: set[int] = set()
         for s in slots:
             d = h.day_of(s)
-            if d in days or (patient.id, d) in self.patient_days:
+            if (
+                d in days
+                or (patient.id, d) in self.patient_days
+                or not self.problem.patient_slot_ok(patient, s)
+            ):
                 continue
-            t = next((t for t in ther if s in self.ther_free[t]), None)
+            t = next((t for t in ther if s in self.ther_free[t] and self._has_room(t, d)), None)
             if t is None:
                 continue
             plan.append((s, t))
@@ -67,6 +75,10 @@ class Ledger:
             if len(plan) == n:
                 break
         return plan
+
+    def _has_room(self, therapist_id: str, day: int) -> bool:
+        limit = self.problem.therapist_by_id[therapist_id].max_sessions_per_day
+        return limit is None or self.therapist_day[(therapist_id, day)] < limit
 
     def book(
         self, patient: WaitingPatient, unit_id: str, plan: list[tuple[int, str]]
@@ -77,6 +89,7 @@ class Ledger:
         for s, t in plan:
             self.unit_free[unit_id].discard(s)
             self.ther_free[t].discard(s)
+            self.therapist_day[(t, h.day_of(s))] += 1
             self.patient_days.add((patient.id, h.day_of(s)))
             start = h.slot_start(s)
             out.append(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from exoshare.auth.scope import Principal
 from exoshare.errors import InvalidInput
 from exoshare.scheduling.clinics import clinic_to_manage, is_therapist_of
-from exoshare.scheduling.models import ClinicOpeningHours, TherapistWorkingHours
+from exoshare.scheduling.models import ClinicOpeningHours, TherapistLeave, TherapistWorkingHours
 
 
 def set_opening_hours(
@@ -44,11 +44,25 @@ def set_working_hours(
     therapist_id: str,
     clinic_id: str,
     hours: dict[int, tuple[time, time]],
+    breaks: dict[int, tuple[time, time]] | None = None,
+    max_sessions: int | None = None,
 ) -> list[TherapistWorkingHours]:
-    """Replace a therapist's weekly working hours at a clinic (none: the clinic's hours)."""
+    """Replace a therapist's weekly working hours at a clinic (none: the clinic's hours), with a
+    break on some days and a limit of sessions a day."""
     clinic = clinic_to_manage(session, principal, clinic_id)
     if not is_therapist_of(session, therapist_id, clinic):
         raise InvalidInput(f"therapist {therapist_id} does not exist", field="therapist_id")
+    breaks = breaks or {}
+    for weekday, (pause, resume) in breaks.items():
+        work = hours.get(weekday)
+        if work is None or not work[0] < pause < resume < work[1]:
+            raise InvalidInput(
+                f"weekday {weekday}: a break must lie inside that day's working hours and "
+                "start before it ends",
+                field="breaks",
+            )
+    if max_sessions is not None and not 1 <= max_sessions <= 24:
+        raise InvalidInput("max_sessions must be 1–24 sessions a day", field="max_sessions")
     for old in session.scalars(
         select(TherapistWorkingHours).where(
             TherapistWorkingHours.therapist_id == therapist_id,
@@ -59,7 +73,14 @@ def set_working_hours(
     session.flush()
     rows = [
         TherapistWorkingHours(
-            therapist_id=therapist_id, clinic_id=clinic.id, weekday=d, starts=s, ends=e
+            therapist_id=therapist_id,
+            clinic_id=clinic.id,
+            weekday=d,
+            starts=s,
+            ends=e,
+            break_starts=breaks[d][0] if d in breaks else None,
+            break_ends=breaks[d][1] if d in breaks else None,
+            max_sessions=max_sessions,
         )
         for d, (s, e) in sorted(hours.items())
     ]
@@ -78,11 +99,11 @@ def opening_hours_by_clinic(session: Session) -> dict[str, list[tuple[int, time,
 
 def working_hours_by_therapist(
     session: Session,
-) -> dict[tuple[str, str], list[tuple[int, time, time]]]:
-    """(therapist id, clinic id) -> (weekday, starts, ends) rows."""
-    out: dict[tuple[str, str], list[tuple[int, time, time]]] = {}
+) -> dict[tuple[str, str], list[TherapistWorkingHours]]:
+    """(therapist id, clinic id) -> their weekday rows (hours, break, daily limit)."""
+    out: dict[tuple[str, str], list[TherapistWorkingHours]] = {}
     for w in session.scalars(select(TherapistWorkingHours)):
-        out.setdefault((w.therapist_id, w.clinic_id), []).append((w.weekday, w.starts, w.ends))
+        out.setdefault((w.therapist_id, w.clinic_id), []).append(w)
     return out
 
 
@@ -98,10 +119,10 @@ def opening_hours_of(session: Session, clinic_id: str) -> dict[int, tuple[time, 
 
 def working_hours_of(
     session: Session, therapist_id: str, clinic_id: str
-) -> dict[int, tuple[time, time]]:
-    """A therapist's weekday -> (starts, ends) at a clinic; empty when none are recorded."""
+) -> dict[int, TherapistWorkingHours]:
+    """A therapist's weekday -> row (hours, break, daily limit) at a clinic; empty when none."""
     return {
-        w.weekday: (w.starts, w.ends)
+        w.weekday: w
         for w in session.scalars(
             select(TherapistWorkingHours).where(
                 TherapistWorkingHours.therapist_id == therapist_id,
@@ -109,3 +130,52 @@ def working_hours_of(
             )
         )
     }
+
+
+def record_leave(
+    session: Session,
+    principal: Principal,
+    clinic_id: str,
+    therapist_id: str,
+    first_day: date,
+    last_day: date,
+    reason: str,
+) -> TherapistLeave:
+    """Record days a therapist of the clinic is away; schedule runs book nobody with them then."""
+    clinic = clinic_to_manage(session, principal, clinic_id)
+    if not is_therapist_of(session, therapist_id, clinic):
+        raise InvalidInput(f"therapist {therapist_id} does not exist", field="therapist_id")
+    if last_day < first_day:
+        raise InvalidInput(
+            f"last_day {last_day} is before first_day {first_day}; give the last day away",
+            field="last_day",
+        )
+    if (last_day - first_day).days > 366:
+        raise InvalidInput("leave is recorded a year at a time at most", field="last_day")
+    if not reason.strip():
+        raise InvalidInput("say why the therapist is away (holiday, sickness, ...)", field="reason")
+    row = TherapistLeave(
+        therapist_id=therapist_id,
+        first_day=first_day,
+        last_day=last_day,
+        reason=reason.strip(),
+        created_by_id=principal.user_ref,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def leave_by_therapist(session: Session, first: date, last: date) -> dict[str, list[date]]:
+    """Therapist id -> the days from ``first`` to ``last`` on which they are on leave."""
+    out: dict[str, list[date]] = {}
+    for leave in session.scalars(
+        select(TherapistLeave).where(
+            TherapistLeave.first_day <= last, TherapistLeave.last_day >= first
+        )
+    ):
+        day = max(first, leave.first_day)
+        while day <= min(last, leave.last_day):
+            out.setdefault(leave.therapist_id, []).append(day)
+            day += timedelta(days=1)
+    return out

@@ -55,6 +55,9 @@ class WaitlistEntry(IdMixin, TimestampMixin, Base):
     """Why the latest schedule run could not book the patient, in words."""
     first_session_at: Mapped[datetime | None] = mapped_column(default=None)
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    available_hours: Mapped[dict[str, list[str]] | None] = mapped_column(JSON, default=None)
+    """When the patient can come: weekday ("0" = Monday) -> ["HH:MM", "HH:MM"] clinic-local;
+    None means any time the clinic is open."""
 
     patient: Mapped[Patient] = relationship()
     clinic: Mapped[OrgUnit] = relationship()
@@ -91,6 +94,26 @@ class TherapistWorkingHours(IdMixin, Base):
     weekday: Mapped[int] = mapped_column(Integer)
     starts: Mapped[time] = mapped_column(Time)
     ends: Mapped[time] = mapped_column(Time)
+    break_starts: Mapped[time | None] = mapped_column(Time, default=None)
+    break_ends: Mapped[time | None] = mapped_column(Time, default=None)
+    max_sessions: Mapped[int | None] = mapped_column(Integer, default=None)
+    """The most sessions the therapist runs that day (None: as many as the hours hold)."""
+
+
+class TherapistLeave(IdMixin, TimestampMixin, Base):
+    """Days a therapist is away (holiday, sickness, training): no session is booked for them."""
+
+    __tablename__ = "therapist_leave"
+    __table_args__ = (
+        Index("ix_therapist_leave_therapist_days", "therapist_id", "first_day"),
+        CheckConstraint("first_day <= last_day", name="order"),
+    )
+
+    therapist_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(300))
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
 
 
 class TherapistCertification(IdMixin, TimestampMixin, Base):

@@ -86,7 +86,11 @@ class Therapist:
     certified_model_ids: frozenset[str]
     working_hours: WeeklyHours
     booked: tuple[Interval, ...] = ()
-    """Sessions already on the calendar, and leave (any time the therapist cannot be booked)."""
+    """Sessions already on the calendar (they count towards the daily limit)."""
+    max_sessions_per_day: int | None = None
+    """The most sessions the therapist runs in one day (None: as many as their hours hold)."""
+    away: tuple[Interval, ...] = ()
+    """Breaks and leave: working hours in which the therapist cannot be booked."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,14 @@ class WaitingPatient:
     booked: tuple[Interval, ...] = ()
     """The patient's sessions already on the calendar inside the horizon (booked by hand or by an
     earlier run): they count towards the weekly dose and no second session lands on their day."""
+    available: WeeklyHours | None = None
+    """When the patient can come (weekday -> from, until, clinic-local); None: any time."""
+
+    def can_come(self, start: datetime, end: datetime) -> bool:
+        if self.available is None:
+            return True
+        window = self.available.get(start.weekday())
+        return window is not None and window[0] <= start.time() and end.time() <= window[1]
 
 
 @dataclass(frozen=True)
@@ -257,12 +269,28 @@ class SchedulingProblem:
     def therapist_slots(self, therapist: Therapist) -> list[int]:
         """Slots a therapist can run a session: working, clinic open, not already booked."""
         clinic = self.clinic_by_id[therapist.clinic_id]
-        working = set(self.horizon.slots_within(therapist.working_hours, therapist.booked))
+        working = set(
+            self.horizon.slots_within(therapist.working_hours, (*therapist.booked, *therapist.away))
+        )
         return [
             s
             for s in self.horizon.slots_within(clinic.opening_hours, (), clinic.closed_days)
             if s in working
         ]
+
+    def therapist_day_load(self, therapist: Therapist) -> dict[int, int]:
+        """Horizon day -> sessions already booked for the therapist that day."""
+        out: dict[int, int] = {}
+        for b0, _ in therapist.booked:
+            day = (b0.date() - self.horizon.start_date).days
+            if 0 <= day < self.horizon.n_days:
+                out[day] = out.get(day, 0) + 1
+        return out
+
+    def patient_slot_ok(self, patient: WaitingPatient, slot: int) -> bool:
+        """Whether the patient can come for a session starting in ``slot``."""
+        start = self.horizon.slot_start(slot)
+        return patient.can_come(start, start + timedelta(minutes=self.horizon.session_min))
 
     def patient_days(self, patient: WaitingPatient) -> set[int]:
         """Horizon days on which the patient already has a session."""
@@ -328,6 +356,7 @@ def schedule_violations(problem: SchedulingProblem, assignments: Iterable[Assign
     patient_day: set[tuple[str, date]] = set()
     per_patient_week: dict[tuple[str, int], int] = {}
     per_patient: dict[str, int] = {}
+    therapist_day: dict[tuple[str, date], int] = {}
     unit_free = {u.id: set(problem.unit_slots(u)) for u in problem.units}
     ther_free = {t.id: set(problem.therapist_slots(t)) for t in problem.therapists}
     for a in assignments:
@@ -363,12 +392,21 @@ def schedule_violations(problem: SchedulingProblem, assignments: Iterable[Assign
             if key in busy:
                 out.append(f"{tag}: {what} double-booked")
             busy.add(key)
+        if not p.can_come(a.start, a.end):
+            out.append(f"{tag}: outside the times the patient can come")
         if (p.id, a.start.date()) in patient_day or h.day_of(slot) in problem.patient_days(p):
             out.append(f"{tag}: patient has two sessions on one day")
         patient_day.add((p.id, a.start.date()))
+        therapist_day[(t.id, a.start.date())] = therapist_day.get((t.id, a.start.date()), 0) + 1
         wk = (p.id, h.week_of(slot))
         per_patient_week[wk] = per_patient_week.get(wk, 0) + 1
         per_patient[p.id] = per_patient.get(p.id, 0) + 1
+    for (tid, day), n in therapist_day.items():
+        therapist = problem.therapist_by_id[tid]
+        limit = therapist.max_sessions_per_day
+        n += problem.therapist_day_load(therapist).get((day - h.start_date).days, 0)
+        if limit is not None and n > limit:
+            out.append(f"{tid}: {n} sessions on {day}, more than the daily limit of {limit}")
     for (pid, week), n in per_patient_week.items():
         already = problem.patient_week_sessions(problem.patient_by_id[pid]).get(week, 0)
         if n + already > problem.patient_by_id[pid].sessions_per_week:

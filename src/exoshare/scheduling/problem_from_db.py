@@ -29,11 +29,15 @@ from exoshare.scheduling import problem as sp
 from exoshare.scheduling.certifications import certified_models
 from exoshare.scheduling.clinics import local, zone_of
 from exoshare.scheduling.courses import StartedCourse
-from exoshare.scheduling.hours import opening_hours_by_clinic, working_hours_by_therapist
-from exoshare.scheduling.models import BookedSession, WaitlistEntry
+from exoshare.scheduling.hours import (
+    leave_by_therapist,
+    opening_hours_by_clinic,
+    working_hours_by_therapist,
+)
+from exoshare.scheduling.models import BookedSession, TherapistWorkingHours, WaitlistEntry
 from exoshare.scheduling.priority import PRIORITY_WEIGHT
 from exoshare.scheduling.public_holidays import public_holidays
-from exoshare.scheduling.waitlist import active_entries, sessions_of_entries
+from exoshare.scheduling.waitlist import active_entries, available_hours, sessions_of_entries
 
 if TYPE_CHECKING:
     from exoshare.devices.models import DeviceUnit
@@ -164,6 +168,7 @@ def build_problem(
 
     certs = certified_models(session, start, horizon.end_date)
     working = working_hours_by_therapist(session)
+    leave = leave_by_therapist(session, start, last_day)
     therapists = []
     seen: set[str] = set()
     for user_id, clinic_id in auth_service.therapist_grants(session, list(clinic_rows)):
@@ -172,7 +177,9 @@ def build_problem(
         if user_id in seen:
             continue
         seen.add(user_id)
-        hours = working.get((user_id, clinic_id)) or opening.get(clinic_id, [])
+        rows = working.get((user_id, clinic_id), [])
+        hours = [(w.weekday, w.starts, w.ends) for w in rows] or opening.get(clinic_id, [])
+        limits = [w.max_sessions for w in rows if w.max_sessions is not None]
         therapists.append(
             sp.Therapist(
                 user_id,
@@ -180,6 +187,9 @@ def build_problem(
                 frozenset(certs.get(user_id, set())),
                 _weekly(hours),
                 tuple(booked_by_therapist.get(user_id, [])),
+                # One limit a day in the solver: the smallest recorded, so no day exceeds its own.
+                min(limits) if limits else None,
+                (*_breaks(rows, horizon), *_whole_days(leave.get(user_id, []))),
             )
         )
 
@@ -206,6 +216,7 @@ def build_problem(
             left,
             e.clinic_id if e.clinic_id in clinic_rows else None,
             tuple(booked_by_patient.get(e.patient_id, [])),
+            available_hours(e),
         )
         if not done:
             patients.append(patient)
@@ -229,6 +240,29 @@ def build_problem(
         clinics, models, units, therapists, patients, horizon, travel_limit_km
     )
     return BuiltProblem(problem, entries, clinic_rows, courses)
+
+
+def _breaks(rows: list[TherapistWorkingHours], horizon: sp.Horizon) -> list[sp.Interval]:
+    """Each day's break in the horizon, as clinic-local intervals."""
+    by_weekday = {
+        w.weekday: (w.break_starts, w.break_ends)
+        for w in rows
+        if w.break_starts is not None and w.break_ends is not None
+    }
+    out: list[sp.Interval] = []
+    for d in range(horizon.n_days):
+        day = horizon.start_date + timedelta(days=d)
+        pause = by_weekday.get(day.weekday())
+        if pause is not None:
+            out.append((datetime.combine(day, pause[0]), datetime.combine(day, pause[1])))
+    return out
+
+
+def _whole_days(days: list[date]) -> list[sp.Interval]:
+    return [
+        (datetime.combine(day, time()), datetime.combine(day + timedelta(days=1), time()))
+        for day in days
+    ]
 
 
 def _days_away(
@@ -255,9 +289,4 @@ def _days_away(
         looks.update({day: away(day) for day in days if day not in looks})
     elif all(looks.values()):
         looks = dict.fromkeys(days, True)
-    midnight = time()
-    return [
-        (datetime.combine(day, midnight), datetime.combine(day + timedelta(days=1), midnight))
-        for day in days
-        if looks.get(day)
-    ]
+    return _whole_days([day for day in days if looks.get(day)])

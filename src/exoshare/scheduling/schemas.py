@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
@@ -30,6 +30,11 @@ class WaitlistCreate(BaseModel):
     course_sessions: int = Field(ge=1, le=200)
     home_latitude: FiniteFloat | None = Field(default=None, ge=-90, le=90)
     home_longitude: FiniteFloat | None = Field(default=None, ge=-180, le=180)
+    available_hours: dict[int, tuple[time, time]] | None = Field(
+        default=None,
+        description="When the patient can come: weekday (0 = Monday) -> [from, until], "
+        "clinic-local; left out, any time the clinic is open",
+    )
 
 
 class WaitlistEntryOut(BaseModel):
@@ -106,3 +111,20 @@ class BookedSessionOut(BaseModel):
     starts_at: datetime
     ends_at: datetime
     waitlist_entry_id: str | None
+
+
+class TherapistLeaveCreate(BaseModel):
+    therapist_id: str
+    first_day: CalendarDate
+    last_day: CalendarDate
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class TherapistLeaveOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    therapist_id: str
+    first_day: date
+    last_day: date
+    reason: str

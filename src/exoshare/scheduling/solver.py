@@ -174,6 +174,7 @@ class SessionScheduler:
     def _build_groups(self, group_slots: dict[tuple[str, str], set[int]]) -> None:
         pb, h = self._problem, self._problem.horizon
         self._groups: list[tuple[str, str]] = sorted(g for g, s in group_slots.items() if s)
+        self._group_slots = group_slots
         self._gidx = {g: i for i, g in enumerate(self._groups)}
         self._unit_slots = {u.id: set(pb.unit_slots(u)) for u in pb.units}
         self._ther_slots = {t.id: set(pb.therapist_slots(t)) for t in pb.therapists}
@@ -230,6 +231,7 @@ class SessionScheduler:
             already = pb.patient_week_sessions(p)
             for o in opts[: self.max_options_per_patient]:
                 gi = self._gidx[(o.clinic_id, o.model_id)]
+                days = self._patient_group_days(p, gi)
                 for s in range(h.weeks):
                     left, per_week = p.course_sessions, []
                     for w in range(h.weeks):
@@ -237,7 +239,7 @@ class SessionScheduler:
                         if w >= s:
                             n = min(
                                 p.sessions_per_week - already.get(w, 0),
-                                self._group_week_days[(gi, w)] - already.get(w, 0),
+                                days[w] - already.get(w, 0),
                                 left,
                             )
                             n = max(0, n)
@@ -259,6 +261,17 @@ class SessionScheduler:
                         )
                     )
         return out
+
+    def _patient_group_days(self, p: WaitingPatient, gi: int) -> list[int]:
+        """Per week, the days on which the group has a usable slot the patient can come to."""
+        h = self._problem.horizon
+        if p.available is None:
+            return [self._group_week_days[(gi, w)] for w in range(h.weeks)]
+        days: list[set[int]] = [set() for _ in range(h.weeks)]
+        for s in self._group_slots[self._groups[gi]]:
+            if self._problem.patient_slot_ok(p, s):
+                days[h.week_of(s)].add(h.day_of(s))
+        return [len(d) for d in days]
 
     # ------------------------------------------------------------------ master
     def _solve_master(self, choices: list[_Choice], t0: float) -> list[_Choice]:
@@ -628,13 +641,28 @@ class SessionScheduler:
         matching: dict[int, dict[str, str]] = defaultdict(dict)  # slot -> therapist -> unit
         unit_used: set[tuple[str, int]] = set()
 
+        limit = {t.id: t.max_sessions_per_day for t in ther}
+        day_load: dict[tuple[str, int], int] = defaultdict(int)
+        for therapist in ther:
+            for d, n in pb.therapist_day_load(therapist).items():
+                day_load[(therapist.id, d)] = n
+
         def augment(s: int, u: str, seen: set[str]) -> bool:
             for t in certs[u]:
                 if t in seen or s not in self._ther_slots[t]:
                     continue
                 seen.add(t)
                 holder = matching[s].get(t)
-                if holder is None or augment(s, holder, seen):
+                if holder is None:
+                    # Only a therapist taking a new session adds to their day; along an
+                    # augmenting path the others swap one unit for another in the same slot.
+                    cap = limit[t]
+                    if cap is not None and day_load[(t, h.day_of(s))] >= cap:
+                        continue
+                    day_load[(t, h.day_of(s))] += 1
+                    matching[s][t] = u
+                    return True
+                if augment(s, holder, seen):
                     matching[s][t] = u
                     return True
             return False
@@ -647,8 +675,13 @@ class SessionScheduler:
         for u, ch in order:
             taken_days = self._patient_days[ch.patient]
             by_day: dict[int, list[int]] = defaultdict(list)
+            patient = pb.patients[ch.patient]
             for s in usable[u]:
-                if (u, s) not in unit_used and h.day_of(s) not in taken_days:
+                if (
+                    (u, s) not in unit_used
+                    and h.day_of(s) not in taken_days
+                    and pb.patient_slot_ok(patient, s)
+                ):
                     by_day[h.day_of(s)].append(s)
             if ch.start_week == w:
                 days = sorted(by_day)
@@ -684,6 +717,12 @@ class SessionScheduler:
         self, cid: str, w: int, units: dict[str, list[_Choice]], ther: list[Therapist]
     ) -> list[Assignment]:
         pb, h = self._problem, self._problem.horizon
+        if any(t.max_sessions_per_day is not None for t in ther) or any(
+            pb.patients[ch.patient].available is not None for chs in units.values() for ch in chs
+        ):
+            # The exact week model knows neither daily limits nor a patient's hours of the day;
+            # the greedy booking, which keeps both, stands.
+            return []
         model = cp_model.CpModel()
         z: dict[tuple[str, int, int], cp_model.IntVar] = {}  # (unit, choice idx, day)
         y: dict[tuple[str, int], cp_model.IntVar] = {}  # (unit, slot)

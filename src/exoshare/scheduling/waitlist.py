@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -29,8 +29,12 @@ def add_to_waitlist(
     course_sessions: int,
     home_latitude: float | None = None,
     home_longitude: float | None = None,
+    available_hours: dict[int, tuple[time, time]] | None = None,
 ) -> WaitlistEntry:
-    """Put a patient on their clinic's waitlist; the home defaults to the clinic's location."""
+    """Put a patient on their clinic's waitlist; the home defaults to the clinic's location.
+
+    ``available_hours`` (weekday 0 = Monday -> from, until, clinic-local) are the only times the
+    patient can come; left out, any time the clinic is open."""
     patient = patients_service.find_patient(session, patient_id)
     clinic = patient.clinic if patient else None
     if patient is None or patient.voided or clinic is None:
@@ -50,6 +54,13 @@ def add_to_waitlist(
         raise InvalidInput("the home location is required", field="home_latitude")
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise InvalidInput("home location outside the globe", field="home_latitude")
+    for weekday, (begins, ends) in (available_hours or {}).items():
+        if not 0 <= weekday <= 6 or begins >= ends:
+            raise InvalidInput(
+                f"available_hours: weekday {weekday} must be 0 (Monday) to 6 and its first "
+                "time before its last",
+                field="available_hours",
+            )
     active = session.scalar(
         select(WaitlistEntry.id).where(
             WaitlistEntry.patient_id == patient.id,
@@ -70,6 +81,11 @@ def add_to_waitlist(
         home_longitude=lon,
         status=WaitlistStatus.waiting,
         created_by_id=principal.user_ref,
+        available_hours=(
+            {str(d): [f"{a:%H:%M}", f"{b:%H:%M}"] for d, (a, b) in sorted(available_hours.items())}
+            if available_hours
+            else None
+        ),
     )
     session.add(entry)
     session.flush()
@@ -163,6 +179,16 @@ def active_entries(session: Session, clinic_ids: list[str] | None = None) -> lis
             ).order_by(WaitlistEntry.referral_date, WaitlistEntry.id)
         )
     )
+
+
+def available_hours(entry: WaitlistEntry) -> dict[int, tuple[time, time]] | None:
+    """The entry's available hours as weekday -> (from, until); None: any time."""
+    if not entry.available_hours:
+        return None
+    return {
+        int(d): (time.fromisoformat(a), time.fromisoformat(b))
+        for d, (a, b) in entry.available_hours.items()
+    }
 
 
 def active_entry(session: Session, patient_id: str) -> WaitlistEntry | None:
