@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from exoshare.scheduling.fcfs import Ledger
+from exoshare.scheduling.ledger import Ledger
 from exoshare.scheduling.problem import Assignment, SchedulingProblem, WaitingPatient
 
 

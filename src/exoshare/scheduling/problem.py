@@ -289,6 +289,8 @@ class SchedulingProblem:
 
     def patient_slot_ok(self, patient: WaitingPatient, slot: int) -> bool:
         """Whether the patient can come for a session starting in ``slot``."""
+        if patient.available is None:
+            return True
         start = self.horizon.slot_start(slot)
         return patient.can_come(start, start + timedelta(minutes=self.horizon.session_min))
 

@@ -8,8 +8,9 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
-from exoshare.scheduling.fcfs import FcfsScheduler, Ledger
+from exoshare.scheduling.fcfs import FcfsScheduler
 from exoshare.scheduling.instances import Network, generate_network, generate_patients
+from exoshare.scheduling.ledger import Ledger
 from exoshare.scheduling.problem import (
     Assignment,
     DeviceUnit,

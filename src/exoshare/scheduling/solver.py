@@ -38,6 +38,7 @@ from typing import Self
 
 from ortools.sat.python import cp_model
 
+from exoshare.scheduling.ledger import Ledger
 from exoshare.scheduling.problem import (
     Assignment,
     Horizon,
@@ -166,6 +167,7 @@ class SessionScheduler:
         chosen = self._solve_master(choices, t0)
         per_unit = self._split_over_units(chosen)
         booked = self._book_slots(per_unit, t0)
+        booked += self._fill_left_over(booked, screening.options)
         self._collect(booked, chosen, choices, screening.options)
         self.stats_.wall_time_s = _time.perf_counter() - t0
         return self
@@ -246,7 +248,10 @@ class SessionScheduler:
                         per_week.append(n)
                         left -= n
                     total = sum(per_week)
-                    if total == 0 or per_week[s] == 0:
+                    full_first_week = min(p.sessions_per_week - already.get(s, 0), left + total)
+                    # A course starts only in a week that can give its whole weekly dose: a
+                    # first week of one session where three are wanted is a poor start.
+                    if total == 0 or per_week[s] < full_first_week:
                         continue
                     wait = max(0, (h.start_date + timedelta(weeks=s) - p.referral_date).days)
                     out.append(
@@ -809,6 +814,117 @@ class SessionScheduler:
                         )
                     )
         return out
+
+    # ------------------------------------------------------------------ left-over capacity
+    def _fill_left_over(
+        self, booked: list[Assignment], options: dict[str, list[Option]]
+    ) -> list[Assignment]:
+        """Book on what the plan left free, moving nobody already booked.
+
+        The master plans weekly totals and the slot stage may lose some of them, so capacity can
+        be left where an eligible patient still waits, or where a patient got less than their
+        weekly dose. First the patients left out, longest weighted wait first, each starting in
+        the earliest week that holds a full weekly dose on one unit of an option (nearest
+        first); then the weeks in which a booked patient got less than their dose, from their
+        first week on, on their own unit.
+        """
+        pb, h = self._problem, self._problem.horizon
+        ledger = Ledger(pb.with_booked(booked))
+        by_patient: dict[str, list[Assignment]] = defaultdict(list)
+        for a in sorted(booked, key=lambda a: a.start):
+            by_patient[a.patient_id].append(a)
+        added: list[Assignment] = []
+        # Days per (unit, week) with the unit and a certified therapist both free, so full
+        # units are passed over without a search (the large instance leaves ~2,000 patients
+        # waiting, each with several options); a booking at a clinic clears its units' entries.
+        room: dict[tuple[str, int], int] = {}
+
+        def free_days(uid: str, week: int) -> int:
+            if (uid, week) not in room:
+                model_id = pb.unit_by_id[uid].model_id
+                ther = [
+                    t
+                    for t in ledger.therapists_at[pb.unit_by_id[uid].clinic_id]
+                    if model_id in pb.therapist_by_id[t].certified_model_ids
+                ]
+                room[(uid, week)] = len(
+                    {
+                        h.day_of(s)
+                        for s in ledger.unit_free[uid]
+                        if h.week_of(s) == week
+                        and any(
+                            s in ledger.ther_free[t] and ledger.has_room(t, h.day_of(s))
+                            for t in ther
+                        )
+                    }
+                )
+            return room[(uid, week)]
+
+        left_out = [p for p in pb.patients if p.id not in by_patient and options.get(p.id)]
+        left_out.sort(
+            key=lambda p: (-p.priority_weight * (h.end_date - p.referral_date).days, p.id)
+        )
+        for p in left_out:
+            units = [
+                uid
+                for o in options[p.id]
+                for uid in self._units_by_group.get((o.clinic_id, o.model_id), [])
+            ]
+            already = pb.patient_week_sessions(p)
+            for week in range(h.weeks):
+                need = min(p.sessions_per_week - already.get(week, 0), p.course_sessions)
+                if need <= 0:
+                    continue
+                start = next(
+                    (
+                        (uid, plan)
+                        for uid in units
+                        if free_days(uid, week) >= need
+                        and len(plan := ledger.week_plan(p, uid, week, need)) == need
+                    ),
+                    None,
+                )
+                if start is None:
+                    continue
+                uid, plan = start
+                got = ledger.book(p, uid, plan)
+                clinic = pb.unit_by_id[uid].clinic_id
+                for key in [k for k in room if pb.unit_by_id[k[0]].clinic_id == clinic]:
+                    del room[key]
+                by_patient[p.id] = got
+                break
+        for pid, sessions in by_patient.items():
+            p = pb.patient_by_id[pid]
+            first = sessions[0]
+            pref = h.slot_of(first.start) % h.slots_per_day
+            already = pb.patient_week_sessions(p)
+            per_week: dict[int, int] = defaultdict(int)
+            for a in sessions:
+                per_week[h.week_of(h.slot_of(a.start))] += 1
+            total = len(sessions)
+            for week in range(h.week_of(h.slot_of(first.start)), h.weeks):
+                missing = min(
+                    p.sessions_per_week - per_week[week] - already.get(week, 0),
+                    p.course_sessions - total,
+                )
+                if missing <= 0:
+                    continue
+                # Its own unit first, then the other units of its model at its clinic.
+                unit = pb.unit_by_id[first.unit_id]
+                group = self._units_by_group.get((unit.clinic_id, unit.model_id), [unit.id])
+                for uid in sorted(group, key=lambda u: u != unit.id):
+                    got = ledger.book(
+                        p, uid, ledger.week_plan(p, uid, week, missing, pref, first.therapist_id)
+                    )
+                    sessions.extend(got)
+                    total += len(got)
+                    missing -= len(got)
+                    if missing <= 0:
+                        break
+        known = {(a.unit_id, a.start) for a in booked}
+        for sessions in by_patient.values():
+            added.extend(a for a in sessions if (a.unit_id, a.start) not in known)
+        return added
 
     # ------------------------------------------------------------------ results
     def _collect(
