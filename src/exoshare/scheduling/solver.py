@@ -248,9 +248,12 @@ class SessionScheduler:
                         per_week.append(n)
                         left -= n
                     total = sum(per_week)
-                    full_first_week = min(p.sessions_per_week - already.get(s, 0), left + total)
-                    # A course starts only in a week that can give its whole weekly dose: a
-                    # first week of one session where three are wanted is a poor start.
+                    full_first_week = min(
+                        p.sessions_per_week - already.get(s, 0), p.course_sessions, max(days)
+                    )
+                    # A course starts only in a week that gives as many sessions as its best
+                    # week could: a first week of one session where three fit later is a poor
+                    # start (a week of public holidays, say).
                     if total == 0 or per_week[s] < full_first_week:
                         continue
                     wait = max(0, (h.start_date + timedelta(weeks=s) - p.referral_date).days)
