@@ -124,7 +124,13 @@ def test_more_sessions_beats_shorter_wait():
     pb = one_clinic([old, new], hours=hours, units=units)
     s = SessionScheduler(time_limit_s=3, num_workers=1).solve(pb)
     assert Counter(a.patient_id for a in s.assignments_) == {"NEW": 3}
-    assert s.unscheduled_["OLD"][0].startswith("capacity: all compatible slots (A at C1) taken")
+    # OLD has waited longer, so "taken by higher-priority patients" would be false: NEW started
+    # because its course gives more sessions.
+    assert s.unscheduled_["OLD"] == [
+        "capacity: no week left 1 free sessions on distinct days at A at C1; 1 patients with a "
+        "shorter weighted wait started there on courses that fitted the slots left (the schedule "
+        "serves the most sessions network-wide first, then the longest weighted wait)"
+    ]
 
 
 def test_equal_sessions_go_to_the_longest_weighted_wait():
@@ -138,6 +144,11 @@ def test_equal_sessions_go_to_the_longest_weighted_wait():
     # Serving W30 instead: max(1 x 30 d, U20 unserved 2 x 27 d) = 54. Equal sessions, so 40 wins.
     assert {a.patient_id for a in s.assignments_} == {"U20"}
     assert s.stats_.stages[1].objective == pytest.approx(40.0)
+    # True here: U20's weighted wait to the horizon's end (2 x 27 d) is longer than W30's (37 d).
+    assert s.unscheduled_["W30"] == [
+        "capacity: all compatible slots (A at C1) taken by patients with a longer "
+        "priority-weighted wait"
+    ]
 
 
 def test_random_instance_meets_every_invariant():

@@ -157,6 +157,7 @@ class SessionScheduler:
         self.first_session_: dict[str, datetime] = {}
         self._time_of_day: dict[int, int] = {}
         self.__dict__.pop("_usage", None)
+        self.__dict__.pop("_start_groups", None)
         self._master_solution: list[_Choice] = []
 
         self._patient_days = [problem.patient_days(p) for p in problem.patients]
@@ -991,10 +992,42 @@ class SessionScheduler:
                 f"no certified therapist free: units of {where} have free slots but their "
                 "certified therapists are fully booked"
             )
-        return (
-            f"capacity: all compatible slots ({where}) taken by higher-priority patients "
-            "(more sessions served network-wide, then longer weighted wait)"
+        # "Taken by higher-priority patients" only when nobody with a shorter weighted wait
+        # started on one of these (clinic, model) pairs; otherwise say what held them back.
+        h = self._problem.horizon
+        own = p.priority_weight * (h.end_date - p.referral_date).days
+        groups = {(o.clinic_id, o.model_id) for o in opts[: self.max_options_per_patient]}
+        shorter = sorted(
+            qid for qid, (group, wait) in self._starts().items() if group in groups and wait < own
         )
+        dose = min(p.sessions_per_week, p.course_sessions)
+        if not shorter:
+            return (
+                f"capacity: all compatible slots ({where}) taken by patients with a longer "
+                "priority-weighted wait"
+            )
+        return (
+            f"capacity: no week left {dose} free sessions on distinct days at {where}; "
+            f"{len(shorter)} patients with a shorter weighted wait started there on courses "
+            "that fitted the slots left (the schedule serves the most sessions network-wide "
+            "first, then the longest weighted wait)"
+        )
+
+    def _starts(self) -> dict[str, tuple[tuple[str, str], float]]:
+        """Booked patient id -> ((clinic, model) of their first session, weighted wait counted
+        to the horizon's end, the measure the objective ranks the unserved by)."""
+        if not hasattr(self, "_start_groups"):
+            pb, h = self._problem, self._problem.horizon
+            self._start_groups: dict[str, tuple[tuple[str, str], float]] = {}
+            for a in self.assignments_:
+                if a.patient_id not in self._start_groups:
+                    q = pb.patient_by_id[a.patient_id]
+                    unit = pb.unit_by_id[a.unit_id]
+                    self._start_groups[a.patient_id] = (
+                        (unit.clinic_id, unit.model_id),
+                        q.priority_weight * (h.end_date - q.referral_date).days,
+                    )
+        return self._start_groups
 
 
 def _stage_shares(shares: tuple[float, ...]) -> tuple[float, ...]:
