@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date, datetime, time
 
 from exoshare.scheduling.fcfs import FcfsScheduler
-from exoshare.scheduling.instances import Network
+from exoshare.scheduling.instances import Network, generate_instance
 from exoshare.scheduling.problem import (
     Clinic,
     DeviceModel,
@@ -76,6 +76,30 @@ def test_fcfs_serves_in_referral_order_on_own_devices_only():
     assert schedule_violations(pb, net.assignments_) == []
     assert {a.unit_id for a in net.assignments_} == {"U1", "U2"}
     assert net.stats_.sessions_scheduled == 6 and not net.unscheduled_
+
+
+def test_pooled_fcfs_sends_the_second_referral_to_the_nearest_clinic_with_room():
+    first, second = waiting("FIRST", date(2025, 1, 5)), waiting("SECOND", date(2025, 1, 20))
+    pb = two_clinics([second, first])
+    pooled = FcfsScheduler(pooled=True).solve(pb)
+    assert schedule_violations(pb, pooled.assignments_) == []
+    # Home is 3.4 km from BUSY and 6.8 km from IDLE: FIRST takes the nearer, SECOND the other.
+    assert Counter((a.patient_id, a.unit_id) for a in pooled.assignments_) == {
+        ("FIRST", "U1"): 3,
+        ("SECOND", "U2"): 3,
+    }
+
+
+def test_a_deterministic_solve_gives_the_same_schedule_twice():
+    pb = generate_instance("small", seed=5)
+
+    def solve() -> list[tuple[str, str, datetime]]:
+        s = SessionScheduler(time_limit_s=0.3, deterministic=True, random_seed=5).solve(pb)
+        return [(a.patient_id, a.unit_id, a.start) for a in s.assignments_]
+
+    first = solve()
+    assert len(first) > 100
+    assert solve() == first
 
 
 def test_fcfs_books_only_full_weekly_dose_at_start():

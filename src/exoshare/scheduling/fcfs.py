@@ -14,7 +14,8 @@ from exoshare.scheduling.solver import SolveStats
 
 
 class FcfsScheduler:
-    """Each clinic serves its own waitlist in referral order on its own units.
+    """Each clinic serves its own waitlist in referral order on its own units; ``pooled``, every
+    patient goes, in referral order, to the nearest clinic within the travel limit that has room.
 
     A patient starts in the earliest week in which one of the referring clinic's compatible units
     (same hard rules as the network solver) can give the full weekly dose, then keeps that unit and
@@ -22,10 +23,14 @@ class FcfsScheduler:
     as :class:`~exoshare.scheduling.solver.SessionScheduler`'s.
     """
 
+    def __init__(self, pooled: bool = False) -> None:
+        self.pooled = pooled
+
     def solve(self, problem: SchedulingProblem) -> Self:
         t0 = _time.perf_counter()
         h = problem.horizon
-        screening = screen(problem, referring_clinic_only=True)
+        # Options come nearest first, so pooled FCFS tries the nearest clinic with room first.
+        screening = screen(problem, referring_clinic_only=not self.pooled)
         self.unscheduled_: dict[str, list[str]] = dict(screening.reasons)
         self.assignments_: list[Assignment] = []
         self.first_session_: dict[str, datetime] = {}

@@ -1,4 +1,5 @@
-"""Week-by-week network simulation: status-quo FCFS per clinic versus the network-wide solver."""
+"""Week-by-week network simulation: status-quo FCFS per clinic, pooled FCFS (nearest clinic with
+room) and the network-wide solver."""
 
 from __future__ import annotations
 
@@ -23,7 +24,10 @@ from exoshare.scheduling.rebalance import UnitMove, plan_unit_moves
 from exoshare.scheduling.rules import screen
 from exoshare.scheduling.solver import SessionScheduler
 
-POLICIES = ("fcfs", "exoshare")
+POLICIES = ("fcfs", "pooled_fcfs", "exoshare")
+"""``fcfs``: each clinic its own waitlist on its own units (the status quo); ``pooled_fcfs``: one
+queue in referral order, each patient to the nearest clinic within the travel limit with room for
+a full weekly dose, same capacity, rules and dose; ``exoshare``: the network solver."""
 WEEKS_PER_MONTH = 4
 """Months are 4-week blocks, so every month has the same number of weekdays."""
 REVIEW_WEEKS = 4
@@ -38,7 +42,12 @@ class PolicyMetrics:
     patients_arrived: int = 0
     patients_started: int = 0
     mean_wait_days: float = float("nan")
+    p90_wait_days: float = float("nan")
     p95_wait_days: float = float("nan")
+    first_week_sessions: float = float("nan")
+    """Mean sessions in the calendar week of each started patient's first session."""
+    first_week_dose_pct: float = float("nan")
+    """The same as a share of each one's weekly dose (sessions a week wanted, or the course)."""
     patients_per_device_month: float = float("nan")
     utilisation_pct: float = float("nan")
     sessions: int = 0
@@ -68,10 +77,15 @@ class SimulationResult:
     """exoshare's custody moves (decision date, move); FCFS never moves a unit. A unit leaves
     ``move.leaves_in_weeks`` after the decision, when the courses booked on it have ended."""
 
-    def ratio(self, attr: str, scope: str = "overall") -> float:
-        """exoshare / fcfs for one metric of ``overall`` (or ``steady``)."""
+    wait_lower_bound_days: dict[str, float] = field(default_factory=dict)
+    """scope ("overall", "steady") -> mean wait if capacity were unlimited: each patient starts
+    on the first day, from the first weekly plan after their referral, on which a compatible
+    unit and a certified therapist are open (same calendars, rules and weekly planning)."""
+
+    def ratio(self, attr: str, scope: str = "overall", baseline: str = "fcfs") -> float:
+        """exoshare / ``baseline`` for one metric of ``overall`` (or ``steady``)."""
         m = getattr(self, scope)
-        return float(getattr(m["exoshare"], attr) / getattr(m["fcfs"], attr))
+        return float(getattr(m["exoshare"], attr) / getattr(m[baseline], attr))
 
 
 @dataclass
@@ -121,6 +135,7 @@ def simulate_network(
     warmup_weeks: int = 0,
     cooldown_weeks: int = 0,
     plan_weeks: int = 4,
+    deterministic: bool = True,
 ) -> SimulationResult:
     """Simulate ``weeks`` of Poisson referrals, scheduling each week under both policies.
 
@@ -145,6 +160,9 @@ def simulate_network(
     on patients referred after the warm-up and at least ``cooldown_weeks`` before the end (so
     their wait is not cut short by the end of the run), with both policies still carrying the
     backlog through the warm-up.
+
+    ``deterministic`` runs CP-SAT on one worker with deterministic time limits (the same seed
+    gives the same result on any machine load); off, on ``num_workers`` with wall-clock limits.
     """
     if warmup_weeks < 0 or cooldown_weeks < 0 or warmup_weeks + cooldown_weeks >= weeks:
         raise ValueError("need 0 <= warmup_weeks, 0 <= cooldown_weeks, warmup + cooldown < weeks")
@@ -193,6 +211,7 @@ def simulate_network(
                 num_workers,
                 seed,
                 plan_weeks=plan_weeks if pol == "exoshare" else 1,
+                deterministic=deterministic,
             )
     end = start + timedelta(weeks=weeks)
     everyone = [*backlog, *(p for week in arrivals for p in week)]
@@ -214,6 +233,7 @@ def simulate_network(
     ).reasons
     window = [p for week in arrivals[warmup_weeks : weeks - cooldown_weeks] for p in week]
     measured = [p for p in window if p.id not in untreatable]
+    earliest = _earliest_starts(network, start, [backlog, *arrivals], travel_limit_km)
     result = SimulationResult(
         weeks,
         len(network.units),
@@ -223,6 +243,9 @@ def simulate_network(
         steady_excluded_untreatable=len(window) - len(measured) if warmup_weeks else 0,
         unit_moves=states["exoshare"].moves,
     )
+    result.wait_lower_bound_days["overall"] = _mean_wait(everyone, earliest, end)
+    if warmup_weeks:
+        result.wait_lower_bound_days["steady"] = _mean_wait(measured, earliest, end)
     for pol, state in states.items():
         result.overall[pol] = _metrics(everyone, state, network, end, weeks, None, region_of)
         result.by_region[pol] = {
@@ -254,6 +277,7 @@ def _run_week(
     num_workers: int,
     seed: int,
     plan_weeks: int = 1,
+    deterministic: bool = False,
 ) -> None:
     """Book one week (``week_start`` .. +7 days) under ``policy`` and update ``state``.
 
@@ -322,11 +346,16 @@ def _run_week(
     problem = SchedulingProblem(
         network.clinics, network.models, units, therapists, state.waitlist, plan, travel_limit_km
     )
-    if policy == "fcfs":
-        result: FcfsScheduler | SessionScheduler = FcfsScheduler().solve(problem)
+    if policy in ("fcfs", "pooled_fcfs"):
+        result: FcfsScheduler | SessionScheduler = FcfsScheduler(
+            pooled=policy == "pooled_fcfs"
+        ).solve(problem)
     else:
         result = SessionScheduler(
-            time_limit_s=time_limit_s, num_workers=num_workers, random_seed=seed
+            time_limit_s=time_limit_s,
+            num_workers=num_workers,
+            random_seed=seed,
+            deterministic=deterministic,
         ).solve(problem)
     committed = [a for a in result.assignments_ if a.start.date() < week.end_date]
     state.sessions += committed
@@ -353,6 +382,43 @@ def _run_week(
         else:
             remaining.append(p)
     state.waitlist = remaining
+
+
+def _earliest_starts(
+    network: Network, start: date, cohorts: list[list[WaitingPatient]], travel_limit_km: float
+) -> dict[str, date]:
+    """Patient id -> the first day they could start with unlimited capacity: from the weekly plan
+    they first join (cohort k joins in week k), the first day on which one of their options has
+    a unit and a certified therapist open. Untreatable patients are left out."""
+    out: dict[str, date] = {}
+    for k, cohort in enumerate(cohorts):
+        first_day = start + timedelta(weeks=max(0, k - 1))
+        problem = SchedulingProblem(
+            network.clinics,
+            network.models,
+            network.units,
+            network.therapists,
+            cohort,
+            Horizon(first_day, 2, 60),
+            travel_limit_km,
+        )
+        screening = screen(problem)
+        for p in cohort:
+            days = [
+                problem.horizon.slot_start(min(slots)).date()
+                for o in screening.options.get(p.id, [])
+                if (slots := screening.group_slots.get((o.clinic_id, o.model_id)))
+            ]
+            if days:
+                out[p.id] = min(days)
+    return out
+
+
+def _mean_wait(patients: list[WaitingPatient], earliest: dict[str, date], end: date) -> float:
+    waits = [
+        (min(earliest[p.id], end) - p.referral_date).days for p in patients if p.id in earliest
+    ]
+    return float(np.mean(waits)) if waits else float("nan")
 
 
 def _midnight(day: date) -> datetime:
@@ -483,6 +549,7 @@ def _metrics(
     def in_region(clinic_id: str | None) -> bool:
         return region is None or (clinic_id is not None and region_of[clinic_id] == region)
 
+    by_id = by_id or {p.id: p for p in everyone}
     patients = [p for p in everyone if in_region(p.referring_clinic_id)]
     waits = np.array(
         [(state.started.get(p.id, end) - p.referral_date).days for p in patients], dtype=float
@@ -503,7 +570,6 @@ def _metrics(
     device_months = (
         sum(1 for _, where in held for c in where.values() if in_region(c)) / WEEKS_PER_MONTH
     )
-    by_id = by_id or {p.id: p for p in everyone}
     clinic_by_id = {c.id: c for c in network.clinics}
     travel = [
         2
@@ -516,11 +582,32 @@ def _metrics(
         for a in sessions
     ]
     bookable = sum(n for wk, where in held for u, n in wk.items() if in_region(where[u]))
+    # Sessions in the calendar week (Monday to Sunday) of each started patient's first session,
+    # all of theirs wherever held: a course started on a Friday has had a short first week.
+    first_week: dict[str, int] = defaultdict(int)
+    started = {
+        p.id: state.started[p.id] - timedelta(days=state.started[p.id].weekday())
+        for p in patients
+        if p.id in state.started
+    }
+    for a in state.sessions:
+        monday = started.get(a.patient_id)
+        if monday is not None and monday <= a.start.date() < monday + timedelta(days=7):
+            first_week[a.patient_id] += 1
+    dose = [
+        first_week[pid] / min(by_id[pid].sessions_per_week, by_id[pid].course_sessions)
+        for pid in started
+    ]
     return PolicyMetrics(
         patients_arrived=len(patients),
         patients_started=sum(1 for p in patients if p.id in state.started),
         mean_wait_days=float(waits.mean()) if len(waits) else float("nan"),
+        p90_wait_days=float(np.percentile(waits, 90)) if len(waits) else float("nan"),
         p95_wait_days=float(np.percentile(waits, 95)) if len(waits) else float("nan"),
+        first_week_sessions=(
+            float(np.mean([first_week[pid] for pid in started])) if started else float("nan")
+        ),
+        first_week_dose_pct=100 * float(np.mean(dose)) if dose else float("nan"),
         patients_per_device_month=(
             sum(len(s) for s in treated_per_month.values()) / device_months
             if device_months
@@ -535,15 +622,18 @@ def _metrics(
 def render_table(result: SimulationResult) -> str:
     """Markdown table: FCFS vs exoshare overall and per region, with the exoshare/FCFS ratios."""
     rows = [
-        "| scope | policy | started / arrived | mean wait (d) | p95 wait (d) "
-        "| patients / device-month | utilisation | round trip km / session |",
-        "|---|---|---|---|---|---|---|---|",
+        "| scope | policy | started / arrived | mean wait (d) | p90 wait (d) "
+        "| first-week sessions (dose) | patients / device-month | utilisation "
+        "| round trip km / session |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
 
     def line(scope: str, pol: str, m: PolicyMetrics) -> str:
         return (
             f"| {scope} | {pol} | {m.patients_started} / {m.patients_arrived} | "
-            f"{m.mean_wait_days:.1f} | {m.p95_wait_days:.1f} | {m.patients_per_device_month:.2f} | "
+            f"{m.mean_wait_days:.1f} | {m.p90_wait_days:.1f} | "
+            f"{m.first_week_sessions:.2f} ({m.first_week_dose_pct:.0f} %) | "
+            f"{m.patients_per_device_month:.2f} | "
             f"{m.utilisation_pct:.1f} % | {m.travel_km_per_session:.1f} |"
         )
 
@@ -568,6 +658,22 @@ def render_table(result: SimulationResult) -> str:
         )
     scopes = [("steady", "steady state")] if result.steady else []
     scopes.append(("overall", "whole run"))
+    for scope, label in scopes:
+        bound = result.wait_lower_bound_days[scope]
+        mean = getattr(result, scope)["exoshare"].mean_wait_days
+        rows.append(
+            f"{label}: lower bound on the mean wait with unlimited capacity {bound:.1f} d "
+            f"(treatable patients); exoshare {mean:.1f} d, gap {mean - bound:.1f} d"
+        )
+        pooled, own = getattr(result, scope)["pooled_fcfs"], getattr(result, scope)["exoshare"]
+        change = 100 * (1 - result.ratio("mean_wait_days", scope, "pooled_fcfs"))
+        dose_ok = own.first_week_dose_pct >= pooled.first_week_dose_pct
+        rows.append(
+            f"{label}: mean wait vs pooled FCFS, goal ≥ 25 % lower at equal or better first-week "
+            f"dose — {change:.0f} % lower, first-week dose {own.first_week_dose_pct:.0f} % vs "
+            f"{pooled.first_week_dose_pct:.0f} % "
+            f"({'met' if change >= 25 and dose_ok else 'NOT met'})"
+        )
     for attr, what, goal, sign in (
         ("mean_wait_days", "mean wait", 40, -1),
         ("patients_per_device_month", "patients treated per device-month", 25, 1),

@@ -138,6 +138,7 @@ class SessionScheduler:
         stage_time_shares: tuple[float, ...] = (0.8, 0.07, 0.07, 0.06),
         master_time_share: float = 0.85,
         log_search: bool = False,
+        deterministic: bool = False,
     ) -> None:
         self.time_limit_s = time_limit_s
         self.num_workers = num_workers
@@ -146,6 +147,10 @@ class SessionScheduler:
         self.stage_time_shares = stage_time_shares
         self.master_time_share = master_time_share
         self.log_search = log_search
+        self.deterministic = deterministic
+        """One CP-SAT worker, deterministic time limits and fixed budgets per stage and metro area:
+        the same instance and seed give the same schedule whatever the machine's load (the
+        network simulation's default; wall-clock limits with rollover otherwise)."""
 
     # ------------------------------------------------------------------ public action
     def solve(self, problem: SchedulingProblem) -> Self:
@@ -159,6 +164,9 @@ class SessionScheduler:
         self.__dict__.pop("_usage", None)
         self.__dict__.pop("_start_groups", None)
         self._master_solution: list[_Choice] = []
+        # Deterministic mode's budget for the exact sub-solves (units, weeks), in CP-SAT's
+        # deterministic seconds: what the master's share leaves of the limit.
+        self._deterministic_left = self.time_limit_s * (1 - self.master_time_share)
 
         self._patient_days = [problem.patient_days(p) for p in problem.patients]
         screening = screen(problem)
@@ -330,6 +338,15 @@ class SessionScheduler:
             left = len(choices)
             for ci, (part, run) in enumerate(zip(parts, runs, strict=True)):
                 budget = max(0.0, stage_deadline - _time.perf_counter()) * len(part) / left
+                if self.deterministic:
+                    budget = (
+                        self.time_limit_s
+                        * self.master_time_share
+                        * shares[k]
+                        / sum(shares)
+                        * len(part)
+                        / len(choices)
+                    )
                 left -= len(part)
                 answer = run.send(budget)
                 assert answer is not None  # every send after the priming next() answers
@@ -464,8 +481,12 @@ class SessionScheduler:
                 model.add_hint(var, val)
             model.add_hint(max_wait, values(solution)[1])
             solver = cp_model.CpSolver()
-            solver.parameters.max_time_in_seconds = max(0.05, budget)
-            solver.parameters.num_workers = self.num_workers
+            if self.deterministic:
+                solver.parameters.max_deterministic_time = max(0.05, budget)
+                solver.parameters.num_workers = 1
+            else:
+                solver.parameters.max_time_in_seconds = max(0.05, budget)
+                solver.parameters.num_workers = self.num_workers
             solver.parameters.random_seed = self.random_seed
             solver.parameters.log_search_progress = self.log_search
             if k > 0:
@@ -578,8 +599,8 @@ class SessionScheduler:
                     sum(chs[i].per_week[w] * b[(i, u)] for i in idx) <= self._unit_week_cap[(u, w)]
                 )
         model.maximize(sum(chs[i].sessions * var for (i, _), var in b.items()))
-        solver = self._sub_solver()
-        if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        solver, status = self._sub_solve(model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return {}
         return {i: u for (i, u), var in b.items() if solver.boolean_value(var)}
 
@@ -590,14 +611,28 @@ class SessionScheduler:
         (5 % of the limit, at most 1 s) is kept back; without it many tiny last-moment sub-solves
         pushed the wall time past the limit.
         """
+        if self.deterministic:
+            return self._deterministic_left
         reserve = min(1.0, 0.05 * self.time_limit_s)
         return self.time_limit_s - reserve - (_time.perf_counter() - self._t0)
+
+    def _sub_solve(
+        self, model: cp_model.CpModel
+    ) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:
+        """Solve a subproblem on one thread within a share of what is left of the time limit."""
+        solver = self._sub_solver()
+        status = solver.solve(model)
+        self._deterministic_left -= solver.deterministic_time
+        return solver, status
 
     def _sub_solver(self) -> cp_model.CpSolver:
         """A one-thread solver for a subproblem, with a share of what is left of the time limit."""
         left = max(0.0, self._time_left_s())
         solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = max(0.05, min(1.0, 0.1 * left))
+        if self.deterministic:
+            solver.parameters.max_deterministic_time = max(0.05, min(1.0, 0.1 * left))
+        else:
+            solver.parameters.max_time_in_seconds = max(0.05, min(1.0, 0.1 * left))
         solver.parameters.num_workers = 1
         solver.parameters.random_seed = self.random_seed
         return solver
@@ -783,8 +818,7 @@ class SessionScheduler:
                     if len(ys) > cap:
                         model.add(sum(ys) <= cap)
         model.maximize(sum(objective))
-        solver = self._sub_solver()
-        status = solver.solve(model)
+        solver, status = self._sub_solve(model)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return []
         out: list[Assignment] = []
