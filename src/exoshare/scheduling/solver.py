@@ -95,6 +95,9 @@ class SolveStats:
     longest_weighted_wait_days: float = 0.0
     travel_km: float = 0.0
     """Round-trip km over all booked sessions."""
+    short_starts_rebooked: int = 0
+    """Courses whose first week came out of the slot stage short of its dose, handed back to
+    the left-over pass (which starts a course only with its whole weekly dose)."""
 
     @property
     def gap_pct(self) -> float:
@@ -175,7 +178,7 @@ class SessionScheduler:
         choices = self._enumerate_choices(screening.options)
         chosen = self._solve_master(choices, t0)
         per_unit = self._split_over_units(chosen)
-        booked = self._book_slots(per_unit, t0)
+        booked = self._without_short_starts(self._book_slots(per_unit, t0))
         booked += self._fill_left_over(booked, screening.options)
         self._collect(booked, chosen, choices, screening.options)
         self.stats_.wall_time_s = _time.perf_counter() - t0
@@ -854,6 +857,35 @@ class SessionScheduler:
         return out
 
     # ------------------------------------------------------------------ left-over capacity
+    def _without_short_starts(self, booked: list[Assignment]) -> list[Assignment]:
+        """Drop the courses whose first week got fewer sessions than that week could give.
+
+        The slot stage can lose sessions the weekly plan counted; a course that starts with one
+        session where three were wanted has a poor first week. Such a patient is unbooked and
+        handed to the left-over pass, which starts a course only with its whole weekly dose
+        (that week if the room is there, else a later one). A first week short because the
+        unit's group is open fewer days than the dose is kept: no week would give more.
+        """
+        pb, h = self._problem, self._problem.horizon
+        by_patient: dict[str, list[Assignment]] = defaultdict(list)
+        for a in booked:
+            by_patient[a.patient_id].append(a)
+        short: set[str] = set()
+        for pid, sessions in by_patient.items():
+            p = pb.patient_by_id[pid]
+            first = min(sessions, key=lambda a: a.start)
+            week = h.week_of(h.slot_of(first.start))
+            got = sum(1 for a in sessions if h.week_of(h.slot_of(a.start)) == week)
+            unit = pb.unit_by_id[first.unit_id]
+            gi = self._gidx.get((unit.clinic_id, unit.model_id))
+            best = min(p.sessions_per_week, p.course_sessions)
+            if gi is not None:
+                best = min(best, max(self._patient_group_days(p, gi)))
+            if got + pb.patient_week_sessions(p).get(week, 0) < best:
+                short.add(pid)
+        self.stats_.short_starts_rebooked = len(short)
+        return [a for a in booked if a.patient_id not in short]
+
     def _fill_left_over(
         self, booked: list[Assignment], options: dict[str, list[Option]]
     ) -> list[Assignment]:

@@ -481,6 +481,14 @@ def attach_telemetry(session: Session, telemetry_session_id: str) -> TherapySess
         record.started_at = record.started_at or _now()
         record.status = S.live
         record.live_at = _now()
+        # A device that starts its session itself puts it on the calendar too.
+        bookings.record_session_held(
+            session,
+            record.patient_id,
+            record.device_unit_id,
+            record.therapist_id,
+            record.started_at,
+        )
     audit.record(
         session,
         SYSTEM_INGESTION,
