@@ -142,6 +142,7 @@ class SessionScheduler:
         master_time_share: float = 0.85,
         log_search: bool = False,
         deterministic: bool = False,
+        left_over_pass: bool = True,
     ) -> None:
         self.time_limit_s = time_limit_s
         self.num_workers = num_workers
@@ -151,6 +152,7 @@ class SessionScheduler:
         self.master_time_share = master_time_share
         self.log_search = log_search
         self.deterministic = deterministic
+        self.left_over_pass = left_over_pass
         """One CP-SAT worker, deterministic time limits and fixed budgets per stage and metro area:
         the same instance and seed give the same schedule whatever the machine's load (the
         network simulation's default; wall-clock limits with rollover otherwise)."""
@@ -178,8 +180,10 @@ class SessionScheduler:
         choices = self._enumerate_choices(screening.options)
         chosen = self._solve_master(choices, t0)
         per_unit = self._split_over_units(chosen)
-        booked = self._without_short_starts(self._book_slots(per_unit, t0))
-        booked += self._fill_left_over(booked, screening.options)
+        booked = self._book_slots(per_unit, t0)
+        if self.left_over_pass:
+            booked = self._without_short_starts(booked)
+            booked += self._fill_left_over(booked, screening.options)
         self._collect(booked, chosen, choices, screening.options)
         self.stats_.wall_time_s = _time.perf_counter() - t0
         return self
