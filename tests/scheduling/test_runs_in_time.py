@@ -235,7 +235,7 @@ def test_a_lease_ending_mid_horizon_books_nothing_after_the_unit_went_back(
         for key in ("entry_patient_carlos", "entry_patient_lucia"):
             entry = s.get(WaitlistEntry, world.ids[key])
             assert entry is not None
-            entry.sessions_per_week = entry.course_sessions = 5
+            entry.sessions_per_week = entry.course_sessions = 3
         run_schedule(s, SYSTEM_SEEDING, MONDAY, weeks=1, time_limit_s=5)
     sessions = _sessions(session_factory)
     days = Counter(b.starts_at.astimezone(MADRID).date() for b in sessions)
