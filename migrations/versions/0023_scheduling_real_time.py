@@ -1,7 +1,7 @@
 """scheduling: therapists' breaks, daily limits and leave; patients' available hours
 
 Revision ID: 0023
-Revises: 0022
+Revises: 0020
 Create Date: 2026-12-05 18:40:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0023"
-down_revision: str | tuple[str, ...] | None = "0022"
+down_revision: str | tuple[str, ...] | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
