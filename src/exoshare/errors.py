@@ -21,7 +21,8 @@ branch to handle a family: ``except Conflict`` catches a lease clash and a taken
     │   ├── InvalidTransition, SessionNotLive, UnitBusy,
     │   │   CommandPending, AlreadyAcknowledged,                (tele-rehabilitation)
     │   │   AdviceNotReady, AdviceDecided                       (assist-as-needed advice)
-    │   └── NoteSigned, PlanVersionStale                        (care plan)
+    │   ├── NoteSigned, PlanVersionStale                        (care plan)
+    │   └── CertificateRevoked, CourseNotReady                  (academy)
     ├── TooLarge                       413  too-large
     │   └── UploadTooLarge, MediaTooLarge
     ├── InvalidInput                   422  invalid-input
@@ -29,7 +30,7 @@ branch to handle a family: ``except Conflict`` catches a lease clash and a taken
     │   │   └── FileImportError
     │   ├── SettingOutsideEnvelope, UnknownSetting
     │   ├── NoteRequired, ReasonRequired
-    │   └── MediaRejected                                       (care plan)
+    │   └── MediaRejected                                       (care plan, academy)
     ├── TooManyAttempts                429  too-many-attempts
     └── Unavailable                    503  unavailable
         ├── MailUnavailable
@@ -162,6 +163,20 @@ class InvoiceIssued(Conflict):
     title = "Invoice already issued"
 
 
+class CertificateRevoked(Conflict):
+    """A revoked certificate stays revoked: it is not renewed; a new one is issued instead."""
+
+    slug = "certificate-revoked"
+    title = "Certificate revoked"
+
+
+class CourseNotReady(Conflict):
+    """The course lacks what the step needs (a quiz without questions, an unpublished course)."""
+
+    slug = "course-not-ready"
+    title = "Course not ready"
+
+
 class SlotTaken(Conflict):
     """The unit, therapist or patient already has a session at that start."""
 
@@ -285,7 +300,7 @@ class UploadTooLarge(TooLarge):
 
 
 class MediaTooLarge(TooLarge):
-    """An exercise picture or video larger than its kind's limit; nothing of it is stored."""
+    """An exercise or lesson picture or video larger than its limit; nothing of it is stored."""
 
     slug = "media-too-large"
     title = "Media file too large"
@@ -355,8 +370,8 @@ class ReasonRequired(InvalidInput):
 
 
 class MediaRejected(InvalidInput):
-    """An exercise media file of a type exoshare does not serve, or whose bytes are not what its
-    declared type says; nothing of it is stored."""
+    """An exercise or lesson media file of a type exoshare does not serve, or whose bytes are
+    not what its declared type says; nothing of it is stored."""
 
     slug = "media-rejected"
     title = "Media file rejected"

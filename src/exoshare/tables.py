@@ -1,5 +1,6 @@
 """Every capability's tables on one metadata: what Alembic compares and the tests create."""
 
+from exoshare.academy import models as academy_models
 from exoshare.auth import models as auth_models
 from exoshare.careplan import models as careplan_models
 from exoshare.db import Base
@@ -16,6 +17,7 @@ from exoshare.telerehab import models as telerehab_models
 metadata = Base.metadata
 
 __all__ = [
+    "academy_models",
     "auth_models",
     "careplan_models",
     "device_approvals",

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.academy.certificates import issue as certify
 from exoshare.auth.models import User
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.auth.service import principal_for
@@ -24,7 +25,6 @@ from exoshare.fleet.schemas import MaintenanceKind
 from exoshare.scheduling import bookings
 from exoshare.scheduling.bookings import book_session
 from exoshare.scheduling.calendar import calendar
-from exoshare.scheduling.certifications import certify
 from exoshare.scheduling.hours import record_leave, set_opening_hours, set_working_hours
 from exoshare.scheduling.models import BookedSession, WaitlistEntry
 from exoshare.scheduling.problem import haversine_km

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.academy.certificates import issue as certify
 from exoshare.auth.models import User
 from exoshare.auth.schemas import Role
 from exoshare.auth.scope import SYSTEM_SEEDING
@@ -24,7 +25,6 @@ from exoshare.fleet.schemas import MaintenanceKind
 from exoshare.network.models import OrgUnit
 from exoshare.scheduling.bookings import book_session
 from exoshare.scheduling.calendar import CALENDAR_MAX_DAYS
-from exoshare.scheduling.certifications import certify
 from exoshare.scheduling.hours import set_opening_hours
 from exoshare.scheduling.models import BookedSession, WaitlistEntry
 from exoshare.scheduling.problem_from_db import build_problem

@@ -11,6 +11,7 @@ from httpx import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.academy import certificates
 from exoshare.auth import service as auth
 from exoshare.auth.models import User
 from exoshare.auth.schemas import Role
@@ -21,13 +22,11 @@ from exoshare.devices.approvals.schemas import ApprovalStatus
 from exoshare.devices.approvals.service import record_approval
 from exoshare.errors import ExoshareError, InvalidInput, NotFound, PermissionDenied
 from exoshare.network.models import OrgUnit
-from exoshare.scheduling import certifications
 from exoshare.scheduling.bookings import book_session
 from exoshare.scheduling.hours import set_opening_hours, set_working_hours
 from exoshare.scheduling.models import (
     BookedSession,
     ClinicOpeningHours,
-    TherapistCertification,
     TherapistWorkingHours,
     WaitlistEntry,
 )
@@ -54,7 +53,7 @@ def world(session_factory: sessionmaker[Session]) -> World:
             s, SYSTEM_SEEDING, world.ids["model"], "CE", ApprovalStatus.approved,
             date(2020, 1, 1), "Gait training.",
         )  # fmt: skip
-        certifications.certify(
+        certificates.issue(
             s, SYSTEM_SEEDING, world.ids["therapist_madrid"], world.ids["model"],
             date(2025, 1, 1), date(2027, 12, 31),
         )  # fmt: skip
@@ -266,35 +265,3 @@ def test_an_operator_of_one_country_schedules_only_that_countrys_waitlist(
         None,
     )
 
-
-def test_an_operator_of_one_country_certifies_only_that_countrys_therapists(
-    world: World, session_factory: sessionmaker[Session]
-) -> None:
-    with session_scope(session_factory) as s:
-        kenya = s.get(OrgUnit, world.ids["nairobi"])
-        spain = s.get(OrgUnit, world.ids["spain"])
-        assert kenya is not None and spain is not None
-        nairobi_therapist = auth.create_user(s, "t-nbo@test.exoshare.org", "T Nbo", PASSWORD)
-        auth.add_grant(s, nairobi_therapist, Role.therapist, kenya)
-        spain_operator = auth.create_user(s, "ops-es@test.exoshare.org", "Ops Spain", PASSWORD)
-        auth.add_grant(s, spain_operator, Role.consortium_operator, spain)
-        world.ids.update(therapist_nairobi=nairobi_therapist.id, operator_spain=spain_operator.id)
-    nowhere = missing_id()
-
-    def certify(therapist_id: str) -> str:
-        return _as(
-            session_factory,
-            world,
-            "operator_spain",
-            lambda s, p: certifications.certify(
-                s, p, therapist_id, world.ids["model"], date(2026, 1, 1), date(2027, 1, 1)
-            ),
-        ).replace(therapist_id, "<id>")
-
-    assert certify(world.ids["therapist_nairobi"]) == certify(nowhere)
-    assert certify(nowhere) == f"{InvalidInput.__name__}: user <id> does not exist"
-    assert certify(world.ids["therapist_barcelona"]) == "done"
-    with session_scope(session_factory) as s:
-        assert sorted(s.scalars(select(TherapistCertification.therapist_id)).all()) == sorted(
-            [world.ids["therapist_madrid"], world.ids["therapist_barcelona"]]
-        )

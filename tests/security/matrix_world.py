@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from exoshare.scheduling.certifications import certify
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,7 +23,6 @@ from exoshare.auth.schemas import CredentialKind, Role
 from exoshare.auth.tokens import new_token
 from exoshare.db import new_id, session_scope
 from exoshare.network.models import OrgUnit, Partner
-from exoshare.scheduling.certifications import certify
 from exoshare.telerehab import alert_log
 from exoshare.telerehab.alerts import Alert, AlertKind, Severity
 from tests.world import PASSWORD, World, build_world, token

@@ -7,11 +7,11 @@ from datetime import date, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.academy import certificates
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.devices.approvals.schemas import ApprovalStatus
 from exoshare.devices.approvals.service import record_approval
-from exoshare.scheduling import certifications
 from exoshare.telemetry import credentials
 from exoshare.telemetry.protocol import SessionAnnounce, encode
 from exoshare.telemetry.runtime import ingestor
@@ -35,7 +35,7 @@ def certify(
     if expired:
         first, last = today - timedelta(days=400), today - timedelta(days=1)
     with session_scope(factory) as s:
-        certifications.certify(s, SYSTEM_SEEDING, world.ids[key], world.ids[model], first, last)
+        certificates.issue(s, SYSTEM_SEEDING, world.ids[key], world.ids[model], first, last)
 
 
 def approve_in_eu(factory: sessionmaker[Session], model_id: str) -> None:

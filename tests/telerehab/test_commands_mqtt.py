@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.academy.certificates import issue as certify
 from exoshare.auth import service as auth_service
 from exoshare.auth.models import User
 from exoshare.auth.scope import SYSTEM_SEEDING
@@ -28,7 +29,6 @@ from exoshare.devices.approvals.service import record_approval
 from exoshare.devices.envelope import SettingLimit
 from exoshare.devices.models import DeviceUnit
 from exoshare.devices.schemas import DeviceType
-from exoshare.scheduling.certifications import certify
 from exoshare.telemetry import credentials
 from exoshare.telemetry import mqtt as telemetry_mqtt
 from exoshare.telemetry.ingest import Ingestor

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.academy import certificates
 from exoshare.auth.models import AuditEvent
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
@@ -29,7 +30,7 @@ from exoshare.fleet import leases, maintenance
 from exoshare.fleet.schemas import MaintenanceKind
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
-from exoshare.scheduling import bookings, certifications, eligibility, problem_from_db
+from exoshare.scheduling import bookings, eligibility, problem_from_db
 from exoshare.scheduling.hours import set_opening_hours
 from exoshare.scheduling.models import BookedSession
 from exoshare.telemetry.models import TelemetrySession
@@ -45,7 +46,7 @@ API = "/api/v1/telerehab"
 def _baseline(factory: sessionmaker[Session], approved: bool = True) -> World:
     world = build_world(factory)
     with session_scope(factory) as s:
-        certifications.certify(
+        certificates.issue(
             s, SYSTEM_SEEDING, world.ids["therapist_madrid"], world.ids["model"], date(2026, 1, 1),
             date(2026, 12, 31),
         )  # fmt: skip
@@ -98,7 +99,7 @@ def test_the_certificate_must_be_valid_on_the_clinic_date(
 ) -> None:
     world = _baseline(session_factory)
     with session_scope(session_factory) as s:
-        certifications.certify(
+        certificates.issue(
             s, SYSTEM_SEEDING, world.ids["therapist_madrid"], world.ids["model"], date(2026, 1, 1),
             date(2026, 6, 15),
         )  # fmt: skip
@@ -192,7 +193,7 @@ def test_the_clinic_must_hold_the_unit_and_no_lease_may_let_it_elsewhere(
 ) -> None:
     world = _baseline(session_factory)
     with session_scope(session_factory) as s:
-        certifications.certify(
+        certificates.issue(
             s, SYSTEM_SEEDING, world.ids["therapist_barcelona"], world.ids["model"],
             date(2026, 1, 1), date(2026, 12, 31),
         )  # fmt: skip

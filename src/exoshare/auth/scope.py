@@ -33,6 +33,10 @@ class Permission(enum.StrEnum):
     billing_manage = "billing:manage"
     usage_write = "usage:write"
     scheduling_manage = "scheduling:manage"
+    academy_learn = "academy:learn"
+    academy_author = "academy:author"
+    academy_certify = "academy:certify"
+    academy_team = "academy:team"
 
 
 P = Permission
@@ -54,6 +58,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.billing_manage,
             P.usage_write,
             P.scheduling_manage,
+            P.academy_team,
         }
     ),
     Role.clinic_admin: frozenset(
@@ -71,6 +76,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.billing_read,
             P.usage_write,
             P.scheduling_manage,
+            # A clinic admin sees who on the team holds which certificate, and learns too.
+            P.academy_team,
+            P.academy_learn,
         }
     ),
     Role.therapist: frozenset(
@@ -81,6 +89,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.devices_read,
             P.fleet_read,
             P.usage_write,
+            P.academy_learn,
         }
     ),
     # A patient's own record is reached through Patient.user_id, not through a subtree.
@@ -89,7 +98,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Manufacturers write models of their own organisation only and see units of those models
     # only (both checked in devices.service), never the clinics' whole fleet.
     Role.manufacturer: frozenset({P.network_read, P.models_write}),
-    Role.trainer: frozenset({P.network_read}),
+    # Trainers author and translate courses of their subtree, sign off practicals and issue,
+    # renew and revoke the certificates of people granted there; they read no clinical records.
+    Role.trainer: frozenset(
+        {P.network_read, P.academy_learn, P.academy_author, P.academy_certify, P.academy_team}
+    ),
 }
 
 GRANTABLE_ROLES: dict[Role, frozenset[Role]] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -301,6 +302,24 @@ def granted_unit_ids(user_id: str, role: Role | None = None) -> Select[str]:
         RoleGrant.user_id == user_id, RoleGrant.revoked_at.is_(None)
     )
     return stmt.where(RoleGrant.role == role) if role is not None else stmt
+
+
+def user_ids_granted_in(principal: Principal, permission: Permission) -> Select[str]:
+    """A subquery: the users holding an active grant inside the caller's ``permission`` scope."""
+    return (
+        select(RoleGrant.user_id)
+        .join(org_units, org_units.c.id == RoleGrant.org_unit_id)
+        .where(RoleGrant.revoked_at.is_(None), principal.org_filter(permission, org_units.c.path))
+    )
+
+
+def display_names(session: Session, user_ids: Iterable[str]) -> dict[str, str]:
+    """user id -> display name, for ids the caller already may name."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    return {user_id: name for user_id, name in rows}
 
 
 def therapist_grants(session: Session, org_unit_ids: list[str]) -> list[tuple[str, str]]:

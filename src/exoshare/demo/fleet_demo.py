@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from exoshare.academy import certificates
 from exoshare.auth import service as auth_service
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.devices import service as devices_service
@@ -32,7 +33,6 @@ from exoshare.network.schemas import OrgUnitKind
 from exoshare.patients import service as patients_service
 from exoshare.patients.schemas import Diagnosis
 from exoshare.scheduling import eligibility
-from exoshare.scheduling.certifications import certify
 from exoshare.scheduling.hours import set_opening_hours
 from exoshare.scheduling.schemas import Priority
 from exoshare.scheduling.waitlist import add_to_waitlist
@@ -157,7 +157,7 @@ def seed_fleet_demo(
             since = reference - timedelta(days=rng.randint(90, 700))
             until = reference + timedelta(days=rng.randint(200, 900))
             if (user_id, model_id) not in skipped:
-                certify(session, SYSTEM_SEEDING, user_id, model_id, since, until)
+                certificates.issue(session, SYSTEM_SEEDING, user_id, model_id, since, until)
 
     # Leases: a Delhi exoskeleton let to Bangalore (the article's $500 a month, in rupees) and a
     # Madrid unit to Barcelona.

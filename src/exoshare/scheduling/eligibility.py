@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from exoshare.academy.certificates import is_certified_on
 from exoshare.db import as_utc
 from exoshare.devices import service as devices_service
 from exoshare.devices.approvals.service import eligibility as approval_eligibility
@@ -33,7 +34,6 @@ from exoshare.fleet.custody import current_holders
 from exoshare.fleet.leases import lease_covering
 from exoshare.fleet.maintenance import unavailable_intervals
 from exoshare.network import service as network_service
-from exoshare.scheduling.certifications import is_certified_on
 
 if TYPE_CHECKING:
     from exoshare.devices.models import DeviceModel, DeviceUnit

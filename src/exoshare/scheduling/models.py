@@ -1,4 +1,4 @@
-"""Tables of scheduling: waitlist, opening and working hours, certifications, booked sessions."""
+"""Tables of scheduling: waitlist, opening and working hours, booked sessions."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exoshare.db import Base, IdMixin, TimestampMixin, utcnow
-from exoshare.devices.models import DeviceModel, DeviceUnit
+from exoshare.devices.models import DeviceUnit
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
 from exoshare.scheduling.priority import Priority
@@ -114,20 +114,6 @@ class TherapistLeave(IdMixin, TimestampMixin, Base):
     last_day: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(300))
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
-
-
-class TherapistCertification(IdMixin, TimestampMixin, Base):
-    """A therapist may run a model until ``expires_on`` (the academy will own this later)."""
-
-    __tablename__ = "therapist_certifications"
-    __table_args__ = (UniqueConstraint("therapist_id", "model_id"),)
-
-    therapist_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
-    model_id: Mapped[str] = mapped_column(ForeignKey("device_models.id"))
-    certified_on: Mapped[date] = mapped_column(Date)
-    expires_on: Mapped[date] = mapped_column(Date)
-
-    model: Mapped[DeviceModel] = relationship()
 
 
 class ScheduleRun(IdMixin, Base):

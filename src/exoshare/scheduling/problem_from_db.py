@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exoshare.academy.certificates import certified_models
 from exoshare.auth import service as auth_service
 from exoshare.devices import service as devices_service
 from exoshare.devices.approvals.service import approved_countries
@@ -26,7 +27,6 @@ from exoshare.fleet.maintenance import unavailable_intervals
 from exoshare.network import service as network_service
 from exoshare.scheduling import eligibility
 from exoshare.scheduling import problem as sp
-from exoshare.scheduling.certifications import certified_models
 from exoshare.scheduling.clinics import local, zone_of
 from exoshare.scheduling.courses import StartedCourse
 from exoshare.scheduling.hours import (

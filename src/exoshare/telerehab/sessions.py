@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from exoshare.academy import certificates
 from exoshare.auth import audit
 from exoshare.auth.scope import SYSTEM_INGESTION, Permission, Principal
 from exoshare.devices import service as devices_service
@@ -32,7 +33,7 @@ from exoshare.errors import (
 )
 from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
-from exoshare.scheduling import bookings, certifications, eligibility
+from exoshare.scheduling import bookings, eligibility
 from exoshare.telemetry import reads as telemetry_reads
 from exoshare.telerehab.alerts import AlertRules
 from exoshare.telerehab.models import AssistanceAdvice, TherapySession
@@ -539,7 +540,7 @@ def sessions_of_patient(
 
 def is_certified(session: Session, user_id: str, model_id: str, on: date | None = None) -> bool:
     """Whether the user holds a certificate for the model valid on ``on`` (default today)."""
-    return certifications.is_certified_on(session, user_id, model_id, on or _now().date())
+    return certificates.is_certified_on(session, user_id, model_id, on or _now().date())
 
 
 # ------------------------------------------------------------------ trusted internal callers
