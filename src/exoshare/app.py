@@ -8,6 +8,9 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from exoshare import __version__, problems
+from exoshare.academy.api import public as academy_public_router
+from exoshare.academy.api import router as academy_router
+from exoshare.academy.pages import router as academy_pages_router
 from exoshare.auth.api import router as auth_router
 from exoshare.auth.invitations.api import router as invitations_router
 from exoshare.auth.invitations.pages import router as invitation_pages_router
@@ -119,6 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(careplan_pages_router)
     app.include_router(outcomes_router)
     app.include_router(outcomes_pages_router)
+    for router in (academy_router, academy_public_router, academy_pages_router):
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

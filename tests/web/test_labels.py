@@ -10,6 +10,7 @@ import enum
 
 import pytest
 
+from exoshare.academy.schemas import CertificateStatus
 from exoshare.auth.schemas import Role
 from exoshare.careplan.schemas import (
     AdherenceStatus,
@@ -36,6 +37,7 @@ from exoshare.web import labels
         (ExerciseCategory, labels.EXERCISE_CATEGORY),
         (AdherenceStatus, labels.ADHERENCE_STATUS),
         (Difficulty, labels.DIFFICULTY),
+        (CertificateStatus, labels.CERTIFICATE_STATUS),
     ],
     ids=lambda value: getattr(value, "__name__", ""),
 )

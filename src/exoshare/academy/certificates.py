@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from exoshare.academy.models import Certificate
@@ -107,7 +107,7 @@ def visible_certificates(principal: Principal) -> ColumnElement[bool]:
 
 
 def get_certificate(session: Session, principal: Principal, certificate_id: str) -> Certificate:
-    stmt: Select[tuple[Certificate]] = select(Certificate).where(Certificate.id == certificate_id)
+    stmt = select(Certificate).where(Certificate.id == certificate_id)
     if not principal.is_system:
         stmt = stmt.where(visible_certificates(principal))
     certificate = session.scalar(stmt)

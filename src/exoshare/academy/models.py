@@ -1,4 +1,4 @@
-"""Tables of the academy: courses, their modules, lessons, media and quiz, learning, certificates."""
+"""Tables of the academy: courses, modules, lessons, media, quizzes, learning, certificates."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ Translations = dict[str, dict[str, str]]
 
 
 class Course(IdMixin, TimestampMixin, Base):
-    """A course on one device model and topic, owned by the org unit of the trainers who author it."""
+    """A course on one device model and topic, owned by the org unit of its trainers."""
 
     __tablename__ = "academy_courses"
     __table_args__ = (

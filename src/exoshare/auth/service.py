@@ -304,22 +304,41 @@ def granted_unit_ids(user_id: str, role: Role | None = None) -> Select[str]:
     return stmt.where(RoleGrant.role == role) if role is not None else stmt
 
 
-def user_ids_granted_in(principal: Principal, permission: Permission) -> Select[str]:
-    """A subquery: the users holding an active grant inside the caller's ``permission`` scope."""
-    return (
+def user_ids_granted_in(
+    principal: Principal, permission: Permission, role: Role | None = None
+) -> Select[str]:
+    """A subquery: the users holding an active grant (of ``role``, if given) inside the
+    caller's ``permission`` scope."""
+    stmt = (
         select(RoleGrant.user_id)
         .join(org_units, org_units.c.id == RoleGrant.org_unit_id)
         .where(RoleGrant.revoked_at.is_(None), principal.org_filter(permission, org_units.c.path))
     )
+    return stmt.where(RoleGrant.role == role) if role is not None else stmt
 
 
-def display_names(session: Session, user_ids: Iterable[str]) -> dict[str, str]:
-    """user id -> display name, for ids the caller already may name."""
+def users_granted_in(
+    session: Session, principal: Principal, permission: Permission, role: Role
+) -> list[tuple[str, str, str]]:
+    """(id, display name, e-mail) of the holders of ``role`` in the caller's ``permission``
+    scope, by name."""
+    rows = session.execute(
+        select(User.id, User.display_name, User.email)
+        .where(User.id.in_(user_ids_granted_in(principal, permission, role)))
+        .order_by(User.display_name, User.email)
+    )
+    return [(user_id, name, email) for user_id, name, email in rows]
+
+
+def user_identities(session: Session, user_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """user id -> (display name, e-mail), for ids the caller was already allowed to name."""
     ids = list(set(user_ids))
     if not ids:
         return {}
-    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
-    return {user_id: name for user_id, name in rows}
+    rows = session.execute(
+        select(User.id, User.display_name, User.email).where(User.id.in_(ids))
+    )
+    return {user_id: (name, email) for user_id, name, email in rows}
 
 
 def therapist_grants(session: Session, org_unit_ids: list[str]) -> list[tuple[str, str]]:

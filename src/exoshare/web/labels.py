@@ -182,3 +182,10 @@ POPULATION = {
     "spinal_cord_injury": N_("spinal cord injury"),
     "other": N_("other condition"),
 }
+
+CERTIFICATE_STATUS: dict[str, str] = {
+    "valid": N_("Valid"),
+    "expired": N_("Expired"),
+    "revoked": N_("Revoked"),
+    "not_yet_valid": N_("Not yet valid"),
+}

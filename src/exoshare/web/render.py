@@ -64,6 +64,7 @@ def environment(locale: str) -> Environment:
         sex_label=lambda value: gettext(labels.SEX[value]),
         status_label=lambda value: gettext(labels.UNIT_STATUS[value]),
         device_type_label=lambda value: gettext(labels.DEVICE_TYPE[value]),
+        certificate_status_label=lambda value: gettext(labels.CERTIFICATE_STATUS[value]),
         language_name=_language_name,
         setting_label=lambda name: (
             gettext(labels.SETTING[name]) if name in labels.SETTING else name.replace("_", " ")

@@ -1,0 +1,151 @@
+"""Lesson pictures and short videos: stored under the data dir, served by exoshare itself, and
+packed with the lessons into one zip per course for offline use."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import zipfile
+from pathlib import Path
+
+import filetype
+from sqlalchemy.orm import Session
+
+from exoshare.academy import courses
+from exoshare.academy.models import Course, LessonMedia
+from exoshare.auth.scope import Principal
+from exoshare.errors import MediaTooLarge, NotFound, UnsupportedMedia
+
+MAX_MEDIA_BYTES = 50 * 1024 * 1024
+"""A short training video (a minute or two of 720p) fits; a lecture recording does not."""
+
+ALLOWED_TYPES = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "video/mp4": "mp4",
+    "video/webm": "webm",
+}
+
+
+def media_dir(data_dir: Path) -> Path:
+    return data_dir / "academy" / "media"
+
+
+def media_path(data_dir: Path, media: LessonMedia) -> Path:
+    return media_dir(data_dir) / f"{media.id}.{ALLOWED_TYPES[media.content_type]}"
+
+
+def add_media(
+    session: Session,
+    principal: Principal,
+    data_dir: Path,
+    lesson_id: str,
+    content: bytes,
+    file_name: str,
+    caption: str = "",
+    language: str = "en",
+) -> LessonMedia:
+    """Store a picture or video of a lesson. Its type is read from its bytes, not from the
+    name or the declared type, so a page never serves a script as a picture."""
+    lesson = courses.authored_lesson(session, principal, lesson_id)
+    if len(content) > MAX_MEDIA_BYTES:
+        raise MediaTooLarge(
+            f"{file_name} is {len(content) / 1e6:.1f} MB; lessons take files up to "
+            f"{MAX_MEDIA_BYTES // (1024 * 1024)} MB (shorten or compress the video)"
+        )
+    kind = filetype.guess(content)
+    if kind is None or kind.mime not in ALLOWED_TYPES:
+        found = kind.mime if kind else "unknown"
+        raise UnsupportedMedia(
+            f"{file_name} is not a picture or video the academy serves (found {found}); "
+            f"use one of {', '.join(sorted(ALLOWED_TYPES))}",
+            field="file",
+        )
+    media = LessonMedia(
+        lesson_id=lesson.id,
+        content_type=kind.mime,
+        file_name=Path(file_name).name[:120] or f"media.{kind.extension}",
+        size_bytes=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        caption={language: {"text": caption}} if caption else {},
+    )
+    session.add(media)
+    session.flush()
+    path = media_path(data_dir, media)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside and renamed, so a reader never sees half a file.
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(content)
+    partial.replace(path)
+    return media
+
+
+def get_media(session: Session, principal: Principal, media_id: str) -> LessonMedia:
+    """A lesson file of a course the caller may read."""
+    media = session.get(LessonMedia, media_id)
+    if media is None:
+        raise NotFound(f"media {media_id} not found")
+    try:
+        courses.get_lesson(session, principal, media.lesson_id)
+    except NotFound:
+        raise NotFound(f"media {media_id} not found") from None
+    return media
+
+
+def _paragraphs(body: str) -> str:
+    return "".join(
+        f"<p>{html.escape(part.strip())}</p>" for part in body.split("\n\n") if part.strip()
+    )
+
+
+def offline_zip(data_dir: Path, course: Course, language: str) -> bytes:
+    """The course as a folder of static pages and its media, to read without a connection."""
+    _, course_texts = courses.pick(course.translations, language, course.fallback_language)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        items = []
+        for module in course.modules:
+            _, module_texts = courses.pick(module.translations, language, course.fallback_language)
+            items.append(f"<h2>{html.escape(module_texts['title'])}</h2><ol>")
+            for lesson in module.lessons:
+                used, texts = courses.pick(lesson.translations, language, course.fallback_language)
+                name = f"lesson-{module.position:02d}-{lesson.position:02d}.html"
+                items.append(f'<li><a href="{name}">{html.escape(texts["title"])}</a></li>')
+                figures = []
+                for media in lesson.media:
+                    stored = media_path(data_dir, media)
+                    if not stored.exists():
+                        continue
+                    inside = f"media/{stored.name}"
+                    archive.write(stored, inside)
+                    tag = (
+                        f'<video controls src="{inside}"></video>'
+                        if media.content_type.startswith("video/")
+                        else f'<img src="{inside}" alt="">'
+                    )
+                    figures.append(f"<figure>{tag}</figure>")
+                archive.writestr(
+                    name,
+                    _page(
+                        used, texts["title"], _paragraphs(texts.get("body", "")) + "".join(figures)
+                    ),
+                )
+            items.append("</ol>")
+        summary = f"<p>{html.escape(course_texts.get('summary', ''))}</p>"
+        archive.writestr(
+            "index.html", _page(language, course_texts["title"], summary + "".join(items))
+        )
+    return buffer.getvalue()
+
+
+def _page(language: str, title: str, body: str) -> str:
+    return (
+        f'<!doctype html><html lang="{html.escape(language.split("_")[0])}"><head>'
+        f'<meta charset="utf-8"><title>{html.escape(title)}</title>'
+        "<style>body{font-family:sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}"
+        "img,video{max-width:100%}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
