@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from exoshare.academy.cli import academy_app
 from exoshare.auth.secret_box import totp_box
 from exoshare.config import Settings, get_settings
 from exoshare.demo.device_client import simulate_command
@@ -51,6 +52,7 @@ app.command("revoke-device-credential")(revoke_credential_command)
 app.add_typer(broker_app, name="broker")
 app.command("simulate")(simulate_command)
 app.add_typer(outcomes_app, name="outcomes")
+app.add_typer(academy_app, name="academy")
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line

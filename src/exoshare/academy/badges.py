@@ -31,10 +31,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OKPKey
 
 ISSUER_KEY_PURPOSE = b"exoshare academy open badges issuer ed25519"
-# "EdDSA" is what deployed JOSE verifiers accept for Ed25519 (RFC 8037); joserfc lists it as
-# not recommended only because RFC 9864 adds the fully specified "Ed25519", so it is allowed
-# here by name.
-ALGORITHM = "EdDSA"
+# The fully specified JOSE algorithm name of RFC 9864, which deprecates the polymorphic "EdDSA".
+ALGORITHM = "Ed25519"
 ALGORITHMS = [ALGORITHM]
 CREDENTIAL_TYPE = "vc+jwt"
 REVOCATION_LIST_TYPE = "revocation-list+jwt"

@@ -124,11 +124,11 @@ def add_module(
     course = authored_course(session, principal, course_id)
     position = len(course.modules) + 1
     module = CourseModule(
-        course_id=course.id,
         position=position,
         translations={language: {"title": title} for language, title in data.titles.items()},
     )
-    session.add(module)
+    # Appended through the relationship, so the course's loaded modules include it at once.
+    course.modules.append(module)
     session.flush()
     return module
 
@@ -140,10 +140,8 @@ def add_lesson(
     module = next((m for m in course.modules if m.id == data.module_id), None)
     if module is None:
         raise InvalidInput(f"module {data.module_id} does not exist", field="module_id")
-    lesson = Lesson(
-        module_id=module.id, position=len(module.lessons) + 1, translations=_texts(data.texts)
-    )
-    session.add(lesson)
+    lesson = Lesson(position=len(module.lessons) + 1, translations=_texts(data.texts))
+    module.lessons.append(lesson)
     session.flush()
     return lesson
 
@@ -184,23 +182,19 @@ def add_question(
 ) -> QuizQuestion:
     course = authored_course(session, principal, course_id)
     question = QuizQuestion(
-        course_id=course.id,
         position=len(course.questions) + 1,
         translations={language: {"prompt": text} for language, text in data.prompts.items()},
     )
-    session.add(question)
-    session.flush()
-    for position, option in enumerate(data.options, start=1):
-        session.add(
-            QuizOption(
-                question_id=question.id,
-                position=position,
-                is_correct=option.correct,
-                translations={language: {"text": text} for language, text in option.texts.items()},
-            )
+    question.options = [
+        QuizOption(
+            position=position,
+            is_correct=option.correct,
+            translations={language: {"text": text} for language, text in option.texts.items()},
         )
+        for position, option in enumerate(data.options, start=1)
+    ]
+    course.questions.append(question)
     session.flush()
-    session.refresh(question)
     return question
 
 

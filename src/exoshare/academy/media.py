@@ -65,14 +65,13 @@ def add_media(
             field="file",
         )
     media = LessonMedia(
-        lesson_id=lesson.id,
         content_type=kind.mime,
         file_name=Path(file_name).name[:120] or f"media.{kind.extension}",
         size_bytes=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         caption={language: {"text": caption}} if caption else {},
     )
-    session.add(media)
+    lesson.media.append(media)
     session.flush()
     path = media_path(data_dir, media)
     path.parent.mkdir(parents=True, exist_ok=True)
