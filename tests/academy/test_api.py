@@ -99,7 +99,7 @@ def test_a_trainer_authors_translates_and_uploads_and_a_learner_reads_offline(
 
     # Swahili reader: the translated lesson in Swahili, the untranslated ones in English.
     course = client.get(f"/api/v1/academy/courses/{course_id}?language=sw", headers=maria).json()
-    by_title = {l["title"]: l["language"] for m in course["modules"] for l in m["lessons"]}
+    by_title = {x["title"]: x["language"] for m in course["modules"] for x in m["lessons"]}
     assert by_title == {"Size range": "en", "Cuffs": "en", "Washa": "sw"}
     assert course["languages"] == ["en", "es", "sw"]
     spanish = client.get(f"/api/v1/academy/courses/{course_id}?language=es", headers=maria).json()
