@@ -40,6 +40,7 @@ GROUPS = (
     "telerehab",
     "careplan",
     "outcomes",
+    "academy",
     "web",
     "platform",
 )

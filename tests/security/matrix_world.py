@@ -3,26 +3,39 @@
 Madrid is the callers' own clinic, Barcelona the foreign one. Each kind of id a route takes has
 an own value (in the caller's scope), a foreign value (the same kind of object in Barcelona, or
 of another maker for the manufacturer) and a missing value (a well-formed id nobody holds).
-Objects are made through the API by the people who would make them, except what has no API yet
-(certifications, alerts), which goes through the services with the operator's own principal.
+Objects are made through the API by the people who would make them, except alerts and the
+academy's courses and certificates, which go through the services (certificates with the
+trainer's own principal, courses with the seeding principal).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
-from exoshare.scheduling.certifications import certify
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.academy import certificates, courses, media
+from exoshare.academy.schemas import (
+    CourseCreate,
+    CourseText,
+    LessonCreate,
+    LessonText,
+    ModuleCreate,
+    OptionCreate,
+    QuestionCreate,
+)
 from exoshare.auth import service as auth
-from exoshare.auth.models import Credential, Invitation, RoleGrant, User
+from exoshare.auth.models import Credential, Invitation, RoleGrant
 from exoshare.auth.schemas import CredentialKind, Role
+from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.auth.tokens import new_token
 from exoshare.db import new_id, session_scope
 from exoshare.network.models import OrgUnit, Partner
+from exoshare.runtime import runtime_of
 from exoshare.telerehab import alert_log
 from exoshare.telerehab.alerts import Alert, AlertKind, Severity
 from tests.world import PASSWORD, World, build_world, token
@@ -98,18 +111,20 @@ def build_matrix_world(client: TestClient, factory: sessionmaker[Session]) -> Ma
         trainer = auth.create_user(s, "trainer@test.exoshare.org", "Trainer", PASSWORD)
         auth.add_grant(s, trainer, Role.trainer, s.get(OrgUnit, ids["root"]))  # type: ignore[arg-type]
         ids["trainer"], world.emails["trainer"] = trainer.id, trainer.email
-        operator_user = s.get(User, ids["operator"])
-        assert operator_user is not None
-        operator = auth.principal_for(s, operator_user)
+        trainer_principal = auth.principal_for(s, trainer)
         today = date.today()
-        for therapist, model in (
-            ("therapist_madrid", "model"),
-            ("therapist_barcelona", "other_model"),
+        for clinic, therapist, model in (
+            ("madrid", "therapist_madrid", "model"),
+            ("barcelona", "therapist_barcelona", "other_model"),
         ):
-            certify(
-                s, operator, ids[therapist], ids[model], today - timedelta(days=30),
+            certificate = certificates.issue(
+                s, trainer_principal, ids[therapist], ids[model], today - timedelta(days=30),
                 today + timedelta(days=335),
             )  # fmt: skip
+            ids[f"certificate_{clinic}"] = certificate.id
+        data_dir = runtime_of(client.app).settings.data_dir
+        for clinic, model in (("madrid", "model"), ("barcelona", "other_model")):
+            _academy_course(s, data_dir, ids, clinic, model)
     matrix = MatrixWorld(world)
     for caller, user_key in USER_OF_CALLER.items():
         matrix.headers[caller] = token(client, world, user_key)
@@ -259,6 +274,11 @@ def build_matrix_world(client: TestClient, factory: sessionmaker[Session]) -> Ma
         "alert": "alert_madrid",
         "measurement": "measurement_madrid",
         "goal": "goal_madrid",
+        "course": "course_madrid",
+        "module": "module_madrid",
+        "lesson": "lesson_madrid",
+        "lesson_media": "lesson_media_madrid",
+        "certificate": "certificate_madrid",
     }
     for kind, key in kinds.items():
         matrix.own[kind] = ids[key]
@@ -386,6 +406,58 @@ def _build_care_records(
                 f"item_{clinic}": programme["items"][0]["id"],
             }
         )
+
+
+def _academy_course(
+    s: Session, data_dir: Path, ids: dict[str, str], clinic: str, model: str
+) -> None:
+    """A published one-lesson course of the clinic's, with a picture and a one-question quiz."""
+    course = courses.create_course(
+        s,
+        SYSTEM_SEEDING,
+        CourseCreate(
+            model_id=ids[model],
+            org_unit_id=ids[clinic],
+            topic="basics",
+            fallback_language="en",
+            texts={"en": CourseText(title=f"Basics ({clinic})")},
+        ),
+    )
+    module = courses.add_module(s, SYSTEM_SEEDING, course.id, ModuleCreate(titles={"en": "One"}))
+    lesson = courses.add_lesson(
+        s,
+        SYSTEM_SEEDING,
+        course.id,
+        LessonCreate(module_id=module.id, texts={"en": LessonText(title="Start", body="Go.")}),
+    )
+    courses.add_question(
+        s,
+        SYSTEM_SEEDING,
+        course.id,
+        QuestionCreate(
+            prompts={"en": "Stop?"},
+            options=[
+                OptionCreate(texts={"en": "button"}, correct=True),
+                OptionCreate(texts={"en": "shout"}),
+            ],
+        ),
+    )
+    picture = media.add_media(s, SYSTEM_SEEDING, data_dir, lesson.id, GIF, "dot.gif")
+    courses.set_published(s, SYSTEM_SEEDING, course.id, True)
+    ids.update(
+        {
+            f"course_{clinic}": course.id,
+            f"module_{clinic}": module.id,
+            f"lesson_{clinic}": lesson.id,
+            f"lesson_media_{clinic}": picture.id,
+        }
+    )
+
+
+GIF = bytes.fromhex(
+    "4749463839610100010080000000000000ffffff21f90401000000002c00000000010001000002024401003b"
+)
+"""A 1x1 transparent GIF."""
 
 
 def missing_value(kind: str) -> str:

@@ -33,8 +33,11 @@ PATH_PARAM_KINDS = {
     "programme_id": "programme",
     "measurement_id": "measurement",
     "goal_id": "goal",
+    "course_id": "course",
+    "lesson_id": "lesson",
+    "certificate_id": "certificate",
 }
-FIXED_PATH_VALUES = {"code": "es", "action": "start", "instrument": "tug"}
+FIXED_PATH_VALUES = {"code": "es", "action": "start", "instrument": "tug", "language": "sw"}
 
 
 def path_param_kind(path: str, name: str) -> str | None:
@@ -42,6 +45,8 @@ def path_param_kind(path: str, name: str) -> str | None:
     if name == "session_id":
         telemetry = path.startswith(("/api/v1/telemetry/", "/sessions/"))
         return "recording" if telemetry else "therapy"
+    if name == "media_id" and path.startswith("/api/v1/academy/"):
+        return "lesson_media"  # a lesson's picture or video, not an exercise's
     if name == "credential_id" and not path.startswith("/api/v1/telemetry/"):
         return "login"  # a person's own browser session or API token, not a device's
 
@@ -346,6 +351,84 @@ CALLS: dict[str, Call] = {
     "POST /account/security/totp/disable": Call(form={"code": "000000"}),
     "POST /login": Call(form={"email": "therapist_madrid@test.exoshare.org", "password": PASSWORD}),
     "POST /fleet/units/{unit_id}/move": Call(form={"to_org_unit_id": "@org_unit", "reason": "x"}),
+    "POST /api/v1/academy/courses": Call(
+        json={
+            "model_id": "@model",
+            "org_unit_id": "@org_unit",
+            "topic": "alarms",
+            "fallback_language": "en",
+            "texts": {"en": {"title": "Alarms"}},
+        }
+    ),
+    "POST /api/v1/academy/courses/{course_id}/modules": Call(json={"titles": {"en": "Two"}}),
+    "POST /api/v1/academy/courses/{course_id}/lessons": Call(
+        json={"module_id": "@module", "texts": {"en": {"title": "Stop"}}}
+    ),
+    "PUT /api/v1/academy/lessons/{lesson_id}/translations/{language}": Call(
+        json={"title": "Anza", "body": "Nenda."}
+    ),
+    "POST /api/v1/academy/lessons/{lesson_id}/media": Call(form={}, upload=True),
+    "POST /api/v1/academy/courses/{course_id}/questions": Call(
+        json={
+            "prompts": {"en": "Go?"},
+            "options": [{"texts": {"en": "yes"}, "correct": True}, {"texts": {"en": "no"}}],
+        }
+    ),
+    "POST /api/v1/academy/courses/{course_id}/quiz-attempts": Call(json={"answers": {}}),
+    "POST /api/v1/academy/courses/{course_id}/signoffs": Call(json={"learner_id": "@user"}),
+    "GET /api/v1/academy/certificates": Call(query={"therapist_id": "@user"}),
+    "POST /api/v1/academy/certificates": Call(
+        json={
+            "therapist_id": "@user",
+            "model_id": "@model",
+            "issued_on": str(TODAY),
+            "expires_on": str(NEXT_YEAR),
+        }
+    ),
+    "POST /api/v1/academy/certificates/{certificate_id}/renewal": Call(
+        json={"expires_on": "2099-12-31"}
+    ),
+    "POST /api/v1/academy/certificates/{certificate_id}/revocation": Call(
+        json={"reason": "left the programme"}
+    ),
+    "POST /academy/courses": Call(
+        form={
+            "model_id": "@model",
+            "org_unit_id": "@org_unit",
+            "topic": "alarms",
+            "language": "en",
+            "title": "Alarms",
+        }
+    ),
+    "POST /academy/courses/{course_id}/modules": Call(form={"language": "en", "title": "Two"}),
+    "POST /academy/courses/{course_id}/lessons": Call(
+        form={"module_id": "@module", "language": "en", "title": "Stop"}
+    ),
+    "POST /academy/lessons/{lesson_id}/translations": Call(
+        form={"language": "sw", "title": "Anza"}
+    ),
+    "POST /academy/lessons/{lesson_id}/media": Call(form={}, upload=True),
+    "POST /academy/courses/{course_id}/questions": Call(
+        form={
+            "language": "en",
+            "prompt": "Go?",
+            "option_1": "yes",
+            "option_2": "no",
+            "correct": "1",
+        }
+    ),
+    "POST /academy/courses/{course_id}/quiz": Call(form={}),
+    "POST /academy/courses/{course_id}/signoffs": Call(form={"learner_id": "@user"}),
+    "POST /academy/certificates": Call(
+        form={
+            "therapist_id": "@user",
+            "model_id": "@model",
+            "issued_on": str(TODAY),
+            "expires_on": str(NEXT_YEAR),
+        }
+    ),
+    "POST /academy/certificates/{certificate_id}/renew": Call(form={"expires_on": "2099-12-31"}),
+    "POST /academy/certificates/{certificate_id}/revoke": Call(form={"reason": "left"}),
     "POST /telerehab/sessions": Call(form={"patient_id": "@patient", "device_unit_id": "@unit"}),
     "POST /telerehab/sessions/{session_id}/advice": Call(form={"decision": "accepted"}),
     **CAREPLAN_CALLS,

@@ -14,10 +14,14 @@ CATALOGUE = frozenset({"model", "maker", "exercise", "media"})
 The exercise library and its media are shared across the network the same way.
 A person's logins (``login``) are theirs alone: nobody else's caller sees them."""
 
+ACADEMY = frozenset({"course", "lesson", "lesson_media"})
+"""Published courses are the network's shared knowledge: every learner reads them all."""
+
 VISIBLE_FOREIGN: dict[str, frozenset[str]] = {
     # The operator runs the whole network and fleet, but reads no clinical records.
     "consortium_operator": CATALOGUE
     | {
+        "certificate",
         "unit",
         "org_unit",
         "clinic",
@@ -30,10 +34,10 @@ VISIBLE_FOREIGN: dict[str, frozenset[str]] = {
         "invitation",
     },
     "researcher": CATALOGUE | {"org_unit", "clinic"},
-    "trainer": CATALOGUE | {"org_unit", "clinic"},
+    "trainer": CATALOGUE | ACADEMY | {"org_unit", "clinic", "certificate", "module", "user"},
     "manufacturer": frozenset({"maker", "org_unit", "clinic", "model", "exercise", "media"}),
-    "clinic_admin": CATALOGUE,
-    "therapist": CATALOGUE,
+    "clinic_admin": CATALOGUE | ACADEMY,
+    "therapist": CATALOGUE | ACADEMY,
     "patient": CATALOGUE,
 }
 
@@ -59,6 +63,7 @@ EVERYONE = ROLE_CALLERS
 PUBLIC = row(*EVERYONE, signed_out="ok", device="ok")
 
 CLINIC_STAFF = ("clinic_admin", "therapist")
+LEARNERS = ("clinic_admin", "therapist", "trainer")
 CARE = (*CLINIC_STAFF, "patient")
 """Who reads a patient's care: the clinic's staff and the patient (their own record)."""
 
@@ -270,4 +275,65 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /account/security/totp/disable": row(),
     "POST /account/security/sessions/{credential_id}/revoke": row(*EVERYONE),
     "POST /account/security/sessions/revoke-others": row(*EVERYONE),
+    # Academy: learners read published courses; trainers author them, sign off practicals and
+    # certify people of their subtree; certificates are read by their holder and by those who
+    # see the team; anyone checks a verification code, the keys and the revocation list.
+    **{
+        key: row(*LEARNERS)
+        for key in (
+            "GET /api/v1/academy/courses/{course_id}",
+            "GET /api/v1/academy/courses/{course_id}/quiz",
+            "GET /api/v1/academy/courses/{course_id}/offline",
+            "GET /api/v1/academy/media/{media_id}",
+            "POST /api/v1/academy/lessons/{lesson_id}/completion",
+            "POST /api/v1/academy/courses/{course_id}/quiz-attempts",
+            "GET /academy",
+            "GET /academy/courses/{course_id}",
+            "GET /academy/lessons/{lesson_id}",
+            "POST /academy/lessons/{lesson_id}/complete",
+            "GET /academy/courses/{course_id}/quiz",
+            "POST /academy/courses/{course_id}/quiz",
+        )
+    },
+    **{
+        key: row("trainer")
+        for key in (
+            "POST /api/v1/academy/courses",
+            "POST /api/v1/academy/courses/{course_id}/publication",
+            "POST /api/v1/academy/courses/{course_id}/modules",
+            "POST /api/v1/academy/courses/{course_id}/lessons",
+            "PUT /api/v1/academy/lessons/{lesson_id}/translations/{language}",
+            "POST /api/v1/academy/lessons/{lesson_id}/media",
+            "POST /api/v1/academy/courses/{course_id}/questions",
+            "POST /api/v1/academy/courses/{course_id}/signoffs",
+            "POST /api/v1/academy/certificates",
+            "POST /api/v1/academy/certificates/{certificate_id}/renewal",
+            "POST /api/v1/academy/certificates/{certificate_id}/revocation",
+            "POST /academy/courses",
+            "GET /academy/courses/{course_id}/edit",
+            "POST /academy/courses/{course_id}/publish",
+            "POST /academy/courses/{course_id}/modules",
+            "POST /academy/courses/{course_id}/lessons",
+            "POST /academy/lessons/{lesson_id}/translations",
+            "POST /academy/lessons/{lesson_id}/media",
+            "POST /academy/courses/{course_id}/questions",
+            "POST /academy/courses/{course_id}/signoffs",
+            "POST /academy/certificates",
+            "POST /academy/certificates/{certificate_id}/renew",
+            "POST /academy/certificates/{certificate_id}/revoke",
+        )
+    },
+    "GET /api/v1/academy/courses": row(*EVERYONE),
+    "GET /api/v1/academy/certificates": row(*EVERYONE),
+    "GET /api/v1/academy/certificates/{certificate_id}/credential": row(
+        "consortium_operator", "clinic_admin", "therapist", "trainer"
+    ),
+    "GET /academy/team": row("consortium_operator", "clinic_admin", "trainer"),
+    # The matrix sends no real code: every caller is told it names no certificate.
+    "GET /api/v1/academy/verifications/{verification_code}": row(
+        roles="deny", signed_out="deny", device="deny"
+    ),
+    "GET /verify/{verification_code}": row(roles="deny", signed_out="deny", device="deny"),
+    "GET /api/v1/academy/revocations": PUBLIC,
+    "GET /.well-known/jwks.json": PUBLIC,
 }

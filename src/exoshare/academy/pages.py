@@ -21,7 +21,7 @@ from exoshare.academy.schemas import (
     QuestionCreate,
 )
 from exoshare.auth import service as auth_service
-from exoshare.auth.gate import OptionalPrincipal, page_requires
+from exoshare.auth.gate import page_requires
 from exoshare.auth.schemas import Role
 from exoshare.auth.scope import Permission, Principal
 from exoshare.deps import DbSession
@@ -449,12 +449,11 @@ def revoke_certificate(
 
 
 @router.get("/verify/{verification_code}", response_class=HTMLResponse)
-def verify_page(
-    verification_code: str, request: Request, session: DbSession, principal: OptionalPrincipal
-) -> HTMLResponse:
-    """Public: anyone with the code sees the holder's name, the model, the dates and status."""
+def verify_page(verification_code: str, request: Request, session: DbSession) -> HTMLResponse:
+    """Public: anyone with the code sees the holder's name, the model, the dates and status.
+    The page reads no credential, so it answers a signed-in and a signed-out reader alike."""
     try:
         found = verification.verify_code(session, verification_code, _today())
     except NotFound:
-        return render(request, "academy/verify.html", principal, status_code=404, found=None)
-    return render(request, "academy/verify.html", principal, found=found)
+        return render(request, "academy/verify.html", None, status_code=404, found=None)
+    return render(request, "academy/verify.html", None, found=found)

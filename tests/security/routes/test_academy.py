@@ -1,0 +1,22 @@
+"""Route matrix of the academy, by every kind of caller.
+
+The group: courses, lessons, quizzes, sign-offs, certificates, verification and their pages.
+"""
+
+from __future__ import annotations
+
+from tests.security.matrix_suite import CallerKind, MatrixEnv, check
+
+GROUP = "academy"
+
+
+def test_clinic_callers(matrix_env: MatrixEnv) -> None:
+    check(matrix_env, GROUP, CallerKind.clinic)
+
+
+def test_network_roles(matrix_env: MatrixEnv) -> None:
+    check(matrix_env, GROUP, CallerKind.network)
+
+
+def test_signed_out_callers_and_devices(matrix_env: MatrixEnv) -> None:
+    check(matrix_env, GROUP, CallerKind.outsider)
