@@ -16,21 +16,27 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare import db
+from exoshare.academy import certificates, learning
+from exoshare.academy import courses as academy_courses
+from exoshare.auth import service as auth_service
 from exoshare.auth.models import RoleGrant, User
 from exoshare.auth.schemas import Role
-from exoshare.auth.scope import Permission
+from exoshare.auth.scope import SYSTEM_SEEDING, Permission
 from exoshare.auth.service import authenticate, principal_for
 from exoshare.demo.network import (
     DEMO_PASSWORD,
+    MARIA_EMAIL,
     REFERENCE_DATE,
     REMOTE_THERAPIST_EMAIL,
     DemoNetwork,
     ensure_demo_network,
     generate_demo_network,
 )
+from exoshare.devices import service as devices_service
 from exoshare.devices.models import DeviceModel, DeviceUnit
 from exoshare.devices.schemas import DeviceType, UnitStatus
 from exoshare.errors import NotAuthenticated
+from exoshare.network import service as network_service
 from exoshare.network.models import OrgUnit, Partner
 from exoshare.network.schemas import OrgUnitKind, PartnerKind
 from exoshare.patients.models import Patient
@@ -438,3 +444,35 @@ def test_ensure_creates_once_then_reuses(
     assert (again.clinics, again.device_units, again.users) == (
         first.clinics, first.device_units, first.users,
     )  # fmt: skip
+    _check_demo_academy(session_factory)
+
+
+def _check_demo_academy(factory: sessionmaker[Session]) -> None:
+    """A published course per model; Nairobi's therapists certified through the Tembea course;
+    Maria half-way through the Corvane AX2 course (2 of 4 lessons, quiz 50 %)."""
+    with db.session_scope(factory) as session:
+        published = academy_courses.list_courses(session, SYSTEM_SEEDING)
+        assert sorted(c.model.name for c in published) == sorted(
+            m.name for m in devices_service.all_models(session)
+        )
+        assert all(c.published and len(c.questions) == 4 for c in published)
+        nairobi = network_service.find_org_unit_by_code(session, "KE-NBO-01")
+        assert nairobi is not None
+        nairobi_therapists = {
+            u.id
+            for u in auth_service.users_with_role_at(
+                session, SYSTEM_SEEDING, Role.therapist, nairobi.id
+            )
+        }
+        by_course = [
+            c
+            for c in certificates.list_certificates(session, SYSTEM_SEEDING)
+            if c.basis == "course"
+        ]
+        assert {c.therapist_id for c in by_course} == nairobi_therapists != set()
+        assert {c.model.name for c in by_course} == {"Umoja Tembea"}
+        maria = auth_service.user_by_email(session, SYSTEM_SEEDING, MARIA_EMAIL)
+        assert maria is not None
+        ax2 = next(c for c in published if c.model.name == "Corvane AX2")
+        state = learning.progress(session, maria.id, ax2)
+        assert (state.lessons_completed, state.best_score_pct, state.certificate) == (2, 50.0, None)

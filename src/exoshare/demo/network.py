@@ -24,6 +24,7 @@ from exoshare.auth import service as auth_service
 from exoshare.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from exoshare.auth.schemas import Role
 from exoshare.auth.scope import SYSTEM_SEEDING
+from exoshare.demo.academy_demo import seed_academy_demo
 from exoshare.demo.fleet_demo import seed_fleet_demo
 from exoshare.demo.network_data import (
     CLINICS,
@@ -552,4 +553,5 @@ def ensure_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNetwo
         return describe_demo_network(session, created=False)
     network = generate_demo_network(session, seed)
     seed_fleet_demo(session, seed, REFERENCE_DATE, not_certified=NOT_YET_CERTIFIED)
+    seed_academy_demo(session, TRAINER_EMAIL, MARIA_EMAIL)
     return network
