@@ -44,6 +44,7 @@ from exoshare.academy.schemas import (
 from exoshare.auth.gate import CurrentPrincipal
 from exoshare.auth.scope import Principal
 from exoshare.deps import DbSession
+from exoshare.errors import NotFound
 from exoshare.runtime import runtime_of
 
 router = APIRouter(prefix="/api/v1/academy", tags=["academy"])
@@ -259,8 +260,12 @@ def get_media(
 ) -> FileResponse:
     """The picture or video itself, with its content type (ranges served for video seeking)."""
     found = media.get_media(session, principal, media_id)
+    path = media.media_path(runtime_of(request).settings.data_dir, found)
+    if not path.is_file():
+        # The row outlived its file (a data dir restored without its media): say so plainly.
+        raise NotFound(f"the file of media {media_id} is missing from the data directory")
     return FileResponse(
-        media.media_path(runtime_of(request).settings.data_dir, found),
+        path,
         media_type=found.content_type,
         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"},
     )
