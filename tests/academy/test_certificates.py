@@ -74,6 +74,7 @@ def test_a_certificate_is_earned_by_passing_the_quiz_and_the_practical(
         )
         assert certificate is not None
         assert certificate.basis is CertificateBasis.course
+        assert certificate.issued_by_id == world.ids["trainer_spain"]
         assert (certificate.issued_on, certificate.expires_on) == (
             today,
             today + timedelta(days=VALID_DAYS),
@@ -93,6 +94,20 @@ def test_a_certificate_is_earned_by_passing_the_quiz_and_the_practical(
             True,
             True,
         )
+
+
+def test_when_the_quiz_is_passed_after_the_sign_off_the_trainer_still_vouches(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    with session_scope(session_factory) as s:
+        trainer = _as(s, world, "trainer_spain")
+        _, none_yet = learning.sign_off(s, trainer, world.ids["course"], world.ids["admin_madrid"])
+        assert none_yet is None  # the quiz is still to be passed
+        admin = _as(s, world, "admin_madrid")
+        result = learning.submit_quiz(s, admin, world.ids["course"], answers(world, 4))
+        assert result.score.score_pct == 100.0 and result.certificate is not None
+        assert result.certificate.issued_by_id == world.ids["trainer_spain"]
+        assert result.certificate.therapist_id == world.ids["admin_madrid"]
 
 
 def test_renewal_and_revocation_with_a_reason_are_audited_and_the_rule_follows(

@@ -165,9 +165,11 @@ def grant_certificate(
     expires_on: date,
     basis: CertificateBasis,
     course_id: str | None = None,
+    issued_by_id: str | None = None,
 ) -> Certificate:
     """Write the certificate (the caller checked why it is deserved). An unrevoked one for the
-    same model is re-dated rather than duplicated, keeping its verification code."""
+    same model is re-dated rather than duplicated, keeping its verification code.
+    ``issued_by_id``: who vouches for it (default: the caller)."""
     if expires_on <= issued_on:
         raise InvalidInput("expires_on must be after issued_on", field="expires_on")
     certificate = _live_certificate(session, therapist_id, model_id)
@@ -184,7 +186,7 @@ def grant_certificate(
         certificate.renewed_on = issued_on
     certificate.issued_on, certificate.expires_on = issued_on, expires_on
     certificate.basis, certificate.course_id = basis, course_id
-    certificate.issued_by_id = principal.user_ref
+    certificate.issued_by_id = issued_by_id or principal.user_ref
     session.flush()
     audit.record(
         session,

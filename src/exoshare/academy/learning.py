@@ -136,6 +136,13 @@ def _earned(
     state = progress(session, learner_id, course)
     if not state.quiz_passed or (course.practical_required and not state.practical_signed_off):
         return None
+    # The trainer of the latest sign-off vouches for it, even when the quiz passes last.
+    trainer_id = session.scalar(
+        select(PracticalSignoff.trainer_id)
+        .where(PracticalSignoff.learner_id == learner_id, PracticalSignoff.course_id == course.id)
+        .order_by(PracticalSignoff.created_at.desc())
+        .limit(1)
+    )
     issued_on = datetime.now(UTC).date()
     return certificates.grant_certificate(
         session,
@@ -146,6 +153,7 @@ def _earned(
         issued_on + timedelta(days=course.certificate_valid_days),
         CertificateBasis.course,
         course_id=course.id,
+        issued_by_id=trainer_id,
     )
 
 
