@@ -8,11 +8,13 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from exoshare.academy import badges
 from exoshare.cli import app as cli_app
+from exoshare.config import get_settings
 from exoshare.runtime import runtime_of
 from tests.academy.helpers import academy_world
 from tests.world import World, token
@@ -52,7 +54,7 @@ def _verify(tmp_path: Path, credential: str, keys: dict, *extra: str) -> tuple[i
 
 
 def test_the_credential_verifies_offline_and_tampering_expiry_and_revocation_show(
-    client: TestClient, tmp_path: Path
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world = academy_world(runtime_of(client.app).sessionmaker)
     certificate = _issue(client, world)
@@ -122,6 +124,14 @@ def test_the_credential_verifies_offline_and_tampering_expiry_and_revocation_sho
         str(tmp_path / "revocations.jwt"),
     )
     assert code == 1 and "status: revoked" in output
+    # On a verifier's machine the keys must be given: none are made up.
+    monkeypatch.setenv("EXOSHARE_DATA_DIR", str(tmp_path / "no-installation"))
+    monkeypatch.delenv("EXOSHARE_SECRET_KEY", raising=False)
+    get_settings.cache_clear()
+    alone = CliRunner().invoke(cli_app, ["academy", "verify", str(tmp_path / "credential.json")])
+    get_settings.cache_clear()
+    assert alone.exit_code == 2 and "give the issuer's keys with --keys" in alone.output
+    assert not (tmp_path / "no-installation" / "secret_key").exists()
     # A revoked certificate hands out no new credential.
     assert (
         client.get(

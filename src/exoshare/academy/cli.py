@@ -26,10 +26,19 @@ def _read(path: Path, what: str) -> str:
 
 
 def _local_jwks() -> dict[str, list[dict[str, str]]]:
+    """This installation's public keys; an error on a machine that has none (a verifier's),
+    rather than a key made up on the spot that verifies nothing."""
     from exoshare.academy.verification import public_jwks
     from exoshare.config import get_settings
 
-    return public_jwks(get_settings())
+    settings = get_settings()
+    if not settings.secret_key and not (settings.data_dir / "secret_key").exists():
+        err_console.print(
+            "[bold red]error:[/] no exoshare installation here: give the issuer's keys with "
+            "--keys jwks.json (from https://<exoshare>/.well-known/jwks.json)"
+        )
+        raise typer.Exit(2)
+    return public_jwks(settings)
 
 
 @academy_app.command("verify")
