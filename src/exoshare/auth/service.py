@@ -335,9 +335,7 @@ def user_identities(session: Session, user_ids: Iterable[str]) -> dict[str, tupl
     ids = list(set(user_ids))
     if not ids:
         return {}
-    rows = session.execute(
-        select(User.id, User.display_name, User.email).where(User.id.in_(ids))
-    )
+    rows = session.execute(select(User.id, User.display_name, User.email).where(User.id.in_(ids)))
     return {user_id: (name, email) for user_id, name, email in rows}
 
 
