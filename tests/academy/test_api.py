@@ -96,6 +96,11 @@ def test_a_trainer_authors_translates_and_uploads_and_a_learner_reads_offline(
     assert media.headers["content-type"] == "image/png"
     assert media.headers["x-content-type-options"] == "nosniff"
     assert media.content == png
+    # Ranges are served, so a video seeks without downloading the whole file first.
+    ranged = client.get(
+        f"/api/v1/academy/media/{uploaded.json()['id']}", headers={**maria, "Range": "bytes=0-7"}
+    )
+    assert (ranged.status_code, ranged.content) == (206, png[:8])
 
     # Swahili reader: the translated lesson in Swahili, the untranslated ones in English.
     course = client.get(f"/api/v1/academy/courses/{course_id}?language=sw", headers=maria).json()
