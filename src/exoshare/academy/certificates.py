@@ -9,7 +9,7 @@ both included, unless revoked.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
@@ -276,7 +276,3 @@ def revoke(session: Session, principal: Principal, certificate_id: str, reason: 
         detail={"reason": certificate.revocation_reason},
     )
     return certificate
-
-
-def default_expiry(issued_on: date, valid_days: int) -> date:
-    return issued_on + timedelta(days=valid_days)

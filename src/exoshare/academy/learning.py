@@ -231,19 +231,3 @@ def sign_off(
         detail={"learner_id": learner_id, "signed_on": signoff.signed_on.isoformat()},
     )
     return signoff, _earned(session, principal, learner_id, course)
-
-
-def learners_of(session: Session, course: Course) -> list[str]:
-    """Who has started the course (a lesson completed or a quiz attempt), for its trainers."""
-    lesson_ids = [lesson.id for lesson in courses.lessons_of(course)]
-    by_lesson = (
-        select(LessonCompletion.learner_id).where(LessonCompletion.lesson_id.in_(lesson_ids))
-        if lesson_ids
-        else None
-    )
-    ids = set(
-        session.scalars(select(QuizAttempt.learner_id).where(QuizAttempt.course_id == course.id))
-    )
-    if by_lesson is not None:
-        ids |= set(session.scalars(by_lesson))
-    return sorted(ids)
