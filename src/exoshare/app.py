@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from exoshare import __version__, problems
 from exoshare.academy.api import public as academy_public_router
 from exoshare.academy.api import router as academy_router
+from exoshare.academy.media import MEDIA_UPLOAD_PATHS
 from exoshare.academy.pages import router as academy_pages_router
 from exoshare.auth.api import router as auth_router
 from exoshare.auth.invitations.api import router as invitations_router
@@ -81,6 +82,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         UploadSizeLimit,
         paths=frozenset({UPLOAD_PATH}),
         max_upload_mb=settings.telemetry_max_upload_mb,
+    )
+    app.add_middleware(
+        UploadSizeLimit,
+        paths=frozenset(),
+        path_pattern=MEDIA_UPLOAD_PATHS,
+        max_upload_mb=settings.academy_max_media_mb,
+        setting="academy_max_media_mb",
     )
     for router in (
         health_router,

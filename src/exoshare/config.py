@@ -71,6 +71,9 @@ class Settings(BaseSettings):
         default=0.5, description="Longest run of missing samples in one channel of a batch."
     )
     telemetry_max_upload_mb: int = Field(default=200, description="Largest recording upload.")
+    academy_max_media_mb: int = Field(
+        default=50, ge=1, description="Largest lesson picture or video a trainer may upload."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     cookie_secure: bool = Field(

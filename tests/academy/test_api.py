@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from exoshare.app import create_app
 from exoshare.config import Settings
 from exoshare.runtime import runtime_of
 from tests.academy.helpers import academy_world
@@ -188,3 +189,20 @@ def test_bad_course_input_names_the_field_and_stores_nothing(client: TestClient)
         )
         == 4
     )
+
+
+def test_an_oversized_media_upload_is_cut_off_as_it_arrives(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"academy_max_media_mb": 1}))
+    with TestClient(app) as client:
+        world = academy_world(runtime_of(app).sessionmaker)
+        trainer = token(client, world, "trainer_spain")
+        too_big = tiny_png() + b"\0" * (1024 * 1024 + 70 * 1024)
+        refused = client.post(
+            f"/api/v1/academy/lessons/{world.ids['lesson1']}/media",
+            files={"file": ("huge.png", too_big, "image/png")},
+            headers=trainer,
+        )
+        assert refused.status_code == 413
+        assert refused.json()["detail"] == "the upload exceeds 1 MB (academy_max_media_mb)"
+        assert not (Path(settings.data_dir) / "academy" / "media").exists()
+    runtime_of(app).engine.dispose()

@@ -205,11 +205,6 @@ def translate_lesson(
     return lesson_out(lesson, language, language, completed=False)
 
 
-async def _read_limited(file: UploadFile) -> bytes:
-    # One byte past the limit is enough to refuse: a huge upload is never held whole.
-    return await file.read(media.MAX_MEDIA_BYTES + 1)
-
-
 @router.post(
     "/lessons/{lesson_id}/media", response_model=MediaOut, status_code=status.HTTP_201_CREATED
 )
@@ -225,16 +220,19 @@ async def upload_media(
     caption: Annotated[str, Form(max_length=300)] = "",
     language: Annotated[str, Form(pattern=LANGUAGE_PATTERN)] = "en",
 ) -> MediaOut:
-    content = await _read_limited(file)
+    settings = runtime_of(request).settings
+    # One byte past the limit is enough to refuse (the middleware already cut a huge body).
+    content = await file.read(settings.academy_max_media_mb * 1024 * 1024 + 1)
     stored = media.add_media(
         session,
         principal,
-        runtime_of(request).settings.data_dir,
+        settings.data_dir,
         lesson_id,
         content,
         file.filename or "upload",
         caption,
         language,
+        settings.academy_max_media_mb,
     )
     return MediaOut(
         id=stored.id,

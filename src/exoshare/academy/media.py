@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import html
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -17,8 +18,9 @@ from exoshare.academy.models import Course, LessonMedia
 from exoshare.auth.scope import Principal
 from exoshare.errors import MediaTooLarge, NotFound, UnsupportedMedia
 
-MAX_MEDIA_BYTES = 50 * 1024 * 1024
-"""A short training video (a minute or two of 720p) fits; a lecture recording does not."""
+MEDIA_UPLOAD_PATHS = re.compile(r"^/(api/v1/)?academy/lessons/[^/]+/media$")
+"""Where lesson media are uploaded (API and page): the app limits their bodies as they arrive
+(``academy_max_media_mb``), before the multipart parser spools a huge one to disk."""
 
 ALLOWED_TYPES = {
     "image/png": "png",
@@ -47,14 +49,15 @@ def add_media(
     file_name: str,
     caption: str = "",
     language: str = "en",
+    max_mb: int = 50,
 ) -> LessonMedia:
     """Store a picture or video of a lesson. Its type is read from its bytes, not from the
     name or the declared type, so a page never serves a script as a picture."""
     lesson = courses.authored_lesson(session, principal, lesson_id)
-    if len(content) > MAX_MEDIA_BYTES:
+    if len(content) > max_mb * 1024 * 1024:
         raise MediaTooLarge(
             f"{file_name} is {len(content) / 1e6:.1f} MB; lessons take files up to "
-            f"{MAX_MEDIA_BYTES // (1024 * 1024)} MB (shorten or compress the video)"
+            f"{max_mb} MB (shorten or compress the video)"
         )
     kind = filetype.guess(content)
     if kind is None or kind.mime not in ALLOWED_TYPES:

@@ -315,17 +315,19 @@ async def upload_media(
 ) -> RedirectResponse:
     lesson = courses.authored_lesson(session, principal, lesson_id)
     back = f"/academy/courses/{lesson.module.course_id}/edit"
-    content = await file.read(media.MAX_MEDIA_BYTES + 1)
+    settings = runtime_of(request).settings
+    content = await file.read(settings.academy_max_media_mb * 1024 * 1024 + 1)
     try:
         media.add_media(
             session,
             principal,
-            runtime_of(request).settings.data_dir,
+            settings.data_dir,
             lesson_id,
             content,
             file.filename or "upload",
             caption,
             request_locale(request, principal),
+            settings.academy_max_media_mb,
         )
     except REFUSALS as refused:
         session.rollback()

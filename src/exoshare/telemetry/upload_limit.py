@@ -1,4 +1,4 @@
-"""The size limit of recording uploads, enforced on the request body as it arrives.
+"""The size limit of uploads (recordings, lesson media), enforced on the body as it arrives.
 
 A multipart body is parsed, and its file spooled to disk, before a route handler runs, so a
 check in the handler comes after the whole upload was read. This middleware counts the bytes as
@@ -8,6 +8,8 @@ count itself when the header is missing (chunked) or lies.
 """
 
 from __future__ import annotations
+
+import re
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,16 +31,29 @@ class _BodyTooLarge(Exception):
 
 
 class UploadSizeLimit:
-    """Refuse request bodies to ``paths`` that exceed ``max_upload_mb`` (plus the form's room)."""
+    """Refuse request bodies to ``paths`` (or paths matching ``path_pattern``) that exceed
+    ``max_upload_mb`` (plus the form's room); ``setting`` names the limit in the refusal."""
 
-    def __init__(self, app: ASGIApp, paths: frozenset[str], max_upload_mb: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        paths: frozenset[str],
+        max_upload_mb: int,
+        path_pattern: re.Pattern[str] | None = None,
+        setting: str = "telemetry_max_upload_mb",
+    ) -> None:
         self.app = app
         self.paths = paths
+        self.path_pattern = path_pattern
+        self.setting = setting
         self.max_upload_mb = max_upload_mb
         self.max_body = upload_limit_bytes(max_upload_mb) + FORM_ALLOWANCE_BYTES
 
+    def _guards(self, path: str) -> bool:
+        return path in self.paths or bool(self.path_pattern and self.path_pattern.match(path))
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in self.paths:
+        if scope["type"] != "http" or not self._guards(scope["path"]):
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)
@@ -80,7 +95,7 @@ class UploadSizeLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         error = UploadTooLarge(
-            f"the upload exceeds {self.max_upload_mb} MB (telemetry_max_upload_mb)", field="file"
+            f"the upload exceeds {self.max_upload_mb} MB ({self.setting})", field="file"
         )
         response = await problems.domain_problem(Request(scope), error)
         # The client may still be sending; closing the connection spares reading the rest.
