@@ -9,8 +9,19 @@ from exoshare.db import downgrade, make_engine, upgrade
 STAMP = "2026-03-01 10:00:00+00:00"
 
 
+def _before_academy() -> str:
+    """The revision 0024 builds on (main's head when the academy landed)."""
+    from alembic.script import ScriptDirectory
+
+    from exoshare.db import alembic_config
+
+    revision = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision("0024")
+    assert revision is not None and isinstance(revision.down_revision, str)
+    return revision.down_revision
+
+
 def test_upgrade_keeps_every_certificate_and_downgrade_brings_them_back(database_url: str) -> None:
-    downgrade(database_url, "0010")
+    downgrade(database_url, _before_academy())
     engine = make_engine(database_url)
     try:
         with engine.begin() as c:
@@ -67,7 +78,7 @@ def test_upgrade_keeps_every_certificate_and_downgrade_brings_them_back(database
         codes = [r[6] for r in rows]
         assert all(len(code) == 24 for code in codes) and codes[0] != codes[1]
 
-        downgrade(database_url, "0010")
+        downgrade(database_url, _before_academy())
         with engine.connect() as c:
             back = c.execute(
                 text(
