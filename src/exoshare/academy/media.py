@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from exoshare.academy import courses
 from exoshare.academy.models import Course, LessonMedia
 from exoshare.auth.scope import Principal
-from exoshare.errors import MediaTooLarge, NotFound, UnsupportedMedia
+from exoshare.errors import MediaTooLarge, NotFound, MediaRejected
 
 MEDIA_UPLOAD_PATHS = re.compile(r"^/(api/v1/)?academy/lessons/[^/]+/media$")
 """Where lesson media are uploaded (API and page): the app limits their bodies as they arrive
@@ -62,7 +62,7 @@ def add_media(
     kind = filetype.guess(content)
     if kind is None or kind.mime not in ALLOWED_TYPES:
         found = kind.mime if kind else "unknown"
-        raise UnsupportedMedia(
+        raise MediaRejected(
             f"{file_name} is not a picture or video the academy serves (found {found}); "
             f"use one of {', '.join(sorted(ALLOWED_TYPES))}",
             field="file",
