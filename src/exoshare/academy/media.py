@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from exoshare.academy import courses
 from exoshare.academy.models import Course, LessonMedia
 from exoshare.auth.scope import Principal
-from exoshare.errors import MediaTooLarge, NotFound, MediaRejected
+from exoshare.errors import MediaRejected, MediaTooLarge, NotFound
 
 MEDIA_UPLOAD_PATHS = re.compile(r"^/(api/v1/)?academy/lessons/[^/]+/media$")
 """Where lesson media are uploaded (API and page): the app limits their bodies as they arrive
