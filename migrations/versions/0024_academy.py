@@ -6,7 +6,7 @@ copied with its id, dates and timestamps (``certified_on`` is now ``issued_on``)
 copies each therapist's unrevoked certificate per model back.
 
 Revision ID: 0024
-Revises: 0020
+Revises: 0023
 Create Date: 2026-12-05 18:20:20.158923
 """
 
@@ -43,7 +43,7 @@ certificates = sa.table(
 )
 
 revision: str = "0024"
-down_revision: str | None = "0020"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

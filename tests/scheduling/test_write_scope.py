@@ -264,4 +264,3 @@ def test_an_operator_of_one_country_schedules_only_that_countrys_waitlist(
         "waiting",
         None,
     )
-
