@@ -15,6 +15,7 @@ from exoshare.db import session_scope
 from exoshare.devices import service as devices
 from exoshare.devices.envelope import SettingLimit
 from exoshare.devices.schemas import DeviceType
+from exoshare.network import partners
 from exoshare.network import service as network
 from exoshare.network.schemas import OrgUnitKind, PartnerKind
 from exoshare.patients import service as patients
@@ -68,8 +69,21 @@ def build_world(factory: sessionmaker[Session]) -> World:
             country_code="KE",
             city="Nairobi",
         )
-        maker = network.create_partner(s, "Andes Robotics", PartnerKind.manufacturer, "CL")
-        other_maker = network.create_partner(s, "Baltic Motion", PartnerKind.manufacturer, "EE")
+        maker = partners.create_partner(
+            s, SYSTEM_SEEDING, "Andes Robotics", PartnerKind.manufacturer, "CL"
+        )
+        other_maker = partners.create_partner(
+            s, SYSTEM_SEEDING, "Baltic Motion", PartnerKind.manufacturer, "EE"
+        )
+        for key, clinic in (("madrid", madrid), ("barcelona", barcelona), ("nairobi", nairobi)):
+            world.ids[f"partner_{key}"] = partners.create_partner(
+                s,
+                SYSTEM_SEEDING,
+                clinic.name,
+                PartnerKind.clinic_operator,
+                clinic.country_code or "",
+                org_unit_id=clinic.id,
+            ).id
         model = devices.create_model(
             s,
             SYSTEM_SEEDING,

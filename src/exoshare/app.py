@@ -37,7 +37,10 @@ from exoshare.health import router as health_router
 from exoshare.heap import settle_heap
 from exoshare.home import api as home_api_router
 from exoshare.home import pages as home_pages_router
+from exoshare.matchmaking.api import router as matchmaking_router
+from exoshare.matchmaking.pages import router as matchmaking_pages_router
 from exoshare.network.api import router as network_router
+from exoshare.network.pages import router as network_pages_router
 from exoshare.outcomes.api import router as outcomes_router
 from exoshare.outcomes.pages import router as outcomes_pages_router
 from exoshare.patients.api import router as patients_router
@@ -99,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         devices_router,
         language_router,
         home_pages_router,
+        network_pages_router,
         patients_pages_router,
         devices_pages_router,
     ):
@@ -110,6 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         approvals_pages_router,
         fleet_pages_router,
         scheduling_pages_router,
+        matchmaking_router,
+        matchmaking_pages_router,
     ):
         app.include_router(router)
     for router in (

@@ -36,6 +36,7 @@ GROUPS = (
     "devices",
     "fleet",
     "scheduling",
+    "matchmaking",
     "telemetry",
     "telerehab",
     "careplan",

@@ -34,8 +34,10 @@ from exoshare.auth.schemas import CredentialKind, Role
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.auth.tokens import new_token
 from exoshare.db import new_id, session_scope
+from exoshare.network import agreements
 from exoshare.network.models import OrgUnit, Partner
 from exoshare.runtime import runtime_of
+from exoshare.network.schemas import AgreementKind
 from exoshare.telerehab import alert_log
 from exoshare.telerehab.alerts import Alert, AlertKind, Severity
 from tests.world import PASSWORD, World, build_world, token
@@ -320,6 +322,24 @@ def build_matrix_world(client: TestClient, factory: sessionmaker[Session]) -> Ma
     for caller in USER_OF_CALLER:
         matrix.own_by_caller[(caller, "login")] = ids[f"login_{caller}"]
     matrix.own["maker"], matrix.foreign["maker"] = ids["maker"], other_maker
+    matrix.own["partner"], matrix.foreign["partner"] = (
+        ids["partner_madrid"],
+        ids["partner_barcelona"],
+    )
+    # Madrid's agreement (with the maker) and one between Barcelona and Nairobi; both drafts.
+    with session_scope(factory) as s:
+        operator_user = s.get(User, ids["operator"])
+        assert operator_user is not None
+        operator = auth.principal_for(s, operator_user)
+        for key, provider, recipient in (
+            ("agreement_madrid", ids["partner_madrid"], ids["maker"]),
+            ("agreement_barcelona", ids["partner_barcelona"], ids["partner_nairobi"]),
+        ):
+            ids[key] = agreements.create_agreement(
+                s, operator, AgreementKind.training, "Course", provider, recipient, today
+            ).id
+    matrix.own["agreement"] = ids["agreement_madrid"]
+    matrix.foreign["agreement"] = ids["agreement_barcelona"]
     # A new account's e-mail: free for the own case, another clinic's person's for the foreign.
     matrix.own["email"] = "new.person@test.exoshare.org"
     matrix.foreign["email"] = world.emails["therapist_barcelona"]

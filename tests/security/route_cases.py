@@ -36,6 +36,8 @@ PATH_PARAM_KINDS = {
     "course_id": "course",
     "lesson_id": "lesson",
     "certificate_id": "certificate",
+    "partner_id": "partner",
+    "agreement_id": "agreement",
 }
 FIXED_PATH_VALUES = {"code": "es", "action": "start", "instrument": "tug", "language": "sw"}
 
@@ -350,6 +352,30 @@ CALLS: dict[str, Call] = {
     "POST /account/security/totp/confirm": Call(form={"code": "000000"}),
     "POST /account/security/totp/disable": Call(form={"code": "000000"}),
     "POST /login": Call(form={"email": "therapist_madrid@test.exoshare.org", "password": PASSWORD}),
+    "POST /api/v1/partners": Call(
+        json={
+            "name": "Madrid Gait Lab",
+            "kind": "university",
+            "country_code": "ES",
+            "org_unit_id": "@org_unit",
+            "offers": ["data"],
+        }
+    ),
+    "PATCH /api/v1/partners/{partner_id}": Call(json={"languages": ["es", "en"]}),
+    "POST /api/v1/agreements": Call(
+        json={
+            "kind": "training",
+            "title": "Training on the Strider X2",
+            "provider_id": "@maker",
+            "recipient_id": "@partner",
+            "starts_on": str(TODAY),
+        }
+    ),
+    "POST /api/v1/agreements/{agreement_id}/end": Call(json={"reason": "course delivered"}),
+    "GET /api/v1/partners/{partner_id}/matches": Call(query={"need": "devices"}),
+    "GET /partners/{partner_id}/matches": Call(query={"need": "devices"}),
+    "POST /partners/{partner_id}": Call(form={"name": "Madrid Clinic", "languages": "es, en"}),
+    "POST /agreements/{agreement_id}/end": Call(form={"reason": "course delivered"}),
     "POST /fleet/units/{unit_id}/move": Call(form={"to_org_unit_id": "@org_unit", "reason": "x"}),
     "POST /api/v1/academy/courses": Call(
         json={

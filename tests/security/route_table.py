@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from tests.security.matrix_world import ROLE_CALLERS, TOKEN_CALLERS
 
-CATALOGUE = frozenset({"model", "maker", "exercise", "media"})
-"""Device models and their makers are a public catalogue for every signed-in caller.
-The exercise library and its media are shared across the network the same way.
+CATALOGUE = frozenset({"model", "maker", "exercise", "media", "partner"})
+"""Device models, their makers and the partner registry are a public catalogue for every
+signed-in caller. The exercise library and its media are shared across the network the same way.
 A person's logins (``login``) are theirs alone: nobody else's caller sees them."""
 
 ACADEMY = frozenset({"course", "lesson", "lesson_media"})
@@ -32,10 +32,16 @@ VISIBLE_FOREIGN: dict[str, frozenset[str]] = {
         "email",
         "grant",
         "invitation",
+        "agreement",
     },
-    "researcher": CATALOGUE | {"org_unit", "clinic"},
-    "trainer": CATALOGUE | ACADEMY | {"org_unit", "clinic", "certificate", "module", "user"},
-    "manufacturer": frozenset({"maker", "org_unit", "clinic", "model", "exercise", "media"}),
+    # Agreements are read by whoever sees a party's org unit: network-wide readers see all.
+    "researcher": CATALOGUE | {"org_unit", "clinic", "agreement"},
+    "trainer": CATALOGUE
+    | ACADEMY
+    | {"org_unit", "clinic", "certificate", "module", "user", "agreement"},
+    "manufacturer": frozenset(
+        {"maker", "org_unit", "clinic", "model", "exercise", "media", "partner", "agreement"}
+    ),
     "clinic_admin": CATALOGUE | ACADEMY,
     "therapist": CATALOGUE | ACADEMY,
     "patient": CATALOGUE,
@@ -66,6 +72,8 @@ CLINIC_STAFF = ("clinic_admin", "therapist")
 LEARNERS = ("clinic_admin", "therapist", "trainer")
 CARE = (*CLINIC_STAFF, "patient")
 """Who reads a patient's care: the clinic's staff and the patient (their own record)."""
+NETWORK_READERS = tuple(caller for caller in EVERYONE if caller != "patient")
+"""Everyone who reads the network (a patient reads only their own care)."""
 
 EXPECTED: dict[str, dict[str, str]] = {
     "GET /": row(*EVERYONE),
@@ -132,6 +140,25 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /api/v1/outcomes/patients/{patient_id}/prediction": row(*CARE),
     "GET /api/v1/outcomes/patients/{patient_id}/timeline": row(*CARE),
     "GET /api/v1/partners": row(*EVERYONE),
+    "POST /api/v1/partners": row("consortium_operator", "clinic_admin"),
+    "GET /api/v1/partners/{partner_id}": row(*EVERYONE),
+    "PATCH /api/v1/partners/{partner_id}": row("consortium_operator", "clinic_admin"),
+    "GET /api/v1/partners/{partner_id}/matches": row(*NETWORK_READERS),
+    # An agreement is signed for both parties (the operator, for a maker outside the tree);
+    # either party may end it.
+    "GET /api/v1/agreements": row(*EVERYONE),
+    "POST /api/v1/agreements": row("consortium_operator"),
+    "GET /api/v1/agreements/{agreement_id}": row(*NETWORK_READERS),
+    "POST /api/v1/agreements/{agreement_id}/activate": row("consortium_operator"),
+    "POST /api/v1/agreements/{agreement_id}/end": row("consortium_operator", "clinic_admin"),
+    "GET /partners": row(*NETWORK_READERS),
+    "GET /partners/{partner_id}": row(*NETWORK_READERS),
+    "POST /partners/{partner_id}": row("consortium_operator", "clinic_admin"),
+    "GET /partners/{partner_id}/matches": row(*NETWORK_READERS),
+    "GET /agreements": row(*NETWORK_READERS),
+    "GET /agreements/{agreement_id}": row(*NETWORK_READERS),
+    "POST /agreements/{agreement_id}/activate": row("consortium_operator"),
+    "POST /agreements/{agreement_id}/end": row("consortium_operator", "clinic_admin"),
     "GET /api/v1/patients": row(*EVERYONE),
     "POST /api/v1/patients": row(*CLINIC_STAFF),
     "GET /api/v1/patients/{patient_id}": row(*CARE),

@@ -20,6 +20,7 @@ from exoshare.careplan.schemas import (
     NoteStatus,
 )
 from exoshare.devices.schemas import DeviceType, UnitStatus
+from exoshare.network.schemas import AgreementKind, AgreementStatus, Offering, PartnerKind
 from exoshare.patients.schemas import Diagnosis, Sex
 from exoshare.web import labels
 
@@ -38,6 +39,10 @@ from exoshare.web import labels
         (AdherenceStatus, labels.ADHERENCE_STATUS),
         (Difficulty, labels.DIFFICULTY),
         (CertificateStatus, labels.CERTIFICATE_STATUS),
+        (PartnerKind, labels.PARTNER_KIND),
+        (Offering, labels.OFFERING),
+        (AgreementKind, labels.AGREEMENT_KIND),
+        (AgreementStatus, labels.AGREEMENT_STATUS),
     ],
     ids=lambda value: getattr(value, "__name__", ""),
 )

@@ -1,4 +1,5 @@
-"""Taking role grants back: listing a user's grants and revoking one, audited."""
+"""Taking role grants back: listing a user's grants and revoking one, audited; and the grants
+another rule makes and ends itself (a tele-supervision agreement's cover)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exoshare.auth import audit
-from exoshare.auth.models import RoleGrant
+from exoshare.auth.models import RoleGrant, User
+from exoshare.auth.schemas import Role
 from exoshare.auth.scope import Permission, Principal
-from exoshare.auth.scope_tree import paths_of
-from exoshare.auth.service import visible_user
+from exoshare.auth.scope_tree import paths_of, scope_unit
+from exoshare.auth.service import add_grant, visible_user
 from exoshare.errors import Conflict, NotFound, PermissionDenied
 
 
@@ -66,3 +68,57 @@ def revoke_grant(session: Session, principal: Principal, user_id: str, grant_id:
         },
     )
     return grant
+
+
+def grant_by_rule(
+    session: Session, principal: Principal, user_id: str, role: Role, org_unit_id: str, rule: str
+) -> RoleGrant:
+    """Grant ``role`` because a rule decided it (``rule`` names it, e.g. ``agreement:<id>``).
+
+    The rule has checked who may ask for it; the grant is audited with the rule as its reason,
+    and the rule ends it with :func:`end_grants_by_rule`.
+    """
+    user = session.get(User, user_id)
+    unit = scope_unit(session, org_unit_id)
+    if user is None or unit is None:
+        raise NotFound(f"user {user_id} or org unit {org_unit_id} not found")
+    grant = add_grant(session, user, role, unit, granted_by=principal.user_ref)
+    audit.record(
+        session,
+        principal,
+        "grant",
+        "role_grant",
+        grant.id,
+        detail={"user_id": user.id, "role": role.value, "org_unit_id": org_unit_id, "rule": rule},
+    )
+    return grant
+
+
+def end_grants_by_rule(
+    session: Session, principal: Principal, grant_ids: list[str], rule: str
+) -> list[str]:
+    """Revoke the grants a rule made (those still active), audited; the users whose grants ended,
+    so the caller can close their live views once this commits."""
+    if not grant_ids:
+        return []
+    now = datetime.now(UTC)
+    ended: list[str] = []
+    for grant in session.scalars(
+        select(RoleGrant).where(RoleGrant.id.in_(grant_ids), RoleGrant.revoked_at.is_(None))
+    ):
+        grant.revoked_at = now
+        ended.append(grant.user_id)
+        audit.record(
+            session,
+            principal,
+            "revoke",
+            "role_grant",
+            grant.id,
+            detail={
+                "user_id": grant.user_id,
+                "role": grant.role.value,
+                "org_unit_id": grant.org_unit_id,
+                "rule": rule,
+            },
+        )
+    return ended

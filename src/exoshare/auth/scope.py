@@ -37,6 +37,7 @@ class Permission(enum.StrEnum):
     academy_author = "academy:author"
     academy_certify = "academy:certify"
     academy_team = "academy:team"
+    partners_write = "partners:write"
 
 
 P = Permission
@@ -59,6 +60,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.usage_write,
             P.scheduling_manage,
             P.academy_team,
+            P.partners_write,
         }
     ),
     Role.clinic_admin: frozenset(
@@ -79,6 +81,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             # A clinic admin sees who on the team holds which certificate, and learns too.
             P.academy_team,
             P.academy_learn,
+            # A clinic keeps its own partner record (what it offers and needs) and may end an
+            # agreement it is party to; making one that reaches another clinic is the operator's.
+            P.partners_write,
         }
     ),
     Role.therapist: frozenset(

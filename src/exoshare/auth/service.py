@@ -445,3 +445,27 @@ def active_grants_in_domain(
         .order_by(User.email, RoleGrant.granted_at)
     ).all()
     return [AccountGrant(email, name, Role(role), unit) for email, name, role, unit in rows]
+
+
+def users_of_partners(session: Session, partner_ids: list[str]) -> dict[str, list[str]]:
+    """Partner id -> the active users who belong to that organisation (ids)."""
+    out: dict[str, list[str]] = {}
+    if not partner_ids:
+        return out
+    for user_id, partner_id in session.execute(
+        select(User.id, User.partner_id).where(
+            User.partner_id.in_(partner_ids), User.active.is_(True)
+        )
+    ):
+        if partner_id is not None:  # excluded by the IN above; narrows the type
+            out.setdefault(partner_id, []).append(user_id)
+    return out
+
+
+def display_names(session: Session, user_ids: list[str]) -> dict[str, str]:
+    """User id -> display name, for people a page already may name (a covering therapist)."""
+    if not user_ids:
+        return {}
+    return dict(
+        session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all()
+    )

@@ -37,9 +37,11 @@ from exoshare.demo.network_data import (
     FIXED_MODELS,
     MODEL_MIX_BY_REGION,
     MODELS,
+    PARTNER_PROFILES,
     PARTNERS,
     REGIONS,
     UNIT_FAULTS,
+    ClinicSpec,
     CountrySpec,
 )
 from exoshare.demo.people import (
@@ -55,8 +57,10 @@ from exoshare.demo.people import (
 )
 from exoshare.devices import service as devices_service
 from exoshare.devices.schemas import UnitStatus
+from exoshare.network import agreements as partner_agreements
+from exoshare.network import partners as partner_registry
 from exoshare.network import service as network_service
-from exoshare.network.schemas import OrgUnitKind
+from exoshare.network.schemas import AgreementKind, OrgUnitKind, PartnerKind
 from exoshare.patients import service as patients_service
 from exoshare.patients.schemas import Diagnosis, Sex
 
@@ -155,7 +159,32 @@ STORY_STAFF: dict[str, dict[str, _Person]] = {
     "IN-BLR-01": {"clinic_admin": _Person(BANGALORE_ADMIN_EMAIL, "Lakshmi", "Rao", "en")},
 }
 
-REMOTE_COVER: tuple[tuple[str, str], ...] = ((REMOTE_THERAPIST_EMAIL, "NG-LOS-01"),)
+REMOTE_COVER: tuple[tuple[str, str, str], ...] = (
+    (REMOTE_THERAPIST_EMAIL, "CA-TOR-01", "NG-LOS-01"),
+)
+"""(therapist, provider clinic, recipient clinic) of each tele-supervision agreement."""
+REMOTE_COVER_SINCE = date(2025, 9, 1)
+
+
+def clinic_partner_profile(spec: ClinicSpec) -> tuple[list[str], list[str], list[str]]:
+    """A clinic's partner record from its size: a clinic with three or more units lends
+    devices, one with two or more therapists teaches and supervises remotely; a clinic with a
+    single unit needs devices, and one with a single therapist needs supervision and training.
+    Its languages are its staff's and its patients'."""
+    offers: list[str] = []
+    needs: list[str] = []
+    if spec.units >= 3:
+        offers.append("devices")
+    if spec.therapists >= 2:
+        offers += ["training", "remote_supervision"]
+    if spec.units <= 1:
+        needs.append("devices")
+    if spec.therapists <= 1:
+        needs += ["remote_supervision", "training"]
+    languages = [spec.staff_locale] + [code for code, _ in spec.patient_languages]
+    return offers, needs, list(dict.fromkeys(languages))
+
+
 """(therapist, far clinic): a second therapist grant, for journey 3 (Canada → Nigeria)."""
 
 NOT_YET_CERTIFIED: tuple[tuple[str, str], ...] = ((MARIA_EMAIL, "Corvane AX2"),)
@@ -341,10 +370,34 @@ def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNet
             opened_on=spec.opened_on,
         )
 
-    partners: dict[str, Partner] = {
-        p.key: network_service.create_partner(session, p.name, p.kind, p.country_code, p.website)
-        for p in PARTNERS
-    }
+    partners: dict[str, Partner] = {}
+    for p in PARTNERS:
+        offers, needs, languages = PARTNER_PROFILES[p.key]
+        partners[p.key] = partner_registry.create_partner(
+            session,
+            SYSTEM_SEEDING,
+            p.name,
+            p.kind,
+            p.country_code,
+            p.website,
+            offers=list(offers),
+            needs=list(needs),
+            languages=list(languages),
+        )
+    clinic_partners: dict[str, Partner] = {}
+    for spec in CLINICS:
+        clinic_offers, clinic_needs, clinic_languages = clinic_partner_profile(spec)
+        clinic_partners[spec.code] = partner_registry.create_partner(
+            session,
+            SYSTEM_SEEDING,
+            spec.name,
+            PartnerKind.clinic_operator,
+            spec.country_code,
+            org_unit_id=clinics[spec.code].id,
+            offers=clinic_offers,
+            needs=clinic_needs,
+            languages=clinic_languages,
+        )
 
     models: dict[str, DeviceModel] = {
         m.key: devices_service.create_model(
@@ -430,12 +483,26 @@ def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNet
                 clinics[spec.code],
             )
 
-    # Tele-rehabilitation across borders: a therapist grant on a far clinic lets its therapist
-    # follow and adjust that clinic's sessions remotely (and be certified for its models).
-    for email, clinic_code in REMOTE_COVER:
+    # Tele-rehabilitation across borders: an active tele-supervision agreement between two
+    # clinics lets the provider's named therapists follow and adjust the other clinic's
+    # sessions remotely (they must also be certified for its models); ending it ends the cover.
+    for email, provider_code, recipient_code in REMOTE_COVER:
         remote = auth_service.user_by_email(session, SYSTEM_SEEDING, email)
-        if remote is not None and clinic_code in clinics:
-            auth_service.add_grant(session, remote, Role.therapist, clinics[clinic_code])
+        if remote is None:
+            continue
+        cover = partner_agreements.create_agreement(
+            session,
+            SYSTEM_SEEDING,
+            AgreementKind.tele_supervision,
+            f"Remote supervision of {clinics[recipient_code].name}",
+            clinic_partners[provider_code].id,
+            clinic_partners[recipient_code].id,
+            starts_on=REMOTE_COVER_SINCE,
+            terms="Therapists of the provider follow the recipient's home and clinic sessions "
+            "remotely and adjust settings within the model's safety envelope.",
+            cover_user_ids=[remote.id],
+        )
+        partner_agreements.activate(session, SYSTEM_SEEDING, cover.id, REMOTE_COVER_SINCE)
 
     # Patients: the article's people first, then the clinic's caseload drawn at random.
     mrn_next = {spec.code: rng.randint(1000, 90000) for spec in CLINICS}

@@ -231,6 +231,32 @@ PARTNERS: tuple[PartnerSpec, ...] = (
 # fmt: on
 
 
+# What the non-clinic partners offer and need, and the languages they work in (the clinics'
+# own partner records follow from their size: see demo/network.py, clinic_partner_profile).
+# fmt: off
+PARTNER_PROFILES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    # key: (offers, needs, languages)
+    "corvane": (("devices", "training"), ("data",), ("en", "es")),
+    "gangwerk": (("devices", "training"), ("data",), ("de", "en")),
+    "andar": (("devices", "training"), ("data", "funding"), ("es", "en", "pt")),
+    "hoshizora": (("devices",), ("data",), ("ja", "en")),
+    "sahaj": (("devices", "training"), ("funding",), ("hi", "en", "kn")),
+    "umoja": (("devices",), ("funding", "training"), ("sw", "en")),
+    "northbridge": (("data", "training"), ("data", "devices"), ("en",)),
+    "levante": (("data", "training"), ("data",), ("es", "en")),
+    "hanriver": (("data",), ("data",), ("ko", "en")),
+    "gtwb": (("training", "remote_supervision", "funding"), ("devices",), ("en", "fr", "sw")),
+    "gaeu": ((), ("devices", "funding"), ("en", "nl", "de", "es")),
+    "andes": (("remote_supervision",), ("devices", "training"), ("es",)),
+    "fda": ((), (), ("en",)),
+    "bfarm": ((), (), ("de",)),
+    "pmda": ((), (), ("ja",)),
+    "cdsco": ((), (), ("hi", "en")),
+    "anvisa": ((), (), ("pt",)),
+}
+# fmt: on
+
+
 def _overground_envelope(
     step_min_m: float,
     step_max_m: float,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -69,3 +70,43 @@ def fleet_overview(
         )
     }
     return [FleetRow(u, org_units[holders[u.id]], leases.get(u.id), works.get(u.id)) for u in units]
+
+
+def spare_units_at(
+    session: Session,
+    org_unit_ids: Collection[str],
+    model_ids: Collection[str],
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Org unit id -> how many units of these models it holds now that could go elsewhere:
+    functioning, not in maintenance and on no lease today (counts only, for matchmaking)."""
+    now = now or utcnow()
+    wanted = set(org_unit_ids)
+    units = [u for u in devices_service.functioning_units(session) if u.model_id in model_ids]
+    holders = current_holders(session, [u.id for u in units], now)
+    held = [u.id for u in units if holders.get(u.id) in wanted]
+    if not held:
+        return {}
+    today = now.date()
+    busy = set(
+        session.scalars(
+            select(Lease.unit_id).where(
+                Lease.unit_id.in_(held),
+                Lease.starts_on <= today,
+                func.coalesce(Lease.returned_on, Lease.ends_on) >= today,
+            )
+        )
+    ) | set(
+        session.scalars(
+            select(MaintenanceRecord.unit_id).where(
+                MaintenanceRecord.unit_id.in_(held),
+                MaintenanceRecord.starts_at <= now,
+                MaintenanceRecord.ends_at > now,
+            )
+        )
+    )
+    counts: dict[str, int] = {}
+    for unit_id in held:
+        if unit_id not in busy:
+            counts[holders[unit_id]] = counts.get(holders[unit_id], 0) + 1
+    return counts

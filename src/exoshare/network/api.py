@@ -1,21 +1,31 @@
-"""HTTP routes of the network: org units and partners (the tree with its counts: exoshare.home)."""
+"""HTTP routes of the network: org units, partners and agreements (the tree with its counts:
+exoshare.home)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from exoshare.auth.gate import CurrentPrincipal
+from exoshare.auth.sessions import service as sessions
 from exoshare.deps import DbSession, Paging
-from exoshare.network import service
+from exoshare.network import agreements, partners, service
 from exoshare.network.schemas import (
+    AgreementCreate,
+    AgreementEnd,
+    AgreementOut,
+    AgreementStatus,
+    Offering,
     OrgUnitCreate,
     OrgUnitKind,
     OrgUnitOut,
     OrgUnitUpdate,
+    PartnerCreate,
     PartnerKind,
     PartnerOut,
+    PartnerUpdate,
 )
 from exoshare.pagination import Page
+from exoshare.runtime import runtime_of
 
 router = APIRouter(prefix="/api/v1", tags=["network"])
 
@@ -68,9 +78,98 @@ def update_org_unit(
 @router.get("/partners", response_model=Page[PartnerOut])
 def list_partners(
     session: DbSession,
-    _principal: CurrentPrincipal,
+    principal: CurrentPrincipal,
     paging: Paging,
     kind: PartnerKind | None = None,
+    offering: Offering | None = None,
 ) -> Page[PartnerOut]:
-    rows, total = service.list_partners(session, kind, paging.limit, paging.offset)
+    rows, total = partners.list_partners(
+        session, principal, kind, offering, paging.limit, paging.offset
+    )
     return Page.of(PartnerOut, rows, total, paging.limit, paging.offset)
+
+
+@router.post("/partners", response_model=PartnerOut, status_code=status.HTTP_201_CREATED)
+def create_partner(
+    body: PartnerCreate, session: DbSession, principal: CurrentPrincipal
+) -> PartnerOut:
+    data = body.model_dump()
+    partner = partners.create_partner(
+        session, principal, data.pop("name"), data.pop("kind"), data.pop("country_code"), **data
+    )
+    return PartnerOut.model_validate(partner)
+
+
+@router.get("/partners/{partner_id}", response_model=PartnerOut)
+def get_partner(partner_id: str, session: DbSession, principal: CurrentPrincipal) -> PartnerOut:
+    return PartnerOut.model_validate(partners.get_partner(session, principal, partner_id))
+
+
+@router.patch("/partners/{partner_id}", response_model=PartnerOut)
+def update_partner(
+    partner_id: str, body: PartnerUpdate, session: DbSession, principal: CurrentPrincipal
+) -> PartnerOut:
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    return PartnerOut.model_validate(
+        partners.update_partner(session, principal, partner_id, changes)
+    )
+
+
+@router.get("/agreements", response_model=list[AgreementOut])
+def list_agreements(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    status: AgreementStatus | None = None,
+    partner_id: str | None = None,
+) -> list[AgreementOut]:
+    rows = agreements.list_agreements(session, principal, status, partner_id)
+    return [AgreementOut.model_validate(a) for a in rows]
+
+
+@router.post("/agreements", response_model=AgreementOut, status_code=status.HTTP_201_CREATED)
+def create_agreement(
+    body: AgreementCreate, session: DbSession, principal: CurrentPrincipal
+) -> AgreementOut:
+    """A draft agreement between two partners; nothing takes effect until it is activated."""
+    agreement = agreements.create_agreement(session, principal, **body.model_dump())
+    return AgreementOut.model_validate(agreement)
+
+
+@router.get("/agreements/{agreement_id}", response_model=AgreementOut)
+def get_agreement(
+    agreement_id: str, session: DbSession, principal: CurrentPrincipal
+) -> AgreementOut:
+    return AgreementOut.model_validate(agreements.get_agreement(session, principal, agreement_id))
+
+
+@router.post("/agreements/{agreement_id}/activate", response_model=AgreementOut)
+def activate_agreement(
+    agreement_id: str, session: DbSession, principal: CurrentPrincipal
+) -> AgreementOut:
+    """Put the agreement in force; a tele-supervision agreement grants its therapists the
+    cover of the recipient clinic from the next request."""
+    return AgreementOut.model_validate(agreements.activate(session, principal, agreement_id))
+
+
+@router.post("/agreements/{agreement_id}/end", response_model=AgreementOut)
+def end_agreement(
+    agreement_id: str,
+    body: AgreementEnd,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+) -> AgreementOut:
+    """End or terminate the agreement; the cover it gave ends with it, and the covering
+    therapists' open live views close once this commits (they are checked again on reconnect)."""
+    ended = agreements.end_agreement(session, principal, agreement_id, body.reason, body.status)
+    close_live_views(request, session, ended.user_ids)
+    return AgreementOut.model_validate(ended.agreement)
+
+
+def close_live_views(request: Request, session: DbSession, user_ids: list[str]) -> None:
+    """Close the live sockets of users whose cover just ended, after the commit."""
+    credential_ids = [c.id for u in user_ids for c in sessions.active_credentials(session, u)]
+    if credential_ids:
+        runtime_of(request).live_sockets.close_when_committed(
+            session, credential_ids, "agreement ended"
+        )

@@ -1,14 +1,14 @@
-"""Tables of the network: the org-unit tree and partner organisations."""
+"""Tables of the network: the org-unit tree, partner organisations and their agreements."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Enum, Float, ForeignKey, Index, String
+from sqlalchemy import JSON, Enum, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exoshare.db import Base, IdMixin, TimestampMixin
-from exoshare.network.schemas import OrgUnitKind, PartnerKind
+from exoshare.network.schemas import AgreementKind, AgreementStatus, OrgUnitKind, PartnerKind
 
 
 class OrgUnit(IdMixin, TimestampMixin, Base):
@@ -49,3 +49,57 @@ class Partner(IdMixin, TimestampMixin, Base):
     country_code: Mapped[str] = mapped_column(String(2))
     website: Mapped[str | None] = mapped_column(String(200), default=None)
     org_unit_id: Mapped[str | None] = mapped_column(ForeignKey("org_units.id"), default=None)
+    """The clinic (or other node) this partner runs, when it is part of the tree."""
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    # Short lists read whole with the partner and matched in Python (a network has hundreds of
+    # partners, not millions), so JSON columns rather than four link tables.
+    countries: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Where the partner works (ISO 3166-1 alpha-2), besides its home country."""
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Languages its people work in (ISO 639-1)."""
+    offers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    needs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    latitude: Mapped[float | None] = mapped_column(Float, default=None)
+    longitude: Mapped[float | None] = mapped_column(Float, default=None)
+
+
+class Agreement(IdMixin, TimestampMixin, Base):
+    """A signed arrangement between two partners: a provider gives, a recipient receives."""
+
+    __tablename__ = "partner_agreements"
+
+    kind: Mapped[AgreementKind] = mapped_column(Enum(AgreementKind, native_enum=False, length=30))
+    title: Mapped[str] = mapped_column(String(200))
+    terms: Mapped[str] = mapped_column(Text, default="")
+    provider_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    recipient_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    starts_on: Mapped[date]
+    ends_on: Mapped[date | None] = mapped_column(default=None)
+    status: Mapped[AgreementStatus] = mapped_column(
+        Enum(AgreementStatus, native_enum=False, length=20), default=AgreementStatus.draft
+    )
+    end_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+
+    provider: Mapped[Partner] = relationship(foreign_keys=[provider_id])
+    recipient: Mapped[Partner] = relationship(foreign_keys=[recipient_id])
+    covers: Mapped[list[AgreementCover]] = relationship(
+        back_populates="agreement", order_by="AgreementCover.user_id"
+    )
+
+
+class AgreementCover(IdMixin, Base):
+    """Tele-supervision: one of the provider's therapists covering the recipient's clinic.
+
+    ``grant_id`` is the therapist grant the agreement made on activation; ending the agreement
+    revokes it, so the cover never outlives the agreement.
+    """
+
+    __tablename__ = "partner_agreement_covers"
+
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("partner_agreements.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    grant_id: Mapped[str | None] = mapped_column(ForeignKey("role_grants.id"), default=None)
+
+    agreement: Mapped[Agreement] = relationship(back_populates="covers")

@@ -178,32 +178,6 @@ def network_tree(
     return roots
 
 
-def create_partner(
-    session: Session,
-    name: str,
-    kind: PartnerKind,
-    country_code: str,
-    website: str | None = None,
-) -> Partner:
-    if session.scalar(select(Partner.id).where(Partner.name == name)):
-        raise Conflict(f"a partner named {name!r} already exists", field="name")
-    partner = Partner(name=name, kind=kind, country_code=country_code.upper(), website=website)
-    session.add(partner)
-    session.flush()
-    return partner
-
-
-def list_partners(
-    session: Session, kind: PartnerKind | None, limit: int, offset: int
-) -> tuple[list[Partner], int]:
-    stmt = select(Partner)
-    if kind is not None:
-        stmt = stmt.where(Partner.kind == kind)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Partner.name).limit(limit).offset(offset)).all()
-    return list(rows), total
-
-
 # ------------------------------------------------------- for the fleet's and devices' rules
 # Unscoped look-ups return rows for rules that check the caller's scope themselves; the SQL
 # helpers return a condition or a subquery the caller puts in its own query (no N+1).

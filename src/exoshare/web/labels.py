@@ -181,6 +181,35 @@ POPULATION = {
     "stroke_chronic": N_("chronic stroke"),
     "spinal_cord_injury": N_("spinal cord injury"),
     "other": N_("other condition"),
+PARTNER_KIND: dict[str, str] = {
+    "clinic_operator": N_("clinic"),
+    "manufacturer": N_("maker"),
+    "university": N_("university"),
+    "ngo": N_("NGO"),
+    "regulator": N_("regulator"),
+    "patient_group": N_("patient group"),
+}
+
+OFFERING: dict[str, str] = {
+    "devices": N_("devices"),
+    "training": N_("training"),
+    "remote_supervision": N_("remote supervision"),
+    "data": N_("data"),
+    "funding": N_("funding"),
+}
+
+AGREEMENT_KIND: dict[str, str] = {
+    "device_lease": N_("device lease"),
+    "tele_supervision": N_("tele-supervision cover"),
+    "training": N_("training"),
+    "data_sharing": N_("data sharing"),
+}
+
+AGREEMENT_STATUS: dict[str, str] = {
+    "draft": N_("draft"),
+    "active": N_("active"),
+    "ended": N_("ended"),
+    "terminated": N_("terminated"),
 }
 
 CERTIFICATE_STATUS: dict[str, str] = {

@@ -50,12 +50,6 @@ def environment(locale: str) -> Environment:
 
     gettext = translations(locale).gettext
 
-    def _language_name(code: str) -> str:
-        try:
-            return Locale.parse(code).get_display_name(locale) or code
-        except (ValueError, UnknownLocaleError):
-            return code
-
     env.filters["date"] = _date
     env.filters["number"] = _number
     env.globals.update(
@@ -66,6 +60,12 @@ def environment(locale: str) -> Environment:
         device_type_label=lambda value: gettext(labels.DEVICE_TYPE[value]),
         certificate_status_label=lambda value: gettext(labels.CERTIFICATE_STATUS[value]),
         language_name=_language_name,
+        partner_kind_label=lambda value: gettext(labels.PARTNER_KIND[value]),
+        offering_label=lambda value: gettext(labels.OFFERING[value]),
+        agreement_kind_label=lambda value: gettext(labels.AGREEMENT_KIND[value]),
+        agreement_status_label=lambda value: gettext(labels.AGREEMENT_STATUS[value]),
+        language_name=language_namer(locale),
+        country_name=lambda code: Locale.parse(locale).territories.get(code, code),
         setting_label=lambda name: (
             gettext(labels.SETTING[name]) if name in labels.SETTING else name.replace("_", " ")
         ),
@@ -78,6 +78,18 @@ def environment(locale: str) -> Environment:
         refusal_text=lambda refusal: _refusal_text(gettext, refusal),
     )
     return env
+
+
+def language_namer(locale: str) -> Callable[[str], str]:
+    """``name(code)``: a language's name in the reader's language (``es`` -> "Spanish")."""
+
+    def name(code: str) -> str:
+        try:
+            return Locale.parse(code).get_display_name(locale) or code
+        except (ValueError, UnknownLocaleError):
+            return code
+
+    return name
 
 
 def _alert_text(

@@ -1,4 +1,4 @@
-"""Route matrix of network (org units and partners), by every kind of caller."""
+"""Route matrix of network (org units, partners and agreements), by every kind of caller."""
 
 from __future__ import annotations
 

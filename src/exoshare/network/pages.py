@@ -1,0 +1,180 @@
+"""HTML pages of the network: the partner registry, a partner, agreements and their end."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+
+from exoshare.auth.gate import CurrentPrincipal, page_requires
+from exoshare.auth.scope import Permission, Principal
+from exoshare.deps import DbSession
+from exoshare.errors import Conflict, InvalidInput
+from exoshare.network import agreements, partners
+from exoshare.network.api import close_live_views
+from exoshare.network.schemas import (
+    AgreementStatus,
+    Offering,
+    PartnerKind,
+    PartnerUpdate,
+)
+from exoshare.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+Reader = Annotated[Principal, Depends(page_requires(Permission.network_read))]
+
+
+def _codes(text: str, upper: bool) -> list[str]:
+    """Codes typed as a comma- or space-separated list (``ES, PT``)."""
+    words = [w.strip() for w in text.replace(",", " ").split()]
+    return [w.upper() if upper else w.lower() for w in words if w]
+
+
+@router.get("/partners", response_class=HTMLResponse)
+def partners_page(
+    request: Request,
+    session: DbSession,
+    principal: Reader,
+    kind: PartnerKind | None = None,
+    offering: Offering | None = None,
+) -> HTMLResponse:
+    rows, total = partners.list_partners(session, principal, kind, offering, limit=500)
+    return render(
+        request,
+        "network/partners.html",
+        principal,
+        partners=rows,
+        total=total,
+        kind=kind,
+        offering=offering,
+        kinds=list(PartnerKind),
+        offerings=list(Offering),
+    )
+
+
+@router.get("/partners/{partner_id}", response_class=HTMLResponse)
+def partner_page(
+    partner_id: str, request: Request, session: DbSession, principal: Reader
+) -> HTMLResponse:
+    partner = partners.get_partner(session, principal, partner_id)
+    return render(
+        request,
+        "network/partner.html",
+        principal,
+        partner=partner,
+        may_edit=partners.may_edit(session, principal, partner),
+        agreements=agreements.list_agreements(session, principal, partner_id=partner.id),
+        offerings=list(Offering),
+        error=request.query_params.get("error"),
+    )
+
+
+@router.post("/partners/{partner_id}")
+def edit_partner(
+    partner_id: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    name: Annotated[str, Form(max_length=200)],
+    description: Annotated[str, Form(max_length=2000)] = "",
+    website: Annotated[str, Form(max_length=200)] = "",
+    countries: Annotated[str, Form(max_length=400)] = "",
+    languages: Annotated[str, Form(max_length=200)] = "",
+    offers: Annotated[list[Offering] | None, Form()] = None,
+    needs: Annotated[list[Offering] | None, Form()] = None,
+) -> RedirectResponse:
+    """The edit form: every field is sent, so every field is replaced (empty clears text)."""
+    try:
+        body = PartnerUpdate.model_validate(
+            {
+                "name": name.strip(),
+                "description": description.strip() or None,
+                "website": website.strip() or None,
+                "countries": _codes(countries, upper=True),
+                "languages": _codes(languages, upper=False),
+                "offers": offers or [],
+                "needs": needs or [],
+            }
+        )
+        changes = {key: getattr(body, key) for key in body.model_fields_set}
+        partners.update_partner(session, principal, partner_id, changes)
+    except ValidationError as invalid:
+        first = invalid.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return _back(session, f"/partners/{partner_id}", f"{where}: {first['msg']}")
+    except (Conflict, InvalidInput) as refused:
+        return _back(session, f"/partners/{partner_id}", refused.detail)
+    return RedirectResponse(f"/partners/{partner_id}", status_code=303)
+
+
+def _back(session: DbSession, target: str, message: str) -> RedirectResponse:
+    session.rollback()
+    return RedirectResponse(f"{target}?error={quote(message)}", status_code=303)
+
+
+@router.get("/agreements", response_class=HTMLResponse)
+def agreements_page(
+    request: Request,
+    session: DbSession,
+    principal: Reader,
+    status: AgreementStatus | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "network/agreements.html",
+        principal,
+        agreements=agreements.list_agreements(session, principal, status),
+        status=status,
+        statuses=list(AgreementStatus),
+    )
+
+
+@router.get("/agreements/{agreement_id}", response_class=HTMLResponse)
+def agreement_page(
+    agreement_id: str, request: Request, session: DbSession, principal: Reader
+) -> HTMLResponse:
+    agreement = agreements.get_agreement(session, principal, agreement_id)
+    parties = (agreement.provider, agreement.recipient)
+    return render(
+        request,
+        "network/agreement.html",
+        principal,
+        agreement=agreement,
+        may_activate=agreement.status is AgreementStatus.draft
+        and all(partners.may_edit(session, principal, p) for p in parties),
+        may_end=agreement.status in (AgreementStatus.draft, AgreementStatus.active)
+        and any(partners.may_edit(session, principal, p) for p in parties),
+        cover_names=agreements.cover_names(session, agreement),
+        error=request.query_params.get("error"),
+    )
+
+
+@router.post("/agreements/{agreement_id}/activate")
+def activate_agreement(
+    agreement_id: str, session: DbSession, principal: CurrentPrincipal
+) -> RedirectResponse:
+    try:
+        agreements.activate(session, principal, agreement_id)
+    except (Conflict, InvalidInput) as refused:
+        return _back(session, f"/agreements/{agreement_id}", refused.detail)
+    return RedirectResponse(f"/agreements/{agreement_id}", status_code=303)
+
+
+@router.post("/agreements/{agreement_id}/end")
+def end_agreement(
+    agreement_id: str,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    status: Annotated[AgreementStatus, Form()] = AgreementStatus.ended,
+) -> RedirectResponse:
+    try:
+        ended = agreements.end_agreement(session, principal, agreement_id, reason, status)
+    except (Conflict, InvalidInput) as refused:
+        return _back(session, f"/agreements/{agreement_id}", refused.detail)
+    close_live_views(request, session, ended.user_ids)
+    return RedirectResponse(f"/agreements/{agreement_id}", status_code=303)
