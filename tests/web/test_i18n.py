@@ -2,21 +2,62 @@
 
 from __future__ import annotations
 
-from babel.messages.pofile import read_po
+from pathlib import Path
 
-from exoshare.web import LOCALE_DIR
-from exoshare.web.i18n import available_locales, text_direction, translations
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import write_po
+
+from exoshare.web.i18n import (
+    COMPLETE_CATALOGS,
+    available_locales,
+    missing_strings,
+    text_direction,
+    text_locale,
+    translations,
+)
 
 
-def test_every_shipped_catalog_translates_every_template_string() -> None:
-    with (LOCALE_DIR / "messages.pot").open("rb") as handle:
-        template_ids = {m.id for m in read_po(handle) if m.id}
-    for locale in available_locales()[1:]:
-        with (LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as handle:
-            catalog = read_po(handle, locale=locale)
-        untranslated = [m.id for m in catalog if m.id and not m.string]
-        assert not untranslated, f"{locale}: untranslated {untranslated}"
-        assert template_ids <= {m.id for m in catalog if m.id}, f"{locale} misses new strings"
+@pytest.mark.parametrize("locale", sorted(COMPLETE_CATALOGS))
+def test_every_catalog_declared_complete_translates_every_template_string(locale: str) -> None:
+    assert missing_strings(locale) == []
+
+
+def _write(path: Path, catalog: Catalog) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        write_po(handle, catalog)
+
+
+def test_the_check_names_a_missing_an_empty_and_a_fuzzy_string(tmp_path: Path) -> None:
+    template = Catalog()
+    for text in ("Sign in", "Sign out", "Partners", "Save"):
+        template.add(text)
+    _write(tmp_path / "messages.pot", template)
+    catalog = Catalog(locale="fr")
+    catalog.add("Sign in", "Se connecter")
+    catalog.add("Sign out", "")  # present but untranslated
+    catalog.add("Partners", "Partenaires", flags=["fuzzy"])  # a guess nobody checked
+    _write(tmp_path / "fr" / "LC_MESSAGES" / "messages.po", catalog)
+    assert missing_strings("fr", tmp_path) == ["Partners", "Save", "Sign out"]
+    catalog = Catalog(locale="fr")
+    for source, french in (
+        ("Sign in", "Se connecter"),
+        ("Sign out", "Se déconnecter"),
+        ("Partners", "Partenaires"),
+        ("Save", "Enregistrer"),
+    ):
+        catalog.add(source, french)
+    _write(tmp_path / "fr" / "LC_MESSAGES" / "messages.po", catalog)
+    assert missing_strings("fr", tmp_path) == []
+    assert missing_strings("de", tmp_path) == ["Partners", "Save", "Sign in", "Sign out"]
+
+
+def test_a_language_without_a_complete_catalog_is_shown_in_english() -> None:
+    assert text_locale("es") == "es"
+    assert text_locale("es_MX") == "es_MX"  # Spanish words, Mexican numbers
+    assert text_locale("ar") == "en"
+    assert available_locales() == ["en", *sorted(COMPLETE_CATALOGS - {"en"})]
 
 
 def test_spanish_catalog_compiles_and_translates() -> None:
@@ -29,3 +70,25 @@ def test_text_direction() -> None:
     assert text_direction("ar") == "rtl"
     assert text_direction("he") == "rtl"
     assert text_direction("es") == "ltr"
+
+
+def test_every_value_a_spanish_page_prints_is_written_the_spanish_way() -> None:
+    from datetime import date
+
+    from exoshare.web.render import environment, localise_text_value
+
+    page = environment("es").from_string(
+        "{{ value }} | {{ _('score %(score)s', score=value) }} | {{ day }} | {{ count }} | "
+        "{{ value|machine }}"
+    )
+    # Floats, dates and a translated sentence's values follow the locale; integers (years,
+    # counts) and numbers meant for a machine (SVG, CSS) do not.
+    assert page.render(value=1234.5, day=date(2026, 3, 1), count=2026) == (
+        "1.234,5 | puntuación 1.234,5 | 1 mar 2026 | 2026 | 1234.5"
+    )
+    assert environment("en").from_string("{{ v }}").render(v=1234.5) == "1,234.5"
+    # Values a service wrote as text into a refusal ("1.75" m, a day) keep their decimals.
+    assert localise_text_value("1.75", "es") == "1,75"
+    assert localise_text_value("110", "es") == "110"
+    assert localise_text_value("2026-03-01", "es") == "1 mar 2026"
+    assert localise_text_value("Strider X2", "es") == "Strider X2"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 from functools import cache
+from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -16,21 +18,66 @@ from exoshare.web import LOCALE_DIR
 LANGUAGE_COOKIE = "exoshare_lang"
 SOURCE_LOCALE = "en"
 
+COMPLETE_CATALOGS: frozenset[str] = frozenset({"es"})
+"""The one declaration of which catalogs ship complete: every string of messages.pot translated
+and none fuzzy (tests/web/test_i18n.py fails otherwise). Only these languages are offered and
+shown; a page asked for another language is shown in English and says so in ``<html lang>``,
+so a screen reader or a browser's translator is never told English text is Arabic."""
+
 
 def available_locales() -> list[str]:
-    """English (the source language) plus every locale with a catalog under web/locale/."""
-    shipped = sorted(p.parent.parent.name for p in LOCALE_DIR.glob("*/LC_MESSAGES/messages.po"))
-    return [SOURCE_LOCALE, *[code for code in shipped if code != SOURCE_LOCALE]]
+    """The page languages: English (the source language) and every complete catalog."""
+    return [SOURCE_LOCALE, *sorted(COMPLETE_CATALOGS - {SOURCE_LOCALE})]
+
+
+def shipped_catalogs(locale_dir: Path = LOCALE_DIR) -> list[str]:
+    """Every catalog on disk, complete or still being translated."""
+    return sorted(p.parent.parent.name for p in locale_dir.glob("*/LC_MESSAGES/messages.po"))
+
+
+def text_locale(locale: str) -> str:
+    """The locale a page's words and numbers are shown in: the chosen one when its language
+    has a complete catalog (``es_MX`` keeps Mexican number formats with the Spanish words),
+    otherwise the source language."""
+    if locale.split("_")[0] in COMPLETE_CATALOGS:
+        return locale
+    return SOURCE_LOCALE
+
+
+def _read_catalog(po_file: Path, locale: str) -> Catalog:
+    with po_file.open("rb") as handle:
+        return read_po(handle, locale=locale)
+
+
+def missing_strings(locale: str, locale_dir: Path = LOCALE_DIR) -> list[str]:
+    """The strings of the template (messages.pot) that ``locale``'s catalog does not translate:
+    absent, empty, or marked fuzzy (a guess nobody has checked), sorted."""
+    template = _read_catalog(locale_dir / "messages.pot", SOURCE_LOCALE)
+    po_file = locale_dir / locale / "LC_MESSAGES" / "messages.po"
+    catalog = _read_catalog(po_file, locale) if po_file.exists() else Catalog(locale=locale)
+    missing = []
+    for message in template:
+        if not message.id:
+            continue
+        found = catalog.get(message.id)
+        strings = found.string if found is not None else None
+        translated = all(strings) if isinstance(strings, tuple) else bool(strings)
+        if found is None or not translated or found.fuzzy:
+            missing.append(str(message.id))
+    return sorted(missing)
 
 
 @cache
 def translations(locale: str) -> NullTranslations:
-    """The catalog of ``locale``, compiled from its .po file in memory.
+    """The catalog of ``locale`` (or of its language: ``es_MX`` reads ``es``), compiled from its
+    .po file in memory.
 
     Compiling at load time keeps binary .mo files out of the repository and means a fresh
     checkout needs no build step; a catalog is small, so this costs milliseconds once.
     """
     po_file = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not po_file.exists():
+        po_file = LOCALE_DIR / locale.split("_")[0] / "LC_MESSAGES" / "messages.po"
     if not po_file.exists():
         return NullTranslations()
     with po_file.open("rb") as handle:
@@ -75,8 +122,8 @@ def _best_match(candidates: list[str]) -> str | None:
 def choose_locale(request: Request, user_locale: str | None, default: str = SOURCE_LOCALE) -> str:
     """Explicit choice (?lang= or the language cookie) beats the profile, which beats the browser.
 
-    A locale without a catalog may still be chosen explicitly (e.g. ``ar``): the page then shows
-    English text but the locale's direction and number formats, which is what RTL checks need.
+    A locale without a complete catalog may still be chosen explicitly (e.g. ``ar``); the page
+    is then shown in English (``text_locale``), with English direction and number formats.
     """
     explicit = normalise(request.query_params.get("lang")) or normalise(
         request.cookies.get(LANGUAGE_COOKIE)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -12,11 +15,19 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_eval_context, select_autoescape
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 from exoshare.runtime import runtime_of
 from exoshare.web import TEMPLATES_DIR, labels
-from exoshare.web.i18n import available_locales, choose_locale, text_direction, translations
+from exoshare.web.i18n import (
+    available_locales,
+    choose_locale,
+    text_direction,
+    text_locale,
+    translations,
+)
 
 if TYPE_CHECKING:
     # The caller's identity is auth's, a layer above: pages hand it in, render only reads it.
@@ -26,14 +37,25 @@ if TYPE_CHECKING:
 @cache
 def environment(locale: str) -> Environment:
     """A separate environment per locale keeps gettext installation thread-safe."""
+    show = localiser(locale)
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # Every value a template prints goes through the locale: a float or date printed bare
+        # ({{ c.proposed_value }}) reads as the reader writes numbers, on every page at once.
+        finalize=show,
     )
-    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    catalog = translations(locale)
+    # Our callables format the values themselves (through ``show``), so Jinja must not wrap
+    # them in its own newstyle formatting, which would print the values with ``str``.
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=_localised_gettext(catalog.gettext, show),
+        ngettext=_localised_ngettext(catalog.ngettext, show),
+        newstyle=False,
+    )
 
     def _date(value: date | datetime | None, fmt: str = "medium") -> str:
         if value is None:
@@ -52,6 +74,8 @@ def environment(locale: str) -> Environment:
 
     env.filters["date"] = _date
     env.filters["number"] = _number
+    # A number for a machine (SVG coordinates, CSS lengths) keeps its decimal point.
+    env.filters["machine"] = lambda value: str(value)
     env.globals.update(
         role_label=lambda role: gettext(labels.ROLE[role]),
         diagnosis_label=lambda value: gettext(labels.DIAGNOSIS[value]),
@@ -73,11 +97,61 @@ def environment(locale: str) -> Environment:
             labels.THERAPY_STATUS.get(str(value), str(value))
         ),
         label=lambda kind, value: gettext(getattr(labels, kind)[str(value)]),
-        alert_text=lambda kind, value, limit: _alert_text(gettext, kind, value, limit),
+        alert_text=lambda kind, value, limit: _alert_text(gettext, kind, value, limit, locale),
         live_labels=lambda: _live_labels(gettext),
-        refusal_text=lambda refusal: _refusal_text(gettext, refusal),
+        refusal_text=lambda refusal: _refusal_text(gettext, refusal, locale),
+        change_reason=lambda change: _change_reason(gettext, change),
     )
     return env
+
+
+def localiser(locale: str) -> Callable[[Any], Any]:
+    """``show(value)``: floats, dates and times as the locale writes them; anything else as is.
+
+    Integers stay as they are: they are counts, years and ids far more often than quantities,
+    and "2.026" for a year would be wrong in Spanish. Quantities are floats.
+    """
+
+    def show(value: Any) -> Any:
+        if isinstance(value, float) and math.isfinite(value):
+            return format_decimal(value, locale=locale)
+        if isinstance(value, datetime):
+            return format_datetime(value, format="medium", locale=locale)
+        if isinstance(value, date):
+            return format_date(value, format="medium", locale=locale)
+        return value
+
+    return show
+
+
+def _localised_gettext(
+    gettext: Callable[[str], str], show: Callable[[Any], Any]
+) -> Callable[..., str]:
+    """``_('… %(value)s …', value=1.5)`` with its values shown in the locale (Jinja's own
+    newstyle gettext would print them with Python's ``str``)."""
+
+    @pass_eval_context
+    def _(eval_ctx: EvalContext, message: str, **values: Any) -> str:
+        text = gettext(message)
+        if eval_ctx.autoescape:
+            text = Markup(text)
+        return text % {key: show(value) for key, value in values.items()} if values else text
+
+    return _
+
+
+def _localised_ngettext(
+    ngettext: Callable[[str, str, int], str], show: Callable[[Any], Any]
+) -> Callable[..., str]:
+    @pass_eval_context
+    def n_(eval_ctx: EvalContext, singular: str, plural: str, num: int, **values: Any) -> str:
+        text = ngettext(singular, plural, num)
+        if eval_ctx.autoescape:
+            text = Markup(text)
+        values.setdefault("num", num)
+        return text % {key: show(value) for key, value in values.items()}
+
+    return n_
 
 
 def language_namer(locale: str) -> Callable[[str], str]:
@@ -93,7 +167,11 @@ def language_namer(locale: str) -> Callable[[str], str]:
 
 
 def _alert_text(
-    gettext: Callable[[str], str], kind: str, value: float | None, limit: float | None
+    gettext: Callable[[str], str],
+    kind: str,
+    value: float | None,
+    limit: float | None,
+    locale: str,
 ) -> str:
     """An alert in the reader's language: what, the measured value and the limit."""
     label, unit = labels.ALERT_KIND.get(kind, (kind, ""))
@@ -101,21 +179,50 @@ def _alert_text(
         return gettext(label)
     return gettext("%(what)s: %(value)s %(unit)s (limit %(limit)s %(unit)s)") % {
         "what": gettext(label),
-        "value": f"{value:.1f}",
-        "limit": f"{limit:.1f}",
+        "value": format_decimal(value, format="#,##0.0", locale=locale),
+        "limit": format_decimal(limit, format="#,##0.0", locale=locale),
         "unit": unit,
     }
 
 
-def _refusal_text(gettext: Callable[[str], str], refusal: Any) -> str:
+DECIMAL_TEXT = re.compile(r"^-?\d+\.(\d+)$")
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def localise_text_value(value: str, locale: str) -> str:
+    """A number or day a service wrote as text into an error's values ("1.75", "2026-03-01"),
+    as the locale writes it, keeping its decimals; other text as it is."""
+    decimal = DECIMAL_TEXT.match(value)
+    if decimal:
+        pattern = "#,##0." + "0" * len(decimal.group(1))
+        return format_decimal(Decimal(value), format=pattern, locale=locale)
+    if ISO_DAY.match(value):
+        try:
+            return format_date(date.fromisoformat(value), format="medium", locale=locale)
+        except ValueError:
+            return value
+    return value
+
+
+def _refusal_text(gettext: Callable[[str], str], refusal: Any, locale: str) -> str:
     """A clinical-safety refusal in the reader's language (its English words if unlabelled)."""
     template = labels.ELIGIBILITY.get(refusal.code)
     if template is None:
         return str(refusal.reason)
+    values = {key: localise_text_value(str(v), locale) for key, v in refusal.params.items()}
     try:
-        return gettext(template) % refusal.params
+        return gettext(template) % values
     except (KeyError, TypeError, ValueError):
         return str(refusal.reason)
+
+
+def _change_reason(gettext: Callable[[str], str], change: Any) -> str | None:
+    """Why a setting change was refused, in the reader's language; a device's own words (its
+    rejection reason) are shown as the device sent them."""
+    template = labels.SETTING_REFUSAL.get(change.check_result or "")
+    if template is not None:
+        return gettext(template)
+    return change.reason  # type: ignore[no-any-return]
 
 
 def _live_labels(gettext: Callable[[str], str]) -> dict[str, dict[str, object]]:
@@ -134,11 +241,14 @@ def _live_labels(gettext: Callable[[str], str]) -> dict[str, dict[str, object]]:
 
 
 def request_locale(request: Request, principal: Principal | None) -> str:
-    """The locale a page is shown in (explicit choice, then profile, then browser)."""
-    return choose_locale(
-        request,
-        principal.locale if principal else None,
-        runtime_of(request).settings.default_locale,
+    """The locale a page is shown in (explicit choice, then profile, then browser), as far as
+    a complete catalog can show it (``text_locale``)."""
+    return text_locale(
+        choose_locale(
+            request,
+            principal.locale if principal else None,
+            runtime_of(request).settings.default_locale,
+        )
     )
 
 
