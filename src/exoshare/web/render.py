@@ -222,7 +222,7 @@ def _change_reason(gettext: Callable[[str], str], change: Any) -> str | None:
     template = labels.SETTING_REFUSAL.get(change.check_result or "")
     if template is not None:
         return gettext(template)
-    return change.reason  # type: ignore[no-any-return]
+    return change.reason
 
 
 def _live_labels(gettext: Callable[[str], str]) -> dict[str, dict[str, object]]:
