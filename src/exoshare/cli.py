@@ -45,6 +45,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(mail_app, name="mail")
 app.add_typer(keys_app, name="keys")
+agreements_app = typer.Typer(help="Agreements between partners.", no_args_is_help=True)
+app.add_typer(agreements_app, name="agreements")
 app.command("import")(import_command)
 app.command("analyse")(analyse_command)
 app.command("device-credential")(credential_command)
@@ -147,6 +149,25 @@ def keys_reseal() -> None:
             "EXOSHARE_PREVIOUS_SECRET_KEYS and run again (nothing was changed)"
         ) from None
     console.print(f"re-sealed {count} TOTP secret(s) with the current key")
+
+
+@agreements_app.command("end-lapsed")
+def agreements_end_lapsed() -> None:
+    """End every active agreement whose end date has passed, and the remote cover it gave
+    (run it daily, e.g. from cron, so a cover stops the day after its agreement's last day)."""
+    from exoshare.auth.scope import SYSTEM_CLI
+    from exoshare.db import make_engine, make_sessionmaker, session_scope
+    from exoshare.network import agreements
+
+    factory = make_sessionmaker(make_engine(get_settings().resolved_database_url()))
+    with session_scope(factory) as session:
+        ended = agreements.end_lapsed(session, SYSTEM_CLI)
+        for item in ended:
+            console.print(
+                f"ended {item.agreement.title} ({item.agreement.id}); "
+                f"cover withdrawn from {len(item.user_ids)} therapist(s)"
+            )
+    console.print(f"{len(ended)} agreement(s) ended")
 
 
 def _mail_dir(data_dir: Path | None) -> Path:

@@ -21,7 +21,7 @@ from exoshare.academy import courses as academy_courses
 from exoshare.auth import service as auth_service
 from exoshare.auth.models import RoleGrant, User
 from exoshare.auth.schemas import Role
-from exoshare.auth.scope import SYSTEM_SEEDING, Permission
+from exoshare.auth.scope import SYSTEM_CLI, SYSTEM_SEEDING, Permission
 from exoshare.auth.service import authenticate, principal_for
 from exoshare.demo.network import (
     DEMO_PASSWORD,
@@ -36,9 +36,10 @@ from exoshare.devices import service as devices_service
 from exoshare.devices.models import DeviceModel, DeviceUnit
 from exoshare.devices.schemas import DeviceType, UnitStatus
 from exoshare.errors import NotAuthenticated
+from exoshare.network import agreements
 from exoshare.network import service as network_service
 from exoshare.network.models import OrgUnit, Partner
-from exoshare.network.schemas import OrgUnitKind, PartnerKind
+from exoshare.network.schemas import AgreementStatus, OrgUnitKind, PartnerKind
 from exoshare.patients.models import Patient
 from exoshare.patients.schemas import Diagnosis, Sex
 
@@ -334,6 +335,11 @@ def test_a_toronto_therapist_also_covers_lagos_from_afar(
     assert principal.covers(Permission.patients_read, lagos_patient.clinic.path)
     madrid = session.scalar(select(OrgUnit).where(OrgUnit.code == "ES-MAD-01"))
     assert madrid is not None and not principal.covers(Permission.patients_read, madrid.path)
+    # The Lagos grant is the cover of an active tele-supervision agreement, not a bare grant.
+    cover = agreements.list_agreements(session, SYSTEM_CLI, AgreementStatus.active)
+    assert [(a.provider.name, a.recipient.name, [c.grant_id for c in a.covers]) for a in cover] == [
+        ("Toronto Gait and Mobility Clinic", "Lagos Mobility and Spine Centre", [grants[1].id])
+    ]
 
 
 def test_every_clinic_has_an_admin_and_therapists_of_its_country(
