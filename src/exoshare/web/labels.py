@@ -181,6 +181,8 @@ POPULATION = {
     "stroke_chronic": N_("chronic stroke"),
     "spinal_cord_injury": N_("spinal cord injury"),
     "other": N_("other condition"),
+}
+
 PARTNER_KIND: dict[str, str] = {
     "clinic_operator": N_("clinic"),
     "manufacturer": N_("maker"),
