@@ -52,10 +52,10 @@ def test_nairobi_needs_devices_madrid_lends_one_the_maker_has_an_approved_model(
     ]
     assert [r["text"] for r in matches[0]["reasons"]] == [
         "works in en",
-        "1 spare unit(s) of models approved in your country",
+        "1 spare unit(s) of models approved in KE",
     ]
     assert [r["text"] for r in matches[1]["reasons"]] == [
-        "shares no language with you",
+        "no language in common",
         "1 of its models approved in KE: Strider X2",
     ]
 

@@ -35,7 +35,7 @@ def test_devices_ranked_with_distance_spare_units_and_language() -> None:
     assert matches[0].reasons == (
         Reason("distance", {"km": 1740}),
         Reason("language", {"languages": "hi"}),
-        Reason("spare-units", {"count": 2}),
+        Reason("spare-units", {"count": 2, "country": "IN"}),
     )
     assert matches[1].reasons == (
         Reason("distance", {"km": 7131}),

@@ -152,7 +152,9 @@ def score(need: str, seeker: Seeker, candidate: Candidate) -> Match:
             )
         )
     if need == "devices" and candidate.spare_units:
-        reasons.append(Reason("spare-units", {"count": candidate.spare_units}))
+        reasons.append(
+            Reason("spare-units", {"count": candidate.spare_units, "country": seeker.country})
+        )
     if need in ("training", "remote_supervision") and candidate.certified_people:
         reasons.append(Reason("certified", {"count": candidate.certified_people}))
     return Match(candidate.partner_id, candidate.name, value, distance, tuple(reasons))

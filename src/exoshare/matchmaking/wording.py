@@ -10,9 +10,9 @@ from exoshare.web.labels import N_
 REASON_TEXT = {
     "distance": N_("%(km)s km away"),
     "language": N_("works in %(languages)s"),
-    "no-language": N_("shares no language with you"),
+    "no-language": N_("no language in common"),
     "approved": N_("%(count)s of its models approved in %(country)s: %(models)s"),
-    "spare-units": N_("%(count)s spare unit(s) of models approved in your country"),
+    "spare-units": N_("%(count)s spare unit(s) of models approved in %(country)s"),
     "certified": N_("%(count)s certified therapist(s) or trainer(s)"),
 }
 
