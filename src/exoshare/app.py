@@ -55,6 +55,7 @@ from exoshare.telemetry.upload_limit import UploadSizeLimit
 from exoshare.telerehab.api import router as telerehab_router
 from exoshare.telerehab.pages import router as telerehab_pages_router
 from exoshare.telerehab.runtime import telerehab_lifespan
+from exoshare.translations.pages import router as translations_pages_router
 from exoshare.web import STATIC_DIR
 from exoshare.web.language import router as language_router
 
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         language_router,
         home_pages_router,
         network_pages_router,
+        translations_pages_router,
         patients_pages_router,
         devices_pages_router,
     ):

@@ -37,6 +37,7 @@ GROUPS = (
     "fleet",
     "scheduling",
     "matchmaking",
+    "translations",
     "telemetry",
     "telerehab",
     "careplan",

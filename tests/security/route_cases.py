@@ -376,6 +376,7 @@ CALLS: dict[str, Call] = {
     "GET /partners/{partner_id}/matches": Call(query={"need": "devices"}),
     "POST /partners/{partner_id}": Call(form={"name": "Madrid Clinic", "languages": "es, en"}),
     "POST /agreements/{agreement_id}/end": Call(form={"reason": "course delivered"}),
+    "POST /translations/{code}": Call(form={"source": "Sign in", "translation": "Entrar"}),
     "POST /fleet/units/{unit_id}/move": Call(form={"to_org_unit_id": "@org_unit", "reason": "x"}),
     "POST /api/v1/academy/courses": Call(
         json={

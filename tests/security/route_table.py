@@ -151,6 +151,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /api/v1/agreements/{agreement_id}": row(*NETWORK_READERS),
     "POST /api/v1/agreements/{agreement_id}/activate": row("consortium_operator"),
     "POST /api/v1/agreements/{agreement_id}/end": row("consortium_operator", "clinic_admin"),
+    # Only a translator edits the interface's words; none of the matrix's callers is one.
+    "GET /translations": row(),
+    "GET /translations/{code}": row(),
+    "POST /translations/{code}": row(),
     "GET /partners": row(*NETWORK_READERS),
     "GET /partners/{partner_id}": row(*NETWORK_READERS),
     "POST /partners/{partner_id}": row("consortium_operator", "clinic_admin"),

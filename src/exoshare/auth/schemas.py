@@ -18,6 +18,7 @@ class Role(enum.StrEnum):
     researcher = "researcher"
     manufacturer = "manufacturer"
     trainer = "trainer"
+    translator = "translator"
 
 
 class CredentialKind(enum.StrEnum):

@@ -38,6 +38,7 @@ class Permission(enum.StrEnum):
     academy_certify = "academy:certify"
     academy_team = "academy:team"
     partners_write = "partners:write"
+    translations_write = "translations:write"
 
 
 P = Permission
@@ -108,6 +109,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.trainer: frozenset(
         {P.network_read, P.academy_learn, P.academy_author, P.academy_certify, P.academy_team}
     ),
+    # A translator works on the interface's words, which belong to no org unit and no patient.
+    Role.translator: frozenset({P.translations_write}),
 }
 
 GRANTABLE_ROLES: dict[Role, frozenset[Role]] = {

@@ -30,9 +30,10 @@ def available_locales() -> list[str]:
     return [SOURCE_LOCALE, *sorted(COMPLETE_CATALOGS - {SOURCE_LOCALE})]
 
 
-def shipped_catalogs(locale_dir: Path = LOCALE_DIR) -> list[str]:
+def shipped_catalogs(locale_dir: Path | None = None) -> list[str]:
     """Every catalog on disk, complete or still being translated."""
-    return sorted(p.parent.parent.name for p in locale_dir.glob("*/LC_MESSAGES/messages.po"))
+    where = locale_dir or LOCALE_DIR
+    return sorted(p.parent.parent.name for p in where.glob("*/LC_MESSAGES/messages.po"))
 
 
 def text_locale(locale: str) -> str:
@@ -49,9 +50,10 @@ def _read_catalog(po_file: Path, locale: str) -> Catalog:
         return read_po(handle, locale=locale)
 
 
-def missing_strings(locale: str, locale_dir: Path = LOCALE_DIR) -> list[str]:
+def missing_strings(locale: str, locale_dir: Path | None = None) -> list[str]:
     """The strings of the template (messages.pot) that ``locale``'s catalog does not translate:
     absent, empty, or marked fuzzy (a guess nobody has checked), sorted."""
+    locale_dir = locale_dir or LOCALE_DIR
     template = _read_catalog(locale_dir / "messages.pot", SOURCE_LOCALE)
     po_file = locale_dir / locale / "LC_MESSAGES" / "messages.po"
     catalog = _read_catalog(po_file, locale) if po_file.exists() else Catalog(locale=locale)

@@ -22,6 +22,7 @@ ROLE: dict[str, str] = {
     "researcher": N_("researcher"),
     "manufacturer": N_("manufacturer"),
     "trainer": N_("trainer"),
+    "translator": N_("translator"),
 }
 
 DIAGNOSIS: dict[str, str] = {

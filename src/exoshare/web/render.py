@@ -89,6 +89,7 @@ def environment(locale: str) -> Environment:
         agreement_kind_label=lambda value: gettext(labels.AGREEMENT_KIND[value]),
         agreement_status_label=lambda value: gettext(labels.AGREEMENT_STATUS[value]),
         language_name=language_namer(locale),
+        direction_of=text_direction,
         country_name=lambda code: Locale.parse(locale).territories.get(code, code),
         setting_label=lambda name: (
             gettext(labels.SETTING[name]) if name in labels.SETTING else name.replace("_", " ")
