@@ -279,7 +279,7 @@ def test_curated_logins_tell_the_story(demo: tuple[Session, DemoNetwork]) -> Non
     roles = [login.role for login in network.logins]
     assert roles == [
         Role.consortium_operator, Role.therapist, Role.therapist, Role.clinic_admin,
-        Role.patient, Role.researcher, Role.manufacturer, Role.trainer,
+        Role.patient, Role.researcher, Role.manufacturer, Role.trainer, Role.translator,
     ]  # fmt: skip
     maria = network.logins[1]
     assert maria.display_name.startswith("María") and "Madrid" in maria.where
@@ -300,7 +300,13 @@ def test_curated_logins_tell_the_story(demo: tuple[Session, DemoNetwork]) -> Non
     maker = session.get(Partner, manufacturer.partner_id)
     assert maker is not None and maker.kind is PartnerKind.manufacturer
 
-    consortium_level = {Role.consortium_operator, Role.researcher, Role.manufacturer, Role.trainer}
+    consortium_level = {
+        Role.consortium_operator,
+        Role.researcher,
+        Role.manufacturer,
+        Role.trainer,
+        Role.translator,
+    }
     for login in network.logins:
         grant = session.scalar(
             select(RoleGrant)

@@ -116,6 +116,7 @@ CARLOS_EMAIL = f"carlos.ruiz@{DEMO_EMAIL_DOMAIN}"
 RESEARCHER_EMAIL = f"researcher@{DEMO_EMAIL_DOMAIN}"
 MANUFACTURER_EMAIL = f"manufacturer@{DEMO_EMAIL_DOMAIN}"
 TRAINER_EMAIL = f"trainer@{DEMO_EMAIL_DOMAIN}"
+TRANSLATOR_EMAIL = f"translator@{DEMO_EMAIL_DOMAIN}"
 CURATED_EMAILS: tuple[str, ...] = (
     OPERATOR_EMAIL,
     MARIA_EMAIL,
@@ -125,6 +126,7 @@ CURATED_EMAILS: tuple[str, ...] = (
     RESEARCHER_EMAIL,
     MANUFACTURER_EMAIL,
     TRAINER_EMAIL,
+    TRANSLATOR_EMAIL,
 )
 
 
@@ -255,6 +257,7 @@ NETWORK_ACCOUNTS: tuple[tuple[str, str, str, str, Role, str | None], ...] = (
     (RESEARCHER_EMAIL, "James", "Chen", "en", Role.researcher, "northbridge"),
     (MANUFACTURER_EMAIL, "Raj", "Patel", "en", Role.manufacturer, "sahaj"),
     (TRAINER_EMAIL, "Lisa", "Wong", "en", Role.trainer, "gtwb"),
+    (TRANSLATOR_EMAIL, "Amina", "Haddad", "en", Role.translator, "gtwb"),
 )
 
 
