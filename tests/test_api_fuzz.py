@@ -41,6 +41,7 @@ KNOWN_IDS = {
     "model_id": "model",
     "unit_id": "unit_madrid",
     "user_id": "therapist_madrid",
+    "partner_id": "partner_madrid",
 }
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from babel.dates import format_date
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -77,7 +78,8 @@ def test_a_therapist_without_a_certificate_sees_the_reason_instead_of_the_contro
     page = client.get(f"/telerehab/sessions/{sid}").text
     assert "data-action=" not in page and 'id="setting-form"' not in page
     assert 'id="abort-dialog"' not in page
-    yesterday = date.today().isoformat()  # the day the rule was asked about is today
+    # The day the rule was asked about is today, written as the reader writes dates.
+    yesterday = format_date(date.today(), format="medium", locale="en")
     assert (
         "Only a therapist certified for this model may pause, finish or abort this session. "
         f"No valid certificate for the Strider X2 on {yesterday}." in page
@@ -85,7 +87,8 @@ def test_a_therapist_without_a_certificate_sees_the_reason_instead_of_the_contro
     client.get("/lang/es")
     page = client.get(f"/telerehab/sessions/{sid}").text
     assert "Solo un terapeuta certificado para este modelo puede pausar" in page
-    assert f"No hay certificado válido para el Strider X2 el {yesterday}." in page
+    hoy = format_date(date.today(), format="medium", locale="es")
+    assert f"No hay certificado válido para el Strider X2 el {hoy}." in page
 
 
 def test_the_start_list_offers_only_units_the_rule_allows_and_says_why_not_the_others(
@@ -106,7 +109,7 @@ def test_the_start_list_offers_only_units_the_rule_allows_and_says_why_not_the_o
     page = client.get(f"/patients/{world.ids['patient_carlos']}/progress").text
     offered = re.findall(r'<option value="([0-9a-f]{32})">', page)
     assert offered == [spare_id]
-    until = (today + timedelta(days=30)).isoformat()
+    until = format_date(today + timedelta(days=30), format="medium", locale="en")
     assert f"Unit SX2-0001 is leased to ES-BCN-01 until {until}." in page
 
     # The service refuses the leased unit even when the form is bypassed; nothing is stored.
