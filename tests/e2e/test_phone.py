@@ -21,6 +21,13 @@ SMALL_TARGETS = """() => [...document.querySelectorAll(
   .filter(([, h]) => h < 44)"""
 
 
+@pytest.fixture(autouse=True)
+def _one_backend(database_url: str) -> None:
+    """Before the server and browser start: the layout does not depend on the database."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the layout does not depend on the database: one backend is enough")
+
+
 @pytest.fixture
 def world(session_factory: sessionmaker[Session]) -> World:
     return build_world(session_factory)
@@ -49,8 +56,6 @@ def test_therapist_and_patient_pages_fit_a_phone(
     from playwright.sync_api import expect
 
     backend = database_url.split(":")[0].split("+")[0]
-    if backend != "sqlite":
-        pytest.skip("the layout does not depend on the database: one backend is enough")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True)
     context.set_default_timeout(60_000)

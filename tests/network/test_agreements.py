@@ -80,26 +80,34 @@ def test_an_active_agreement_gives_remote_cover_and_its_end_takes_it_away(
     again = client.post(f"/api/v1/agreements/{draft['id']}/activate", headers=operator)
     assert again.status_code == 409 and "terminated" in again.json()["detail"]
 
-
-def test_the_end_date_ends_the_cover(
-    client: TestClient, world: World, session_factory: sessionmaker[Session]
-) -> None:
-    yesterday = date.today() - timedelta(days=1)
-    draft = _cover(client, world, ends_on=str(date.today()))
-    operator = token(client, world, "operator")
-    assert client.post(f"/api/v1/agreements/{draft['id']}/activate", headers=operator).is_success
+    # A second cover ends with its end date (the daily `exoshare agreements end-lapsed`).
+    second = _cover(client, world, ends_on=str(date.today()))
+    assert client.post(f"/api/v1/agreements/{second['id']}/activate", headers=operator).is_success
+    assert client.get(nairobi_patient, headers=therapist).status_code == 200
     with session_scope(session_factory) as s:
         assert agreements.end_lapsed(s, SYSTEM_CLI, date.today()) == []  # still its last day
-        ended = agreements.end_lapsed(s, SYSTEM_CLI, date.today() + timedelta(days=1))
-        assert [(e.agreement.id, e.user_ids) for e in ended] == [
-            (draft["id"], [world.ids["therapist_madrid"]])
+        lapsed = agreements.end_lapsed(s, SYSTEM_CLI, date.today() + timedelta(days=1))
+        assert [(e.agreement.id, e.user_ids) for e in lapsed] == [
+            (second["id"], [world.ids["therapist_madrid"]])
         ]
-    therapist = token(client, world, "therapist_madrid")
+    assert client.get(nairobi_patient, headers=therapist).status_code == 404
+
+    # Madrid's admin sees Madrid's agreements, may end one but not activate one (that speaks
+    # for Nairobi too); Barcelona sees none of them.
+    third = _cover(client, world)
+    admin = token(client, world, "admin_madrid")
+    listed = client.get("/api/v1/agreements", params={"status": "draft"}, headers=admin)
+    assert [a["id"] for a in listed.json()] == [third["id"]]
+    barcelona = token(client, world, "therapist_barcelona")
+    assert client.get("/api/v1/agreements", headers=barcelona).json() == []
+    assert client.get(f"/api/v1/agreements/{third['id']}", headers=barcelona).status_code == 404
     assert (
-        client.get(f"/api/v1/patients/{world.ids['patient_amani']}", headers=therapist).status_code
-        == 404
+        client.post(f"/api/v1/agreements/{third['id']}/activate", headers=admin).status_code == 403
     )
-    assert yesterday < date.today()
+    closed = client.post(
+        f"/api/v1/agreements/{third['id']}/end", json={"reason": "not needed"}, headers=admin
+    )
+    assert closed.status_code == 200 and closed.json()["status"] == "ended"
 
 
 def test_bad_agreements_are_refused_naming_the_field(client: TestClient, world: World) -> None:
@@ -126,24 +134,3 @@ def test_bad_agreements_are_refused_naming_the_field(client: TestClient, world: 
         assert answer.json()["field"] == field and words in answer.json()["detail"]
     listed = client.get("/api/v1/agreements", headers=operator).json()
     assert listed == []  # nothing half-made was stored
-
-
-def test_madrid_sees_its_own_agreements_only_and_may_end_but_not_activate(
-    client: TestClient, world: World
-) -> None:
-    draft = _cover(client, world)
-    admin = token(client, world, "admin_madrid")
-    assert [a["id"] for a in client.get("/api/v1/agreements", headers=admin).json()] == [
-        draft["id"]
-    ]
-    barcelona = token(client, world, "therapist_barcelona")
-    assert client.get("/api/v1/agreements", headers=barcelona).json() == []
-    assert client.get(f"/api/v1/agreements/{draft['id']}", headers=barcelona).status_code == 404
-    # Activating speaks for Nairobi too; ending is open to either party.
-    assert (
-        client.post(f"/api/v1/agreements/{draft['id']}/activate", headers=admin).status_code == 403
-    )
-    ended = client.post(
-        f"/api/v1/agreements/{draft['id']}/end", json={"reason": "not needed"}, headers=admin
-    )
-    assert ended.status_code == 200 and ended.json()["status"] == "ended"

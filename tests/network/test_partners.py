@@ -14,7 +14,7 @@ def world(session_factory: sessionmaker[Session]) -> World:
     return build_world(session_factory)
 
 
-def test_a_clinic_registers_and_edits_its_own_partner_record(
+def test_a_clinic_keeps_its_own_partner_record_and_bad_input_changes_nothing(
     client: TestClient, world: World
 ) -> None:
     admin = token(client, world, "admin_madrid")
@@ -42,8 +42,7 @@ def test_a_clinic_registers_and_edits_its_own_partner_record(
     offering = client.get("/api/v1/partners", params={"offering": "training"}, headers=admin)
     assert [p["name"] for p in offering.json()["items"]] == ["Madrid Gait Lab"]
 
-
-def test_bad_partner_input_is_named_and_changes_nothing(client: TestClient, world: World) -> None:
+    # Bad input is named, and changes nothing.
     operator = token(client, world, "operator")
     url = f"/api/v1/partners/{world.ids['partner_madrid']}"
     assert client.patch(url, json={"languages": ["es"]}, headers=operator).status_code == 200

@@ -90,11 +90,6 @@ def test_translator_sees_what_is_missing_and_translates_it(
     assert "keep%20exactly%20the%20placeholders" in wrong.headers["location"]
     assert french.read_bytes() == before
 
-
-def test_only_a_translator_reaches_the_catalogs(
-    client: TestClient, world: World, french: Path
-) -> None:
     for key in ("operator", "therapist_madrid"):
         assert client.get("/translations/fr", headers=token(client, world, key)).status_code == 404
-    headers = token(client, world, "translator")
     assert client.get("/translations/xx", headers=headers).status_code == 404
