@@ -60,7 +60,7 @@ def test_trusted_lookups_find_the_world(session_factory: sessionmaker[Session]) 
         therapist = _principal(s, world, "therapist_madrid")
         mine = network_service.org_units_of_kind(s, therapist, OrgUnitKind.clinic)
         assert [c.code for c in mine] == ["ES-MAD-01"]
-        assert network_service.count_partners(s) == 2
+        assert network_service.count_partners(s) == 5  # two makers and the three clinics
 
         madrid = world.ids["madrid"]
         # Both Madrid patients are 1.75 m and 78 kg.
