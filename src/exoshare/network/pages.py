@@ -25,6 +25,14 @@ from exoshare.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
+FORM_HINTS = {
+    "languages": "write language codes of two or three letters, e.g. en, sw",
+    "countries": "write two-letter country codes, e.g. KE, TZ",
+    "website": "write the whole address, starting with https://",
+    "name": "give the partner a name",
+}
+"""What to write instead, per field of the edit form (the API names the rule itself)."""
+
 Reader = Annotated[Principal, Depends(page_requires(Permission.network_read))]
 
 
@@ -103,8 +111,9 @@ def edit_partner(
         partners.update_partner(session, principal, partner_id, changes)
     except ValidationError as invalid:
         first = invalid.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return _back(session, f"/partners/{partner_id}", f"{where}: {first['msg']}")
+        name = str(first["loc"][0])
+        hint = FORM_HINTS.get(name, first["msg"])
+        return _back(session, f"/partners/{partner_id}", f"{name}: {hint} (nothing was saved)")
     except (Conflict, InvalidInput) as refused:
         return _back(session, f"/partners/{partner_id}", refused.detail)
     return RedirectResponse(f"/partners/{partner_id}", status_code=303)
