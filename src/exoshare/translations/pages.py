@@ -43,9 +43,7 @@ def catalogs_page(request: Request, principal: Translator) -> HTMLResponse:
 
 
 @router.get("/translations/{code}", response_class=HTMLResponse)
-def catalog_page(
-    code: str, request: Request, principal: Translator, q: str = ""
-) -> HTMLResponse:
+def catalog_page(code: str, request: Request, principal: Translator, q: str = "") -> HTMLResponse:
     status = _status(code)
     wanted = q.strip().casefold()
     shown = [s for s in status.untranslated if wanted in s.casefold()]
