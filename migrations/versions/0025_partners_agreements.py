@@ -4,7 +4,7 @@ between partners and the tele-supervision cover they grant
 Existing partners get empty lists (server default), so no row is lost or left invalid.
 
 Revision ID: 0025
-Revises: 0010
+Revises: 0022
 Create Date: 2026-12-05 18:18:47.091917
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0025"
-down_revision: str | None = "0010"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
