@@ -36,8 +36,8 @@ from exoshare.auth.tokens import new_token
 from exoshare.db import new_id, session_scope
 from exoshare.network import agreements
 from exoshare.network.models import OrgUnit, Partner
-from exoshare.runtime import runtime_of
 from exoshare.network.schemas import AgreementKind
+from exoshare.runtime import runtime_of
 from exoshare.telerehab import alert_log
 from exoshare.telerehab.alerts import Alert, AlertKind, Severity
 from tests.world import PASSWORD, World, build_world, token

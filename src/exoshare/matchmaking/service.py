@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from exoshare.academy.certificates import certified_models
 from exoshare.auth import service as auth_service
 from exoshare.auth.scope import Principal
 from exoshare.db import utcnow
@@ -22,7 +23,6 @@ from exoshare.fleet.overview import spare_units_at
 from exoshare.matchmaking.ranking import Candidate, Match, Seeker, rank
 from exoshare.network import partners as partner_registry
 from exoshare.network.schemas import Offering
-from exoshare.scheduling.certifications import certified_models
 
 if TYPE_CHECKING:
     from exoshare.network.models import Partner
