@@ -29,7 +29,7 @@ from exoshare.academy.schemas import (
     QuestionCreate,
 )
 from exoshare.auth import service as auth
-from exoshare.auth.models import Credential, Invitation, RoleGrant
+from exoshare.auth.models import Credential, Invitation, RoleGrant, User
 from exoshare.auth.schemas import CredentialKind, Role
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.auth.tokens import new_token

@@ -83,7 +83,6 @@ def environment(locale: str) -> Environment:
         status_label=lambda value: gettext(labels.UNIT_STATUS[value]),
         device_type_label=lambda value: gettext(labels.DEVICE_TYPE[value]),
         certificate_status_label=lambda value: gettext(labels.CERTIFICATE_STATUS[value]),
-        language_name=_language_name,
         partner_kind_label=lambda value: gettext(labels.PARTNER_KIND[value]),
         offering_label=lambda value: gettext(labels.OFFERING[value]),
         agreement_kind_label=lambda value: gettext(labels.AGREEMENT_KIND[value]),
