@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from exoshare import tables  # noqa: F401 -- registers every table on Base.metadata
 from exoshare.db import Base, make_engine
@@ -34,16 +35,35 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # A batch ALTER on SQLite copies the table and drops the old one, which enforced foreign
+        # keys refuse while other rows reference it (Alembic's batch documentation says to switch
+        # them off around the migration). The pragma only works outside a transaction; the check
+        # afterwards makes sure no migration left a dangling reference behind.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
     # render_as_batch lets ALTER TABLE work on SQLite by copying the table.
     context.configure(
-        connection=connection,  # type: ignore[arg-type]
+        connection=connection,
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+    finally:
+        if sqlite:
+            connection.commit()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+    if sqlite:
+        dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        connection.commit()
+        if dangling:
+            raise RuntimeError(f"a migration left dangling foreign keys: {dangling[:5]}")
 
 
 if context.is_offline_mode():
