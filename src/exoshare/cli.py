@@ -305,6 +305,7 @@ def demo(
         _schedule_demo_waitlist(factory)
         _seed_demo_history(factory, settings)
         _seed_demo_outcomes(factory)
+        _seed_demo_research(factory)
     _warm_recovery_prediction(settings)
     if not settings.mqtt_url:
         # Fix the embedded broker's port now, so it can be printed for `exoshare simulate`.
@@ -376,6 +377,17 @@ def _warm_recovery_prediction(settings: Settings) -> None:
         name="warm-prediction",
         daemon=True,
     ).start()
+
+
+def _seed_demo_research(factory: sessionmaker[Session]) -> None:
+    """A released research data set and one waiting for a steward, after the history exists."""
+    from exoshare.db import session_scope
+    from exoshare.demo.network import RESEARCHER_EMAIL
+    from exoshare.demo.sharing_demo import seed_research
+
+    with session_scope(factory) as session:
+        seed_research(session, RESEARCHER_EMAIL)
+    console.print("released a de-identified research data set")
 
 
 def _schedule_demo_waitlist(factory: sessionmaker[Session]) -> None:

@@ -22,7 +22,8 @@ branch to handle a family: ``except Conflict`` catches a lease clash and a taken
     │   │   CommandPending, AlreadyAcknowledged,                (tele-rehabilitation)
     │   │   AdviceNotReady, AdviceDecided                       (assist-as-needed advice)
     │   ├── NoteSigned, PlanVersionStale                        (care plan)
-    │   └── CertificateRevoked, CourseNotReady                  (academy)
+    │   ├── CertificateRevoked, CourseNotReady                  (academy)
+    │   └── ResearchRequestNotReady                             (data sharing)
     ├── TooLarge                       413  too-large
     │   └── UploadTooLarge, MediaTooLarge
     ├── InvalidInput                   422  invalid-input
@@ -30,7 +31,8 @@ branch to handle a family: ``except Conflict`` catches a lease clash and a taken
     │   │   └── FileImportError
     │   ├── SettingOutsideEnvelope, UnknownSetting
     │   ├── NoteRequired, ReasonRequired
-    │   └── MediaRejected                                       (care plan, academy)
+    │   ├── MediaRejected                                       (care plan, academy)
+    │   └── PrivacyModelUnreachable, FhirResourceInvalid        (data sharing)
     ├── TooManyAttempts                429  too-many-attempts
     └── Unavailable                    503  unavailable
         ├── MailUnavailable
@@ -283,6 +285,14 @@ class PlanVersionStale(Conflict):
     title = "Plan changed meanwhile"
 
 
+class ResearchRequestNotReady(Conflict):
+    """A research data set asked for in a state that does not allow it (an export before every
+    contributing clinic approved, a decision on a request already decided)."""
+
+    slug = "research-request-not-ready"
+    title = "Research request not ready"
+
+
 # -- 413 ------------------------------------------------------------------------------------
 
 
@@ -375,6 +385,20 @@ class MediaRejected(InvalidInput):
 
     slug = "media-rejected"
     title = "Media file rejected"
+
+
+class PrivacyModelUnreachable(InvalidInput):
+    """No generalisation of the cohort meets the asked k, l and suppression limit."""
+
+    slug = "privacy-model-unreachable"
+    title = "Privacy model cannot be met"
+
+
+class FhirResourceInvalid(InvalidInput):
+    """A FHIR resource offered for import is not valid R4 or names what exoshare cannot hold."""
+
+    slug = "fhir-resource-invalid"
+    title = "Invalid FHIR resource"
 
 
 # -- 429 ------------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ MEDIA_TYPE = "application/problem+json"
 
 
 def _wants_html(request: Request) -> bool:
-    # Pages answer people; everything under /api answers programs.
-    return not request.url.path.startswith(("/api/", "/static/"))
+    # Pages answer people; everything under /api (and the FHIR facade) answers programs.
+    return not request.url.path.startswith(("/api/", "/fhir/", "/static/"))
 
 
 def _to_login(request: Request) -> Response:

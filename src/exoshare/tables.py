@@ -11,6 +11,7 @@ from exoshare.network import models as network_models
 from exoshare.outcomes import models as outcome_models
 from exoshare.patients import models as patient_models
 from exoshare.scheduling import models as scheduling_models
+from exoshare.sharing import models as sharing_models
 from exoshare.telemetry import models as telemetry_models
 from exoshare.telerehab import models as telerehab_models
 
@@ -28,6 +29,7 @@ __all__ = [
     "outcome_models",
     "patient_models",
     "scheduling_models",
+    "sharing_models",
     "telemetry_models",
     "telerehab_models",
 ]

@@ -43,6 +43,7 @@ GROUPS = (
     "careplan",
     "outcomes",
     "academy",
+    "sharing",
     "web",
     "platform",
 )

@@ -38,6 +38,15 @@ from exoshare.network import agreements
 from exoshare.network.models import OrgUnit, Partner
 from exoshare.network.schemas import AgreementKind
 from exoshare.runtime import runtime_of
+from exoshare.sharing import consent, research
+from exoshare.sharing.schemas import (
+    ApprovalDecision,
+    Cohort,
+    ConsentCreate,
+    ConsentDecision,
+    ConsentPurpose,
+    ResearchRequestCreate,
+)
 from exoshare.telerehab import alert_log
 from exoshare.telerehab.alerts import Alert, AlertKind, Severity
 from tests.world import PASSWORD, World, build_world, token
@@ -345,6 +354,7 @@ def build_matrix_world(client: TestClient, factory: sessionmaker[Session]) -> Ma
     matrix.foreign["email"] = world.emails["therapist_barcelona"]
     # The patient's own record is Carlos's; a manufacturer's own model is its maker's.
     matrix.own_by_caller[("patient", "patient")] = ids["patient_carlos"]
+    _add_sharing(matrix, factory)
     return matrix
 
 
@@ -478,6 +488,50 @@ GIF = bytes.fromhex(
     "4749463839610100010080000000000000ffffff21f90401000000002c00000000010001000002024401003b"
 )
 """A 1x1 transparent GIF."""
+def _add_sharing(matrix: MatrixWorld, factory: sessionmaker[Session]) -> None:
+    """Research consents, and a released data set on each side: Madrid's asked by the callers'
+    researcher, Barcelona's and Nairobi's by another researcher."""
+    ids = matrix.world.ids
+    with session_scope(factory) as s:
+        other = auth.create_user(s, "researcher.b@test.exoshare.org", "Researcher B", PASSWORD)
+        auth.add_grant(s, other, Role.researcher, s.get(OrgUnit, ids["root"]))  # type: ignore[arg-type]
+        body = ConsentCreate(purpose=ConsentPurpose.research, decision=ConsentDecision.permit)
+        consents = {
+            key: consent.record_consent(s, SYSTEM_SEEDING, ids[f"patient_{key}"], body).id
+            for key in ("carlos", "lucia", "jordi", "amani")
+        }
+        researcher = s.get(User, ids["researcher"])
+        assert researcher is not None
+        for key, principal, clinics in (
+            ("madrid", auth.principal_for(s, researcher), ["madrid"]),
+            ("barcelona", auth.principal_for(s, other), ["barcelona", "nairobi"]),
+        ):
+            asked = research.create_request(
+                s,
+                principal,
+                ResearchRequestCreate(
+                    title=f"Data of {key}",
+                    purpose="Route matrix data set",
+                    cohort=Cohort(clinic_ids=[ids[c] for c in clinics]),
+                    variables=["sex"],
+                    k=2,
+                    l_diversity=1,
+                    suppression_limit=0.0,
+                ),
+            )
+            for clinic in clinics:
+                research.decide(
+                    s, SYSTEM_SEEDING, asked.id, ids[clinic], ApprovalDecision.approved, ""
+                )
+            ids[f"request_{key}"] = asked.id
+            ids[f"export_{key}"] = research.export(s, principal, asked.id).id
+    for kind, own, foreign in (
+        ("consent", consents["lucia"], consents["jordi"]),
+        ("research_request", ids["request_madrid"], ids["request_barcelona"]),
+        ("export", ids["export_madrid"], ids["export_barcelona"]),
+    ):
+        matrix.own[kind], matrix.foreign[kind] = own, foreign
+    matrix.own_by_caller[("patient", "consent")] = consents["carlos"]
 
 
 def missing_value(kind: str) -> str:

@@ -38,8 +38,17 @@ PATH_PARAM_KINDS = {
     "certificate_id": "certificate",
     "partner_id": "partner",
     "agreement_id": "agreement",
+    "consent_id": "consent",
+    "request_id": "research_request",
+    "export_id": "export",
 }
-FIXED_PATH_VALUES = {"code": "es", "action": "start", "instrument": "tug", "language": "sw"}
+FIXED_PATH_VALUES = {
+    "code": "es",
+    "action": "start",
+    "instrument": "tug",
+    "language": "sw",
+    "name": "data.csv",
+}
 
 
 def path_param_kind(path: str, name: str) -> str | None:
@@ -159,6 +168,45 @@ CALLS: dict[str, Call] = {
     "GET /api/v1/leases": Call(query={"unit_id": "@unit"}),
     "GET /api/v1/invoices": Call(query={"clinic_id": "@clinic"}),
     "GET /api/v1/telemetry/sessions": Call(query={"patient_id": "@patient"}),
+    "POST /api/v1/patients/{patient_id}/consents": Call(
+        json={"purpose": "research", "decision": "permit"}
+    ),
+    "POST /api/v1/patients/{patient_id}/consents/{consent_id}/withdraw": Call(
+        json={"reason": "changed my mind"}
+    ),
+    "POST /api/v1/research/requests": Call(
+        json={
+            "title": "Matrix request",
+            "purpose": "A purpose long enough",
+            "cohort": {"clinic_ids": ["@clinic"]},
+            "variables": ["sex"],
+        }
+    ),
+    "POST /api/v1/research/requests/{request_id}/decisions": Call(
+        json={"clinic_id": "@clinic", "decision": "approved"}
+    ),
+    "GET /fhir/R4/Observation": Call(query={"patient": "@patient"}),
+    "GET /fhir/R4/Encounter": Call(query={"patient": "@patient"}),
+    "GET /fhir/R4/Consent": Call(query={"patient": "@patient"}),
+    "POST /api/v1/clinics/{clinic_id}/fhir-import": Call(
+        json={"resourceType": "Bundle", "type": "collection"}
+    ),
+    "POST /my/consents": Call(form={"purpose": "research", "decision": "permit"}),
+    "POST /patients/{patient_id}/consents": Call(
+        form={"purpose": "research", "decision": "permit"}
+    ),
+    "POST /patients/{patient_id}/consents/{consent_id}/withdraw": Call(form={"reason": "form"}),
+    "POST /research/requests": Call(
+        form={
+            "title": "Matrix request",
+            "purpose": "A purpose long enough",
+            "clinic_ids": "@clinic",
+            "variables": "sex",
+        }
+    ),
+    "POST /research/requests/{request_id}/decisions": Call(
+        form={"clinic_id": "@clinic", "decision": "approved"}
+    ),
     "GET /api/v1/device-models/{model_id}/eligibility": Call(query={"country": "ES"}),
     "GET /api/v1/clinics/{clinic_id}/calendar": Call(query={"start": str(TODAY)}),
     "POST /api/v1/org-units": Call(

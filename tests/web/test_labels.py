@@ -22,6 +22,7 @@ from exoshare.careplan.schemas import (
 from exoshare.devices.schemas import DeviceType, UnitStatus
 from exoshare.network.schemas import AgreementKind, AgreementStatus, Offering, PartnerKind
 from exoshare.patients.schemas import Diagnosis, Sex
+from exoshare.sharing.schemas import ApprovalDecision, ConsentPurpose, ConsentState, ResearchStatus
 from exoshare.web import labels
 
 
@@ -43,6 +44,11 @@ from exoshare.web import labels
         (Offering, labels.OFFERING),
         (AgreementKind, labels.AGREEMENT_KIND),
         (AgreementStatus, labels.AGREEMENT_STATUS),
+        (ConsentPurpose, labels.CONSENT_PURPOSE),
+        (ConsentPurpose, labels.CONSENT_PURPOSE_TEXT),
+        (ConsentState, labels.CONSENT_STATE),
+        (ResearchStatus, labels.RESEARCH_STATUS),
+        (ApprovalDecision, labels.APPROVAL_DECISION),
     ],
     ids=lambda value: getattr(value, "__name__", ""),
 )

@@ -39,6 +39,8 @@ class Permission(enum.StrEnum):
     academy_team = "academy:team"
     partners_write = "partners:write"
     translations_write = "translations:write"
+    research_request = "research:request"
+    research_steward = "research:steward"
 
 
 P = Permission
@@ -85,6 +87,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             # A clinic keeps its own partner record (what it offers and needs) and may end an
             # agreement it is party to; making one that reaches another clinic is the operator's.
             P.partners_write,
+            # The clinic admin is its clinic's data steward: approves what leaves it.
+            P.research_steward,
         }
     ),
     Role.therapist: frozenset(
@@ -100,7 +104,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     # A patient's own record is reached through Patient.user_id, not through a subtree.
     Role.patient: frozenset(),
-    Role.researcher: frozenset({P.network_read}),
+    Role.researcher: frozenset({P.network_read, P.research_request}),
     # Manufacturers write models of their own organisation only and see units of those models
     # only (both checked in devices.service), never the clinics' whole fleet.
     Role.manufacturer: frozenset({P.network_read, P.models_write}),

@@ -263,6 +263,9 @@ def principal_for(
         select(RoleGrant.role, RoleGrant.org_unit_id, org_units.c.path)
         .join(org_units, org_units.c.id == RoleGrant.org_unit_id)
         .where(RoleGrant.user_id == user.id, RoleGrant.revoked_at.is_(None))
+        # Oldest first: the first clinic grant is the person's own clinic, later ones cover
+        # other clinics (sharing.consent asks the patient's consent for those reads).
+        .order_by(RoleGrant.granted_at, RoleGrant.id)
     ).all()
     return Principal(
         user_id=user.id,

@@ -55,6 +55,7 @@ from exoshare.demo.people import (
     weighted,
     years_before,
 )
+from exoshare.demo.sharing_demo import seed_consents
 from exoshare.devices import service as devices_service
 from exoshare.devices.schemas import UnitStatus
 from exoshare.network import agreements as partner_agreements
@@ -624,4 +625,5 @@ def ensure_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNetwo
     network = generate_demo_network(session, seed)
     seed_fleet_demo(session, seed, REFERENCE_DATE, not_certified=NOT_YET_CERTIFIED)
     seed_academy_demo(session, TRAINER_EMAIL, MARIA_EMAIL)
+    seed_consents(session, REFERENCE_DATE)
     return network

@@ -320,3 +320,8 @@ def org_units_of_kind(session: Session, principal: Principal, kind: OrgUnitKind)
 def count_partners(session: Session) -> int:
     """How many partner organisations the network has (the partner list is public)."""
     return session.scalar(select(func.count()).select_from(Partner)) or 0
+
+
+def find_partner(session: Session, partner_id: str) -> Partner | None:
+    """The partner organisation with this id, or None (partners are public)."""
+    return session.get(Partner, partner_id)

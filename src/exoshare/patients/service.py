@@ -16,6 +16,7 @@ from exoshare.auth.service import visible_user
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from exoshare.network import service as network_service
 from exoshare.network.schemas import OrgUnitKind
+from exoshare.patients import cross_clinic
 from exoshare.patients.models import Patient
 from exoshare.patients.schemas import Diagnosis, Sex
 
@@ -30,7 +31,7 @@ WEIGHT_RANGE_KG = (10.0, 300.0)
 
 def _visible(principal: Principal) -> ColumnElement[bool]:
     return or_(
-        network_service.in_scope(principal, Permission.patients_read, Patient.clinic_id),
+        cross_clinic.readable(principal, Patient.id, Patient.clinic_id),
         Patient.user_id == principal.user_id,
     )
 
@@ -272,6 +273,14 @@ def active_patient_counts_by_clinic(session: Session, principal: Principal) -> d
 # ------------------------------------------------------------ for other capabilities' rules
 
 
+def readable(
+    principal: Principal, patient_id: cross_clinic.Column, clinic_id: cross_clinic.Column
+) -> ColumnElement[bool]:
+    """SQL condition for another table's rows about a patient (``patient_id``, ``clinic_id``
+    columns): the caller's staff scope, with the cross-clinic consent rule."""
+    return cross_clinic.readable(principal, patient_id, clinic_id)
+
+
 def find_patient(session: Session, patient_id: str) -> Patient | None:
     """Unscoped, unaudited read of a record (voided ones too), for a caller that checks scope
     itself before it shows anything."""
@@ -281,21 +290,17 @@ def find_patient(session: Session, patient_id: str) -> Patient | None:
 def readable_patient_ids(
     session: Session, principal: Principal, patient_ids: Iterable[str]
 ) -> set[str]:
-    """Which of these patients' records the caller may read, by the clinic holding each record
-    (``patients:read`` there); two queries for all of them."""
+    """Which of these patients' records the caller may read as staff (``patients:read`` on the
+    record's clinic, with the cross-clinic consent rule); one query for all of them."""
     ids = set(patient_ids)
     if not ids:
         return set()
-    clinic_of = dict(
-        session.execute(select(Patient.id, Patient.clinic_id).where(Patient.id.in_(ids))).all()
-    )
-    clinics = network_service.find_org_units(session, set(clinic_of.values()))
-    return {
-        pid
-        for pid, clinic_id in clinic_of.items()
-        if clinic_id in clinics
-        and principal.covers(Permission.patients_read, clinics[clinic_id].path)
-    }
+    rows = session.scalars(
+        select(Patient.id).where(
+            Patient.id.in_(ids), cross_clinic.readable(principal, Patient.id, Patient.clinic_id)
+        )
+    ).all()
+    return set(rows)
 
 
 def may_read_patient(session: Session, principal: Principal, patient_id: str) -> bool:

@@ -146,7 +146,12 @@ def waitlist(
             )
         )
     rows += [WaitlistRow(e, i, (today - e.referral_date).days) for i, e in enumerate(waiting, 1)]
-    return rows
+    # A cover therapist from another clinic sees only the patients who consented to remote
+    # care by their clinic; positions stay those of the whole queue.
+    readable = patients_service.readable_patient_ids(
+        session, principal, {e.patient_id for e in entries}
+    )
+    return [row for row in rows if row.entry.patient_id in readable]
 
 
 def _first_sessions(session: Session, entry_ids: list[str]) -> dict[str, BookedSession]:

@@ -116,6 +116,9 @@ def get_session(
     )
     if record is None or not _may_read(principal, record):
         raise NotFound(f"therapy session {therapy_session_id} not found")
+    if not patients_service.may_read_patient(session, principal, record.patient_id):
+        # Cover for another clinic reads only with the patient's remote-care consent.
+        raise NotFound(f"therapy session {therapy_session_id} not found")
     if write and not principal.covers(Permission.patients_write, record.clinic.path):
         raise PermissionDenied("you may follow this session but not run it")
     return record
@@ -518,7 +521,9 @@ def live_sessions(session: Session, principal: Principal) -> list[TherapySession
         _query()
         .where(
             TherapySession.status.in_(ACTIVE),
-            network_service.in_scope(principal, Permission.patients_read, TherapySession.clinic_id),
+            patients_service.readable(
+                principal, TherapySession.patient_id, TherapySession.clinic_id
+            ),
         )
         .order_by(TherapySession.started_at)
     )

@@ -221,3 +221,52 @@ CERTIFICATE_STATUS: dict[str, str] = {
     "revoked": N_("Revoked"),
     "not_yet_valid": N_("Not yet valid"),
 }
+
+CONSENT_PURPOSE = {
+    "care": N_("Care at the treating clinic"),
+    "remote_care": N_("Remote care by a partner clinic"),
+    "research": N_("Research"),
+    "ai_training": N_("Training computer models"),
+    "partner_sharing": N_("Sharing with a partner organisation"),
+}
+
+CONSENT_PURPOSE_TEXT = {
+    "care": N_(
+        "The therapists of your clinic may see your record and your walking sessions to treat you."
+    ),
+    "remote_care": N_(
+        "Therapists of the partner clinic you choose may follow your sessions from a distance "
+        "and change device settings, always within the device's safe limits."
+    ),
+    "research": N_(
+        "Researchers may receive your data without your name, record number or real dates, "
+        "mixed with others so that nobody can pick you out."
+    ),
+    "ai_training": N_(
+        "Computer models may learn from your data inside your clinic. Only the model's numbers "
+        "leave the clinic, never your data."
+    ),
+    "partner_sharing": N_(
+        "A partner organisation you name may receive your data for the purpose your clinic "
+        "agreed with it."
+    ),
+}
+
+CONSENT_STATE = {
+    "granted": N_("Yes, I agree"),
+    "refused": N_("No, I do not agree"),
+    "withdrawn": N_("Withdrawn"),
+    "not_asked": N_("Not asked yet"),
+}
+
+RESEARCH_STATUS = {
+    "pending": N_("waiting for approval"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+}
+
+APPROVAL_DECISION = {
+    "pending": N_("waiting"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+}

@@ -101,6 +101,11 @@ def environment(locale: str) -> Environment:
         live_labels=lambda: _live_labels(gettext),
         refusal_text=lambda refusal: _refusal_text(gettext, refusal, locale),
         change_reason=lambda change: _change_reason(gettext, change),
+        consent_purpose_label=lambda value: gettext(labels.CONSENT_PURPOSE[value]),
+        consent_purpose_text=lambda value: gettext(labels.CONSENT_PURPOSE_TEXT[value]),
+        consent_state_label=lambda value: gettext(labels.CONSENT_STATE[value]),
+        research_status_label=lambda value: gettext(labels.RESEARCH_STATUS[value]),
+        approval_label=lambda value: gettext(labels.APPROVAL_DECISION[value]),
     )
     return env
 

@@ -1,0 +1,133 @@
+"""Tables of data sharing: consent decisions, research requests with their approvals, and the
+exports released (with the patients each one held and its files)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, Float, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from exoshare.db import Base, IdMixin, utcnow
+from exoshare.sharing.schemas import (
+    ApprovalDecision,
+    ConsentDecision,
+    ConsentPurpose,
+    ResearchStatus,
+)
+
+
+class Consent(IdMixin, Base):
+    """One decision of a patient on one purpose (a FHIR Consent). Rows are never changed but
+    for their withdrawal; the newest row of a (patient, purpose, partner) is the one in force."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_patient_purpose", "patient_id", "purpose"),)
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
+    purpose: Mapped[ConsentPurpose] = mapped_column(
+        Enum(ConsentPurpose, native_enum=False, length=20)
+    )
+    decision: Mapped[ConsentDecision] = mapped_column(
+        Enum(ConsentDecision, native_enum=False, length=10)
+    )
+    partner_clinic_id: Mapped[str | None] = mapped_column(ForeignKey("org_units.id"), default=None)
+    partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id"), default=None)
+    text_version: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(12))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(default=None)
+    withdrawn_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text, default=None)
+
+    @property
+    def in_force(self) -> bool:
+        return self.decision is ConsentDecision.permit and self.withdrawn_at is None
+
+
+class ResearchRequest(IdMixin, Base):
+    """A researcher's request for a de-identified data set from one or more clinics."""
+
+    __tablename__ = "research_requests"
+
+    title: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(Text)
+    researcher_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    cohort: Mapped[dict[str, Any]] = mapped_column(JSON)
+    variables: Mapped[list[str]] = mapped_column(JSON)
+    k: Mapped[int]
+    l_diversity: Mapped[int]
+    suppression_limit: Mapped[float] = mapped_column(Float)
+    status: Mapped[ResearchStatus] = mapped_column(
+        Enum(ResearchStatus, native_enum=False, length=12), default=ResearchStatus.pending
+    )
+    pseudonym_secret_hex: Mapped[str] = mapped_column(String(64))
+    """The project's HMAC key for pseudonyms and date shifts. Not sealed: the same database
+    holds the names it would protect, so sealing it would only hide what is beside it."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    approvals: Mapped[list[ResearchApproval]] = relationship(
+        back_populates="request", order_by="ResearchApproval.clinic_id"
+    )
+
+
+class ResearchApproval(IdMixin, Base):
+    """The decision of one contributing clinic's data steward on a request."""
+
+    __tablename__ = "research_approvals"
+    __table_args__ = (
+        Index("uq_research_approvals_request_clinic", "request_id", "clinic_id", unique=True),
+    )
+
+    request_id: Mapped[str] = mapped_column(ForeignKey("research_requests.id"))
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("org_units.id"), index=True)
+    decision: Mapped[ApprovalDecision] = mapped_column(
+        Enum(ApprovalDecision, native_enum=False, length=12), default=ApprovalDecision.pending
+    )
+    steward_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+
+    request: Mapped[ResearchRequest] = relationship(back_populates="approvals")
+
+
+class ResearchExport(IdMixin, Base):
+    """One release of a request's data set, with the privacy figures measured before it."""
+
+    __tablename__ = "research_exports"
+
+    request_id: Mapped[str] = mapped_column(ForeignKey("research_requests.id"), index=True)
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    record_count: Mapped[int]
+    suppressed_count: Mapped[int]
+    k_achieved: Mapped[int]
+    l_achieved: Mapped[int | None] = mapped_column(default=None)
+    risk_before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    risk_after: Mapped[dict[str, Any]] = mapped_column(JSON)
+    levels: Mapped[dict[str, int]] = mapped_column(JSON)
+
+    request: Mapped[ResearchRequest] = relationship()
+    files: Mapped[list[ResearchExportFile]] = relationship(order_by="ResearchExportFile.name")
+
+
+class ExportedPatient(Base):
+    """A patient whose de-identified record an export held (suppressed records are not)."""
+
+    __tablename__ = "exported_patients"
+
+    export_id: Mapped[str] = mapped_column(ForeignKey("research_exports.id"), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True, index=True)
+
+
+class ResearchExportFile(Base):
+    """One file of an export (data, dictionary, provenance), kept as released."""
+
+    __tablename__ = "research_export_files"
+
+    export_id: Mapped[str] = mapped_column(ForeignKey("research_exports.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(80))
+    content: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,202 @@
+"""Request and response shapes of data sharing: consents, research requests, exports."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
+
+from exoshare.patients.schemas import Diagnosis, Sex
+
+
+class ConsentPurpose(enum.StrEnum):
+    """What a patient's data may be used for; each purpose has its own decision."""
+
+    care = "care"
+    """Care at the treating clinic."""
+    remote_care = "remote_care"
+    """Remote care by a named partner clinic (its therapists follow and adjust sessions)."""
+    research = "research"
+    """De-identified research data sets."""
+    ai_training = "ai_training"
+    """Training models across clinics; the data stays in the clinic (federated)."""
+    partner_sharing = "partner_sharing"
+    """Sharing with a named partner organisation."""
+
+
+PURPOSES_WITH_CLINIC = frozenset({ConsentPurpose.remote_care})
+PURPOSES_WITH_PARTNER = frozenset({ConsentPurpose.partner_sharing})
+
+
+class ConsentDecision(enum.StrEnum):
+    """FHIR Consent.provision.type."""
+
+    permit = "permit"
+    deny = "deny"
+
+
+class ConsentState(enum.StrEnum):
+    """Where a purpose stands for a patient now."""
+
+    granted = "granted"
+    refused = "refused"
+    withdrawn = "withdrawn"
+    not_asked = "not_asked"
+
+
+CONSENT_TEXT_VERSION = "2026-12-v1"
+"""Version of the plain-words consent texts the pages show (web/templates/sharing/)."""
+
+
+class ConsentCreate(BaseModel):
+    purpose: ConsentPurpose
+    decision: ConsentDecision
+    partner_clinic_id: str | None = Field(
+        default=None, description="The partner clinic, for remote_care"
+    )
+    partner_id: str | None = Field(
+        default=None, description="The partner organisation, for partner_sharing"
+    )
+    text_version: str = Field(default=CONSENT_TEXT_VERSION, min_length=1, max_length=40)
+    language: str = Field(default="en", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+
+
+class ConsentWithdraw(BaseModel):
+    reason: str = Field(default="", max_length=500)
+
+
+class ConsentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    patient_id: str
+    purpose: ConsentPurpose
+    decision: ConsentDecision
+    partner_clinic_id: str | None
+    partner_id: str | None
+    text_version: str
+    language: str
+    decided_at: datetime
+    recorded_by_id: str | None
+    withdrawn_at: datetime | None
+    withdrawal_reason: str | None
+    in_force: bool
+
+
+class ExportInclusionOut(BaseModel):
+    """An earlier export that held the patient's de-identified record."""
+
+    export_id: str
+    request_id: str
+    title: str
+    created_at: datetime
+
+
+# ------------------------------------------------------------------------------- research
+
+
+class ResearchStatus(enum.StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class ApprovalDecision(enum.StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class Cohort(BaseModel):
+    """Which patients a data set is drawn from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clinic_ids: list[str] = Field(min_length=1, max_length=200)
+    diagnoses: list[Diagnosis] = Field(default_factory=list)
+    sexes: list[Sex] = Field(default_factory=list)
+    min_age_years: int | None = Field(default=None, ge=0, le=120)
+    max_age_years: int | None = Field(default=None, ge=0, le=120)
+
+
+class ResearchRequestCreate(BaseModel):
+    title: str = Field(min_length=3, max_length=200)
+    purpose: str = Field(min_length=10, max_length=2000)
+    cohort: Cohort
+    variables: list[str] = Field(min_length=1, max_length=40)
+    k: int = Field(default=5, ge=2, le=100)
+    l_diversity: int = Field(default=2, ge=1, le=10)
+    suppression_limit: FiniteFloat = Field(default=0.05, ge=0.0, le=0.5)
+
+
+class ResearchDecision(BaseModel):
+    clinic_id: str
+    decision: ApprovalDecision
+    note: str = Field(default="", max_length=1000)
+
+
+class ApprovalOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    clinic_id: str
+    decision: ApprovalDecision
+    steward_id: str | None
+    decided_at: datetime | None
+    note: str | None
+
+
+class ResearchRequestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    title: str
+    purpose: str
+    researcher_id: str | None
+    cohort: dict[str, Any]
+    variables: list[str]
+    k: int
+    l_diversity: int
+    suppression_limit: float
+    status: ResearchStatus
+    created_at: datetime
+    approvals: list[ApprovalOut]
+
+
+class RiskFiguresOut(BaseModel):
+    highest: float
+    average: float
+    records_at_risk: float
+
+
+class RiskOut(BaseModel):
+    prosecutor: RiskFiguresOut
+    journalist: RiskFiguresOut
+    marketer: float
+    threshold: float
+    classes: int
+    records: int
+
+
+class ExportOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    request_id: str
+    created_at: datetime
+    record_count: int
+    suppressed_count: int
+    k_achieved: int
+    l_achieved: int | None
+    risk_before: RiskOut
+    risk_after: RiskOut
+    levels: dict[str, int]
+    files: list[str]
+
+
+class VariableOut(BaseModel):
+    name: str
+    description: str
+    unit: str | None
+    role: str
