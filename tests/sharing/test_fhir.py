@@ -17,6 +17,8 @@ from exoshare.db import make_engine, make_sessionmaker, session_scope
 from exoshare.devices import service as devices
 from exoshare.network import service as network
 from exoshare.network.schemas import OrgUnitKind
+from exoshare.outcomes.instruments import InstrumentCode
+from exoshare.outcomes.measures import record_measurement
 from exoshare.patients import service as patients
 from exoshare.sharing import fhir_service
 from exoshare.sharing.consent import consents_of
@@ -62,6 +64,11 @@ def world(session_factory: sessionmaker[Session]) -> World:
                 recording.id,
                 {"guidance_force_pct": 40.0},
             )
+        # A six-minute walk on the day of the June session (an outcome measure with LOINC).
+        record_measurement(
+            s, SYSTEM_SEEDING, carlos.id, InstrumentCode.six_mwt, {"distance_m": 320.0},
+            JUNE_1.date(),
+        )  # fmt: skip
     return world
 
 
@@ -85,19 +92,25 @@ def test_everything_bundle_validates_and_searches_filter_by_date(
     assert response.headers["content-type"] == "application/fhir+json"
     kinds = sorted(r["resourceType"] for r in _resources(response.json()))
     # Patient, Condition, Organization, Practitioner, Device, 2 Encounters, height + weight,
-    # 2 sessions x 3 gait parameters (no symmetry recorded), 1 Consent.
+    # 2 sessions x 3 gait parameters (no symmetry recorded), a 6-minute walk, 1 Consent.
     assert kinds == sorted(
         ["Patient", "Condition", "Organization", "Practitioner", "Device", "Consent"]
         + ["Encounter"] * 2
-        + ["Observation"] * 8
+        + ["Observation"] * 9
     )
     speed = client.get(
         f"/fhir/R4/Observation?patient=Patient/{carlos}&date=ge2026-05-15&date=le2026-06-30",
         headers=headers,
     )
     june = _resources(speed.json())
-    assert speed.json()["total"] == 3
+    assert speed.json()["total"] == 4
     gait = {o["code"]["coding"][0]["code"]: o["valueQuantity"] for o in june}
+    assert gait["64098-7"] == {
+        "value": 320.0,
+        "unit": "m",
+        "system": "http://unitsofmeasure.org",
+        "code": "m",
+    }
     assert gait["gait-speed"] == {
         "value": 0.61,
         "unit": "m/s",

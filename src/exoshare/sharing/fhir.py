@@ -286,6 +286,41 @@ def gait_observations(recording: TelemetrySession) -> list[dict[str, Any]]:
     return out
 
 
+OUTCOME_SYSTEM = f"{EXOSHARE}/CodeSystem/outcome-measure"
+UCUM_OF_UNIT = {"m/s": "m/s", "m": "m", "s": "s"}
+"""Outcome-measure units in UCUM; scores (Berg points, FAC levels, ...) are ``{score}``."""
+
+
+def outcome_observation(
+    observation_id: str,
+    patient_id: str,
+    measure: str,
+    label: str,
+    unit: str,
+    loinc: str | None,
+    value: float,
+    measured_on: date,
+) -> dict[str, Any]:
+    """An outcome measure (10-metre walk, Berg, FAC, ...): its LOINC code where one was
+    verified (outcomes.instruments), exoshare's own code otherwise; UCUM units."""
+    coding = (
+        {"system": LOINC, "code": loinc, "display": label}
+        if loinc
+        else {"system": OUTCOME_SYSTEM, "code": measure, "display": label}
+    )
+    ucum = UCUM_OF_UNIT.get(unit, "{score}")
+    return _quantity_observation(
+        observation_id,
+        patient_id,
+        coding,
+        "survey" if ucum == "{score}" else "exam",
+        value,
+        ucum,
+        unit or "score",
+        measured_on,
+    )
+
+
 def device(
     unit_id: str, serial_number: str, model_name: str, maker: str, owner_id: str
 ) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal
 from exoshare.errors import FhirResourceInvalid, NotFound
 from exoshare.network import service as network_service
+from exoshare.outcomes import measures as outcome_measures
+from exoshare.outcomes.instruments import MEASURES
 from exoshare.patients import service as patients_service
 from exoshare.patients.schemas import Diagnosis, Sex
 from exoshare.sharing import consent as consent_service
@@ -39,6 +41,32 @@ def patient_resource(session: Session, principal: Principal, patient_id: str) ->
     return fhir.patient(record)
 
 
+def _outcome_observations(
+    session: Session, principal: Principal, patient_id: str
+) -> list[tuple[date, dict[str, Any]]]:
+    """The patient's outcome measures (scoped and audited by outcomes), with their day."""
+    _, rows = outcome_measures.measurements_of(session, principal, patient_id)
+    out = []
+    for found in outcome_measures.observations(rows):
+        spec = MEASURES[found.measure]
+        out.append(
+            (
+                found.measured_on,
+                fhir.outcome_observation(
+                    f"{found.source_id}-{found.measure.value}".replace("_", "-"),
+                    patient_id,
+                    found.measure.value,
+                    spec.label,
+                    spec.unit,
+                    spec.loinc,
+                    found.value,
+                    found.measured_on,
+                ),
+            )
+        )
+    return out
+
+
 def observations(
     session: Session,
     principal: Principal,
@@ -52,6 +80,9 @@ def observations(
     for recording in telemetry_reads.analysed_recordings(session, record.id):
         if _within(recording.started_at, start, end):
             out += fhir.gait_observations(recording)
+    for day, observation in _outcome_observations(session, principal, record.id):
+        if (start is None or day >= start) and (end is None or day <= end):
+            out.append(observation)
     return out
 
 
@@ -97,6 +128,7 @@ def everything(session: Session, principal: Principal, patient_id: str) -> dict[
     resources += fhir.body_measures(record)
     for recording in telemetry_reads.analysed_recordings(session, record.id):
         resources += fhir.gait_observations(recording)
+    resources += [o for _, o in _outcome_observations(session, principal, record.id)]
     resources += [fhir.consent(c) for c in rows]
     audit.record(session, principal, "export", "fhir_bundle", record.id, patient_id=record.id)
     return fhir.bundle(resources)
