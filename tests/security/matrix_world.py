@@ -488,6 +488,8 @@ GIF = bytes.fromhex(
     "4749463839610100010080000000000000ffffff21f90401000000002c00000000010001000002024401003b"
 )
 """A 1x1 transparent GIF."""
+
+
 def _add_sharing(matrix: MatrixWorld, factory: sessionmaker[Session]) -> None:
     """Research consents, and a released data set on each side: Madrid's asked by the callers'
     researcher, Barcelona's and Nairobi's by another researcher."""
