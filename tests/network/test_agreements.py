@@ -13,6 +13,8 @@ from exoshare.auth.models import AuditEvent, RoleGrant
 from exoshare.auth.scope import SYSTEM_CLI
 from exoshare.db import session_scope
 from exoshare.network import agreements
+from exoshare.sharing import consent
+from exoshare.sharing.schemas import ConsentCreate, ConsentDecision, ConsentPurpose
 from tests.world import World, build_world, token
 
 
@@ -43,6 +45,18 @@ def test_an_active_agreement_gives_remote_cover_and_its_end_takes_it_away(
     operator = token(client, world, "operator")
     therapist = token(client, world, "therapist_madrid")
     nairobi_patient = f"/api/v1/patients/{world.ids['patient_amani']}"
+    # Amani agrees to remote care by Madrid: the agreement is the other half of the cover.
+    with session_scope(session_factory) as s:
+        consent.record_consent(
+            s,
+            SYSTEM_CLI,
+            world.ids["patient_amani"],
+            ConsentCreate(
+                purpose=ConsentPurpose.remote_care,
+                decision=ConsentDecision.permit,
+                partner_clinic_id=world.ids["madrid"],
+            ),
+        )
     assert client.get(nairobi_patient, headers=therapist).status_code == 404
 
     draft = _cover(client, world)
