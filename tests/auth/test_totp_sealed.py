@@ -157,7 +157,7 @@ def test_migration_0010_seals_on_upgrade_and_opens_on_downgrade(
             assert connection.scalar(select_secret, {"u": user_id}) == code.secret
             heads = set(connection.scalars(text("SELECT version_num FROM alembic_version")))
         assert heads == {"0005", "0007"}
-        command.upgrade(config, "heads")
+        command.upgrade(config, "0010")
         with engine.connect() as connection:
             sealed = connection.scalar(select_secret, {"u": user_id})
             heads = set(connection.scalars(text("SELECT version_num FROM alembic_version")))

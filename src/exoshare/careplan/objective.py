@@ -11,7 +11,9 @@ def objective_from_summary(point: ProgressPoint | None, gettext: Callable[[str],
     """One line per measured quantity of the session's analysed recording (empty without one).
 
     >>> from datetime import datetime
-    >>> p = ProgressPoint("t", datetime(2026, 1, 5), 1500.0, 82.4, 6.2, 8.1, 48.6, 312.0, 60.0, 410)
+    >>> p = ProgressPoint(
+    ...     "t", datetime(2026, 1, 5), 1500.0, 82.4, 6.2, 8.1, 48.6, 0.21, 312.0, 60.0, 410
+    ... )
     >>> print(objective_from_summary(p, lambda s: s))
     Device-measured (gait analysis of this session):
     - duration 25 min, 410 steps, 312 m walked

@@ -9,9 +9,15 @@ independent. No Python library computes ARX's risk models, hence :func:`risk`.
 
 Example, ARX's seven-row fixture (age, gender, ZIP code)::
 
-    >>> table = anonymise(rows, HIERARCHIES, PrivacyModel(k=2, suppression_limit=0.0))
-    >>> risk(table.released, list(HIERARCHIES)).prosecutor.average
-    0.42857142857142855
+    >>> rows = pd.DataFrame({"age": [34, 45, 66, 70, 34, 70, 45],
+    ...     "gender": ["male", "female", "male", "female", "female", "male", "male"],
+    ...     "zipcode": ["81667", "81675", "81925", "81931", "81931", "81931", "81931"]})
+    >>> hierarchies = {"age": Hierarchy.of(lambda a: "<50" if a < 50 else ">=50"),
+    ...     "gender": Hierarchy.of(),
+    ...     "zipcode": Hierarchy.of(*(prefix_mask(keep) for keep in (4, 3, 2, 1)))}
+    >>> table = anonymise(rows, hierarchies, PrivacyModel(k=2, suppression_limit=0.0))
+    >>> round(risk(table.released, list(hierarchies)).prosecutor.average, 6)
+    0.428571
 """
 
 from __future__ import annotations

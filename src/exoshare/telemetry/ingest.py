@@ -102,8 +102,9 @@ class CredentialCache:
     revocation elsewhere (another process) is honoured within ``ttl_s``.
     """
 
-    def __init__(self, ttl_s: float = 5.0) -> None:
+    def __init__(self, ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_s = ttl_s
+        self.clock = clock
         self._entries: dict[str, tuple[tuple[str, str], float]] = {}
         self._epoch = credentials.revocation_epoch()
         self._lock = threading.Lock()
@@ -112,7 +113,7 @@ class CredentialCache:
 
     def get(self, digest: str) -> tuple[str, str] | None:
         """(device unit id, serial) of a verified credential, or None."""
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             epoch = credentials.revocation_epoch()
             if epoch != self._epoch:
@@ -129,7 +130,7 @@ class CredentialCache:
         with self._lock:
             # Verified before a revocation that has happened since: do not keep it.
             if epoch == credentials.revocation_epoch() and self.ttl_s > 0:
-                self._entries[digest] = (unit, time.monotonic() + self.ttl_s)
+                self._entries[digest] = (unit, self.clock() + self.ttl_s)
 
     def clear(self) -> None:
         with self._lock:
