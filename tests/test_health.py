@@ -20,6 +20,7 @@ def test_health_says_what_is_up_without_a_login(client: TestClient) -> None:
         "version": "?",
         "database": "ok",
         "mqtt_ingest": "off",
+        "mqtt_messages": 0,
     }
 
 

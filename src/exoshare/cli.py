@@ -421,6 +421,14 @@ def serve(
     # The server ingests MQTT telemetry (embedded broker unless EXOSHARE_MQTT_URL is set).
     os.environ.setdefault("EXOSHARE_MQTT_INGEST", "true")
     settings = get_settings()
+    if workers > 1 and settings.mqtt_ingest and not settings.mqtt_url:
+        # Each worker would start its own embedded broker on its own port: devices would reach
+        # one of them and the other workers' browsers would never see them.
+        raise _fail(
+            f"--workers {workers} needs an external MQTT broker: the embedded broker serves "
+            "one process. Set EXOSHARE_MQTT_URL (Mosquitto 2 or EMQX, see docs/scaling.md) "
+            "and EXOSHARE_LIVE_RELAY_URL (Redis), or run with --workers 1"
+        )
     if not at_head(settings.resolved_database_url()):
         raise _fail("the database is not at the newest migration; run `exoshare db upgrade`")
     uvicorn.run(

@@ -43,6 +43,18 @@ class Settings(BaseSettings):
         description="Run the MQTT ingestion worker (and the embedded broker when mqtt_url is "
         "unset) inside the web process; `exoshare serve` and `exoshare demo` turn it on.",
     )
+    mqtt_share_group: str = Field(
+        default="exoshare-ingest",
+        description="MQTT v5 shared-subscription group of the ingestion workers on an external "
+        "broker (mqtt_url): every device message goes to one worker of the group, so each is "
+        "stored once however many server processes and machines run.",
+    )
+    live_relay_url: str | None = Field(
+        default=None,
+        description="Redis URL (redis://127.0.0.1:6379/0) through which several server "
+        "processes show each other what they ingest: a browser on any process sees every "
+        "session and every device answer. Unset: one process, live views in-process.",
+    )
     mqtt_embedded_port: int = Field(
         default=1883, description="Port of the embedded broker (the next free one is used)."
     )

@@ -29,6 +29,9 @@ class HealthOut(BaseModel):
     version: str
     database: Literal["ok", "unreachable"]
     mqtt_ingest: Literal["off", "subscribed", "connecting"]
+    mqtt_messages: int
+    """Device messages this process's ingestion worker received since it started: with several
+    processes in one shared subscription, how the broker spreads the devices' messages."""
 
 
 @router.get("/health", responses={503: {"model": HealthOut, "description": "Something is down"}})
@@ -53,6 +56,7 @@ def health(request: Request, response: Response) -> HealthOut:
         version=__version__,
         database=database,
         mqtt_ingest=mqtt,
+        mqtt_messages=worker.received if worker is not None else 0,
     )
 
 

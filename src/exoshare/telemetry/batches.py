@@ -198,6 +198,10 @@ def _store(
             samples: dict[str, int] = dict.fromkeys(added, 0)
             for index_row in rows:
                 samples[index_row["session_id"]] += index_row["n_samples"]
+            # One order for every writer (by session, then seq; sessions' counts by id): two
+            # processes storing batches of the same sessions then wait for each other instead
+            # of deadlocking.
+            rows.sort(key=lambda r: (r["session_id"], r["seq"]))
             try:
                 with session.begin_nested():
                     session.execute(insert(cast(Table, TelemetryBatch.__table__)), rows)
@@ -209,8 +213,8 @@ def _store(
                             n_samples=sessions.c.n_samples + bindparam("ns"),
                         ),
                         [
-                            {"sid": sid, "nb": len(new), "ns": samples[sid]}
-                            for sid, new in added.items()
+                            {"sid": sid, "nb": len(added[sid]), "ns": samples[sid]}
+                            for sid in sorted(added)
                         ],
                     )
             except IntegrityError:

@@ -86,7 +86,22 @@ def server_may_publish(name: str) -> bool:
 
 
 def server_may_subscribe(topic_filter: str) -> bool:
-    """Anything under the protocol root (the worker subscribes ``exoshare/v1/+/+/+``)."""
+    """Anything under the protocol root (the worker subscribes ``exoshare/v1/+/+/+``), also as
+    a member of a shared-subscription group (``$share/<group>/exoshare/v1/+/+/+``).
+
+    Mosquitto checks a shared subscription against the filter after ``$share/<group>/``, so
+    its ACL line ``topic read exoshare/v1/#`` allows both already.
+
+    >>> server_may_subscribe("$share/exoshare-ingest/exoshare/v1/+/+/+")
+    True
+    >>> server_may_subscribe("$share/exoshare-ingest/$SYS/#")
+    False
+    """
+    if topic_filter.startswith("$share/"):
+        parts = topic_filter.split("/", 2)
+        if len(parts) < 3 or not parts[1] or any(c in parts[1] for c in "+#"):
+            return False
+        topic_filter = parts[2]
     return topic_filter.startswith(SERVER_SUBSCRIPTION_PREFIX)
 
 

@@ -16,6 +16,13 @@ and has it stored in one transaction (``handle_many``: in ``exoshare serve`` an
 :class:`~exoshare.telemetry.ingest_process.IngestProcess`, a child process) from a thread. The
 receipts go out after the commit: from the storage process itself in ``exoshare serve``
 (``answers_devices``), otherwise published here, all at once, while the next group is stored.
+
+Several servers on one external broker subscribe as one MQTT v5 shared-subscription group
+(``$share/<group>/exoshare/v1/+/+/+``): the broker hands each device message to one member of
+the group, so a message is stored once, not once per process, and a second process adds
+capacity. Mosquitto picks the member per message (round robin), so one session's messages are
+stored by several processes; every write on the path is idempotent under that concurrency
+(:mod:`exoshare.telemetry.sessions`, :mod:`exoshare.telemetry.batches`).
 """
 
 from __future__ import annotations
@@ -164,6 +171,7 @@ class MqttIngestWorker:
         reconnect_s: float = 2.0,
         max_group: int = 1000,
         linger_s: float = 0.25,
+        share_group: str | None = None,
     ) -> None:
         # A group costs a transaction, a Parquet file and its fsync whatever its size, and each
         # device gets one receipts message per group: 250 ms groups answer a device streaming
@@ -177,7 +185,9 @@ class MqttIngestWorker:
         self.reconnect_s = reconnect_s
         self.max_group = max_group
         self.linger_s = linger_s
+        self.share_group = share_group
         self.subscribed = asyncio.Event()
+        self.received = 0
         self.handled = 0
         self.groups = 0
         self._receipt_tasks: set[asyncio.Task[None]] = set()
@@ -202,17 +212,33 @@ class MqttIngestWorker:
                 log.warning("MQTT worker lost %s (%s); retrying", self.broker.url, exc)
                 await asyncio.sleep(self.reconnect_s)
 
+    @property
+    def subscription(self) -> str:
+        """The topic filter: shared by the group's members when there is a group."""
+        if self.share_group is None:
+            return SUBSCRIPTION
+        return f"$share/{self.share_group}/{SUBSCRIPTION}"
+
+    def _client(self) -> aiomqtt.Client:
+        if self.share_group is None:
+            return self.broker.client(self.client_id, clean_session=True)
+        # Shared subscriptions are an MQTT v5 feature (EMQX refuses them to a 3.1.1 client).
+        return self.broker.client(
+            self.client_id, protocol=aiomqtt.ProtocolVersion.V5, clean_start=True
+        )
+
     async def _session(self) -> None:
-        client = self.broker.client(self.client_id, clean_session=True)
+        client = self._client()
         queue: asyncio.Queue[tuple[str, str, str, bytes, Any]] = asyncio.Queue()
         async with client:
-            await client.subscribe(SUBSCRIPTION, qos=0)  # why QoS 0: the module docstring
+            await client.subscribe(self.subscription, qos=0)  # why QoS 0: the module docstring
             self.subscribed.set()
             processor = asyncio.create_task(self._process(client, queue))
             try:
                 async for message in client.messages:
                     item = _inbound(str(message.topic), message.payload)
                     if item is not None:
+                        self.received += 1
                         queue.put_nowait(self._tapped(item))
                     if processor.done():
                         break

@@ -77,7 +77,9 @@ async def telemetry_lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime_of(app).telemetry.broker = address
         storage = IngestProcess(settings, ingestor(app), address)
         await asyncio.to_thread(storage.start)
-        worker = MqttIngestWorker(storage, address)
+        # On an external broker several servers may ingest: they share the subscription.
+        group = settings.mqtt_share_group if settings.mqtt_url else None
+        worker = MqttIngestWorker(storage, address, share_group=group or None)
         runtime_of(app).telemetry.worker = worker
         task = asyncio.create_task(worker.run(), name="exoshare-mqtt-ingest")
         log.info("MQTT ingestion from %s", address.url)

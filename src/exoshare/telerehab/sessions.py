@@ -442,8 +442,16 @@ def attach_telemetry(session: Session, telemetry_session_id: str) -> TherapySess
             TherapySession.telemetry_session_id.is_(None),
             TherapySession.status.in_([*ACTIVE, S.planned]),
         )
-        .order_by(TherapySession.created_at)
+        .order_by(TherapySession.created_at, TherapySession.id)
+        # Several server processes may hear of one recording at once: the first to lock the
+        # unit's sessions links one; the others wait, then find it linked (below).
+        .with_for_update()
     ).all()
+    linked = session.scalar(
+        select(TherapySession).where(TherapySession.telemetry_session_id == recording.id)
+    )
+    if linked is not None:
+        return linked
     # An already started session wins over a merely planned one.
     record = next((c for c in candidates if c.status in ACTIVE), None) or next(
         iter(candidates), None
