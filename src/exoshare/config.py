@@ -55,6 +55,10 @@ class Settings(BaseSettings):
         "processes show each other what they ingest: a browser on any process sees every "
         "session and every device answer. Unset: one process, live views in-process.",
     )
+    live_relay_channel: str = Field(
+        default="exoshare-live",
+        description="The Redis pub/sub channel of the live relay: one per installation.",
+    )
     mqtt_embedded_port: int = Field(
         default=1883, description="Port of the embedded broker (the next free one is used)."
     )

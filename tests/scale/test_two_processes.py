@@ -4,26 +4,42 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import aiomqtt
+import httpx
 import pytest
+import websockets
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.db import make_engine, make_sessionmaker, session_scope
 from exoshare.devices.models import DeviceUnit
 from exoshare.telemetry.models import TelemetryBatch, TelemetrySession
-from exoshare.telemetry.protocol import decode_receipts, encode, topic
+from exoshare.telemetry.protocol import (
+    CommandAck,
+    SampleBatch,
+    SessionAnnounce,
+    decode,
+    decode_receipts,
+    encode,
+    topic,
+)
+from exoshare.telerehab.models import TherapySession
 from tests.conftest import fresh_database
 from tests.scale.servers import BROKER_HOST, BROKER_PORT, Server, require_services, servers
-from tests.telemetry.helpers import ORG, Env, announce, batch, make_env
+from tests.telemetry.helpers import FS_HZ, ORG, Env, announce, batch, make_env, walking
+from tests.telerehab.helpers import approve_in_eu, certify
+from tests.world import PASSWORD
 
 N_BATCHES = 40
 SAMPLES_PER_BATCH = 10
+N_LIVE = 20
+MAX_TRIES = 8
 
 
 @dataclass
@@ -44,6 +60,9 @@ def deployment(
         engine = make_engine(url)
         factory = make_sessionmaker(engine)
         env = make_env(factory, directory)
+        # Maria may run Carlos on the Madrid unit (the live test): CE mark, certificate.
+        approve_in_eu(factory, env.world.ids["model"])
+        certify(factory, env.world, "therapist_madrid")
         # A serial of this run alone: other tests may use the shared broker at the same time.
         serial = f"SX2-{uuid.uuid4().hex[:8].upper()}"
         with session_scope(factory) as s:
@@ -138,3 +157,156 @@ def test_each_device_message_is_stored_once_by_one_of_two_processes(
         log = server.log.read_text()
         assert "Traceback" not in log, log
         assert "IntegrityError" not in log and "UniqueViolation" not in log, log
+
+
+# ------------------------------------------------------------------------ live views
+
+
+def _frames(text: str) -> list[dict[str, object]]:
+    """The frames of one WebSocket message (a frame, or an array of coalesced frames)."""
+    parsed = json.loads(text)
+    return parsed if isinstance(parsed, list) else [parsed]
+
+
+async def _live_scenario(deployment: Deployment) -> dict[str, object]:
+    """Maria plans and starts a session on A and watches it on B; the device streams through
+    the shared subscription; then she changes a setting through A until the device's answer
+    was ingested by B. Returns what the browser on B saw and how the changes ended."""
+    env, serial = deployment.env, deployment.serial
+    a, b = deployment.servers
+    world = env.world
+    async with httpx.AsyncClient(timeout=60) as http:
+        login = await http.post(
+            f"{a.url}/api/v1/auth/token",
+            json={"email": world.emails["therapist_madrid"], "password": PASSWORD},
+        )
+        assert login.status_code == 201, login.text
+        auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        planned = await http.post(
+            f"{a.url}/api/v1/telerehab/sessions",
+            json={"patient_id": env.patient_id, "device_unit_id": world.ids["unit_madrid"]},
+            headers=auth,
+        )
+        assert planned.status_code == 201, planned.text
+        therapy_id = planned.json()["id"]
+        started = await http.post(
+            f"{a.url}/api/v1/telerehab/sessions/{therapy_id}/start", headers=auth
+        )
+        assert started.status_code == 200, started.text
+
+        seen: list[dict[str, object]] = []
+        live_url = (
+            b.url.replace("http://", "ws://") + f"/api/v1/telerehab/sessions/{therapy_id}/live"
+        )
+        async with (
+            websockets.connect(live_url, additional_headers=auth) as browser,
+            aiomqtt.Client(
+                BROKER_HOST, BROKER_PORT, identifier=f"dev-{uuid.uuid4().hex[:8]}"
+            ) as device,
+        ):
+
+            async def watch() -> None:
+                async for text in browser:
+                    seen.extend(_frames(str(text)))
+
+            watching = asyncio.create_task(watch())
+            await device.subscribe(topic(ORG, serial, "commands"), qos=1)
+            start_s = time.time()
+            hello = SessionAnnounce(
+                "live-1",
+                serial,
+                env.patient_id,
+                start_s,
+                FS_HZ,
+                {"knee_angle_left_deg": "deg", "knee_angle_right_deg": "deg"},
+                settings={"guidance_force_pct": 50.0},
+            )
+            await device.publish(topic(ORG, serial, "session"), _wire(env, hello, serial), qos=1)
+            # B follows the session once it hears (from whichever process stored the
+            # announce) that the recording belongs to it: it tells its viewers "live".
+            async with asyncio.timeout(30):
+                while not any(f.get("status") == "live" for f in seen):
+                    await asyncio.sleep(0.05)
+            for seq in range(N_LIVE):
+                values = walking(SAMPLES_PER_BATCH, seq * SAMPLES_PER_BATCH)
+                sample = SampleBatch(
+                    "live-1",
+                    seq,
+                    start_s + seq * SAMPLES_PER_BATCH / FS_HZ,
+                    SAMPLES_PER_BATCH,
+                    {k: values[k] for k in ("knee_angle_left_deg", "knee_angle_right_deg")},
+                )
+                await device.publish(
+                    topic(ORG, serial, "samples"), _wire(env, sample, serial), qos=1
+                )
+            async with asyncio.timeout(30):
+                while {f.get("seq") for f in seen if f.get("type") == "batch"} < set(range(N_LIVE)):
+                    await asyncio.sleep(0.05)
+
+            async def answer() -> None:
+                async for message in device.messages:
+                    command = decode(bytes(message.payload))  # type: ignore[arg-type]
+                    ack = CommandAck(
+                        command["command_id"], "applied", time.time(), session_id="live-1"
+                    )
+                    await device.publish(topic(ORG, serial, "acks"), _wire(env, ack, serial), qos=1)
+
+            answering = asyncio.create_task(answer())
+            changes: list[tuple[float, str, bool, bool]] = []
+            value = 50.0
+            try:
+                # The broker hands the answer to A or B; try until B got one (each try is a
+                # real change through A, so each must be applied whoever got its answer).
+                for _ in range(MAX_TRIES):
+                    value += 5.0
+                    before = [int(_health(s)["mqtt_messages"]) for s in (a, b)]  # type: ignore[call-overload]
+                    reply = await http.post(
+                        f"{a.url}/api/v1/telerehab/sessions/{therapy_id}/settings",
+                        json={"setting": "guidance_force_pct", "value": value},
+                        headers=auth,
+                    )
+                    assert reply.status_code == 200, reply.text
+                    after = [int(_health(s)["mqtt_messages"]) for s in (a, b)]  # type: ignore[call-overload]
+                    at_b = after[1] > before[1] and after[0] == before[0]
+                    changes.append(
+                        (value, reply.json()["status"], bool(reply.json()["late_ack"]), at_b)
+                    )
+                    if at_b:
+                        break
+                async with asyncio.timeout(10):
+                    while not any(
+                        f.get("type") == "setting"
+                        and dict(f["change"]).get("value") == value  # type: ignore[call-overload]
+                        and dict(f["change"]).get("status") == "applied"  # type: ignore[call-overload]
+                        for f in seen
+                    ):
+                        await asyncio.sleep(0.05)
+            finally:
+                answering.cancel()
+                watching.cancel()
+                await asyncio.gather(answering, watching, return_exceptions=True)
+    return {"seen": seen, "changes": changes}
+
+
+def test_a_browser_on_one_process_sees_what_the_other_ingested_and_decided(
+    deployment: Deployment,
+) -> None:
+    before = [int(_health(s)["mqtt_messages"]) for s in deployment.servers]  # type: ignore[call-overload]
+    outcome = asyncio.run(_live_scenario(deployment))
+    seen: list[dict[str, object]] = outcome["seen"]  # type: ignore[assignment]
+    changes: list[tuple[float, str, bool, bool]] = outcome["changes"]  # type: ignore[assignment]
+    after = [int(_health(s)["mqtt_messages"]) for s in deployment.servers]  # type: ignore[call-overload]
+    # A ingested part of the stream, and B's browser still got every batch, each once.
+    assert after[0] > before[0]
+    shown = sorted(int(f["seq"]) for f in seen if f.get("type") == "batch")  # type: ignore[call-overload]
+    assert shown == list(range(N_LIVE))
+    # Every change through A was applied, none late, and one's answer was ingested by B.
+    assert [(status, late) for _, status, late, _ in changes] == [("applied", False)] * len(changes)
+    assert changes[-1][3], changes
+    with session_scope(deployment.factory) as s:
+        current = s.scalar(
+            select(TherapySession.current_settings).where(
+                TherapySession.device_unit_id == deployment.env.world.ids["unit_madrid"]
+            )
+        )
+    assert current == {"guidance_force_pct": changes[-1][0]}

@@ -191,10 +191,20 @@ async def change_setting(
     return await asyncio.to_thread(finish)
 
 
-def record_late_ack(factory: sessionmaker[Session], ack: CommandAck) -> SettingChange | None:
-    """An ack nobody waits for any more (after a timeout or a server restart)."""
+def record_late_ack(
+    factory: sessionmaker[Session], ack: CommandAck, waited_for_elsewhere: bool = False
+) -> SettingChange | None:
+    """An ack nobody waits for any more (after a timeout or a server restart).
+
+    ``waited_for_elsewhere``: another server process may be waiting for it (several processes
+    behind one live relay): a change still ``sent`` is that process's to record, so only an
+    ack after the timeout is recorded here."""
     status = ChangeStatus.applied if ack.status == "applied" else ChangeStatus.rejected
     with session_scope(factory) as session:
+        if waited_for_elsewhere:
+            change = settings.change_by_command(session, ack.command_id)
+            if change is None or change.status is ChangeStatus.sent:
+                return None
         return settings.record_command_outcome(
             session, ack.command_id, status, ack.reason, late=True
         )

@@ -4,6 +4,11 @@
 links announced recordings to therapy sessions, feeds the live hub, keeps raised alerts in the
 database and hands device acks to waiting setting changes. After a restart it follows the
 running sessions again from the database, so the devices' resent batches find their session.
+
+Behind a live relay (several processes, :mod:`exoshare.telerehab.relay`), every process feeds its
+hub with what any process ingested; what a process decides (a setting change, a status, an alert
+kept or acknowledged) reaches the other processes' viewers as a frame, and database writes that
+follow from ingestion (alerts, late acks, a session's end) are made by one process only.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from exoshare.telerehab.commands import (
 )
 from exoshare.telerehab.live import LiveConfig, LiveHub, LiveSession
 from exoshare.telerehab.models import SessionAlert, SettingChange, TherapySession
+from exoshare.telerehab.relay import LiveRelay
 from exoshare.telerehab.schemas import TherapyStatus
 
 log = logging.getLogger(__name__)
@@ -95,24 +101,58 @@ class TelerehabRuntime:
         self.broker = broker
         self.channel: CommandChannel | None = CommandChannel(broker) if broker else None
         self.ack_timeout_s = ack_timeout_s
+        self.relay: LiveRelay | None = None
         self._unknown: dict[str, float] = {}
         self._discover_lock = threading.Lock()
 
     def attach(self, source: Ingestor) -> None:
         source.add_group_listener(self.on_group)
 
-    def on_group(self, accepted: list[Accepted]) -> None:
-        """One committed ingestion group: every frame it makes reaches each event loop at once."""
+    def on_group(self, accepted: list[Accepted], relayed: bool = False) -> None:
+        """One committed ingestion group: every frame it makes reaches each event loop at once.
+
+        ``relayed``: another process stored it (and made the writes that follow from it)."""
         with self.hub.batch():
             for done in accepted:
                 try:
-                    self.on_accepted(done)
+                    self.on_accepted(done, relayed)
                 except Exception:
                     log.exception("live hub failed on %s", type(done.message).__name__)
 
+    def on_relayed_group(self, accepted: list[Accepted]) -> None:
+        self.on_group(accepted, relayed=True)
+
+    def on_relayed_frame(self, therapy_session_id: str, frame: dict[str, Any]) -> None:
+        """What another process decided for the viewers: this hub follows it, then shows it."""
+        kind = frame.get("type")
+        live = self.hub.session(therapy_session_id)
+        if kind == "setting" and live is not None:
+            change = frame["change"]
+            if change.get("status") == "applied":
+                with live.lock:
+                    live.settings[change["setting"]] = change["value"]
+        elif kind == "status":
+            status = frame.get("status")
+            if live is not None:
+                live.status = str(status)
+                if status in (TherapyStatus.completed.value, TherapyStatus.aborted.value):
+                    self.hub.forget(therapy_session_id)
+            elif status in {active.value for active in sessions.ACTIVE}:
+                with session_scope(self.factory) as session:
+                    record = sessions.session_for_device(session, therapy_session_id)
+                    if record is not None:
+                        self._follow(record)
+        self.hub.publish(therapy_session_id, frame)
+
+    def _tell(self, therapy_session_id: str, frame: dict[str, Any]) -> None:
+        """A frame of this process's making: to its viewers and to every other process's."""
+        self.hub.publish(therapy_session_id, frame)
+        if self.relay is not None:
+            self.relay.frame(therapy_session_id, frame)
+
     # ------------------------------------------------------------------ ingestion side
 
-    def on_accepted(self, accepted: Accepted) -> None:
+    def on_accepted(self, accepted: Accepted, relayed: bool = False) -> None:
         message = accepted.message
         telemetry_id = accepted.telemetry_session_id
         if isinstance(message, SampleBatch) and telemetry_id:
@@ -139,12 +179,14 @@ class TelerehabRuntime:
                 own = settings.command_sent_to(session, message.command_id, accepted.device_unit_id)
             if not own:
                 return
-            if not self.waiters.resolve(message):
-                change = record_late_ack(self.factory, message)
+            if not self.waiters.resolve(message) and not relayed:
+                change = record_late_ack(
+                    self.factory, message, waited_for_elsewhere=self.relay is not None
+                )
                 if change is not None:
                     self._announce_change(change)
         elif isinstance(message, DeviceEvent | SessionEnd) and telemetry_id:
-            if isinstance(message, SessionEnd) and accepted.status == "stored":
+            if isinstance(message, SessionEnd) and accepted.status == "stored" and not relayed:
                 with session_scope(self.factory) as session:
                     sessions.complete_from_device(session, telemetry_id)
             live = self.hub.for_telemetry(telemetry_id)
@@ -216,6 +258,8 @@ class TelerehabRuntime:
         return sum(1 for live in followed if live is not None)
 
     def _keep_alerts(self, live: LiveSession, alerts: list[Alert]) -> None:
+        if self.relay is not None and not self.relay.keeps_alerts(live.therapy_session_id):
+            return  # another process keeps them, and tells this one's viewers
         with session_scope(self.factory) as session:
             rows = [
                 (alert, alert_log.record_alert(session, live.therapy_session_id, alert))
@@ -225,7 +269,7 @@ class TelerehabRuntime:
                 {"type": "alert", "alert": alert_frame(row)} for _, row in rows if row is not None
             ]
         for frame in frames:
-            self.hub.publish(live.therapy_session_id, frame)
+            self._tell(live.therapy_session_id, frame)
 
     async def tick_loop(self) -> None:
         while True:
@@ -257,13 +301,11 @@ class TelerehabRuntime:
         if live is not None and change.status.value == "applied":
             with live.lock:
                 live.settings[change.setting] = change.proposed_value
-        self.hub.publish(
-            change.therapy_session_id, {"type": "setting", "change": change_frame(change)}
-        )
+        self._tell(change.therapy_session_id, {"type": "setting", "change": change_frame(change)})
 
     def status_changed(self, record: TherapySession) -> None:
         live = self.hub.session(record.id)
-        self.hub.publish(record.id, {"type": "status", "status": record.status.value})
+        self._tell(record.id, {"type": "status", "status": record.status.value})
         if live is not None:
             live.status = record.status.value
             if record.status in (TherapyStatus.completed, TherapyStatus.aborted):
@@ -272,7 +314,7 @@ class TelerehabRuntime:
             self._follow(record)
 
     def alert_acknowledged(self, row: SessionAlert) -> None:
-        self.hub.publish(row.therapy_session_id, {"type": "alert", "alert": alert_frame(row)})
+        self._tell(row.therapy_session_id, {"type": "alert", "alert": alert_frame(row)})
 
     async def close(self) -> None:
         if self.channel is not None:
@@ -305,11 +347,27 @@ async def telerehab_lifespan(app: FastAPI) -> AsyncIterator[None]:
         except Exception:
             # A database without the telerehab tables yet must not stop the web server.
             log.exception("could not follow running therapy sessions")
-        task = asyncio.create_task(runtime.tick_loop(), name="exoshare-telerehab-tick")
+        tasks = [asyncio.create_task(runtime.tick_loop(), name="exoshare-telerehab-tick")]
+        settings_ = runtime_of(app).settings
+        if settings_.live_relay_url:
+            relay = LiveRelay(settings_.live_relay_url, settings_.live_relay_channel)
+            runtime.relay = relay
+            ingestor(app).add_group_listener(relay.group)
+            if worker is not None:
+                worker.add_tap(relay.tap)
+            tasks.append(
+                asyncio.create_task(
+                    relay.listen(runtime.tap, runtime.on_relayed_group, runtime.on_relayed_frame),
+                    name="exoshare-live-relay",
+                )
+            )
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await runtime.close()
+            if runtime.relay is not None:
+                runtime.relay.close()
