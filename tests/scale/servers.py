@@ -43,6 +43,49 @@ def free_port() -> int:
 
 
 @dataclass(frozen=True)
+class ObjectStore:
+    """An S3 API server (moto) on loopback with one bucket: what processes need to reach it."""
+
+    url: str
+    env: dict[str, str]
+
+
+@contextmanager
+def object_store() -> Iterator[ObjectStore]:
+    """A real S3 API over HTTP (moto's server, in a thread of the test process)."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    env = {
+        "AWS_ACCESS_KEY_ID": "scale-test",
+        "AWS_SECRET_ACCESS_KEY": "scale-test-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        # fsspec's configuration from the environment: s3fs's endpoint_url.
+        "FSSPEC_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        import fsspec.config
+
+        fsspec.config.set_conf_env(fsspec.config.conf)
+        bucket = f"exoshare-{uuid.uuid4().hex[:8]}"
+        fs, _ = fsspec.core.url_to_fs(f"s3://{bucket}")
+        fs.mkdir(bucket)
+        yield ObjectStore(f"s3://{bucket}/telemetry", env)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        fsspec.config.conf.pop("s3", None)
+        server.stop()
+
+
+@dataclass(frozen=True)
 class Server:
     url: str
     process: subprocess.Popen[bytes]
@@ -50,15 +93,19 @@ class Server:
 
 
 @contextmanager
-def servers(database_url: str, directory: Path, count: int = 2) -> Iterator[list[Server]]:
-    """``count`` server processes sharing one database, telemetry store, broker share group
-    (unique to this call, so other servers on the shared broker are not members) and relay."""
+def servers(
+    database_url: str, directory: Path, telemetry: ObjectStore, count: int = 2
+) -> Iterator[list[Server]]:
+    """``count`` server processes sharing one database, telemetry store (S3), broker share
+    group (unique to this call, so other servers on the shared broker are not members) and
+    relay."""
     tag = uuid.uuid4().hex[:8]
     env = {
         **os.environ,
         "EXOSHARE_DATABASE_URL": database_url,
         "EXOSHARE_SECRET_KEY": f"scale-test-{tag}",
-        "EXOSHARE_TELEMETRY_URL": str(directory / "telemetry"),
+        **telemetry.env,
+        "EXOSHARE_TELEMETRY_URL": telemetry.url,
         "EXOSHARE_MQTT_URL": f"mqtt://{BROKER_HOST}:{BROKER_PORT}",
         "EXOSHARE_MQTT_SHARE_GROUP": f"exoshare-test-{tag}",
         "EXOSHARE_LIVE_RELAY_URL": REDIS_URL,

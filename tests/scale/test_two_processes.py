@@ -1,4 +1,5 @@
-"""Two `exoshare serve` processes on PostgreSQL and Mosquitto: each message stored once."""
+"""Two `exoshare serve` processes on PostgreSQL, Mosquitto, Redis and an S3 API (moto): each
+message stored once, every browser sees every session, whichever process ingests."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import aiomqtt
 import httpx
+import numpy as np
 import pytest
 import websockets
 from sqlalchemy import func, select, update
@@ -29,9 +31,17 @@ from exoshare.telemetry.protocol import (
     encode,
     topic,
 )
+from exoshare.telemetry.store import RawStore
 from exoshare.telerehab.models import TherapySession
 from tests.conftest import fresh_database
-from tests.scale.servers import BROKER_HOST, BROKER_PORT, Server, require_services, servers
+from tests.scale.servers import (
+    BROKER_HOST,
+    BROKER_PORT,
+    Server,
+    object_store,
+    require_services,
+    servers,
+)
 from tests.telemetry.helpers import FS_HZ, ORG, Env, announce, batch, make_env, walking
 from tests.telerehab.helpers import approve_in_eu, certify
 from tests.world import PASSWORD
@@ -48,6 +58,8 @@ class Deployment:
     factory: sessionmaker[Session]
     serial: str
     servers: list[Server]
+    telemetry: RawStore
+    """The S3 store both processes write the samples to."""
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +84,8 @@ def deployment(
                 .values(serial_number=serial)
             )
         try:
-            with servers(url, directory) as started:
-                yield Deployment(env, factory, serial, started)
+            with object_store() as telemetry, servers(url, directory, telemetry) as started:
+                yield Deployment(env, factory, serial, started, RawStore(telemetry.url))
         finally:
             engine.dispose()
 
@@ -148,6 +160,17 @@ def test_each_device_message_is_stored_once_by_one_of_two_processes(
             .where(TelemetryBatch.session_id == sessions[0].id)
         )
         assert stored == N_BATCHES
+        files = s.scalars(
+            select(TelemetryBatch.file)
+            .where(TelemetryBatch.session_id == sessions[0].id)
+            .order_by(TelemetryBatch.seq)
+        ).all()
+    # Every batch reads back from the object store: its 10 samples, the walking signal sent.
+    read = [deployment.telemetry.read_batch(name) for name in files]
+    assert [len(b.time_s) for b in read] == [SAMPLES_PER_BATCH] * N_BATCHES
+    sent = walking(N_BATCHES * SAMPLES_PER_BATCH)["knee_angle_left_deg"]
+    got = np.concatenate([b.values["knee_angle_left_deg"] for b in read])
+    assert np.allclose(got, sent)
     # Both processes took part: the broker spread the messages over the group.
     after = [int(_health(s)["mqtt_messages"]) for s in deployment.servers]  # type: ignore[call-overload]
     received = [a - b for a, b in zip(after, before, strict=True)]

@@ -33,6 +33,7 @@ import fsspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from fsspec.implementations.local import LocalFileSystem
 from fsspec.spec import AbstractFileSystem
 
 TIME_COLUMN = "time_s"
@@ -77,6 +78,10 @@ class RawStore:
         fs, root = fsspec.core.url_to_fs(self.url)
         self.fs: AbstractFileSystem = fs
         self.root: str = root.rstrip("/")
+        # An object store (S3 and the like) makes a PUT appear whole or not at all: one request
+        # does what a file system needs a temporary file, an fsync and a rename for (three
+        # requests there: put, copy, delete).
+        self.whole_puts = not isinstance(fs, LocalFileSystem)
         self._cache: OrderedDict[str, pa.Table] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -107,8 +112,12 @@ class RawStore:
         return name
 
     def _put(self, name: str, data: bytes) -> None:
-        """Write ``data`` durably under ``name``: temporary file, flush, fsync, rename."""
+        """Write ``data`` durably under ``name``: temporary file, flush, fsync, rename (one
+        PUT on an object store)."""
         final = self._path(name)
+        if self.whole_puts:
+            self.fs.pipe_file(final, data)
+            return
         directory = final.rsplit("/", 1)[0]
         self.fs.makedirs(directory, exist_ok=True)
         temporary = f"{directory}/.tmp-{uuid.uuid4().hex}"
