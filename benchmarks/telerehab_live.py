@@ -19,6 +19,10 @@ client CPU, and where the server's time goes (py-spy, when ``uvx py-spy`` works)
 
     uv run python benchmarks/telerehab_live.py --sessions 25 50 100 200 --seconds 20
     uv run python benchmarks/telerehab_live.py --db postgresql --sessions 50 100 200
+    uv run python benchmarks/telerehab_live.py --db postgresql --processes 2 --sessions 100
+
+``--processes N`` starts N servers in one shared MQTT subscription, joined by the Redis live
+relay (docs/scaling.md); browsers are spread over them and server CPU is their sum.
 
 Each run takes about ``--seconds`` + 15 s.
 """
@@ -57,6 +61,9 @@ POSTGRES_URL = os.environ.get(
 ORG = "ES-MAD-01"
 WARMUP_S = 2.0
 _HEAD = re.compile(r'\{"type":"(?P<type>\w+)"(?:,"seq":\d+,"sent_s":(?P<sent>[0-9.]+))?')
+
+
+DEFAULT_RELAY_URL = "redis://127.0.0.1:6379/0"
 
 
 def _free_port() -> int:
@@ -170,6 +177,8 @@ def serve(args: argparse.Namespace) -> None:
         mqtt_ingest=True,
         mqtt_embedded_port=_free_port(),
         port=args.port,
+        live_relay_url=args.relay_url,
+        live_relay_channel=args.relay_channel or "exoshare-live",
     )
     app = create_app(settings)
     settle_heap()  # as `exoshare serve` does
@@ -204,8 +213,8 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
     ready: list[bool] = []
     t_measure = 0.0
 
-    async def browser(therapy_id: str) -> None:
-        uri = f"ws://127.0.0.1:{plan['port']}/api/v1/telerehab/sessions/{therapy_id}/live"
+    async def browser(therapy_id: str, port: int) -> None:
+        uri = f"ws://127.0.0.1:{port}/api/v1/telerehab/sessions/{therapy_id}/live"
         headers = {"Authorization": f"Bearer {plan['token']}"}
         async with websockets.connect(
             uri, additional_headers=headers, max_size=None, open_timeout=60
@@ -274,7 +283,13 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
             await asyncio.sleep(1.5)
             counter.cancel()
 
-    viewers = [asyncio.create_task(browser(d["therapy_id"])) for d in devices]
+    # With several server processes the browsers are spread over them (a load balancer's
+    # round robin); each device's messages go to whichever process the broker picks.
+    ports = plan["ports"]
+    viewers = [
+        asyncio.create_task(browser(d["therapy_id"], ports[i % len(ports)]))
+        for i, d in enumerate(devices)
+    ]
     while len(ready) < len(devices):
         await asyncio.sleep(0.05)
         for v in viewers:
@@ -384,11 +399,11 @@ def _mosquitto_config(url: str, workdir: Path, port: int) -> Path:
 def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="exo-live-"))
     url, dropme = _database(kind, workdir)
-    server: subprocess.Popen[bytes] | None = None
+    servers: list[subprocess.Popen[bytes]] = []
     broker: subprocess.Popen[bytes] | None = None
     try:
         setup = _setup(url, n)
-        port = _free_port()
+        ports = [_free_port() for _ in range(args.processes)]
         mqtt_url = args.mqtt_url
         if mqtt_url is None:
             # A private Mosquitto: the worker's fixed client id and its subscription to every
@@ -403,21 +418,28 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
             )
             time.sleep(0.5)
             mqtt_url = f"mqtt://127.0.0.1:{mport_free}"
-        cmd = [sys.executable, __file__, "--serve", "--port", str(port), "--data-dir",
-               str(workdir / "data"), "--database-url", url]  # fmt: skip
-        if mqtt_url:
-            cmd += ["--mqtt-url", mqtt_url]
-        server = subprocess.Popen(cmd, cwd=ROOT)
+        channel = f"exoshare-bench-{os.getpid()}-{n}"
+        for port in ports:
+            cmd = [sys.executable, __file__, "--serve", "--port", str(port), "--data-dir",
+                   str(workdir / "data"), "--database-url", url]  # fmt: skip
+            if mqtt_url:
+                cmd += ["--mqtt-url", mqtt_url]
+            if args.processes > 1:
+                # The processes show each other what they ingest (docs/scaling.md).
+                relay = args.relay_url or DEFAULT_RELAY_URL
+                cmd += ["--relay-url", relay, "--relay-channel", channel]
+            servers.append(subprocess.Popen(cmd, cwd=ROOT))
         from exoshare.health import wait_until_healthy
 
-        if not wait_until_healthy(f"http://127.0.0.1:{port}"):
-            raise RuntimeError("the server did not become healthy")
+        for port in ports:
+            if not wait_until_healthy(f"http://127.0.0.1:{port}"):
+                raise RuntimeError("the server did not become healthy")
         host, mport = mqtt_url.rsplit("//", 1)[1].split(":")
-        plan = {**setup, "seconds": args.seconds, "port": port, "mqtt_host": host,
+        plan = {**setup, "seconds": args.seconds, "ports": ports, "mqtt_host": host,
                 "mqtt_port": int(mport)}  # fmt: skip
         (workdir / "plan.json").write_text(json.dumps(plan))
         out = workdir / "result.json"
-        cpu0 = _cpu_s(server.pid)
+        cpu0 = [_cpu_s(server.pid) for server in servers]
         broker0 = _cpu_s(broker.pid)[0] if broker is not None else 0.0
         t0 = time.time()
         client = subprocess.Popen(
@@ -429,14 +451,18 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
         if args.profile and shutil.which("uvx"):
             time.sleep(4.0 + WARMUP_S)
             spy = subprocess.Popen(
-                ["uvx", "py-spy", "record", "--pid", str(server.pid), "--format", "raw",
+                ["uvx", "py-spy", "record", "--pid", str(servers[0].pid), "--format", "raw",
                  "--duration", str(max(3, int(args.seconds - WARMUP_S - 4))), "--rate", "50",
                  "--nonblocking", "-o", str(raw)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
         client.wait(timeout=args.seconds + 120)
         wall = time.time() - t0
-        web, storage = (b - a for a, b in zip(cpu0, _cpu_s(server.pid), strict=True))
+        spent = [
+            (b[0] - a[0], b[1] - a[1])
+            for a, b in zip(cpu0, (_cpu_s(server.pid) for server in servers), strict=True)
+        ]
+        web, storage = sum(w for w, _ in spent), sum(s for _, s in spent)
         broker_cpu = _cpu_s(broker.pid)[0] - broker0 if broker is not None else float("nan")
         if spy is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -450,6 +476,7 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
         receipt = np.array(result["durable"]) * 1000
         return {
             "db": kind,
+            "processes": args.processes,
             "sessions": n,
             "frames": int(lat.size),
             "expected": result["expected"],
@@ -471,7 +498,7 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
             "profile": _profile_summary(raw) if raw.exists() else [],
         }
     finally:
-        for proc in (server, broker):
+        for proc in (*servers, broker):
             if proc is not None:
                 proc.terminate()
                 with contextlib.suppress(subprocess.TimeoutExpired):
@@ -489,6 +516,18 @@ def main() -> None:
         "--mqtt-url", help="an external broker (default: a private Mosquitto on a free port)"
     )
     parser.add_argument("--profile", action="store_true", help="py-spy the server (uvx)")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="server processes sharing the broker subscription, browsers spread over them",
+    )
+    parser.add_argument(
+        "--relay-url",
+        help="Redis of the live relay between the processes (with --processes above 1; "
+        f"default {DEFAULT_RELAY_URL})",
+    )
+    parser.add_argument("--relay-channel", help=argparse.SUPPRESS)
     # internal: the server and client processes
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--clients", action="store_true", help=argparse.SUPPRESS)
@@ -505,7 +544,7 @@ def main() -> None:
         clients(args)
         return
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, {args.seconds:g} s runs")
-    header = ("db", "sessions", "frames/expected", "p50 ms", "p99 ms", "max ms",
+    header = ("db", "processes", "sessions", "frames/expected", "p50 ms", "p99 ms", "max ms",
               "receipt p50/p99 ms", "server cores (web + storage)", "CPU %/session",
               "client cores", "broker cores", "devices late p99 ms")  # fmt: skip
     print(" | ".join(header))
@@ -513,7 +552,8 @@ def main() -> None:
         for n in args.sessions:
             r = run_one(args, kind, n)
             print(
-                f"{r['db']} | {r['sessions']} | {r['frames']}/{r['expected']} | {r['p50']:.0f} | "
+                f"{r['db']} | {r['processes']} | {r['sessions']} | "
+                f"{r['frames']}/{r['expected']} | {r['p50']:.0f} | "
                 f"{r['p99']:.0f} | {r['max']:.0f} | "
                 f"{r['receipt_p50']:.0f}/{r['receipt_p99']:.0f} | {r['server_cores']:.2f} "
                 f"({r['web_cores']:.2f} + {r['storage_cores']:.2f}) | "
