@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from exoshare.cli import app as cli_app
+from exoshare.config import get_settings
 
 
 def test_more_than_one_worker_on_the_embedded_broker_is_refused_with_the_way_out(
@@ -17,7 +18,12 @@ def test_more_than_one_worker_on_the_embedded_broker_is_refused_with_the_way_out
     monkeypatch.delenv("EXOSHARE_MQTT_URL", raising=False)
     # `serve` turns ingestion on in the environment; set here, it is undone after the test.
     monkeypatch.setenv("EXOSHARE_MQTT_INGEST", "true")
-    result = CliRunner().invoke(cli_app, ["serve", "--workers", "2"])
+    # Settings are read once per process: another test's cached settings must not stand in.
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli_app, ["serve", "--workers", "2"])
+    finally:
+        get_settings.cache_clear()
     assert result.exit_code == 2
     said = " ".join(result.output.split())
     assert "--workers 2 needs an external MQTT broker" in said
