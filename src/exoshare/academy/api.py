@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile, sta
 from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
 
+from exoshare import media_files
 from exoshare.academy import certificates, courses, learning, media, verification
 from exoshare.academy.models import Course, Lesson, QuizQuestion
 from exoshare.academy.schemas import (
@@ -265,7 +266,7 @@ def get_media(
     return FileResponse(
         path,
         media_type=found.content_type,
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"},
+        headers=media_files.SERVE_HEADERS,
     )
 
 

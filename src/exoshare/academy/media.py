@@ -10,26 +10,29 @@ import re
 import zipfile
 from pathlib import Path
 
-import filetype
 from sqlalchemy.orm import Session
 
+from exoshare import media_files
 from exoshare.academy import courses
 from exoshare.academy.models import Course, LessonMedia
 from exoshare.auth.scope import Principal
-from exoshare.errors import MediaRejected, MediaTooLarge, NotFound
+from exoshare.errors import MediaTooLarge, NotFound
+from exoshare.media_files import MB
 
 MEDIA_UPLOAD_PATHS = re.compile(r"^/(api/v1/)?academy/lessons/[^/]+/media$")
 """Where lesson media are uploaded (API and page): the app limits their bodies as they arrive
 (``academy_max_media_mb``), before the multipart parser spools a huge one to disk."""
 
-ALLOWED_TYPES = {
-    "image/png": "png",
-    "image/jpeg": "jpg",
-    "image/webp": "webp",
-    "image/gif": "gif",
-    "video/mp4": "mp4",
-    "video/webm": "webm",
+ALLOWED_TYPES: dict[str, int] = {
+    "image/png": 10 * MB,
+    "image/jpeg": 10 * MB,
+    "image/webp": 10 * MB,
+    "image/gif": 10 * MB,
+    "video/mp4": 50 * MB,
+    "video/webm": 50 * MB,
 }
+"""What a lesson may show, and the largest file of each type (the deployment's
+``academy_max_media_mb`` caps every type further)."""
 
 
 def media_dir(data_dir: Path) -> Path:
@@ -37,7 +40,7 @@ def media_dir(data_dir: Path) -> Path:
 
 
 def media_path(data_dir: Path, media: LessonMedia) -> Path:
-    return media_dir(data_dir) / f"{media.id}.{ALLOWED_TYPES[media.content_type]}"
+    return media_dir(data_dir) / f"{media.id}.{media_files.EXTENSION[media.content_type]}"
 
 
 def add_media(
@@ -54,22 +57,17 @@ def add_media(
     """Store a picture or video of a lesson. Its type is read from its bytes, not from the
     name or the declared type, so a page never serves a script as a picture."""
     lesson = courses.authored_lesson(session, principal, lesson_id)
-    if len(content) > max_mb * 1024 * 1024:
+    if len(content) > max_mb * MB:
         raise MediaTooLarge(
             f"{file_name} is {len(content) / 1e6:.1f} MB; lessons take files up to "
             f"{max_mb} MB (shorten or compress the video)"
         )
-    kind = filetype.guess(content)
-    if kind is None or kind.mime not in ALLOWED_TYPES:
-        found = kind.mime if kind else "unknown"
-        raise MediaRejected(
-            f"{file_name} is not a picture or video the academy serves (found {found}); "
-            f"use one of {', '.join(sorted(ALLOWED_TYPES))}",
-            field="file",
-        )
+    kind = media_files.sniffed_type(content, file_name, ALLOWED_TYPES)
+    if len(content) > ALLOWED_TYPES[kind]:
+        raise media_files.too_large(kind, ALLOWED_TYPES[kind])
     media = LessonMedia(
-        content_type=kind.mime,
-        file_name=Path(file_name).name[:120] or f"media.{kind.extension}",
+        content_type=kind,
+        file_name=Path(file_name).name[:120] or f"media.{media_files.EXTENSION[kind]}",
         size_bytes=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         caption={language: {"text": caption}} if caption else {},
@@ -78,10 +76,7 @@ def add_media(
     session.flush()
     path = media_path(data_dir, media)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Written beside and renamed, so a reader never sees half a file.
-    partial = path.with_suffix(".partial")
-    partial.write_bytes(content)
-    partial.replace(path)
+    media_files.write_whole(path, content)
     return media
 
 

@@ -11,6 +11,7 @@ from fastapi import status as http
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
+from exoshare import media_files
 from exoshare.auth.gate import CurrentPrincipal
 from exoshare.careplan import exercises, media, notes, plans, programmes
 from exoshare.careplan.models import (
@@ -276,9 +277,9 @@ def get_media(
     row = exercises.get_media(session, media_id)
     folder = media.media_dir(runtime_of(request).settings.data_dir)
     return FileResponse(
-        media.path_of(folder, row.sha256, row.content_type),
+        media_files.path_of(folder, row.sha256, row.content_type),
         media_type=row.content_type,
-        headers=media.SERVE_HEADERS,
+        headers=media_files.SERVE_HEADERS,
     )
 
 

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from exoshare import media_files
 from exoshare.auth.scope import Permission, Principal
-from exoshare.careplan import media
 from exoshare.careplan.models import Exercise, ExerciseMedia, ExerciseText
 from exoshare.careplan.schemas import ExerciseCategory, ExerciseTextIn
 from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -114,12 +114,12 @@ def add_media(
     session: Session,
     principal: Principal,
     exercise_id: str,
-    received: media.ReceivedFile,
+    received: media_files.ReceivedFile,
     media_dir: Path,
     caption: str | None = None,
 ) -> ExerciseMedia:
     exercise = exercise_for_media(session, principal, exercise_id)
-    sha = media.store(received, media_dir)
+    sha = media_files.store(received, media_dir)
     row = ExerciseMedia(
         exercise_id=exercise.id,
         content_type=received.content_type,
