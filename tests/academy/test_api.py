@@ -88,8 +88,9 @@ def test_a_trainer_authors_translates_and_uploads_and_a_learner_reads_offline(
     )
     assert script.status_code == 422
     assert script.json()["type"].endswith("/media-rejected")
-    assert "is not a picture or video exoshare serves here (found unknown)" in (
-        script.json()["detail"]
+    assert (
+        "is not a picture or video exoshare serves here (found unknown)"
+        in (script.json()["detail"])
     )
     stored = sorted(p.name for p in (Path(settings.data_dir) / "academy" / "media").iterdir())
     assert stored == [f"{uploaded.json()['id']}.png"]
