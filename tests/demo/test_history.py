@@ -23,7 +23,7 @@ from exoshare.patients.models import Patient
 from exoshare.telemetry.models import TelemetrySession
 from exoshare.telemetry.store import RawStore
 from exoshare.telerehab import progress
-from exoshare.telerehab.models import AssistanceAdvice
+from exoshare.telerehab.models import AssistanceAdvice, TherapySession
 from exoshare.telerehab.schemas import AdviceDecision
 
 
@@ -47,6 +47,12 @@ def test_weekly_sessions_are_stored_summarised_and_improve(
         by_patient: dict[str, list[float]] = {}
         for r in rows:
             by_patient.setdefault(r.patient_id, []).append(float(r.cadence_steps_per_min or 0))
+    with session_scope(session_factory) as s:
+        held = s.scalars(select(TherapySession)).all()
+        # No unit and no therapist holds two of the demo's past sessions at once (the calendar
+        # and the scheduler would otherwise see double bookings).
+        assert len({(t.device_unit_id, t.started_at) for t in held}) == len(held) == stored
+        assert len({(t.therapist_id, t.started_at) for t in held}) == len(held)
     for cadences in by_patient.values():
         # Built to recover: the last session is faster than the first for every patient.
         assert cadences[-1] > cadences[0]

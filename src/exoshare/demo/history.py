@@ -62,9 +62,11 @@ def _therapists(session: Session, clinic: OrgUnit) -> list[User]:
     return auth_service.users_with_role_at(session, SYSTEM_DEMO, Role.therapist, clinic.id)
 
 
-def _session_starts(today: date) -> list[datetime]:
+def _session_starts(today: date, turn: int) -> list[datetime]:
+    """The weekly starts of a spot's ``turn``-th patient: one hour after the one before, so no
+    two of a clinic's patients share a unit, a therapist or a time."""
     return [
-        datetime.combine(today - timedelta(weeks=WEEKS - week), time(10, 0), tzinfo=UTC)
+        datetime.combine(today - timedelta(weeks=WEEKS - week), time(10 + turn, 0), tzinfo=UTC)
         for week in range(WEEKS)
     ]
 
@@ -99,8 +101,8 @@ def _fit(
 
 
 def _chosen(
-    session: Session, clinic: OrgUnit, spot: HistorySpot, starts: list[datetime]
-) -> list[tuple[Patient, DeviceUnit, User]]:
+    session: Session, clinic: OrgUnit, spot: HistorySpot, today: date
+) -> list[tuple[Patient, DeviceUnit, User, list[datetime]]]:
     """The spot's patients, each with a unit that fits them and a therapist certified for it.
 
     The story patient comes first when a unit of the clinic fits them; nobody is put on a
@@ -125,15 +127,16 @@ def _chosen(
             )
         )
     candidates.extend(patients_service.clinic_patients(session, SYSTEM_DEMO, clinic.id))
-    chosen: list[tuple[Patient, DeviceUnit, User]] = []
+    chosen: list[tuple[Patient, DeviceUnit, User, list[datetime]]] = []
     for patient in candidates:
         if len(chosen) >= spot.patients:
             break
         if any(patient is c[0] for c in chosen):
             continue
+        starts = _session_starts(today, turn=len(chosen))
         fit = _fit(session, patient, clinic, units, therapists, starts)
         if fit is not None:
-            chosen.append((patient, *fit))
+            chosen.append((patient, *fit, starts))
     return chosen
 
 
@@ -151,8 +154,7 @@ def seed_session_history(session: Session, store: RawStore, today: date, seed: i
         clinic = network_service.find_org_unit_by_code(session, spot.clinic_code)
         if clinic is None:
             continue
-        starts = _session_starts(today)
-        for patient, unit, therapist in _chosen(session, clinic, spot, starts):
+        for patient, unit, therapist, starts in _chosen(session, clinic, spot, today):
             stored += _course(session, store, patient, unit, therapist, starts, rng)
     return stored
 
