@@ -20,26 +20,15 @@ from exoshare.scheduling.problem import (
 )
 from exoshare.scheduling.public_holidays import public_holidays
 from exoshare.scheduling.solver import SessionScheduler
-
-MONDAY = date(2025, 3, 3)
-BERLIN = (52.52, 13.405)
+from tests.scheduling.builders import BERLIN, MONDAY, waiting_patient
 
 
 def patient(pid: str, **kw: object) -> WaitingPatient:
-    base: dict = dict(
-        home_lat_deg=BERLIN[0],
-        home_lon_deg=BERLIN[1],
-        country="DE",
-        height_m=1.75,
-        weight_kg=75.0,
-        referral_date=date(2025, 1, 6),
-        priority_weight=1.0,
-        priority_reason="routine referral",
-        sessions_per_week=3,
-        course_sessions=3,
+    """A course of three sessions a week, referred in January (the week's instances)."""
+    return waiting_patient(
+        pid,
+        **{"referral_date": date(2025, 1, 6), "sessions_per_week": 3, "course_sessions": 3, **kw},
     )
-    base.update(kw)
-    return WaitingPatient(pid, **base)
 
 
 def clinic_problem(

@@ -20,26 +20,10 @@ from exoshare.scheduling.problem import (
     schedule_violations,
 )
 from exoshare.scheduling.solver import SessionScheduler
+from tests.scheduling.builders import BERLIN, MONDAY, waiting_patient
 
-MONDAY = date(2025, 3, 3)
-HOME = (52.52, 13.405)
-
-
-def patient(pid: str, **kw: object) -> WaitingPatient:
-    base: dict = dict(
-        home_lat_deg=HOME[0],
-        home_lon_deg=HOME[1],
-        country="DE",
-        height_m=1.75,
-        weight_kg=75.0,
-        referral_date=date(2025, 2, 1),
-        priority_weight=1.0,
-        priority_reason="routine referral",
-        sessions_per_week=2,
-        course_sessions=2,
-    )
-    base.update(kw)
-    return WaitingPatient(pid, **base)
+HOME = BERLIN
+patient = waiting_patient
 
 
 def one_clinic(patients: list[WaitingPatient], hours=None, units=None) -> SchedulingProblem:
