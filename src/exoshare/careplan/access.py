@@ -4,16 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
+from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal
 from exoshare.errors import InvalidInput, NotFound, PermissionDenied
 from exoshare.patients import service as patients_service
 
 if TYPE_CHECKING:
+    from exoshare.network.models import OrgUnit
     from exoshare.patients.models import Patient
+
+
+class CareRecord(Protocol):
+    """A row of a patient's care record: a plan or a note, kept at the patient's clinic."""
+
+    id: str
+    patient_id: str
+    patient: Patient
+    clinic: OrgUnit
+
+
+Record = TypeVar("Record", bound=CareRecord)
 
 
 def is_own(principal: Principal, patient: Patient) -> bool:
@@ -38,6 +52,37 @@ def patient_for_staff(session: Session, principal: Principal, patient_id: str) -
     if not may_read(principal, patient.clinic.path):
         raise NotFound(f"patient {patient_id} not found")
     return patient
+
+
+def opened(
+    session: Session,
+    principal: Principal,
+    record: Record | None,
+    *,
+    kind: str,
+    record_id: str,
+    write: str | None = None,
+) -> Record:
+    """A plan or note the caller may see as staff of the patient's clinic (NotFound, named
+    ``kind``, otherwise). ``write`` says what the caller is about to do to it: staff who may
+    only read are told so; a read is audited as one."""
+    if record is None or record.patient.voided or not may_read(principal, record.clinic.path):
+        raise NotFound(f"{kind.replace('_', ' ')} {record_id} not found")
+    if write is not None:
+        require_write(principal, record.clinic.path, write)
+    else:
+        audit.record(session, principal, "read", kind, record.id, patient_id=record.patient_id)
+    return record
+
+
+def listed(
+    session: Session, principal: Principal, patient: Patient, kind: str, rows: list[Any]
+) -> None:
+    """Audit a list of a patient's plans or notes, naming every row shown."""
+    audit.record(
+        session, principal, "list", kind, None, patient_id=patient.id,
+        detail={f"{kind}_ids": [row.id for row in rows]},
+    )  # fmt: skip
 
 
 def patient_named_in_body(

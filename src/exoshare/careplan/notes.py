@@ -39,13 +39,10 @@ def get_note(
 ) -> SoapNote:
     """A note the caller reads as staff of the patient's clinic (NotFound otherwise; audited)."""
     note: SoapNote | None = session.scalar(_query().where(SoapNote.id == note_id))
-    if note is None or note.patient.voided or not access.may_read(principal, note.clinic.path):
-        raise NotFound(f"note {note_id} not found")
-    if write:
-        access.require_write(principal, note.clinic.path, "write its notes")
-    else:
-        audit.record(session, principal, "read", "soap_note", note.id, patient_id=note.patient_id)
-    return note
+    return access.opened(
+        session, principal, note, kind="soap_note", record_id=note_id,
+        write="write its notes" if write else None,
+    )  # fmt: skip
 
 
 def notes_of_patient(session: Session, principal: Principal, patient_id: str) -> list[SoapNote]:
@@ -55,10 +52,7 @@ def notes_of_patient(session: Session, principal: Principal, patient_id: str) ->
             _query().where(SoapNote.patient_id == patient.id).order_by(SoapNote.created_at.desc())
         )
     )
-    audit.record(
-        session, principal, "list", "soap_note", None, patient_id=patient.id,
-        detail={"soap_note_ids": [n.id for n in rows]},
-    )  # fmt: skip
+    access.listed(session, principal, patient, "soap_note", rows)
     return rows
 
 

@@ -41,13 +41,10 @@ def get_plan(
 ) -> CarePlan:
     """A plan the caller may see as staff of the patient's clinic (NotFound otherwise; audited)."""
     plan: CarePlan | None = session.scalar(_query().where(CarePlan.id == plan_id))
-    if plan is None or plan.patient.voided or not access.may_read(principal, plan.clinic.path):
-        raise NotFound(f"care plan {plan_id} not found")
-    if write:
-        access.require_write(principal, plan.clinic.path, "change its plan")
-    else:
-        audit.record(session, principal, "read", "care_plan", plan.id, patient_id=plan.patient_id)
-    return plan
+    return access.opened(
+        session, principal, plan, kind="care_plan", record_id=plan_id,
+        write="change its plan" if write else None,
+    )  # fmt: skip
 
 
 def plans_of_patient(session: Session, principal: Principal, patient_id: str) -> list[CarePlan]:
@@ -57,10 +54,7 @@ def plans_of_patient(session: Session, principal: Principal, patient_id: str) ->
             _query().where(CarePlan.patient_id == patient.id).order_by(CarePlan.created_at.desc())
         )
     )
-    audit.record(
-        session, principal, "list", "care_plan", None, patient_id=patient.id,
-        detail={"care_plan_ids": [p.id for p in rows]},
-    )  # fmt: skip
+    access.listed(session, principal, patient, "care_plan", rows)
     return rows
 
 
