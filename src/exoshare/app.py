@@ -48,7 +48,6 @@ from exoshare.patients.pages import router as patients_pages_router
 from exoshare.runtime import Runtime
 from exoshare.scheduling.api import router as scheduling_router
 from exoshare.scheduling.pages import router as scheduling_pages_router
-from exoshare.sharing import consent as sharing_consent
 from exoshare.sharing.api import router as sharing_router
 from exoshare.sharing.fhir_api import router as fhir_router
 from exoshare.sharing.pages import router as sharing_pages_router
@@ -144,8 +143,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(outcomes_pages_router)
     for router in (academy_router, academy_public_router, academy_pages_router):
         app.include_router(router)
-    # Reads of patient records across a clinic's boundary need the patient's consent.
-    sharing_consent.install()
     for router in (sharing_router, fhir_router, sharing_pages_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

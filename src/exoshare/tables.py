@@ -3,6 +3,7 @@
 from exoshare.academy import models as academy_models
 from exoshare.auth import models as auth_models
 from exoshare.careplan import models as careplan_models
+from exoshare.consents import models as consent_models
 from exoshare.db import Base
 from exoshare.devices import models as device_models
 from exoshare.devices.approvals import models as device_approvals
@@ -21,6 +22,7 @@ __all__ = [
     "academy_models",
     "auth_models",
     "careplan_models",
+    "consent_models",
     "device_approvals",
     "device_models",
     "fleet_models",

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.models import AuditEvent, RoleGrant
 from exoshare.auth.scope import SYSTEM_CLI
+from exoshare.consents.schemas import ConsentDecision, ConsentPurpose
 from exoshare.db import session_scope
 from exoshare.network import agreements
 from exoshare.sharing import consent
-from exoshare.sharing.schemas import ConsentCreate, ConsentDecision, ConsentPurpose
+from exoshare.sharing.schemas import ConsentCreate
 from tests.world import World, build_world, token
 
 

@@ -33,20 +33,14 @@ from exoshare.auth.models import Credential, Invitation, RoleGrant, User
 from exoshare.auth.schemas import CredentialKind, Role
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.auth.tokens import new_token
+from exoshare.consents.schemas import ConsentDecision, ConsentPurpose
 from exoshare.db import new_id, session_scope
 from exoshare.network import agreements
 from exoshare.network.models import OrgUnit, Partner
 from exoshare.network.schemas import AgreementKind
 from exoshare.runtime import runtime_of
 from exoshare.sharing import consent, research
-from exoshare.sharing.schemas import (
-    ApprovalDecision,
-    Cohort,
-    ConsentCreate,
-    ConsentDecision,
-    ConsentPurpose,
-    ResearchRequestCreate,
-)
+from exoshare.sharing.schemas import ApprovalDecision, Cohort, ConsentCreate, ResearchRequestCreate
 from exoshare.telerehab import alert_log
 from exoshare.telerehab.alerts import Alert, AlertKind, Severity
 from tests.world import PASSWORD, World, build_world, token

@@ -19,10 +19,11 @@ from exoshare.careplan.schemas import (
     NoteSection,
     NoteStatus,
 )
+from exoshare.consents.schemas import ConsentPurpose
 from exoshare.devices.schemas import DeviceType, UnitStatus
 from exoshare.network.schemas import AgreementKind, AgreementStatus, Offering, PartnerKind
 from exoshare.patients.schemas import Diagnosis, Sex
-from exoshare.sharing.schemas import ApprovalDecision, ConsentPurpose, ConsentState, ResearchStatus
+from exoshare.sharing.schemas import ApprovalDecision, ConsentState, ResearchStatus
 from exoshare.web import labels
 
 

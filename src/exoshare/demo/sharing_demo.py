@@ -10,17 +10,11 @@ from sqlalchemy.orm import Session
 
 from exoshare.auth import service as auth_service
 from exoshare.auth.scope import SYSTEM_DEMO
+from exoshare.consents.schemas import ConsentDecision, ConsentPurpose
 from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
 from exoshare.sharing import consent, research
-from exoshare.sharing.schemas import (
-    ApprovalDecision,
-    Cohort,
-    ConsentCreate,
-    ConsentDecision,
-    ConsentPurpose,
-    ResearchRequestCreate,
-)
+from exoshare.sharing.schemas import ApprovalDecision, Cohort, ConsentCreate, ResearchRequestCreate
 
 COVERED_CLINIC = "NG-LOS-01"
 COVERING_CLINIC = "CA-TOR-01"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from exoshare.auth.gate import CurrentPrincipal
+from exoshare.consents.models import Consent
 from exoshare.deps import DbSession
 from exoshare.sharing import consent, research
 from exoshare.sharing.dataset import VARIABLES
-from exoshare.sharing.models import Consent, ResearchExport
+from exoshare.sharing.models import ResearchExport
 from exoshare.sharing.schemas import (
     ConsentCreate,
     ConsentOut,

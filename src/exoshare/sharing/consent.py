@@ -1,34 +1,31 @@
-"""Consent per purpose: recording, withdrawing and reading a patient's decisions, which ones are
-in force, and the rule that reads across a clinic's boundary need the patient's consent."""
+"""Consent per purpose: recording, withdrawing and reading a patient's decisions (which ones are
+in force, and the rule for reads across a clinic's boundary, are `exoshare.consents.rules`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
 
-from sqlalchemy import ColumnElement, and_, exists, not_, or_, select, true
-from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from exoshare.auth import audit
-from exoshare.auth.scope import ROLE_PERMISSIONS, Grant, Permission, Principal
+from exoshare.auth.scope import Permission, Principal
+from exoshare.consents import rules
+from exoshare.consents.models import Consent
+from exoshare.consents.schemas import (
+    PURPOSES_WITH_CLINIC,
+    PURPOSES_WITH_PARTNER,
+    ConsentDecision,
+    ConsentPurpose,
+)
 from exoshare.errors import InvalidInput, NotFound, PermissionDenied
 from exoshare.network import service as network_service
 from exoshare.network.schemas import OrgUnitKind
-from exoshare.patients import cross_clinic
 from exoshare.patients import service as patients_service
-from exoshare.patients.cross_clinic import Column
-from exoshare.sharing.models import Consent, ExportedPatient, ResearchExport, ResearchRequest
-from exoshare.sharing.schemas import (
-    PURPOSES_WITH_CLINIC,
-    PURPOSES_WITH_PARTNER,
-    ConsentCreate,
-    ConsentDecision,
-    ConsentPurpose,
-    ConsentState,
-    ExportInclusionOut,
-)
+from exoshare.sharing.models import ExportedPatient, ResearchExport, ResearchRequest
+from exoshare.sharing.schemas import ConsentCreate, ConsentState, ExportInclusionOut
 
 
 def _patient_for(session: Session, principal: Principal, patient_id: str, *, write: bool) -> str:
@@ -38,7 +35,7 @@ def _patient_for(session: Session, principal: Principal, patient_id: str, *, wri
     own = patient.user_id is not None and patient.user_id == principal.user_id
     if write and not own and not principal.covers(Permission.patients_write, patient.clinic.path):
         raise PermissionDenied("you may read this patient's consents but not record them")
-    home = _home_grant(principal)
+    home = rules.home_grant(principal)
     if (
         write
         and not own
@@ -273,91 +270,3 @@ def exports_including(
     return [
         ExportInclusionOut(export_id=e, request_id=r, title=t, created_at=c) for e, r, t, c in rows
     ]
-
-
-# -------------------------------------------------------------------- consents in force, in SQL
-
-
-def in_force(
-    patient_id: Column,
-    purpose: ConsentPurpose,
-    partner_clinic: Callable[[Column], ColumnElement[bool]] | None = None,
-) -> ColumnElement[bool]:
-    """SQL condition: the patient's newest decision on ``purpose`` (for a partner clinic that
-    meets ``partner_clinic``, when given) is a permit not withdrawn."""
-    row, newer = aliased(Consent), aliased(Consent)
-    latest_permit = and_(
-        row.patient_id == patient_id,
-        row.purpose == purpose,
-        row.decision == ConsentDecision.permit,
-        row.withdrawn_at.is_(None),
-        not_(
-            exists().where(
-                newer.patient_id == row.patient_id,
-                newer.purpose == row.purpose,
-                or_(
-                    newer.partner_clinic_id == row.partner_clinic_id,
-                    and_(newer.partner_clinic_id.is_(None), row.partner_clinic_id.is_(None)),
-                ),
-                or_(
-                    newer.partner_id == row.partner_id,
-                    and_(newer.partner_id.is_(None), row.partner_id.is_(None)),
-                ),
-                or_(
-                    newer.decided_at > row.decided_at,
-                    and_(newer.decided_at == row.decided_at, newer.id > row.id),
-                ),
-            )
-        ),
-    )
-    if partner_clinic is not None:
-        # A partner clinic is named on every remote-care row, so the column is a clinic id here.
-        clinic_column = cast("InstrumentedAttribute[str]", row.partner_clinic_id)
-        latest_permit = and_(latest_permit, partner_clinic(clinic_column))
-    return exists().where(latest_permit)
-
-
-def consented_patient_ids(
-    session: Session, patient_ids: Iterable[str], purpose: ConsentPurpose
-) -> set[str]:
-    """Which of these patients have a permit in force for ``purpose`` (for exports and
-    training rounds, which read the decision at the moment they run)."""
-    ids = sorted(set(patient_ids))
-    if not ids:
-        return set()
-    rows = session.scalars(
-        select(Consent.patient_id)
-        .distinct()
-        .where(Consent.patient_id.in_(ids), in_force(Consent.patient_id, purpose))
-    ).all()
-    return set(rows)
-
-
-def _home_grant(principal: Principal) -> Grant | None:
-    """The caller's first grant that reads patient records: their own clinic (or region).
-    Later clinic grants are cover for other clinics."""
-    for grant in principal.grants:
-        if Permission.patients_read in ROLE_PERMISSIONS[grant.role]:
-            return grant
-    return None
-
-
-def remote_care_rule(
-    principal: Principal, patient_id: Column, clinic_id: Column
-) -> ColumnElement[bool]:
-    """Cross-clinic rule: a record of a clinic outside the caller's own is read only when the
-    patient's remote-care consent in force names a clinic of the caller's own subtree."""
-    home = _home_grant(principal)
-    if principal.is_system or home is None:
-        return true()
-    home_id = home.org_unit_id
-
-    def own(column: Column) -> ColumnElement[bool]:
-        return network_service.in_subtree(home_id, column)
-
-    return or_(own(clinic_id), in_force(patient_id, ConsentPurpose.remote_care, own))
-
-
-def install() -> None:
-    """Make every patient-record read apply :func:`remote_care_rule` (called by the app)."""
-    cross_clinic.install(remote_care_rule)

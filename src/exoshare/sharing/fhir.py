@@ -22,13 +22,13 @@ from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.practitioner import Practitioner
 from fhir.resources.R4B.resource import Resource
 
+from exoshare.consents.schemas import ConsentDecision, ConsentPurpose
 from exoshare.patients.schemas import Diagnosis
-from exoshare.sharing.schemas import ConsentDecision, ConsentPurpose
 
 if TYPE_CHECKING:
+    from exoshare.consents.models import Consent
     from exoshare.network.models import OrgUnit
     from exoshare.patients.models import Patient
-    from exoshare.sharing.models import Consent
     from exoshare.telemetry.models import TelemetrySession
     from exoshare.telerehab.models import TherapySession
 

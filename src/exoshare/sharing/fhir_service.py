@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal
+from exoshare.consents.models import Consent
+from exoshare.consents.schemas import ConsentDecision, ConsentPurpose
 from exoshare.errors import FhirResourceInvalid, NotFound
 from exoshare.network import service as network_service
 from exoshare.outcomes import measures as outcome_measures
@@ -20,8 +22,6 @@ from exoshare.patients import service as patients_service
 from exoshare.patients.schemas import Diagnosis, Sex
 from exoshare.sharing import consent as consent_service
 from exoshare.sharing import fhir
-from exoshare.sharing.models import Consent
-from exoshare.sharing.schemas import ConsentDecision, ConsentPurpose
 from exoshare.telemetry import reads as telemetry_reads
 from exoshare.telerehab import sessions as telerehab_sessions
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from exoshare.auth.gate import CurrentPrincipal
 from exoshare.auth.scope import Permission
+from exoshare.consents.schemas import ConsentDecision, ConsentPurpose
 from exoshare.deps import DbSession
 from exoshare.errors import Conflict, InvalidInput, NotFound
 from exoshare.network import service as network_service
@@ -24,8 +25,6 @@ from exoshare.sharing.schemas import (
     ApprovalDecision,
     Cohort,
     ConsentCreate,
-    ConsentDecision,
-    ConsentPurpose,
     ResearchRequestCreate,
 )
 from exoshare.web.render import render

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, selectinload
 from exoshare import __version__
 from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal, SystemPrincipal
+from exoshare.consents import rules as consent_rules
+from exoshare.consents.schemas import ConsentPurpose
 from exoshare.errors import (
     InvalidInput,
     NotFound,
@@ -30,7 +32,6 @@ from exoshare.errors import (
 from exoshare.network import service as network_service
 from exoshare.network.schemas import OrgUnitKind
 from exoshare.patients import service as patients_service
-from exoshare.sharing import consent as consent_service
 from exoshare.sharing.dataset import VARIABLES, check_variables, cohort_rows
 from exoshare.sharing.deid import (
     DeidentificationError,
@@ -46,12 +47,7 @@ from exoshare.sharing.models import (
     ResearchExportFile,
     ResearchRequest,
 )
-from exoshare.sharing.schemas import (
-    ApprovalDecision,
-    ConsentPurpose,
-    ResearchRequestCreate,
-    ResearchStatus,
-)
+from exoshare.sharing.schemas import ApprovalDecision, ResearchRequestCreate, ResearchStatus
 
 SYSTEM_EXPORT = SystemPrincipal("research_export")
 """Chooses a cohort's patients: the researcher never reads records, and the stewards of the
@@ -248,7 +244,7 @@ def export(
         )
     today = today or datetime.now(UTC).date()
     candidates = _cohort_patient_ids(session, request, today)
-    consented = consent_service.consented_patient_ids(session, candidates, ConsentPurpose.research)
+    consented = consent_rules.consented_patient_ids(session, candidates, ConsentPurpose.research)
     included = [pid for pid in candidates if pid in consented]
     if not included:
         raise PrivacyModelUnreachable(
