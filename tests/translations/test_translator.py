@@ -30,15 +30,16 @@ def world(session_factory: sessionmaker[Session]) -> World:
 
 
 @pytest.fixture
-def french(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A French catalog begun in a copy of the shipped template: two strings done, one of them
-    outdated (its English source changed since), one translation whose source is gone."""
+def italian(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An Italian catalog (a language exoshare does not ship) begun in a copy of the shipped
+    template: two strings done, one of them outdated (its English source changed since), one
+    translation whose source is gone."""
     shutil.copy(LOCALE_DIR / "messages.pot", tmp_path / "messages.pot")
-    catalog = Catalog(locale="fr")
-    catalog.add("Sign in", "Se connecter")
-    catalog.add("Sign out", "Quitter", flags=["fuzzy"])
-    catalog.obsolete["Log off"] = catalog["Sign in"].__class__("Log off", "Se déconnecter")
-    path = tmp_path / "fr" / "LC_MESSAGES" / "messages.po"
+    catalog = Catalog(locale="it")
+    catalog.add("Sign in", "Accedi")
+    catalog.add("Sign out", "Esci", flags=["fuzzy"])
+    catalog.obsolete["Log off"] = catalog["Sign in"].__class__("Log off", "Disconnetti")
+    path = tmp_path / "it" / "LC_MESSAGES" / "messages.po"
     path.parent.mkdir(parents=True)
     with path.open("wb") as handle:
         write_po(handle, catalog, include_previous=False)
@@ -50,12 +51,12 @@ def french(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_translator_sees_what_is_missing_and_translates_it(
-    client: TestClient, world: World, french: Path
+    client: TestClient, world: World, italian: Path
 ) -> None:
     headers = token(client, world, "translator")
     with (LOCALE_DIR / "messages.pot").open("rb") as handle:
         total = sum(1 for m in read_po(handle) if m.id)
-    status = catalogs.catalog_status("fr")
+    status = catalogs.catalog_status("it")
     assert (status.total, status.translated, status.complete) == (total, 1, False)
     assert [(o.source, o.removed) for o in status.outdated] == [
         ("Sign out", False),
@@ -63,33 +64,33 @@ def test_translator_sees_what_is_missing_and_translates_it(
     ]
     overview = client.get("/translations", headers=headers)
     assert overview.status_code == 200 and "1 / " in overview.text and "not yet" in overview.text
-    page = client.get("/translations/fr?q=partner", headers=headers)
-    assert "Partners" in page.text and "Quitter" in page.text
+    page = client.get("/translations/it?q=partner", headers=headers)
+    assert "Partners" in page.text and "Esci" in page.text
 
     saved = client.post(
-        "/translations/fr",
-        data={"source": "Partners", "translation": "Partenaires"},
+        "/translations/it",
+        data={"source": "Partners", "translation": "Partner"},
         headers=headers,
         follow_redirects=False,
     )
     assert saved.status_code == 303 and "saved=Partners" in saved.headers["location"]
-    with french.open("rb") as handle:
-        written = read_po(handle, locale="fr")
-    assert written["Partners"].string == "Partenaires"
-    assert i18n.translations("fr").gettext("Partners") == "Partenaires"  # reloaded at once
-    assert catalogs.catalog_status("fr").translated == 2
+    with italian.open("rb") as handle:
+        written = read_po(handle, locale="it")
+    assert written["Partners"].string == "Partner"
+    assert i18n.translations("it").gettext("Partners") == "Partner"  # reloaded at once
+    assert catalogs.catalog_status("it").translated == 2
 
     # A translation that drops a placeholder would break the page: refused, file unchanged.
-    before = french.read_bytes()
+    before = italian.read_bytes()
     wrong = client.post(
-        "/translations/fr",
-        data={"source": "Partners for %(partner)s", "translation": "Partenaires"},
+        "/translations/it",
+        data={"source": "Partners for %(partner)s", "translation": "Partner"},
         headers=headers,
         follow_redirects=False,
     )
     assert "keep%20exactly%20the%20placeholders" in wrong.headers["location"]
-    assert french.read_bytes() == before
+    assert italian.read_bytes() == before
 
     for key in ("operator", "therapist_madrid"):
-        assert client.get("/translations/fr", headers=token(client, world, key)).status_code == 404
+        assert client.get("/translations/it", headers=token(client, world, key)).status_code == 404
     assert client.get("/translations/xx", headers=headers).status_code == 404

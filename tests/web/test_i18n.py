@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import write_po
+from babel.messages.pofile import read_po, write_po
+
+from exoshare.web import LOCALE_DIR
 
 from exoshare.web.i18n import (
     COMPLETE_CATALOGS,
@@ -21,6 +24,41 @@ from exoshare.web.i18n import (
 @pytest.mark.parametrize("locale", sorted(COMPLETE_CATALOGS))
 def test_every_catalog_declared_complete_translates_every_template_string(locale: str) -> None:
     assert missing_strings(locale) == []
+
+
+# A %-placeholder with its conversion (``%(name)s``, ``%(v).1f``, ``%%``), a ``{name}`` field,
+# an HTML tag or an entity: each must survive translation exactly, or the page breaks or lies.
+_PLACEHOLDER = re.compile(r"%\([a-z_]+\)[-#0 +]?\d*(?:\.\d+)?[sdifgr]|%%|\{[a-z_]*\}")
+_MARKUP = re.compile(r"</?[a-zA-Z][^>]*>|&#?\w+;")
+
+
+def _kept(text: str) -> tuple[list[str], list[str]]:
+    return sorted(_PLACEHOLDER.findall(text)), sorted(_MARKUP.findall(text))
+
+
+@pytest.mark.parametrize("locale", sorted(COMPLETE_CATALOGS))
+def test_every_complete_catalog_keeps_placeholders_and_markup(locale: str) -> None:
+    with (LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    broken = []
+    for message in catalog:
+        if not message.id:
+            continue
+        sources = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for string in strings:
+            # A plural form may drop the count ("one" in words) but never invent a placeholder.
+            if not any(_kept(string) == _kept(source) for source in sources):
+                broken.append((sources[0], string))
+    assert broken == []
+
+
+def test_the_placeholder_check_sees_a_changed_placeholder_and_a_lost_tag() -> None:
+    assert _kept("Welcome, %(name)s") == _kept("Bienvenue, %(name)s")
+    assert _kept("%(v).1f %%") != _kept("%(v).0f %")
+    assert _kept("Hi {who}") != _kept("Salut {qui}")
+    assert _kept("<strong>Stop</strong> now") != _kept("Arrêtez maintenant")
+    assert _kept("80 % interval") == _kept("intervalle à 80 %")  # a bare % is text, not a slot
 
 
 def _write(path: Path, catalog: Catalog) -> None:
@@ -63,7 +101,7 @@ def test_a_language_without_a_complete_catalog_is_shown_in_english() -> None:
 def test_spanish_catalog_compiles_and_translates() -> None:
     assert "es" in available_locales()
     assert translations("es").gettext("Sign in") == "Iniciar sesión"
-    assert translations("fr").gettext("Sign in") == "Sign in"  # no catalog: source text
+    assert translations("it").gettext("Sign in") == "Sign in"  # no catalog: source text
 
 
 def test_text_direction() -> None:
