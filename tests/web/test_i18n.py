@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
+from starlette.requests import Request
 
 from exoshare.web import LOCALE_DIR
 
 from exoshare.web.i18n import (
     COMPLETE_CATALOGS,
     available_locales,
+    choose_locale,
     missing_strings,
     text_direction,
     text_locale,
@@ -102,6 +104,23 @@ def test_spanish_catalog_compiles_and_translates() -> None:
     assert "es" in available_locales()
     assert translations("es").gettext("Sign in") == "Iniciar sesión"
     assert translations("it").gettext("Sign in") == "Sign in"  # no catalog: source text
+
+
+def _request(accept_language: str = "", query: bytes = b"") -> Request:
+    headers = [(b"accept-language", accept_language.encode())] if accept_language else []
+    return Request({"type": "http", "query_string": query, "headers": headers})
+
+
+def test_portuguese_of_brazil_and_of_portugal_read_the_one_portuguese_catalog() -> None:
+    # The catalog is Brazilian Portuguese (Brazil is where the network's Portuguese speakers
+    # are); a reader in Portugal gets it too rather than English, with Portugal's numbers.
+    for region in ("pt_BR", "pt_PT"):
+        assert translations(region).gettext("Sign in") == "Entrar"
+        assert text_locale(region) == region
+    assert choose_locale(_request("pt-PT,pt;q=0.8"), None) == "pt"
+    assert choose_locale(_request("pt-BR"), None) == "pt"
+    assert choose_locale(_request(), "pt_BR") == "pt"
+    assert choose_locale(_request(query=b"lang=pt_PT"), "de") == "pt_PT"  # explicit choice kept
 
 
 def test_text_direction() -> None:
