@@ -106,6 +106,17 @@ def test_spanish_catalog_compiles_and_translates() -> None:
     assert translations("it").gettext("Sign in") == "Sign in"  # no catalog: source text
 
 
+@pytest.mark.parametrize(
+    ("locale", "sign_in"),
+    [("fr", "Se connecter"), ("de", "Anmelden"), ("pt", "Entrar"), ("nl", "Aanmelden")],
+)
+def test_french_german_portuguese_and_dutch_are_offered_and_translate(
+    locale: str, sign_in: str
+) -> None:
+    assert locale in available_locales()
+    assert translations(locale).gettext("Sign in") == sign_in
+
+
 def _request(accept_language: str = "", query: bytes = b"") -> Request:
     headers = [(b"accept-language", accept_language.encode())] if accept_language else []
     return Request({"type": "http", "query_string": query, "headers": headers})
