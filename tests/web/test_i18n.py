@@ -11,7 +11,6 @@ from babel.messages.pofile import read_po, write_po
 from starlette.requests import Request
 
 from exoshare.web import LOCALE_DIR
-
 from exoshare.web.i18n import (
     COMPLETE_CATALOGS,
     available_locales,
