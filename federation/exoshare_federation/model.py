@@ -25,7 +25,7 @@ class Training:
     ``mu / 2 * ||params - anchor||^2`` (the anchor is the global model of the round)."""
 
     steps: int = 20
-    learning_rate: float = 0.2
+    learning_rate: float = 0.1
     l2: float = 1e-3
     proximal_mu: float = 0.0
 

@@ -4,7 +4,6 @@ differential privacy (server-side fixed clipping and Gaussian noise, accounted i
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord, RecordDict
@@ -29,14 +28,16 @@ from exoshare_federation import model, plan
 app = ServerApp()
 
 
-class Recorder:
-    """Keeps every clinic's metrics of every round (the strategy only returns their mean) and
-    appends one progress line per finished round, which exoshare reads while the run goes on."""
+ROUND_DONE = "exoshare-federation round done:"
+"""Printed after each round; exoshare follows the output for its progress bar."""
 
-    def __init__(self, output_dir: Path) -> None:
+
+class Recorder:
+    """Keeps every clinic's metrics of every round (the strategy only returns their mean)."""
+
+    def __init__(self) -> None:
         self.train: list[list[dict[str, float]]] = []
         self.evaluate: list[list[dict[str, float]]] = []
-        self.progress = output_dir / "progress.jsonl"
 
     def on_train(self, replies: list[RecordDict], weighted_by_key: str) -> MetricRecord:
         self.train.append([dict(r["metrics"]) for r in replies])  # type: ignore[arg-type]
@@ -44,8 +45,7 @@ class Recorder:
 
     def on_evaluate(self, replies: list[RecordDict], weighted_by_key: str) -> MetricRecord:
         self.evaluate.append([dict(r["metrics"]) for r in replies])  # type: ignore[arg-type]
-        with self.progress.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"round": len(self.evaluate)}) + "\n")
+        print(ROUND_DONE, len(self.evaluate), flush=True)
         return aggregate_metricrecords(replies, weighted_by_key)
 
 
@@ -85,7 +85,7 @@ def build_strategy(p: plan.Plan, recorder: Recorder) -> tuple[Strategy, RdpAccou
 @app.main()
 def main(grid: Grid, context: Context) -> None:
     p = plan.read(context.run_config)
-    recorder = Recorder(p.output_dir)
+    recorder = Recorder()
     strategy, accountant = build_strategy(p, recorder)
     config = ConfigRecord(
         {

@@ -441,3 +441,10 @@ class UndecryptableSecret(Unavailable):
 
     slug = "stored-secret-unreadable"
     title = "Stored secret unreadable"
+
+
+class FederationUnavailable(Unavailable):
+    """The federation's own environment (Flower) cannot be created or run on this machine."""
+
+    slug = "federation-unavailable"
+    title = "Federated training unavailable"

@@ -41,6 +41,8 @@ class Permission(enum.StrEnum):
     translations_write = "translations:write"
     research_request = "research:request"
     research_steward = "research:steward"
+    federated_train = "federated:train"
+    federated_counts = "federated:counts"
 
 
 P = Permission
@@ -64,6 +66,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.scheduling_manage,
             P.academy_team,
             P.partners_write,
+            # Runs federated training and sees each clinic's counts (the operator reads no
+            # records, and counts of a training set are not a record).
+            P.federated_train,
+            P.federated_counts,
         }
     ),
     Role.clinic_admin: frozenset(
@@ -104,7 +110,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     # A patient's own record is reached through Patient.user_id, not through a subtree.
     Role.patient: frozenset(),
-    Role.researcher: frozenset({P.network_read, P.research_request}),
+    # Researchers start federated runs and read their aggregates, never a clinic's small counts.
+    Role.researcher: frozenset({P.network_read, P.research_request, P.federated_train}),
     # Manufacturers write models of their own organisation only and see units of those models
     # only (both checked in devices.service), never the clinics' whole fleet.
     Role.manufacturer: frozenset({P.network_read, P.models_write}),

@@ -26,6 +26,7 @@ from exoshare.outcomes.schemas import ForecastState
 from exoshare.outcomes.validation import TRAINING_SEED
 
 if TYPE_CHECKING:
+    from exoshare.outcomes.models import OutcomeMeasurement
     from exoshare.patients.models import Patient
 
 HORIZON_WEEKS = (6, 12, 26)
@@ -138,10 +139,18 @@ def patient_forecast(
 ) -> tuple[Patient, Forecast]:
     """The patient's prediction from their measurements without the exoskeleton (scoped)."""
     patient, rows = measurements_of(session, principal, patient_id)
+    return patient, forecast_for(patient, predictor_observations(patient, rows), training_patients)
+
+
+def predictor_observations(
+    patient: Patient, rows: list[OutcomeMeasurement]
+) -> list[tuple[float, str, float]]:
+    """(days since onset, cohort measure, value) of the measurements done without the
+    exoskeleton, for the measures the predictor knows."""
     found: list[tuple[float, str, float]] = []
     for obs in observations([r for r in rows if not r.with_exoskeleton]):
         name = PREDICTOR_MEASURES.get(obs.measure)
         day = days_since_onset(patient, obs.measured_on)
         if name is not None and day is not None and day >= 0:
             found.append((day, name, obs.value))
-    return patient, forecast_for(patient, found, training_patients)
+    return found

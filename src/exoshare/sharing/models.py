@@ -1,5 +1,5 @@
-"""Tables of data sharing: consent decisions, research requests with their approvals, and the
-exports released (with the patients each one held and its files)."""
+"""Tables of data sharing: consent decisions, research requests with their approvals, the
+exports released (with the patients each one held and its files) and federated training runs."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from exoshare.db import Base, IdMixin, utcnow
 from exoshare.sharing.schemas import (
     ApprovalDecision,
+    FederatedStatus,
+    FederatedStrategy,
     ResearchStatus,
 )
 
@@ -100,3 +102,34 @@ class ResearchExportFile(Base):
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     media_type: Mapped[str] = mapped_column(String(80))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FederatedRun(IdMixin, Base):
+    """One federated training run: its settings, the clinics that took part (by partition), the
+    metrics of every round and the federated-vs-central comparison. No patient is named."""
+
+    __tablename__ = "federated_runs"
+
+    requested_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    status: Mapped[FederatedStatus] = mapped_column(
+        Enum(FederatedStatus, native_enum=False, length=10), default=FederatedStatus.queued
+    )
+    strategy: Mapped[FederatedStrategy] = mapped_column(
+        Enum(FederatedStrategy, native_enum=False, length=10)
+    )
+    rounds: Mapped[int]
+    proximal_mu: Mapped[float] = mapped_column(Float)
+    dp_noise_multiplier: Mapped[float] = mapped_column(Float)
+    dp_clipping_norm: Mapped[float] = mapped_column(Float)
+    dp_delta: Mapped[float] = mapped_column(Float)
+    epsilon: Mapped[float | None] = mapped_column(Float, default=None)
+    clinic_ids: Mapped[list[str]] = mapped_column(JSON)
+    """As asked (empty: every clinic the requester sees)."""
+    clinics: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """Per partition: clinic_id, patients, train_examples, test_examples."""
+    round_metrics: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    comparison: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)

@@ -78,6 +78,20 @@ class ResearchStatus(enum.StrEnum):
     rejected = "rejected"
 
 
+class FederatedStrategy(enum.StrEnum):
+    """How the clinics' parameters are combined each round."""
+
+    fedavg = "fedavg"
+    fedprox = "fedprox"
+
+
+class FederatedStatus(enum.StrEnum):
+    queued = "queued"
+    running = "running"
+    finished = "finished"
+    failed = "failed"
+
+
 class ApprovalDecision(enum.StrEnum):
     pending = "pending"
     approved = "approved"
@@ -175,3 +189,64 @@ class VariableOut(BaseModel):
     description: str
     unit: str | None
     role: str
+
+
+class FederatedRunCreate(BaseModel):
+    """A federated training run: every clinic of ``clinic_ids`` (all clinics the caller sees
+    when empty) trains on its patients with AI-training consent in force when the run starts."""
+
+    strategy: FederatedStrategy = FederatedStrategy.fedavg
+    rounds: int = Field(default=20, ge=1, le=100)
+    proximal_mu: float = Field(default=0.0, ge=0.0, le=10.0, description="FedProx only")
+    dp_noise_multiplier: float = Field(
+        default=0.0, ge=0.0, le=100.0, description="0 trains without differential privacy"
+    )
+    dp_clipping_norm: float = Field(default=1.0, gt=0.0, le=100.0)
+    dp_delta: float = Field(default=1e-5, gt=0.0, lt=1.0)
+    clinic_ids: list[str] = Field(default_factory=list, max_length=200)
+
+
+class FederatedClinicOut(BaseModel):
+    """A participating clinic. Counts under five are withheld from researchers (``None``,
+    with ``fewer_than_five``): a small cell can point at a person."""
+
+    partition: int
+    clinic_id: str
+    clinic_name: str
+    patients: int | None
+    train_examples: int | None
+    test_examples: int | None
+    fewer_than_five: bool
+
+
+class FederatedClinicRound(BaseModel):
+    partition: int
+    train_loss: float
+    train_mae: float
+    test_mae: float
+
+
+class FederatedRoundOut(BaseModel):
+    round: int
+    test_mae: float
+    """Mean absolute error of the round's global model on every clinic's test rows (m/s)."""
+    clinics: list[FederatedClinicRound]
+
+
+class FederatedRunOut(BaseModel):
+    id: str
+    status: FederatedStatus
+    strategy: FederatedStrategy
+    rounds: int
+    proximal_mu: float
+    dp_noise_multiplier: float
+    dp_clipping_norm: float
+    dp_delta: float
+    epsilon: float | None
+    created_at: datetime
+    finished_at: datetime | None
+    error: str | None
+    federated_mae: float | None
+    central_mae: float | None
+    clinics: list[FederatedClinicOut]
+    round_metrics: list[FederatedRoundOut]
