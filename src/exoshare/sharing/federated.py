@@ -188,7 +188,7 @@ def simulate(run_dir: Path, on_round: Callable[[int], None] | None = None) -> di
         if on_round is not None and line.startswith(ROUND_DONE):
             on_round(int(line.removeprefix(ROUND_DONE)))
 
-    federation_env.run_module("exoshare_federation.simulate", str(run_dir), on_line=follow)
+    federation_env.run_python("-m", "exoshare_federation.simulate", str(run_dir), on_line=follow)
     return {
         "federated": json.loads((run_dir / "federated.json").read_text(encoding="utf-8")),
         "comparison": json.loads((run_dir / "comparison.json").read_text(encoding="utf-8")),

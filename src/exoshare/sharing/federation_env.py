@@ -52,12 +52,11 @@ def ensure() -> str:
     return found
 
 
-def run_module(module: str, *args: str, on_line: Callable[[str], None] | None = None) -> str:
-    """Run ``python -m module args`` in the federation environment; its output. A failure
-    raises FederationUnavailable with the end of the output."""
+def run_python(*args: str, on_line: Callable[[str], None] | None = None) -> str:
+    """Run ``python args`` in the federation environment, each output line passed to
+    ``on_line``; the output. A failure raises FederationUnavailable with its end."""
     found = ensure()
-    command = [found, "run", "--frozen", "--no-sync", "--project", str(PROJECT)]
-    command += ["python", "-m", module, *args]
+    command = [found, "run", "--frozen", "--no-sync", "--project", str(PROJECT), "python", *args]
     lines: list[str] = []
     with subprocess.Popen(
         command,
@@ -73,6 +72,6 @@ def run_module(module: str, *args: str, on_line: Callable[[str], None] | None = 
                 on_line(line)
     if process.returncode != 0:
         raise FederationUnavailable(
-            f"{module} failed (exit {process.returncode}): " + "".join(lines[-20:])[-1500:]
+            f"{' '.join(args[:2])} failed (exit {process.returncode}): " + "".join(lines[-20:])[-1500:]
         )
     return "".join(lines)
