@@ -20,7 +20,7 @@ from exoshare.sharing.federated_features import N_FEATURES, clinic_arrays
 from exoshare.sharing.models import FederatedRun
 from exoshare.sharing.schemas import FederatedStrategy
 
-PROBE = Path(__file__).with_name("federation_probe.py")
+PROBE = federation_env.PROJECT / "tests" / "probe.py"
 # Severity mixes (non-walking, assisted, independent at admission) of three clinics that see
 # different patients: a stroke unit's acute severe cases, a mixed one, a mild outpatient one.
 MIXES = ((0.8, 0.1, 0.1), (0.34, 0.33, 0.33), (0.1, 0.1, 0.8))

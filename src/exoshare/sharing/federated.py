@@ -68,8 +68,10 @@ def _clinics(session: Session, principal: Principal, clinic_ids: Sequence[str]) 
     for clinic_id in dict.fromkeys(clinic_ids):
         clinic = found.get(clinic_id)
         # A clinic outside the caller's network view is unknown, like a missing one.
-        if clinic is None or network_service.find_clinic(session, clinic_id) is None or not (
-            principal.covers(Permission.network_read, clinic.path)
+        if (
+            clinic is None
+            or network_service.find_clinic(session, clinic_id) is None
+            or not (principal.covers(Permission.network_read, clinic.path))
         ):
             raise InvalidInput(f"clinic {clinic_id} does not exist", field="clinic_ids")
         chosen.append(clinic)

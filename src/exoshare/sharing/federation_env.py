@@ -72,6 +72,7 @@ def run_python(*args: str, on_line: Callable[[str], None] | None = None) -> str:
                 on_line(line)
     if process.returncode != 0:
         raise FederationUnavailable(
-            f"{' '.join(args[:2])} failed (exit {process.returncode}): " + "".join(lines[-20:])[-1500:]
+            f"{' '.join(args[:2])} failed (exit {process.returncode}): "
+            + "".join(lines[-20:])[-1500:]
         )
     return "".join(lines)

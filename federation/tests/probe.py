@@ -1,6 +1,6 @@
-"""Run in the federation environment by tests/sharing/test_federated.py; prints JSON.
+"""Run in the federation environment by tests/sharing/test_federation_env.py; prints JSON.
 
-    python federation_probe.py RUN_DIR
+    python tests/probe.py RUN_DIR
 
 in one process (importing Flower takes seconds): ``fedavg``, one FedAvg aggregation of two
 hand-made replies; ``clip``, server-side DP clipping of two hand-made replies; ``run``, which
@@ -19,15 +19,13 @@ from pathlib import Path
 
 import dp_accounting
 import numpy as np
+from exoshare_federation import client_app, data, plan, server_app
 from flwr.app import ArrayRecord, Context, Message, MessageType, MetricRecord, RecordDict
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import DifferentialPrivacyServerSideFixedClipping, FedAvg
-
 from flwr.supercore.task_identity import TaskIdentity
 
-from exoshare_federation import client_app, data, plan, server_app
-
-# Who this process is, as Flower's runtime records it for a ServerApp task before messages are made.
+# Who this process is, as Flower's runtime records it for a task before messages are made.
 TaskIdentity.run_id = 1
 TaskIdentity.node_id = 0
 TaskIdentity.task_id = 1
@@ -115,7 +113,10 @@ class LocalGrid(Grid):
 def describe(message: Message) -> dict[str, object]:
     content = message.content
     return {
-        "arrays": {k: [list(a.shape) for a in r.to_numpy_ndarrays()] for k, r in content.array_records.items()},
+        "arrays": {
+            k: [list(a.shape) for a in r.to_numpy_ndarrays()]
+            for k, r in content.array_records.items()
+        },
         "metrics": {k: sorted(r.keys()) for k, r in content.metric_records.items()},
         "configs": {k: dict(r) for k, r in content.config_records.items()},
         "metric_types": sorted(
@@ -128,7 +129,8 @@ def run(run_dir: Path) -> dict[str, object]:
     os.environ[data.RUN_DIR_ENV] = str(run_dir)
     p = plan.read({})
     grid = LocalGrid(p.clients)
-    server_app.main(grid, Context(run_id=1, node_id=0, node_config={}, state=RecordDict(), run_config={}))
+    context = Context(run_id=1, node_id=0, node_config={}, state=RecordDict(), run_config={})
+    server_app.main(grid, context)
     federated = json.loads((run_dir / "federated.json").read_text(encoding="utf-8"))
     expected = None
     if p.private:
