@@ -49,6 +49,8 @@ from exoshare.runtime import Runtime
 from exoshare.scheduling.api import router as scheduling_router
 from exoshare.scheduling.pages import router as scheduling_pages_router
 from exoshare.sharing.api import router as sharing_router
+from exoshare.sharing.federated_api import router as federated_router
+from exoshare.sharing.federated_pages import router as federated_pages_router
 from exoshare.sharing.fhir_api import router as fhir_router
 from exoshare.sharing.pages import router as sharing_pages_router
 from exoshare.telemetry.api import UPLOAD_PATH
@@ -143,7 +145,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(outcomes_pages_router)
     for router in (academy_router, academy_public_router, academy_pages_router):
         app.include_router(router)
-    for router in (sharing_router, fhir_router, sharing_pages_router):
+    for router in (
+        sharing_router,
+        fhir_router,
+        sharing_pages_router,
+        federated_router,
+        federated_pages_router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

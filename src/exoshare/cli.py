@@ -17,6 +17,7 @@ from exoshare.auth.secret_box import totp_box
 from exoshare.config import Settings, get_settings
 from exoshare.demo.device_client import simulate_command
 from exoshare.outcomes.cli import outcomes_app
+from exoshare.sharing.cli import sharing_app
 from exoshare.telemetry.cli import (
     analyse_command,
     broker_app,
@@ -55,6 +56,7 @@ app.add_typer(broker_app, name="broker")
 app.command("simulate")(simulate_command)
 app.add_typer(outcomes_app, name="outcomes")
 app.add_typer(academy_app, name="academy")
+app.add_typer(sharing_app, name="sharing")
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line

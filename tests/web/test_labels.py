@@ -23,7 +23,13 @@ from exoshare.consents.schemas import ConsentPurpose
 from exoshare.devices.schemas import DeviceType, UnitStatus
 from exoshare.network.schemas import AgreementKind, AgreementStatus, Offering, PartnerKind
 from exoshare.patients.schemas import Diagnosis, Sex
-from exoshare.sharing.schemas import ApprovalDecision, ConsentState, ResearchStatus
+from exoshare.sharing.schemas import (
+    ApprovalDecision,
+    ConsentState,
+    FederatedStatus,
+    FederatedStrategy,
+    ResearchStatus,
+)
 from exoshare.web import labels
 
 
@@ -49,6 +55,8 @@ from exoshare.web import labels
         (ConsentPurpose, labels.CONSENT_PURPOSE_TEXT),
         (ConsentState, labels.CONSENT_STATE),
         (ResearchStatus, labels.RESEARCH_STATUS),
+        (FederatedStatus, labels.FEDERATED_STATUS),
+        (FederatedStrategy, labels.FEDERATED_STRATEGY),
         (ApprovalDecision, labels.APPROVAL_DECISION),
     ],
     ids=lambda value: getattr(value, "__name__", ""),

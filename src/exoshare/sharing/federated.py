@@ -13,17 +13,19 @@ import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+if TYPE_CHECKING:
+    from exoshare.network.models import OrgUnit
+
 from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal, SystemPrincipal
 from exoshare.errors import FederationUnavailable, InvalidInput, NotFound, PermissionDenied
 from exoshare.network import service as network_service
-from exoshare.network.models import OrgUnit
 from exoshare.outcomes.forecast import cohort_patient, predictor_observations
 from exoshare.outcomes.measures import measurements_of
 from exoshare.outcomes.prediction import Patient as CohortPatient

@@ -265,6 +265,18 @@ RESEARCH_STATUS = {
     "rejected": N_("rejected"),
 }
 
+FEDERATED_STATUS = {
+    "queued": N_("waiting to start"),
+    "running": N_("training"),
+    "finished": N_("finished"),
+    "failed": N_("failed"),
+}
+
+FEDERATED_STRATEGY = {
+    "fedavg": N_("FedAvg (weighted mean of the clinics' models)"),
+    "fedprox": N_("FedProx (FedAvg with a pull towards the global model)"),
+}
+
 APPROVAL_DECISION = {
     "pending": N_("waiting"),
     "approved": N_("approved"),

@@ -105,6 +105,8 @@ def environment(locale: str) -> Environment:
         consent_purpose_text=lambda value: gettext(labels.CONSENT_PURPOSE_TEXT[value]),
         consent_state_label=lambda value: gettext(labels.CONSENT_STATE[value]),
         research_status_label=lambda value: gettext(labels.RESEARCH_STATUS[value]),
+        federated_status_label=lambda value: gettext(labels.FEDERATED_STATUS[value]),
+        federated_strategy_label=lambda value: gettext(labels.FEDERATED_STRATEGY[value]),
         approval_label=lambda value: gettext(labels.APPROVAL_DECISION[value]),
     )
     return env
