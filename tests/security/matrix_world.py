@@ -39,8 +39,14 @@ from exoshare.network import agreements
 from exoshare.network.models import OrgUnit, Partner
 from exoshare.network.schemas import AgreementKind
 from exoshare.runtime import runtime_of
-from exoshare.sharing import consent, research
-from exoshare.sharing.schemas import ApprovalDecision, Cohort, ConsentCreate, ResearchRequestCreate
+from exoshare.sharing import consent, federated, research
+from exoshare.sharing.schemas import (
+    ApprovalDecision,
+    Cohort,
+    ConsentCreate,
+    FederatedRunCreate,
+    ResearchRequestCreate,
+)
 from exoshare.telerehab import alert_log
 from exoshare.telerehab.alerts import Alert, AlertKind, Severity
 from tests.world import PASSWORD, World, build_world, token
@@ -521,7 +527,13 @@ def _add_sharing(matrix: MatrixWorld, factory: sessionmaker[Session]) -> None:
                 )
             ids[f"request_{key}"] = asked.id
             ids[f"export_{key}"] = research.export(s, principal, asked.id).id
+        # Federated runs are the network's: whoever may train reads every run.
+        runs = [
+            federated.start_run(s, SYSTEM_SEEDING, FederatedRunCreate(rounds=1)).id
+            for _ in range(2)
+        ]
     for kind, own, foreign in (
+        ("federated_run", runs[0], runs[1]),
         ("consent", consents["lucia"], consents["jordi"]),
         ("research_request", ids["request_madrid"], ids["request_barcelona"]),
         ("export", ids["export_madrid"], ids["export_barcelona"]),

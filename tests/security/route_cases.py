@@ -41,6 +41,7 @@ PATH_PARAM_KINDS = {
     "consent_id": "consent",
     "request_id": "research_request",
     "export_id": "export",
+    "run_id": "federated_run",
 }
 FIXED_PATH_VALUES = {
     "code": "es",
@@ -185,6 +186,9 @@ CALLS: dict[str, Call] = {
     "POST /api/v1/research/requests/{request_id}/decisions": Call(
         json={"clinic_id": "@clinic", "decision": "approved"}
     ),
+    # One clinic is refused (a run needs two), so the matrix starts no training.
+    "POST /api/v1/research/federated-runs": Call(json={"rounds": 1, "clinic_ids": ["@clinic"]}),
+    "POST /research/federated": Call(form={"rounds": "1", "clinic_ids": "@clinic"}),
     "GET /fhir/R4/Observation": Call(query={"patient": "@patient"}),
     "GET /fhir/R4/Encounter": Call(query={"patient": "@patient"}),
     "GET /fhir/R4/Consent": Call(query={"patient": "@patient"}),

@@ -33,9 +33,10 @@ VISIBLE_FOREIGN: dict[str, frozenset[str]] = {
         "grant",
         "invitation",
         "agreement",
+        "federated_run",
     },
     # Agreements are read by whoever sees a party's org unit: network-wide readers see all.
-    "researcher": CATALOGUE | {"org_unit", "clinic", "agreement"},
+    "researcher": CATALOGUE | {"org_unit", "clinic", "agreement", "federated_run"},
     "trainer": CATALOGUE
     | ACADEMY
     | {"org_unit", "clinic", "certificate", "module", "user", "agreement"},
@@ -383,6 +384,14 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /api/v1/research/requests/{request_id}/exports": row("researcher", "clinic_admin"),
     "POST /api/v1/research/requests/{request_id}/exports": row("researcher"),
     "GET /api/v1/research/exports/{export_id}/files/{name}": row("researcher"),
+    # Federated runs are network-wide aggregates: the operator and researchers start and read
+    # them (researchers without a clinic's counts under five); nobody else sees one.
+    "GET /api/v1/research/federated-runs": row("consortium_operator", "researcher"),
+    "POST /api/v1/research/federated-runs": row("consortium_operator", "researcher"),
+    "GET /api/v1/research/federated-runs/{run_id}": row("consortium_operator", "researcher"),
+    "GET /research/federated": row("consortium_operator", "researcher"),
+    "POST /research/federated": row("consortium_operator", "researcher"),
+    "GET /research/federated/{run_id}": row("consortium_operator", "researcher"),
     "GET /fhir/R4/Patient/{patient_id}": row(*CARE),
     "GET /fhir/R4/Patient/{patient_id}/$everything": row(*CARE),
     "GET /fhir/R4/Observation": row(*CARE),
