@@ -308,6 +308,7 @@ def demo(
         _seed_demo_history(factory, settings)
         _seed_demo_outcomes(factory)
         _seed_demo_research(factory)
+        federated_runs = _queue_demo_federated(factory)
     _warm_recovery_prediction(settings)
     if not settings.mqtt_url:
         # Fix the embedded broker's port now, so it can be printed for `exoshare simulate`.
@@ -330,6 +331,14 @@ def demo(
         console.print(
             "live simulated sessions stream in Madrid, Lagos and Bangalore "
             "(see Live sessions as maria.lopez@demo.exoshare.org)"
+        )
+    if network.created and federated_runs:
+        from exoshare.demo.federated_demo import train_in_background
+
+        train_in_background(factory, federated_runs)
+        console.print(
+            "federated training runs in the background (about a minute a run); "
+            "see Federated training as researcher@demo.exoshare.org"
         )
     served = create_app(settings)
     settle_heap()
@@ -390,6 +399,14 @@ def _seed_demo_research(factory: sessionmaker[Session]) -> None:
     with session_scope(factory) as session:
         seed_research(session, RESEARCHER_EMAIL)
     console.print("released a de-identified research data set")
+
+
+def _queue_demo_federated(factory: sessionmaker[Session]) -> list[str]:
+    """Two federated training runs asked by the researcher (trained once the server is up)."""
+    from exoshare.demo.federated_demo import seed_federated
+    from exoshare.demo.network import RESEARCHER_EMAIL
+
+    return seed_federated(factory, RESEARCHER_EMAIL)
 
 
 def _schedule_demo_waitlist(factory: sessionmaker[Session]) -> None:
