@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from exoshare.demo.outcomes_demo import _closest, _stroke_visits, berg_items
+from exoshare.demo.outcomes_demo import _closest, berg_items, stroke_visits
 from exoshare.outcomes.instruments import MOTRICITY_GRADES, TCT_GRADES, InstrumentCode, score
 from exoshare.patients.models import Patient
 from exoshare.patients.schemas import Diagnosis, Sex
@@ -27,7 +27,7 @@ def test_a_recent_stroke_follows_the_cohort_from_its_onset_date() -> None:
         id="p1", birth_date=date(1950, 1, 1), sex=Sex.male, diagnosis=Diagnosis.stroke,
         diagnosis_detail="Ischaemic stroke", onset_date=today - timedelta(days=30),
     )  # fmt: skip
-    visits = _stroke_visits(patient, today, seed=3)
+    visits = stroke_visits(patient, today, seed=3)
     days = sorted({(when - patient.onset_date).days for when, _, _ in visits})  # type: ignore[operator]
     assert days[0] == 3 and days[-1] <= 30  # cohort visit days, none in the future
     for _, code, items in visits:

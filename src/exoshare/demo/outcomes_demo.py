@@ -13,6 +13,7 @@ record is scored from its items and audited like a therapist's.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from itertools import product
 from typing import TYPE_CHECKING, Any
@@ -80,13 +81,24 @@ def _ten_metre(speed_mps: float) -> dict[str, float] | None:
     }
 
 
-def _stroke_visits(patient: Patient, today: date, seed: int) -> list[Visit]:
+def stroke_visits(
+    patient: Patient,
+    today: date,
+    seed: int,
+    severity_mix: tuple[float, float, float] | None = None,
+    acute_history: bool = False,
+) -> list[Visit]:
+    """A stroke patient's assessments drawn from the synthetic cohort (``severity_mix`` as the
+    cohort's, by default). Long after the stroke they are the plateau re-measured while
+    training, unless ``acute_history`` asks for the first 26 weeks as they were assessed."""
     assert patient.onset_date is not None
     age = (patient.onset_date - patient.birth_date).days / 365.25
     detail = (patient.diagnosis_detail or "").lower()
     params = CohortParameters(
         age_mean=age, age_sd=0.0, haemorrhagic_share=1.0 if "haemorrhag" in detail else 0.0
     )
+    if severity_mix is not None:
+        params = replace(params, severity_mix=severity_mix)
     rows = generate_cohort(1, seed, params)
     since_onset = (today - patient.onset_date).days
     by_day: dict[float, dict[str, float]] = {}
@@ -95,7 +107,7 @@ def _stroke_visits(patient: Patient, today: date, seed: int) -> list[Visit]:
         assert isinstance(day, int | float) and isinstance(value, int | float)
         by_day.setdefault(float(day), {})[str(row["measure"])] = float(value)
     plateau_day = float(VISIT_DAYS[-1])
-    if since_onset > plateau_day + 90 and plateau_day in by_day:
+    if not acute_history and since_onset > plateau_day + 90 and plateau_day in by_day:
         # Long after the stroke: the plateau, re-measured every four weeks while training.
         last = by_day[plateau_day]
         by_day = {
@@ -173,7 +185,7 @@ def seed_outcomes(session: Session, today: date, seed: int = 12) -> tuple[int, i
             continue
         stroke = patient.diagnosis.value == "stroke"
         visits = (
-            _stroke_visits(patient, today, seed * 1000 + index)
+            stroke_visits(patient, today, seed * 1000 + index)
             if stroke
             else _chronic_visits(patient, today, rng)
         )
