@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.scope import SYSTEM_SEEDING
+from exoshare.consents.schemas import ConsentDecision, ConsentPurpose
 from exoshare.db import session_scope
 from exoshare.outcomes import measures
 from exoshare.outcomes.instruments import InstrumentCode
@@ -21,8 +22,6 @@ from exoshare.sharing.federated_features import clinic_arrays
 from exoshare.sharing.models import FederatedRun
 from exoshare.sharing.schemas import (
     ConsentCreate,
-    ConsentDecision,
-    ConsentPurpose,
     FederatedStatus,
     FederatedStrategy,
 )

@@ -24,17 +24,18 @@ if TYPE_CHECKING:
 
 from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal, SystemPrincipal
+from exoshare.consents import rules as consent_rules
+from exoshare.consents.schemas import ConsentPurpose
 from exoshare.errors import FederationUnavailable, InvalidInput, NotFound, PermissionDenied
 from exoshare.network import service as network_service
 from exoshare.outcomes.forecast import cohort_patient, predictor_observations
 from exoshare.outcomes.measures import measurements_of
 from exoshare.outcomes.prediction import Patient as CohortPatient
 from exoshare.patients import service as patients_service
-from exoshare.sharing import consent, federation_env
+from exoshare.sharing import federation_env
 from exoshare.sharing.federated_features import N_FEATURES, Arrays, clinic_arrays
 from exoshare.sharing.models import FederatedRun
 from exoshare.sharing.schemas import (
-    ConsentPurpose,
     FederatedClinicOut,
     FederatedClinicRound,
     FederatedRoundOut,
@@ -142,7 +143,7 @@ def consented_patients(session: Session, clinic_id: str) -> list[CohortPatient]:
         for p in patients_service.clinic_patients(session, SYSTEM_TRAINING, clinic_id, order="id")
         if p.diagnosis.value == "stroke" and p.onset_date is not None
     ]
-    allowed = consent.consented_patient_ids(
+    allowed = consent_rules.consented_patient_ids(
         session, [p.id for p in candidates], ConsentPurpose.ai_training
     )
     chosen: list[CohortPatient] = []
