@@ -16,7 +16,7 @@ branch to handle a family: ``except Conflict`` catches a lease clash and a taken
     ├── Conflict                       409  conflict
     │   ├── LeaseConflict, UnitOnLease, CustodyConflict        (fleet)
     │   ├── InvoiceIssued                                       (fleet billing)
-    │   ├── SlotTaken, BookingRefused                           (scheduling)
+    │   ├── SlotTaken, BookingRefused, BookingClosed            (scheduling)
     │   ├── SessionNotEligible                                  (clinical safety)
     │   ├── InvalidTransition, SessionNotLive, UnitBusy,
     │   │   CommandPending, AlreadyAcknowledged,                (tele-rehabilitation)
@@ -188,16 +188,26 @@ class SlotTaken(Conflict):
 
 class BookingRefused(Conflict):
     """A session booked by hand breaks a scheduling rule (hours, holiday, overlap, dose, travel);
-    ``errors`` lists every one, each with the field to change."""
+    ``errors`` lists every one, each with the field to change. ``refusals`` keep each rule's code
+    and values, for pages that say it in the reader's language."""
 
     slug = "booking-refused"
     title = "Booking breaks a scheduling rule"
 
-    def __init__(self, found: Sequence[tuple[str, str]]) -> None:
+    def __init__(self, found: Sequence[Refusal]) -> None:
         super().__init__(
-            "; ".join(reason for _, reason in found),
-            errors=[{"field": field, "reason": reason} for field, reason in found],
+            "; ".join(r.reason for r in found),
+            errors=[{"field": r.field, "reason": r.reason} for r in found],
         )
+        self.refusals = list(found)
+
+
+class BookingClosed(Conflict):
+    """The booking can no longer be cancelled or moved: a therapy session was held on it, or it
+    was already cancelled or rescheduled."""
+
+    slug = "booking-closed"
+    title = "Booking can no longer change"
 
 
 class Refusal(Protocol):

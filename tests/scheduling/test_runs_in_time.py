@@ -273,7 +273,12 @@ def test_a_session_planned_outside_the_calendar_is_on_it_in_utilisation_and_kept
         assert planned.planned_for is not None
         assert (
             bookings.record_session_held(
-                s, world.ids["patient_carlos"], world.ids["unit_madrid"], therapist.id, monday_10
+                s,
+                world.ids["patient_carlos"],
+                world.ids["unit_madrid"],
+                therapist.id,
+                monday_10,
+                held=False,
             )
             is None
         )

@@ -10,12 +10,14 @@ from exoshare.auth.gate import CurrentPrincipal, require
 from exoshare.auth.scope import Permission, Principal
 from exoshare.bounds import CalendarDate
 from exoshare.deps import DbSession
-from exoshare.scheduling import bookings, hours, runs
+from exoshare.scheduling import bookings, hours, rebooking, runs
 from exoshare.scheduling import calendar as calendars
 from exoshare.scheduling import waitlist as waitlists
 from exoshare.scheduling.schemas import (
     BookedSessionOut,
+    BookingCancel,
     BookingCreate,
+    BookingReschedule,
     ScheduleRunCreate,
     ScheduleRunOut,
     TherapistLeaveCreate,
@@ -64,6 +66,27 @@ def run(body: ScheduleRunCreate, session: DbSession, principal: ScheduleKeeper) 
 def book(body: BookingCreate, session: DbSession, principal: ScheduleKeeper) -> BookedSessionOut:
     booked = bookings.book_session(session, principal, **body.model_dump())
     return BookedSessionOut.model_validate(booked)
+
+
+@router.post("/booked-sessions/{booking_id}/cancel", response_model=BookedSessionOut)
+def cancel(
+    booking_id: str, body: BookingCancel, session: DbSession, principal: ScheduleKeeper
+) -> BookedSessionOut:
+    cancelled = rebooking.cancel_booking(session, principal, booking_id, body.reason)
+    return BookedSessionOut.model_validate(cancelled)
+
+
+@router.post(
+    "/booked-sessions/{booking_id}/reschedule",
+    response_model=BookedSessionOut,
+    status_code=status.HTTP_201_CREATED,
+)
+def reschedule(
+    booking_id: str, body: BookingReschedule, session: DbSession, principal: ScheduleKeeper
+) -> BookedSessionOut:
+    """Move a booking; the answer is the new booking (the old one stays, rescheduled)."""
+    moved = rebooking.reschedule_booking(session, principal, booking_id, **body.model_dump())
+    return BookedSessionOut.model_validate(moved)
 
 
 @router.get("/clinics/{clinic_id}/calendar", response_model=list[BookedSessionOut])

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from exoshare.db import as_utc
 from exoshare.scheduling.clinics import zone_of
+from exoshare.scheduling.eligibility import Refusal
 from exoshare.scheduling.hours import leave_by_therapist, opening_hours_of, working_hours_of
 from exoshare.scheduling.models import BookedSession, TherapistWorkingHours, WaitlistEntry
 from exoshare.scheduling.problem import haversine_km
 from exoshare.scheduling.public_holidays import public_holidays
+from exoshare.scheduling.schemas import BookingStatus
 from exoshare.scheduling.waitlist import available_hours, sessions_of_entries
 
 if TYPE_CHECKING:
@@ -38,44 +40,71 @@ def booking_refusals(
     start: datetime,
     duration: timedelta,
     travel_limit_km: float,
-) -> list[tuple[str, str]]:
-    """Every scheduling rule the booking breaks, as (field to change, reason); empty when none.
+) -> list[Refusal]:
+    """Every scheduling rule the booking breaks, each with the field to change, a stable code
+    and its values (pages say it in the reader's language: ``web.labels.BOOKING_RULES``); empty
+    when none.
 
     Sessions in the way are :func:`overlaps`' answer (a taken slot, asked apart)."""
-    found: list[tuple[str, str]] = []
+    found: list[Refusal] = []
     zone = zone_of(clinic)
     begins = as_utc(start).astimezone(zone)
     ends = begins + duration
     day = begins.date()
     hhmm = f"{begins:%H:%M}–{ends:%H:%M} on {day:%a %Y-%m-%d} ({zone.key})"
+    when = {"from": f"{begins:%H:%M}", "until": f"{ends:%H:%M}", "day": day.isoformat()}
     if day in public_holidays(clinic.country_code or "", day, day):
         found.append(
-            ("starts_at", f"{day.isoformat()} is a public holiday in {clinic.country_code}")
+            Refusal(
+                "starts_at",
+                "public-holiday",
+                f"{day.isoformat()} is a public holiday in {clinic.country_code}",
+                {"day": day.isoformat(), "country": clinic.country_code or ""},
+            )
         )
     opening = opening_hours_of(session, clinic.id)
     if not _within(opening, begins, ends):
-        found.append(("starts_at", f"{clinic.code} is not open {hhmm}; {_hours_words(opening)}"))
+        found.append(
+            Refusal(
+                "starts_at",
+                "clinic-closed",
+                f"{clinic.code} is not open {hhmm}; {_hours_words(opening)}",
+                {"clinic": clinic.code, **when},
+            )
+        )
     rows = working_hours_of(session, therapist_id, clinic.id)
     working = {d: (w.starts, w.ends) for d, w in rows.items()} or opening
     if not _within(working, begins, ends):
         found.append(
-            ("therapist_id", f"the therapist does not work {hhmm}; {_hours_words(working)}")
+            Refusal(
+                "therapist_id",
+                "therapist-not-working",
+                f"the therapist does not work {hhmm}; {_hours_words(working)}",
+                when,
+            )
         )
     found.extend(_therapist_day(session, therapist_id, rows.get(begins.weekday()), begins, ends))
     can = available_hours(entry) if entry is not None else None
     if can is not None and not _within(can, begins, ends):
         found.append(
-            ("starts_at", f"the patient cannot come {hhmm}; patient's {_hours_words(can)}")
+            Refusal(
+                "starts_at",
+                "patient-unavailable",
+                f"the patient cannot come {hhmm}; patient's {_hours_words(can)}",
+                when,
+            )
         )
     home = _home(patient, entry)
     if home is not None and clinic.latitude is not None and clinic.longitude is not None:
         km = haversine_km(home[0], home[1], clinic.latitude, clinic.longitude)
         if km > travel_limit_km:
             found.append(
-                (
+                Refusal(
                     "unit_id",
+                    "beyond-travel-limit",
                     f"{clinic.code} is {km:.0f} km from the patient's home, beyond the "
                     f"{travel_limit_km:.0f} km travel limit; book a unit at a nearer clinic",
+                    {"clinic": clinic.code, "km": f"{km:.0f}", "limit": f"{travel_limit_km:.0f}"},
                 )
             )
     if entry is not None:
@@ -96,12 +125,19 @@ def _therapist_day(
     row: TherapistWorkingHours | None,
     begins: datetime,
     ends: datetime,
-) -> list[tuple[str, str]]:
+) -> list[Refusal]:
     """Leave that day, the day's break, and the day's limit of sessions."""
-    found: list[tuple[str, str]] = []
+    found: list[Refusal] = []
     day = begins.date()
     if leave_by_therapist(session, day, day).get(therapist_id):
-        found.append(("therapist_id", f"the therapist is on leave on {day.isoformat()}"))
+        found.append(
+            Refusal(
+                "therapist_id",
+                "therapist-on-leave",
+                f"the therapist is on leave on {day.isoformat()}",
+                {"day": day.isoformat()},
+            )
+        )
     if (
         row is not None
         and row.break_starts is not None
@@ -110,9 +146,11 @@ def _therapist_day(
         and row.break_starts < ends.time()
     ):
         found.append(
-            (
+            Refusal(
                 "starts_at",
+                "therapist-on-break",
                 f"the therapist is on a break {row.break_starts:%H:%M}–{row.break_ends:%H:%M}",
+                {"from": f"{row.break_starts:%H:%M}", "until": f"{row.break_ends:%H:%M}"},
             )
         )
     if row is not None and row.max_sessions is not None:
@@ -122,6 +160,7 @@ def _therapist_day(
                 session.scalars(
                     select(BookedSession.id).where(
                         BookedSession.therapist_id == therapist_id,
+                        BookedSession.status == BookingStatus.booked,
                         BookedSession.starts_at >= as_utc(midnight),
                         BookedSession.starts_at < as_utc(midnight + timedelta(days=1)),
                     )
@@ -130,10 +169,12 @@ def _therapist_day(
         )
         if booked >= row.max_sessions:
             found.append(
-                (
+                Refusal(
                     "therapist_id",
+                    "therapist-day-full",
                     f"the therapist already has {booked} sessions on {day.isoformat()}, "
                     f"their limit of {row.max_sessions} a day",
+                    {"count": str(booked), "day": day.isoformat(), "limit": str(row.max_sessions)},
                 )
             )
     return found
@@ -170,6 +211,7 @@ def overlaps(
             ),
             BookedSession.starts_at < hi,
             BookedSession.ends_at > lo,
+            BookedSession.status == BookingStatus.booked,
         )
     )
     found: list[tuple[str, str]] = []
@@ -209,7 +251,7 @@ def _home(patient: Patient, entry: WaitlistEntry | None) -> tuple[float, float] 
     return None
 
 
-def _dose(session: Session, entry: WaitlistEntry, begins: datetime) -> list[tuple[str, str]]:
+def _dose(session: Session, entry: WaitlistEntry, begins: datetime) -> list[Refusal]:
     """No more than the sessions a week the referral asks for, nor than the course."""
     given = sessions_of_entries(session, [entry])[entry.id]
     monday = begins.date() - timedelta(days=begins.weekday())
@@ -218,21 +260,29 @@ def _dose(session: Session, entry: WaitlistEntry, begins: datetime) -> list[tupl
         for b in given
         if monday <= as_utc(b.starts_at).astimezone(begins.tzinfo).date() < monday + timedelta(7)
     ]
-    found: list[tuple[str, str]] = []
+    found: list[Refusal] = []
     if len(week) >= entry.sessions_per_week:
         found.append(
-            (
+            Refusal(
                 "starts_at",
+                "weekly-dose-full",
                 f"the patient already has {len(week)} sessions in the week of {monday}, the "
                 f"{entry.sessions_per_week} a week of the referral",
+                {
+                    "count": str(len(week)),
+                    "week": monday.isoformat(),
+                    "per_week": str(entry.sessions_per_week),
+                },
             )
         )
     if len(given) >= entry.course_sessions:
         found.append(
-            (
+            Refusal(
                 "patient_id",
+                "course-full",
                 f"the course of {entry.course_sessions} sessions is fully booked "
                 f"({len(given)} sessions)",
+                {"course": str(entry.course_sessions), "count": str(len(given))},
             )
         )
     return found

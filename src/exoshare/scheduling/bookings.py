@@ -23,7 +23,7 @@ from exoshare.scheduling import eligibility
 from exoshare.scheduling.booking_rules import booking_refusals, overlaps
 from exoshare.scheduling.clinics import is_therapist_of, may_manage, zone_of
 from exoshare.scheduling.models import BookedSession
-from exoshare.scheduling.schemas import WaitlistStatus
+from exoshare.scheduling.schemas import BookingStatus, WaitlistStatus
 from exoshare.scheduling.waitlist import active_entry
 
 DEFAULT_CHANGEOVER_MIN = 15
@@ -100,7 +100,9 @@ def book_session(
     )
     taken = session.scalar(
         select(BookedSession).where(
-            BookedSession.unit_id == unit.id, BookedSession.starts_at == start
+            BookedSession.unit_id == unit.id,
+            BookedSession.starts_at == start,
+            BookedSession.status == BookingStatus.booked,
         )
     )
     if taken is not None:
@@ -162,6 +164,8 @@ def record_session_held(
     unit_id: str,
     therapist_id: str,
     starts_at: datetime,
+    *,
+    held: bool,
 ) -> BookedSession | None:
     """Put a session that is run (or planned) without a booking on the calendar, so calendars,
     utilisation and the next schedule run see every session however it was booked.
@@ -171,17 +175,23 @@ def record_session_held(
     booking of the patient on the unit starts within the hour around it (that booking is this
     session), nor when the unit, therapist or patient already has another session at that very
     start (the calendar keeps the one it has).
+
+    ``held``: the session has started (or was run), so its booking is history from now on and
+    can no longer be cancelled or moved; False for a session only planned.
     """
     start = as_utc(starts_at)
     near = session.scalar(
-        select(BookedSession.id).where(
+        select(BookedSession).where(
             BookedSession.patient_id == patient_id,
             BookedSession.unit_id == unit_id,
+            BookedSession.status == BookingStatus.booked,
             BookedSession.starts_at > start - timedelta(minutes=60),
             BookedSession.starts_at < start + timedelta(minutes=60),
         )
     )
     if near is not None:
+        if held and near.held_at is None:
+            near.held_at = start
         return None
     holder = current_holders(session, [unit_id], start).get(unit_id)
     if holder is None:
@@ -194,6 +204,7 @@ def record_session_held(
         starts_at=start,
         ends_at=start + timedelta(minutes=HELD_SESSION_MIN),
         waitlist_entry_id=entry.id if (entry := active_entry(session, patient_id)) else None,
+        held_at=start if held else None,
     )
     try:
         insert_sessions(session, [row])

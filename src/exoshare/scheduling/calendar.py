@@ -12,6 +12,7 @@ from exoshare.errors import InvalidInput
 from exoshare.patients import service as patients_service
 from exoshare.scheduling.clinics import clinic_for, zone_of
 from exoshare.scheduling.models import BookedSession
+from exoshare.scheduling.schemas import BookingStatus
 
 CALENDAR_MAX_DAYS = 62
 """The longest calendar one request shows (two months); longer views page on ``start``."""
@@ -20,7 +21,7 @@ CALENDAR_MAX_DAYS = 62
 def calendar(
     session: Session, principal: Principal, clinic_id: str, start: date, days: int = 7
 ) -> list[BookedSession]:
-    """A clinic's booked sessions from ``start`` (clinic-local days)."""
+    """A clinic's booked sessions from ``start`` (clinic-local days); cancelled ones left out."""
     # Refused rather than clamped: a client asking for 90 days and silently getting 62 would
     # show a calendar with sessions missing and no sign of it.
     if not 1 <= days <= CALENDAR_MAX_DAYS:
@@ -38,6 +39,7 @@ def calendar(
             select(BookedSession)
             .where(
                 BookedSession.clinic_id == clinic.id,
+                BookedSession.status == BookingStatus.booked,
                 BookedSession.starts_at >= lo,
                 BookedSession.starts_at < hi,
             )

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -25,7 +26,7 @@ from exoshare.devices.models import DeviceUnit
 from exoshare.network.models import OrgUnit
 from exoshare.patients.models import Patient
 from exoshare.scheduling.priority import Priority
-from exoshare.scheduling.schemas import WaitlistStatus
+from exoshare.scheduling.schemas import BookingStatus, WaitlistStatus
 
 
 class WaitlistEntry(IdMixin, TimestampMixin, Base):
@@ -138,15 +139,24 @@ class ScheduleRun(IdMixin, Base):
 class BookedSession(IdMixin, TimestampMixin, Base):
     """A therapy session on the calendar: a unit, a therapist and a patient in one slot.
 
-    The unique constraints are the last word on double booking: whatever races, one unit, one
-    therapist and one patient each hold at most one session per start time.
+    The unique indexes are the last word on double booking: whatever races, one unit, one
+    therapist and one patient each hold at most one active session per start time. A cancelled
+    or rescheduled booking stays (with who, when and why) but no longer holds its slot.
     """
 
     __tablename__ = "booked_sessions"
     __table_args__ = (
-        UniqueConstraint("unit_id", "starts_at"),
-        UniqueConstraint("therapist_id", "starts_at"),
-        UniqueConstraint("patient_id", "starts_at"),
+        *(
+            Index(
+                f"uq_booked_sessions_{column}_active",
+                column,
+                "starts_at",
+                unique=True,
+                sqlite_where=text("status = 'booked'"),
+                postgresql_where=text("status = 'booked'"),
+            )
+            for column in ("unit_id", "therapist_id", "patient_id")
+        ),
         Index("ix_booked_sessions_clinic_start", "clinic_id", "starts_at"),
         CheckConstraint("starts_at < ends_at", name="order"),
     )
@@ -163,6 +173,18 @@ class BookedSession(IdMixin, TimestampMixin, Base):
     schedule_run_id: Mapped[str | None] = mapped_column(
         ForeignKey("schedule_runs.id"), default=None
     )
+    status: Mapped[BookingStatus] = mapped_column(
+        Enum(BookingStatus, native_enum=False, length=12), default=BookingStatus.booked
+    )
+    held_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When a therapy session on this booking started: from then on it is history, not a plan."""
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+    cancelled_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    cancel_reason: Mapped[str | None] = mapped_column(String(300), default=None)
+    rescheduled_to_id: Mapped[str | None] = mapped_column(
+        ForeignKey("booked_sessions.id"), default=None
+    )
+    """The booking that replaced this one when it was moved."""
 
     patient: Mapped[Patient] = relationship()
     unit: Mapped[DeviceUnit] = relationship()

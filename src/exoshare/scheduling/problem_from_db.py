@@ -37,6 +37,7 @@ from exoshare.scheduling.hours import (
 from exoshare.scheduling.models import BookedSession, TherapistWorkingHours, WaitlistEntry
 from exoshare.scheduling.priority import PRIORITY_WEIGHT
 from exoshare.scheduling.public_holidays import public_holidays
+from exoshare.scheduling.schemas import BookingStatus
 from exoshare.scheduling.waitlist import active_entries, available_hours, sessions_of_entries
 
 if TYPE_CHECKING:
@@ -113,7 +114,9 @@ def build_problem(
     booked = list(
         session.scalars(
             select(BookedSession).where(
-                BookedSession.starts_at < window_end, BookedSession.ends_at > window_start
+                BookedSession.starts_at < window_end,
+                BookedSession.ends_at > window_start,
+                BookedSession.status == BookingStatus.booked,
             )
         )
     )

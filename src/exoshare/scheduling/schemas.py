@@ -21,6 +21,13 @@ class WaitlistStatus(enum.StrEnum):
     completed = "completed"
 
 
+class BookingStatus(enum.StrEnum):
+    booked = "booked"
+    cancelled = "cancelled"
+    rescheduled = "rescheduled"
+    """Moved to another time, unit or therapist: ``rescheduled_to_id`` is the new booking."""
+
+
 class WaitlistCreate(BaseModel):
     patient_id: str
     referral_date: CalendarDate
@@ -111,6 +118,22 @@ class BookedSessionOut(BaseModel):
     starts_at: datetime
     ends_at: datetime
     waitlist_entry_id: str | None
+    status: BookingStatus
+    held_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    rescheduled_to_id: str | None
+
+
+class BookingCancel(BaseModel):
+    reason: str = Field(min_length=1, max_length=300, description="Why the session is cancelled")
+
+
+class BookingReschedule(BaseModel):
+    starts_at: CalendarDateTime
+    unit_id: str | None = Field(default=None, description="Left out: the same unit")
+    therapist_id: str | None = Field(default=None, description="Left out: the same therapist")
+    reason: str = Field(default="", max_length=300)
 
 
 class TherapistLeaveCreate(BaseModel):

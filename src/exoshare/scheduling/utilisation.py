@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from exoshare.auth.scope import Permission, Principal
 from exoshare.scheduling.models import BookedSession
 from exoshare.scheduling.problem_from_db import build_problem
+from exoshare.scheduling.schemas import BookingStatus
 
 if TYPE_CHECKING:
     from exoshare.network.models import OrgUnit
@@ -44,7 +45,11 @@ def utilisation(
     booked = dict(
         session.execute(
             select(BookedSession.clinic_id, func.count())
-            .where(BookedSession.starts_at >= lo, BookedSession.starts_at < hi)
+            .where(
+                BookedSession.starts_at >= lo,
+                BookedSession.starts_at < hi,
+                BookedSession.status == BookingStatus.booked,
+            )
             .group_by(BookedSession.clinic_id)
         ).all()
     )

@@ -15,7 +15,7 @@ from exoshare.patients import service as patients_service
 from exoshare.scheduling.clinics import clinic_for, may_manage, zone_of
 from exoshare.scheduling.models import BookedSession, WaitlistEntry
 from exoshare.scheduling.priority import PRIORITY_WEIGHT, Priority
-from exoshare.scheduling.schemas import WaitlistStatus
+from exoshare.scheduling.schemas import BookingStatus, WaitlistStatus
 
 
 def add_to_waitlist(
@@ -160,7 +160,10 @@ def _first_sessions(session: Session, entry_ids: list[str]) -> dict[str, BookedS
     for chunk in _chunks(entry_ids, 500):
         for b in session.scalars(
             select(BookedSession)
-            .where(BookedSession.waitlist_entry_id.in_(chunk))
+            .where(
+                BookedSession.waitlist_entry_id.in_(chunk),
+                BookedSession.status == BookingStatus.booked,
+            )
             .options(selectinload(BookedSession.clinic))
             .order_by(BookedSession.starts_at, BookedSession.id)
         ):
@@ -210,13 +213,17 @@ def sessions_of_entries(
     session: Session, entries: list[WaitlistEntry]
 ) -> dict[str, list[BookedSession]]:
     """Entry id -> the sessions of its course so far and ahead, by start: those booked for the
-    entry, and the patient's sessions booked without one (by hand) from the referral date on."""
+    entry, and the patient's sessions booked without one (by hand) from the referral date on;
+    cancelled and rescheduled bookings do not count."""
     by_patient = {e.patient_id: e for e in entries}
     out: dict[str, list[BookedSession]] = {e.id: [] for e in entries}
     for chunk in _chunks(list(by_patient), 500):
         for b in session.scalars(
             select(BookedSession)
-            .where(BookedSession.patient_id.in_(chunk))
+            .where(
+                BookedSession.patient_id.in_(chunk),
+                BookedSession.status == BookingStatus.booked,
+            )
             .options(selectinload(BookedSession.unit))
             .order_by(BookedSession.starts_at, BookedSession.id)
         ):

@@ -185,7 +185,9 @@ def plan_session(
     session.flush()
     if planned_for is not None and principal.user_id:
         # On the clinic's calendar from now on, so no schedule run books the unit over it.
-        bookings.record_session_held(session, patient.id, unit.id, principal.user_id, planned_for)
+        bookings.record_session_held(
+            session, patient.id, unit.id, principal.user_id, planned_for, held=False
+        )
     audit.record(
         session,
         principal,
@@ -358,6 +360,7 @@ def transition(
             record.device_unit_id,
             record.therapist_id,
             record.started_at,
+            held=True,
         )
     if action == "resume" and record.telemetry_session_id is None:
         target = S.started
@@ -500,6 +503,7 @@ def attach_telemetry(session: Session, telemetry_session_id: str) -> TherapySess
             record.device_unit_id,
             record.therapist_id,
             record.started_at,
+            held=True,
         )
     audit.record(
         session,
@@ -596,7 +600,7 @@ def record_completed_session(
         alert_rules={},
     )
     session.add(record)
-    bookings.record_session_held(session, patient.id, unit.id, therapist_id, started_at)
+    bookings.record_session_held(session, patient.id, unit.id, therapist_id, started_at, held=True)
     return record
 
 

@@ -1,0 +1,162 @@
+"""Changing a booking at the desk: cancel it (kept, with who, when and why) or move it to another
+time, unit or therapist through the same rules as a booking by hand."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exoshare.auth import audit
+from exoshare.auth.scope import Permission, Principal
+from exoshare.db import as_utc, utcnow
+from exoshare.errors import BookingClosed, NotFound, ReasonRequired
+from exoshare.scheduling.bookings import book_session
+from exoshare.scheduling.clinics import may_manage, zone_of
+from exoshare.scheduling.models import BookedSession, WaitlistEntry
+from exoshare.scheduling.schemas import BookingStatus, WaitlistStatus
+
+REASON_MAX_CHARS = 300
+
+
+def find_booking(session: Session, principal: Principal, booking_id: str) -> BookedSession:
+    """A booking at a clinic whose calendar the caller sees; any other id answers as missing."""
+    found = session.get(BookedSession, booking_id)
+    if found is None or not (
+        principal.covers(Permission.fleet_read, found.clinic.path)
+        or principal.covers(Permission.scheduling_manage, found.clinic.path)
+    ):
+        raise NotFound(f"booked session {booking_id} not found", field="booking_id")
+    return found
+
+
+def _changeable(session: Session, principal: Principal, booking_id: str) -> BookedSession:
+    booking = find_booking(session, principal, booking_id)
+    may_manage(principal, booking.clinic)
+    if booking.held_at is not None:
+        at = as_utc(booking.held_at).astimezone(zone_of(booking.clinic))
+        raise BookingClosed(
+            f"the session was held (started {at:%Y-%m-%d %H:%M}); a held session is part of the "
+            "patient's record and cannot be cancelled or moved",
+            booking_id=booking.id,
+        )
+    if booking.status is not BookingStatus.booked:
+        raise BookingClosed(
+            f"the booking is already {booking.status.value}; nothing was changed",
+            booking_id=booking.id,
+        )
+    return booking
+
+
+def _reason(reason: str) -> str:
+    words = reason.strip()
+    if not words:
+        raise ReasonRequired("say why the session is cancelled", field="reason")
+    if len(words) > REASON_MAX_CHARS:
+        raise ReasonRequired(
+            f"the reason is {len(words)} characters; keep it to {REASON_MAX_CHARS}",
+            field="reason",
+        )
+    return words
+
+
+def cancel_booking(
+    session: Session, principal: Principal, booking_id: str, reason: str
+) -> BookedSession:
+    """Cancel a booking: the row stays (status cancelled, reason, who, when; audited) and its
+    slot is free for the next booking or schedule run; the patient's course and weekly dose no
+    longer count it."""
+    words = _reason(reason)
+    booking = _changeable(session, principal, booking_id)
+    _close(booking, principal, BookingStatus.cancelled, words)
+    session.flush()
+    _refresh_entry(session, booking.waitlist_entry_id)
+    audit.record(
+        session,
+        principal,
+        "cancel",
+        "booked_session",
+        booking.id,
+        patient_id=booking.patient_id,
+        detail={"reason": words, "starts_at": as_utc(booking.starts_at).isoformat()},
+    )
+    return booking
+
+
+def reschedule_booking(
+    session: Session,
+    principal: Principal,
+    booking_id: str,
+    starts_at: datetime,
+    unit_id: str | None = None,
+    therapist_id: str | None = None,
+    reason: str = "",
+) -> BookedSession:
+    """Move a booking; returns the new booking. The old one stays, rescheduled, pointing at it.
+
+    The new time, unit and therapist meet every rule of a booking by hand
+    (:func:`~exoshare.scheduling.bookings.book_session`), judged as if the old booking were
+    already gone (it may move within its own day or week). A refusal leaves the old booking
+    exactly as it was.
+    """
+    words = reason.strip()[:REASON_MAX_CHARS] or "rescheduled"
+    booking = _changeable(session, principal, booking_id)
+    duration_min = int((booking.ends_at - booking.starts_at) / timedelta(minutes=1))
+    # One savepoint: the old booking steps aside so the rules do not see it, and comes back
+    # untouched when the new one is refused.
+    with session.begin_nested():
+        _close(booking, principal, BookingStatus.rescheduled, words)
+        session.flush()
+        moved = book_session(
+            session,
+            principal,
+            booking.patient_id,
+            unit_id or booking.unit_id,
+            therapist_id or booking.therapist_id,
+            starts_at,
+            duration_min=duration_min,
+        )
+        booking.rescheduled_to_id = moved.id
+    _refresh_entry(session, booking.waitlist_entry_id)
+    audit.record(
+        session,
+        principal,
+        "reschedule",
+        "booked_session",
+        booking.id,
+        patient_id=booking.patient_id,
+        detail={
+            "reason": words,
+            "from": as_utc(booking.starts_at).isoformat(),
+            "to": as_utc(moved.starts_at).isoformat(),
+            "booked_session": moved.id,
+        },
+    )
+    return moved
+
+
+def _close(booking: BookedSession, principal: Principal, status: BookingStatus, why: str) -> None:
+    booking.status = status
+    booking.cancelled_at = utcnow()
+    booking.cancelled_by_id = principal.user_ref
+    booking.cancel_reason = why
+
+
+def _refresh_entry(session: Session, entry_id: str | None) -> None:
+    """Keep the waitlist entry's first session true; with no session left the patient waits."""
+    entry = session.get(WaitlistEntry, entry_id) if entry_id else None
+    if entry is None or entry.status is not WaitlistStatus.scheduled:
+        return
+    first = session.scalar(
+        select(BookedSession.starts_at)
+        .where(
+            BookedSession.waitlist_entry_id == entry.id,
+            BookedSession.status == BookingStatus.booked,
+        )
+        .order_by(BookedSession.starts_at)
+        .limit(1)
+    )
+    entry.first_session_at = first
+    if first is None:
+        entry.status = WaitlistStatus.waiting
