@@ -47,6 +47,7 @@ from exoshare.patients.api import router as patients_router
 from exoshare.patients.pages import router as patients_pages_router
 from exoshare.runtime import Runtime
 from exoshare.scheduling.api import router as scheduling_router
+from exoshare.scheduling.desk_pages import router as scheduling_desk_router
 from exoshare.scheduling.pages import router as scheduling_pages_router
 from exoshare.sharing.api import router as sharing_router
 from exoshare.sharing.federated_api import router as federated_router
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         approvals_pages_router,
         fleet_pages_router,
         scheduling_pages_router,
+        scheduling_desk_router,
         matchmaking_router,
         matchmaking_pages_router,
     ):

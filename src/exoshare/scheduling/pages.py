@@ -1,4 +1,5 @@
-"""HTML pages of scheduling: a clinic's waitlist, its calendar, and utilisation per clinic."""
+"""HTML pages of scheduling: a clinic's waitlist, its calendar, utilisation per clinic, a
+therapist's day and a patient's appointments."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from exoshare.auth.gate import CurrentPrincipal, page_requires
+from exoshare.auth.schemas import Role
 from exoshare.auth.scope import Permission, Principal
 from exoshare.bounds import CalendarDate
 from exoshare.db import utcnow
 from exoshare.deps import DbSession
 from exoshare.errors import NotFound
 from exoshare.network import service as network_service
+from exoshare.patients import service as patients_service
+from exoshare.scheduling import appointments
 from exoshare.scheduling import calendar as calendars
 from exoshare.scheduling.clinics import zone_of
 from exoshare.scheduling.priority import Priority
+from exoshare.scheduling.schemas import BookingStatus
 from exoshare.scheduling.utilisation import utilisation
 from exoshare.scheduling.waitlist import waitlist
 from exoshare.web.labels import N_
@@ -36,7 +41,8 @@ PRIORITY = {
 }
 
 
-def _pick(clinics: list[OrgUnit], clinic_id: str | None) -> OrgUnit:
+def pick_clinic(clinics: list[OrgUnit], clinic_id: str | None) -> OrgUnit:
+    """The clinic asked for among those the page offers (the first when none is asked)."""
     if not clinics:
         raise NotFound("page not found")
     if clinic_id is None:
@@ -59,7 +65,7 @@ def waitlist_page(
     clinic_id: str | None = None,
 ) -> HTMLResponse:
     clinics = network_service.visible_clinics(session, principal, Permission.patients_read)
-    clinic = _pick(clinics, clinic_id)
+    clinic = pick_clinic(clinics, clinic_id)
     return render(
         request,
         "scheduling/waitlist.html",
@@ -67,6 +73,7 @@ def waitlist_page(
         clinics=clinics,
         clinic=clinic,
         rows=waitlist(session, principal, clinic.id),
+        manages=principal.covers(Permission.scheduling_manage, clinic.path),
         priority_label=lambda value: request_gettext(request, principal)(PRIORITY[value]),
     )
 
@@ -80,7 +87,7 @@ def calendar_page(
     start: CalendarDate | None = None,
 ) -> HTMLResponse:
     clinics = network_service.visible_clinics(session, principal, Permission.fleet_read)
-    clinic = _pick(clinics, clinic_id)
+    clinic = pick_clinic(clinics, clinic_id)
     monday = _monday(start or utcnow().date())
     sessions = calendars.calendar(session, principal, clinic.id, monday, 7)
     days = [monday + timedelta(days=i) for i in range(7)]
@@ -100,6 +107,9 @@ def calendar_page(
         previous=monday - timedelta(days=7),
         following=monday + timedelta(days=7),
         named=calendars.nameable_patients(session, principal, sessions),
+        manages=principal.covers(Permission.scheduling_manage, clinic.path),
+        cancelled=request.query_params.get("cancelled") == "1",
+        booked=request.query_params.get("booked"),
     )
 
 
@@ -113,3 +123,55 @@ def utilisation_page(
     monday = _monday(start or utcnow().date())
     rows = sorted(utilisation(session, principal, monday, 4), key=lambda r: (-r.pct, r.clinic.code))
     return render(request, "scheduling/utilisation.html", principal, rows=rows, start=monday)
+
+
+@router.get("/therapist/day", response_class=HTMLResponse)
+def therapist_day_page(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    day: CalendarDate | None = None,
+) -> HTMLResponse:
+    """The signed-in therapist's sessions of one day across their clinics, in local time."""
+    if not principal.has_role(Role.therapist):
+        raise NotFound("page not found")
+    shown = day or utcnow().date()
+    sessions = appointments.therapist_day(session, principal, shown)
+    return render(
+        request,
+        "scheduling/therapist_day.html",
+        principal,
+        day=shown,
+        previous=shown - timedelta(days=1),
+        following=shown + timedelta(days=1),
+        sessions=sessions,
+        named=patients_service.readable_patient_ids(
+            session, principal, {a.patient.id for a in sessions}
+        ),
+    )
+
+
+APPOINTMENTS_AHEAD_DAYS = 90
+"""How far ahead a patient's page looks; a course is booked a few weeks at a time."""
+
+
+@router.get("/my/appointments", response_class=HTMLResponse)
+def my_appointments(
+    request: Request, session: DbSession, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """A patient's coming sessions in plain words; cancelled ones shown as cancelled."""
+    own = patients_service.patient_of_user(session, principal.user_id)
+    if own is None:
+        raise NotFound("no patient record is linked to your account")
+    now = utcnow()
+    shown = appointments.patient_appointments(
+        session, own.id, now, now + timedelta(days=APPOINTMENTS_AHEAD_DAYS)
+    )
+    return render(
+        request,
+        "scheduling/my_appointments.html",
+        principal,
+        appointments=shown,
+        clinic=own.clinic,
+        cancelled=BookingStatus.cancelled,
+    )

@@ -121,6 +121,27 @@ ELIGIBILITY = {
 }
 """A clinical-safety refusal (``scheduling.eligibility``) in words, by its code."""
 
+BOOKING_RULES = {
+    "public-holiday": N_("%(day)s is a public holiday."),
+    "clinic-closed": N_("%(clinic)s is not open %(from)s–%(until)s on %(day)s."),
+    "therapist-not-working": N_("The therapist does not work %(from)s–%(until)s on %(day)s."),
+    "therapist-on-leave": N_("The therapist is on leave on %(day)s."),
+    "therapist-on-break": N_("The therapist is on a break %(from)s–%(until)s."),
+    "therapist-day-full": N_(
+        "The therapist already has %(count)s sessions on %(day)s, their limit of %(limit)s a day."
+    ),
+    "patient-unavailable": N_("The patient cannot come %(from)s–%(until)s on %(day)s."),
+    "beyond-travel-limit": N_(
+        "%(clinic)s is %(km)s km from the patient's home, beyond the %(limit)s km travel limit."
+    ),
+    "weekly-dose-full": N_(
+        "The patient already has %(count)s sessions in the week of %(week)s, the %(per_week)s a "
+        "week of the referral."
+    ),
+    "course-full": N_("The course of %(course)s sessions is fully booked."),
+}
+"""A scheduling-rule refusal of a booking (``scheduling.booking_rules``) in words, by its code."""
+
 NOTE_STATUS = {"draft": N_("draft"), "signed": N_("signed")}
 NOTE_SECTION = {
     "subjective": N_("Subjective"),

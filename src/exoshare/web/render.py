@@ -212,8 +212,9 @@ def localise_text_value(value: str, locale: str) -> str:
 
 
 def _refusal_text(gettext: Callable[[str], str], refusal: Any, locale: str) -> str:
-    """A clinical-safety refusal in the reader's language (its English words if unlabelled)."""
-    template = labels.ELIGIBILITY.get(refusal.code)
+    """A clinical-safety or booking-rule refusal in the reader's language (its own words if
+    unlabelled)."""
+    template = labels.ELIGIBILITY.get(refusal.code) or labels.BOOKING_RULES.get(refusal.code)
     if template is None:
         return str(refusal.reason)
     values = {key: localise_text_value(str(v), locale) for key, v in refusal.params.items()}
