@@ -11,7 +11,7 @@ trainer's own principal, courses with the seeding principal).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -39,6 +39,8 @@ from exoshare.network import agreements
 from exoshare.network.models import OrgUnit, Partner
 from exoshare.network.schemas import AgreementKind
 from exoshare.runtime import runtime_of
+from exoshare.scheduling import bookings
+from exoshare.scheduling.models import BookedSession
 from exoshare.sharing import consent, federated, research
 from exoshare.sharing.schemas import (
     ApprovalDecision,
@@ -355,7 +357,33 @@ def build_matrix_world(client: TestClient, factory: sessionmaker[Session]) -> Ma
     # The patient's own record is Carlos's; a manufacturer's own model is its maker's.
     matrix.own_by_caller[("patient", "patient")] = ids["patient_carlos"]
     _add_sharing(matrix, factory)
+    _add_bookings(matrix, factory)
     return matrix
+
+
+def _add_bookings(matrix: MatrixWorld, factory: sessionmaker[Session]) -> None:
+    """A booked session next year at each clinic (the calendar's rows a desk changes)."""
+    ids = matrix.world.ids
+    start = datetime.combine(date.today().replace(year=date.today().year + 1), time(9), UTC)
+    with session_scope(factory) as s:
+        for clinic, patient, unit, therapist in (
+            ("madrid", "patient_carlos", "unit_madrid", "therapist_madrid"),
+            ("barcelona", "patient_jordi", "unit_barcelona", "therapist_barcelona"),
+        ):
+            booked = BookedSession(
+                patient_id=ids[patient],
+                unit_id=ids[unit],
+                therapist_id=ids[therapist],
+                clinic_id=ids[clinic],
+                starts_at=start,
+                ends_at=start + timedelta(minutes=45),
+            )
+            bookings.insert_sessions(s, [booked])
+            ids[f"booking_{clinic}"] = booked.id
+    matrix.own["booking"], matrix.foreign["booking"] = (
+        ids["booking_madrid"],
+        ids["booking_barcelona"],
+    )
 
 
 PNG_1X1 = bytes.fromhex(

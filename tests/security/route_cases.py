@@ -42,6 +42,7 @@ PATH_PARAM_KINDS = {
     "request_id": "research_request",
     "export_id": "export",
     "run_id": "federated_run",
+    "booking_id": "booking",
 }
 FIXED_PATH_VALUES = {
     "code": "es",
@@ -358,6 +359,37 @@ CALLS: dict[str, Call] = {
             "duration_min": 60,
         }
     ),
+    "POST /api/v1/booked-sessions/{booking_id}/cancel": Call(json={"reason": "patient unwell"}),
+    "POST /api/v1/booked-sessions/{booking_id}/reschedule": Call(
+        json={"starts_at": f"{NEXT_YEAR}T10:00:00Z"}
+    ),
+    "GET /waitlist/refer": Call(query={"clinic_id": "@clinic"}),
+    "POST /waitlist/refer": Call(
+        form={
+            "clinic_id": "@clinic",
+            "patient_id": "@patient",
+            "referral_date": str(TODAY),
+            "priority": "routine",
+            "priority_reason": "recent stroke",
+            "sessions_per_week": "2",
+            "course_sessions": "10",
+        }
+    ),
+    "GET /calendar/book": Call(query={"clinic_id": "@clinic"}),
+    "POST /calendar/book": Call(
+        form={
+            "clinic_id": "@clinic",
+            "patient_id": "@patient",
+            "unit_id": "@unit",
+            "therapist_id": "@user",
+            "day": str(NEXT_YEAR),
+            "at": "10:00",
+        }
+    ),
+    "POST /calendar/bookings/{booking_id}/reschedule": Call(
+        form={"unit_id": "@unit", "therapist_id": "@user", "day": str(NEXT_YEAR), "at": "10:00"}
+    ),
+    "POST /calendar/bookings/{booking_id}/cancel": Call(form={"reason": "patient unwell"}),
     "POST /api/v1/clinics/{clinic_id}/therapist-leave": Call(
         json={
             "therapist_id": "@user",

@@ -34,6 +34,7 @@ VISIBLE_FOREIGN: dict[str, frozenset[str]] = {
         "invitation",
         "agreement",
         "federated_run",
+        "booking",
     },
     # Agreements are read by whoever sees a party's org unit: network-wide readers see all.
     "researcher": CATALOGUE | {"org_unit", "clinic", "agreement", "federated_run"},
@@ -84,6 +85,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     # A booking and a usage report name a patient: only callers who read the patient's record
     # may name one; the operator reads no clinical records (its schedule runs book for it).
     "POST /api/v1/booked-sessions": row("clinic_admin"),
+    # Whoever keeps the clinic's schedule cancels and moves its bookings; a held session stays.
+    "POST /api/v1/booked-sessions/{booking_id}/cancel": row("consortium_operator", "clinic_admin"),
+    # Moving one books anew, naming the patient: the operator, who reads no records, may not.
+    "POST /api/v1/booked-sessions/{booking_id}/reschedule": row("clinic_admin"),
     "GET /api/v1/clinics/{clinic_id}/calendar": row(
         "consortium_operator", "clinic_admin", "therapist"
     ),
@@ -205,6 +210,17 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /api/v1/waitlist": row("clinic_admin"),
     "POST /api/v1/clinics/{clinic_id}/therapist-leave": row("consortium_operator", "clinic_admin"),
     "GET /calendar": row("consortium_operator", "clinic_admin", "therapist"),
+    # The desk: referring and booking name patients, so only a clinic's admin; changing a booking
+    # is for whoever keeps the schedule (the operator too, as through the API).
+    "GET /calendar/book": row("clinic_admin"),
+    "POST /calendar/book": row("clinic_admin"),
+    "GET /calendar/bookings/{booking_id}": row("consortium_operator", "clinic_admin"),
+    "POST /calendar/bookings/{booking_id}/cancel": row("consortium_operator", "clinic_admin"),
+    "POST /calendar/bookings/{booking_id}/reschedule": row("clinic_admin"),
+    "GET /waitlist/refer": row("clinic_admin"),
+    "POST /waitlist/refer": row("clinic_admin"),
+    "GET /therapist/day": row("therapist"),
+    "GET /my/appointments": row("patient"),
     "GET /device-models/{model_id}": row(*EVERYONE),
     "GET /device-models/{model_id}/approvals": row(*EVERYONE),
     "GET /devices/{unit_id}": row(

@@ -74,7 +74,13 @@ def _field_errors(request: Request, principal: Principal, refused: ExoshareError
 
 
 def _clinics(session: DbSession, principal: Principal) -> list[OrgUnit]:
-    return network_service.visible_clinics(session, principal, Permission.scheduling_manage)
+    """Clinics whose schedule the caller keeps and whose patients they may name (a referral and
+    a booking name a patient)."""
+    return [
+        c
+        for c in network_service.visible_clinics(session, principal, Permission.scheduling_manage)
+        if principal.covers(Permission.patients_read, c.path)
+    ]
 
 
 def _week_of(booking: BookedSession) -> str:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc, utcnow
-from exoshare.errors import BookingClosed, NotFound, ReasonRequired
+from exoshare.errors import BookingClosed, NotFound, PermissionDenied, ReasonRequired
+from exoshare.patients import service as patients_service
 from exoshare.scheduling.bookings import book_session
 from exoshare.scheduling.clinics import may_manage, zone_of
 from exoshare.scheduling.models import BookedSession, WaitlistEntry
@@ -102,6 +103,9 @@ def reschedule_booking(
     """
     words = reason.strip()[:REASON_MAX_CHARS] or "rescheduled"
     booking = _changeable(session, principal, booking_id)
+    if not patients_service.may_read_patient(session, principal, booking.patient_id):
+        # A new booking names the patient: only someone who reads their record books it.
+        raise PermissionDenied("only staff who may read the patient's record may move the session")
     duration_min = int((booking.ends_at - booking.starts_at) / timedelta(minutes=1))
     # One savepoint: the old booking steps aside so the rules do not see it, and comes back
     # untouched when the new one is refused.
