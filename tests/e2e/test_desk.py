@@ -16,13 +16,8 @@ from tests.e2e.conftest import SCREENSHOTS
 from tests.scheduling.test_service import madrid_world
 from tests.world import PASSWORD, World
 
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def _one_backend(database_url: str) -> None:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the desk's pages do not depend on the database: one backend is enough")
+# The desk's pages do not depend on the database: one backend is enough.
+pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 
 @pytest.fixture
