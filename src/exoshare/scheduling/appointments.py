@@ -14,7 +14,7 @@ from sqlalchemy.sql.base import ExecutableOption
 from exoshare.auth import service as auth_service
 from exoshare.auth.schemas import Role
 from exoshare.auth.scope import Principal
-from exoshare.db import as_utc
+from exoshare.db import as_utc, utcnow
 from exoshare.network import service as network_service
 from exoshare.scheduling.clinics import zone_of
 from exoshare.scheduling.models import BookedSession
@@ -112,6 +112,16 @@ def therapist_day(db: Session, principal: Principal, day: date) -> list[Appointm
         for a in _appointments(db, list(rows))
         if a.starts_local.date() == day and any(a.clinic.path.startswith(p) for p in mine)
     ]
+
+
+def therapist_today(db: Session, principal: Principal) -> date:
+    """Today at the therapist's first clinic (a therapist in Bangalore starts a day before one in
+    Madrid); UTC's today when they work at no clinic."""
+    for unit_id in db.scalars(auth_service.granted_unit_ids(principal.user_id, Role.therapist)):
+        clinic = network_service.find_clinic(db, unit_id)
+        if clinic is not None:
+            return utcnow().astimezone(zone_of(clinic)).date()
+    return utcnow().date()
 
 
 def _loads() -> tuple[ExecutableOption, ...]:

@@ -21,6 +21,7 @@ from exoshare.errors import (
     Conflict,
     ExoshareError,
     InvalidInput,
+    ReasonRequired,
     SessionNotEligible,
 )
 from exoshare.errors import Refusal as RuleBroken
@@ -61,6 +62,8 @@ def _field_errors(request: Request, principal: Principal, refused: ExoshareError
     if isinstance(refused, BookingRefused | SessionNotEligible):
         for r in refused.refusals:
             found.setdefault(r.field, []).append(r)
+    elif isinstance(refused, ReasonRequired):
+        found["reason"] = [Refusal("reason", "", _("Say why the session is cancelled."))]
     elif isinstance(refused, InvalidInput):
         found[refused.field or ""] = [Refusal(refused.field or "", "", refused.detail)]
     elif isinstance(refused, Conflict) and refused.slug == "slot-taken":

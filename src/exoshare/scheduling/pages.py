@@ -108,6 +108,7 @@ def calendar_page(
         following=monday + timedelta(days=7),
         named=calendars.nameable_patients(session, principal, sessions),
         manages=principal.covers(Permission.scheduling_manage, clinic.path),
+        today=utcnow().astimezone(zone).date(),
         cancelled=request.query_params.get("cancelled") == "1",
         booked=request.query_params.get("booked"),
     )
@@ -135,7 +136,7 @@ def therapist_day_page(
     """The signed-in therapist's sessions of one day across their clinics, in local time."""
     if not principal.has_role(Role.therapist):
         raise NotFound("page not found")
-    shown = day or utcnow().date()
+    shown = day or appointments.therapist_today(session, principal)
     sessions = appointments.therapist_day(session, principal, shown)
     return render(
         request,
