@@ -65,6 +65,27 @@ def test_a_refused_booking_and_a_blank_cancel_speak_spanish(
     with session_factory() as s:
         assert s.scalars(select(BookedSession)).all() == []
 
+    # Carlos is already on the waitlist: a second referral is refused beside the patient.
+    referral = client.get(f"/waitlist/refer?clinic_id={world.ids['madrid']}")
+    again = client.post(
+        "/waitlist/refer",
+        data={
+            "csrf_token": _csrf(referral.text),
+            "clinic_id": world.ids["madrid"],
+            "patient_id": world.ids["patient_carlos"],
+            "referral_date": "2026-03-01",
+            "priority": "high",
+            "priority_reason": "falls at home",
+            "sessions_per_week": "3",
+            "course_sessions": "12",
+        },
+    )
+    assert again.status_code == 409
+    assert (
+        'data-field="patient_id">Este paciente ya está en la lista de espera.</span>' in again.text
+    )
+    assert 'value="falls at home"' in again.text
+
     booked = client.post("/calendar/book", data={**body, "day": "2026-03-02"})
     assert booked.status_code == 200  # followed to the calendar
     assert "La sesión está reservada." in booked.text

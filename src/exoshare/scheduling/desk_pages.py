@@ -176,8 +176,10 @@ def refer(
     except (InvalidInput, Conflict) as refused:
         session.rollback()
         errors = _field_errors(request, principal, refused)
-        if isinstance(refused, Conflict):
-            errors = {"patient_id": errors.pop("", [])}
+        if isinstance(refused, Conflict):  # the only conflict of a referral: one at a time
+            _ = request_gettext(request, principal)
+            words = _("This patient is already on the waitlist.")
+            errors = {"patient_id": [Refusal("patient_id", "", words)]}
         return _refer_page(
             request, session, principal, clinic, values, errors, status_code=refused.status
         )
