@@ -83,6 +83,7 @@ def test_the_desk_books_reschedules_and_cancels_and_the_patient_sees_it(
         desk.click("form.desk-form button[type=submit]")
         expect(desk.locator(".notice")).to_have_text("The session is booked.")
         desk.click("text=Reschedule or cancel")
+        desk.screenshot(path=SCREENSHOTS / "desk-change.png", full_page=True)
         desk.fill("form[action$=reschedule] input[name=at]", "10:00")
         desk.click("form[action$=reschedule] button[type=submit]")
         expect(desk.locator("table td", has_text="10:00")).to_have_count(1)
