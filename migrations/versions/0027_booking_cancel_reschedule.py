@@ -1,7 +1,7 @@
 """scheduling: bookings are cancelled or rescheduled (kept, with who, when and why), and held
 
 Revision ID: 0027
-Revises: 0026
+Revises: 0030
 Create Date: 2026-12-05 21:40:00
 
 A cancelled booking keeps its row but must free its slot, so the three unique constraints on
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0027"
-down_revision: str | None = "0026"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
