@@ -14,6 +14,7 @@ from exoshare.web import LOCALE_DIR
 from exoshare.web.i18n import (
     COMPLETE_CATALOGS,
     available_locales,
+    catalog_language,
     choose_locale,
     missing_strings,
     text_direction,
@@ -131,6 +132,15 @@ def test_portuguese_of_brazil_and_of_portugal_read_the_one_portuguese_catalog() 
     assert choose_locale(_request("pt-BR"), None) == "pt"
     assert choose_locale(_request(), "pt_BR") == "pt"
     assert choose_locale(_request(query=b"lang=pt_PT"), "de") == "pt_PT"  # explicit choice kept
+
+
+def test_simplified_chinese_serves_simplified_locales_only() -> None:
+    for simplified in ("zh", "zh_CN", "zh_SG", "zh_Hans", "zh_Hans_HK"):
+        assert catalog_language(simplified) == "zh", simplified
+    for traditional in ("zh_TW", "zh_HK", "zh_MO", "zh_Hant", "zh_Hant_TW"):
+        assert catalog_language(traditional) == traditional, traditional
+    assert catalog_language("es_MX") == "es"
+    assert catalog_language("ja_JP") == "ja"
 
 
 def test_text_direction() -> None:

@@ -18,11 +18,31 @@ from exoshare.web import LOCALE_DIR
 LANGUAGE_COOKIE = "exoshare_lang"
 SOURCE_LOCALE = "en"
 
-COMPLETE_CATALOGS: frozenset[str] = frozenset({"de", "es", "fr", "nl", "pt"})
+COMPLETE_CATALOGS: frozenset[str] = frozenset({"de", "es", "fr", "ja", "nl", "pt"})
 """The one declaration of which catalogs ship complete: every string of messages.pot translated
 and none fuzzy (tests/web/test_i18n.py fails otherwise). Only these languages are offered and
 shown; a page asked for another language is shown in English and says so in ``<html lang>``,
 so a screen reader or a browser's translator is never told English text is Arabic."""
+
+CATALOG_SCRIPTS: dict[str, str] = {"zh": "Hans"}
+"""The script a catalog is written in, for languages written in more than one: the ``zh``
+catalog is Simplified Chinese, so it serves ``zh_CN``, ``zh_SG`` and ``zh_Hans`` but never a
+Traditional Chinese reader (``zh_TW``, ``zh_HK``, ``zh_Hant``), who reads English instead."""
+
+
+def catalog_language(locale: str) -> str:
+    """The catalog that holds ``locale``'s words: its language (``es_MX`` reads ``es``), unless
+    that catalog is written in a script the locale does not use; then ``locale`` itself."""
+    language = locale.split("_")[0]
+    wanted = CATALOG_SCRIPTS.get(language)
+    if wanted is None:
+        return language
+    try:
+        # Babel fills in the likely script: zh_TW parses as Hant, zh_SG as Hans, zh as none.
+        script = Locale.parse(locale).script
+    except (ValueError, UnknownLocaleError):
+        return locale
+    return language if script in (None, wanted) else locale
 
 
 def available_locales() -> list[str]:
@@ -40,7 +60,7 @@ def text_locale(locale: str) -> str:
     """The locale a page's words and numbers are shown in: the chosen one when its language
     has a complete catalog (``es_MX`` keeps Mexican number formats with the Spanish words),
     otherwise the source language."""
-    if locale.split("_")[0] in COMPLETE_CATALOGS:
+    if catalog_language(locale) in COMPLETE_CATALOGS:
         return locale
     return SOURCE_LOCALE
 
@@ -71,15 +91,15 @@ def missing_strings(locale: str, locale_dir: Path | None = None) -> list[str]:
 
 @cache
 def translations(locale: str) -> NullTranslations:
-    """The catalog of ``locale`` (or of its language: ``es_MX`` reads ``es``), compiled from its
-    .po file in memory.
+    """The catalog of ``locale`` (or of its language: ``es_MX`` reads ``es``; see
+    ``catalog_language``), compiled from its .po file in memory.
 
     Compiling at load time keeps binary .mo files out of the repository and means a fresh
     checkout needs no build step; a catalog is small, so this costs milliseconds once.
     """
     po_file = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
     if not po_file.exists():
-        po_file = LOCALE_DIR / locale.split("_")[0] / "LC_MESSAGES" / "messages.po"
+        po_file = LOCALE_DIR / catalog_language(locale) / "LC_MESSAGES" / "messages.po"
     if not po_file.exists():
         return NullTranslations()
     with po_file.open("rb") as handle:
@@ -115,7 +135,7 @@ def _best_match(candidates: list[str]) -> str | None:
     for candidate in candidates:
         if candidate in available:
             return candidate
-        language = candidate.split("_")[0]
+        language = catalog_language(candidate)
         if language in available:
             return language
     return None
