@@ -143,6 +143,25 @@ def test_simplified_chinese_serves_simplified_locales_only() -> None:
     assert catalog_language("ja_JP") == "ja"
 
 
+def test_a_chinese_reader_gets_simplified_chinese_or_english_by_script() -> None:
+    for header in ("zh-CN,zh;q=0.9", "zh-SG", "zh-Hans", "zh"):
+        assert choose_locale(_request(header), None) == "zh", header
+        assert (
+            translations(text_locale(choose_locale(_request(header), None))).gettext("Sign in")
+            == "登录"
+        )
+    # Traditional Chinese has no catalog: English, even though the browser also lists "zh".
+    for header in ("zh-TW,zh;q=0.9,en;q=0.8", "zh-HK, zh", "zh-Hant"):
+        assert choose_locale(_request(header), None) == "en", header
+    assert choose_locale(_request("zh-TW,zh;q=0.9,ja;q=0.8"), None) == "ja"
+    # A Traditional Chinese profile or explicit choice is shown in English, not Simplified.
+    assert choose_locale(_request("zh-CN"), "zh_TW") == "zh"  # profile unusable: the browser
+    assert text_locale("zh_TW") == "en"
+    assert text_locale("zh_Hant") == "en"
+    assert text_locale("zh_SG") == "zh_SG"
+    assert translations("zh_TW").gettext("Sign in") == "Sign in"
+
+
 def test_text_direction() -> None:
     assert text_direction("ar") == "rtl"
     assert text_direction("he") == "rtl"

@@ -18,7 +18,7 @@ from exoshare.web import LOCALE_DIR
 LANGUAGE_COOKIE = "exoshare_lang"
 SOURCE_LOCALE = "en"
 
-COMPLETE_CATALOGS: frozenset[str] = frozenset({"de", "es", "fr", "ja", "nl", "pt"})
+COMPLETE_CATALOGS: frozenset[str] = frozenset({"de", "es", "fr", "ja", "nl", "pt", "zh"})
 """The one declaration of which catalogs ship complete: every string of messages.pot translated
 and none fuzzy (tests/web/test_i18n.py fails otherwise). Only these languages are offered and
 shown; a page asked for another language is shown in English and says so in ``<html lang>``,
@@ -132,12 +132,20 @@ def text_direction(locale: str) -> str:
 
 def _best_match(candidates: list[str]) -> str | None:
     available = available_locales()
+    # A browser set to Traditional Chinese sends "zh-TW, zh": the bare "zh" after it means
+    # Chinese in that script too, not the Simplified catalog.
+    other_script: set[str] = set()
     for candidate in candidates:
+        language = candidate.split("_")[0]
+        catalog = catalog_language(candidate)
+        if catalog != language:
+            other_script.add(language)
+        elif candidate == language and language in other_script:
+            continue
         if candidate in available:
             return candidate
-        language = catalog_language(candidate)
-        if language in available:
-            return language
+        if catalog in available:
+            return catalog
     return None
 
 
