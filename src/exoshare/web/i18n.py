@@ -18,7 +18,9 @@ from exoshare.web import LOCALE_DIR
 LANGUAGE_COOKIE = "exoshare_lang"
 SOURCE_LOCALE = "en"
 
-COMPLETE_CATALOGS: frozenset[str] = frozenset({"de", "es", "fr", "ja", "ko", "nl", "pt", "zh"})
+COMPLETE_CATALOGS: frozenset[str] = frozenset(
+    {"de", "es", "fr", "hi", "ja", "ko", "nl", "pt", "zh"}
+)
 """The one declaration of which catalogs ship complete: every string of messages.pot translated
 and none fuzzy (tests/web/test_i18n.py fails otherwise). Only these languages are offered and
 shown; a page asked for another language is shown in English and says so in ``<html lang>``,
