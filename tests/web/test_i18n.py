@@ -188,3 +188,23 @@ def test_every_value_a_spanish_page_prints_is_written_the_spanish_way() -> None:
     assert localise_text_value("110", "es") == "110"
     assert localise_text_value("2026-03-01", "es") == "1 mar 2026"
     assert localise_text_value("Strider X2", "es") == "Strider X2"
+
+
+def test_numbers_and_dates_follow_each_asian_locale() -> None:
+    from datetime import date
+
+    from exoshare.web.render import environment
+
+    page = "{{ fee|number }} | {{ speed|number(2) }} | {{ day|date }}"
+    shown = {
+        locale: environment(locale)
+        .from_string(page)
+        .render(fee=1234567, speed=0.456, day=date(2026, 3, 1))
+        for locale in ("hi", "ja", "ko", "zh")
+    }
+    assert shown == {
+        "hi": "12,34,567 | 0.46 | 1 मार्च 2026",  # lakh grouping
+        "ja": "1,234,567 | 0.46 | 2026/03/01",
+        "ko": "1,234,567 | 0.46 | 2026. 3. 1.",
+        "zh": "1,234,567 | 0.46 | 2026年3月1日",
+    }

@@ -64,10 +64,13 @@ def environment(locale: str) -> Environment:
             return format_datetime(value, format=fmt, locale=locale)
         return format_date(value, format=fmt, locale=locale)
 
+    # The locale's own grouping ("#,##,##0" in Hindi: 12,34,567) with a fixed number of decimals.
+    grouping = Locale.parse(locale).decimal_formats[None].pattern.split(";")[0].split(".")[0]
+
     def _number(value: float | int | None, digits: int = 0) -> str:
         if value is None:
             return "—"
-        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        pattern = grouping + ("." + "0" * digits if digits else "")
         return format_decimal(value, format=pattern, locale=locale)
 
     gettext = translations(locale).gettext
