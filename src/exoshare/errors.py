@@ -36,7 +36,8 @@ branch to handle a family: ``except Conflict`` catches a lease clash and a taken
     ├── TooManyAttempts                429  too-many-attempts
     └── Unavailable                    503  unavailable
         ├── MailUnavailable
-        └── UndecryptableSecret
+        ├── UndecryptableSecret
+        └── FederationUnavailable                               (federated training)
 
     >>> raise LeaseConflict("unit EXO-7 is leased to Lagos until 2027-01-31")
     Traceback (most recent call last):
