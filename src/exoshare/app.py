@@ -45,6 +45,9 @@ from exoshare.outcomes.api import router as outcomes_router
 from exoshare.outcomes.pages import router as outcomes_pages_router
 from exoshare.patients.api import router as patients_router
 from exoshare.patients.pages import router as patients_pages_router
+from exoshare.reminders.api import router as reminders_router
+from exoshare.reminders.pages import router as reminders_pages_router
+from exoshare.reminders.runtime import reminders_lifespan
 from exoshare.runtime import Runtime
 from exoshare.scheduling.api import router as scheduling_router
 from exoshare.scheduling.desk_pages import router as scheduling_desk_router
@@ -60,7 +63,6 @@ from exoshare.telemetry.pages import router as telemetry_pages_router
 from exoshare.telemetry.upload_limit import UploadSizeLimit
 from exoshare.telerehab.api import router as telerehab_router
 from exoshare.telerehab.pages import router as telerehab_pages_router
-from exoshare.telerehab.runtime import telerehab_lifespan
 from exoshare.translations.pages import router as translations_pages_router
 from exoshare.web import STATIC_DIR
 from exoshare.web.language import router as language_router
@@ -76,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
-        lifespan=telerehab_lifespan,
+        lifespan=reminders_lifespan,
         dependencies=[Depends(refuse_nul_characters)],
     )
     factory = make_sessionmaker(engine)
@@ -143,6 +145,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(telerehab_pages_router)
     app.include_router(careplan_router)
     app.include_router(careplan_pages_router)
+    app.include_router(reminders_router)
+    app.include_router(reminders_pages_router)
     app.include_router(outcomes_router)
     app.include_router(outcomes_pages_router)
     for router in (academy_router, academy_public_router, academy_pages_router):

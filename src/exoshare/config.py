@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -112,6 +112,38 @@ class Settings(BaseSettings):
     )
     mail_from: str = Field(
         default="exoshare <no-reply@exoshare.invalid>", description="Sender of exoshare's e-mail."
+    )
+    sms_url: str | None = Field(
+        default=None,
+        description="The SMS provider's message endpoint (Twilio's Messages API: "
+        "https://api.twilio.com/2010-04-01/Accounts/<account SID>/Messages.json). Unset: text "
+        "reminders are kept in the local outbox (`exoshare reminders outbox`), none leaves.",
+    )
+    sms_account_sid: str | None = Field(
+        default=None, description="The SMS provider account (HTTP basic-auth user)."
+    )
+    sms_auth_token: SecretStr | None = Field(
+        default=None, description="The SMS provider's secret (HTTP basic-auth password)."
+    )
+    sms_from: str | None = Field(
+        default=None, description="The sender of text reminders: an E.164 number of the account."
+    )
+    reminders_dispatch: bool = Field(
+        default=False,
+        description="Run the reminder dispatcher in the web process every "
+        "reminders_interval_s; `exoshare serve` and `exoshare demo` turn it on.",
+    )
+    reminders_interval_s: int = Field(
+        default=60, ge=5, description="How often the dispatcher looks for due reminders."
+    )
+    reminders_programme_hour: int = Field(
+        default=9,
+        ge=0,
+        le=23,
+        description="Local hour (clinic time) of the daily home-programme reminder.",
+    )
+    reminders_max_attempts: int = Field(
+        default=3, ge=1, le=10, description="Sends of one reminder before it is marked failed."
     )
     invitation_ttl_hours: int = Field(default=72, ge=1, description="How long an invitation holds.")
     password_reset_ttl_minutes: int = Field(

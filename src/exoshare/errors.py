@@ -32,7 +32,8 @@ branch to handle a family: ``except Conflict`` catches a lease clash and a taken
     │   ├── SettingOutsideEnvelope, UnknownSetting
     │   ├── NoteRequired, ReasonRequired
     │   ├── MediaRejected                                       (care plan, academy)
-    │   └── PrivacyModelUnreachable, FhirResourceInvalid        (data sharing)
+    │   ├── PrivacyModelUnreachable, FhirResourceInvalid        (data sharing)
+    │   └── InvalidPhoneNumber                                  (reminders)
     ├── TooManyAttempts                429  too-many-attempts
     └── Unavailable                    503  unavailable
         ├── MailUnavailable
@@ -410,6 +411,13 @@ class FhirResourceInvalid(InvalidInput):
 
     slug = "fhir-resource-invalid"
     title = "Invalid FHIR resource"
+
+
+class InvalidPhoneNumber(InvalidInput):
+    """A phone number for text-message reminders that is not a real number of any country."""
+
+    slug = "invalid-phone-number"
+    title = "Invalid phone number"
 
 
 # -- 429 ------------------------------------------------------------------------------------

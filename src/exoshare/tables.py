@@ -11,6 +11,7 @@ from exoshare.fleet import models as fleet_models
 from exoshare.network import models as network_models
 from exoshare.outcomes import models as outcome_models
 from exoshare.patients import models as patient_models
+from exoshare.reminders import models as reminder_models
 from exoshare.scheduling import models as scheduling_models
 from exoshare.sharing import models as sharing_models
 from exoshare.telemetry import models as telemetry_models
@@ -30,6 +31,7 @@ __all__ = [
     "network_models",
     "outcome_models",
     "patient_models",
+    "reminder_models",
     "scheduling_models",
     "sharing_models",
     "telemetry_models",

@@ -261,3 +261,5 @@ SYSTEM_DEMO = SystemPrincipal("demo")
 """The demo's simulated clinics: live sessions, history, fleet activity."""
 SYSTEM_INGESTION = SystemPrincipal("ingestion")
 """Telemetry ingestion after the device's own credential was checked (metering, summaries)."""
+SYSTEM_REMINDERS = SystemPrincipal("reminders")
+"""The reminder dispatcher: reads upcoming bookings and home programmes to remind patients."""

@@ -8,18 +8,20 @@ newer log, and the newest one counts (:mod:`exoshare.careplan.adherence`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth import audit
-from exoshare.auth.scope import Principal
+from exoshare.auth.scope import Permission, Principal
 from exoshare.careplan import access, adherence, exercises
 from exoshare.careplan.models import AdherenceLog, Exercise, HomeProgramme, ProgrammeItem
 from exoshare.careplan.schemas import AdherenceStatus, Difficulty, ProgrammeItemIn
 from exoshare.errors import InvalidInput, NotFound
+from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
 
 LATEST_TIME_ZONE_OFFSET = timedelta(hours=14)
@@ -266,3 +268,55 @@ def logged_on(session: Session, item_ids: list[str], day: date) -> dict[str, Adh
     return {
         row.item_id: row.status for row in latest_logs(session, item_ids) if row.performed_on == day
     }
+
+
+@dataclass(frozen=True)
+class RunningProgramme:
+    """What a home-programme reminder needs: whose programme, at which clinic, for which days."""
+
+    programme_id: str
+    patient_id: str
+    clinic_timezone: str | None
+    starts_on: date
+    ends_on: date
+
+
+def running_programmes(
+    session: Session,
+    principal: Principal,
+    first_day: date,
+    last_day: date,
+    patient_ids: Select[Any],
+) -> list[RunningProgramme]:
+    """Programmes of the given patients (a subquery of ids) running on a day in
+    [first_day, last_day], within the caller's scope."""
+    rows = session.scalars(
+        select(HomeProgramme)
+        .options(selectinload(HomeProgramme.clinic))
+        .where(
+            HomeProgramme.patient_id.in_(patient_ids),
+            HomeProgramme.starts_on <= last_day,
+            HomeProgramme.ends_on >= first_day,
+            network_service.in_scope(principal, Permission.patients_read, HomeProgramme.clinic_id),
+        )
+        .order_by(HomeProgramme.starts_on)
+    )
+    return [
+        RunningProgramme(row.id, row.patient_id, row.clinic.timezone, row.starts_on, row.ends_on)
+        for row in rows
+    ]
+
+
+def days_logged(
+    session: Session, programme_ids: list[str], days: list[date]
+) -> set[tuple[str, date]]:
+    """The (programme id, day) pairs on which the patient logged any exercise of the programme."""
+    if not programme_ids or not days:
+        return set()
+    rows = session.execute(
+        select(ProgrammeItem.programme_id, AdherenceLog.performed_on)
+        .join(AdherenceLog, AdherenceLog.item_id == ProgrammeItem.id)
+        .where(ProgrammeItem.programme_id.in_(programme_ids), AdherenceLog.performed_on.in_(days))
+        .distinct()
+    )
+    return {(programme_id, day) for programme_id, day in rows}

@@ -6,11 +6,13 @@ The table's unique constraints are the last word on double booking;
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc
@@ -211,3 +213,57 @@ def record_session_held(
     except SlotTaken:
         return None
     return row
+
+
+@dataclass(frozen=True)
+class UpcomingBooking:
+    """What a reminder says about a booked session: when, and at which clinic."""
+
+    booking_id: str
+    patient_id: str
+    clinic_name: str
+    clinic_city: str | None
+    clinic_timezone: str | None
+    starts_at: datetime
+
+
+def _active_bookings_between(
+    start: datetime, end: datetime, patient_ids: Select[Any]
+) -> Select[tuple[BookedSession]]:
+    """The one query of active booked sessions starting in [start, end) for these patients.
+
+    It must skip cancelled bookings: when bookings can be cancelled, their filter goes here.
+    """
+    return (
+        select(BookedSession)
+        .options(joinedload(BookedSession.clinic))
+        .where(
+            BookedSession.starts_at >= start,
+            BookedSession.starts_at < end,
+            BookedSession.patient_id.in_(patient_ids),
+        )
+        .order_by(BookedSession.starts_at)
+    )
+
+
+def upcoming_bookings(
+    session: Session, principal: Principal, start: datetime, end: datetime, patient_ids: Select[Any]
+) -> list[UpcomingBooking]:
+    """Active bookings starting in [start, end) of the given patients (a subquery of ids),
+    within the caller's scope (the reminder dispatcher passes a system principal)."""
+    rows = session.scalars(
+        _active_bookings_between(start, end, patient_ids).where(
+            network_service.in_scope(principal, Permission.patients_read, BookedSession.clinic_id)
+        )
+    )
+    return [
+        UpcomingBooking(
+            row.id,
+            row.patient_id,
+            row.clinic.name,
+            row.clinic.city,
+            row.clinic.timezone,
+            as_utc(row.starts_at),
+        )
+        for row in rows
+    ]

@@ -1,0 +1,1 @@
+"""Reminders to patients (appointments, home programme) by e-mail or SMS, sent exactly once."""

@@ -1,0 +1,48 @@
+"""The words of a reminder, in the patient's language (not the reader's of any page).
+
+A reminder says what, when and where and nothing clinical: a text message is not secure, and
+an e-mail may be read by whoever shares the inbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from babel.dates import format_date, format_time
+
+from exoshare.web.i18n import translations
+from exoshare.web.labels import N_
+
+APPOINTMENT_SUBJECT = N_("Reminder: your therapy appointment")
+APPOINTMENT_TEXT = N_(
+    "exoshare reminder: your therapy appointment at %(clinic)s is on %(date)s at %(time)s."
+)
+PROGRAMME_SUBJECT = N_("Reminder: your home exercises")
+PROGRAMME_TEXT = N_("exoshare reminder: your home exercises for today are waiting at %(link)s")
+
+
+@dataclass(frozen=True)
+class ReminderText:
+    subject: str
+    body: str
+
+
+def appointment_text(language: str, clinic: str, local_start: datetime) -> ReminderText:
+    """The appointment reminder; ``local_start`` on the clinic's wall clock.
+
+    >>> appointment_text("es", "Madrid Clinic", datetime(2027, 3, 29, 10, 0)).body
+    'Recordatorio de exoshare: su cita de terapia en Madrid Clinic es el lunes, 29 de marzo de 2027 a las 10:00.'
+    """
+    gettext = translations(language).gettext
+    body = gettext(APPOINTMENT_TEXT) % {
+        "clinic": clinic,
+        "date": format_date(local_start, format="full", locale=language),
+        "time": format_time(local_start, format="short", locale=language),
+    }
+    return ReminderText(gettext(APPOINTMENT_SUBJECT), body)
+
+
+def programme_text(language: str, link: str) -> ReminderText:
+    gettext = translations(language).gettext
+    return ReminderText(gettext(PROGRAMME_SUBJECT), gettext(PROGRAMME_TEXT) % {"link": link})
