@@ -17,6 +17,7 @@ from exoshare.auth.secret_box import totp_box
 from exoshare.config import Settings, get_settings
 from exoshare.demo.device_client import simulate_command
 from exoshare.outcomes.cli import outcomes_app
+from exoshare.reminders.cli import reminders_app
 from exoshare.sharing.cli import sharing_app
 from exoshare.telemetry.cli import (
     analyse_command,
@@ -57,6 +58,7 @@ app.command("simulate")(simulate_command)
 app.add_typer(outcomes_app, name="outcomes")
 app.add_typer(academy_app, name="academy")
 app.add_typer(sharing_app, name="sharing")
+app.add_typer(reminders_app, name="reminders")
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line
@@ -285,7 +287,11 @@ def demo(
     from exoshare.heap import settle_heap
 
     base = get_settings()
-    overrides: dict[str, object] = {"cookie_secure": False, "mqtt_ingest": True}
+    overrides: dict[str, object] = {
+        "cookie_secure": False,
+        "mqtt_ingest": True,
+        "reminders_dispatch": True,
+    }
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     settings = Settings(**{**base.model_dump(), **overrides})
@@ -309,6 +315,7 @@ def demo(
         _seed_demo_outcomes(factory)
         _seed_demo_research(factory)
         federated_runs = _queue_demo_federated(factory)
+        _seed_demo_reminders(factory)
     _warm_recovery_prediction(settings)
     if not settings.mqtt_url:
         # Fix the embedded broker's port now, so it can be printed for `exoshare simulate`.
@@ -409,6 +416,19 @@ def _queue_demo_federated(factory: sessionmaker[Session]) -> list[str]:
     return seed_federated(factory, RESEARCHER_EMAIL)
 
 
+def _seed_demo_reminders(factory: sessionmaker[Session]) -> None:
+    """Reminder preferences of the demo patients (text message, e-mail, languages)."""
+    from exoshare.db import session_scope
+    from exoshare.demo.reminders_demo import seed_reminder_preferences
+
+    with session_scope(factory) as session:
+        by_sms, by_email = seed_reminder_preferences(session)
+    console.print(
+        f"reminders: {by_sms} patients by text message (see `exoshare reminders outbox`), "
+        f"{by_email} by e-mail"
+    )
+
+
 def _schedule_demo_waitlist(factory: sessionmaker[Session]) -> None:
     """Book the demo waitlist from next Monday, so calendars and expected starts are filled."""
     from exoshare.auth.scope import SYSTEM_DEMO
@@ -437,8 +457,10 @@ def serve(
     from exoshare.app import UVICORN_OPTIONS
     from exoshare.db import at_head
 
-    # The server ingests MQTT telemetry (embedded broker unless EXOSHARE_MQTT_URL is set).
+    # The server ingests MQTT telemetry (embedded broker unless EXOSHARE_MQTT_URL is set)
+    # and sends the patients' reminders.
     os.environ.setdefault("EXOSHARE_MQTT_INGEST", "true")
+    os.environ.setdefault("EXOSHARE_REMINDERS_DISPATCH", "true")
     settings = get_settings()
     if workers > 1 and settings.mqtt_ingest and not settings.mqtt_url:
         # Each worker would start its own embedded broker on its own port: devices would reach
