@@ -100,8 +100,10 @@ def test_two_dispatchers_racing_send_each_reminder_once_in_the_patients_language
             phone="612 34 56 78", lead_hours=24)  # fmt: skip
     _prefer(factory, world.ids["patient_lucia"], channel="email", language="en",
             email="lucia@example.org", lead_hours=48)  # fmt: skip
+    _prefer(factory, world.ids["patient_jordi"], channel="none", language="es")
     _book(factory, world, "carlos", SUNDAY_10_CEST)
     _book(factory, world, "lucia", SUNDAY_10_CEST + timedelta(hours=1))
+    _book(factory, world, "jordi", SUNDAY_10_CEST + timedelta(hours=2))  # wants no reminders
     settings = _settings(sink, tmp_path)
 
     # Saturday 09:30 CET (08:30 UTC) is 23.5 real hours before Carlos's 10:00 CEST: a day
@@ -232,13 +234,3 @@ def _log(factory: sessionmaker[Session], programme_id: str, item_id: str, day: d
             s, SYSTEM_SEEDING, programme_id, item_id, day, AdherenceStatus.done, 0,
             Difficulty.right,
         )  # fmt: skip
-
-
-def test_a_patient_without_reminders_gets_none(
-    session_factory: sessionmaker[Session], world: World, sink: MailSink, tmp_path: Path
-) -> None:
-    _prefer(session_factory, world.ids["patient_carlos"], channel="none", language="es")
-    _book(session_factory, world, "carlos", SUNDAY_10_CEST)
-    result = Dispatcher(session_factory, _settings(sink, tmp_path), OutboxSms(session_factory))
-    assert result.run_once(datetime(2027, 3, 27, 12, 0, tzinfo=UTC)).claimed == 0
-    assert _outbox(session_factory) == []
