@@ -41,6 +41,7 @@ GROUPS = (
     "telemetry",
     "telerehab",
     "careplan",
+    "reminders",
     "outcomes",
     "academy",
     "sharing",

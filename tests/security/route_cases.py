@@ -157,6 +157,19 @@ CAREPLAN_CALLS: dict[str, Call] = {
 }
 """The care plan's calls (plans, notes, library, programmes), kept together."""
 
+REMINDER_CHOICE = {
+    "channel": "sms",
+    "language": "es",
+    "phone": "+34 612 34 56 78",
+    "lead_hours": 24,
+}
+REMINDER_CALLS: dict[str, Call] = {
+    "PUT /api/v1/reminders/patients/{patient_id}/preference": Call(json=REMINDER_CHOICE),
+    "POST /my/reminders": Call(form={**REMINDER_CHOICE, "lead_hours": "24"}),
+    "POST /patients/{patient_id}/reminders": Call(form={**REMINDER_CHOICE, "lead_hours": "24"}),
+}
+"""Reminder preferences: a valid choice by text message."""
+
 CALLS: dict[str, Call] = {
     "POST /api/v1/auth/token": Call(
         json={"email": "therapist_madrid@test.exoshare.org", "password": PASSWORD}
@@ -543,6 +556,7 @@ CALLS: dict[str, Call] = {
     "POST /telerehab/sessions": Call(form={"patient_id": "@patient", "device_unit_id": "@unit"}),
     "POST /telerehab/sessions/{session_id}/advice": Call(form={"decision": "accepted"}),
     **CAREPLAN_CALLS,
+    **REMINDER_CALLS,
 }
 
 

@@ -318,6 +318,14 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /careplan/exercises": row(*CLINIC_STAFF),
     "GET /my/exercises": row("patient"),
     "POST /my/exercises": row("patient"),
+    # Reminder preferences: the care team reads them; the patient and their clinic admin set
+    # them (a therapist may not); the patient's own page exists for patients only.
+    "GET /api/v1/reminders/patients/{patient_id}/preference": row(*CARE),
+    "PUT /api/v1/reminders/patients/{patient_id}/preference": row("clinic_admin", "patient"),
+    "GET /patients/{patient_id}/reminders": row(*CARE),
+    "POST /patients/{patient_id}/reminders": row("clinic_admin", "patient"),
+    "GET /my/reminders": row("patient"),
+    "POST /my/reminders": row("patient"),
     "POST /account/security/totp": row(*EVERYONE),
     "POST /account/security/totp/confirm": row(),
     "POST /account/security/totp/disable": row(),
