@@ -37,7 +37,7 @@ class FakeTwilio:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length).decode()
                 scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")

@@ -195,15 +195,12 @@ def test_the_home_programme_reminder_comes_in_the_clinic_morning_unless_logged(
             s, SYSTEM_SEEDING, "sit-to-stand", ExerciseCategory.strength, "en",
             [ExerciseTextIn(language="en", title="Sit to stand", instructions="Stand up.")],
         )  # fmt: skip
+        items = [ProgrammeItemIn(exercise_id=exercise.id, sets=2, reps=10, days_per_week=5)]
+        first, last = today - timedelta(days=3), today + timedelta(days=10)
         running = {
             name: programmes.assign_programme(
-                s,
-                SYSTEM_SEEDING,
-                world.ids[f"patient_{name}"],
-                today - timedelta(days=3),
-                today + timedelta(days=10),
-                [ProgrammeItemIn(exercise_id=exercise.id, sets=2, reps=10, days_per_week=5)],
-            )  # fmt: skip
+                s, SYSTEM_SEEDING, world.ids[f"patient_{name}"], first, last, items
+            )
             for name in ("carlos", "lucia")
         }
         ids = {name: (p.id, p.items[0].id) for name, p in running.items()}

@@ -53,9 +53,9 @@ def test_an_unavailable_provider_is_tried_again_until_it_answers() -> None:
 
 
 def test_a_provider_that_stays_unavailable_fails_after_the_last_attempt() -> None:
-    with FakeTwilio([(429, {"code": 20429, "message": "Too Many Requests"})]) as server:
-        with pytest.raises(SmsNotSent) as caught:
-            _adapter(server).send(MESSAGE)
+    too_many = (429, {"code": 20429, "message": "Too Many Requests"})
+    with FakeTwilio([too_many]) as server, pytest.raises(SmsNotSent) as caught:
+        _adapter(server).send(MESSAGE)
     assert len(server.received) == 3
     assert not caught.value.permanent
     assert str(caught.value) == (

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from babel import Locale
-from pydantic import ValidationError
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
 
 from exoshare.auth.gate import CurrentPrincipal
 from exoshare.auth.scope import Principal

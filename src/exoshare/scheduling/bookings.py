@@ -229,7 +229,7 @@ class UpcomingBooking:
 
 def _active_bookings_between(
     start: datetime, end: datetime, patient_ids: Select[Any]
-) -> Select[tuple[BookedSession]]:
+) -> Select[BookedSession]:
     """The one query of active booked sessions starting in [start, end) for these patients.
 
     It must skip cancelled bookings: when bookings can be cancelled, their filter goes here.
