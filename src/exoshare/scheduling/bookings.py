@@ -1,4 +1,5 @@
-"""Booked sessions: one booked by hand, and the all-or-nothing insert every booking goes through.
+"""Booked sessions: one booked by hand, the all-or-nothing insert every booking goes through,
+and the upcoming bookings that reminders read.
 
 The table's unique constraints are the last word on double booking;
 :class:`~exoshare.errors.SlotTaken` is what a caller sees when another booking won the slot.
