@@ -12,9 +12,9 @@ from exoshare.patients import service as patients_service
 from exoshare.reminders import preferences
 from exoshare.reminders.schemas import PreferenceIn, ReminderChannel
 
-LEAD_HOURS = (24, 72, 168)
-"""A week's lead for every third patient: the demo's bookings start next Monday, so some
-appointment reminders are due as soon as the demo starts."""
+LEAD_HOURS = (168, 72, 24)
+"""A week's lead for a third of each channel's patients: the demo's bookings start next Monday,
+so some appointment reminders are due as soon as the demo starts."""
 MAX_PATIENTS = 10_000
 
 
@@ -58,7 +58,7 @@ def seed_reminder_preferences(session: Session) -> tuple[int, int]:
         choice = PreferenceIn(
             channel=channel,
             language=patient.preferred_language,
-            lead_hours=LEAD_HOURS[serial % len(LEAD_HOURS)],
+            lead_hours=LEAD_HOURS[serial // 3 % len(LEAD_HOURS)],
             phone=demo_phone(patient.clinic.country_code, serial),
             email=email,
         )

@@ -63,8 +63,10 @@ def outbox_command(
             console.print("the outbox is empty")
             return
         table = Table("kept (UTC)", "to", "patient", "message")
+        table.columns[0].no_wrap = table.columns[1].no_wrap = table.columns[2].no_wrap = True
         for row in rows:
             table.add_row(
                 f"{row.created_at:%Y-%m-%d %H:%M}", row.to_e164, row.patient_id or "", row.body
             )
-    console.print(table)
+    # Rows are read from a pipe or a log as often as on a terminal: wide enough for them.
+    (console if console.is_terminal else Console(width=200)).print(table)

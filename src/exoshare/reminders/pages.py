@@ -13,14 +13,29 @@ from pydantic import ValidationError
 from exoshare.auth.gate import CurrentPrincipal
 from exoshare.auth.scope import Principal
 from exoshare.deps import DbSession
-from exoshare.errors import InvalidInput
+from exoshare.errors import InvalidInput, InvalidPhoneNumber
 from exoshare.patients import service as patients_service
 from exoshare.reminders import preferences
 from exoshare.reminders.schemas import PreferenceIn
 from exoshare.web.i18n import shipped_catalogs
-from exoshare.web.render import render, request_locale
+from exoshare.web.labels import N_
+from exoshare.web.render import render, request_gettext, request_locale
 
 router = APIRouter(include_in_schema=False)
+
+REFUSALS = {
+    "phone": N_(
+        "This is not a mobile phone number: write it with its country code, e.g. +34 612 34 56 78."
+    ),
+    "phone_missing": N_("Text-message reminders need a mobile phone number."),
+    "email": N_("This is not an e-mail address (name@example.org)."),
+    "email_missing": N_("E-mail reminders need an e-mail address."),
+    "language": N_("Choose a language from the list."),
+    "lead_hours": N_("Hours before an appointment: a whole number from 1 to 168."),
+    "channel": N_("Choose how to be reminded."),
+}
+"""What the page says about a refused field, in the reader's language (the API's problem
+document carries the English detail)."""
 
 
 def _languages(reader: str, current: str) -> list[tuple[str, str]]:
@@ -74,20 +89,28 @@ async def _posted(request: Request) -> dict[str, Any]:
 
 
 def _save(
-    session: DbSession, principal: Principal, patient_id: str, posted: dict[str, Any]
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    patient_id: str,
+    posted: dict[str, Any],
 ) -> str | None:
-    """Store the posted choice; the error to show instead, when it is refused."""
+    """Store the posted choice; what to say instead, in the reader's language, when refused."""
     try:
         choice = PreferenceIn.model_validate(
             {**posted, "phone": posted.get("phone") or None, "email": posted.get("email") or None}
         )
         preferences.set_preference(session, principal, patient_id, choice)
+    except InvalidPhoneNumber:
+        refused = "phone"
     except InvalidInput as exc:
-        return exc.detail
+        missing = exc.field in ("phone", "email") and not posted.get(exc.field or "")
+        refused = f"{exc.field}_missing" if missing else str(exc.field)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        return f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
-    return None
+        refused = str(exc.errors()[0]["loc"][0])
+    else:
+        return None
+    return request_gettext(request, principal)(REFUSALS.get(refused, REFUSALS["channel"]))
 
 
 @router.get("/my/reminders", response_class=HTMLResponse)
@@ -105,7 +128,7 @@ async def save_my_reminders(
 ) -> HTMLResponse | RedirectResponse:
     patient_id = preferences.own_patient_id(session, principal)
     posted = await _posted(request)
-    error = _save(session, principal, patient_id, posted)
+    error = _save(request, session, principal, patient_id, posted)
     if error:
         return _page(request, principal, "/my/reminders", _form(posted), own=True, error=error)
     return RedirectResponse("/my/reminders?saved=1", status_code=303)
@@ -137,7 +160,7 @@ async def save_patient_reminders(
 ) -> HTMLResponse | RedirectResponse:
     name = _patient_name(session, principal, patient_id)  # a foreign id: 404 before the form
     posted = await _posted(request)
-    error = _save(session, principal, patient_id, posted)
+    error = _save(request, session, principal, patient_id, posted)
     if error:
         return _page(
             request, principal, f"/patients/{patient_id}/reminders", _form(posted), own=False,

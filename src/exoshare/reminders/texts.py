@@ -11,7 +11,7 @@ from datetime import datetime
 
 from babel.dates import format_date, format_time
 
-from exoshare.web.i18n import translations
+from exoshare.web.i18n import SOURCE_LOCALE, translations
 from exoshare.web.labels import N_
 
 APPOINTMENT_SUBJECT = N_("Reminder: your therapy appointment")
@@ -34,12 +34,18 @@ def appointment_text(language: str, clinic: str, local_start: datetime) -> Remin
     >>> text = appointment_text("es", "Madrid Clinic", datetime(2027, 3, 29, 10, 0))
     >>> text.body.split(": ", 1)[1]
     'su cita de terapia en Madrid Clinic es el lunes, 29 de marzo de 2027 a las 10:00.'
+    >>> appointment_text("qu", "Cusco Clinic", datetime(2027, 3, 29, 10, 0)).body.split(" on ")[1]
+    'Monday, March 29, 2027 at 10:00\u202fAM.'
     """
     gettext = translations(language).gettext
-    body = gettext(APPOINTMENT_TEXT) % {
+    words = gettext(APPOINTMENT_TEXT)
+    # Dates in the language the words came out in: English words (no translation yet) with a
+    # Hindi weekday would read as a mistake.
+    written_in = language if words != APPOINTMENT_TEXT else SOURCE_LOCALE
+    body = words % {
         "clinic": clinic,
-        "date": format_date(local_start, format="full", locale=language),
-        "time": format_time(local_start, format="short", locale=language),
+        "date": format_date(local_start, format="full", locale=written_in),
+        "time": format_time(local_start, format="short", locale=written_in),
     }
     return ReminderText(gettext(APPOINTMENT_SUBJECT), body)
 
