@@ -63,6 +63,7 @@ def _page(
         form=form,
         own=own,
         patient_name=patient_name,
+        back=None if own else action.removesuffix("/reminders"),
         error=error,
         saved=request.query_params.get("saved") == "1",
         languages=_languages(request_locale(request, principal), form["language"]),
