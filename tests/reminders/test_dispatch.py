@@ -26,7 +26,7 @@ from exoshare.db import session_scope
 from exoshare.demo.mail_sink import MailSink, read_messages
 from exoshare.network.models import OrgUnit
 from exoshare.reminders import preferences
-from exoshare.reminders.dispatch import Dispatcher
+from exoshare.reminders.dispatch import Dispatcher, due_reminders
 from exoshare.reminders.models import ReminderDelivery, SmsOutboxMessage
 from exoshare.reminders.schemas import DeliveryStatus, PreferenceIn
 from exoshare.reminders.sms import OutboxSms, TwilioSms
@@ -115,6 +115,9 @@ def test_two_dispatchers_racing_send_each_reminder_once_in_the_patients_language
     assert _outbox(factory) == []
 
     now = datetime(2027, 3, 27, 9, 0, tzinfo=UTC)
+    with session_scope(factory) as s:
+        seen_before_the_race = due_reminders(s, settings, now)
+    assert [item.recipient for item in seen_before_the_race] == ["+34612345678"]
     barrier = threading.Barrier(2)
     results = []
 
@@ -148,6 +151,9 @@ def test_two_dispatchers_racing_send_each_reminder_once_in_the_patients_language
         ("+34612345678", DeliveryStatus.sent, 1),
         ("lucia@example.org", DeliveryStatus.sent, 1),
     ]
+    # A dispatcher that saw it due before the others claimed it loses on the unique key.
+    late = Dispatcher(factory, settings, OutboxSms(factory))
+    assert late.claim(seen_before_the_race[0], now) is None
     # A restart runs again: nothing more is sent.
     again = Dispatcher(factory, settings, OutboxSms(factory)).run_once(now + timedelta(hours=1))
     assert again.claimed == 0

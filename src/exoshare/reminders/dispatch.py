@@ -86,11 +86,17 @@ def _recipient(preference: ReminderPreference) -> str | None:
 
 
 def due_reminders(session: Session, settings: Settings, now: datetime) -> list[DueReminder]:
-    """Every reminder due at ``now`` whose occasion has not passed, claimed or not."""
+    """Every reminder due at ``now`` whose occasion has not passed and that no dispatcher has
+    claimed yet."""
     wanting = select(ReminderPreference.patient_id).where(
         ReminderPreference.channel != ReminderChannel.none
     )
-    preferences = {p.patient_id: p for p in session.scalars(select(ReminderPreference))}
+    preferences = {
+        p.patient_id: p
+        for p in session.scalars(
+            select(ReminderPreference).where(ReminderPreference.channel != ReminderChannel.none)
+        )
+    }
     found: list[DueReminder] = []
     upcoming = bookings.upcoming_bookings(
         session, SYSTEM_REMINDERS, now, now + timedelta(hours=MAX_LEAD_HOURS) + DST_SLACK, wanting
@@ -142,10 +148,24 @@ def due_reminders(session: Session, settings: Settings, now: datetime) -> list[D
                 programme_text(preference.language, link),
             )
         )  # fmt: skip
+    # What the log already holds stays due until its occasion passes: leave it out here, so
+    # each run tries to claim only what is new (the unique key still decides every race).
+    logged_keys = {
+        tuple(row)
+        for row in session.execute(
+            select(
+                ReminderDelivery.patient_id,
+                ReminderDelivery.kind,
+                ReminderDelivery.target_id,
+                ReminderDelivery.occasion_at,
+            ).where(ReminderDelivery.target_id.in_({item.target_id for item in found}))
+        )
+    }
     return [
         item
         for item in found
-        if (patient := patients_service.find_patient(session, item.patient_id)) is not None
+        if (item.patient_id, item.kind, item.target_id, item.occasion_at) not in logged_keys
+        and (patient := patients_service.find_patient(session, item.patient_id)) is not None
         and not patient.voided
     ]
 
@@ -164,7 +184,7 @@ class Dispatcher:
         with session_scope(self.factory) as session:
             self._give_up_interrupted(session, now)
             due = due_reminders(session, self.settings, now)
-        claimed = [row_id for item in due if (row_id := self._claim(item, now)) is not None]
+        claimed = [row_id for item in due if (row_id := self.claim(item, now)) is not None]
         claimed += self._reclaim_retries(now)
         result.claimed = len(claimed)
         for delivery_id in claimed:
@@ -185,7 +205,7 @@ class Dispatcher:
             )
         )
 
-    def _claim(self, item: DueReminder, now: datetime) -> str | None:
+    def claim(self, item: DueReminder, now: datetime) -> str | None:
         """The new delivery's id, or None when another dispatcher claimed it first."""
         try:
             with session_scope(self.factory) as session:
