@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from exoshare.patients.models import Patient
 
 DEFAULT_LEAD_HOURS = 24
+MAX_LANGUAGE_CODE = 12
+"""The column's width: a locale Babel writes longer (aliases expand) is refused, not cut."""
 
 
 @dataclass(frozen=True)
@@ -100,11 +102,14 @@ def get_preference(session: Session, principal: Principal, patient_id: str) -> P
 
 def _language(code: str) -> str:
     try:
-        return str(Locale.parse(code.strip().replace("-", "_")))
+        parsed = str(Locale.parse(code.strip().replace("-", "_")))
     except (ValueError, UnknownLocaleError):
+        parsed = ""
+    if not parsed or len(parsed) > MAX_LANGUAGE_CODE:
         raise InvalidInput(
             f"{code!r} is not a language code; use one like es, en or pt_BR", field="language"
-        ) from None
+        )
+    return parsed
 
 
 def _email(address: str | None) -> str | None:
