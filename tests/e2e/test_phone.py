@@ -17,6 +17,8 @@ OVERFLOW = "document.scrollingElement.scrollWidth - window.innerWidth"
 SMALL_TARGETS = """() => [...document.querySelectorAll(
     '.topbar a, .topbar button, main button, main a, main input, main select')]
   .filter(e => e.offsetParent !== null && e.type !== 'hidden' && e.type !== 'checkbox')
+  // A radio button is tapped through its whole label (label.choice), which must be tall enough.
+  .map(e => e.type === 'radio' && e.closest('label') ? e.closest('label') : e)
   .map(e => [e.textContent.trim() || e.name || e.tagName, e.getBoundingClientRect().height])
   .filter(([, h]) => h < 44)"""
 
@@ -77,6 +79,8 @@ def test_therapist_and_patient_pages_fit_a_phone(
         _sign_in(page, live_server, world.emails["carlos"])
         page.goto(f"{live_server}/my/progress")
         _fits(page, "patient-progress", backend)
+        page.goto(f"{live_server}/my/reminders")
+        _fits(page, "patient-reminders", backend)
         page.click(".menu-toggle")
         expect(page.locator("text=Sign out")).to_be_visible()
     finally:
