@@ -32,6 +32,7 @@ from exoshare.reminders.schemas import DeliveryStatus, PreferenceIn
 from exoshare.reminders.sms import OutboxSms, TwilioSms
 from exoshare.scheduling.bookings import insert_sessions
 from exoshare.scheduling.models import BookedSession
+from exoshare.scheduling.schemas import BookingStatus
 from tests.reminders.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.world import World, build_world
 
@@ -104,6 +105,11 @@ def test_two_dispatchers_racing_send_each_reminder_once_in_the_patients_language
     _book(factory, world, "carlos", SUNDAY_10_CEST)
     _book(factory, world, "lucia", SUNDAY_10_CEST + timedelta(hours=1))
     _book(factory, world, "jordi", SUNDAY_10_CEST + timedelta(hours=2))  # wants no reminders
+    _prefer(factory, world.ids["patient_amani"], channel="sms", language="sw",
+            phone="+254 712 123 456")  # fmt: skip
+    cancelled = _book(factory, world, "amani", SUNDAY_10_CEST + timedelta(hours=3))
+    with session_scope(factory) as s:
+        s.get_one(BookedSession, cancelled).status = BookingStatus.cancelled
     settings = _settings(sink, tmp_path)
 
     # Saturday 09:30 CET (08:30 UTC) is 23.5 real hours before Carlos's 10:00 CEST: a day

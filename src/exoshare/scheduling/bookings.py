@@ -233,12 +233,13 @@ def _active_bookings_between(
 ) -> Select[BookedSession]:
     """The one query of active booked sessions starting in [start, end) for these patients.
 
-    It must skip cancelled bookings: when bookings can be cancelled, their filter goes here.
+    It must skip cancelled (and rescheduled) bookings: only ``booked`` ones are reminded.
     """
     return (
         select(BookedSession)
         .options(joinedload(BookedSession.clinic))
         .where(
+            BookedSession.status == BookingStatus.booked,
             BookedSession.starts_at >= start,
             BookedSession.starts_at < end,
             BookedSession.patient_id.in_(patient_ids),
