@@ -483,9 +483,19 @@ def serve(
     )
 
 
-@app.command()
+schedule_app = typer.Typer(
+    help="Run the network scheduler; `schedule what-if` for capacity advice.",
+    invoke_without_command=True,
+)
+app.add_typer(schedule_app, name="schedule")
+
+
+@schedule_app.callback()
 def schedule(
-    start: Annotated[str, typer.Option(help="First day of the horizon, YYYY-MM-DD (a Monday)")],
+    ctx: typer.Context,
+    start: Annotated[
+        str | None, typer.Option(help="First day of the horizon, YYYY-MM-DD (a Monday)")
+    ] = None,
     weeks: Annotated[int, typer.Option(help="Weeks to schedule")] = 4,
     travel_limit_km: Annotated[float, typer.Option(help="Longest trip from home")] = 50.0,
     time_limit_s: Annotated[float, typer.Option(help="Solver time limit")] = 60.0,
@@ -500,6 +510,10 @@ def schedule(
     from exoshare.scheduling.runs import run_schedule
     from exoshare.scheduling.schemas import ScheduleRunCreate
 
+    if ctx.invoked_subcommand is not None:
+        return
+    if start is None:
+        raise _fail("--start: give the first day of the horizon, YYYY-MM-DD (a Monday)")
     try:
         # The API's rules for a run: a start within the calendar, 1-12 weeks, finite limits.
         request = ScheduleRunCreate(
@@ -520,6 +534,94 @@ def schedule(
         f"{run.sessions_booked} sessions booked; solver {run.status}, gap {gap}, "
         f"{run.wall_time_s or 0:.1f} s"
     )
+
+
+@schedule_app.command("what-if")
+def schedule_what_if(
+    start: Annotated[str, typer.Option(help="First simulated day, YYYY-MM-DD (a Monday)")],
+    weeks: Annotated[int, typer.Option(help="Weeks simulated per what-if run")] = 8,
+    seeds: Annotated[int, typer.Option(help="Referral seeds each change is run on")] = 3,
+    travel_limit_km: Annotated[float, typer.Option(help="Longest trip from home")] = 50.0,
+) -> None:
+    """Where would one more therapist-day or unit cut waiting most? Simulates each candidate
+    change on the network in the database, stores the run and prints the ranked advice."""
+    import calendar
+
+    from pydantic import ValidationError
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from exoshare.auth.scope import SYSTEM_CLI
+    from exoshare.db import make_engine, make_sessionmaker, session_scope
+    from exoshare.devices import service as devices_service
+    from exoshare.errors import ExoshareError
+    from exoshare.network import service as network_service
+    from exoshare.scheduling import capacity
+    from exoshare.scheduling.schemas import CapacityRunCreate, CapacityRunOut
+
+    try:
+        request = CapacityRunCreate(
+            start=start, weeks=weeks, seeds=seeds, travel_limit_km=travel_limit_km
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise _fail(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
+    factory = make_sessionmaker(make_engine(get_settings().resolved_database_url()))
+    try:
+        with session_scope(factory) as session:
+            run_id = capacity.start_capacity_run(session, SYSTEM_CLI, **request.model_dump()).id
+    except ExoshareError as exc:
+        raise _fail(exc.detail) from None
+    progress = Progress(
+        TextColumn("[bold]what-if runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    with progress:
+        task = progress.add_task("what-if", total=None)
+        capacity.execute_capacity_run(
+            factory, run_id, lambda done, total: progress.update(task, completed=done, total=total)
+        )
+    with session_scope(factory) as session:
+        run = CapacityRunOut.model_validate(capacity.capacity_run(session, SYSTEM_CLI, run_id))
+        codes = {c.id: c.code for c in network_service.located_clinics(session)}
+        models = {
+            m.id: m.name
+            for m in devices_service.models_by_ids(
+                session, {a.model_id for a in run.advice if a.model_id}
+            )
+        }
+    if run.status != "done":
+        raise _fail(f"capacity run {run_id} {run.status}: {run.error}")
+    console.print(
+        f"capacity run {run.id}: {run.patients_waiting} waiting, "
+        f"{run.referrals_per_week:.1f} referrals a week; mean weighted wait today "
+        f"{run.baseline_wait_days or 0:.1f} ± {run.baseline_wait_sd or 0:.1f} d"
+    )
+    table = Table("rank", "change", "clinic", "wait cut (d)", "p90 cut (d)", "more started")
+    for a in run.advice:
+        day = calendar.day_name[a.weekday or 0]
+        what = (
+            f"+1 unit of {models.get(a.model_id or '', a.model_id)}"
+            if a.kind == "unit"
+            else f"+{day} for {a.therapist_id or 'a relief therapist'}"
+        )
+        table.add_row(
+            str(a.rank),
+            what,
+            codes.get(a.clinic_id, a.clinic_id),
+            f"{a.wait_cut_days:.1f} ± {a.wait_cut_sd:.1f}",
+            f"{a.p90_cut_days:.1f}",
+            f"{a.extra_patients:.1f}",
+        )
+    console.print(table)
 
 
 @app.command("simulate-network")

@@ -39,7 +39,7 @@ from exoshare.network import agreements
 from exoshare.network.models import OrgUnit, Partner
 from exoshare.network.schemas import AgreementKind
 from exoshare.runtime import runtime_of
-from exoshare.scheduling import bookings
+from exoshare.scheduling import bookings, capacity
 from exoshare.scheduling.models import BookedSession
 from exoshare.sharing import consent, federated, research
 from exoshare.sharing.schemas import (
@@ -384,6 +384,19 @@ def _add_bookings(matrix: MatrixWorld, factory: sessionmaker[Session]) -> None:
         ids["booking_madrid"],
         ids["booking_barcelona"],
     )
+    _add_capacity_runs(matrix, factory)
+    return matrix
+
+
+def _add_capacity_runs(matrix: MatrixWorld, factory: sessionmaker[Session]) -> None:
+    """Two capacity advice runs: one still queued (so a new run answers 409 busy, and none runs
+    its simulations inside the matrix) and one finished. Both are the operator's to read."""
+    with session_scope(factory) as s:
+        done = capacity.start_capacity_run(s, SYSTEM_SEEDING, date.today(), weeks=2, seeds=1)
+        done.status = "done"
+        s.flush()
+        queued = capacity.start_capacity_run(s, SYSTEM_SEEDING, date.today(), weeks=2, seeds=1)
+        matrix.own["capacity_run"], matrix.foreign["capacity_run"] = queued.id, done.id
 
 
 PNG_1X1 = bytes.fromhex(

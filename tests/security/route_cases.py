@@ -43,6 +43,7 @@ PATH_PARAM_KINDS = {
     "export_id": "export",
     "run_id": "federated_run",
     "booking_id": "booking",
+    "capacity_run_id": "capacity_run",
 }
 FIXED_PATH_VALUES = {
     "code": "es",
@@ -363,6 +364,8 @@ CALLS: dict[str, Call] = {
     "POST /api/v1/schedule-runs": Call(
         json={"start": str(NEXT_MONDAY), "weeks": 1, "time_limit_s": 2}
     ),
+    "POST /api/v1/capacity-runs": Call(json={"start": str(NEXT_MONDAY), "weeks": 2, "seeds": 1}),
+    "POST /capacity": Call(form={"start": str(NEXT_MONDAY), "weeks": 2, "seeds": 1}),
     "POST /api/v1/booked-sessions": Call(
         json={
             "patient_id": "@patient",

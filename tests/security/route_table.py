@@ -35,6 +35,7 @@ VISIBLE_FOREIGN: dict[str, frozenset[str]] = {
         "agreement",
         "federated_run",
         "booking",
+        "capacity_run",
     },
     # Agreements are read by whoever sees a party's org unit: network-wide readers see all.
     "researcher": CATALOGUE | {"org_unit", "clinic", "agreement", "federated_run"},
@@ -179,6 +180,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /api/v1/recognition-agreements": row(*EVERYONE),
     "POST /api/v1/recognition-agreements": row("consortium_operator"),
     "POST /api/v1/schedule-runs": row("consortium_operator"),
+    # Capacity advice (what-if runs) is the operator's: network-wide, no clinic's rows apart.
+    "GET /api/v1/capacity-runs": row("consortium_operator"),
+    "POST /api/v1/capacity-runs": row("consortium_operator"),
+    "GET /api/v1/capacity-runs/{capacity_run_id}": row("consortium_operator"),
     "POST /api/v1/telemetry/credentials": row("consortium_operator", "clinic_admin"),
     "POST /api/v1/telemetry/credentials/{credential_id}/revoke": row(
         "consortium_operator", "clinic_admin"
@@ -254,6 +259,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /telerehab/sessions/{session_id}": row(*CARE),
     "POST /telerehab/sessions/{session_id}/advice": row("therapist"),
     "GET /utilisation": row("consortium_operator", "clinic_admin", "therapist"),
+    "GET /capacity": row("consortium_operator"),
+    "POST /capacity": row("consortium_operator"),
     "GET /waitlist": row(*CLINIC_STAFF),
     # Accounts: grants are managed like users; logins, TOTP and sessions are each caller's own;
     # invitations and password resets are reached by token or e-mail, signed in or not.

@@ -1,16 +1,18 @@
-"""HTTP routes of scheduling: waitlist, schedule runs, bookings and a clinic's calendar."""
+"""HTTP routes of scheduling: waitlist, schedule runs, bookings, a clinic's calendar and capacity
+advice runs."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
 
 from exoshare.auth.gate import CurrentPrincipal, require
 from exoshare.auth.scope import Permission, Principal
 from exoshare.bounds import CalendarDate
 from exoshare.deps import DbSession
-from exoshare.scheduling import bookings, hours, rebooking, runs
+from exoshare.runtime import runtime_of
+from exoshare.scheduling import bookings, capacity, hours, rebooking, runs
 from exoshare.scheduling import calendar as calendars
 from exoshare.scheduling import waitlist as waitlists
 from exoshare.scheduling.schemas import (
@@ -18,6 +20,8 @@ from exoshare.scheduling.schemas import (
     BookingCancel,
     BookingCreate,
     BookingReschedule,
+    CapacityRunCreate,
+    CapacityRunOut,
     ScheduleRunCreate,
     ScheduleRunOut,
     TherapistLeaveCreate,
@@ -113,3 +117,30 @@ def record_leave(
 ) -> TherapistLeaveOut:
     leave = hours.record_leave(session, principal, clinic_id, **body.model_dump())
     return TherapistLeaveOut.model_validate(leave)
+
+
+@router.post("/capacity-runs", response_model=CapacityRunOut, status_code=status.HTTP_202_ACCEPTED)
+def start_capacity_run(
+    body: CapacityRunCreate,
+    request: Request,
+    background: BackgroundTasks,
+    session: DbSession,
+    principal: CurrentPrincipal,
+) -> CapacityRunOut:
+    """Queue a what-if run of capacity advice; it runs after the response (poll its status)."""
+    run = capacity.start_capacity_run(session, principal, **body.model_dump())
+    out = CapacityRunOut.model_validate(run)
+    background.add_task(capacity.execute_capacity_run, runtime_of(request).sessionmaker, run.id)
+    return out
+
+
+@router.get("/capacity-runs", response_model=list[CapacityRunOut])
+def list_capacity_runs(session: DbSession, principal: CurrentPrincipal) -> list[CapacityRunOut]:
+    return [CapacityRunOut.model_validate(r) for r in capacity.capacity_runs(session, principal)]
+
+
+@router.get("/capacity-runs/{capacity_run_id}", response_model=CapacityRunOut)
+def capacity_run(
+    capacity_run_id: str, session: DbSession, principal: CurrentPrincipal
+) -> CapacityRunOut:
+    return CapacityRunOut.model_validate(capacity.capacity_run(session, principal, capacity_run_id))

@@ -189,3 +189,58 @@ class BookedSession(IdMixin, TimestampMixin, Base):
     patient: Mapped[Patient] = relationship()
     unit: Mapped[DeviceUnit] = relationship()
     clinic: Mapped[OrgUnit] = relationship()
+
+
+class CapacityRun(IdMixin, Base):
+    """A what-if run of capacity advice: the network simulated as it is and with each candidate
+    change (one more therapist-day or unit), its progress, and the baseline it measured."""
+
+    __tablename__ = "capacity_runs"
+
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requested_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    """queued, running, done or failed."""
+    horizon_start: Mapped[date] = mapped_column(Date)
+    weeks: Mapped[int] = mapped_column(Integer)
+    seeds: Mapped[int] = mapped_column(Integer)
+    travel_limit_km: Mapped[float] = mapped_column(Float)
+    runs_done: Mapped[int] = mapped_column(Integer, default=0)
+    runs_total: Mapped[int] = mapped_column(Integer, default=0)
+    patients_waiting: Mapped[int] = mapped_column(Integer, default=0)
+    referrals_per_week: Mapped[float] = mapped_column(Float, default=0.0)
+    baseline_wait_days: Mapped[float | None] = mapped_column(Float, default=None)
+    """Mean priority-weighted wait of the network as it is, over the seeds."""
+    baseline_wait_sd: Mapped[float | None] = mapped_column(Float, default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+
+    advice: Mapped[list[CapacityAdvice]] = relationship(
+        back_populates="run", order_by="CapacityAdvice.rank", cascade="all, delete-orphan"
+    )
+
+
+class CapacityAdvice(IdMixin, Base):
+    """One ranked change of a capacity run and what it did to waiting, over the seeds."""
+
+    __tablename__ = "capacity_advice"
+    __table_args__ = (UniqueConstraint("run_id", "rank"),)
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("capacity_runs.id"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    """``unit`` (one more unit of ``model_id``) or ``therapist_day`` (one more day a week of
+    ``therapist_id``, on ``weekday``)."""
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("org_units.id"))
+    model_id: Mapped[str | None] = mapped_column(ForeignKey("device_models.id"), default=None)
+    therapist_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    weekday: Mapped[int | None] = mapped_column(Integer, default=None)
+    wait_cut_days: Mapped[float] = mapped_column(Float)
+    """Cut in the mean priority-weighted wait, mean over the seeds."""
+    wait_cut_sd: Mapped[float] = mapped_column(Float)
+    p90_cut_days: Mapped[float] = mapped_column(Float)
+    extra_patients: Mapped[float] = mapped_column(Float)
+    """Patients started in the run with the change minus without, mean over the seeds."""
+
+    run: Mapped[CapacityRun] = relationship(back_populates="advice")
+    clinic: Mapped[OrgUnit] = relationship()

@@ -1,24 +1,29 @@
 """HTML pages of scheduling: a clinic's waitlist, its calendar, utilisation per clinic, a
-therapist's day and a patient's appointments."""
+therapist's day, a patient's appointments, and capacity advice."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from babel.dates import get_day_names
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 
+from exoshare.auth import service as auth_service
 from exoshare.auth.gate import CurrentPrincipal, page_requires
 from exoshare.auth.schemas import Role
 from exoshare.auth.scope import Permission, Principal
 from exoshare.bounds import CalendarDate
 from exoshare.db import utcnow
 from exoshare.deps import DbSession
-from exoshare.errors import NotFound
+from exoshare.devices import service as devices_service
+from exoshare.errors import Conflict, InvalidInput, NotFound
 from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
-from exoshare.scheduling import appointments
+from exoshare.runtime import runtime_of
+from exoshare.scheduling import appointments, capacity
 from exoshare.scheduling import calendar as calendars
 from exoshare.scheduling.clinics import zone_of
 from exoshare.scheduling.priority import Priority
@@ -26,7 +31,7 @@ from exoshare.scheduling.schemas import BookingStatus
 from exoshare.scheduling.utilisation import utilisation
 from exoshare.scheduling.waitlist import waitlist
 from exoshare.web.labels import N_
-from exoshare.web.render import render, request_gettext
+from exoshare.web.render import render, request_gettext, request_locale
 
 if TYPE_CHECKING:
     from exoshare.network.models import OrgUnit
@@ -38,6 +43,13 @@ PRIORITY = {
     Priority.urgent: N_("Urgent"),
     Priority.high: N_("High"),
     Priority.routine: N_("Routine"),
+}
+
+RUN_STATUS = {
+    "queued": N_("queued"),
+    "running": N_("running"),
+    "done": N_("done"),
+    "failed": N_("failed"),
 }
 
 
@@ -176,3 +188,73 @@ def my_appointments(
         clinic=own.clinic,
         cancelled=BookingStatus.cancelled,
     )
+
+
+def _operator(principal: CurrentPrincipal) -> Principal:
+    """Capacity advice is the operator's: anyone else is told the page does not exist."""
+    if not principal.has_role(Role.consortium_operator):
+        raise NotFound("page not found")
+    return principal
+
+
+Operator = Annotated[Principal, Depends(_operator)]
+
+
+@router.get("/capacity", response_class=HTMLResponse)
+def capacity_page(
+    request: Request,
+    session: DbSession,
+    principal: Operator,
+    capacity_run_id: str | None = None,
+) -> HTMLResponse:
+    runs = capacity.capacity_runs(session, principal)
+    run = (
+        capacity.capacity_run(session, principal, capacity_run_id)
+        if capacity_run_id
+        else next(iter(runs), None)
+    )
+    advice = run.advice if run else []
+    clinics = {c.id: c for c in network_service.located_clinics(session)}
+    models = {
+        m.id: m.name
+        for m in devices_service.models_by_ids(session, {a.model_id for a in advice if a.model_id})
+    }
+    therapists = auth_service.display_names(
+        session, [a.therapist_id for a in advice if a.therapist_id]
+    )
+    today = utcnow().date()
+    return render(
+        request,
+        "scheduling/capacity.html",
+        principal,
+        runs=runs,
+        run=run,
+        advice=advice,
+        clinics=clinics,
+        models=models,
+        therapists=therapists,
+        day_names=get_day_names("wide", locale=request_locale(request, principal)),
+        next_monday=today + timedelta(days=7 - today.weekday()),
+        status_label=lambda value: request_gettext(request, principal)(RUN_STATUS[value]),
+        top_cut=max((a.wait_cut_days + a.wait_cut_sd for a in advice), default=0.0),
+        error=request.query_params.get("error"),
+    )
+
+
+@router.post("/capacity")
+def start_capacity_page(
+    request: Request,
+    background: BackgroundTasks,
+    session: DbSession,
+    principal: Operator,
+    start: Annotated[date, Form()],
+    weeks: Annotated[int, Form()] = 8,
+    seeds: Annotated[int, Form()] = 3,
+) -> RedirectResponse:
+    try:
+        run = capacity.start_capacity_run(session, principal, start, weeks=weeks, seeds=seeds)
+    except (Conflict, InvalidInput) as refused:
+        session.rollback()
+        return RedirectResponse(f"/capacity?error={quote(refused.detail)}", status_code=303)
+    background.add_task(capacity.execute_capacity_run, runtime_of(request).sessionmaker, run.id)
+    return RedirectResponse(f"/capacity?capacity_run_id={run.id}", status_code=303)

@@ -151,3 +151,48 @@ class TherapistLeaveOut(BaseModel):
     first_day: date
     last_day: date
     reason: str
+
+
+class CapacityRunCreate(BaseModel):
+    start: CalendarDate = Field(description="First simulated day (usually next Monday)")
+    weeks: int = Field(default=8, ge=2, le=26, description="Weeks simulated per what-if run")
+    seeds: int = Field(
+        default=3, ge=1, le=10, description="Referral seeds; each change is run on every one"
+    )
+    travel_limit_km: FiniteFloat = Field(default=50.0, gt=0, le=2000)
+
+
+class CapacityAdviceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    rank: int
+    kind: str = Field(description="unit or therapist_day")
+    clinic_id: str
+    model_id: str | None
+    therapist_id: str | None
+    weekday: int | None = Field(description="The extra working day, 0 = Monday")
+    wait_cut_days: float = Field(description="Cut in the mean priority-weighted wait, days")
+    wait_cut_sd: float = Field(description="Standard deviation of that cut over the seeds")
+    p90_cut_days: float
+    extra_patients: float = Field(description="More patients started, mean over the seeds")
+
+
+class CapacityRunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    status: str = Field(description="queued, running, done or failed")
+    requested_at: datetime
+    horizon_start: date
+    weeks: int
+    seeds: int
+    travel_limit_km: float
+    runs_done: int
+    runs_total: int
+    patients_waiting: int
+    referrals_per_week: float
+    baseline_wait_days: float | None
+    baseline_wait_sd: float | None
+    finished_at: datetime | None
+    error: str | None
+    advice: list[CapacityAdviceOut]

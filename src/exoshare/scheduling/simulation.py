@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
+from exoshare.scheduling.courses import StartedCourse
 from exoshare.scheduling.fcfs import FcfsScheduler
 from exoshare.scheduling.instances import Network, generate_network, generate_patients
 from exoshare.scheduling.ledger import Ledger
@@ -44,6 +45,9 @@ class PolicyMetrics:
     mean_wait_days: float = float("nan")
     p90_wait_days: float = float("nan")
     p95_wait_days: float = float("nan")
+    mean_weighted_wait_days: float = float("nan")
+    """``priority_weight`` × wait, the solver's fairness measure (urgent counts double)."""
+    p90_weighted_wait_days: float = float("nan")
     first_week_sessions: float = float("nan")
     """Mean sessions in the calendar week of each started patient's first session."""
     first_week_dose_pct: float = float("nan")
@@ -86,6 +90,19 @@ class SimulationResult:
         """exoshare / ``baseline`` for one metric of ``overall`` (or ``steady``)."""
         m = getattr(self, scope)
         return float(getattr(m["exoshare"], attr) / getattr(m[baseline], attr))
+
+
+@dataclass(frozen=True)
+class SimulationInstance:
+    """What a simulation runs on: the network, the waitlist at the start, the weekly referrals."""
+
+    network: Network
+    backlog: list[WaitingPatient]
+    referrals: list[list[WaitingPatient]]
+    """One list per simulated week: the patients referred in the week before it."""
+    courses: list[StartedCourse] = field(default_factory=list)
+    """Courses already running at the start: booked first, on their unit, until they end (their
+    patients are not counted in the waits: they waited before the run)."""
 
 
 @dataclass
@@ -166,8 +183,6 @@ def simulate_network(
     """
     if warmup_weeks < 0 or cooldown_weeks < 0 or warmup_weeks + cooldown_weeks >= weeks:
         raise ValueError("need 0 <= warmup_weeks, 0 <= cooldown_weeks, warmup + cooldown < weeks")
-    if plan_weeks < 1:
-        raise ValueError("plan_weeks must be at least 1")
     network = generate_network(n_clinics, n_units, seed=seed)
     rng = np.random.default_rng(seed + 7)
     backlog = generate_patients(
@@ -177,6 +192,32 @@ def simulate_network(
         rng=rng,
         id_prefix="B",
     )
+    instance = SimulationInstance(
+        network, backlog, seeded_referrals(network, start, weeks, arrivals_per_week, rng)
+    )
+    return simulate_instance(
+        instance,
+        start=start,
+        travel_limit_km=travel_limit_km,
+        solver_time_limit_s=solver_time_limit_s,
+        num_workers=num_workers,
+        seed=seed,
+        warmup_weeks=warmup_weeks,
+        cooldown_weeks=cooldown_weeks,
+        plan_weeks=plan_weeks,
+        deterministic=deterministic,
+    )
+
+
+def seeded_referrals(
+    network: Network,
+    start: date,
+    weeks: int,
+    arrivals_per_week: float,
+    rng: np.random.Generator,
+) -> list[list[WaitingPatient]]:
+    """Poisson referrals for each of ``weeks`` weeks from ``start``, spread over the clinics by
+    ``network.referral_share`` (ids ``A00001``, ... in order of arrival)."""
     arrivals: list[list[WaitingPatient]] = []
     next_id = 1
     for k in range(weeks):
@@ -193,7 +234,41 @@ def simulate_network(
             )
         )
         next_id += n
-    states = {pol: _State(waitlist=list(backlog), units=list(network.units)) for pol in POLICIES}
+    return arrivals
+
+
+def simulate_instance(
+    instance: SimulationInstance,
+    *,
+    start: date,
+    travel_limit_km: float = 50.0,
+    solver_time_limit_s: float = 5.0,
+    num_workers: int = 2,
+    seed: int = 0,
+    warmup_weeks: int = 0,
+    cooldown_weeks: int = 0,
+    plan_weeks: int = 4,
+    deterministic: bool = True,
+    policies: tuple[str, ...] = POLICIES,
+) -> SimulationResult:
+    """:func:`simulate_network` on a given network, backlog and weekly referrals (one week per
+    entry of ``instance.referrals``), for ``policies`` only (``exoshare`` for a what-if run)."""
+    network, backlog, arrivals = instance.network, instance.backlog, instance.referrals
+    weeks = len(arrivals)
+    if warmup_weeks < 0 or cooldown_weeks < 0 or warmup_weeks + cooldown_weeks >= weeks:
+        raise ValueError("need 0 <= warmup_weeks, 0 <= cooldown_weeks, warmup + cooldown < weeks")
+    if plan_weeks < 1:
+        raise ValueError("plan_weeks must be at least 1")
+    if not policies or not set(policies) <= set(POLICIES):
+        raise ValueError(f"policies must be some of {', '.join(POLICIES)}")
+    states = {
+        pol: _State(
+            waitlist=list(backlog),
+            units=list(network.units),
+            ongoing=_running(network, instance.courses),
+        )
+        for pol in policies
+    }
     for k in range(weeks):
         for pol, state in states.items():
             state.waitlist += arrivals[k]
@@ -241,15 +316,19 @@ def simulate_network(
         cooldown_weeks=cooldown_weeks,
         untreatable=untreatable,
         steady_excluded_untreatable=len(window) - len(measured) if warmup_weeks else 0,
-        unit_moves=states["exoshare"].moves,
+        unit_moves=states["exoshare"].moves if "exoshare" in states else [],
     )
     result.wait_lower_bound_days["overall"] = _mean_wait(everyone, earliest, end)
     if warmup_weeks:
         result.wait_lower_bound_days["steady"] = _mean_wait(measured, earliest, end)
+    # Sessions of the courses running at the start name patients who are not in the waits.
+    by_id = {p.id: p for p in [*everyone, *(c.patient for c in instance.courses)]}
     for pol, state in states.items():
-        result.overall[pol] = _metrics(everyone, state, network, end, weeks, None, region_of)
+        result.overall[pol] = _metrics(
+            everyone, state, network, end, weeks, None, region_of, by_id=by_id
+        )
         result.by_region[pol] = {
-            r: _metrics(everyone, state, network, end, weeks, r, region_of)
+            r: _metrics(everyone, state, network, end, weeks, r, region_of, by_id=by_id)
             for r in sorted({c.region for c in network.clinics})
         }
         if warmup_weeks:
@@ -262,7 +341,7 @@ def simulate_network(
                 None,
                 region_of,
                 from_week=warmup_weeks,
-                by_id={p.id: p for p in everyone},
+                by_id=by_id,
             )
     return result
 
@@ -335,14 +414,15 @@ def _run_week(
     units = [
         replace(
             u,
-            booked=tuple(taken[u.id]),
+            booked=(*u.booked, *taken[u.id]),
             maintenance=(*u.maintenance, (_midnight(plan.start_date), _midnight(plan.end_date)))
             if u.id in state.leaving
             else u.maintenance,
         )
         for u in fleet
     ]
-    therapists = [replace(t, booked=tuple(taken[t.id])) for t in network.therapists]
+    # Sessions on the calendar before the run (a network read from the database) stay booked.
+    therapists = [replace(t, booked=(*t.booked, *taken[t.id])) for t in network.therapists]
     problem = SchedulingProblem(
         network.clinics, network.models, units, therapists, state.waitlist, plan, travel_limit_km
     )
@@ -382,6 +462,20 @@ def _run_week(
         else:
             remaining.append(p)
     state.waitlist = remaining
+
+
+def _running(network: Network, courses: list[StartedCourse]) -> list[_Course]:
+    """The courses running at the start, each on its unit (or the first of its model at its
+    clinic when the latest session's unit is not known); a course with no such unit is left out."""
+    out = []
+    for c in courses:
+        unit_id = c.unit_id or next(
+            (u.id for u in network.units if (u.clinic_id, u.model_id) == (c.clinic_id, c.model_id)),
+            None,
+        )
+        if unit_id is not None and c.patient.course_sessions > 0:
+            out.append(_Course(c.patient, unit_id, c.patient.course_sessions, c.slot_of_day or 0))
+    return out
 
 
 def _earliest_starts(
@@ -554,6 +648,7 @@ def _metrics(
     waits = np.array(
         [(state.started.get(p.id, end) - p.referral_date).days for p in patients], dtype=float
     )
+    weighted = waits * np.array([p.priority_weight for p in patients], dtype=float)
     # Months are 4-week blocks counted from the first simulated week (``end`` - ``weeks``).
     window_start = end - timedelta(weeks=weeks - from_week)
     sessions = [
@@ -604,6 +699,8 @@ def _metrics(
         mean_wait_days=float(waits.mean()) if len(waits) else float("nan"),
         p90_wait_days=float(np.percentile(waits, 90)) if len(waits) else float("nan"),
         p95_wait_days=float(np.percentile(waits, 95)) if len(waits) else float("nan"),
+        mean_weighted_wait_days=float(weighted.mean()) if len(waits) else float("nan"),
+        p90_weighted_wait_days=float(np.percentile(weighted, 90)) if len(waits) else float("nan"),
         first_week_sessions=(
             float(np.mean([first_week[pid] for pid in started])) if started else float("nan")
         ),
