@@ -1,7 +1,7 @@
 """scheduling: capacity advice runs (what-if) and their ranked changes
 
 Revision ID: 0029
-Revises: 0026
+Revises: 0028
 Create Date: 2026-12-05 21:45:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0029"
-down_revision: str | tuple[str, ...] | None = "0026"
+down_revision: str | tuple[str, ...] | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
