@@ -16,7 +16,8 @@ branch to handle a family: ``except Conflict`` catches a lease clash and a taken
     ├── Conflict                       409  conflict
     │   ├── LeaseConflict, UnitOnLease, CustodyConflict        (fleet)
     │   ├── InvoiceIssued                                       (fleet billing)
-    │   ├── SlotTaken, BookingRefused, BookingClosed            (scheduling)
+    │   ├── SlotTaken, BookingRefused, BookingClosed,           (scheduling)
+    │   │   CapacityRunBusy                                     (capacity advice)
     │   ├── SessionNotEligible                                  (clinical safety)
     │   ├── InvalidTransition, SessionNotLive, UnitBusy,
     │   │   CommandPending, AlreadyAcknowledged,                (tele-rehabilitation)
@@ -210,6 +211,13 @@ class BookingClosed(Conflict):
 
     slug = "booking-closed"
     title = "Booking can no longer change"
+
+
+class CapacityRunBusy(Conflict):
+    """A what-if run is already under way: runs share the machine's cores, one at a time."""
+
+    slug = "capacity-run-busy"
+    title = "A capacity run is already under way"
 
 
 class Refusal(Protocol):

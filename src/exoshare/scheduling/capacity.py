@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.auth.schemas import Role
 from exoshare.auth.scope import Principal
 from exoshare.db import session_scope, utcnow
-from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from exoshare.errors import CapacityRunBusy, InvalidInput, NotFound, PermissionDenied
 from exoshare.scheduling.instances import Network
 from exoshare.scheduling.models import CapacityAdvice, CapacityRun, WaitlistEntry
 from exoshare.scheduling.problem_from_db import build_problem
@@ -27,13 +27,6 @@ STALE_AFTER = timedelta(hours=2)
 new one."""
 CHANGES_PER_KIND = 4
 """Candidates simulated per kind after pruning: with 3 seeds, 27 runs of the simulation."""
-
-
-class CapacityRunBusy(Conflict):
-    """A what-if run is already under way: runs share the machine's cores, one at a time."""
-
-    slug = "capacity-run-busy"
-    title = "A capacity run is already under way"
 
 
 def _operator_only(principal: Principal) -> None:
