@@ -53,21 +53,50 @@ stay beside the code that raises and catches them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, Self
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; pages translate it where they show it."""
+    return message
 
 
 class ExoshareError(Exception):
-    """Base of every domain error. ``status`` and ``slug`` shape the problem response."""
+    """Base of every domain error. ``status`` and ``slug`` shape the problem response.
+
+    ``title`` (and ``message``, when the raiser gave one) are marked for translation: the API
+    answers with the English ``detail``, a page shows the words in the reader's language.
+    """
 
     status: int = 400
     slug: str = "bad-request"
-    title: str = "Bad request"
+    title: str = N_("Bad request")
+    message: str | None = None
+    params: Mapping[str, str] = {}
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+
+    @classmethod
+    def worded(
+        cls, message: str, /, *, also: Mapping[str, Any] | None = None, **params: object
+    ) -> Self:
+        """The error said as a message marked ``N_`` with the values it names (``also``: the
+        class's own keyword arguments, e.g. ``field``, and extra members of the problem).
+
+        ``detail`` is the English sentence; pages render ``message`` through gettext at display
+        time with ``params`` in the reader's number and date formats, so a refusal is never
+        English on a translated page. Values are kept as text (numbers as Python writes them,
+        days as ISO dates), which is also how they travel in a page's address; a value named
+        ``*_label`` is an interface string (marked ``N_`` where it is defined), translated too.
+        """
+        error = cls(message % params, **(also or {}))
+        error.message = message
+        error.params = {key: str(value) for key, value in params.items()}
+        return error
 
 
 # -- 401 ------------------------------------------------------------------------------------
@@ -76,21 +105,21 @@ class ExoshareError(Exception):
 class NotAuthenticated(ExoshareError):
     status = 401
     slug = "not-authenticated"
-    title = "Authentication required"
+    title = N_("Authentication required")
 
 
 class SecondFactorRequired(NotAuthenticated):
     """The password was right, and this account also needs a TOTP or recovery code."""
 
     slug = "second-factor-required"
-    title = "Second factor required"
+    title = N_("Second factor required")
 
 
 class DeviceNotAuthenticated(NotAuthenticated):
     """The device credential is missing, unknown or revoked, or belongs to another device."""
 
     slug = "device-not-authenticated"
-    title = "Device not authenticated"
+    title = N_("Device not authenticated")
 
 
 # -- 403 ------------------------------------------------------------------------------------
@@ -101,21 +130,21 @@ class PermissionDenied(ExoshareError):
 
     status = 403
     slug = "forbidden"
-    title = "Forbidden"
+    title = N_("Forbidden")
 
 
 class SecondFactorEnrolmentRequired(PermissionDenied):
     """The account's role requires a TOTP second factor, and it has none yet."""
 
     slug = "second-factor-enrolment-required"
-    title = "Second factor enrolment required"
+    title = N_("Second factor enrolment required")
 
 
 class NotCertified(PermissionDenied):
     """The therapist holds no valid certificate for the device model."""
 
     slug = "not-certified"
-    title = "Not certified for this device model"
+    title = N_("Not certified for this device model")
 
 
 # -- 404 ------------------------------------------------------------------------------------
@@ -126,7 +155,7 @@ class NotFound(ExoshareError):
 
     status = 404
     slug = "not-found"
-    title = "Not found"
+    title = N_("Not found")
 
 
 class ApprovalNotFound(NotFound):
@@ -139,54 +168,54 @@ class ApprovalNotFound(NotFound):
 class Conflict(ExoshareError):
     status = 409
     slug = "conflict"
-    title = "Conflict"
+    title = N_("Conflict")
 
 
 class LeaseConflict(Conflict):
     """The unit is already leased for part of the period asked for."""
 
     slug = "lease-conflict"
-    title = "Lease conflict"
+    title = N_("Lease conflict")
 
 
 class UnitOnLease(Conflict):
     """A move or change that the unit's current lease forbids."""
 
     slug = "unit-on-lease"
-    title = "Unit is out on lease"
+    title = N_("Unit is out on lease")
 
 
 class CustodyConflict(Conflict):
     slug = "custody-conflict"
-    title = "Custody conflict"
+    title = N_("Custody conflict")
 
 
 class InvoiceIssued(Conflict):
     """An issued invoice is immutable; corrections are credit notes."""
 
     slug = "invoice-issued"
-    title = "Invoice already issued"
+    title = N_("Invoice already issued")
 
 
 class CertificateRevoked(Conflict):
     """A revoked certificate stays revoked: it is not renewed; a new one is issued instead."""
 
     slug = "certificate-revoked"
-    title = "Certificate revoked"
+    title = N_("Certificate revoked")
 
 
 class CourseNotReady(Conflict):
     """The course lacks what the step needs (a quiz without questions, an unpublished course)."""
 
     slug = "course-not-ready"
-    title = "Course not ready"
+    title = N_("Course not ready")
 
 
 class SlotTaken(Conflict):
     """The unit, therapist or patient already has a session at that start."""
 
     slug = "slot-taken"
-    title = "Slot already booked"
+    title = N_("Slot already booked")
 
 
 class BookingRefused(Conflict):
@@ -195,7 +224,7 @@ class BookingRefused(Conflict):
     and values, for pages that say it in the reader's language."""
 
     slug = "booking-refused"
-    title = "Booking breaks a scheduling rule"
+    title = N_("Booking breaks a scheduling rule")
 
     def __init__(self, found: Sequence[Refusal]) -> None:
         super().__init__(
@@ -210,7 +239,7 @@ class BookingClosed(Conflict):
     was already cancelled or rescheduled."""
 
     slug = "booking-closed"
-    title = "Booking can no longer change"
+    title = N_("Booking can no longer change")
 
 
 class CapacityRunBusy(Conflict):
@@ -237,7 +266,7 @@ class SessionNotEligible(Conflict):
     """The session would break a clinical-safety rule; ``errors`` lists every one."""
 
     slug = "session-not-eligible"
-    title = "Session breaks a clinical-safety rule"
+    title = N_("Session breaks a clinical-safety rule")
 
     def __init__(self, found: Sequence[Refusal]) -> None:
         super().__init__(
@@ -254,55 +283,55 @@ class InvalidTransition(Conflict):
     """The session cannot go from its current state to the one asked for."""
 
     slug = "invalid-session-transition"
-    title = "Invalid session transition"
+    title = N_("Invalid session transition")
 
 
 class SessionNotLive(Conflict):
     slug = "session-not-live"
-    title = "Session not live"
+    title = N_("Session not live")
 
 
 class UnitBusy(Conflict):
     slug = "unit-busy"
-    title = "Device unit busy"
+    title = N_("Device unit busy")
 
 
 class CommandPending(Conflict):
     slug = "command-pending"
-    title = "A change of this setting is still waiting for the device"
+    title = N_("A change of this setting is still waiting for the device")
 
 
 class AlreadyAcknowledged(Conflict):
     slug = "alert-already-acknowledged"
-    title = "Alert already acknowledged"
+    title = N_("Alert already acknowledged")
 
 
 class AdviceNotReady(Conflict):
     """No assist-as-needed advice yet: the session is not complete or not analysed."""
 
     slug = "advice-not-ready"
-    title = "No advice for this session yet"
+    title = N_("No advice for this session yet")
 
 
 class AdviceDecided(Conflict):
     """The therapist already accepted, edited or declined this session's advice."""
 
     slug = "advice-already-decided"
-    title = "Advice already decided"
+    title = N_("Advice already decided")
 
 
 class NoteSigned(Conflict):
     """A signed SOAP note is never edited; it is amended, with a reason."""
 
     slug = "note-signed"
-    title = "Note already signed"
+    title = N_("Note already signed")
 
 
 class PlanVersionStale(Conflict):
     """A plan change based on a version that is no longer the newest one."""
 
     slug = "plan-version-stale"
-    title = "Plan changed meanwhile"
+    title = N_("Plan changed meanwhile")
 
 
 class ResearchRequestNotReady(Conflict):
@@ -310,7 +339,7 @@ class ResearchRequestNotReady(Conflict):
     contributing clinic approved, a decision on a request already decided)."""
 
     slug = "research-request-not-ready"
-    title = "Research request not ready"
+    title = N_("Research request not ready")
 
 
 # -- 413 ------------------------------------------------------------------------------------
@@ -319,21 +348,21 @@ class ResearchRequestNotReady(Conflict):
 class TooLarge(ExoshareError):
     status = 413
     slug = "too-large"
-    title = "Too large"
+    title = N_("Too large")
 
 
 class UploadTooLarge(TooLarge):
     """A recording upload larger than ``telemetry_max_upload_mb``; nothing of it is stored."""
 
     slug = "upload-too-large"
-    title = "Upload too large"
+    title = N_("Upload too large")
 
 
 class MediaTooLarge(TooLarge):
     """An exercise or lesson picture or video larger than its limit; nothing of it is stored."""
 
     slug = "media-too-large"
-    title = "Media file too large"
+    title = N_("Media file too large")
 
 
 # -- 422 ------------------------------------------------------------------------------------
@@ -344,7 +373,7 @@ class InvalidInput(ExoshareError):
 
     status = 422
     slug = "invalid-input"
-    title = "Invalid input"
+    title = N_("Invalid input")
 
     def __init__(self, detail: str, field: str | None = None, **extra: Any) -> None:
         super().__init__(detail, **extra)
@@ -361,7 +390,7 @@ class TelemetryRejected(InvalidInput):
     """
 
     slug = "telemetry-rejected"
-    title = "Telemetry rejected"
+    title = N_("Telemetry rejected")
 
     def __init__(self, code: str, detail: str, field: str | None = None, **extra: Any) -> None:
         super().__init__(detail, field=field, code=code, **extra)
@@ -372,31 +401,31 @@ class FileImportError(TelemetryRejected):
     """A recording file that cannot be imported; nothing of it is stored."""
 
     slug = "bad-recording-file"
-    title = "Bad recording file"
+    title = N_("Bad recording file")
 
 
 class SettingOutsideEnvelope(InvalidInput):
     """A proposed value lies outside the model's absolute bounds, or changes too much at once."""
 
     slug = "setting-outside-envelope"
-    title = "Setting outside the safety envelope"
+    title = N_("Setting outside the safety envelope")
 
 
 class UnknownSetting(InvalidInput):
     slug = "unknown-setting"
-    title = "Unknown setting"
+    title = N_("Unknown setting")
 
 
 class NoteRequired(InvalidInput):
     slug = "note-required"
-    title = "A note is required"
+    title = N_("A note is required")
 
 
 class ReasonRequired(InvalidInput):
     """Aborting a session needs a reason, kept in the record and the audit log."""
 
     slug = "reason-required"
-    title = "A reason is required"
+    title = N_("A reason is required")
 
 
 class MediaRejected(InvalidInput):
@@ -404,21 +433,21 @@ class MediaRejected(InvalidInput):
     not what its declared type says; nothing of it is stored."""
 
     slug = "media-rejected"
-    title = "Media file rejected"
+    title = N_("Media file rejected")
 
 
 class PrivacyModelUnreachable(InvalidInput):
     """No generalisation of the cohort meets the asked k, l and suppression limit."""
 
     slug = "privacy-model-unreachable"
-    title = "Privacy model cannot be met"
+    title = N_("Privacy model cannot be met")
 
 
 class FhirResourceInvalid(InvalidInput):
     """A FHIR resource offered for import is not valid R4 or names what exoshare cannot hold."""
 
     slug = "fhir-resource-invalid"
-    title = "Invalid FHIR resource"
+    title = N_("Invalid FHIR resource")
 
 
 class InvalidPhoneNumber(InvalidInput):
@@ -436,7 +465,7 @@ class TooManyAttempts(ExoshareError):
 
     status = 429
     slug = "too-many-attempts"
-    title = "Too many attempts"
+    title = N_("Too many attempts")
 
     def __init__(self, detail: str, retry_after_s: int) -> None:
         super().__init__(detail, retry_after_s=retry_after_s)
@@ -451,14 +480,14 @@ class Unavailable(ExoshareError):
 
     status = 503
     slug = "unavailable"
-    title = "Service unavailable"
+    title = N_("Service unavailable")
 
 
 class MailUnavailable(Unavailable):
     """The e-mail an action depends on could not be sent; nothing was kept."""
 
     slug = "mail-unavailable"
-    title = "E-mail could not be sent"
+    title = N_("E-mail could not be sent")
 
 
 class UndecryptableSecret(Unavailable):
@@ -467,11 +496,11 @@ class UndecryptableSecret(Unavailable):
     caller's, hence 503 until an operator restores the key."""
 
     slug = "stored-secret-unreadable"
-    title = "Stored secret unreadable"
+    title = N_("Stored secret unreadable")
 
 
 class FederationUnavailable(Unavailable):
     """The federation's own environment (Flower) cannot be created or run on this machine."""
 
     slug = "federation-unavailable"
-    title = "Federated training unavailable"
+    title = N_("Federated training unavailable")

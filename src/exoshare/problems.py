@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from exoshare.errors import ExoshareError, InvalidInput, TooManyAttempts
+from exoshare.web.problem_words import PageProblem
 from exoshare.web.render import render
 
 PROBLEM_TYPE_BASE = "https://exoshare.org/problems/"
@@ -48,6 +49,7 @@ def problem(
     title: str,
     detail: str,
     headers: dict[str, str] | None = None,
+    words: PageProblem | None = None,
     **extra: Any,
 ) -> Response:
     headers = dict(headers or {})
@@ -62,8 +64,7 @@ def problem(
             "error.html",
             principal,
             status,
-            title=title,
-            detail=detail,
+            problem=words or PageProblem(slug, detail),
             status=status,
         )
         page.headers.update(headers)
@@ -108,7 +109,16 @@ async def _domain(request: Request, exc: Exception) -> Response:
     if isinstance(exc, InvalidInput) or field:
         extra.setdefault("field", field)
     headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyAttempts) else None
-    return problem(request, exc.status, exc.slug, exc.title, exc.detail, headers, **extra)
+    return problem(
+        request,
+        exc.status,
+        exc.slug,
+        exc.title,
+        exc.detail,
+        headers,
+        words=PageProblem.of(exc),
+        **extra,
+    )
 
 
 async def domain_problem(request: Request, exc: ExoshareError) -> Response:

@@ -20,7 +20,7 @@ from exoshare.auth import audit
 from exoshare.auth import service as auth_service
 from exoshare.auth.scope import Permission, Principal
 from exoshare.devices import service as devices_service
-from exoshare.errors import CertificateRevoked, InvalidInput, NotFound
+from exoshare.errors import N_, CertificateRevoked, InvalidInput, NotFound
 from exoshare.network import service as network_service
 
 VERIFICATION_CODE_BYTES = 12
@@ -171,7 +171,9 @@ def grant_certificate(
     same model is re-dated rather than duplicated, keeping its verification code.
     ``issued_by_id``: who vouches for it (default: the caller)."""
     if expires_on <= issued_on:
-        raise InvalidInput("expires_on must be after issued_on", field="expires_on")
+        raise InvalidInput.worded(
+            N_("expires_on must be after issued_on"), also={"field": "expires_on"}
+        )
     certificate = _live_certificate(session, therapist_id, model_id)
     action = "certificate.issue"
     if certificate is None:
@@ -259,7 +261,9 @@ def renew(
 def revoke(session: Session, principal: Principal, certificate_id: str, reason: str) -> Certificate:
     """Withdraw a certificate at once, with the reason (kept and audited, never deleted)."""
     if not reason.strip():
-        raise InvalidInput("say why the certificate is revoked", field="reason")
+        raise InvalidInput.worded(
+            N_("say why the certificate is revoked"), also={"field": "reason"}
+        )
     certificate = _certifiable(session, principal, certificate_id)
     if certificate.revoked_at is not None:
         raise CertificateRevoked(f"certificate {certificate_id} is already revoked")

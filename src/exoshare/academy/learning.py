@@ -26,7 +26,7 @@ from exoshare.academy.models import (
 from exoshare.academy.schemas import CertificateBasis
 from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal
-from exoshare.errors import CourseNotReady, InvalidInput, PermissionDenied
+from exoshare.errors import N_, CourseNotReady, InvalidInput, PermissionDenied
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,9 @@ def score_quiz(
 
 def _learner(principal: Principal) -> str:
     if principal.is_system or not principal.can(Permission.academy_learn):
-        raise PermissionDenied("only a learner (therapist, clinic admin, trainer) takes courses")
+        raise PermissionDenied.worded(
+            N_("only a learner (therapist, clinic admin, trainer) takes courses")
+        )
     return principal.user_id
 
 
@@ -210,7 +212,7 @@ def sign_off(
     """A trainer signs off a learner's supervised practical on the course's device model."""
     course = courses.get_course(session, principal, course_id)
     if not principal.can(Permission.academy_certify):
-        raise PermissionDenied("practical sign-offs are given by trainers")
+        raise PermissionDenied.worded(N_("practical sign-offs are given by trainers"))
     if not certificates.holder_in_scope(session, principal, Permission.academy_certify, learner_id):
         raise InvalidInput(f"user {learner_id} does not exist", field="learner_id")
     signoff = PracticalSignoff(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -29,6 +28,7 @@ from exoshare.devices import service as devices_service
 from exoshare.errors import Conflict, InvalidInput, NotFound, TooLarge
 from exoshare.network import service as network_service
 from exoshare.runtime import runtime_of
+from exoshare.web.problem_words import problem_from_query, problem_query
 from exoshare.web.render import render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -45,9 +45,8 @@ REFUSALS = (Conflict, InvalidInput, TooLarge)
 def _back(path: str, refused: Exception | None = None) -> RedirectResponse:
     if refused is None:
         return RedirectResponse(path, status_code=303)
-    detail = getattr(refused, "detail", str(refused))
     joiner = "&" if "?" in path else "?"
-    return RedirectResponse(f"{path}{joiner}error={quote(detail)}", status_code=303)
+    return RedirectResponse(f"{path}{joiner}{problem_query(refused)}", status_code=303)
 
 
 def _today() -> date:
@@ -78,7 +77,7 @@ def academy_home(request: Request, session: DbSession, principal: Learner) -> HT
         units=network_service.list_org_units(session, principal, limit=200, offset=0)[0]
         if principal.can(Permission.academy_author)
         else [],
-        error=request.query_params.get("error"),
+        error=problem_from_query(request.query_params),
     )
 
 
@@ -154,7 +153,7 @@ def quiz_page(
         title=courses.pick(course.translations, language, course.fallback_language)[1]["title"],
         pick=lambda texts: courses.pick(texts, language, course.fallback_language)[1],
         result=None,
-        error=request.query_params.get("error"),
+        error=problem_from_query(request.query_params),
     )
 
 
@@ -238,7 +237,7 @@ def edit_course_page(
         )
         if principal.can(Permission.academy_certify)
         else [],
-        error=request.query_params.get("error"),
+        error=problem_from_query(request.query_params),
     )
 
 
@@ -399,7 +398,7 @@ def team_page(request: Request, session: DbSession, principal: TeamViewer) -> HT
         may_certify=principal.can(Permission.academy_certify),
         models=devices_service.all_models(session),
         today=_today(),
-        error=request.query_params.get("error"),
+        error=problem_from_query(request.query_params),
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal
-from exoshare.errors import InvalidInput, NotFound, PermissionDenied
+from exoshare.errors import N_, InvalidInput, NotFound, PermissionDenied
 from exoshare.patients import service as patients_service
 
 if TYPE_CHECKING:
@@ -114,5 +114,5 @@ def author_and_time(
     if on_behalf is None:
         return principal.user_ref, datetime.now(UTC)
     if not principal.is_system:
-        raise PermissionDenied("only exoshare itself records care on someone's behalf")
+        raise PermissionDenied.worded(N_("only exoshare itself records care on someone's behalf"))
     return on_behalf.user_id, on_behalf.at

@@ -18,7 +18,7 @@ from exoshare import media_files
 from exoshare.auth.scope import Permission, Principal
 from exoshare.careplan.models import Exercise, ExerciseMedia, ExerciseText
 from exoshare.careplan.schemas import ExerciseCategory, ExerciseTextIn
-from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from exoshare.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 
 
 def _query() -> Any:
@@ -62,11 +62,13 @@ def create_exercise(
             if principal.covers(Permission.patients_write, g.org_unit_path)
         ]
         if not clinics:
-            raise PermissionDenied("only clinic staff add exercises to the library")
+            raise PermissionDenied.worded(N_("only clinic staff add exercises to the library"))
         owner_id = clinics[0]
     languages = [t.language for t in texts]
     if len(set(languages)) != len(languages):
-        raise InvalidInput("each language may have one text only", field="texts")
+        raise InvalidInput.worded(
+            N_("each language may have one text only"), also={"field": "texts"}
+        )
     if default_language not in languages:
         raise InvalidInput(
             f"the default language {default_language} needs a text; texts are in "
@@ -104,7 +106,9 @@ def exercise_for_media(session: Session, principal: Principal, exercise_id: str)
     if principal.is_system:
         return exercise
     if exercise.owner is None:
-        raise PermissionDenied("the library exoshare ships is changed only by exoshare itself")
+        raise PermissionDenied.worded(
+            N_("the library exoshare ships is changed only by exoshare itself")
+        )
     if not principal.covers(Permission.patients_write, exercise.owner.path):
         raise PermissionDenied(f"only staff of {exercise.owner.name} change this exercise")
     return exercise

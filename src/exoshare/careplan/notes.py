@@ -17,7 +17,7 @@ from exoshare.careplan import access
 from exoshare.careplan.models import SoapAmendment, SoapNote
 from exoshare.careplan.objective import objective_from_summary
 from exoshare.careplan.schemas import NoteSection, NoteStatus
-from exoshare.errors import Conflict, InvalidInput, NoteSigned, NotFound, PermissionDenied
+from exoshare.errors import N_, Conflict, InvalidInput, NoteSigned, NotFound, PermissionDenied
 from exoshare.telerehab import sessions as telerehab_sessions
 from exoshare.telerehab.progress import progress_point
 from exoshare.web.i18n import translations
@@ -81,7 +81,7 @@ def start_note(
         ) from None
     if not access.may_read(principal, record.clinic.path):
         # The patient follows their own session but does not write its clinical note.
-        raise PermissionDenied("notes are written by the patient's care team")
+        raise PermissionDenied.worded(N_("notes are written by the patient's care team"))
     access.require_write(principal, record.clinic.path, "write its notes")
     existing = note_of_session(session, record.id)
     if existing is not None:
@@ -157,9 +157,13 @@ def sign_note(
     note = get_note(session, principal, note_id, write=True)
     _refuse_if_signed(note)
     if note.author_id != signer:
-        raise PermissionDenied("only the note's author signs it; amend it once it is signed")
+        raise PermissionDenied.worded(
+            N_("only the note's author signs it; amend it once it is signed")
+        )
     if not any(getattr(note, s.value).strip() for s in SECTIONS):
-        raise InvalidInput("an empty note cannot be signed; write at least the assessment")
+        raise InvalidInput.worded(
+            N_("an empty note cannot be signed; write at least the assessment")
+        )
     note.status = NoteStatus.signed
     note.signed_at = at
     note.signed_by_id = signer
@@ -180,12 +184,16 @@ def amend_note(
     author, at = access.author_and_time(principal, on_behalf)
     note = get_note(session, principal, note_id, write=True)
     if note.status is not NoteStatus.signed:
-        raise Conflict("a draft is edited, not amended; amend the note once it is signed")
+        raise Conflict.worded(
+            N_("a draft is edited, not amended; amend the note once it is signed")
+        )
     why, corrected = reason.strip(), text.strip()
     if not why:
-        raise InvalidInput("say why the note is amended (kept with the amendment)", field="reason")
+        raise InvalidInput.worded(
+            N_("say why the note is amended (kept with the amendment)"), also={"field": "reason"}
+        )
     if not corrected:
-        raise InvalidInput("the amended text is empty", field="text")
+        raise InvalidInput.worded(N_("the amended text is empty"), also={"field": "text"})
     before = current_text(note, section)
     amendment = SoapAmendment(
         note_id=note.id,

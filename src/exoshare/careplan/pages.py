@@ -25,7 +25,7 @@ from exoshare.careplan.schemas import (
 )
 from exoshare.deps import DbSession
 from exoshare.devices import service as devices_service
-from exoshare.errors import InvalidInput, NotFound
+from exoshare.errors import N_, InvalidInput, NotFound
 from exoshare.telerehab import sessions as telerehab_sessions
 from exoshare.web.render import render, request_locale
 
@@ -147,7 +147,9 @@ async def revise_plan(
     content = forms.parsed(PlanContent, values)
     based_on = forms.text(form, "based_on_version")
     if not based_on.isdigit():
-        raise InvalidInput("based_on_version must be a version number", field="based_on_version")
+        raise InvalidInput.worded(
+            N_("based_on_version must be a version number"), also={"field": "based_on_version"}
+        )
     revised = plans.revise_plan(
         session, principal, plan_id, content, int(based_on), forms.text(form, "reason")
     )
@@ -211,7 +213,7 @@ async def change_note(
             forms.text(form, "reason"),
         )  # fmt: skip
     else:
-        raise InvalidInput("action: one of save, sign, amend", field="action")
+        raise InvalidInput.worded(N_("action: one of save, sign, amend"), also={"field": "action"})
     return RedirectResponse(f"/careplan/notes/{note_id}", status_code=303)
 
 
@@ -337,7 +339,7 @@ async def log_exercise(
         forms.text(form, "day") or "today"
     )
     if day is None:
-        raise InvalidInput("day: today or yesterday", field="day")
+        raise InvalidInput.worded(N_("day: today or yesterday"), also={"field": "day"})
     programme_id = forms.text(form, "programme_id")
     own = {p.id for p in programmes.own_programmes_today(session, principal, today)}
     if programme_id not in own:

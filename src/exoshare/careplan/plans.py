@@ -22,7 +22,7 @@ from exoshare.careplan.models import CarePlan, CarePlanVersion
 from exoshare.careplan.schemas import PlanContent
 from exoshare.devices import service as devices_service
 from exoshare.devices.envelope import check_setting_change
-from exoshare.errors import InvalidInput, NotFound, PlanVersionStale
+from exoshare.errors import N_, InvalidInput, NotFound, PlanVersionStale
 
 MAX_GOAL_CHARS = 300
 
@@ -117,12 +117,15 @@ def revise_plan(
         )
     why = reason.strip()
     if not why:
-        raise InvalidInput("say why the plan changes (kept with the version)", field="reason")
+        raise InvalidInput.worded(
+            N_("say why the plan changes (kept with the version)"), also={"field": "reason"}
+        )
     checked = _checked(session, principal, content)
     previous = plan.versions[-1]
     if all(getattr(previous, name) == value for name, value in checked.items()):
-        raise InvalidInput(
-            "nothing changed: the new version would equal the current one", field="reason"
+        raise InvalidInput.worded(
+            N_("nothing changed: the new version would equal the current one"),
+            also={"field": "reason"},
         )
     version = plan.current_version + 1
     session.add(
@@ -163,7 +166,9 @@ def version_of(plan: CarePlan, version: int) -> CarePlanVersion:
 def _checked(session: Session, principal: Principal, content: PlanContent) -> dict[str, Any]:
     """The version's columns from the request, or InvalidInput naming the first bad field."""
     if content.ends_on < content.starts_on:
-        raise InvalidInput("ends_on must not be before starts_on", field="ends_on")
+        raise InvalidInput.worded(
+            N_("ends_on must not be before starts_on"), also={"field": "ends_on"}
+        )
     model = devices_service.find_model(session, content.device_model_id)
     if model is None:
         raise InvalidInput(

@@ -20,7 +20,7 @@ from exoshare.auth.scope import Permission, Principal
 from exoshare.careplan import access, adherence, exercises
 from exoshare.careplan.models import AdherenceLog, Exercise, HomeProgramme, ProgrammeItem
 from exoshare.careplan.schemas import AdherenceStatus, Difficulty, ProgrammeItemIn
-from exoshare.errors import InvalidInput, NotFound
+from exoshare.errors import N_, InvalidInput, NotFound
 from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
 
@@ -99,7 +99,9 @@ def assign_programme(
     author, at = access.author_and_time(principal, on_behalf)
     patient = access.patient_named_in_body(session, principal, patient_id, "assign home programmes")
     if ends_on < starts_on:
-        raise InvalidInput("ends_on must not be before starts_on", field="ends_on")
+        raise InvalidInput.worded(
+            N_("ends_on must not be before starts_on"), also={"field": "ends_on"}
+        )
     found = exercises.find_exercises(session, {i.exercise_id for i in items})
     seen: set[str] = set()
     for index, item in enumerate(items):
@@ -180,9 +182,13 @@ def log_adherence(
             field="performed_on",
         )
     if performed_on > (datetime.now(UTC) + LATEST_TIME_ZONE_OFFSET).date():
-        raise InvalidInput("an exercise cannot be logged for a day to come", field="performed_on")
+        raise InvalidInput.worded(
+            N_("an exercise cannot be logged for a day to come"), also={"field": "performed_on"}
+        )
     if not 0 <= pain_0_10 <= 10:
-        raise InvalidInput("pain is a whole number from 0 (none) to 10", field="pain_0_10")
+        raise InvalidInput.worded(
+            N_("pain is a whole number from 0 (none) to 10"), also={"field": "pain_0_10"}
+        )
     row = AdherenceLog(
         item_id=item.id,
         patient_id=programme.patient_id,

@@ -24,7 +24,7 @@ from exoshare.auth.scope import Permission, Principal
 from exoshare.devices.envelope import SettingLimit, check_envelope
 from exoshare.devices.models import DeviceModel, DeviceUnit, SafetyEnvelopeSetting
 from exoshare.devices.schemas import DeviceType, UnitStatus
-from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from exoshare.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from exoshare.network import service as network_service
 from exoshare.network.reach import covers_network
 
@@ -46,24 +46,27 @@ def create_model(
     if network_service.find_manufacturer(session, maker_id) is None:
         raise InvalidInput(f"maker {maker_id} is not a registered manufacturer", field="maker_id")
     if not principal.can(Permission.models_write):
-        raise PermissionDenied("you may not register device models")
+        raise PermissionDenied.worded(N_("you may not register device models"))
     # A model is offered to the whole network: a maker registers its own, and only an operator
     # of the whole network registers another maker's (not one whose grant is on one country).
     if principal.partner_id != maker_id and not covers_network(
         session, principal, Permission.network_write
     ):
-        raise PermissionDenied(
-            "manufacturers register models of their own organisation only; the network's "
-            "operator registers others"
+        raise PermissionDenied.worded(
+            N_(
+                "manufacturers register models of their own organisation only; the network's "
+                "operator registers others"
+            )
         )
     if not 0.5 <= min_patient_height_m < max_patient_height_m <= 2.5:
-        raise InvalidInput(
-            "patient height range must satisfy 0.5 <= min < max <= 2.5 (metres)",
-            field="min_patient_height_m",
+        raise InvalidInput.worded(
+            N_("patient height range must satisfy 0.5 <= min < max <= 2.5 (metres)"),
+            also={"field": "min_patient_height_m"},
         )
     if not 10 <= max_patient_weight_kg <= 300:
-        raise InvalidInput(
-            "max_patient_weight_kg must be within 10–300 kg", field="max_patient_weight_kg"
+        raise InvalidInput.worded(
+            N_("max_patient_weight_kg must be within 10–300 kg"),
+            also={"field": "max_patient_weight_kg"},
         )
     if session.scalar(select(DeviceModel.id).where(DeviceModel.name == name)):
         raise Conflict(f"a device model named {name!r} already exists", field="name")

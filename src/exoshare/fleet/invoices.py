@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import utcnow
 from exoshare.devices import service as devices_service
-from exoshare.errors import Conflict, InvalidInput, InvoiceIssued, NotFound, PermissionDenied
+from exoshare.errors import N_, Conflict, InvalidInput, InvoiceIssued, NotFound, PermissionDenied
 from exoshare.fleet.models import Invoice, InvoiceLine, Lease, PricePlan, UsageEvent
 from exoshare.fleet.schemas import InvoiceKind, InvoiceStatus, LineKind, PlanKind
 from exoshare.network import service as network_service
@@ -55,9 +55,11 @@ def create_plan(
     if not clinic.currency:
         raise InvalidInput(f"{clinic.code} has no currency", field="clinic_id")
     if amount < 0:
-        raise InvalidInput("amount must not be negative", field="amount")
+        raise InvalidInput.worded(N_("amount must not be negative"), also={"field": "amount"})
     if valid_until is not None and valid_until < valid_from:
-        raise InvalidInput("valid_until is before valid_from", field="valid_until")
+        raise InvalidInput.worded(
+            N_("valid_until is before valid_from"), also={"field": "valid_until"}
+        )
     plan = PricePlan(
         clinic_id=clinic.id,
         kind=kind,
@@ -299,9 +301,9 @@ def create_credit_note(
         raise Conflict(f"{invoice.number} is not an issued invoice; edit the draft instead")
     amount = round_money(Decimal(amount), invoice.currency)
     if amount <= 0:
-        raise InvalidInput("amount must be positive", field="amount")
+        raise InvalidInput.worded(N_("amount must be positive"), also={"field": "amount"})
     if not reason.strip():
-        raise InvalidInput("a reason is required", field="reason")
+        raise InvalidInput.worded(N_("a reason is required"), also={"field": "reason"})
     left = invoice.total - credited_so_far(session, invoice.id)
     if amount > left:
         raise InvalidInput(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth.scope import Permission, Principal
 from exoshare.devices import service as devices_service
-from exoshare.errors import Conflict, InvalidInput, LeaseConflict, NotFound
+from exoshare.errors import N_, Conflict, InvalidInput, LeaseConflict, NotFound
 from exoshare.fleet.access import destination_clinic, unit_for_write
 from exoshare.fleet.custody import append_transfer, current_holder
 from exoshare.fleet.models import Lease
@@ -19,6 +19,25 @@ from exoshare.network import service as network_service
 
 DEADLOCK_DETECTED = "40P01"
 """PostgreSQL's SQLSTATE for a transaction chosen to break a deadlock."""
+
+LEASE_STARTS = "lease {lease_id} starts"
+LEASE_RETURNED = "lease {lease_id} returned"
+"""The reasons a lease writes into the custody history (the API shows them as they are)."""
+LEASE_MOVE_WORDS = {
+    LEASE_STARTS: N_("lease starts"),
+    LEASE_RETURNED: N_("lease returned"),
+}
+
+
+def movement_words(reason: str, lease_id: str | None) -> str | None:
+    """The interface string (marked ``N_``) for a custody reason a lease wrote, else None (a
+    person's own words, shown as written)."""
+    if lease_id is None:
+        return None
+    for written, words in LEASE_MOVE_WORDS.items():
+        if reason == written.format(lease_id=lease_id):
+            return words
+    return None
 
 
 def _day_start(day: date) -> datetime:
@@ -79,9 +98,11 @@ def create_lease(
     if network_service.find_clinic(session, clinic.id) is None:
         raise InvalidInput(f"{clinic.code} is not a clinic", field="clinic_id")
     if ends_on < starts_on:
-        raise InvalidInput("ends_on is before starts_on", field="ends_on")
+        raise InvalidInput.worded(N_("ends_on is before starts_on"), also={"field": "ends_on"})
     if monthly_fee < 0:
-        raise InvalidInput("monthly_fee must not be negative", field="monthly_fee")
+        raise InvalidInput.worded(
+            N_("monthly_fee must not be negative"), also={"field": "monthly_fee"}
+        )
     currency = (currency or clinic.currency or "").upper()
     if not currency:
         raise InvalidInput(f"{clinic.code} has no currency; give one", field="currency")
@@ -129,7 +150,7 @@ def create_lease(
             unit,
             clinic,
             _day_start(starts_on),
-            f"lease {lease.id} starts",
+            LEASE_STARTS.format(lease_id=lease.id),
             lease.id,
         )
     return lease
@@ -220,6 +241,12 @@ def return_lease(session: Session, principal: Principal, lease_id: str, returned
     back = _day_start(returned_on + timedelta(days=1))
     if current_holder(session, unit.id, back) != unit.org_unit_id:
         append_transfer(
-            session, principal, unit, unit.org_unit, back, f"lease {lease.id} returned", lease.id
+            session,
+            principal,
+            unit,
+            unit.org_unit,
+            back,
+            LEASE_RETURNED.format(lease_id=lease.id),
+            lease.id,
         )
     return lease

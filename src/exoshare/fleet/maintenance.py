@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc
 from exoshare.devices import service as devices_service
-from exoshare.errors import InvalidInput, NotFound, PermissionDenied
+from exoshare.errors import N_, InvalidInput, NotFound, PermissionDenied
 from exoshare.fleet.access import get_fleet_unit
 from exoshare.fleet.custody import current_holder
 from exoshare.fleet.models import MaintenanceRecord
@@ -43,7 +43,7 @@ def record_maintenance(
         raise PermissionDenied(f"you may not record maintenance of {unit.serial_number}")
     starts_at, ends_at = as_utc(starts_at), as_utc(ends_at)
     if ends_at <= starts_at:
-        raise InvalidInput("ends_at must be after starts_at", field="ends_at")
+        raise InvalidInput.worded(N_("ends_at must be after starts_at"), also={"field": "ends_at"})
     record = MaintenanceRecord(
         unit_id=unit.id,
         kind=kind,

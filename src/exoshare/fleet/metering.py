@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from exoshare.auth.scope import Permission, Principal
 from exoshare.devices import service as devices_service
-from exoshare.errors import InvalidInput
+from exoshare.errors import N_, InvalidInput
 from exoshare.fleet.custody import current_holder, current_holders
 from exoshare.fleet.models import UsageEvent
 from exoshare.network import service as network_service
@@ -26,7 +26,9 @@ from exoshare.patients import service as patients_service
 def transaction_id_for(unit_id: str, patient_id: str, session_start: datetime) -> str:
     """The deterministic id of a session's usage: SHA-256 of unit, patient and UTC start."""
     if session_start.tzinfo is None:
-        raise InvalidInput("session_start must carry a time zone", field="session_start")
+        raise InvalidInput.worded(
+            N_("session_start must carry a time zone"), also={"field": "session_start"}
+        )
     start = session_start.astimezone(UTC).isoformat(timespec="microseconds")
     return hashlib.sha256(f"{unit_id}|{patient_id}|{start}".encode()).hexdigest()
 
@@ -68,7 +70,9 @@ def record_usage(
     if patient is None or patient.voided:
         raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
     if session_end is not None and session_end <= session_start:
-        raise InvalidInput("session_end must be after session_start", field="session_end")
+        raise InvalidInput.worded(
+            N_("session_end must be after session_start"), also={"field": "session_end"}
+        )
     start = session_start.astimezone(UTC)
     # The clinic that held the unit ran the session and pays; a unit at home or at a non-clinic
     # holder bills the patient's own clinic.
@@ -128,7 +132,9 @@ def record_usage_for(
     ):
         raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
     if session_start.tzinfo is None:
-        raise InvalidInput("session_start must carry a time zone", field="session_start")
+        raise InvalidInput.worded(
+            N_("session_start must carry a time zone"), also={"field": "session_start"}
+        )
     unit = devices_service.find_unit(session, unit_id)
     holder_id = (
         current_holders(session, [unit.id], session_start.astimezone(UTC)).get(unit.id)

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
-from urllib.parse import quote
 
 from babel.numbers import format_currency
 from fastapi import APIRouter, Depends, Form, Request
@@ -19,6 +18,7 @@ from exoshare.errors import Conflict, InvalidInput
 from exoshare.fleet import access, custody, invoices, leases, maintenance, overview, transfers
 from exoshare.fleet.schemas import MaintenanceKind
 from exoshare.web.labels import N_
+from exoshare.web.problem_words import problem_from_query, problem_query
 from exoshare.web.render import render, request_gettext, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -59,6 +59,15 @@ def fleet_page(
     )
 
 
+def _movement_reason(
+    request: Request, principal: Principal, reason: str, lease_id: str | None
+) -> str:
+    """A custody reason in the reader's language when exoshare wrote it (a lease's start or
+    return); a person's own reason as they wrote it."""
+    words = leases.movement_words(reason, lease_id)
+    return request_gettext(request, principal)(words) if words else reason
+
+
 @router.get("/fleet/units/{unit_id}", response_class=HTMLResponse)
 def custody_page(
     unit_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
@@ -76,8 +85,9 @@ def custody_page(
         may_move=may_move,
         on_lease=on_lease,
         clinics=transfers.clinics_for_transfer(session, principal) if may_move else [],
-        error=request.query_params.get("error"),
+        error=problem_from_query(request.query_params),
         movements=custody.custody_history(session, principal, unit_id),
+        movement_reason=lambda m: _movement_reason(request, principal, m.reason, m.lease_id),
         leases=leases.list_leases(session, principal, unit_id),
         maintenance=maintenance.list_maintenance(session, principal, unit_id),
         maintenance_label=lambda kind: request_gettext(request, principal)(MAINTENANCE_LABEL[kind]),
@@ -98,9 +108,7 @@ def move_unit(
         transfers.transfer_unit(session, principal, unit_id, to_org_unit_id, reason)
     except (Conflict, InvalidInput) as refused:
         session.rollback()
-        return RedirectResponse(
-            f"/fleet/units/{unit_id}?error={quote(refused.detail)}", status_code=303
-        )
+        return RedirectResponse(f"/fleet/units/{unit_id}?{problem_query(refused)}", status_code=303)
     return RedirectResponse(f"/fleet/units/{unit_id}", status_code=303)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc, utcnow
-from exoshare.errors import InvalidInput, UnitOnLease
+from exoshare.errors import N_, InvalidInput, UnitOnLease
 from exoshare.fleet.access import destination_clinic, unit_for_write
 from exoshare.fleet.custody import append_transfer
 from exoshare.fleet.leases import lease_covering
@@ -34,13 +34,18 @@ def transfer_unit(
     at = as_utc(at) if at else utcnow()
     lease = lease_covering(session, unit.id, at.date())
     if lease is not None:
-        raise UnitOnLease(
-            f"unit {unit.serial_number} is out on lease {lease.id} to {lease.clinic.code} "
-            f"until {lease.last_day.isoformat()}; return it early before moving it",
-            lease_id=lease.id,
+        raise UnitOnLease.worded(
+            N_(
+                "unit %(serial)s is out on lease to %(clinic)s until %(until)s; return it "
+                "early before moving it"
+            ),
+            also={"lease_id": lease.id},
+            serial=unit.serial_number,
+            clinic=lease.clinic.code,
+            until=lease.last_day.isoformat(),
         )
     if not reason.strip():
-        raise InvalidInput("a reason is required for a move", field="reason")
+        raise InvalidInput.worded(N_("a reason is required for a move"), also={"field": "reason"})
     return append_transfer(session, principal, unit, to, at, reason.strip())
 
 

@@ -20,7 +20,7 @@ from exoshare.auth import grants as auth_grants
 from exoshare.auth import service as auth_service
 from exoshare.auth.schemas import Role
 from exoshare.auth.scope import Permission, Principal
-from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from exoshare.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from exoshare.network.models import Agreement, AgreementCover, OrgUnit, Partner
 from exoshare.network.partners import may_edit
 from exoshare.network.reach import covers_network
@@ -132,7 +132,9 @@ def create_agreement(
     provider = _party(session, provider_id, "provider")
     recipient = _party(session, recipient_id, "recipient")
     if provider.id == recipient.id:
-        raise InvalidInput("recipient_id: a partner cannot agree with itself", field="recipient_id")
+        raise InvalidInput.worded(
+            N_("recipient_id: a partner cannot agree with itself"), also={"field": "recipient_id"}
+        )
     if ends_on is not None and ends_on < starts_on:
         raise InvalidInput(
             f"ends_on ({ends_on.isoformat()}) is before starts_on ({starts_on.isoformat()})",
@@ -143,9 +145,9 @@ def create_agreement(
         source = _clinic_of(session, provider, "provider")
         _clinic_of(session, recipient, "recipient")
         if not covers:
-            raise InvalidInput(
-                "cover_user_ids: name the provider's therapists who cover the other clinic",
-                field="cover_user_ids",
+            raise InvalidInput.worded(
+                N_("cover_user_ids: name the provider's therapists who cover the other clinic"),
+                also={"field": "cover_user_ids"},
             )
         therapists = {user for user, _ in auth_service.therapist_grants(session, [source.id])}
         strangers = [u for u in covers if u not in therapists]
@@ -155,9 +157,9 @@ def create_agreement(
                 field="cover_user_ids",
             )
     elif covers:
-        raise InvalidInput(
-            "cover_user_ids: only a tele-supervision agreement names covering therapists",
-            field="cover_user_ids",
+        raise InvalidInput.worded(
+            N_("cover_user_ids: only a tele-supervision agreement names covering therapists"),
+            also={"field": "cover_user_ids"},
         )
     agreement = Agreement(
         kind=kind,
@@ -236,12 +238,16 @@ def end_agreement(
 ) -> Ended:
     """End (as agreed) or terminate (early) an agreement; either party may. Its cover ends."""
     if status not in (AgreementStatus.ended, AgreementStatus.terminated):
-        raise InvalidInput("status: an agreement ends as ended or terminated", field="status")
+        raise InvalidInput.worded(
+            N_("status: an agreement ends as ended or terminated"), also={"field": "status"}
+        )
     if not reason.strip():
-        raise InvalidInput("reason: say why the agreement ends", field="reason")
+        raise InvalidInput.worded(
+            N_("reason: say why the agreement ends"), also={"field": "reason"}
+        )
     agreement = get_agreement(session, principal, agreement_id)
     if not any(may_edit(session, principal, p) for p in (agreement.provider, agreement.recipient)):
-        raise PermissionDenied("only a party to the agreement may end it")
+        raise PermissionDenied.worded(N_("only a party to the agreement may end it"))
     if agreement.status not in (AgreementStatus.draft, AgreementStatus.active):
         raise Conflict(f"the agreement is already {agreement.status.value}", field="status")
     return _close(session, principal, agreement, status, reason.strip())

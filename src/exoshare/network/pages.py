@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -21,15 +20,17 @@ from exoshare.network.schemas import (
     PartnerKind,
     PartnerUpdate,
 )
+from exoshare.web.labels import N_
+from exoshare.web.problem_words import PageProblem, form_problem, problem_from_query, problem_query
 from exoshare.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
 FORM_HINTS = {
-    "languages": "write language codes of two or three letters, e.g. en, sw",
-    "countries": "write two-letter country codes, e.g. KE, TZ",
-    "website": "write the whole address, starting with https://",
-    "name": "give the partner a name",
+    "languages": N_("languages: write language codes of two or three letters, e.g. en, sw"),
+    "countries": N_("countries: write two-letter country codes, e.g. KE, TZ"),
+    "website": N_("website: write the whole address, starting with https://"),
+    "name": N_("name: give the partner a name"),
 }
 """What to write instead, per field of the edit form (the API names the rule itself)."""
 
@@ -77,7 +78,7 @@ def partner_page(
         may_edit=partners.may_edit(session, principal, partner),
         agreements=agreements.list_agreements(session, principal, partner_id=partner.id),
         offerings=list(Offering),
-        error=request.query_params.get("error"),
+        error=problem_from_query(request.query_params),
     )
 
 
@@ -110,18 +111,18 @@ def edit_partner(
         changes = {key: getattr(body, key) for key in body.model_fields_set}
         partners.update_partner(session, principal, partner_id, changes)
     except ValidationError as invalid:
-        first = invalid.errors()[0]
-        name = str(first["loc"][0])
-        hint = FORM_HINTS.get(name, first["msg"])
-        return _back(session, f"/partners/{partner_id}", f"{name}: {hint} (nothing was saved)")
+        name = str(invalid.errors()[0]["loc"][0])
+        hint = FORM_HINTS.get(name)
+        refused = PageProblem.worded(InvalidInput.slug, hint) if hint else form_problem(invalid)
+        return _back(session, f"/partners/{partner_id}", refused)
     except (Conflict, InvalidInput) as refused:
-        return _back(session, f"/partners/{partner_id}", refused.detail)
+        return _back(session, f"/partners/{partner_id}", refused)
     return RedirectResponse(f"/partners/{partner_id}", status_code=303)
 
 
-def _back(session: DbSession, target: str, message: str) -> RedirectResponse:
+def _back(session: DbSession, target: str, refused: PageProblem | Exception) -> RedirectResponse:
     session.rollback()
-    return RedirectResponse(f"{target}?error={quote(message)}", status_code=303)
+    return RedirectResponse(f"{target}?{problem_query(refused)}", status_code=303)
 
 
 @router.get("/agreements", response_class=HTMLResponse)
@@ -157,7 +158,7 @@ def agreement_page(
         may_end=agreement.status in (AgreementStatus.draft, AgreementStatus.active)
         and any(partners.may_edit(session, principal, p) for p in parties),
         cover_names=agreements.cover_names(session, agreement),
-        error=request.query_params.get("error"),
+        error=problem_from_query(request.query_params),
     )
 
 
@@ -168,7 +169,7 @@ def activate_agreement(
     try:
         agreements.activate(session, principal, agreement_id)
     except (Conflict, InvalidInput) as refused:
-        return _back(session, f"/agreements/{agreement_id}", refused.detail)
+        return _back(session, f"/agreements/{agreement_id}", refused)
     return RedirectResponse(f"/agreements/{agreement_id}", status_code=303)
 
 
@@ -184,6 +185,6 @@ def end_agreement(
     try:
         ended = agreements.end_agreement(session, principal, agreement_id, reason, status)
     except (Conflict, InvalidInput) as refused:
-        return _back(session, f"/agreements/{agreement_id}", refused.detail)
+        return _back(session, f"/agreements/{agreement_id}", refused)
     close_live_views(request, session, ended.user_ids)
     return RedirectResponse(f"/agreements/{agreement_id}", status_code=303)

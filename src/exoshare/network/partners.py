@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from exoshare.auth.scope import Permission, Principal
-from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from exoshare.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from exoshare.network.models import OrgUnit, Partner
 from exoshare.network.reach import covers_network
 from exoshare.network.schemas import Offering, PartnerKind
@@ -62,8 +62,8 @@ def create_partner(
                 field="country_code",
             )
     elif not covers_network(session, principal, Permission.partners_write):
-        raise PermissionDenied(
-            "only an operator of the whole network may register a partner outside the tree"
+        raise PermissionDenied.worded(
+            N_("only an operator of the whole network may register a partner outside the tree")
         )
     if session.scalar(select(Partner.id).where(Partner.name == name)):
         raise Conflict(f"a partner named {name!r} already exists", field="name")

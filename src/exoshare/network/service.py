@@ -12,7 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from exoshare.auth.scope import Permission, Principal
 from exoshare.bounds import check_time_zone
-from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from exoshare.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from exoshare.network.models import OrgUnit, Partner
 from exoshare.network.schemas import OrgUnitKind, PartnerKind
 
@@ -35,7 +35,9 @@ def create_org_unit(
 ) -> OrgUnit:
     """Insert a node; its path and level follow from the parent, never from the caller."""
     if parent is None and kind is not OrgUnitKind.consortium:
-        raise InvalidInput("only a consortium may be a root org unit", field="parent_id")
+        raise InvalidInput.worded(
+            N_("only a consortium may be a root org unit"), also={"field": "parent_id"}
+        )
     if parent is not None and LEVEL_OF_KIND[kind] <= parent.level:
         raise InvalidInput(f"a {kind.value} cannot sit under a {parent.kind.value}", field="kind")
     country = attributes.get("country_code")
@@ -125,7 +127,9 @@ def update_org_unit(
         unit.name = name
     if closed_on is not None:
         if unit.opened_on and closed_on < unit.opened_on:
-            raise InvalidInput("closed_on is before opened_on", field="closed_on")
+            raise InvalidInput.worded(
+                N_("closed_on is before opened_on"), also={"field": "closed_on"}
+            )
         unit.closed_on = closed_on
     elif reopen:
         unit.closed_on = None

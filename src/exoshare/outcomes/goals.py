@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from exoshare.auth import audit
 from exoshare.auth.scope import Principal
-from exoshare.errors import InvalidInput, NotFound
+from exoshare.errors import N_, InvalidInput, NotFound
 from exoshare.outcomes.instruments import MEASURES, Measure
 from exoshare.outcomes.measures import (
     Observation,
@@ -171,7 +171,9 @@ def void_goal(session: Session, principal: Principal, goal_id: str, reason: str)
         raise NotFound(f"goal {goal_id} not found")
     writable_patient(session, principal, goal.patient_id)
     if not reason.strip():
-        raise InvalidInput("a reason is required to withdraw a goal", field="reason")
+        raise InvalidInput.worded(
+            N_("a reason is required to withdraw a goal"), also={"field": "reason"}
+        )
     goal.voided = True
     goal.voided_at = datetime.now(UTC)
     goal.voided_by_id = principal.user_ref

@@ -18,11 +18,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-
-def N_(message: str) -> str:
-    """Mark a label for the translation catalog (the pages translate it where they show it);
-    the same marker as ``web.labels.N_``, which this core may not import."""
-    return message
+from exoshare.errors import N_
 
 
 class InstrumentCode(enum.StrEnum):
@@ -86,10 +82,16 @@ def population_for(diagnosis: str, days_since_onset: float | None) -> Population
 
 
 class ScoreError(ValueError):
-    """Items that cannot be scored; ``field`` names the item, the message says how to fix it."""
+    """Items that cannot be scored; ``field`` names the item, the message says how to fix it.
 
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
+    ``message`` (marked ``N_``) and ``params`` let a page say it in the reader's language;
+    ``*_label`` params are interface strings, translated where they are shown.
+    """
+
+    def __init__(self, message: str, field: str, **params: object) -> None:
+        self.message = message
+        self.params = {key: str(value) for key, value in params.items()}
+        super().__init__(message % self.params)
         self.field = field
 
 
@@ -502,33 +504,62 @@ def _number(items: Mapping[str, object], item: Item) -> float | None:
     raw = items.get(item.key)
     if raw is None or raw == "":
         if item.required:
-            raise ScoreError(f"{item.key} ({item.label}) is missing; enter a value", item.key)
+            raise ScoreError(
+                N_("%(item)s (%(item_label)s) is missing; enter a value"),
+                item.key,
+                item=item.key,
+                item_label=item.label,
+            )
         return None
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise ScoreError(f"{item.key} must be a number, not {raw!r}", item.key)
+        raise ScoreError(
+            N_("%(item)s must be a number, not %(raw)s"), item.key, item=item.key, raw=repr(raw)
+        )
     try:
         value = float(raw)
     except ValueError:
-        raise ScoreError(f"{item.key} must be a number, not {raw!r}", item.key) from None
+        raise ScoreError(
+            N_("%(item)s must be a number, not %(raw)s"), item.key, item=item.key, raw=repr(raw)
+        ) from None
     if not math.isfinite(value):
-        raise ScoreError(f"{item.key} must be a finite number", item.key)
+        raise ScoreError(N_("%(item)s must be a finite number"), item.key, item=item.key)
     if item.choices:
         if value not in item.choices:
             allowed = ", ".join(str(c) for c in item.choices)
             raise ScoreError(
-                f"{item.key} ({item.label}) is {value:g}; it must be one of {allowed}", item.key
+                N_("%(item)s (%(item_label)s) is %(value)s; it must be one of %(allowed)s"),
+                item.key,
+                item=item.key,
+                item_label=item.label,
+                value=f"{value:g}",
+                allowed=allowed,
             )
         return value
     if value < 0 and item.unit == "s":
         raise ScoreError(
-            f"{item.key} ({item.label}) is {value:g} s; a time cannot be negative", item.key
+            N_("%(item)s (%(item_label)s) is %(value)s s; a time cannot be negative"),
+            item.key,
+            item=item.key,
+            item_label=item.label,
+            value=f"{value:g}",
         )
     if not item.low <= value <= item.high:
-        unit = f" {item.unit}" if item.unit else ""
+        with_unit = N_(
+            "%(item)s (%(item_label)s) is %(value)s %(unit)s; it must lie between "
+            "%(low)s and %(high)s %(unit)s"
+        )
+        without_unit = N_(
+            "%(item)s (%(item_label)s) is %(value)s; it must lie between %(low)s and %(high)s"
+        )
         raise ScoreError(
-            f"{item.key} ({item.label}) is {value:g}{unit}; it must lie between "
-            f"{item.low:g} and {item.high:g}{unit}",
+            with_unit if item.unit else without_unit,
             item.key,
+            item=item.key,
+            item_label=item.label,
+            value=f"{value:g}",
+            unit=item.unit,
+            low=f"{item.low:g}",
+            high=f"{item.high:g}",
         )
     return value
 
@@ -554,9 +585,11 @@ def score(
     unknown = sorted(set(items) - known)
     if unknown:
         raise ScoreError(
-            f"{unknown[0]} is not an item of the {instrument.abbreviation}; its items are "
-            + ", ".join(sorted(known)),
+            N_("%(item)s is not an item of the %(instrument)s; its items are %(items)s"),
             unknown[0],
+            item=unknown[0],
+            instrument=instrument.abbreviation,
+            items=", ".join(sorted(known)),
         )
     clean: dict[str, float] = {}
     for item in instrument.items:
@@ -582,10 +615,17 @@ def score(
         spec = MEASURES[measure]
         if not spec.low <= value <= spec.high:
             raise ScoreError(
-                f"the {spec.label} comes out at {value:g} {spec.unit}, outside "
-                f"{spec.low:g}-{spec.high:g} {spec.unit}: check the entries (times in "
-                "seconds, distances in metres)",
+                N_(
+                    "the %(measure_label)s comes out at %(value)s %(unit)s, outside "
+                    "%(low)s-%(high)s %(unit)s: check the entries (times in seconds, distances "
+                    "in metres)"
+                ),
                 _ITEM_OF_MEASURE.get(measure, instrument.items[0].key),
+                measure_label=spec.label,
+                value=f"{value:g}",
+                unit=spec.unit,
+                low=f"{spec.low:g}",
+                high=f"{spec.high:g}",
             )
     return clean, scores
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal
-from exoshare.errors import InvalidInput, NotFound, PermissionDenied
+from exoshare.errors import N_, InvalidInput, NotFound, PermissionDenied
 from exoshare.outcomes.instruments import (
     InstrumentCode,
     Judgment,
@@ -36,7 +36,9 @@ def writable_patient(session: Session, principal: Principal, patient_id: str) ->
     """The patient, when the caller may change their care record (read is audited)."""
     patient = patients_service.get_patient(session, principal, patient_id)
     if not principal.covers(Permission.patients_write, patient.clinic.path):
-        raise PermissionDenied("you may read this patient's outcomes but not record them")
+        raise PermissionDenied.worded(
+            N_("you may read this patient's outcomes but not record them")
+        )
     return patient
 
 
@@ -60,11 +62,15 @@ def record_measurement(
             field="measured_on",
         )
     if measured_on < patient.birth_date:
-        raise InvalidInput("measured_on is before the patient's birth date", field="measured_on")
+        raise InvalidInput.worded(
+            N_("measured_on is before the patient's birth date"), also={"field": "measured_on"}
+        )
     try:
         clean, scores = score(instrument, items)
     except ScoreError as exc:
-        raise InvalidInput(str(exc), field=f"items.{exc.field}") from None
+        raise InvalidInput.worded(
+            exc.message, also={"field": f"items.{exc.field}"}, **exc.params
+        ) from None
     measurement = OutcomeMeasurement(
         patient_id=patient.id,
         clinic_id=patient.clinic_id,
@@ -111,7 +117,9 @@ def void_measurement(
     row = _visible_measurement(session, principal, measurement_id)
     writable_patient(session, principal, row.patient_id)
     if not reason.strip():
-        raise InvalidInput("a reason is required to void a measurement", field="reason")
+        raise InvalidInput.worded(
+            N_("a reason is required to void a measurement"), also={"field": "reason"}
+        )
     row.voided = True
     row.voided_at = datetime.now(UTC)
     row.voided_by_id = principal.user_ref

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from exoshare.auth.gate import CurrentPrincipal
 from exoshare.auth.scope import Permission
 from exoshare.deps import DbSession
-from exoshare.errors import InvalidInput, NotFound
+from exoshare.errors import N_, InvalidInput, NotFound
 from exoshare.outcomes import goals, measures
 from exoshare.outcomes.charts import fan_chart, timeline_chart
 from exoshare.outcomes.forecast import Forecast, patient_forecast
@@ -22,7 +22,6 @@ from exoshare.outcomes.schemas import ForecastState, WalkingAid
 from exoshare.patients import service as patients_service
 from exoshare.runtime import runtime_of
 from exoshare.web import labels
-from exoshare.web.labels import N_
 from exoshare.web.render import render, request_gettext, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -278,14 +277,15 @@ async def record_from_form(
         try:
             measured_on = date.fromisoformat(values.get("measured_on", ""))
         except ValueError:
-            raise InvalidInput(
-                "measured_on: give the day of the test as YYYY-MM-DD", field="measured_on"
+            raise InvalidInput.worded(
+                N_("measured_on: give the day of the test as YYYY-MM-DD"),
+                also={"field": "measured_on"},
             ) from None
         try:
             aid = WalkingAid(values.get("walking_aid") or "none")
         except ValueError:
-            raise InvalidInput(
-                "walking_aid: choose one from the list", field="walking_aid"
+            raise InvalidInput.worded(
+                N_("walking_aid: choose one from the list"), also={"field": "walking_aid"}
             ) from None
         measures.record_measurement(
             session,
@@ -312,15 +312,21 @@ async def goal_from_form(
     try:
         measure = Measure(str(form.get("measure") or ""))
     except ValueError:
-        raise InvalidInput("measure: choose one from the list", field="measure") from None
+        raise InvalidInput.worded(
+            N_("measure: choose one from the list"), also={"field": "measure"}
+        ) from None
     try:
         target_value = float(str(form.get("target_value") or ""))
     except ValueError:
-        raise InvalidInput("target_value: give a number", field="target_value") from None
+        raise InvalidInput.worded(
+            N_("target_value: give a number"), also={"field": "target_value"}
+        ) from None
     try:
         target_date = date.fromisoformat(str(form.get("target_date") or ""))
     except ValueError:
-        raise InvalidInput("target_date: give a date as YYYY-MM-DD", field="target_date") from None
+        raise InvalidInput.worded(
+            N_("target_date: give a date as YYYY-MM-DD"), also={"field": "target_date"}
+        ) from None
     goals.create_goal(
         session,
         principal,

@@ -13,7 +13,7 @@ from sqlalchemy.sql.base import ExecutableOption
 from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal
 from exoshare.auth.service import visible_user
-from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from exoshare.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from exoshare.network import service as network_service
 from exoshare.network.schemas import OrgUnitKind
 from exoshare.patients import cross_clinic
@@ -104,9 +104,11 @@ def _check_measures(height_m: float | None, weight_kg: float | None) -> None:
 def _check_dates(birth_date: date, onset_date: date | None) -> None:
     today = datetime.now(UTC).date()
     if birth_date > today:
-        raise InvalidInput("birth_date is in the future", field="birth_date")
+        raise InvalidInput.worded(N_("birth_date is in the future"), also={"field": "birth_date"})
     if onset_date is not None and not birth_date <= onset_date <= today:
-        raise InvalidInput("onset_date must lie between birth_date and today", field="onset_date")
+        raise InvalidInput.worded(
+            N_("onset_date must lie between birth_date and today"), also={"field": "onset_date"}
+        )
 
 
 def create_patient(
@@ -199,7 +201,7 @@ def update_patient(
 ) -> Patient:
     patient = get_patient(session, principal, patient_id)
     if not principal.covers(Permission.patients_write, patient.clinic.path):
-        raise PermissionDenied("you may read this record but not change it")
+        raise PermissionDenied.worded(N_("you may read this record but not change it"))
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
         raise InvalidInput(f"these fields cannot be changed: {sorted(unknown)}", field=min(unknown))
@@ -226,10 +228,12 @@ def update_patient(
 def void_patient(session: Session, principal: Principal, patient_id: str, reason: str) -> Patient:
     """Hide a record from every list while keeping it, with who voided it and why."""
     if not reason or not reason.strip():
-        raise InvalidInput("a reason is required to void a patient record", field="reason")
+        raise InvalidInput.worded(
+            N_("a reason is required to void a patient record"), also={"field": "reason"}
+        )
     patient = get_patient(session, principal, patient_id)
     if not principal.covers(Permission.patients_write, patient.clinic.path):
-        raise PermissionDenied("you may read this record but not void it")
+        raise PermissionDenied.worded(N_("you may read this record but not void it"))
     patient.voided = True
     patient.voided_at = datetime.now(UTC)
     patient.voided_by_id = principal.user_ref
@@ -252,7 +256,7 @@ def audit_events_of(
     """Who read or changed a record, newest first: for holders of ``audit:read`` on its clinic."""
     patient = get_patient(session, principal, patient_id)
     if not principal.covers(Permission.audit_read, patient.clinic.path):
-        raise PermissionDenied("reading the audit log needs the clinic admin role")
+        raise PermissionDenied.worded(N_("reading the audit log needs the clinic admin role"))
     return audit.events_for_patient(session, patient.id, limit)
 
 
@@ -362,7 +366,7 @@ def clinic_patients(
     :func:`list_patients` and :func:`get_patient`.
     """
     if not principal.is_system:
-        raise PermissionDenied("only exoshare itself may choose patients by rule")
+        raise PermissionDenied.worded(N_("only exoshare itself may choose patients by rule"))
     stmt = select(Patient).where(Patient.clinic_id == clinic_id, _visible(principal))
     if not include_voided:
         stmt = stmt.where(Patient.voided.is_(False))

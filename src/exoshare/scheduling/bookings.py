@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc
 from exoshare.devices import service as devices_service
-from exoshare.errors import BookingRefused, InvalidInput, SlotTaken
+from exoshare.errors import N_, BookingRefused, InvalidInput, SlotTaken
 from exoshare.fleet.custody import current_holders
 from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
@@ -40,9 +40,11 @@ def insert_sessions(session: Session, rows: list[BookedSession]) -> None:
             session.add_all(rows)
             session.flush()
     except IntegrityError:
-        raise SlotTaken(
-            "another booking took one of these slots meanwhile (unit, therapist or patient "
-            "already booked at that start); nothing was booked — run the schedule again"
+        raise SlotTaken.worded(
+            N_(
+                "another booking took one of these slots meanwhile (unit, therapist or patient "
+                "already booked at that start); nothing was booked — run the schedule again"
+            )
         ) from None
 
 
@@ -89,7 +91,9 @@ def book_session(
     if not is_therapist_of(session, therapist_id, clinic):
         raise InvalidInput(f"therapist {therapist_id} does not exist", field="therapist_id")
     if starts_at.tzinfo is None:
-        raise InvalidInput("starts_at must carry a time zone", field="starts_at")
+        raise InvalidInput.worded(
+            N_("starts_at must carry a time zone"), also={"field": "starts_at"}
+        )
     start = starts_at.astimezone(UTC)
     # The solver keeps these rules inside its model; a booking by hand must meet them too.
     eligibility.require_eligible(

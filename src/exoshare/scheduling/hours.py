@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exoshare.auth.scope import Principal
-from exoshare.errors import InvalidInput
+from exoshare.errors import N_, InvalidInput
 from exoshare.scheduling.clinics import clinic_to_manage, is_therapist_of
 from exoshare.scheduling.models import ClinicOpeningHours, TherapistLeave, TherapistWorkingHours
 
@@ -62,7 +62,9 @@ def set_working_hours(
                 field="breaks",
             )
     if max_sessions is not None and not 1 <= max_sessions <= 24:
-        raise InvalidInput("max_sessions must be 1–24 sessions a day", field="max_sessions")
+        raise InvalidInput.worded(
+            N_("max_sessions must be 1–24 sessions a day"), also={"field": "max_sessions"}
+        )
     for old in session.scalars(
         select(TherapistWorkingHours).where(
             TherapistWorkingHours.therapist_id == therapist_id,
@@ -151,9 +153,13 @@ def record_leave(
             field="last_day",
         )
     if (last_day - first_day).days > 366:
-        raise InvalidInput("leave is recorded a year at a time at most", field="last_day")
+        raise InvalidInput.worded(
+            N_("leave is recorded a year at a time at most"), also={"field": "last_day"}
+        )
     if not reason.strip():
-        raise InvalidInput("say why the therapist is away (holiday, sickness, ...)", field="reason")
+        raise InvalidInput.worded(
+            N_("say why the therapist is away (holiday, sickness, ...)"), also={"field": "reason"}
+        )
     row = TherapistLeave(
         therapist_id=therapist_id,
         first_day=first_day,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from exoshare.auth.schemas import Role
 from exoshare.auth.scope import Permission, Principal
-from exoshare.errors import InvalidInput, PermissionDenied
+from exoshare.errors import N_, InvalidInput, PermissionDenied
 from exoshare.network import service as network_service
 from exoshare.scheduling.bookings import DEFAULT_CHANGEOVER_MIN, insert_sessions
 from exoshare.scheduling.clinics import zone_of
@@ -40,9 +40,9 @@ def run_schedule(
     from exoshare.scheduling.solver import SessionScheduler
 
     if not principal.has_role(Role.consortium_operator):
-        raise PermissionDenied("the network schedule is run by the consortium operator")
+        raise PermissionDenied.worded(N_("the network schedule is run by the consortium operator"))
     if not 1 <= weeks <= 12:
-        raise InvalidInput("weeks must be 1–12", field="weeks")
+        raise InvalidInput.worded(N_("weeks must be 1–12"), also={"field": "weeks"})
     # Every clinic, unit, therapist and patient the run touches is in the caller's scope.
     in_scope = [
         c.id

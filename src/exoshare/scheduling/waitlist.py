@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc, utcnow
-from exoshare.errors import Conflict, InvalidInput
+from exoshare.errors import N_, Conflict, InvalidInput
 from exoshare.patients import service as patients_service
 from exoshare.scheduling.clinics import clinic_for, may_manage, zone_of
 from exoshare.scheduling.models import BookedSession, WaitlistEntry
@@ -43,17 +43,27 @@ def add_to_waitlist(
         raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
     may_manage(principal, clinic)
     if not priority_reason.strip():
-        raise InvalidInput("a priority needs a recorded reason", field="priority_reason")
+        raise InvalidInput.worded(
+            N_("a priority needs a recorded reason"), also={"field": "priority_reason"}
+        )
     if not 1 <= sessions_per_week <= 7:
-        raise InvalidInput("sessions_per_week must be 1–7", field="sessions_per_week")
+        raise InvalidInput.worded(
+            N_("sessions_per_week must be 1–7"), also={"field": "sessions_per_week"}
+        )
     if course_sessions < 1:
-        raise InvalidInput("course_sessions must be at least 1", field="course_sessions")
+        raise InvalidInput.worded(
+            N_("course_sessions must be at least 1"), also={"field": "course_sessions"}
+        )
     lat = home_latitude if home_latitude is not None else clinic.latitude
     lon = home_longitude if home_longitude is not None else clinic.longitude
     if lat is None or lon is None:
-        raise InvalidInput("the home location is required", field="home_latitude")
+        raise InvalidInput.worded(
+            N_("the home location is required"), also={"field": "home_latitude"}
+        )
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise InvalidInput("home location outside the globe", field="home_latitude")
+        raise InvalidInput.worded(
+            N_("home location outside the globe"), also={"field": "home_latitude"}
+        )
     for weekday, (begins, ends) in (available_hours or {}).items():
         if not 0 <= weekday <= 6 or begins >= ends:
             raise InvalidInput(

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from exoshare.errors import N_
 from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
 from exoshare.sharing.deid import Hierarchy, date_shift_days, interval, pseudonym
@@ -54,7 +55,7 @@ VARIABLES: dict[str, Variable] = {
     for v in (
         Variable(
             "age_years",
-            "Age on the day of export",
+            N_("Age on the day of export"),
             "a",
             "quasi-identifier",
             Hierarchy.of(interval(5), interval(10), interval(20)),
@@ -62,35 +63,35 @@ VARIABLES: dict[str, Variable] = {
         Variable("sex", "Sex recorded at the clinic", None, "quasi-identifier", Hierarchy.of()),
         Variable(
             "country",
-            "Country of the treating clinic (ISO 3166)",
+            N_("Country of the treating clinic (ISO 3166)"),
             None,
             "quasi-identifier",
             Hierarchy.of(),
         ),
         Variable(
             "city",
-            "City of the treating clinic, with its country",
+            N_("City of the treating clinic, with its country"),
             None,
             "quasi-identifier",
             Hierarchy.of(_city_country),
         ),
         Variable(
             "diagnosis",
-            "Condition treated (stroke, spinal cord injury, cerebral palsy, MS, other)",
+            N_("Condition treated (stroke, spinal cord injury, cerebral palsy, MS, other)"),
             None,
             "quasi-identifier",
             Hierarchy.of(_diagnosis_group),
         ),
         Variable(
             "height_m",
-            "Standing height",
+            N_("Standing height"),
             "m",
             "quasi-identifier",
             Hierarchy.of(interval(0.05, "m"), interval(0.1, "m"), interval(0.2, "m")),
         ),
         Variable(
             "gait_speed_band",
-            "Walking-ability class from the mean gait speed of the analysed sessions (Perry)",
+            N_("Walking-ability class from the mean gait speed of the analysed sessions (Perry)"),
             None,
             "sensitive",
         ),
@@ -99,17 +100,17 @@ VARIABLES: dict[str, Variable] = {
         Variable("mean_cadence_steps_per_min", "Mean cadence", "/min", "measure"),
         Variable("total_distance_m", "Distance walked over the sessions", "m", "measure"),
         Variable(
-            "onset_date_shifted", "Date of onset, shifted by the patient's offset", None, "date"
+            "onset_date_shifted", N_("Date of onset, shifted by the patient's offset"), None, "date"
         ),
         Variable(
             "first_session_date_shifted",
-            "Date of the first analysed session, shifted by the same offset",
+            N_("Date of the first analysed session, shifted by the same offset"),
             None,
             "date",
         ),
         Variable(
             "days_onset_to_first_session",
-            "Days from onset to the first analysed session (kept exactly by the shift)",
+            N_("Days from onset to the first analysed session (kept exactly by the shift)"),
             "d",
             "measure",
         ),

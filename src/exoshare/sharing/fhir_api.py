@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Query, Response, status
 
 from exoshare.auth.gate import CurrentPrincipal
 from exoshare.deps import DbSession
-from exoshare.errors import InvalidInput
+from exoshare.errors import N_, InvalidInput
 from exoshare.patients.schemas import PatientOut
 from exoshare.sharing import fhir, fhir_service
 
@@ -44,7 +44,7 @@ def _dates(values: list[str]) -> tuple[date | None, date | None]:
         except ValueError:
             raise InvalidInput(f"date {day_text} does not exist", field="date") from None
         if not 1900 <= day.year <= 2999:
-            raise InvalidInput("dates lie between 1900 and 2999", field="date")
+            raise InvalidInput.worded(N_("dates lie between 1900 and 2999"), also={"field": "date"})
         if prefix in ("eq", "ge", "gt"):
             start = day
         if prefix in ("eq", "le", "lt"):

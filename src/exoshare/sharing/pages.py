@@ -4,7 +4,6 @@ researchers and data stewards, and one request with its approvals, exports and r
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -27,6 +26,7 @@ from exoshare.sharing.schemas import (
     ConsentCreate,
     ResearchRequestCreate,
 )
+from exoshare.web.problem_words import problem_from_query, problem_query
 from exoshare.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -60,7 +60,7 @@ def my_consents(
         clinic_names=names,
         exports=consent.exports_including(session, principal, patient_id),
         text_version=CONSENT_TEXT_VERSION,
-        error=error[:300],
+        error=problem_from_query(request.query_params),
     )
 
 
@@ -84,7 +84,7 @@ def change_my_consent(
         consent.record_consent(session, principal, patient_id, body)
     except InvalidInput as refused:
         session.rollback()
-        return RedirectResponse(f"/my/consents?error={quote(refused.detail)}", status_code=303)
+        return RedirectResponse(f"/my/consents?{problem_query(refused)}", status_code=303)
     return RedirectResponse("/my/consents", status_code=303)
 
 
@@ -112,7 +112,7 @@ def patient_consents(
         purposes=list(ConsentPurpose),
         exports=consent.exports_including(session, principal, patient_id),
         may_write=principal.covers(Permission.patients_write, patient.clinic.path),
-        error=error[:300],
+        error=problem_from_query(request.query_params),
     )
 
 
@@ -139,7 +139,7 @@ def record_patient_consent(
     except InvalidInput as refused:
         session.rollback()
         return RedirectResponse(
-            f"/patients/{patient_id}/consents?error={quote(refused.detail)}", status_code=303
+            f"/patients/{patient_id}/consents?{problem_query(refused)}", status_code=303
         )
     return RedirectResponse(f"/patients/{patient_id}/consents", status_code=303)
 
@@ -157,7 +157,7 @@ def withdraw_patient_consent(
     except InvalidInput as refused:
         session.rollback()
         return RedirectResponse(
-            f"/patients/{patient_id}/consents?error={quote(refused.detail)}", status_code=303
+            f"/patients/{patient_id}/consents?{problem_query(refused)}", status_code=303
         )
     return RedirectResponse(f"/patients/{patient_id}/consents", status_code=303)
 
@@ -182,7 +182,7 @@ def research_page(
         else [],
         diagnoses=list(Diagnosis),
         variables=list(VARIABLES.values()),
-        error=error[:300],
+        error=problem_from_query(request.query_params),
     )
 
 
@@ -212,8 +212,7 @@ def create_request(
         created = research.create_request(session, principal, body)
     except (InvalidInput, ValidationError, ValueError) as refused:
         session.rollback()
-        detail = refused.detail if isinstance(refused, InvalidInput) else str(refused)
-        return RedirectResponse(f"/research?error={quote(detail[:300])}", status_code=303)
+        return RedirectResponse(f"/research?{problem_query(refused)}", status_code=303)
     return RedirectResponse(f"/research/requests/{created.id}", status_code=303)
 
 
@@ -242,7 +241,7 @@ def request_page(
         own=found.researcher_id == principal.user_id,
         exports=research.exports_of(session, principal, request_id),
         variables=VARIABLES,
-        error=error[:300],
+        error=problem_from_query(request.query_params),
     )
 
 
@@ -260,7 +259,7 @@ def decide(
     except (InvalidInput, Conflict) as refused:
         session.rollback()
         return RedirectResponse(
-            f"/research/requests/{request_id}?error={quote(refused.detail)}", status_code=303
+            f"/research/requests/{request_id}?{problem_query(refused)}", status_code=303
         )
     return RedirectResponse(f"/research/requests/{request_id}", status_code=303)
 
@@ -272,6 +271,6 @@ def export(request_id: str, session: DbSession, principal: CurrentPrincipal) -> 
     except (InvalidInput, Conflict) as refused:
         session.rollback()
         return RedirectResponse(
-            f"/research/requests/{request_id}?error={quote(refused.detail)}", status_code=303
+            f"/research/requests/{request_id}?{problem_query(refused)}", status_code=303
         )
     return RedirectResponse(f"/research/requests/{request_id}", status_code=303)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from exoshare.auth import audit
 from exoshare.auth.scope import SYSTEM_INGESTION, Principal
-from exoshare.errors import AlreadyAcknowledged, InvalidInput, NoteRequired, NotFound
+from exoshare.errors import N_, AlreadyAcknowledged, InvalidInput, NoteRequired, NotFound
 from exoshare.telerehab.alerts import Alert, AlertRules
 from exoshare.telerehab.models import SessionAlert, TherapySession
 from exoshare.telerehab.sessions import get_session
@@ -92,11 +92,13 @@ def acknowledge_alert(
         raise NotFound(f"alert {alert_id} not found") from None
     text = (note or "").strip()
     if not text:
-        raise NoteRequired("say what you did about the alert in a note", field="note")
+        raise NoteRequired.worded(
+            N_("say what you did about the alert in a note"), also={"field": "note"}
+        )
     if len(text) > NOTE_MAX_CHARS:
         raise InvalidInput(f"the note is longer than {NOTE_MAX_CHARS} characters", field="note")
     if alert.acknowledged_at is not None:
-        raise AlreadyAcknowledged("this alert was already acknowledged")
+        raise AlreadyAcknowledged.worded(N_("this alert was already acknowledged"))
     alert.acknowledged_at = _now()
     alert.acknowledged_by_id = principal.user_ref
     alert.note = text

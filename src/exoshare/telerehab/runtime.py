@@ -82,6 +82,7 @@ def change_frame(change: SettingChange) -> dict[str, Any]:
         "unit": change.unit,
         "previous": change.previous_value,
         "status": change.status.value,
+        "check": change.check_result,
         "reason": change.reason,
         "late": change.late_ack,
     }

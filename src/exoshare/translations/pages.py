@@ -15,6 +15,7 @@ from exoshare.deps import DbSession
 from exoshare.errors import NotFound
 from exoshare.web import catalogs
 from exoshare.web.i18n import shipped_catalogs
+from exoshare.web.problem_words import problem_from_query, problem_query
 from exoshare.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -56,7 +57,7 @@ def catalog_page(code: str, request: Request, principal: Translator, q: str = ""
         shown=shown[:SHOWN],
         matching=len(shown),
         contexts=catalogs.contexts,
-        error=request.query_params.get("error"),
+        error=problem_from_query(request.query_params),
         saved=request.query_params.get("saved"),
     )
 
@@ -74,9 +75,7 @@ def translate(
     try:
         catalogs.save_translation(code, source, translation)
     except catalogs.TranslationError as refused:
-        return RedirectResponse(
-            f"/translations/{code}?error={quote(str(refused))}", status_code=303
-        )
+        return RedirectResponse(f"/translations/{code}?{problem_query(refused)}", status_code=303)
     audit.record(
         session,
         principal,

@@ -17,6 +17,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
+from exoshare.errors import N_, InvalidInput
 from exoshare.web import LOCALE_DIR, TEMPLATES_DIR
 from exoshare.web.i18n import COMPLETE_CATALOGS, missing_strings, shipped_catalogs, translations
 from exoshare.web.render import environment
@@ -26,12 +27,8 @@ PO_WIDTH = 100
 """Line width the catalogs are written with (as by ``pybabel update -w 100``)."""
 
 
-class TranslationError(ValueError):
+class TranslationError(InvalidInput):
     """A translation that would break the page it appears on."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass
@@ -111,14 +108,16 @@ def save_translation(
         raise KeyError(locale)
     text = translation.strip()
     if not text:
-        raise TranslationError("translation: write the translation (it is empty)", "translation")
+        raise TranslationError.worded(N_("translation: write the translation (it is empty)"))
     wanted, given = set(PLACEHOLDER.findall(source)), set(PLACEHOLDER.findall(text))
     if wanted != given:
         keep = ", ".join(f"%({name})s" for name in sorted(wanted)) or "none"
-        raise TranslationError(
-            f"translation: keep exactly the placeholders of the source ({keep}); they are "
-            "filled in when the page is shown",
-            "translation",
+        raise TranslationError.worded(
+            N_(
+                "translation: keep exactly the placeholders of the source (%(keep)s); they are "
+                "filled in when the page is shown"
+            ),
+            keep=keep,
         )
     path = _po_path(locale, locale_dir)
     catalog = _read(path, locale)
@@ -126,7 +125,7 @@ def save_translation(
     if message is None:
         with (locale_dir / "messages.pot").open("rb") as handle:
             if source not in {m.id for m in read_po(handle)}:
-                raise TranslationError("source: no such string in the interface", "source")
+                raise TranslationError.worded(N_("source: no such string in the interface"))
         catalog.add(source, text, flags=["python-format"] if wanted else [])
     else:
         message.string = text

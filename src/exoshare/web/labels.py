@@ -99,8 +99,14 @@ SETTING_REFUSAL = {
     "command-pending": N_("a change of this setting is still waiting for the device's answer"),
     "forbidden": N_("you may follow this session but not change its settings"),
 }
-"""What the live page says when a setting change is refused, by the problem's slug; the API's
-own detail (English, with the numbers) is shown for any other."""
+"""What the live page says when a setting change is refused, by the problem's slug; any other
+refusal is said by its problem's translated title (``web.problem_words``)."""
+SETTING_OUTCOME = {
+    "timed_out": N_("the device did not confirm the change in time; not applied"),
+    "rejected": N_("the device refused the change; it keeps its previous value"),
+}
+"""Why a sent change did not take effect, by its status. The device's own words (a device
+speaks one language) stay in the record and the API, not on a translated page."""
 ELIGIBILITY = {
     "not-certified": N_("No valid certificate for the %(model)s on %(day)s."),
     "patient-too-short": N_(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_decimal_symbol, get_group_symbol
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, pass_eval_context, select_autoescape
@@ -28,6 +28,7 @@ from exoshare.web.i18n import (
     text_locale,
     translations,
 )
+from exoshare.web.problem_words import problem_words, titles
 
 if TYPE_CHECKING:
     # The caller's identity is auth's, a layer above: pages hand it in, render only reads it.
@@ -101,8 +102,10 @@ def environment(locale: str) -> Environment:
         ),
         label=lambda kind, value: gettext(getattr(labels, kind)[str(value)]),
         alert_text=lambda kind, value, limit: _alert_text(gettext, kind, value, limit, locale),
-        live_labels=lambda: _live_labels(gettext),
+        live_labels=lambda: _live_labels(gettext, locale),
         refusal_text=lambda refusal: _refusal_text(gettext, refusal, locale),
+        problem_titles=lambda: {k: gettext(v) for k, v in titles().items()},
+        problem_text=lambda problem: problem_words(problem, gettext, locale, localise_text_value),
         change_reason=lambda change: _change_reason(gettext, change),
         consent_purpose_label=lambda value: gettext(labels.CONSENT_PURPOSE[value]),
         consent_purpose_text=lambda value: gettext(labels.CONSENT_PURPOSE_TEXT[value]),
@@ -228,15 +231,17 @@ def _refusal_text(gettext: Callable[[str], str], refusal: Any, locale: str) -> s
 
 
 def _change_reason(gettext: Callable[[str], str], change: Any) -> str | None:
-    """Why a setting change was refused, in the reader's language; a device's own words (its
-    rejection reason) are shown as the device sent them."""
+    """Why a setting change was refused or did not take effect, in the reader's language, from
+    its check's slug or its status (the stored reason is the API's English sentence)."""
     template = labels.SETTING_REFUSAL.get(change.check_result or "")
-    if template is not None:
-        return gettext(template)
-    return change.reason
+    if template is None and change.check_result not in (None, "passed"):
+        template = titles().get(change.check_result)
+    if template is None:
+        template = labels.SETTING_OUTCOME.get(str(getattr(change.status, "value", change.status)))
+    return gettext(template) if template is not None else None
 
 
-def _live_labels(gettext: Callable[[str], str]) -> dict[str, dict[str, object]]:
+def _live_labels(gettext: Callable[[str], str], locale: str) -> dict[str, dict[str, object]]:
     """Everything the live page's script shows, translated once on the server."""
     return {
         "status": {k: gettext(v) for k, v in labels.THERAPY_STATUS.items()},
@@ -248,6 +253,10 @@ def _live_labels(gettext: Callable[[str], str]) -> dict[str, dict[str, object]]:
         "alert_format": {
             "text": gettext("%(what)s: %(value)s %(unit)s (limit %(limit)s %(unit)s)")
         },
+        "outcome": {k: gettext(v) for k, v in labels.SETTING_OUTCOME.items()},
+        "problem": {k: gettext(v) for k, v in titles().items()},
+        "link_detail": {"text": gettext("(%(resends)s resends, gap %(gap)s s)")},
+        "number": {"decimal": get_decimal_symbol(locale), "group": get_group_symbol(locale)},
     }
 
 

@@ -22,7 +22,7 @@ from exoshare.devices.approvals.jurisdictions import JURISDICTIONS, jurisdiction
 from exoshare.devices.approvals.models import DeviceApproval, RecognitionAgreement
 from exoshare.devices.approvals.schemas import ApprovalStatus, RecognitionKind
 from exoshare.devices.models import DeviceModel
-from exoshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from exoshare.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from exoshare.network.reach import uncovered_countries
 
 
@@ -56,7 +56,7 @@ def record_approval(
     if model is None:
         raise NotFound(f"device model {model_id} not found", field="model_id")
     if not principal.can(Permission.models_write):
-        raise PermissionDenied("you may not record regulatory approvals")
+        raise PermissionDenied.worded(N_("you may not record regulatory approvals"))
     code = _check_jurisdiction(jurisdiction)
     countries = JURISDICTIONS[code].countries
     as_operator = not uncovered_countries(session, principal, Permission.network_write, countries)
@@ -73,7 +73,9 @@ def record_approval(
                 field="jurisdiction",
             )
     if not indications.strip():
-        raise InvalidInput("indications must not be empty", field="indications")
+        raise InvalidInput.worded(
+            N_("indications must not be empty"), also={"field": "indications"}
+        )
     approval = session.scalar(
         select(DeviceApproval).where(
             DeviceApproval.model_id == model_id, DeviceApproval.jurisdiction == code
@@ -116,9 +118,13 @@ def create_agreement(
     """
     codes = sorted({_check_jurisdiction(m, "members") for m in members})
     if len(codes) < 2:
-        raise InvalidInput("an agreement needs at least two jurisdictions", field="members")
+        raise InvalidInput.worded(
+            N_("an agreement needs at least two jurisdictions"), also={"field": "members"}
+        )
     if not principal.can(Permission.network_write):
-        raise PermissionDenied("only the consortium operator records recognition agreements")
+        raise PermissionDenied.worded(
+            N_("only the consortium operator records recognition agreements")
+        )
     reach = frozenset().union(*(JURISDICTIONS[c].countries for c in codes))
     outside = uncovered_countries(session, principal, Permission.network_write, reach)
     if outside:
@@ -175,7 +181,9 @@ def eligibility(session: Session, model_id: str, country: str) -> Eligibility:
     """
     country = country.strip().upper()
     if len(country) != 2 or not country.isalpha():
-        raise InvalidInput("country must be an ISO 3166-1 alpha-2 code", field="country")
+        raise InvalidInput.worded(
+            N_("country must be an ISO 3166-1 alpha-2 code"), also={"field": "country"}
+        )
     if session.get(DeviceModel, model_id) is None:
         raise NotFound(f"device model {model_id} not found")
     approvals = {a.jurisdiction: a for a in list_approvals(session, model_id)}

@@ -16,7 +16,11 @@ document.addEventListener("submit", async (event) => {
     out.textContent = out.dataset.done;
     window.location.reload();
   } else {
+    // The API's detail is English: a translated page says the problem's translated title.
     const problem = await response.json().catch(() => ({ detail: response.statusText }));
-    out.textContent = problem.detail;
+    const slug = String(problem.type || "").split("/").pop();
+    const titles = JSON.parse(out.dataset.problems || "{}");
+    const english = document.documentElement.lang === "en";
+    out.textContent = (english && problem.detail) || titles[slug] || out.dataset.failed;
   }
 });

@@ -9,6 +9,21 @@
   const text = (key) => root.getAttribute("data-t-" + key) || key;
   const labels = JSON.parse(root.dataset.labels || "{}");
   const label = (group, key) => (labels[group] && labels[group][key]) || key;
+  // Numbers as the page's locale writes them (its symbols come from the server's Babel).
+  const symbols = labels.number || { decimal: ".", group: "," };
+  const num = (v, digits) => {
+    if (v === null || v === undefined || v === "") return "—";
+    if (typeof v !== "number") return String(v);
+    const [whole, part] = (digits === undefined ? String(v) : v.toFixed(digits)).split(".");
+    const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, symbols.group);
+    return part === undefined ? grouped : grouped + symbols.decimal + part;
+  };
+  // Why a setting change did not happen: its check's words, else its outcome's, else its
+  // problem's title; the API's English sentence is never shown.
+  const why = (check, status) =>
+    (labels.refusal && labels.refusal[check]) ||
+    (check && check !== "passed" && labels.problem && labels.problem[check]) ||
+    (labels.outcome && labels.outcome[status]) || "";
   // Which lifecycle actions each status allows (mirrors telerehab.sessions.TRANSITIONS).
   const ACTIONS = {
     planned: ["start", "abort"], started: ["pause", "complete", "abort"],
@@ -25,8 +40,8 @@
     const [what, unit] = (labels.alert && labels.alert[a.kind]) || [a.kind, ""];
     if (a.value == null || a.limit == null) return what;
     const fmt = (labels.alert_format && labels.alert_format.text) || "%(what)s: %(value)s %(unit)s (limit %(limit)s %(unit)s)";
-    return fmt.replace("%(what)s", what).replace("%(value)s", Number(a.value).toFixed(1))
-      .replace("%(limit)s", Number(a.limit).toFixed(1)).replaceAll("%(unit)s", unit);
+    return fmt.replace("%(what)s", what).replace("%(value)s", num(Number(a.value), 1))
+      .replace("%(limit)s", num(Number(a.limit), 1)).replaceAll("%(unit)s", unit);
   }
   const WINDOW_S = 10;
   const MIN_SPAN_DEG = 20;
@@ -100,17 +115,18 @@
   function state(frame) {
     if (frame.metrics) {
       set("m-steps", frame.metrics.steps);
-      set("m-cadence", frame.metrics.cadence_steps_per_min);
-      set("m-symmetry", frame.metrics.step_time_symmetry_pct);
+      set("m-cadence", num(frame.metrics.cadence_steps_per_min));
+      set("m-symmetry", num(frame.metrics.step_time_symmetry_pct));
     }
-    for (const [k, v] of Object.entries(frame.vitals || {})) set("v-" + k, v);
+    for (const [k, v] of Object.entries(frame.vitals || {})) set("v-" + k, num(v));
     if (frame.quality) {
       set("link", label("link", frame.quality.level));
-      set("link-detail", "(" + frame.quality.resends + " resends, gap " + frame.quality.max_gap_60s_s + " s)");
+      const detail = (labels.link_detail && labels.link_detail.text) || "(%(resends)s resends, gap %(gap)s s)";
+      set("link-detail", detail.replace("%(resends)s", num(frame.quality.resends)).replace("%(gap)s", num(frame.quality.max_gap_60s_s)));
     }
     for (const [k, v] of Object.entries(frame.settings || {})) {
       const cell = document.querySelector('[data-setting="' + k + '"]');
-      if (cell) cell.textContent = v;
+      if (cell) cell.textContent = num(v);
     }
     if (frame.status) setStatus(frame.status);
   }
@@ -149,11 +165,14 @@
   }
   function changeFrame(c) {
     const li = document.createElement("li");
-    li.textContent = label("setting", c.setting) + " → " + c.value + " " + c.unit + ": " + text(c.status) + (c.reason ? " — " + c.reason : "");
+    const reason = why(c.check, c.status);
+    // The arrow points the way of reading (a right-to-left page reads it leftwards).
+    const arrow = document.documentElement.dir === "rtl" ? " ← " : " → ";
+    li.textContent = label("setting", c.setting) + arrow + num(c.value) + " " + c.unit + ": " + text(c.status) + (reason ? " — " + reason : "");
     document.getElementById("changes").prepend(li);
     if (c.status === "applied") {
       const cell = document.querySelector('[data-setting="' + c.setting + '"]');
-      if (cell) cell.textContent = c.value;
+      if (cell) cell.textContent = num(c.value);
     }
   }
 
@@ -209,8 +228,8 @@
     const r = await post("/api/v1/telerehab/sessions/" + id + "/settings", { setting: data.get("setting"), value: Number(data.get("value")) });
     const body = await r.json();
     const slug = String(body.type || "").split("/").pop();
-    const why = (labels.refusal && labels.refusal[slug]) || body.detail;
-    out.textContent = r.ok ? text(body.status) + (body.reason ? " — " + body.reason : "") : text("refused") + ": " + why;
+    const reason = r.ok ? why(body.check_result, body.status) : why(slug, "");
+    out.textContent = (r.ok ? text(body.status) : text("refused")) + (reason ? " — " + reason : "");
     out.className = r.ok && body.applied ? "ok" : "alert";
   });
   function refusalText(body) {
@@ -218,10 +237,11 @@
     const errors = Array.isArray(body.errors) ? body.errors : [];
     const words = errors.map((e) => {
       const template = labels.eligibility && labels.eligibility[e.code];
-      if (!template || !e.params) return e.reason;
+      if (!template || !e.params) return label("problem", "session-not-eligible");
       return template.replace(/%\((\w+)\)s/g, (_, k) => (k in e.params ? e.params[k] : "?"));
     });
-    return words.length ? words.join("\n") : body.detail;
+    const slug = String(body.type || "").split("/").pop();
+    return words.length ? words.join("\n") : label("problem", slug);
   }
 
   async function lifecycle(action, body) {
