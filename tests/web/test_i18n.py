@@ -96,7 +96,8 @@ def test_the_check_names_a_missing_an_empty_and_a_fuzzy_string(tmp_path: Path) -
 def test_a_language_without_a_complete_catalog_is_shown_in_english() -> None:
     assert text_locale("es") == "es"
     assert text_locale("es_MX") == "es_MX"  # Spanish words, Mexican numbers
-    assert text_locale("ar") == "en"
+    assert text_locale("ar") == "ar"  # complete, right to left
+    assert text_locale("he") == "en"  # no catalog
     assert available_locales() == ["en", *sorted(COMPLETE_CATALOGS - {"en"})]
 
 

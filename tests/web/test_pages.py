@@ -88,10 +88,18 @@ def test_spanish_interface_by_language_choice(client: TestClient, world: World) 
 def test_a_page_asked_in_a_language_without_a_catalog_says_it_is_english(
     client: TestClient, world: World
 ) -> None:
-    # No complete Arabic catalog ships: the words are English, and so are lang and dir (a
-    # right-to-left page comes with a complete right-to-left catalog; see text_direction).
-    page = client.get("/login?lang=ar").text
+    # No Hebrew catalog ships: the words are English, and so are lang and dir (a right-to-left
+    # page comes with a complete right-to-left catalog; see text_direction).
+    page = client.get("/login?lang=he").text
     assert '<html lang="en" dir="ltr">' in page and "Sign in" in page
+
+
+def test_an_arabic_page_is_right_to_left_with_arabic_words(
+    client: TestClient, world: World
+) -> None:
+    page = client.get("/login?lang=ar").text
+    assert '<html lang="ar" dir="rtl">' in page
+    assert "تسجيل الدخول" in page and "Sign in" not in page
 
 
 def test_device_and_model_pages(client: TestClient, world: World) -> None:

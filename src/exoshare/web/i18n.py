@@ -19,7 +19,7 @@ LANGUAGE_COOKIE = "exoshare_lang"
 SOURCE_LOCALE = "en"
 
 COMPLETE_CATALOGS: frozenset[str] = frozenset(
-    {"de", "es", "fr", "hi", "ja", "ko", "nl", "pt", "zh"}
+    {"ar", "de", "es", "fr", "hi", "ja", "ko", "nl", "pt", "zh"}
 )
 """The one declaration of which catalogs ship complete: every string of messages.pot translated
 and none fuzzy (tests/web/test_i18n.py fails otherwise). Only these languages are offered and
@@ -89,6 +89,13 @@ def missing_strings(locale: str, locale_dir: Path | None = None) -> list[str]:
         if found is None or not translated or found.fuzzy:
             missing.append(str(message.id))
     return sorted(missing)
+
+
+@cache
+def interface_strings(locale_dir: Path | None = None) -> frozenset[str]:
+    """Every msgid of the interface (messages.pot)."""
+    template = _read_catalog((locale_dir or LOCALE_DIR) / "messages.pot", SOURCE_LOCALE)
+    return frozenset(str(message.id) for message in template if message.id)
 
 
 @cache
