@@ -19,7 +19,7 @@ LANGUAGE_COOKIE = "exoshare_lang"
 SOURCE_LOCALE = "en"
 
 COMPLETE_CATALOGS: frozenset[str] = frozenset(
-    {"ar", "de", "es", "fr", "hi", "ja", "ko", "nl", "pt", "zh"}
+    {"ar", "de", "es", "fr", "hi", "ja", "ko", "nl", "pt", "sw", "zh"}
 )
 """The one declaration of which catalogs ship complete: every string of messages.pot translated
 and none fuzzy (tests/web/test_i18n.py fails otherwise). Only these languages are offered and
