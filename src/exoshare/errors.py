@@ -33,6 +33,7 @@ branch to handle a family: ``except Conflict`` catches a lease clash and a taken
     │   ├── SettingOutsideEnvelope, UnknownSetting
     │   ├── NoteRequired, ReasonRequired
     │   ├── MediaRejected                                       (care plan, academy)
+    │   ├── TranslationRejected                                 (translations)
     │   ├── PrivacyModelUnreachable, FhirResourceInvalid        (data sharing)
     │   └── InvalidPhoneNumber                                  (reminders)
     ├── TooManyAttempts                429  too-many-attempts
@@ -434,6 +435,14 @@ class MediaRejected(InvalidInput):
 
     slug = "media-rejected"
     title = N_("Media file rejected")
+
+
+class TranslationRejected(InvalidInput):
+    """A translation that would break the page it appears on (an empty one, one that drops a
+    placeholder, one of a string the interface does not have); the catalog is unchanged."""
+
+    slug = "translation-rejected"
+    title = N_("Translation rejected")
 
 
 class PrivacyModelUnreachable(InvalidInput):

@@ -88,7 +88,8 @@ def test_translator_sees_what_is_missing_and_translates_it(
         headers=headers,
         follow_redirects=False,
     )
-    assert "keep%20exactly%20the%20placeholders" in wrong.headers["location"]
+    shown = client.get(wrong.headers["location"], headers=headers).text
+    assert "keep exactly the placeholders of the source (%(partner)s)" in shown
     assert italian.read_bytes() == before
 
     for key in ("operator", "therapist_madrid"):

@@ -12,7 +12,7 @@ from exoshare.auth import audit
 from exoshare.auth.gate import page_requires
 from exoshare.auth.scope import Permission, Principal
 from exoshare.deps import DbSession
-from exoshare.errors import NotFound
+from exoshare.errors import NotFound, TranslationRejected
 from exoshare.web import catalogs
 from exoshare.web.i18n import shipped_catalogs
 from exoshare.web.problem_words import problem_from_query, problem_query
@@ -74,7 +74,7 @@ def translate(
     _status(code)
     try:
         catalogs.save_translation(code, source, translation)
-    except catalogs.TranslationError as refused:
+    except TranslationRejected as refused:
         return RedirectResponse(f"/translations/{code}?{problem_query(refused)}", status_code=303)
     audit.record(
         session,

@@ -17,7 +17,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-from exoshare.errors import N_, InvalidInput
+from exoshare.errors import N_, TranslationRejected
 from exoshare.web import LOCALE_DIR, TEMPLATES_DIR
 from exoshare.web.i18n import COMPLETE_CATALOGS, missing_strings, shipped_catalogs, translations
 from exoshare.web.render import environment
@@ -25,10 +25,6 @@ from exoshare.web.render import environment
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 PO_WIDTH = 100
 """Line width the catalogs are written with (as by ``pybabel update -w 100``)."""
-
-
-class TranslationError(InvalidInput):
-    """A translation that would break the page it appears on."""
 
 
 @dataclass
@@ -108,11 +104,11 @@ def save_translation(
         raise KeyError(locale)
     text = translation.strip()
     if not text:
-        raise TranslationError.worded(N_("translation: write the translation (it is empty)"))
+        raise TranslationRejected.worded(N_("translation: write the translation (it is empty)"))
     wanted, given = set(PLACEHOLDER.findall(source)), set(PLACEHOLDER.findall(text))
     if wanted != given:
         keep = ", ".join(f"%({name})s" for name in sorted(wanted)) or "none"
-        raise TranslationError.worded(
+        raise TranslationRejected.worded(
             N_(
                 "translation: keep exactly the placeholders of the source (%(keep)s); they are "
                 "filled in when the page is shown"
@@ -125,7 +121,7 @@ def save_translation(
     if message is None:
         with (locale_dir / "messages.pot").open("rb") as handle:
             if source not in {m.id for m in read_po(handle)}:
-                raise TranslationError.worded(N_("source: no such string in the interface"))
+                raise TranslationRejected.worded(N_("source: no such string in the interface"))
         catalog.add(source, text, flags=["python-format"] if wanted else [])
     else:
         message.string = text
