@@ -24,7 +24,7 @@ COMPLETE_CATALOGS: frozenset[str] = frozenset(
 """The one declaration of which catalogs ship complete: every string of messages.pot translated
 and none fuzzy (tests/web/test_i18n.py fails otherwise). Only these languages are offered and
 shown; a page asked for another language is shown in English and says so in ``<html lang>``,
-so a screen reader or a browser's translator is never told English text is Arabic."""
+so a screen reader or a browser's translator is never told English text is Hebrew."""
 
 CATALOG_SCRIPTS: dict[str, str] = {"zh": "Hans"}
 """The script a catalog is written in, for languages written in more than one: the ``zh``
@@ -161,7 +161,7 @@ def _best_match(candidates: list[str]) -> str | None:
 def choose_locale(request: Request, user_locale: str | None, default: str = SOURCE_LOCALE) -> str:
     """Explicit choice (?lang= or the language cookie) beats the profile, which beats the browser.
 
-    A locale without a complete catalog may still be chosen explicitly (e.g. ``ar``); the page
+    A locale without a complete catalog may still be chosen explicitly (e.g. ``he``); the page
     is then shown in English (``text_locale``), with English direction and number formats.
     """
     explicit = normalise(request.query_params.get("lang")) or normalise(
