@@ -247,7 +247,7 @@ class CapacityRunBusy(Conflict):
     """A what-if run is already under way: runs share the machine's cores, one at a time."""
 
     slug = "capacity-run-busy"
-    title = "A capacity run is already under way"
+    title = N_("A capacity run is already under way")
 
 
 class Refusal(Protocol):
