@@ -213,12 +213,21 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
     ready: list[bool] = []
     t_measure = 0.0
 
+    # Browsers open their pages a few at a time, as a clinic's therapists do: hundreds of
+    # handshakes at one instant each hold a database connection and want a second one (the
+    # credential's last use), which exhausts the server's pool.
+    handshakes = asyncio.Semaphore(16)
+
     async def browser(therapy_id: str, port: int) -> None:
         uri = f"ws://127.0.0.1:{port}/api/v1/telerehab/sessions/{therapy_id}/live"
         headers = {"Authorization": f"Bearer {plan['token']}"}
-        async with websockets.connect(
-            uri, additional_headers=headers, max_size=None, open_timeout=60
-        ) as ws:
+        async with contextlib.AsyncExitStack() as stack:
+            async with handshakes:
+                ws = await stack.enter_async_context(
+                    websockets.connect(
+                        uri, additional_headers=headers, max_size=None, open_timeout=60
+                    )
+                )
             ready.append(True)
             # Until cancelled at the end: a timeout around every receive would cost this load
             # generator, which shares the server's cores, a timer and a task per frame.

@@ -30,7 +30,7 @@ import time
 import zlib
 from array import array
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -271,6 +271,8 @@ class LiveHub:
         self._subscribers: dict[str, set[Subscriber]] = {}
         self.frames_sent = 0
         self._outbox = threading.local()
+        self.on_watched: Callable[[str, bool], None] | None = None
+        """Told (session id, watched) when a session gets its first viewer or loses its last."""
 
     # ------------------------------------------------------------------ registry
 
@@ -293,21 +295,16 @@ class LiveHub:
         with self._lock:
             live = self._sessions.get(therapy_session_id)
             if live is None or live.telemetry_session_id != telemetry_session_id:
-                live = LiveSession(
+                live = self._fresh(
                     therapy_session_id,
                     telemetry_session_id,
                     sampling_rate_hz,
                     start_time_s,
-                    AlertMonitor(rules, sampling_rate_hz),
-                    meta=dict(meta or {}),
-                    settings=dict(settings or {}),
-                    status=status,
+                    rules,
+                    dict(settings or {}),
+                    status,
+                    dict(meta or {}),
                 )
-                # Spread the sessions' rolling analyses over the period: sessions that start
-                # together would otherwise all be analysed in the same instant every period,
-                # a burst of ~1.3 ms each that every live frame of the network waits behind.
-                period = round(self.config.analyse_every_s * sampling_rate_hz)
-                live.last_analysis_index = -(zlib.crc32(therapy_session_id.encode()) % period)
                 self._sessions[therapy_session_id] = live
             if telemetry_session_id is not None:
                 self._by_telemetry[telemetry_session_id] = therapy_session_id
@@ -315,6 +312,54 @@ class LiveHub:
                 self._by_device[device_key] = therapy_session_id
                 live.device_key = device_key
             return live
+
+    def _fresh(
+        self,
+        therapy_session_id: str,
+        telemetry_session_id: str | None,
+        sampling_rate_hz: float,
+        start_time_s: float,
+        rules: AlertRules,
+        settings: dict[str, float],
+        status: str,
+        meta: dict[str, Any],
+    ) -> LiveSession:
+        live = LiveSession(
+            therapy_session_id,
+            telemetry_session_id,
+            sampling_rate_hz,
+            start_time_s,
+            AlertMonitor(rules, sampling_rate_hz),
+            meta=meta,
+            settings=settings,
+            status=status,
+        )
+        # Spread the sessions' rolling analyses over the period: sessions that start
+        # together would otherwise all be analysed in the same instant every period,
+        # a burst of ~1.3 ms each that every live frame of the network waits behind.
+        period = round(self.config.analyse_every_s * sampling_rate_hz)
+        live.last_analysis_index = -(zlib.crc32(therapy_session_id.encode()) % period)
+        return live
+
+    def rest(self, therapy_session_id: str) -> None:
+        """Drop what was computed from the session's samples, keeping it followed: this process
+        stops taking them, and a later viewer starts afresh, not from a state with a gap."""
+        with self._lock:
+            old = self._sessions.get(therapy_session_id)
+            if old is None:
+                return
+            live = self._fresh(
+                therapy_session_id,
+                old.telemetry_session_id,
+                old.sampling_rate_hz,
+                old.start_time_s,
+                old.monitor.rules,
+                old.settings,
+                old.status,
+                old.meta,
+            )
+            live.device_key = old.device_key
+            self._sessions[therapy_session_id] = live
 
     def forget(self, therapy_session_id: str) -> None:
         with self._lock:
@@ -570,16 +615,23 @@ class LiveHub:
     def subscribe(self, therapy_session_id: str) -> Subscriber:
         subscriber = Subscriber(asyncio.get_running_loop(), asyncio.Queue(QUEUE_FRAMES))
         with self._lock:
-            self._subscribers.setdefault(therapy_session_id, set()).add(subscriber)
+            viewers = self._subscribers.setdefault(therapy_session_id, set())
+            viewers.add(subscriber)
+            first = len(viewers) == 1
+        if first and self.on_watched is not None:
+            self.on_watched(therapy_session_id, True)
         return subscriber
 
     def unsubscribe(self, therapy_session_id: str, subscriber: Subscriber) -> None:
         with self._lock:
             viewers = self._subscribers.get(therapy_session_id)
+            last = viewers is not None and subscriber in viewers and len(viewers) == 1
             if viewers is not None:
                 viewers.discard(subscriber)
                 if not viewers:
                     del self._subscribers[therapy_session_id]
+        if last and self.on_watched is not None:
+            self.on_watched(therapy_session_id, False)
 
     def viewers(self, therapy_session_id: str) -> int:
         return len(self._subscribers.get(therapy_session_id, ()))

@@ -3,21 +3,28 @@
 With several processes in one MQTT shared subscription (:mod:`exoshare.telemetry.mqtt`), the
 broker hands each device message to one of them, so no process hears a whole session by itself,
 while a therapist's browser is connected to any one of them. Each process therefore publishes on
-one Redis pub/sub channel what the others need to show every session as a single process would:
+Redis pub/sub what the others need to show a session as a single process would:
 
-* ``tap``: a sample batch as it arrived (before storage), so every hub shows it at once;
-* ``group``: what a committed ingestion group accepted (announces, acks, events, ends, batches),
-  so every process links recordings to sessions, resolves the acks its own requests wait for and
-  follows each session's life;
-* ``frame``: what a process decided for the browsers (a setting change and its outcome, a status
-  change, an alert kept or acknowledged), which every process shows to its own viewers.
+* on the session's own channel ``<channel>:<device unit id>:<device session id>``: ``tap``, a
+  sample batch as it arrived (before storage), and ``stored``, the session's batches a committed
+  ingestion group accepted (which shows what the tap could not);
+* on the installation's channel ``<channel>``: ``group``, everything else a committed group
+  accepted (announces, acks, events, ends), so every process links recordings to sessions,
+  resolves the acks its own requests wait for and follows each session's life; and ``frame``,
+  what a process decided for the browsers (a setting change and its outcome, a status change, an
+  alert kept or acknowledged).
+
+A process subscribes to a session's channel only while it needs the session's samples (one of its
+browsers watches it, or it keeps the session's alerts, :meth:`LiveRelay.watch`), so decoding and
+showing a session costs one process, not every process. Publishing to a channel nobody listens to
+costs Redis a lookup.
 
 Redis pub/sub is fire-and-forget: a process that is down misses what is said meanwhile, as its
 browsers do, and catches up the way a restarted single process does (from the database, with the
 next batches). Device secrets never travel: messages are re-encoded from their parsed form.
 
-Alerts are kept (one database row per alert) by one process per session: every hub computes them
-from the same stream, and the holder of a short Redis lease on the session keeps them.
+Alerts are kept (one database row per alert) by one process per session, the holder of a short
+Redis lease on it (:meth:`LiveRelay.claim`): it follows the session's whole stream, viewers or not.
 """
 
 from __future__ import annotations
@@ -25,8 +32,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import msgpack
@@ -35,17 +43,33 @@ import redis.asyncio
 
 from exoshare.errors import TelemetryRejected
 from exoshare.telemetry.ingest import Accepted
-from exoshare.telemetry.protocol import Message, decode, encode, parse_message
+from exoshare.telemetry.protocol import Message, SampleBatch, decode, encode, parse_message
 
 log = logging.getLogger(__name__)
 
 ALERT_LEASE_MS = 10_000
-"""How long a process keeps the alerts of a session after it last kept one: a process that dies
-hands its sessions' alerts to another within this time."""
+"""How long a process keeps the alerts of a session after it last renewed its lease: a process
+that dies hands its sessions' alerts to another within this time."""
 
 TapHandler = Callable[[str, Message], None]
 GroupHandler = Callable[[list[Accepted]], None]
 FrameHandler = Callable[[str, dict[str, Any]], None]
+TAKE_LEASE = """
+local held = redis.call('GET', KEYS[1])
+if (not held) or string.sub(held, 1, -2) == ARGV[1]
+   or (ARGV[2] == '+' and string.sub(held, -1) == '-') then
+  redis.call('SET', KEYS[1], ARGV[1] .. ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+"""
+"""A session's alert lease, atomically: renewed by its holder, taken when free, or taken from a
+holder without viewers of the session (the value's last character) by a process with some."""
+WATCH_CHANGES_S = 0.05
+"""How soon the listener, idle, takes up a session a browser began or stopped watching."""
+SessionKey = tuple[str, str]
+"""(device unit id, the device's own session id): known to the ingesting process before it
+knows which therapy session the recording belongs to."""
 
 
 def _wire(message: Message) -> bytes:
@@ -59,8 +83,18 @@ def _parsed(payload: bytes) -> Message | None:
         return None
 
 
+def _entry(done: Accepted) -> list[Any]:
+    return [
+        done.status,
+        done.device_unit_id,
+        done.device_serial,
+        done.telemetry_session_id,
+        _wire(done.message),
+    ]
+
+
 class LiveRelay:
-    """One process's side of the Redis channel ``channel`` at ``url``."""
+    """One process's side of the Redis channels named after ``channel`` at ``url``."""
 
     def __init__(self, url: str, channel: str) -> None:
         self.url = url
@@ -70,55 +104,108 @@ class LiveRelay:
         # threads alike; a local Redis answers a PUBLISH in well under a millisecond.
         self._client = redis.Redis.from_url(url)
         self.subscribed = asyncio.Event()
+        self._watched: set[str] = set()
+        self._take = self._client.register_script(TAKE_LEASE)
+        self.joined: set[str] = set()
+        """The session channels the listener is subscribed to."""
+        self._changed = threading.Event()
+        """Set when :attr:`_watched` changed and the listener has not subscribed accordingly."""
+
+    def session_channel(self, key: SessionKey) -> str:
+        unit_id, device_session_id = key
+        return f"{self.channel}:{unit_id}:{device_session_id}"
 
     # ------------------------------------------------------------------ telling
 
-    def _send(self, kind: str, body: Any) -> None:
+    def _pack(self, kind: str, body: Any) -> bytes:
+        return msgpack.packb([self.origin, kind, body], use_bin_type=True)
+
+    def _send(self, kind: str, body: Any, channel: str | None = None) -> None:
         try:
-            self._client.publish(
-                self.channel, msgpack.packb([self.origin, kind, body], use_bin_type=True)
-            )
+            self._client.publish(channel or self.channel, self._pack(kind, body))
         except redis.RedisError as exc:
             # The other processes' browsers miss this, as they would a lost MQTT message; the
             # data itself is stored either way.
             log.warning("live relay %s: %s", kind, exc)
 
     def tap(self, device_unit_id: str, message: Message) -> None:
-        self._send("tap", [device_unit_id, _wire(message)])
+        if isinstance(message, SampleBatch):
+            key = (device_unit_id, message.session_id)
+            self._send("tap", [device_unit_id, _wire(message)], self.session_channel(key))
 
     def group(self, accepted: list[Accepted]) -> None:
-        self._send(
-            "group",
-            [
-                [
-                    done.status,
-                    done.device_unit_id,
-                    done.device_serial,
-                    done.telemetry_session_id,
-                    _wire(done.message),
-                ]
-                for done in accepted
-            ],
-        )
+        """A committed group: its sample batches to their sessions' channels, the rest to all."""
+        by_session: dict[SessionKey, list[list[Any]]] = {}
+        others: list[list[Any]] = []
+        for done in accepted:
+            if isinstance(done.message, SampleBatch):
+                key = (done.device_unit_id, done.message.session_id)
+                by_session.setdefault(key, []).append(_entry(done))
+            else:
+                others.append(_entry(done))
+        try:
+            # One round trip for the whole group, however many sessions it holds.
+            with self._client.pipeline(transaction=False) as pipe:
+                for key, entries in by_session.items():
+                    pipe.publish(self.session_channel(key), self._pack("stored", entries))
+                if others:
+                    pipe.publish(self.channel, self._pack("group", others))
+                pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("live relay group: %s", exc)
 
     def frame(self, therapy_session_id: str, frame: dict[str, Any]) -> None:
         self._send("frame", [therapy_session_id, frame])
 
-    def keeps_alerts(self, therapy_session_id: str) -> bool:
-        """Whether this process keeps the session's alerts (it holds or just took the lease)."""
-        key = f"{self.channel}:alerts:{therapy_session_id}"
+    # ------------------------------------------------------------------ alert leases
+
+    def _lease(self, therapy_session_id: str) -> str:
+        return f"{self.channel}:alerts:{therapy_session_id}"
+
+    def claim(
+        self, therapy_session_ids: Collection[str], watched: Collection[str] = ()
+    ) -> set[str]:
+        """Of these sessions, those whose alerts this process keeps: it held their lease (now
+        renewed) or took it because nobody held it, or because this process has viewers of the
+        session (``watched``) and the holder has none: the process that shows a session also
+        keeps its alerts, so a watched session is decoded by one process, not two. One round
+        trip for any number of sessions."""
+        ids = list(therapy_session_ids)
+        if not ids:
+            return set()
         try:
-            if self._client.set(key, self.origin, nx=True, px=ALERT_LEASE_MS):
-                return True
-            holder = self._client.get(key)
-            if holder in (self.origin, self.origin.encode()):
-                self._client.pexpire(key, ALERT_LEASE_MS)
-                return True
-            return False
+            with self._client.pipeline(transaction=False) as pipe:
+                for therapy_id in ids:
+                    flag = "+" if therapy_id in watched else "-"
+                    self._take(
+                        keys=[self._lease(therapy_id)],
+                        args=[self.origin, flag, ALERT_LEASE_MS],
+                        client=pipe,
+                    )
+                taken = pipe.execute()
+            return {therapy_id for therapy_id, ok in zip(ids, taken, strict=True) if ok}
         except redis.RedisError as exc:
             # Better an alert kept twice than a fall nobody hears of.
             log.warning("live relay alert lease: %s", exc)
-            return True
+            return set(ids)
+
+    # ------------------------------------------------------------------ following sessions
+
+    def watch(self, key: SessionKey) -> None:
+        """Receive the session's samples from the other processes (from any thread)."""
+        channel = self.session_channel(key)
+        if channel not in self._watched:
+            self._watched.add(channel)
+            self._changed.set()
+
+    def unwatch(self, key: SessionKey) -> None:
+        channel = self.session_channel(key)
+        if channel in self._watched:
+            self._watched.discard(channel)
+            self._changed.set()
+
+    def watching(self) -> set[str]:
+        return set(self._watched)
 
     # ------------------------------------------------------------------ hearing
 
@@ -131,11 +218,25 @@ class LiveRelay:
             try:
                 async with client.pubsub() as pubsub:
                     await pubsub.subscribe(self.channel)
-                    self.subscribed.set()
-                    async for item in pubsub.listen():
-                        if item.get("type") != "message":
-                            continue
-                        await self._dispatch(item["data"], on_tap, on_group, on_frame)
+                    self.joined = set()
+                    self._changed.set()
+                    while True:
+                        if self._changed.is_set():
+                            # Subscriptions change in this task only: a PubSub connection is
+                            # not shared between tasks.
+                            self._changed.clear()
+                            wanted = set(self._watched)
+                            if wanted - self.joined:
+                                await pubsub.subscribe(*(wanted - self.joined))
+                            if self.joined - wanted:
+                                await pubsub.unsubscribe(*(self.joined - wanted))
+                            self.joined = wanted
+                            self.subscribed.set()
+                        item = await pubsub.get_message(
+                            ignore_subscribe_messages=True, timeout=WATCH_CHANGES_S
+                        )
+                        if item is not None and item.get("type") == "message":
+                            await self._dispatch(item["data"], on_tap, on_group, on_frame)
             except redis.RedisError as exc:
                 self.subscribed.clear()
                 log.warning("live relay lost %s (%s); retrying", self.channel, exc)
@@ -160,7 +261,7 @@ class LiveRelay:
                 message = _parsed(payload)
                 if message is not None:
                     on_tap(unit_id, message)
-            elif kind == "group":
+            elif kind in ("group", "stored"):
                 accepted = []
                 for status, unit_id, serial, telemetry_id, payload in body:
                     message = _parsed(payload)

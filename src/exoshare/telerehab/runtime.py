@@ -5,10 +5,14 @@ links announced recordings to therapy sessions, feeds the live hub, keeps raised
 database and hands device acks to waiting setting changes. After a restart it follows the
 running sessions again from the database, so the devices' resent batches find their session.
 
-Behind a live relay (several processes, :mod:`exoshare.telerehab.relay`), every process feeds its
-hub with what any process ingested; what a process decides (a setting change, a status, an alert
-kept or acknowledged) reaches the other processes' viewers as a frame, and database writes that
-follow from ingestion (alerts, late acks, a session's end) are made by one process only.
+Behind a live relay (several processes, :mod:`exoshare.telerehab.relay`), every process follows
+every running session (cheap: who it is, its settings and status), but feeds a session's samples
+through its hub only while it needs them: one of its browsers watches the session, or it keeps the
+session's alerts (the holder of the session's lease, one process per session). It then hears the
+batches the other processes ingested on the session's relay channel. What a process decides (a
+setting change, a status, an alert kept or acknowledged) reaches the other processes' viewers as a
+frame, and database writes that follow from ingestion (alerts, late acks, a session's end) are
+made by one process only.
 """
 
 from __future__ import annotations
@@ -49,12 +53,15 @@ from exoshare.telerehab.commands import (
 )
 from exoshare.telerehab.live import LiveConfig, LiveHub, LiveSession
 from exoshare.telerehab.models import SessionAlert, SettingChange, TherapySession
-from exoshare.telerehab.relay import LiveRelay
+from exoshare.telerehab.relay import ALERT_LEASE_MS, LiveRelay
 from exoshare.telerehab.schemas import TherapyStatus
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.5
+LEASE_RENEW_S = ALERT_LEASE_MS / 1000 / 5
+"""How often a process renews its alert leases (and takes those nobody holds): well within the
+lease, so a busy moment does not lose one."""
 UNKNOWN_RECHECK_S = 5.0
 """How long a recording that belongs to no therapy session is not looked up again."""
 
@@ -103,6 +110,9 @@ class TelerehabRuntime:
         self.channel: CommandChannel | None = CommandChannel(broker) if broker else None
         self.ack_timeout_s = ack_timeout_s
         self.relay: LiveRelay | None = None
+        self._keeps: set[str] = set()
+        """Sessions whose alerts this process keeps (behind a relay: the leases it holds)."""
+        self.hub.on_watched = self._watched
         self._unknown: dict[str, float] = {}
         self._discover_lock = threading.Lock()
 
@@ -119,6 +129,48 @@ class TelerehabRuntime:
                     self.on_accepted(done, relayed)
                 except Exception:
                     log.exception("live hub failed on %s", type(done.message).__name__)
+
+    def needs_samples(self, therapy_session_id: str) -> bool:
+        """Whether this process feeds the session's samples through its hub: always alone;
+        behind a relay while a browser here watches it or this process keeps its alerts."""
+        return (
+            self.relay is None
+            or therapy_session_id in self._keeps
+            or self.hub.viewers(therapy_session_id) > 0
+        )
+
+    def _hear(self, live: LiveSession) -> None:
+        """Listen to the session's relay channel exactly while this process needs its samples;
+        when it stops, drop what its hub computed from them."""
+        if self.relay is None or live.device_key is None:
+            return
+        if self.needs_samples(live.therapy_session_id):
+            self.relay.watch(live.device_key)
+        elif self.relay.session_channel(live.device_key) in self.relay.watching():
+            self.relay.unwatch(live.device_key)
+            self.hub.rest(live.therapy_session_id)
+
+    def _watched(self, therapy_session_id: str, watched: bool) -> None:
+        live = self.hub.session(therapy_session_id)
+        if live is not None:
+            self._hear(live)
+
+    def claim_alerts(self) -> None:
+        """Renew this process's alert leases, take those nobody holds, and listen accordingly."""
+        if self.relay is None:
+            return
+        followed = self.hub.sessions()
+        ids = [live.therapy_session_id for live in followed]
+        self._keeps = self.relay.claim(ids, {i for i in ids if self.hub.viewers(i) > 0})
+        for live in followed:
+            self._hear(live)
+
+    def _forget(self, therapy_session_id: str) -> None:
+        live = self.hub.session(therapy_session_id)
+        if self.relay is not None and live is not None and live.device_key is not None:
+            self.relay.unwatch(live.device_key)
+        self._keeps.discard(therapy_session_id)
+        self.hub.forget(therapy_session_id)
 
     def on_relayed_group(self, accepted: list[Accepted]) -> None:
         self.on_group(accepted, relayed=True)
@@ -137,7 +189,7 @@ class TelerehabRuntime:
             if live is not None:
                 live.status = str(status)
                 if status in (TherapyStatus.completed.value, TherapyStatus.aborted.value):
-                    self.hub.forget(therapy_session_id)
+                    self._forget(therapy_session_id)
             elif status in {active.value for active in sessions.ACTIVE}:
                 with session_scope(self.factory) as session:
                     record = sessions.session_for_device(session, therapy_session_id)
@@ -161,7 +213,7 @@ class TelerehabRuntime:
                 self.hub.on_duplicate(telemetry_id)
                 return
             live = self.hub.for_telemetry(telemetry_id) or self._discover(telemetry_id)
-            if live is None:
+            if live is None or not self.needs_samples(live.therapy_session_id):
                 return
             # Usually the live tap has shown this batch already; this shows what it could
             # not (a session found only now, a credential not cached yet).
@@ -205,7 +257,7 @@ class TelerehabRuntime:
         if not isinstance(message, SampleBatch):
             return
         live = self.hub.for_device(device_unit_id, message.session_id)
-        if live is None:
+        if live is None or not self.needs_samples(live.therapy_session_id):
             return
         shown = self.hub.on_batch(live, message)
         if shown is None:
@@ -238,7 +290,7 @@ class TelerehabRuntime:
         recording = record.telemetry_session
         if recording is None:
             return None
-        return self.hub.follow(
+        live = self.hub.follow(
             record.id,
             recording.id,
             recording.sampling_rate_hz,
@@ -251,6 +303,13 @@ class TelerehabRuntime:
             },
             device_key=(recording.device_unit_id, recording.device_session_id),
         )
+        if self.relay is not None:
+            # At once, not at the next renewal: alerts of the session's first seconds count.
+            therapy_id = live.therapy_session_id
+            watched = {therapy_id} if self.hub.viewers(therapy_id) else set()
+            self._keeps |= self.relay.claim([therapy_id], watched)
+            self._hear(live)
+        return live
 
     def restore(self) -> int:
         """Follow every running session again (after a restart); returns how many."""
@@ -259,7 +318,7 @@ class TelerehabRuntime:
         return sum(1 for live in followed if live is not None)
 
     def _keep_alerts(self, live: LiveSession, alerts: list[Alert]) -> None:
-        if self.relay is not None and not self.relay.keeps_alerts(live.therapy_session_id):
+        if self.relay is not None and live.therapy_session_id not in self._keeps:
             return  # another process keeps them, and tells this one's viewers
         with session_scope(self.factory) as session:
             rows = [
@@ -272,11 +331,18 @@ class TelerehabRuntime:
         for frame in frames:
             self._tell(live.therapy_session_id, frame)
 
+    async def lease_loop(self) -> None:
+        while True:
+            await asyncio.sleep(LEASE_RENEW_S)
+            await asyncio.to_thread(self.claim_alerts)
+
     async def tick_loop(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
             changed = self.hub.tick()
             for live, alert in changed:
+                if not self.needs_samples(live.therapy_session_id):
+                    continue  # what this hub knows of the session is not current
                 await asyncio.to_thread(self._keep_alerts, live, [alert])
 
     # ------------------------------------------------------------------ therapist side
@@ -310,7 +376,7 @@ class TelerehabRuntime:
         if live is not None:
             live.status = record.status.value
             if record.status in (TherapyStatus.completed, TherapyStatus.aborted):
-                self.hub.forget(record.id)
+                self._forget(record.id)
         elif record.status in (TherapyStatus.live, TherapyStatus.paused, TherapyStatus.started):
             self._follow(record)
 
@@ -353,6 +419,9 @@ async def telerehab_lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings_.live_relay_url:
             relay = LiveRelay(settings_.live_relay_url, settings_.live_relay_channel)
             runtime.relay = relay
+            # The sessions restored above: their leases and channels, before any sample.
+            await asyncio.to_thread(runtime.claim_alerts)
+            tasks.append(asyncio.create_task(runtime.lease_loop(), name="exoshare-alert-leases"))
             ingestor(app).add_group_listener(relay.group)
             if worker is not None:
                 worker.add_tap(relay.tap)

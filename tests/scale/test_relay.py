@@ -1,0 +1,145 @@
+"""The live relay on a real Redis: a session's samples reach only the processes that listen to
+it, everything else reaches every process, and one process per session keeps its alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from exoshare.telemetry.ingest import Accepted
+from exoshare.telemetry.protocol import Message, SampleBatch, SessionAnnounce
+from exoshare.telerehab.relay import LiveRelay
+from tests.scale.servers import REDIS_URL, require_services
+
+UNIT = "unit-1"
+KEY = (UNIT, "rec-1")
+
+
+@pytest.fixture
+def relays() -> Iterator[tuple[LiveRelay, LiveRelay]]:
+    require_services()
+    channel = f"exoshare-test-{uuid.uuid4().hex[:8]}"
+    a, b = LiveRelay(REDIS_URL, channel), LiveRelay(REDIS_URL, channel)
+    try:
+        yield a, b
+    finally:
+        a.close()
+        b.close()
+
+
+def _batch(seq: int, session_id: str = "rec-1") -> SampleBatch:
+    values = {"knee_angle_left_deg": np.arange(10, dtype=float) + seq}
+    return SampleBatch(session_id, seq, 100.0 + seq / 10, 10, values)
+
+
+async def _hear(b: LiveRelay, a: LiveRelay, steps: list[object]) -> list[tuple[str, object]]:
+    """Run B's listener while A says each step (a callable) or B changes what it listens to."""
+    heard: list[tuple[str, object]] = []
+
+    def on_tap(unit_id: str, message: Message) -> None:
+        heard.append(("tap", (unit_id, message)))
+
+    def on_group(accepted: list[Accepted]) -> None:
+        heard.append(("group", [(done.status, done.message) for done in accepted]))
+
+    def on_frame(therapy_id: str, frame: dict[str, object]) -> None:
+        heard.append(("frame", (therapy_id, frame)))
+
+    listening = asyncio.create_task(b.listen(on_tap, on_group, on_frame))
+    try:
+        async with asyncio.timeout(5):
+            await b.subscribed.wait()
+        for step in steps:
+            assert callable(step)
+            step()
+            async with asyncio.timeout(5):
+                while b.joined != b.watching():  # a change of subscriptions is taken up
+                    await asyncio.sleep(0.01)
+            await asyncio.sleep(0.3)  # pub/sub delivers in well under this on loopback
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+    return heard
+
+
+def test_a_session_s_samples_reach_a_process_only_while_it_listens_to_the_session(
+    relays: tuple[LiveRelay, LiveRelay],
+) -> None:
+    a, b = relays
+
+    def watch() -> None:
+        b.watch(KEY)
+
+    def unwatch() -> None:
+        b.unwatch(KEY)
+
+    heard = asyncio.run(
+        _hear(
+            b,
+            a,
+            [
+                lambda: a.tap(UNIT, _batch(0)),
+                watch,
+                lambda: a.tap(UNIT, _batch(1)),
+                lambda: a.tap(UNIT, _batch(2, "rec-2")),  # another session
+                unwatch,
+                lambda: a.tap(UNIT, _batch(3)),
+            ],
+        )
+    )
+    taps = [(unit, m.seq) for kind, (unit, m) in heard if kind == "tap"]  # type: ignore[misc]
+    assert taps == [(UNIT, 1)]
+    assert b.watching() == set()
+
+
+def test_a_group_sends_its_batches_to_their_sessions_and_the_rest_to_every_process(
+    relays: tuple[LiveRelay, LiveRelay],
+) -> None:
+    a, b = relays
+    hello = SessionAnnounce("rec-1", "SX-1", "patient-1", 100.0, 100.0, {"x": "deg"})
+    group = [
+        Accepted("stored", hello, UNIT, "SX-1", "tel-1"),
+        Accepted("stored", _batch(0), UNIT, "SX-1", "tel-1"),
+        Accepted("duplicate", _batch(1), UNIT, "SX-1", "tel-1"),
+    ]
+    heard = asyncio.run(
+        _hear(
+            b,
+            a,
+            [
+                lambda: a.group(group),  # B listens to no session
+                lambda: b.watch(KEY),
+                lambda: a.group(group),
+            ],
+        )
+    )
+    groups = [
+        [(status, type(m).__name__, getattr(m, "seq", None)) for status, m in body]  # type: ignore[attr-defined]
+        for kind, body in heard
+        if kind == "group"
+    ]
+    assert groups == [
+        [("stored", "SessionAnnounce", None)],
+        # The session's batches on its own channel (sent first), then the rest.
+        [("stored", "SampleBatch", 0), ("duplicate", "SampleBatch", 1)],
+        [("stored", "SessionAnnounce", None)],
+    ]
+
+
+def test_one_process_keeps_a_session_s_alerts_the_one_that_shows_it_when_one_does(
+    relays: tuple[LiveRelay, LiveRelay],
+) -> None:
+    a, b = relays
+    assert a.claim(["s1", "s2"]) == {"s1", "s2"}  # nobody held them
+    assert b.claim(["s1", "s2"]) == set()  # held, and B shows neither
+    assert a.claim(["s1", "s2"]) == {"s1", "s2"}  # renewed
+    # B's browsers watch s1 and A's do not: B takes it over.
+    assert b.claim(["s1", "s2"], watched={"s1"}) == {"s1"}
+    assert a.claim(["s1", "s2"]) == {"s2"}
+    # Now A's browsers watch s1 too: the holder shows it, so it keeps it.
+    assert a.claim(["s1"], watched={"s1"}) == set()
+    assert b.claim(["s1"], watched={"s1"}) == {"s1"}
