@@ -24,6 +24,7 @@ from exoshare.telemetry.cli import (
     broker_app,
     credential_command,
     import_command,
+    reanalyse_command,
     revoke_credential_command,
 )
 
@@ -51,6 +52,7 @@ agreements_app = typer.Typer(help="Agreements between partners.", no_args_is_hel
 app.add_typer(agreements_app, name="agreements")
 app.command("import")(import_command)
 app.command("analyse")(analyse_command)
+app.command("reanalyse")(reanalyse_command)
 app.command("device-credential")(credential_command)
 app.command("revoke-device-credential")(revoke_credential_command)
 app.add_typer(broker_app, name="broker")

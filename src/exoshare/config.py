@@ -55,6 +55,12 @@ class Settings(BaseSettings):
         "processes show each other what they ingest: a browser on any process sees every "
         "session and every device answer. Unset: one process, live views in-process.",
     )
+    reanalysis_scheduler: str | None = Field(
+        default=None,
+        description="Address of a Dask scheduler (tcp://host:8786) on which `exoshare "
+        "reanalyse` runs the gait analyses. Unset: a local cluster of one worker process "
+        "per core.",
+    )
     live_relay_channel: str = Field(
         default="exoshare-live",
         description="The Redis pub/sub channel of the live relay: one per installation.",

@@ -1,4 +1,5 @@
-"""Telemetry commands: ``exoshare import``, ``analyse``, ``device-credential`` and ``broker``."""
+"""Telemetry commands: ``exoshare import``, ``analyse``, ``reanalyse``, ``device-credential`` and
+``broker``."""
 
 from __future__ import annotations
 
@@ -173,6 +174,65 @@ def analyse_command(
         print(summary_json(summary, include_strides=False, include_curves=False))
     else:
         console.print(summary_table(summary, title=file.name))
+
+
+def reanalyse_command(
+    session_ids: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--session", help="Id of a stored session (repeatable; default: every ended one)"
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://host:8786); default EXOSHARE_REANALYSIS_SCHEDULER, "
+            "else a local cluster"
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes of the local cluster (default: one per core)"),
+    ] = None,
+) -> None:
+    """Analyse stored sessions again (after a gait engine update) on a Dask cluster and keep
+    their summaries; a session that fails is reported and the others go on."""
+    from exoshare.db import make_engine, make_sessionmaker
+    from exoshare.telemetry import reanalysis
+
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url())
+    factory = make_sessionmaker(engine)
+    work = reanalysis.jobs(factory, settings.resolved_telemetry_url(), session_ids)
+    if session_ids and len(work) < len(set(session_ids)):
+        missing = sorted(set(session_ids) - {job.telemetry_session_id for job in work})
+        err_console.print(f"[bold red]error:[/] no stored session {', '.join(missing)}")
+        raise typer.Exit(2)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    address = scheduler or settings.reanalysis_scheduler
+    with reanalysis.cluster_client(address, workers) as client, progress:
+        task = progress.add_task("re-analysing", total=len(work))
+        outcomes = reanalysis.reanalyse(factory, client, work, lambda _: progress.advance(task))
+    engine.dispose()
+    for outcome in outcomes:
+        if outcome.status != "analysed":
+            err_console.print(f"{outcome.telemetry_session_id}: {outcome.status}: {outcome.error}")
+    counts = {
+        status: sum(o.status == status for o in outcomes)
+        for status in ("analysed", "refused", "failed")
+    }
+    console.print(
+        f"{counts['analysed']} analysed, {counts['refused']} refused by the engine, "
+        f"{counts['failed']} failed, of {len(work)} session(s)"
+    )
+    if counts["failed"]:
+        raise typer.Exit(1)
 
 
 def credential_command(
