@@ -105,6 +105,7 @@ class LiveRelay:
         self._client = redis.Redis.from_url(url)
         self.subscribed = asyncio.Event()
         self._watched: set[str] = set()
+        self._taps: list[tuple[str, bytes]] = []
         self._take = self._client.register_script(TAKE_LEASE)
         self.joined: set[str] = set()
         """The session channels the listener is subscribed to."""
@@ -129,9 +130,26 @@ class LiveRelay:
             log.warning("live relay %s: %s", kind, exc)
 
     def tap(self, device_unit_id: str, message: Message) -> None:
-        if isinstance(message, SampleBatch):
-            key = (device_unit_id, message.session_id)
-            self._send("tap", [device_unit_id, _wire(message)], self.session_channel(key))
+        """A batch as it arrived (the MQTT worker, in the event loop): published with the other
+        batches of this turn of the loop, one round trip for all (each of a blocking PUBLISH
+        per batch held the loop ~0.1 ms: 0.4 s a second at 400 live sessions)."""
+        if not isinstance(message, SampleBatch):
+            return
+        key = (device_unit_id, message.session_id)
+        packed = self._pack("tap", [device_unit_id, _wire(message)])
+        if not self._taps:
+            asyncio.get_running_loop().call_soon(self._flush_taps)
+        self._taps.append((self.session_channel(key), packed))
+
+    def _flush_taps(self) -> None:
+        taps, self._taps = self._taps, []
+        try:
+            with self._client.pipeline(transaction=False) as pipe:
+                for channel, packed in taps:
+                    pipe.publish(channel, packed)
+                pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("live relay tap: %s", exc)
 
     def group(self, accepted: list[Accepted]) -> None:
         """A committed group: its sample batches to their sessions' channels, the rest to all."""
