@@ -86,6 +86,51 @@ def _cpu_s(pid: int) -> tuple[float, float]:
     return own, children
 
 
+def _db_writes(url: str) -> tuple[int, int]:
+    """(commits, rows inserted, updated or deleted) of the run's database so far (PostgreSQL;
+    zeros on SQLite, which keeps no such counters)."""
+    from sqlalchemy import create_engine, make_url, text
+
+    if not url.startswith("postgresql"):
+        return 0, 0
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted "
+                "FROM pg_stat_database WHERE datname = :name"
+            ),
+            {"name": make_url(url).database},
+        ).one()
+    engine.dispose()
+    return int(row[0]), int(row[1])
+
+
+def _telemetry_files(data_dir: Path) -> int:
+    """Parquet files in the servers' raw store: one PUT each on an object store."""
+    return sum(1 for _ in data_dir.rglob("*.parquet"))
+
+
+def _redis_commands(args: argparse.Namespace) -> int:
+    import redis
+
+    client = redis.Redis.from_url(args.relay_url or DEFAULT_RELAY_URL)
+    try:
+        return int(client.info("stats")["total_commands_processed"])
+    finally:
+        client.close()
+
+
+def _mqtt_messages(ports: list[int]) -> int:
+    """Device messages the servers received (their health endpoints)."""
+    import httpx
+
+    return sum(
+        int(httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=10).json()["mqtt_messages"])
+        for port in ports
+    )
+
+
 # ---------------------------------------------------------------------------- setup
 
 
@@ -211,6 +256,7 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
     frames = collections.Counter[str]()
     receipts = collections.Counter[str]()
     ready: list[bool] = []
+    receipt_messages: list[int] = []
     t_measure = 0.0
 
     # Browsers open their pages a few at a time, as a clinic's therapists do: hundreds of
@@ -267,6 +313,7 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
             async def count() -> None:
                 async for message in c.messages:
                     payload = message.payload
+                    receipt_messages.append(1)
                     if isinstance(payload, bytes):
                         now = time.time()
                         for status, seq in _statuses(payload):
@@ -324,6 +371,8 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
         "frames": dict(frames),
         "receipts": dict(receipts),
         "client_cores": cpu / wall,
+        "client_wall_s": wall,
+        "receipt_messages": len(receipt_messages),
         "expected": len(devices) * (n_batches - int(WARMUP_S * 10) - 1),
     }
 
@@ -441,7 +490,7 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
         from exoshare.health import wait_until_healthy
 
         for port in ports:
-            if not wait_until_healthy(f"http://127.0.0.1:{port}"):
+            if not wait_until_healthy(f"http://127.0.0.1:{port}", timeout_s=300):
                 raise RuntimeError("the server did not become healthy")
         host, mport = mqtt_url.rsplit("//", 1)[1].split(":")
         plan = {**setup, "seconds": args.seconds, "ports": ports, "mqtt_host": host,
@@ -449,6 +498,10 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
         (workdir / "plan.json").write_text(json.dumps(plan))
         out = workdir / "result.json"
         cpu0 = [_cpu_s(server.pid) for server in servers]
+        writes0 = _db_writes(url)
+        files0 = _telemetry_files(workdir / "data")
+        redis0 = _redis_commands(args) if args.processes > 1 else 0
+        heard0 = _mqtt_messages(ports)
         broker0 = _cpu_s(broker.pid)[0] if broker is not None else 0.0
         t0 = time.time()
         client = subprocess.Popen(
@@ -472,6 +525,11 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
             for a, b in zip(cpu0, (_cpu_s(server.pid) for server in servers), strict=True)
         ]
         web, storage = sum(w for w, _ in spent), sum(s for _, s in spent)
+        heard = _mqtt_messages(ports) - heard0
+        time.sleep(1.0)  # PostgreSQL's statistics are flushed within a second of a commit
+        commits, rows = (b - a for a, b in zip(writes0, _db_writes(url), strict=True))
+        puts = _telemetry_files(workdir / "data") - files0
+        redis_ops = _redis_commands(args) - redis0 if args.processes > 1 else 0
         broker_cpu = _cpu_s(broker.pid)[0] - broker0 if broker is not None else float("nan")
         if spy is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -504,6 +562,16 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
             "broker_cores": broker_cpu / wall,
             "client_cores": result["client_cores"],
             "receipts": result["receipts"],
+            # Rates over the client's run (set-up of connections included), for the capacity
+            # model in docs/scaling.md.
+            "rates": {
+                "device_messages_per_s": heard / result["client_wall_s"],
+                "receipt_messages_per_s": result["receipt_messages"] / result["client_wall_s"],
+                "db_transactions_per_s": commits / wall,
+                "db_rows_per_s": rows / wall,
+                "object_puts_per_s": puts / wall,
+                "redis_commands_per_s": redis_ops / wall,
+            },
             "profile": _profile_summary(raw) if raw.exists() else [],
         }
     finally:
