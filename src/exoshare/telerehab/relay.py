@@ -7,7 +7,8 @@ Redis pub/sub what the others need to show a session as a single process would:
 
 * on the session's own channel ``<channel>:<device unit id>:<device session id>``: ``tap``, a
   sample batch as it arrived (before storage), and ``stored``, the session's batches a committed
-  ingestion group accepted (which shows what the tap could not);
+  ingestion group accepted that no tap told (which shows what the tap could not: a session's
+  first batches, before its device was verified), and their resends;
 * on the installation's channel ``<channel>``: ``group``, everything else a committed group
   accepted (announces, acks, events, ends), so every process links recordings to sessions,
   resolves the acks its own requests wait for and follows each session's life; and ``frame``,
@@ -34,6 +35,7 @@ import contextlib
 import logging
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -43,7 +45,14 @@ import redis.asyncio
 
 from exoshare.errors import TelemetryRejected
 from exoshare.telemetry.ingest import Accepted
-from exoshare.telemetry.protocol import Message, SampleBatch, decode, encode, parse_message
+from exoshare.telemetry.protocol import (
+    Message,
+    SampleBatch,
+    SessionEnd,
+    decode,
+    encode,
+    parse_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +74,9 @@ return 0
 """
 """A session's alert lease, atomically: renewed by its holder, taken when free, or taken from a
 holder without viewers of the session (the value's last character) by a process with some."""
+TAPPED_KEEP = 64
+"""Batches per session remembered as tapped: a stored group follows its batches' taps within a
+group's 250 ms (~3 batches of a 100 Hz device), so 64 leave a wide margin."""
 WATCH_CHANGES_S = 0.05
 """How soon the listener, idle, takes up a session a browser began or stopped watching."""
 SessionKey = tuple[str, str]
@@ -106,6 +118,8 @@ class LiveRelay:
         self.subscribed = asyncio.Event()
         self._watched: set[str] = set()
         self._taps: list[tuple[str, bytes]] = []
+        self._tapped: dict[SessionKey, deque[int]] = {}
+        """The sequence numbers of each session's latest batches this process tapped."""
         self._take = self._client.register_script(TAKE_LEASE)
         self.joined: set[str] = set()
         """The session channels the listener is subscribed to."""
@@ -136,6 +150,10 @@ class LiveRelay:
         if not isinstance(message, SampleBatch):
             return
         key = (device_unit_id, message.session_id)
+        tapped = self._tapped.get(key)
+        if tapped is None:
+            tapped = self._tapped[key] = deque(maxlen=TAPPED_KEEP)
+        tapped.append(message.seq)
         packed = self._pack("tap", [device_unit_id, _wire(message)])
         if not self._taps:
             asyncio.get_running_loop().call_soon(self._flush_taps)
@@ -158,8 +176,13 @@ class LiveRelay:
         for done in accepted:
             if isinstance(done.message, SampleBatch):
                 key = (done.device_unit_id, done.message.session_id)
+                tapped = self._tapped.get(key, ())
+                if done.status == "stored" and done.message.seq in tapped:
+                    continue  # its tap told the others already: no second encoding and decoding
                 by_session.setdefault(key, []).append(_entry(done))
             else:
+                if isinstance(done.message, SessionEnd):
+                    self._tapped.pop((done.device_unit_id, done.message.session_id), None)
                 others.append(_entry(done))
         try:
             # One round trip for the whole group, however many sessions it holds.
