@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
 import threading
 import uuid
 from collections import deque
@@ -74,6 +75,8 @@ return 0
 """
 """A session's alert lease, atomically: renewed by its holder, taken when free, or taken from a
 holder without viewers of the session (the value's last character) by a process with some."""
+SEND_MAX = 1000
+"""Messages sent in one pipeline at most (a backlog goes out in several round trips)."""
 TAPPED_KEEP = 64
 """Batches per session remembered as tapped: a stored group follows its batches' taps within a
 group's 250 ms (~3 batches of a 100 Hz device), so 64 leave a wide margin."""
@@ -112,12 +115,19 @@ class LiveRelay:
         self.url = url
         self.channel = channel
         self.origin = uuid.uuid4().hex
-        # A blocking client: publishing is called from the event loop (taps) and from ingestion
-        # threads alike; a local Redis answers a PUBLISH in well under a millisecond.
+        # A blocking client, used by the sending thread and for leases (from worker threads).
         self._client = redis.Redis.from_url(url)
         self.subscribed = asyncio.Event()
         self._watched: set[str] = set()
-        self._taps: list[tuple[str, bytes]] = []
+        self._outbox: queue.SimpleQueue[tuple[str, bytes] | None] = queue.SimpleQueue()
+        # Publishing is a round trip to Redis; in the event loop (taps) it held every browser's
+        # frames (in a profile at 25 sessions on 2 processes, half of a process's samples were
+        # waiting on Redis). One thread sends, in order, everything queued since its last
+        # round trip, as one pipeline.
+        self._sender = threading.Thread(
+            target=self._send_forever, name="exoshare-live-relay-send", daemon=True
+        )
+        self._sender.start()
         self._tapped: dict[SessionKey, deque[int]] = {}
         """The sequence numbers of each session's latest batches this process tapped."""
         self._take = self._client.register_script(TAKE_LEASE)
@@ -136,17 +146,33 @@ class LiveRelay:
         return msgpack.packb([self.origin, kind, body], use_bin_type=True)
 
     def _send(self, kind: str, body: Any, channel: str | None = None) -> None:
-        try:
-            self._client.publish(channel or self.channel, self._pack(kind, body))
-        except redis.RedisError as exc:
-            # The other processes' browsers miss this, as they would a lost MQTT message; the
-            # data itself is stored either way.
-            log.warning("live relay %s: %s", kind, exc)
+        self._outbox.put((channel or self.channel, self._pack(kind, body)))
+
+    def _send_forever(self) -> None:
+        while True:
+            first = self._outbox.get()
+            if first is None:
+                return
+            items: list[tuple[str, bytes] | None] = [first]
+            with contextlib.suppress(queue.Empty):
+                while len(items) < SEND_MAX:
+                    items.append(self._outbox.get_nowait())
+            done = None in items
+            try:
+                with self._client.pipeline(transaction=False) as pipe:
+                    for item in items:
+                        if item is not None:
+                            pipe.publish(*item)
+                    pipe.execute()
+            except redis.RedisError as exc:
+                # The other processes' browsers miss these, as they would lost MQTT messages;
+                # the data itself is stored either way.
+                log.warning("live relay: %d messages not sent: %s", len(items), exc)
+            if done:
+                return
 
     def tap(self, device_unit_id: str, message: Message) -> None:
-        """A batch as it arrived (the MQTT worker, in the event loop): published with the other
-        batches of this turn of the loop, one round trip for all (each of a blocking PUBLISH
-        per batch held the loop ~0.1 ms: 0.4 s a second at 400 live sessions)."""
+        """A batch as it arrived (the MQTT worker, in the event loop), to its session's channel."""
         if not isinstance(message, SampleBatch):
             return
         key = (device_unit_id, message.session_id)
@@ -154,20 +180,7 @@ class LiveRelay:
         if tapped is None:
             tapped = self._tapped[key] = deque(maxlen=TAPPED_KEEP)
         tapped.append(message.seq)
-        packed = self._pack("tap", [device_unit_id, _wire(message)])
-        if not self._taps:
-            asyncio.get_running_loop().call_soon(self._flush_taps)
-        self._taps.append((self.session_channel(key), packed))
-
-    def _flush_taps(self) -> None:
-        taps, self._taps = self._taps, []
-        try:
-            with self._client.pipeline(transaction=False) as pipe:
-                for channel, packed in taps:
-                    pipe.publish(channel, packed)
-                pipe.execute()
-        except redis.RedisError as exc:
-            log.warning("live relay tap: %s", exc)
+        self._send("tap", [device_unit_id, _wire(message)], self.session_channel(key))
 
     def group(self, accepted: list[Accepted]) -> None:
         """A committed group: its sample batches to their sessions' channels, the rest to all."""
@@ -184,16 +197,10 @@ class LiveRelay:
                 if isinstance(done.message, SessionEnd):
                     self._tapped.pop((done.device_unit_id, done.message.session_id), None)
                 others.append(_entry(done))
-        try:
-            # One round trip for the whole group, however many sessions it holds.
-            with self._client.pipeline(transaction=False) as pipe:
-                for key, entries in by_session.items():
-                    pipe.publish(self.session_channel(key), self._pack("stored", entries))
-                if others:
-                    pipe.publish(self.channel, self._pack("group", others))
-                pipe.execute()
-        except redis.RedisError as exc:
-            log.warning("live relay group: %s", exc)
+        for key, entries in by_session.items():
+            self._send("stored", entries, self.session_channel(key))
+        if others:
+            self._send("group", others)
 
     def frame(self, therapy_session_id: str, frame: dict[str, Any]) -> None:
         self._send("frame", [therapy_session_id, frame])
@@ -318,4 +325,7 @@ class LiveRelay:
             log.exception("live relay failed on a %s message", kind)
 
     def close(self) -> None:
+        """Send what is queued, then close."""
+        self._outbox.put(None)
+        self._sender.join(timeout=5.0)
         self._client.close()
