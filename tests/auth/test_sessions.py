@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.pool import QueuePool
 
 from exoshare.auth.models import Credential
+from exoshare.auth.service import credential_for_request, note_credential_use
+from exoshare.db import make_sessionmaker
 from tests.world import PASSWORD, World, token
 
 
@@ -110,3 +114,28 @@ def test_security_page_lists_and_ends_browser_sessions(
     assert ended.status_code == 303
     assert client.get("/api/v1/me", headers=api).status_code == 401
     assert client.get("/account/security").status_code == 200
+
+
+def test_noting_a_credential_use_needs_no_second_connection(
+    database_url: str, world: World, client: TestClient
+) -> None:
+    """A request that notes its credential's use hands its connection back first: with a pool of
+    one connection (a burst of requests that took them all), the note still gets written."""
+    headers = _token(client, world.emails["therapist_madrid"], "pool-check/1.0")
+    secret = headers["Authorization"].removeprefix("Bearer ")
+    engine = create_engine(database_url, poolclass=QueuePool, pool_size=1, max_overflow=0,
+                           pool_timeout=2)  # fmt: skip
+    factory = make_sessionmaker(engine)
+    try:
+        with factory() as request_session:
+            credential = credential_for_request(request_session, f"Bearer {secret}", None)
+            assert credential is not None
+            credential.last_used_at = None  # due: the note is written now
+            set_committed_value(credential, "last_used_at", None)
+            note_credential_use(factory, credential, request_session)
+            assert credential.last_used_at is not None
+        with factory() as check:
+            stored = check.get(Credential, credential.id)
+            assert stored is not None and stored.last_used_at is not None
+    finally:
+        engine.dispose()

@@ -57,7 +57,7 @@ def optional_principal(
     )
     if credential is None:
         return None
-    auth_service.note_credential_use(runtime_of(request).sessionmaker, credential)
+    auth_service.note_credential_use(runtime_of(request).sessionmaker, credential, session)
     if credential.kind is CredentialKind.browser_session:
         request.state.csrf_token = credential.csrf_token
         # A cookie rides along on cross-site requests, so a state change needs proof that the

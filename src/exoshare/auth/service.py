@@ -210,17 +210,23 @@ def credential_for_secret(session: Session, secret: str, kind: CredentialKind) -
     return credential
 
 
-def note_credential_use(factory: sessionmaker[Session], credential: Credential) -> None:
+def note_credential_use(
+    factory: sessionmaker[Session], credential: Credential, request_session: Session
+) -> None:
     """Record when a credential was last used, for its owner's list of sessions.
 
     At most once a minute, and in a transaction of its own: written inside the request's, this
     bookkeeping made every request of that minute a writer, holding SQLite's write lock for its
-    whole length (a setting change held it while it waited for the device).
+    whole length (a setting change held it while it waited for the device). The request's own
+    transaction, which has only read the credential so far, ends first and hands its connection
+    back: holding it while taking a second one, a burst of requests (browsers opening their live
+    sockets at once) each held one connection and waited for another until the pool ran dry.
     """
     now = datetime.now(UTC)
     last = credential.last_used_at
     if last is not None and now - last.replace(tzinfo=last.tzinfo or UTC) <= LAST_USED_RESOLUTION:
         return
+    request_session.commit()
     with factory.begin() as own:
         own.execute(
             update(Credential).where(Credential.id == credential.id).values(last_used_at=now)

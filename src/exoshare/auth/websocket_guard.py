@@ -67,7 +67,7 @@ def socket_caller(session: Session, websocket: WebSocket) -> SocketCaller | None
         return None
     if credential is None:
         return None
-    service.note_credential_use(runtime_of(websocket).sessionmaker, credential)
+    service.note_credential_use(runtime_of(websocket).sessionmaker, credential, session)
     by_cookie = credential.kind is CredentialKind.browser_session
     principal = service.principal_for(
         session,
