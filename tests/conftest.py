@@ -120,6 +120,18 @@ def client(settings: Settings) -> Iterator[TestClient]:
     runtime_of(app).engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """Every test leaves the process environment as it found it: commands under test (``serve``
+    turns ingestion and reminders on with ``os.environ.setdefault``) must not switch on
+    background work in the apps of every later test."""
+    before = dict(os.environ)
+    yield
+    if os.environ != before:
+        os.environ.clear()
+        os.environ.update(before)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _cheap_password_hashing() -> Iterator[None]:
     """argon2 is slow on purpose; tests check behaviour, so they use the cheapest profile."""

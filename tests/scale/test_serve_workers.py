@@ -16,8 +16,6 @@ def test_more_than_one_worker_on_the_embedded_broker_is_refused_with_the_way_out
 ) -> None:
     monkeypatch.setenv("EXOSHARE_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("EXOSHARE_MQTT_URL", raising=False)
-    # `serve` turns ingestion on in the environment; set here, it is undone after the test.
-    monkeypatch.setenv("EXOSHARE_MQTT_INGEST", "true")
     # Settings are read once per process: another test's cached settings must not stand in.
     get_settings.cache_clear()
     try:
