@@ -1,4 +1,5 @@
-"""On a 390 × 844 phone: the therapist's and the patient's pages fit, and sign-out is reachable."""
+"""On a 390 × 844 phone: the therapist's, the learner's and the patient's pages fit, and sign-out
+is reachable."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ import re
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.academy.helpers import academy_world
 from tests.e2e.conftest import SCREENSHOTS
-from tests.world import PASSWORD, World, build_world
+from tests.world import PASSWORD, World
 
 pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
-OVERFLOW = "document.scrollingElement.scrollWidth - window.innerWidth"
+# Against the phone's width, not window.innerWidth: a mobile browser widens its layout viewport
+# to fit content that is too wide, so innerWidth grows with the overflow it should reveal.
+OVERFLOW = f"document.scrollingElement.scrollWidth - {PHONE['width']}"
 SMALL_TARGETS = """() => [...document.querySelectorAll(
     '.topbar a, .topbar button, main button, main a, main input, main select')]
   .filter(e => e.offsetParent !== null && e.type !== 'hidden' && e.type !== 'checkbox')
@@ -32,7 +36,8 @@ def _one_backend(database_url: str) -> None:
 
 @pytest.fixture
 def world(session_factory: sessionmaker[Session]) -> World:
-    return build_world(session_factory)
+    """The small network with a published Strider X2 course (lessons and a quiz) to learn."""
+    return academy_world(session_factory)
 
 
 def _sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
@@ -47,6 +52,8 @@ def _fits(page, name: str, backend: str) -> None:  # type: ignore[no-untyped-def
     """No sideways scrolling of the page, no tap target under 44 px, and a screenshot."""
     assert page.evaluate(OVERFLOW) <= 0, f"{name} is wider than the phone"
     page.click(".menu-toggle")
+    # Open, the menu too fits: the twelve language codes wrap instead of widening the page.
+    assert page.evaluate(OVERFLOW) <= 0, f"{name}'s open menu is wider than the phone"
     assert page.evaluate(SMALL_TARGETS) == [], f"{name} has tap targets under 44 px"
     page.screenshot(path=SCREENSHOTS / f"phone-{name}-{backend}.png", full_page=True)
     page.click(".menu-toggle")
@@ -72,6 +79,16 @@ def test_therapist_and_patient_pages_fit_a_phone(
         _fits(page, "therapist-patient-es", backend)
         page.goto(f"{live_server}/partners")
         _fits(page, "therapist-partners", backend)
+        # The same therapist as a learner: the academy, a course, a lesson and its quiz.
+        for name, path in (
+            ("learner-academy", "/academy"),
+            ("learner-course", f"/academy/courses/{world.ids['course']}"),
+            ("learner-lesson", f"/academy/lessons/{world.ids['lesson1']}"),
+            ("learner-quiz", f"/academy/courses/{world.ids['course']}/quiz"),
+        ):
+            page.goto(f"{live_server}{path}")
+            expect(page.locator("main")).to_contain_text("Strider X2")
+            _fits(page, name, backend)
         page.click(".menu-toggle")
         page.click("form[action='/logout'] button")
         page.wait_for_url(re.compile(r".*/login$"))

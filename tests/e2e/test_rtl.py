@@ -12,7 +12,8 @@ from tests.world import PASSWORD, World, build_world
 pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
-OVERFLOW = "document.scrollingElement.scrollWidth - window.innerWidth"
+# Against the phone's width: a mobile layout viewport widens to fit what overflows it.
+OVERFLOW = f"document.scrollingElement.scrollWidth - {PHONE['width']}"
 MENU_EDGES = """() => [...document.querySelectorAll('.sections a')]
   .filter(e => e.offsetParent !== null)
   .map(e => { const words = document.createRange(); words.selectNodeContents(e);
