@@ -64,7 +64,13 @@ def clip() -> dict[str, object]:
 
 
 class LocalGrid(Grid):
-    """Nodes 1..n, each running the ClientApp in this process with its partition id."""
+    """Nodes 1..n, each running the ClientApp in this process with its partition id.
+
+    A test harness for reading every message that crosses between server and clients: the
+    strategy's rounds go through ``send_and_receive`` and ``get_node_ids`` only, so Grid's other
+    abstract members (a real SuperLink's run and message plumbing) are refused loudly rather than
+    imitated.
+    """
 
     def __init__(self, nodes: int) -> None:
         self.nodes = list(range(1, nodes + 1))
