@@ -3,11 +3,14 @@ and the public verification page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from exoshare.academy import certificates, courses, learning, media, verification
 from exoshare.academy.schemas import (
@@ -47,6 +50,17 @@ def _back(path: str, refused: Exception | None = None) -> RedirectResponse:
         return RedirectResponse(path, status_code=303)
     joiner = "&" if "?" in path else "?"
     return RedirectResponse(f"{path}{joiner}{problem_query(refused)}", status_code=303)
+
+
+def _attempt(session: Session, back: str, action: Callable[[], object]) -> RedirectResponse:
+    """Run a form's action and go back to ``back``: with the refusal when the author can fix it
+    (a refused rule, or pydantic's check of the form's values), nothing stored."""
+    try:
+        action()
+    except (*REFUSALS, ValidationError) as refused:
+        session.rollback()
+        return _back(back, refused)
+    return _back(back)
 
 
 def _today() -> date:
@@ -209,10 +223,8 @@ def create_course(
             certificate_valid_days=certificate_valid_days,
         )
         course = courses.create_course(session, principal, data)
-    except REFUSALS as refused:
+    except (*REFUSALS, ValidationError) as refused:
         session.rollback()
-        return _back("/academy", refused)
-    except ValueError as refused:  # pydantic's validation of the form's values
         return _back("/academy", refused)
     return _back(f"/academy/courses/{course.id}/edit")
 
@@ -255,15 +267,13 @@ def add_module(
     language: Annotated[str, Form(max_length=12)],
     title: Annotated[str, Form(min_length=1, max_length=200)],
 ) -> RedirectResponse:
-    back = f"/academy/courses/{course_id}/edit"
-    try:
-        courses.add_module(session, principal, course_id, ModuleCreate(titles={language: title}))
-    except REFUSALS as refused:
-        session.rollback()
-        return _back(back, refused)
-    except ValueError as refused:
-        return _back(back, refused)
-    return _back(back)
+    return _attempt(
+        session,
+        f"/academy/courses/{course_id}/edit",
+        lambda: courses.add_module(
+            session, principal, course_id, ModuleCreate(titles={language: title})
+        ),
+    )
 
 
 @router.post("/academy/courses/{course_id}/lessons")
@@ -276,18 +286,16 @@ def add_lesson(
     title: Annotated[str, Form(min_length=1, max_length=200)],
     body: Annotated[str, Form(max_length=50_000)] = "",
 ) -> RedirectResponse:
-    back = f"/academy/courses/{course_id}/edit"
-    try:
-        data = LessonCreate(
-            module_id=module_id, texts={language: LessonText(title=title, body=body)}
-        )
-        courses.add_lesson(session, principal, course_id, data)
-    except REFUSALS as refused:
-        session.rollback()
-        return _back(back, refused)
-    except ValueError as refused:
-        return _back(back, refused)
-    return _back(back)
+    return _attempt(
+        session,
+        f"/academy/courses/{course_id}/edit",
+        lambda: courses.add_lesson(
+            session,
+            principal,
+            course_id,
+            LessonCreate(module_id=module_id, texts={language: LessonText(title=title, body=body)}),
+        ),
+    )
 
 
 @router.post("/academy/lessons/{lesson_id}/translations")
@@ -316,8 +324,10 @@ async def upload_media(
     back = f"/academy/courses/{lesson.module.course_id}/edit"
     settings = runtime_of(request).settings
     content = await file.read(settings.academy_max_media_mb * 1024 * 1024 + 1)
-    try:
-        media.add_media(
+    return _attempt(
+        session,
+        back,
+        lambda: media.add_media(
             session,
             principal,
             settings.data_dir,
@@ -327,11 +337,8 @@ async def upload_media(
             caption,
             request_locale(request, principal),
             settings.academy_max_media_mb,
-        )
-    except REFUSALS as refused:
-        session.rollback()
-        return _back(back, refused)
-    return _back(back)
+        ),
+    )
 
 
 @router.post("/academy/courses/{course_id}/questions")
@@ -343,20 +350,22 @@ async def add_question(
     language = str(form.get("language", ""))
     correct = {str(v) for v in form.getlist("correct")}
     options = [(str(form.get(f"option_{n}", "")).strip(), str(n) in correct) for n in range(1, 5)]
-    try:
-        data = QuestionCreate(
-            prompts={language: str(form.get("prompt", "")).strip()},
-            options=[
-                OptionCreate(texts={language: text}, correct=ok) for text, ok in options if text
-            ],
-        )
-        courses.add_question(session, principal, course_id, data)
-    except REFUSALS as refused:
-        session.rollback()
-        return _back(back, refused)
-    except ValueError as refused:
-        return _back(back, refused)
-    return _back(back)
+    prompt = str(form.get("prompt", "")).strip()
+    return _attempt(
+        session,
+        back,
+        lambda: courses.add_question(
+            session,
+            principal,
+            course_id,
+            QuestionCreate(
+                prompts={language: prompt},
+                options=[
+                    OptionCreate(texts={language: text}, correct=ok) for text, ok in options if text
+                ],
+            ),
+        ),
+    )
 
 
 @router.post("/academy/courses/{course_id}/signoffs")
@@ -367,13 +376,11 @@ def sign_off(
     learner_id: Annotated[str, Form(max_length=32)],
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> RedirectResponse:
-    back = f"/academy/courses/{course_id}/edit"
-    try:
-        learning.sign_off(session, principal, course_id, learner_id, None, note)
-    except REFUSALS as refused:
-        session.rollback()
-        return _back(back, refused)
-    return _back(back)
+    return _attempt(
+        session,
+        f"/academy/courses/{course_id}/edit",
+        lambda: learning.sign_off(session, principal, course_id, learner_id, None, note),
+    )
 
 
 # ------------------------------------------------------------------- team and certificates
@@ -411,12 +418,13 @@ def issue_certificate(
     issued_on: Annotated[date, Form()],
     expires_on: Annotated[date, Form()],
 ) -> RedirectResponse:
-    try:
-        certificates.issue(session, principal, therapist_id, model_id, issued_on, expires_on)
-    except REFUSALS as refused:
-        session.rollback()
-        return _back("/academy/team", refused)
-    return _back("/academy/team")
+    return _attempt(
+        session,
+        "/academy/team",
+        lambda: certificates.issue(
+            session, principal, therapist_id, model_id, issued_on, expires_on
+        ),
+    )
 
 
 @router.post("/academy/certificates/{certificate_id}/renew")
@@ -426,12 +434,11 @@ def renew_certificate(
     principal: Certifier,
     expires_on: Annotated[date, Form()],
 ) -> RedirectResponse:
-    try:
-        certificates.renew(session, principal, certificate_id, expires_on)
-    except REFUSALS as refused:
-        session.rollback()
-        return _back("/academy/team", refused)
-    return _back("/academy/team")
+    return _attempt(
+        session,
+        "/academy/team",
+        lambda: certificates.renew(session, principal, certificate_id, expires_on),
+    )
 
 
 @router.post("/academy/certificates/{certificate_id}/revoke")
@@ -441,12 +448,11 @@ def revoke_certificate(
     principal: Certifier,
     reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> RedirectResponse:
-    try:
-        certificates.revoke(session, principal, certificate_id, reason)
-    except REFUSALS as refused:
-        session.rollback()
-        return _back("/academy/team", refused)
-    return _back("/academy/team")
+    return _attempt(
+        session,
+        "/academy/team",
+        lambda: certificates.revoke(session, principal, certificate_id, reason),
+    )
 
 
 @router.get("/verify/{verification_code}", response_class=HTMLResponse)
