@@ -26,14 +26,18 @@ from exoshare.academy.schemas import CourseCreate, LessonCreate, ModuleCreate, Q
 from exoshare.auth.scope import Permission, Principal
 from exoshare.devices import service as devices_service
 from exoshare.errors import InvalidInput, NotFound
+from exoshare.languages import reads
 from exoshare.network import service as network_service
 
 
 def pick(texts: Translations, language: str, fallback: str) -> tuple[str, dict[str, str]]:
-    """(language used, its texts): the reader's language, its base language (``pt`` for
-    ``pt_BR``), the course's fallback language, or any one there is."""
-    base = language.split("_")[0]
-    for candidate in (language, base, fallback):
+    """(language used, its texts): the reader's language; else a text in the same language and
+    script, the plainest tag first (``pt`` for ``pt_BR``, ``zh_Hant`` for ``zh_TW``, but never
+    Simplified ``zh`` for ``zh_TW``); else the course's fallback language; else any one there is."""
+    if language in texts:
+        return language, texts[language]
+    same = sorted((tag for tag in texts if reads(language, tag)), key=lambda tag: (len(tag), tag))
+    for candidate in (*same, fallback):
         if candidate in texts:
             return candidate, texts[candidate]
     first = sorted(texts)[0]

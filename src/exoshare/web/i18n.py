@@ -13,6 +13,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from fastapi import Request
 
+from exoshare.languages import reads
 from exoshare.web import LOCALE_DIR
 
 LANGUAGE_COOKIE = "exoshare_lang"
@@ -26,25 +27,13 @@ and none fuzzy (tests/web/test_i18n.py fails otherwise). Only these languages ar
 shown; a page asked for another language is shown in English and says so in ``<html lang>``,
 so a screen reader or a browser's translator is never told English text is Hebrew."""
 
-CATALOG_SCRIPTS: dict[str, str] = {"zh": "Hans"}
-"""The script a catalog is written in, for languages written in more than one: the ``zh``
-catalog is Simplified Chinese, so it serves ``zh_CN``, ``zh_SG`` and ``zh_Hans`` but never a
-Traditional Chinese reader (``zh_TW``, ``zh_HK``, ``zh_Hant``), who reads English instead."""
-
 
 def catalog_language(locale: str) -> str:
     """The catalog that holds ``locale``'s words: its language (``es_MX`` reads ``es``), unless
-    that catalog is written in a script the locale does not use; then ``locale`` itself."""
+    the locale is written in another script than the language's usual one (a catalog is written
+    in that one: ``zh`` is Simplified); then ``locale`` itself, so ``zh_TW`` never reads ``zh``."""
     language = locale.split("_")[0]
-    wanted = CATALOG_SCRIPTS.get(language)
-    if wanted is None:
-        return language
-    try:
-        # Babel fills in the likely script: zh_TW parses as Hant, zh_SG as Hans, zh as none.
-        script = Locale.parse(locale).script
-    except (ValueError, UnknownLocaleError):
-        return locale
-    return language if script in (None, wanted) else locale
+    return language if reads(locale, language) else locale
 
 
 def available_locales() -> list[str]:
