@@ -206,7 +206,9 @@ def prediction_fragment(
             for p in forecast.fan
         ],
         [(day, value) for day, name, value in forecast.observed if name == "gait_speed_mps"],
-        title=gettext("Predicted comfortable gait speed (80 % prediction interval) and measured speeds"),
+        title=gettext(
+            "Predicted comfortable gait speed (80 % prediction interval) and measured speeds"
+        ),
         y_label=gettext("m/s"),
         x_label=gettext("weeks after onset"),
     )
