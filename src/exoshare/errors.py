@@ -35,7 +35,7 @@ branch to handle a family: ``except Conflict`` catches a lease clash and a taken
     │   ├── MediaRejected                                       (care plan, academy)
     │   ├── TranslationRejected                                 (translations)
     │   ├── PrivacyModelUnreachable, FhirResourceInvalid        (data sharing)
-    │   └── InvalidPhoneNumber                                  (reminders)
+    │   └── InvalidPhoneNumber                                  (reminders, clinics)
     ├── TooManyAttempts                429  too-many-attempts
     └── Unavailable                    503  unavailable
         ├── MailUnavailable
@@ -460,7 +460,8 @@ class FhirResourceInvalid(InvalidInput):
 
 
 class InvalidPhoneNumber(InvalidInput):
-    """A phone number for text-message reminders that is not a real number of any country."""
+    """A phone number (a patient's for text reminders, a clinic's) that is not a real number of
+    any country."""
 
     slug = "invalid-phone-number"
     title = "Invalid phone number"

@@ -27,6 +27,7 @@ from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.demo.academy_demo import seed_academy_demo
 from exoshare.demo.fleet_demo import seed_fleet_demo
 from exoshare.demo.network_data import (
+    CLINIC_CONTACTS,
     CLINICS,
     CONSORTIUM_CODE,
     CONSORTIUM_NAME,
@@ -61,6 +62,7 @@ from exoshare.devices.schemas import UnitStatus
 from exoshare.network import agreements as partner_agreements
 from exoshare.network import partners as partner_registry
 from exoshare.network import service as network_service
+from exoshare.network.phones import to_e164
 from exoshare.network.schemas import AgreementKind, OrgUnitKind, PartnerKind
 from exoshare.patients import service as patients_service
 from exoshare.patients.schemas import Diagnosis, Sex
@@ -359,6 +361,7 @@ def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNet
     clinics: dict[str, OrgUnit] = {}
     for spec in CLINICS:
         country = COUNTRY_BY_CODE[spec.country_code]
+        street, postcode, phone = CLINIC_CONTACTS[spec.code]
         clinics[spec.code] = network_service.create_org_unit(
             session,
             spec.code,
@@ -372,6 +375,9 @@ def generate_demo_network(session: Session, seed: int = DEFAULT_SEED) -> DemoNet
             timezone=spec.timezone,
             currency=country.currency,
             opened_on=spec.opened_on,
+            address_line1=street,
+            postcode=postcode,
+            phone=to_e164(phone, spec.country_code),
         )
 
     partners: dict[str, Partner] = {}

@@ -180,6 +180,37 @@ CLINICS: tuple[ClinicSpec, ...] = (
 # fmt: on
 
 
+# Street address (line 1), postcode and phone as each country writes it. The streets are real
+# places in each city, the house numbers and phones made up (North American ones in the 555-01xx
+# range kept for fiction, Sydney's in 02 5550); patients read them on their appointments and in
+# reminders.
+# fmt: off
+CLINIC_CONTACTS: dict[str, tuple[str, str, str]] = {
+ "US-BOS-01": ("210 Harborside Drive", "MA 02128", "(617) 555-0142"),
+ "US-CHI-01": ("1450 North Lake Shore Drive", "IL 60610", "(312) 555-0187"),
+ "CA-TOR-01": ("88 Queens Quay West", "ON M5J 0B8", "(416) 555-0163"),
+ "ES-MAD-01": ("Calle de Alcalá 402", "28027", "913 20 45 00"),
+ "ES-BCN-01": ("Carrer de Pujades 151", "08005", "934 85 62 00"),
+ "DE-BER-01": ("Invalidenstraße 48", "10115", "030 20 45 61 00"),
+ "FR-LYS-01": ("24 quai Perrache", "69002", "04 72 40 58 00"),
+ "NL-RTM-01": ("Zuiderparkweg 310", "3079 DZ", "010 480 25 00"),
+ "IN-BLR-01": ("14 Hosur Road, Koramangala", "560034", "080 4120 3400"),
+ "IN-DEL-01": ("22 Ring Road, Lajpat Nagar IV", "110024", "011 4160 2200"),
+ "JP-TYO-01": ("世田谷区用賀4-10-1", "158-0097", "03-5491-2800"),
+ "KR-SEL-01": ("종로구 대학로 101", "03080", "02-740-5800"),
+ "AU-SYD-01": ("50 Missenden Road, Camperdown", "NSW 2050", "(02) 5550 4821"),
+ "SG-SIN-01": ("11 Jalan Tan Tock Seng, #04-02", "308433", "6350 4200"),
+ "PH-MNL-01": ("1180 Taft Avenue, Ermita", "1000", "(02) 8524 6100"),
+ "NG-LOS-01": ("15 Ikorodu Road, Yaba", "101212", "0201 280 4500"),
+ "KE-NBO-01": ("Argwings Kodhek Road, Hurlingham", "00100", "020 272 4500"),
+ "ZA-CPT-01": ("40 Main Road, Observatory", "7925", "021 447 3800"),
+ "BR-SAO-01": ("Rua Vergueiro 1800, Vila Mariana", "04101-000", "(11) 3385-4200"),
+ "MX-MEX-01": ("Av. Insurgentes Sur 1605, Benito Juárez", "03900", "55 5322 4100"),
+ "CO-BOG-01": ("Carrera 7 # 40-62", "110231", "601 320 8300"),
+}
+# fmt: on
+
+
 @dataclass(frozen=True)
 class PartnerSpec:
     key: str

@@ -71,6 +71,11 @@ def update_org_unit(
         body.name,
         body.closed_on,
         reopen="closed_on" in body.model_fields_set and body.closed_on is None,
+        contact={
+            name: getattr(body, name)
+            for name in service.CONTACT_FIELDS
+            if name in body.model_fields_set
+        },
     )
     return OrgUnitOut.model_validate(unit)
 

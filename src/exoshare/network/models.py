@@ -32,6 +32,12 @@ class OrgUnit(IdMixin, TimestampMixin, Base):
     latitude: Mapped[float | None] = mapped_column(Float, default=None)
     longitude: Mapped[float | None] = mapped_column(Float, default=None)
     timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Where patients go and whom they call (their appointments page, reminders): clinics only.
+    address_line1: Mapped[str | None] = mapped_column(String(200), default=None)
+    address_line2: Mapped[str | None] = mapped_column(String(200), default=None)
+    postcode: Mapped[str | None] = mapped_column(String(20), default=None)
+    phone: Mapped[str | None] = mapped_column(String(20), default=None)
+    """E.164 (``+41223720000``); shown in the clinic country's own format."""
     currency: Mapped[str | None] = mapped_column(String(3), default=None)
     opened_on: Mapped[date | None] = mapped_column(default=None)
     closed_on: Mapped[date | None] = mapped_column(default=None)

@@ -11,12 +11,14 @@ from pydantic import ValidationError
 from exoshare.auth.gate import CurrentPrincipal, page_requires
 from exoshare.auth.scope import Permission, Principal
 from exoshare.deps import DbSession
-from exoshare.errors import Conflict, InvalidInput
-from exoshare.network import agreements, partners
+from exoshare.errors import Conflict, InvalidInput, NotFound
+from exoshare.network import agreements, partners, service
 from exoshare.network.api import close_live_views
+from exoshare.network.phones import national_format
 from exoshare.network.schemas import (
     AgreementStatus,
     Offering,
+    OrgUnitKind,
     PartnerKind,
     PartnerUpdate,
 )
@@ -188,3 +190,52 @@ def end_agreement(
         return _back(session, f"/agreements/{agreement_id}", refused)
     close_live_views(request, session, ended.user_ids)
     return RedirectResponse(f"/agreements/{agreement_id}", status_code=303)
+
+
+@router.get("/clinics/{clinic_id}/contact", response_class=HTMLResponse)
+def clinic_contact_page(
+    clinic_id: str, request: Request, session: DbSession, principal: Reader
+) -> HTMLResponse:
+    """A clinic's address and phone, as its patients read them; editable by whoever may change
+    the clinic (``network:write`` on it)."""
+    clinic = service.get_org_unit(session, principal, clinic_id)
+    if clinic.kind is not OrgUnitKind.clinic:
+        raise NotFound(f"clinic {clinic_id} not found")
+    return render(
+        request,
+        "network/clinic_contact.html",
+        principal,
+        clinic=clinic,
+        phone_local=national_format(clinic.phone, clinic.country_code) if clinic.phone else None,
+        may_edit=principal.covers(Permission.network_write, clinic.path),
+        error=problem_from_query(request.query_params),
+    )
+
+
+@router.post("/clinics/{clinic_id}/contact")
+def edit_clinic_contact(
+    clinic_id: str,
+    session: DbSession,
+    principal: Reader,
+    address_line1: Annotated[str, Form(max_length=200)] = "",
+    address_line2: Annotated[str, Form(max_length=200)] = "",
+    postcode: Annotated[str, Form(max_length=20)] = "",
+    phone: Annotated[str, Form(max_length=40)] = "",
+) -> RedirectResponse:
+    """The edit form sends every line, so every line is replaced (empty clears it)."""
+    target = f"/clinics/{clinic_id}/contact"
+    try:
+        service.update_org_unit(
+            session,
+            principal,
+            clinic_id,
+            contact={
+                "address_line1": address_line1,
+                "address_line2": address_line2,
+                "postcode": postcode,
+                "phone": phone,
+            },
+        )
+    except InvalidInput as refused:
+        return _back(session, target, refused)
+    return RedirectResponse(target, status_code=303)

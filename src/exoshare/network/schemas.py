@@ -43,10 +43,20 @@ class OrgUnitCreate(BaseModel):
 
 
 class OrgUnitUpdate(PatchBody):
-    clearable = frozenset({"closed_on"})  # null reopens a closed unit
+    # null reopens a closed unit; null (or "") clears a line of a clinic's contact
+    clearable = frozenset({"closed_on", "address_line1", "address_line2", "postcode", "phone"})
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     closed_on: CalendarDate | None = None
+    address_line1: str | None = Field(default=None, max_length=200, description="Clinics only")
+    address_line2: str | None = Field(default=None, max_length=200, description="Clinics only")
+    postcode: str | None = Field(default=None, max_length=20, description="Clinics only")
+    phone: str | None = Field(
+        default=None,
+        max_length=40,
+        description="Clinics only; a national number is read in the clinic's country, stored "
+        "in E.164",
+    )
 
 
 class OrgUnitOut(BaseModel):
@@ -67,6 +77,10 @@ class OrgUnitOut(BaseModel):
     currency: str | None
     opened_on: date | None
     closed_on: date | None
+    address_line1: str | None = None
+    address_line2: str | None = None
+    postcode: str | None = None
+    phone: str | None = Field(default=None, description="E.164")
 
 
 class TreeNodeOut(BaseModel):

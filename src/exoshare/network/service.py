@@ -14,6 +14,7 @@ from exoshare.auth.scope import Permission, Principal
 from exoshare.bounds import check_time_zone
 from exoshare.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from exoshare.network.models import OrgUnit, Partner
+from exoshare.network.phones import to_e164
 from exoshare.network.schemas import OrgUnitKind, PartnerKind
 
 # The depth of each kind of node in the tree: a child must sit deeper than its parent.
@@ -118,11 +119,18 @@ def update_org_unit(
     name: str | None = None,
     closed_on: date | None = None,
     reopen: bool = False,
+    contact: Mapping[str, str | None] | None = None,
 ) -> OrgUnit:
-    """Rename, close (``closed_on``) or reopen (``reopen``) a unit; ``None`` keeps a value."""
+    """Rename, close (``closed_on``) or reopen (``reopen``) a unit; ``None`` keeps a value.
+
+    ``contact`` sets a clinic's address and phone (:data:`CONTACT_FIELDS`; a blank or None
+    value clears one); every value is checked before any is written."""
     unit = get_org_unit(session, principal, org_unit_id)
     if not principal.covers(Permission.network_write, unit.path):
         raise PermissionDenied(f"you may not change {unit.code}")
+    if contact:
+        for column, value in checked_contact(unit, contact).items():
+            setattr(unit, column, value)
     if name is not None:
         unit.name = name
     if closed_on is not None:
@@ -134,6 +142,40 @@ def update_org_unit(
     elif reopen:
         unit.closed_on = None
     return unit
+
+
+CONTACT_FIELDS = {"address_line1": 200, "address_line2": 200, "postcode": 20, "phone": 40}
+"""A clinic's contact columns and the longest text each takes (a phone as typed, before E.164)."""
+
+
+def checked_contact(unit: OrgUnit, contact: Mapping[str, str | None]) -> dict[str, str | None]:
+    """The contact values as stored: trimmed, blank as None, the phone in E.164 read in the
+    clinic's country; InvalidInput (naming the field) for anything else."""
+    if unit.kind is not OrgUnitKind.clinic:
+        raise InvalidInput(
+            f"{unit.code} is a {unit.kind.value}; only clinics have an address and phone",
+            field=next(iter(contact)),
+        )
+    found: dict[str, str | None] = {}
+    for column, value in contact.items():
+        if column not in CONTACT_FIELDS:
+            raise InvalidInput(f"{column} is not a contact field", field=column)
+        text = " ".join((value or "").split()) or None
+        if text is not None and len(text) > CONTACT_FIELDS[column]:
+            raise InvalidInput(
+                f"{column} has {len(text)} characters; keep it to {CONTACT_FIELDS[column]}",
+                field=column,
+            )
+        if column == "phone" and text is not None:
+            if unit.country_code is None and not text.startswith("+"):
+                raise InvalidInput(
+                    f"{unit.code} has no country, so write the phone with its country code "
+                    "(e.g. +41 22 372 00 00)",
+                    field="phone",
+                )
+            text = to_e164(text, unit.country_code)
+        found[column] = text
+    return found
 
 
 @dataclass

@@ -109,7 +109,11 @@ def due_reminders(session: Session, settings: Settings, now: datetime) -> list[D
         if due_at > now or recipient is None:
             continue
         text = appointment_text(
-            preference.language, booking.clinic_name, wall_clock(booking.starts_at, zone)
+            preference.language,
+            booking.clinic_name,
+            wall_clock(booking.starts_at, zone),
+            booking.clinic_address,
+            booking.clinic_phone,
         )
         found.append(
             DueReminder(

@@ -18,6 +18,8 @@ APPOINTMENT_SUBJECT = N_("Reminder: your therapy appointment")
 APPOINTMENT_TEXT = N_(
     "exoshare reminder: your therapy appointment at %(clinic)s is on %(date)s at %(time)s."
 )
+APPOINTMENT_ADDRESS = N_("Address: %(address)s.")
+APPOINTMENT_PHONE = N_("To change it, call %(phone)s.")
 PROGRAMME_SUBJECT = N_("Reminder: your home exercises")
 PROGRAMME_TEXT = N_("exoshare reminder: your home exercises for today are waiting at %(link)s")
 
@@ -28,14 +30,24 @@ class ReminderText:
     body: str
 
 
-def appointment_text(language: str, clinic: str, local_start: datetime) -> ReminderText:
-    """The appointment reminder; ``local_start`` on the clinic's wall clock.
+def appointment_text(
+    language: str,
+    clinic: str,
+    local_start: datetime,
+    address: str | None = None,
+    phone: str | None = None,
+) -> ReminderText:
+    """The appointment reminder; ``local_start`` on the clinic's wall clock; the clinic's
+    ``address`` (one line) and ``phone`` (as its country writes it) when it has them.
 
     >>> text = appointment_text("es", "Madrid Clinic", datetime(2027, 3, 29, 10, 0))
     >>> text.body.split(": ", 1)[1]
     'su cita de terapia en Madrid Clinic es el lunes, 29 de marzo de 2027 a las 10:00.'
     >>> appointment_text("qu", "Cusco Clinic", datetime(2027, 3, 29, 10, 0)).body.split(" on ")[1]
     'Monday, March 29, 2027 at 10:00\u202fAM.'
+    >>> at = datetime(2027, 3, 29, 10, 0)
+    >>> appointment_text("en", "Geneva", at, "Rue X 4, 1205 Genève", "022 372 00 00").body[96:]
+    'Address: Rue X 4, 1205 Genève. To change it, call 022 372 00 00.'
     """
     gettext = translations(language).gettext
     words = gettext(APPOINTMENT_TEXT)
@@ -47,6 +59,10 @@ def appointment_text(language: str, clinic: str, local_start: datetime) -> Remin
         "date": format_date(local_start, format="full", locale=written_in),
         "time": format_time(local_start, format="short", locale=written_in),
     }
+    if address:
+        body += " " + gettext(APPOINTMENT_ADDRESS) % {"address": address}
+    if phone:
+        body += " " + gettext(APPOINTMENT_PHONE) % {"phone": phone}
     return ReminderText(gettext(APPOINTMENT_SUBJECT), body)
 
 

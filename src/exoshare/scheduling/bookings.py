@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +21,7 @@ from exoshare.devices import service as devices_service
 from exoshare.errors import N_, BookingRefused, InvalidInput, SlotTaken
 from exoshare.fleet.custody import current_holders
 from exoshare.network import service as network_service
+from exoshare.network.phones import national_format
 from exoshare.patients import service as patients_service
 from exoshare.scheduling import eligibility
 from exoshare.scheduling.booking_rules import booking_refusals, overlaps
@@ -28,6 +29,9 @@ from exoshare.scheduling.clinics import is_therapist_of, may_manage, zone_of
 from exoshare.scheduling.models import BookedSession
 from exoshare.scheduling.schemas import BookingStatus, WaitlistStatus
 from exoshare.scheduling.waitlist import active_entry
+
+if TYPE_CHECKING:
+    from exoshare.network.models import OrgUnit
 
 DEFAULT_CHANGEOVER_MIN = 15
 """Minutes kept free after each session to take the patient out and fit the next one."""
@@ -230,6 +234,10 @@ class UpcomingBooking:
     clinic_city: str | None
     clinic_timezone: str | None
     starts_at: datetime
+    clinic_address: str | None = None
+    """One line: street lines, postcode and city (None when the clinic has no street address)."""
+    clinic_phone: str | None = None
+    """As the clinic's country writes it."""
 
 
 def _active_bookings_between(
@@ -270,6 +278,21 @@ def upcoming_bookings(
             row.clinic.city,
             row.clinic.timezone,
             as_utc(row.starts_at),
+            clinic_address(row.clinic),
+            clinic_phone(row.clinic),
         )
         for row in rows
     ]
+
+
+def clinic_phone(clinic: OrgUnit) -> str | None:
+    """The clinic's phone as its country writes it, or None when it has none recorded."""
+    return national_format(clinic.phone, clinic.country_code) if clinic.phone else None
+
+
+def clinic_address(clinic: OrgUnit) -> str | None:
+    """The clinic's street address on one line, or None when it has none recorded."""
+    if not clinic.address_line1:
+        return None
+    town = " ".join(part for part in (clinic.postcode, clinic.city) if part)
+    return ", ".join(part for part in (clinic.address_line1, clinic.address_line2, town) if part)

@@ -185,6 +185,10 @@ class BookedSession(IdMixin, TimestampMixin, Base):
         ForeignKey("booked_sessions.id"), default=None
     )
     """The booking that replaced this one when it was moved."""
+    therapy_session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("therapy_sessions.id"), default=None, unique=True
+    )
+    """The tele-rehabilitation session started on this booking (one each way)."""
 
     patient: Mapped[Patient] = relationship()
     unit: Mapped[DeviceUnit] = relationship()

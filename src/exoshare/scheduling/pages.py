@@ -10,6 +10,7 @@ from urllib.parse import quote
 from babel.dates import get_day_names
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup
 
 from exoshare.auth import service as auth_service
 from exoshare.auth.gate import CurrentPrincipal, page_requires
@@ -21,6 +22,7 @@ from exoshare.deps import DbSession
 from exoshare.devices import service as devices_service
 from exoshare.errors import Conflict, InvalidInput, NotFound
 from exoshare.network import service as network_service
+from exoshare.network.phones import national_format
 from exoshare.patients import service as patients_service
 from exoshare.runtime import runtime_of
 from exoshare.scheduling import appointments, capacity
@@ -187,7 +189,14 @@ def my_appointments(
         appointments=shown,
         clinic=own.clinic,
         cancelled=BookingStatus.cancelled,
+        phone_link=_phone_link,
     )
+
+
+def _phone_link(clinic: OrgUnit) -> Markup:
+    """A clinic's phone as its country writes it, dialled from the link in E.164."""
+    shown = national_format(clinic.phone or "", clinic.country_code)
+    return Markup('<a href="tel:{}"><bdi>{}</bdi></a>').format(clinic.phone, shown)
 
 
 def _operator(principal: CurrentPrincipal) -> Principal:
