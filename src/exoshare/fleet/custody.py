@@ -138,3 +138,13 @@ def moved_in_unit_ids(clinic_id: str) -> Select[str]:
         CustodyMovement.org_unit_id == clinic_id,
         CustodyMovement.direction == CustodyDirection.in_,
     )
+
+
+def unit_ever_moved_in(session: Session, unit_id: str, clinic_id: str) -> bool:
+    """Whether the unit was ever moved in to the clinic (a lease, a transfer), there now or not."""
+    return (
+        session.scalar(
+            moved_in_unit_ids(clinic_id).where(CustodyMovement.unit_id == unit_id).limit(1)
+        )
+        is not None
+    )

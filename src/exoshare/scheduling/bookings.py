@@ -19,7 +19,7 @@ from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc
 from exoshare.devices import service as devices_service
 from exoshare.errors import N_, BookingRefused, InvalidInput, SlotTaken
-from exoshare.fleet.custody import current_holders
+from exoshare.fleet.custody import current_holders, unit_ever_moved_in
 from exoshare.network import service as network_service
 from exoshare.network.phones import national_format
 from exoshare.patients import service as patients_service
@@ -31,6 +31,7 @@ from exoshare.scheduling.schemas import BookingStatus, WaitlistStatus
 from exoshare.scheduling.waitlist import active_entry
 
 if TYPE_CHECKING:
+    from exoshare.devices.models import DeviceUnit
     from exoshare.network.models import OrgUnit
 
 DEFAULT_CHANGEOVER_MIN = 15
@@ -62,8 +63,14 @@ def book_session(
     duration_min: int = 45,
     changeover_min: int = DEFAULT_CHANGEOVER_MIN,
     travel_limit_km: float = 50.0,
+    clinic_id: str | None = None,
 ) -> BookedSession:
     """Book one session by hand. Two requests for the same unit slot: exactly one wins.
+
+    The session is held at ``clinic_id`` (the desk's clinic), or else at the clinic holding the
+    unit at that time when the caller sees it, or else at the unit's owner: so a clinic booking
+    its own unit on days it is leased out hears "leased to … until …" (the clinical-safety rule)
+    and a unit on loan to the clinic is booked there for the days of the lease.
 
     The booking meets the solver's rules (:mod:`booking_rules`: opening hours, holidays, the
     therapist's hours, no overlap with the changeover kept, one session a day, the weekly dose
@@ -77,10 +84,13 @@ def book_session(
     attempt teaches nobody which ids exist elsewhere.
     """
 
+    if starts_at.tzinfo is None:
+        raise InvalidInput.worded(
+            N_("starts_at must carry a time zone"), also={"field": "starts_at"}
+        )
     unit = devices_service.find_unit(session, unit_id)
-    holder = current_holders(session, [unit.id], as_utc(starts_at))[unit.id] if unit else None
-    clinic = network_service.find_clinic(session, holder) if holder else None
-    if unit is None or clinic is None or not principal.covers(Permission.devices_read, clinic.path):
+    clinic = _clinic_of_booking(session, principal, unit, starts_at, clinic_id)
+    if unit is None or clinic is None:
         raise InvalidInput(f"device unit {unit_id} does not exist", field="unit_id")
     may_manage(principal, clinic)
     patient = patients_service.find_patient(session, patient_id)
@@ -94,10 +104,6 @@ def book_session(
         raise InvalidInput(f"patient {patient_id} does not exist", field="patient_id")
     if not is_therapist_of(session, therapist_id, clinic):
         raise InvalidInput(f"therapist {therapist_id} does not exist", field="therapist_id")
-    if starts_at.tzinfo is None:
-        raise InvalidInput.worded(
-            N_("starts_at must carry a time zone"), also={"field": "starts_at"}
-        )
     start = starts_at.astimezone(UTC)
     # The solver keeps these rules inside its model; a booking by hand must meet them too.
     eligibility.require_eligible(
@@ -163,6 +169,36 @@ def book_session(
             entry.first_session_at = start
         entry.unscheduled_reasons = None
     return row
+
+
+def _clinic_of_booking(
+    session: Session,
+    principal: Principal,
+    unit: DeviceUnit | None,
+    starts_at: datetime,
+    clinic_id: str | None,
+) -> OrgUnit | None:
+    """Where a booking on ``unit`` is held (see :func:`book_session`); None when the caller may
+    not book the unit anywhere they see (answered as a unit that does not exist)."""
+    if unit is None:
+        return None
+    if clinic_id is not None:
+        places = [clinic_id]
+    else:
+        places = [current_holders(session, [unit.id], as_utc(starts_at))[unit.id], unit.org_unit_id]
+    seen = [
+        clinic
+        for clinic in (network_service.find_clinic(session, place) for place in places)
+        if clinic is not None and principal.covers(Permission.devices_read, clinic.path)
+    ]
+    if not seen:
+        return None
+    clinic = seen[0]
+    if clinic_id is not None and not (
+        unit.org_unit_id == clinic.id or unit_ever_moved_in(session, unit.id, clinic.id)
+    ):
+        return None  # neither the clinic's own unit nor one ever lent to it
+    return clinic
 
 
 HELD_SESSION_MIN = 45

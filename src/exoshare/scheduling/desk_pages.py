@@ -30,7 +30,7 @@ from exoshare.patients import service as patients_service
 from exoshare.scheduling import bookings, rebooking
 from exoshare.scheduling import calendar as calendars
 from exoshare.scheduling.clinics import zone_of
-from exoshare.scheduling.desk import clinic_local_start, desk_choices
+from exoshare.scheduling.desk import clinic_local_start, day_or_none, desk_choices
 from exoshare.scheduling.eligibility import Refusal
 from exoshare.scheduling.pages import PRIORITY, pick_clinic
 from exoshare.scheduling.priority import Priority
@@ -54,6 +54,15 @@ TEXT = Annotated[str, Form(max_length=300)]
 
 FieldErrors = dict[str, list[RuleBroken]]
 
+FORM_FIELD = {
+    "device_unit_id": "unit_id",
+    "device_unit.model_id": "unit_id",
+    "patient.height_m": "patient_id",
+    "patient.weight_kg": "patient_id",
+    "clinic.country_code": "",
+}
+"""The form's field for each field the clinical-safety rule names (its names are telerehab's)."""
+
 
 def _field_errors(request: Request, principal: Principal, refused: ExoshareError) -> FieldErrors:
     """Every reason of a refusal under the field it names (the form's top when it names none)."""
@@ -61,7 +70,7 @@ def _field_errors(request: Request, principal: Principal, refused: ExoshareError
     found: FieldErrors = {}
     if isinstance(refused, BookingRefused | SessionNotEligible):
         for r in refused.refusals:
-            found.setdefault(r.field, []).append(r)
+            found.setdefault(FORM_FIELD.get(r.field, r.field), []).append(r)
     elif isinstance(refused, ReasonRequired):
         found["reason"] = [Refusal("reason", "", _("Say why the session is cancelled."))]
     elif isinstance(refused, InvalidInput):
@@ -221,7 +230,7 @@ def _book_page(
         status_code=status_code,
         clinic=clinic,
         rows=rows,
-        choices=desk_choices(session, principal, clinic),
+        choices=desk_choices(session, principal, clinic, day_or_none(values.get("day"))),
         values=values,
         errors=errors,
     )
@@ -255,6 +264,7 @@ def book(
             unit_id,
             therapist_id,
             clinic_local_start(clinic, day, at),
+            clinic_id=clinic.id,
         )
     except (InvalidInput, Conflict) as refused:
         session.rollback()
@@ -299,7 +309,9 @@ def _change_page(
         local=local,
         week=_week_of(booking),
         named=booking.patient_id in calendars.nameable_patients(session, principal, [booking]),
-        choices=desk_choices(session, principal, booking.clinic),
+        choices=desk_choices(
+            session, principal, booking.clinic, day_or_none(values.get("day")) or local.date()
+        ),
         values={
             "unit_id": booking.unit_id,
             "therapist_id": booking.therapist_id,

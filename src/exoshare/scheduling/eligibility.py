@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -50,6 +50,11 @@ UNIT_NOT_HELD = "unit-not-held"
 UNIT_LEASE_ENDED = "unit-lease-ended"
 UNIT_LEASED_ELSEWHERE = "unit-leased-elsewhere"
 MODEL_NOT_APPROVED = "model-not-approved"
+
+UNIT_AWAY = frozenset(
+    {UNIT_NOT_HELD, UNIT_LEASE_ENDED, UNIT_LEASED_ELSEWHERE, UNIT_NOT_FUNCTIONING}
+)
+"""Refusals that take a unit away from a clinic for a whole day (maintenance is for hours)."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +200,20 @@ def unit_refusals(
             )
         )
     return found
+
+
+def unit_away_on(session: Session, unit: DeviceUnit, clinic: OrgUnit, day: date) -> Refusal | None:
+    """Why the clinic may not use the unit at all on ``day`` (a lease to another clinic, custody
+    elsewhere, a lease of its own that ended, a unit not functioning), asked at the clinic's
+    noon; None when the unit is the clinic's that day.
+
+    The one answer to "is this unit here that day": the schedule run's units over time and the
+    desk's choice of units both ask it.
+    """
+    zone = ZoneInfo(clinic.timezone) if clinic.timezone else UTC
+    at = datetime.combine(day, time(12), tzinfo=zone)
+    found = unit_refusals(session, unit, clinic, at, timedelta(minutes=1))
+    return next((r for r in found if r.code in UNIT_AWAY), None)
 
 
 def approval_refusal(session: Session, model: DeviceModel, clinic: OrgUnit) -> Refusal | None:

@@ -44,14 +44,6 @@ if TYPE_CHECKING:
     from exoshare.devices.models import DeviceUnit
     from exoshare.network.models import OrgUnit
 
-UNIT_AWAY = {
-    eligibility.UNIT_NOT_HELD,
-    eligibility.UNIT_LEASE_ENDED,
-    eligibility.UNIT_LEASED_ELSEWHERE,
-    eligibility.UNIT_NOT_FUNCTIONING,
-}
-"""Refusals that take a unit away from its clinic for a day (maintenance is read as intervals)."""
-
 
 @dataclass
 class BuiltProblem:
@@ -279,13 +271,10 @@ def _days_away(
     the same every time is asked day by day (a lease that starts and ends between two weekly
     looks is missed, and is caught by the rule again when the session starts).
     """
-    zone = zone_of(clinic)
     days = [horizon.start_date + timedelta(days=d) for d in range(horizon.n_days)]
 
     def away(day: date) -> bool:
-        at = datetime.combine(day, time(12), tzinfo=zone)
-        found = eligibility.unit_refusals(session, unit, clinic, at, timedelta(minutes=1))
-        return any(r.code in UNIT_AWAY for r in found)
+        return eligibility.unit_away_on(session, unit, clinic, day) is not None
 
     looks = {day: away(day) for day in (*days[::7], days[-1])}
     if any(looks.values()) and not all(looks.values()):

@@ -120,6 +120,7 @@ def reschedule_booking(
             therapist_id or booking.therapist_id,
             starts_at,
             duration_min=duration_min,
+            clinic_id=booking.clinic_id,
         )
         booking.rescheduled_to_id = moved.id
     _refresh_entry(session, booking.waitlist_entry_id)

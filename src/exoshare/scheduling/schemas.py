@@ -105,6 +105,11 @@ class BookingCreate(BaseModel):
     therapist_id: str
     starts_at: CalendarDateTime
     duration_min: int = Field(default=45, ge=15, le=240)
+    clinic_id: str | None = Field(
+        default=None,
+        description="Where the session is held; left out: the clinic holding the unit then "
+        "(else its owner)",
+    )
 
 
 class BookedSessionOut(BaseModel):
