@@ -17,6 +17,7 @@ branch to handle a family: ``except Conflict`` catches a lease clash and a taken
     │   ├── LeaseConflict, UnitOnLease, CustodyConflict        (fleet)
     │   ├── InvoiceIssued                                       (fleet billing)
     │   ├── SlotTaken, BookingRefused, BookingClosed,           (scheduling)
+    │   │   BookingNotDue,
     │   │   CapacityRunBusy                                     (capacity advice)
     │   ├── SessionNotEligible                                  (clinical safety)
     │   ├── InvalidTransition, SessionNotLive, UnitBusy,
@@ -241,6 +242,13 @@ class BookingClosed(Conflict):
 
     slug = "booking-closed"
     title = N_("Booking can no longer change")
+
+
+class BookingNotDue(Conflict):
+    """A booked session started as a therapy session before its time comes or after it ended."""
+
+    slug = "booking-not-due"
+    title = N_("Booked session is not due")
 
 
 class CapacityRunBusy(Conflict):

@@ -45,11 +45,17 @@ def loan_world(session_factory: sessionmaker[Session]) -> World:
             s, SYSTEM_SEEDING, world.ids["unit_madrid"], world.ids["barcelona"], Decimal(500),
             *LEASED_OUT, currency="EUR",
         )  # fmt: skip
+    add_admin_barcelona(world, session_factory)
+    return world
+
+
+def add_admin_barcelona(world: World, session_factory: sessionmaker[Session]) -> None:
+    """Barcelona's clinic admin: keeps Barcelona's schedule, sees nothing of Madrid's."""
+    with session_scope(session_factory) as s:
         admin = auth.create_user(s, "admin_barcelona@test.exoshare.org", "Admin Bcn", PASSWORD)
         auth.add_grant(s, admin, Role.clinic_admin, s.get_one(OrgUnit, world.ids["barcelona"]))
         world.ids["admin_barcelona"] = admin.id
         world.emails["admin_barcelona"] = admin.email
-    return world
 
 
 def sign_in(client: TestClient, email: str) -> None:

@@ -18,6 +18,7 @@ from exoshare.db import as_utc, utcnow
 from exoshare.network import service as network_service
 from exoshare.scheduling.clinics import zone_of
 from exoshare.scheduling.models import BookedSession
+from exoshare.scheduling.rebooking import is_due
 from exoshare.scheduling.schemas import BookingStatus
 
 if TYPE_CHECKING:
@@ -42,6 +43,10 @@ class Appointment:
     patient: Patient
     therapist_id: str
     therapist_first_name: str
+    therapy_session_id: str | None = None
+    """The tele-rehabilitation session started on the booking, once it is."""
+    due: bool = False
+    """It may be started as a session now (:func:`~exoshare.scheduling.rebooking.is_due`)."""
 
 
 def upcoming_for_patient(
@@ -134,6 +139,7 @@ def _loads() -> tuple[ExecutableOption, ...]:
 
 def _appointments(db: Session, rows: list[BookedSession]) -> list[Appointment]:
     names = auth_service.display_names(db, sorted({b.therapist_id for b in rows}))
+    now = utcnow()
     out = []
     for b in rows:
         zone = zone_of(b.clinic)
@@ -148,6 +154,8 @@ def _appointments(db: Session, rows: list[BookedSession]) -> list[Appointment]:
                 patient=b.patient,
                 therapist_id=b.therapist_id,
                 therapist_first_name=(names.get(b.therapist_id) or "").split(" ")[0],
+                therapy_session_id=b.therapy_session_id,
+                due=is_due(b, now),
             )
         )
     return out

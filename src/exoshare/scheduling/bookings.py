@@ -213,6 +213,7 @@ def record_session_held(
     starts_at: datetime,
     *,
     held: bool,
+    therapy_session_id: str | None = None,
 ) -> BookedSession | None:
     """Put a session that is run (or planned) without a booking on the calendar, so calendars,
     utilisation and the next schedule run see every session however it was booked.
@@ -225,8 +226,21 @@ def record_session_held(
 
     ``held``: the session has started (or was run), so its booking is history from now on and
     can no longer be cancelled or moved; False for a session only planned.
+
+    ``therapy_session_id``: a session started from its booking is that booking, however late.
     """
     start = as_utc(starts_at)
+    linked = (
+        session.scalar(
+            select(BookedSession).where(BookedSession.therapy_session_id == therapy_session_id)
+        )
+        if therapy_session_id is not None
+        else None
+    )
+    if linked is not None:
+        if held and linked.held_at is None:
+            linked.held_at = start
+        return None
     near = session.scalar(
         select(BookedSession).where(
             BookedSession.patient_id == patient_id,
@@ -274,6 +288,15 @@ class UpcomingBooking:
     """One line: street lines, postcode and city (None when the clinic has no street address)."""
     clinic_phone: str | None = None
     """As the clinic's country writes it."""
+
+
+def booking_of_session(session: Session, therapy_session_id: str) -> BookedSession | None:
+    """The booking a therapy session was started from, if any (unscoped: the caller has checked
+    the session)."""
+    found: BookedSession | None = session.scalar(
+        select(BookedSession).where(BookedSession.therapy_session_id == therapy_session_id)
+    )
+    return found
 
 
 def _active_bookings_between(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from exoshare.auth.gate import page_requires
+from exoshare.auth.gate import CurrentPrincipal, page_requires
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc, utcnow
 from exoshare.deps import DbSession
@@ -283,8 +283,10 @@ def book(
 
 @router.get("/calendar/bookings/{booking_id}", response_class=HTMLResponse)
 def change_form(
-    booking_id: str, request: Request, session: DbSession, principal: Keeper
+    booking_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> HTMLResponse:
+    """The booking's page: who keeps the schedule moves or cancels it; its therapist starts it
+    when it is due; anyone who sees the clinic's calendar follows it to its session."""
     booking = rebooking.find_booking(session, principal, booking_id)
     return _change_page(request, session, principal, booking, {}, {})
 
@@ -299,19 +301,24 @@ def _change_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     local = as_utc(booking.starts_at).astimezone(zone_of(booking.clinic))
+    may_change = principal.covers(Permission.scheduling_manage, booking.clinic.path)
     return render(
         request,
         "scheduling/change.html",
         principal,
         status_code=status_code,
         booking=booking,
+        may_change=may_change,
+        startable=rebooking.is_due(booking, utcnow()) and booking.therapist_id == principal.user_id,
         clinic=booking.clinic,
         local=local,
         week=_week_of(booking),
         named=booking.patient_id in calendars.nameable_patients(session, principal, [booking]),
         choices=desk_choices(
             session, principal, booking.clinic, day_or_none(values.get("day")) or local.date()
-        ),
+        )
+        if may_change
+        else None,
         values={
             "unit_id": booking.unit_id,
             "therapist_id": booking.therapist_id,

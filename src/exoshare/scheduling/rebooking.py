@@ -1,5 +1,6 @@
 """Changing a booking at the desk: cancel it (kept, with who, when and why) or move it to another
-time, unit or therapist through the same rules as a booking by hand."""
+time, unit or therapist through the same rules as a booking by hand; and handing a booking that
+is due to its therapist, who starts it as a tele-rehabilitation session."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from sqlalchemy.orm import Session
 from exoshare.auth import audit
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc, utcnow
-from exoshare.errors import BookingClosed, NotFound, PermissionDenied, ReasonRequired
+from exoshare.errors import (
+    BookingClosed,
+    BookingNotDue,
+    NotFound,
+    PermissionDenied,
+    ReasonRequired,
+)
 from exoshare.patients import service as patients_service
 from exoshare.scheduling.bookings import book_session
 from exoshare.scheduling.clinics import may_manage, zone_of
@@ -19,6 +26,10 @@ from exoshare.scheduling.models import BookedSession, WaitlistEntry
 from exoshare.scheduling.schemas import BookingStatus, WaitlistStatus
 
 REASON_MAX_CHARS = 300
+
+STARTS_EARLY = timedelta(minutes=30)
+"""How long before its booked time a session may be started (the patient is early, the fitting
+takes a while); until the booked end it may start late."""
 
 
 def find_booking(session: Session, principal: Principal, booking_id: str) -> BookedSession:
@@ -165,3 +176,56 @@ def _refresh_entry(session: Session, entry_id: str | None) -> None:
     entry.first_session_at = first
     if first is None:
         entry.status = WaitlistStatus.waiting
+
+
+def is_due(booking: BookedSession, now: datetime) -> bool:
+    """Whether the booking may be started as a session now: still booked, not yet started, and
+    ``now`` from :data:`STARTS_EARLY` before its start until its end."""
+    return (
+        booking.status is BookingStatus.booked
+        and booking.held_at is None
+        and booking.therapy_session_id is None
+        and as_utc(booking.starts_at) - STARTS_EARLY <= as_utc(now) < as_utc(booking.ends_at)
+    )
+
+
+def startable_booking(
+    session: Session, principal: Principal, booking_id: str, now: datetime
+) -> BookedSession:
+    """The booking its therapist starts now as a tele-rehabilitation session, or why not.
+
+    Only the booking's own therapist starts it (the desk moves it to another one first); a
+    booking of a clinic whose calendar the caller does not see answers as a missing one.
+    """
+    booking = find_booking(session, principal, booking_id)
+    if booking.therapy_session_id is not None:
+        raise BookingClosed(
+            "this booking's session was already started; open it instead",
+            booking_id=booking.id,
+            therapy_session_id=booking.therapy_session_id,
+        )
+    if booking.held_at is not None or booking.status is not BookingStatus.booked:
+        state = "held" if booking.held_at is not None else booking.status.value
+        raise BookingClosed(
+            f"the booking is {state}; there is nothing to start", booking_id=booking.id
+        )
+    if booking.therapist_id != principal.user_id:
+        raise PermissionDenied(
+            "this session is booked with another therapist; ask the desk to move it to you first"
+        )
+    zone = zone_of(booking.clinic)
+    starts = as_utc(booking.starts_at).astimezone(zone)
+    ends = as_utc(booking.ends_at).astimezone(zone)
+    if not is_due(booking, now):
+        early = starts - STARTS_EARLY
+        raise BookingNotDue(
+            f"the session is booked {starts:%Y-%m-%d %H:%M}–{ends:%H:%M} ({zone.key}); it can be "
+            f"started from {early:%H:%M} until {ends:%H:%M}",
+            booking_id=booking.id,
+        )
+    return booking
+
+
+def link_session(booking: BookedSession, therapy_session_id: str) -> None:
+    """The booking and the session planned on it point at each other from now on."""
+    booking.therapy_session_id = therapy_session_id

@@ -128,6 +128,9 @@ class BookedSessionOut(BaseModel):
     cancelled_at: datetime | None
     cancel_reason: str | None
     rescheduled_to_id: str | None
+    therapy_session_id: str | None = Field(
+        default=None, description="The tele-rehabilitation session started on this booking"
+    )
 
 
 class BookingCancel(BaseModel):

@@ -29,11 +29,13 @@ from exoshare.telerehab.schemas import (
     AdviceOut,
     AdviceReasonOut,
     AlertOut,
+    BookedSessionStart,
     ChangeStatus,
     ProgressPointOut,
     SessionPlan,
     SettingChangeIn,
     SettingChangeOut,
+    TherapyLocation,
     TherapySessionOut,
     TransitionIn,
 )
@@ -57,7 +59,31 @@ def plan_session(
         body.planned_for,
         body.alert_rules,
         body.planned_settings,
+        booking_id=body.booking_id,
     )
+    return TherapySessionOut.model_validate(record)
+
+
+@router.post(
+    "/booked-sessions/{booking_id}/start",
+    response_model=TherapySessionOut,
+    status_code=http.HTTP_201_CREATED,
+)
+def start_booked_session(
+    booking_id: str,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    body: BookedSessionStart | None = None,
+) -> TherapySessionOut:
+    """Start a booked session that is due, in one step (its therapist only): planned with the
+    booking's patient, unit and clinic and started, every safety rule checked; the booking's
+    ``therapy_session_id`` is the session from then on."""
+    record = sessions.start_booked_session(
+        session, principal, booking_id, body.location if body else TherapyLocation.clinic
+    )
+    session.commit()
+    telerehab_runtime(request.app).status_changed(record)
     return TherapySessionOut.model_validate(record)
 
 

@@ -11,11 +11,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from exoshare.auth.gate import CurrentPrincipal
 from exoshare.auth.scope import Permission
+from exoshare.db import as_utc
 from exoshare.deps import DbSession
 from exoshare.devices import service as devices_service
 from exoshare.errors import AdviceNotReady, InvalidInput, NotFound
 from exoshare.patients import service as patients_service
-from exoshare.scheduling import eligibility
+from exoshare.scheduling import bookings, eligibility
+from exoshare.scheduling.clinics import zone_of
 from exoshare.telemetry.charts import cycle_chart, trace_chart
 from exoshare.telerehab import advice, alert_log, progress, sessions, settings
 from exoshare.telerehab.assistance import MODE
@@ -80,10 +82,21 @@ def live_page(
         view: advice.AdviceView | None = advice.advice_for(session, principal, record.id)
     except AdviceNotReady:
         view = None
+    booking = bookings.booking_of_session(session, record.id)
     return render(
         request,
         "telerehab/live.html",
         principal,
+        booking=booking,
+        booking_local=as_utc(booking.starts_at).astimezone(zone_of(booking.clinic))
+        if booking
+        else None,
+        # The booking's page is the calendar's: shown to who sees that clinic's calendar.
+        booking_visible=booking is not None
+        and (
+            principal.covers(Permission.fleet_read, booking.clinic.path)
+            or principal.covers(Permission.scheduling_manage, booking.clinic.path)
+        ),
         record=record,
         envelope=envelope,
         alerts=alert_log.alerts_of(session, record.id),
@@ -330,4 +343,17 @@ async def plan_and_start(
     # (another request) must find the session.
     session.commit()
     telerehab_runtime(request.app).status_changed(started)
+    return RedirectResponse(f"/telerehab/sessions/{record.id}", status_code=303)
+
+
+@router.post("/telerehab/bookings/{booking_id}/start", response_class=RedirectResponse)
+def start_booked(
+    booking_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
+) -> RedirectResponse:
+    """The therapist's day and the booking's page: start a booked session that is due, then
+    open its live page."""
+    record = sessions.start_booked_session(session, principal, booking_id, TherapyLocation.clinic)
+    # Committed before answering: the live page (the next request) must find the session.
+    session.commit()
+    telerehab_runtime(request.app).status_changed(record)
     return RedirectResponse(f"/telerehab/sessions/{record.id}", status_code=303)

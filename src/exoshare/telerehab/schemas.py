@@ -58,6 +58,15 @@ class SessionPlan(BaseModel):
         description="Starting settings, each inside the model's envelope; left out: the "
         "patient's last accepted assist-as-needed advice for the model, if any",
     )
+    booking_id: str | None = Field(
+        default=None,
+        description="The booked session this is (due now, booked with the caller): its patient "
+        "and unit, at its clinic and time; the booking then links to the session",
+    )
+
+
+class BookedSessionStart(BaseModel):
+    location: TherapyLocation = TherapyLocation.clinic
 
 
 class TransitionIn(BaseModel):

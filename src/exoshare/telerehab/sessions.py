@@ -33,7 +33,7 @@ from exoshare.errors import (
 )
 from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
-from exoshare.scheduling import bookings, eligibility
+from exoshare.scheduling import bookings, eligibility, rebooking
 from exoshare.telemetry import reads as telemetry_reads
 from exoshare.telerehab.alerts import AlertRules
 from exoshare.telerehab.models import AssistanceAdvice, TherapySession
@@ -144,13 +144,30 @@ def plan_session(
     planned_for: datetime | None = None,
     alert_rules: dict[str, float] | None = None,
     planned_settings: dict[str, float] | None = None,
+    booking_id: str | None = None,
 ) -> TherapySession:
     """Plan a session of a patient on a unit, run by the caller.
 
     Its starting settings are ``planned_settings`` (each inside the model's envelope), or else
     the patient's last accepted or edited assist-as-needed advice for the unit's model that no
     session has taken yet.
+
+    ``booking_id``: the session of a booking that is due (its patient and unit, at its clinic
+    and time, run by its therapist: :func:`~exoshare.scheduling.rebooking.startable_booking`);
+    the booking links to the session from then on.
     """
+    booking = (
+        rebooking.startable_booking(session, principal, booking_id, _now())
+        if booking_id is not None
+        else None
+    )
+    if booking is not None and (
+        booking.patient_id != patient_id or booking.unit_id != device_unit_id
+    ):
+        raise InvalidInput(
+            "the booking is of another patient or unit; leave both out or give the booking's",
+            field="booking_id",
+        )
     patient = patients_service.find_patient(session, patient_id)
     if patient is None or patient.voided:
         raise NotFound(f"patient {patient_id} not found")
@@ -162,19 +179,23 @@ def plan_session(
     if unit is None or not _may_see_unit(session, principal, unit):
         raise InvalidInput(f"device unit {device_unit_id} not found", field="device_unit_id")
     rules = _checked_rules(alert_rules or {})
+    # A booking's session is held where it was booked (the clinic holding the unit then).
+    clinic = booking.clinic if booking is not None else patient.clinic
+    if booking is not None:
+        planned_for = booking.starts_at
     eligibility.require_eligible(
         session,
         therapist_id=principal.user_id,
         patient=patient,
         unit=unit,
-        clinic=patient.clinic,
+        clinic=clinic,
         at=planned_for or _now(),
     )
     record = TherapySession(
         patient_id=patient.id,
         device_unit_id=unit.id,
         therapist_id=principal.user_id,
-        clinic_id=patient.clinic_id,
+        clinic_id=clinic.id,
         location=location,
         status=S.planned,
         planned_for=planned_for,
@@ -183,7 +204,9 @@ def plan_session(
     )
     session.add(record)
     session.flush()
-    if planned_for is not None and principal.user_id:
+    if booking is not None:
+        rebooking.link_session(booking, record.id)
+    elif planned_for is not None and principal.user_id:
         # On the clinic's calendar from now on, so no schedule run books the unit over it.
         bookings.record_session_held(
             session, patient.id, unit.id, principal.user_id, planned_for, held=False
@@ -204,6 +227,19 @@ def plan_session(
         if advised is not None and advised.decided_values:
             set_planned_settings(session, principal, record, advised.decided_values, advised)
     return get_session(session, principal, record.id)
+
+
+def start_booked_session(
+    session: Session, principal: Principal, booking_id: str, location: TherapyLocation
+) -> TherapySession:
+    """Start a booked session that is due, in one step: planned with the booking's patient,
+    unit, clinic and therapist (:func:`plan_session`, every safety rule) and started
+    (:func:`transition`, every rule again, now). The booking then links to the session."""
+    booking = rebooking.startable_booking(session, principal, booking_id, _now())
+    record = plan_session(
+        session, principal, booking.patient_id, booking.unit_id, location, booking_id=booking.id
+    )
+    return transition(session, principal, record.id, "start")
 
 
 def _untaken_advice(session: Session, patient_id: str, model_id: str) -> AssistanceAdvice | None:
@@ -361,6 +397,7 @@ def transition(
             record.therapist_id,
             record.started_at,
             held=True,
+            therapy_session_id=record.id,
         )
     if action == "resume" and record.telemetry_session_id is None:
         target = S.started
@@ -504,6 +541,7 @@ def attach_telemetry(session: Session, telemetry_session_id: str) -> TherapySess
             record.therapist_id,
             record.started_at,
             held=True,
+            therapy_session_id=record.id,
         )
     audit.record(
         session,
