@@ -475,6 +475,9 @@ CALLS: dict[str, Call] = {
     "GET /api/v1/partners/{partner_id}/matches": Call(query={"need": "devices"}),
     "GET /partners/{partner_id}/matches": Call(query={"need": "devices"}),
     "POST /partners/{partner_id}": Call(form={"name": "Madrid Clinic", "languages": "es, en"}),
+    "POST /clinics/{clinic_id}/contact": Call(
+        form={"address_line1": "Calle de Alcalá 402", "postcode": "28027", "phone": "913204500"}
+    ),
     "POST /agreements/{agreement_id}/end": Call(form={"reason": "course delivered"}),
     "POST /translations/{code}": Call(form={"source": "Sign in", "translation": "Entrar"}),
     "POST /fleet/units/{unit_id}/move": Call(form={"to_org_unit_id": "@org_unit", "reason": "x"}),

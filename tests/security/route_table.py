@@ -164,6 +164,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /translations/{code}": row(),
     "GET /partners": row(*NETWORK_READERS),
     "GET /partners/{partner_id}": row(*NETWORK_READERS),
+    "GET /clinics/{clinic_id}/contact": row(*NETWORK_READERS),
+    # A clinic's address and phone change with the clinic: network:write, the operator's.
+    "POST /clinics/{clinic_id}/contact": row("consortium_operator"),
     "POST /partners/{partner_id}": row("consortium_operator", "clinic_admin"),
     "GET /partners/{partner_id}/matches": row(*NETWORK_READERS),
     "GET /agreements": row(*NETWORK_READERS),
@@ -197,6 +200,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /api/v1/telerehab/patients/{patient_id}/progress": row(*CARE),
     "GET /api/v1/telerehab/sessions": row(*EVERYONE),
     "POST /api/v1/telerehab/sessions": row(*CLINIC_STAFF),
+    # Only the booking's own therapist starts it (the matrix's is next year: 409 not due).
+    "POST /api/v1/telerehab/booked-sessions/{booking_id}/start": row("therapist"),
     "GET /api/v1/telerehab/sessions/{session_id}": row(*CARE),
     "GET /api/v1/telerehab/sessions/{session_id}/alerts": row(*CARE),
     "WS /api/v1/telerehab/sessions/{session_id}/live": row(*CARE),
@@ -219,7 +224,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     # is for whoever keeps the schedule (the operator too, as through the API).
     "GET /calendar/book": row("clinic_admin"),
     "POST /calendar/book": row("clinic_admin"),
-    "GET /calendar/bookings/{booking_id}": row("consortium_operator", "clinic_admin"),
+    # The booking's page: its clinic's therapists see it too (and start it when it is due).
+    "GET /calendar/bookings/{booking_id}": row("consortium_operator", "clinic_admin", "therapist"),
     "POST /calendar/bookings/{booking_id}/cancel": row("consortium_operator", "clinic_admin"),
     "POST /calendar/bookings/{booking_id}/reschedule": row("clinic_admin"),
     "GET /waitlist/refer": row("clinic_admin"),
@@ -256,6 +262,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /static/{path}": row(*EVERYONE, signed_out="ok", device="ok"),
     "GET /telerehab": row(*EVERYONE),
     "POST /telerehab/sessions": row(*CLINIC_STAFF),
+    "POST /telerehab/bookings/{booking_id}/start": row("therapist"),
     "GET /telerehab/sessions/{session_id}": row(*CARE),
     "POST /telerehab/sessions/{session_id}/advice": row("therapist"),
     "GET /utilisation": row("consortium_operator", "clinic_admin", "therapist"),
