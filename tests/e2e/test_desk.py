@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.academy.certificates import issue as certify
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope, utcnow
+from exoshare.network.models import OrgUnit
 from exoshare.scheduling.public_holidays import public_holidays
 from tests.e2e.conftest import SCREENSHOTS
 from tests.scheduling.test_service import madrid_world
@@ -33,6 +34,12 @@ def world(session_factory: sessionmaker[Session]) -> World:
             world.ids["model"],
             today - timedelta(days=1),
             today + timedelta(days=400),
+        )
+        madrid = s.get_one(OrgUnit, world.ids["madrid"])
+        madrid.address_line1, madrid.postcode, madrid.phone = (
+            "Calle de Alcalá 402",
+            "28027",
+            "+34913204500",
         )
     return world
 
@@ -69,8 +76,8 @@ def test_the_desk_books_reschedules_and_cancels_and_the_patient_sees_it(
         _sign_in(desk, live_server, world.emails["admin_madrid"])
         desk.goto(f"{live_server}/waitlist?clinic_id={world.ids['madrid']}")
         desk.click(f"a[href*='patient_id={world.ids['patient_carlos']}']")
-        desk.fill("input[name=day]", saturday.isoformat())
-        desk.fill("input[name=at]", "09:00")
+        desk.fill("form.desk-form input[name=day]", saturday.isoformat())
+        desk.fill("form.desk-form input[name=at]", "09:00")
         desk.click("form.desk-form button[type=submit]")
         closed = desk.locator(".field-error[data-code=clinic-closed]")
         expect(closed).to_have_text(
@@ -79,7 +86,7 @@ def test_the_desk_books_reschedules_and_cancels_and_the_patient_sees_it(
         expect(desk.locator(".field-error[data-code=therapist-not-working]")).to_be_visible()
         desk.screenshot(path=SCREENSHOTS / "desk-refused.png", full_page=True)
 
-        desk.fill("input[name=day]", monday.isoformat())
+        desk.fill("form.desk-form input[name=day]", monday.isoformat())
         desk.click("form.desk-form button[type=submit]")
         expect(desk.locator(".notice")).to_have_text("The session is booked.")
         desk.click("text=Reschedule or cancel")
@@ -95,6 +102,12 @@ def test_the_desk_books_reschedules_and_cancels_and_the_patient_sees_it(
         expect(mine.locator("article.appointment")).to_have_count(1)
         expect(mine.locator("article.appointment")).to_contain_text(
             "From 10:00 to 10:45, at Madrid"
+        )
+        # Where to go and whom to call, dialled in E.164 and read as Spain writes it.
+        address = mine.locator("article.appointment address")
+        assert address.inner_text().splitlines() == ["Calle de Alcalá 402", "28027 Madrid"]
+        expect(mine.locator("article.appointment a[href='tel:+34913204500']")).to_have_text(
+            "913 20 45 00"
         )
 
         desk.click("text=Reschedule or cancel")
