@@ -200,7 +200,7 @@ def startable_booking(
     booking = find_booking(session, principal, booking_id)
     if booking.therapy_session_id is not None:
         raise BookingClosed(
-            "this booking's session was already started; open it instead",
+            "this booking already has its session (planned or started); open it instead",
             booking_id=booking.id,
             therapy_session_id=booking.therapy_session_id,
         )
