@@ -47,6 +47,9 @@ def desk_choices(
     A unit is offered when the clinic holds it that day by the same rule the schedule run and
     the booking ask (:func:`eligibility.unit_away_on`): a unit leased in is offered for the days
     of its lease, a unit the clinic owns but has leased out is not offered for those days.
+
+    The caller has checked that ``clinic`` is one whose schedule ``principal`` keeps (the units
+    a clinic holds are its staff's to see, whoever owns them).
     """
     shown = day or utcnow().astimezone(zone_of(clinic)).date()
     units: list[DeviceUnit] = []
