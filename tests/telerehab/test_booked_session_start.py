@@ -149,3 +149,38 @@ def test_a_unit_out_of_order_is_refused_as_when_planning_and_nothing_changes(
         assert s.scalars(select(TherapySession)).all() == []
         booking = s.get_one(BookedSession, world.ids["booking_due"])
         assert (booking.therapy_session_id, booking.held_at) == (None, None)
+
+
+def test_a_booking_planned_through_the_api_then_called_off_can_be_started_again(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    therapist = token(client, world, "therapist_madrid")
+    due = world.ids["booking_due"]
+    plan = {
+        "patient_id": world.ids["patient_carlos"],
+        "device_unit_id": world.ids["unit_madrid"],
+        "booking_id": due,
+    }
+    wrong = client.post(
+        "/api/v1/telerehab/sessions",
+        json={**plan, "patient_id": world.ids["patient_lucia"]},
+        headers=therapist,
+    )
+    assert (wrong.status_code, wrong.json()["field"]) == (422, "booking_id")
+    planned = client.post("/api/v1/telerehab/sessions", json=plan, headers=therapist)
+    assert planned.status_code == 201, planned.text
+    first = planned.json()["id"]
+    again = _start(client, world, "therapist_madrid", due)
+    assert (again.status_code, _slug(again)) == (409, "booking-closed")
+    off = client.post(
+        f"/api/v1/telerehab/sessions/{first}/abort",
+        json={"reason": "patient felt unwell"},
+        headers=therapist,
+    )
+    assert off.status_code == 200, off.text
+    started = _start(client, world, "therapist_madrid", due)
+    assert started.status_code == 201, started.text
+    with session_factory() as s:
+        booking = s.get_one(BookedSession, due)
+        assert booking.therapy_session_id == started.json()["id"] != first
+        assert booking.held_at is not None

@@ -229,3 +229,9 @@ def startable_booking(
 def link_session(booking: BookedSession, therapy_session_id: str) -> None:
     """The booking and the session planned on it point at each other from now on."""
     booking.therapy_session_id = therapy_session_id
+
+
+def unlink_session(booking: BookedSession) -> None:
+    """A session only planned on the booking was called off: the booking may be started anew."""
+    if booking.held_at is None:
+        booking.therapy_session_id = None

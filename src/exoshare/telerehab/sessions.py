@@ -406,6 +406,10 @@ def transition(
         record.end_reason = reason
     previous = record.status
     record.status = target
+    if previous is S.planned and target is S.aborted:
+        booked = bookings.booking_of_session(session, record.id)
+        if booked is not None:
+            rebooking.unlink_session(booked)
     if target is S.completed:
         _meter(session, record)
     audit.record(
