@@ -4,7 +4,6 @@ on one unit: the baseline, started courses and the solver's left-over pass share
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
 
 from exoshare.scheduling.problem import Assignment, SchedulingProblem, WaitingPatient
 
@@ -36,10 +35,12 @@ class Ledger:
         pref: int | None = None,
         therapist_id: str | None = None,
     ) -> list[tuple[int, str]]:
-        """Up to ``n`` (slot, therapist) on distinct free days of ``week``; earliest first.
+        """Up to ``n`` (start slot, therapist) on distinct free days of ``week``; earliest first.
 
-        ``pref`` is the patient's usual slot of the day, ``therapist_id`` their usual therapist;
-        both are taken when free, another time or certified therapist otherwise.
+        ``pref`` is the patient's usual slot of the day, ``therapist_id`` their usual therapist
+        (else the one they prefer); both are taken when free, another time or certified
+        therapist otherwise. A session of several slots needs the unit and one therapist free
+        for all of them in one go.
         """
         h = self.problem.horizon
         unit = self.problem.unit_by_id[unit_id]
@@ -52,19 +53,30 @@ class Ledger:
             for t in self.therapists_at[unit.clinic_id]
             if unit.model_id in self.problem.therapist_by_id[t].certified_model_ids
         ]
+        therapist_id = therapist_id or patient.preferred_therapist_id
         if therapist_id in ther:
             ther.sort(key=lambda t: t != therapist_id)
         plan: list[tuple[int, str]] = []
         days: set[int] = set()
         for s in slots:
             d = h.day_of(s)
+            span = h.span(s, patient.session_slots)
             if (
                 d in days
+                or span is None
                 or (patient.id, d) in self.patient_days
+                or not all(k in self.unit_free[unit_id] for k in span)
                 or not self.problem.patient_slot_ok(patient, s)
             ):
                 continue
-            t = next((t for t in ther if s in self.ther_free[t] and self.has_room(t, d)), None)
+            t = next(
+                (
+                    t
+                    for t in ther
+                    if all(k in self.ther_free[t] for k in span) and self.has_room(t, d)
+                ),
+                None,
+            )
             if t is None:
                 continue
             plan.append((s, t))
@@ -85,8 +97,9 @@ class Ledger:
         unit = self.problem.unit_by_id[unit_id]
         out = []
         for s, t in plan:
-            self.unit_free[unit_id].discard(s)
-            self.ther_free[t].discard(s)
+            for k in range(s, s + patient.session_slots):
+                self.unit_free[unit_id].discard(k)
+                self.ther_free[t].discard(k)
             self.therapist_day[(t, h.day_of(s))] += 1
             self.patient_days.add((patient.id, h.day_of(s)))
             start = h.slot_start(s)
@@ -97,7 +110,7 @@ class Ledger:
                     t,
                     unit.clinic_id,
                     start,
-                    start + timedelta(minutes=h.session_min),
+                    self.problem.session_end(patient, start),
                 )
             )
         return out

@@ -115,6 +115,14 @@ class WaitingPatient:
     earlier run): they count towards the weekly dose and no second session lands on their day."""
     available: WeeklyHours | None = None
     """When the patient can come (weekday -> from, until, clinic-local); None: any time."""
+    session_slots: int = 1
+    """Consecutive slots one session takes (a 90-min prescription on a 60-min grid: 2): the
+    same unit and the same therapist for all of them, the changeover kept after the last."""
+    preferred_clinic_id: str | None = None
+    """A clinic the patient would rather go to; honoured only when it costs no session and no
+    wait (never a hard rule)."""
+    preferred_therapist_id: str | None = None
+    """A therapist the patient would rather see; honoured when free, another one otherwise."""
 
     def can_come(self, start: datetime, end: datetime) -> bool:
         if self.available is None:
@@ -142,6 +150,18 @@ class Horizon:
     @property
     def session_min(self) -> int:
         return self.slot_min - self.changeover_min
+
+    def session_min_of(self, session_slots: int) -> int:
+        """Minutes a session of ``session_slots`` consecutive slots lasts: the changeover is
+        kept once, after the last slot."""
+        return session_slots * self.slot_min - self.changeover_min
+
+    def span(self, slot: int, session_slots: int) -> range | None:
+        """The slots a session starting in ``slot`` takes, or None when it would run past
+        midnight (a session is one sitting on one day)."""
+        if slot % self.slots_per_day + session_slots > self.slots_per_day:
+            return None
+        return range(slot, slot + session_slots)
 
     @property
     def n_days(self) -> int:
@@ -248,10 +268,15 @@ class SchedulingProblem:
             if t.clinic_id not in self.clinic_by_id:
                 raise SchedulingInputError(f"therapist {t.id} refers to unknown clinic")
         for p in self.patients:
-            if p.sessions_per_week < 1 or p.course_sessions < 1 or p.priority_weight <= 0:
+            if (
+                p.sessions_per_week < 1
+                or p.course_sessions < 1
+                or p.priority_weight <= 0
+                or p.session_slots < 1
+            ):
                 raise SchedulingInputError(
-                    f"patient {p.id}: sessions_per_week, course_sessions and priority_weight "
-                    "must be positive"
+                    f"patient {p.id}: sessions_per_week, course_sessions, priority_weight and "
+                    "session_slots must be positive"
                 )
 
     def distance_km(self, patient: WaitingPatient, clinic: Clinic) -> float:
@@ -292,7 +317,11 @@ class SchedulingProblem:
         if patient.available is None:
             return True
         start = self.horizon.slot_start(slot)
-        return patient.can_come(start, start + timedelta(minutes=self.horizon.session_min))
+        return patient.can_come(start, self.session_end(patient, start))
+
+    def session_end(self, patient: WaitingPatient, start: datetime) -> datetime:
+        """When the patient's session starting at ``start`` ends (its length, changeover off)."""
+        return start + timedelta(minutes=self.horizon.session_min_of(patient.session_slots))
 
     def patient_days(self, patient: WaitingPatient) -> set[int]:
         """Horizon days on which the patient already has a session."""
@@ -313,7 +342,7 @@ class SchedulingProblem:
         by_patient: dict[str, list[Interval]] = {}
         for a in assignments:
             # The changeover after a session is the unit's and therapist's time too.
-            slot = (a.start, a.start + timedelta(minutes=self.horizon.slot_min))
+            slot = (a.start, a.end + timedelta(minutes=self.horizon.changeover_min))
             by_unit.setdefault(a.unit_id, []).append(slot)
             by_therapist.setdefault(a.therapist_id, []).append(slot)
             by_patient.setdefault(a.patient_id, []).append((a.start, a.end))
@@ -353,8 +382,8 @@ def schedule_violations(problem: SchedulingProblem, assignments: Iterable[Assign
     """Every hard rule an assignment list breaks, in words; empty when the schedule is valid."""
     out: list[str] = []
     h = problem.horizon
-    unit_busy: set[tuple[str, datetime]] = set()
-    therapist_busy: set[tuple[str, datetime]] = set()
+    unit_busy: set[tuple[str, int]] = set()
+    therapist_busy: set[tuple[str, int]] = set()
     patient_day: set[tuple[str, date]] = set()
     per_patient_week: dict[tuple[str, int], int] = {}
     per_patient: dict[str, int] = {}
@@ -370,9 +399,14 @@ def schedule_violations(problem: SchedulingProblem, assignments: Iterable[Assign
         tag = f"{a.patient_id}@{a.unit_id} {a.start:%Y-%m-%d %H:%M}"
         if a.clinic_id != c.id:
             out.append(f"{tag}: clinic {a.clinic_id} is not the unit's clinic {c.id}")
-        if a.end - a.start != timedelta(minutes=h.session_min):
-            out.append(f"{tag}: session does not last {h.session_min} min (changeover kept)")
+        length_min = h.session_min_of(p.session_slots)
+        if a.end - a.start != timedelta(minutes=length_min):
+            out.append(f"{tag}: session does not last {length_min} min (changeover kept)")
         slot = h.slot_of(a.start)
+        span = h.span(slot, p.session_slots)
+        if span is None:
+            out.append(f"{tag}: a {p.session_slots}-slot session runs past midnight")
+            span = range(slot, slot + 1)
         if not m.fits(p.height_m, p.weight_kg):
             out.append(f"{tag}: patient outside {m.id} size/weight range")
         if c.country not in m.approved_countries:
@@ -383,17 +417,19 @@ def schedule_violations(problem: SchedulingProblem, assignments: Iterable[Assign
             out.append(f"{tag}: therapist {t.id} not certified for {m.id}")
         if problem.distance_km(p, c) > problem.travel_limit_km + 1e-9:
             out.append(f"{tag}: clinic beyond travel limit")
-        if slot not in unit_free[u.id]:
+        # Every slot of the session: the same unit and therapist for the whole sitting.
+        if not all(s in unit_free[u.id] for s in span):
             out.append(f"{tag}: unit closed, in maintenance or already booked")
-        if slot not in ther_free[t.id]:
+        if not all(s in ther_free[t.id] for s in span):
             out.append(f"{tag}: therapist {t.id} not working or already booked")
-        for key, busy, what in (
-            ((u.id, a.start), unit_busy, "unit"),
-            ((t.id, a.start), therapist_busy, "therapist"),
-        ):
-            if key in busy:
-                out.append(f"{tag}: {what} double-booked")
-            busy.add(key)
+        for s in span:
+            for key, busy, what in (
+                ((u.id, s), unit_busy, "unit"),
+                ((t.id, s), therapist_busy, "therapist"),
+            ):
+                if key in busy:
+                    out.append(f"{tag}: {what} double-booked")
+                busy.add(key)
         if not p.can_come(a.start, a.end):
             out.append(f"{tag}: outside the times the patient can come")
         if (p.id, a.start.date()) in patient_day or h.day_of(slot) in problem.patient_days(p):

@@ -29,6 +29,15 @@ class Screening:
     """patient id -> why no option exists, one sentence per rule that ruled options out."""
     group_slots: dict[tuple[str, str], set[int]] = field(default_factory=dict)
     """(clinic, model) -> slots with a free unit of the model and a free certified therapist."""
+    span_starts: dict[tuple[str, str, int], set[int]] = field(default_factory=dict)
+    """(clinic, model, session slots > 1) -> start slots from which one unit of the model and
+    one certified therapist are both free for the whole session, in one go."""
+
+    def starts_for(self, clinic_id: str, model_id: str, session_slots: int) -> set[int]:
+        """Where a session of ``session_slots`` slots may start in the (clinic, model) group."""
+        if session_slots == 1:
+            return self.group_slots.get((clinic_id, model_id), set())
+        return self.span_starts.get((clinic_id, model_id, session_slots), set())
 
 
 def distance_matrix_km(problem: SchedulingProblem) -> np.ndarray:
@@ -56,6 +65,32 @@ def group_availability(problem: SchedulingProblem) -> dict[tuple[str, str], set[
     return {g: s & ther_slots.get(g, set()) for g, s in unit_slots.items()}
 
 
+def span_availability(
+    problem: SchedulingProblem, session_slots: int
+) -> dict[tuple[str, str], set[int]]:
+    """(clinic, model) -> start slots of a ``session_slots``-long session: the same unit free
+    for all of its slots and the same certified therapist free for all of them (one sitting,
+    one person; a hand-over half-way is not a session)."""
+    h = problem.horizon
+
+    def starts(free: set[int]) -> set[int]:
+        return {
+            s
+            for s in free
+            if (span := h.span(s, session_slots)) is not None and all(k in free for k in span)
+        }
+
+    unit_starts: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for u in problem.units:
+        unit_starts[(u.clinic_id, u.model_id)] |= starts(set(problem.unit_slots(u)))
+    ther_starts: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for t in problem.therapists:
+        free = starts(set(problem.therapist_slots(t)))
+        for m in t.certified_model_ids:
+            ther_starts[(t.clinic_id, m)] |= free
+    return {g: s & ther_starts.get(g, set()) for g, s in unit_starts.items()}
+
+
 def screen(problem: SchedulingProblem, *, referring_clinic_only: bool = False) -> Screening:
     """Apply every hard rule; keep the options that pass and explain the patients left with none.
 
@@ -73,6 +108,9 @@ def screen(problem: SchedulingProblem, *, referring_clinic_only: bool = False) -
     }
     group_slots = group_availability(problem)
     out = Screening(group_slots=group_slots)
+    for k in sorted({p.session_slots for p in problem.patients if p.session_slots > 1}):
+        for (c, m), starts in span_availability(problem, k).items():
+            out.span_starts[(c, m, k)] = starts
     for i, p in enumerate(problem.patients):
         if referring_clinic_only and p.referring_clinic_id is not None:
             cols = [col[p.referring_clinic_id]]
@@ -87,9 +125,7 @@ def screen(problem: SchedulingProblem, *, referring_clinic_only: bool = False) -
                 f"(nearest: {problem.clinic_label(problem.clinics[j].id)} at {dist[i, j]:.0f} km)"
             ]
             continue
-        opts, failed = _check_pairs(
-            problem, p, reachable, dist[i], models_at, certified, group_slots
-        )
+        opts, failed = _check_pairs(problem, p, reachable, dist[i], models_at, certified, out)
         if opts:
             out.options[p.id] = sorted(opts, key=lambda o: (o.distance_km, o.clinic_id, o.model_id))
         else:
@@ -104,7 +140,7 @@ def _check_pairs(
     dist_row: np.ndarray,
     models_at: dict[str, set[str]],
     certified: set[tuple[str, str]],
-    group_slots: dict[tuple[str, str], set[int]],
+    screening: Screening,
 ) -> tuple[list[Option], dict[str, list[tuple[str, str]]]]:
     """Options passing every rule, and the (clinic, model) pairs failed grouped by first rule."""
     opts: list[Option] = []
@@ -122,8 +158,10 @@ def _check_pairs(
                 failed["approval"].append((c.id, mid))
             elif (c.id, mid) not in certified:
                 failed["therapist"].append((c.id, mid))
-            elif not group_slots.get((c.id, mid)):
+            elif not screening.group_slots.get((c.id, mid)):
                 failed["slots"].append((c.id, mid))
+            elif not screening.starts_for(c.id, mid, p.session_slots):
+                failed["span"].append((c.id, mid))
             else:
                 opts.append(Option(c.id, mid, float(dist_row[j])))
     return opts, failed
@@ -188,5 +226,14 @@ def _explain(
         reasons.append(
             f"no certified therapist free: no slot in the horizon where a unit and a certified "
             f"therapist are both free for {pairs}"
+        )
+    if failed["span"]:
+        pairs = ", ".join(
+            f"{problem.model_label(m)} at {problem.clinic_label(c)}" for c, m in failed["span"]
+        )
+        minutes = problem.horizon.session_min_of(p.session_slots)
+        reasons.append(
+            f"no room for a {minutes}-min session: nowhere in the horizon are one unit and one "
+            f"certified therapist both free for {p.session_slots} consecutive slots, for {pairs}"
         )
     return reasons

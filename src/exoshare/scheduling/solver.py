@@ -118,6 +118,12 @@ class _Choice:
     sessions: int
     weighted_wait: int
     travel: int
+    slots_per_session: int = 1
+    """Consecutive slots each session takes: what one session costs the unit and therapist."""
+
+    def load(self, week: int) -> int:
+        """Unit-slots (and therapist-slots) the choice takes in ``week``."""
+        return self.per_week[week] * self.slots_per_session
 
 
 class SessionScheduler:
@@ -174,11 +180,12 @@ class SessionScheduler:
         self._deterministic_left = self.time_limit_s * (1 - self.master_time_share)
 
         self._patient_days = [problem.patient_days(p) for p in problem.patients]
-        screening = screen(problem)
+        screening = self._screening = screen(problem)
         self.unscheduled_.update(screening.reasons)
         self._build_groups(screening.group_slots)
         choices = self._enumerate_choices(screening.options)
         chosen = self._solve_master(choices, t0)
+        chosen = self._master_solution = self._honour_preferred_clinics(chosen, choices)
         per_unit = self._split_over_units(chosen)
         booked = self._book_slots(per_unit, t0)
         if self.left_over_pass:
@@ -247,7 +254,14 @@ class SessionScheduler:
             opts = [o for o in options.get(p.id, []) if (o.clinic_id, o.model_id) in self._gidx]
             # Sessions already on the patient's calendar fill part of the week's dose and its days.
             already = pb.patient_week_sessions(p)
-            for o in opts[: self.max_options_per_patient]:
+            # A preferred clinic beyond the nearest options stays a choice, so the preference
+            # pass after the master has it to move the patient to.
+            kept = opts[: self.max_options_per_patient] + [
+                o
+                for o in opts[self.max_options_per_patient :]
+                if o.clinic_id == p.preferred_clinic_id
+            ]
+            for o in kept:
                 gi = self._gidx[(o.clinic_id, o.model_id)]
                 days = self._patient_group_days(p, gi)
                 for s in range(h.weeks):
@@ -281,6 +295,7 @@ class SessionScheduler:
                             total,
                             round(p.priority_weight * wait * WAIT_SCALE),
                             round(2 * o.distance_km * total * TRAVEL_SCALE),
+                            p.session_slots,
                         )
                     )
         return out
@@ -288,10 +303,11 @@ class SessionScheduler:
     def _patient_group_days(self, p: WaitingPatient, gi: int) -> list[int]:
         """Per week, the days on which the group has a usable slot the patient can come to."""
         h = self._problem.horizon
-        if p.available is None:
+        if p.available is None and p.session_slots == 1:
             return [self._group_week_days[(gi, w)] for w in range(h.weeks)]
         days: list[set[int]] = [set() for _ in range(h.weeks)]
-        for s in self._group_slots[self._groups[gi]]:
+        # A longer session counts only the days on which the whole of it fits in one go.
+        for s in self._screening.starts_for(*self._groups[gi], p.session_slots):
             if self._problem.patient_slot_ok(p, s):
                 days[h.week_of(s)].add(h.day_of(s))
         return [len(d) for d in days]
@@ -399,21 +415,22 @@ class SessionScheduler:
                     by_group_week[(ch.group, w)].append(i)
         for idx in by_patient.values():
             model.add_at_most_one(x[i] for i in idx)
+        # Capacities count unit-slots: a session of two slots takes two.
         for (gi, w), idx in by_group_week.items():
             cap = self._group_week_cap[(gi, w)]
-            if sum(choices[i].per_week[w] for i in idx) > cap:
+            if sum(choices[i].load(w) for i in idx) > cap:
                 model.add(
                     cp_model.LinearExpr.weighted_sum(
-                        [x[i] for i in idx], [choices[i].per_week[w] for i in idx]
+                        [x[i] for i in idx], [choices[i].load(w) for i in idx]
                     )
                     <= cap
                 )
         for gids, w, cap in self._hall:
             idx = [i for gi in gids for i in by_group_week.get((gi, w), [])]
-            if sum(choices[i].per_week[w] for i in idx) > cap:
+            if sum(choices[i].load(w) for i in idx) > cap:
                 model.add(
                     cp_model.LinearExpr.weighted_sum(
-                        [x[i] for i in idx], [choices[i].per_week[w] for i in idx]
+                        [x[i] for i in idx], [choices[i].load(w) for i in idx]
                     )
                     <= cap
                 )
@@ -540,7 +557,7 @@ class SessionScheduler:
             # Choices are enumerated option by option (nearest first), start week ascending.
             for i in by_patient[pi]:
                 ch = choices[i]
-                needs = [(w, n) for w, n in enumerate(ch.per_week) if n]
+                needs = [(w, ch.load(w)) for w, n in enumerate(ch.per_week) if n]
                 if all(left[(ch.group, w)] >= n for w, n in needs) and all(
                     hall_left[h_i] >= n for w, n in needs for h_i in hall_of[(ch.group, w)]
                 ):
@@ -551,6 +568,64 @@ class SessionScheduler:
                     sol[i] = 1
                     break
         return sol
+
+    # ------------------------------------------------------------------ preferred clinic
+    def _honour_preferred_clinics(
+        self, chosen: list[_Choice], choices: list[_Choice]
+    ) -> list[_Choice]:
+        """Move patients to the clinic they prefer where that costs no session and no wait.
+
+        A late stage after the master's lexicographic ones (sessions, waits, travel): a
+        patient planned elsewhere takes a choice at the preferred clinic with the same start
+        week (the same wait) and at least as many sessions, if the group's weekly unit-slots
+        and the clinic's Hall capacities still hold it. A preference is never a hard rule:
+        where nothing fits, the patient keeps the master's plan. Travel may grow; it comes
+        after the preference.
+        """
+        pb = self._problem
+        if not any(pb.patients[ch.patient].preferred_clinic_id for ch in chosen):
+            return chosen
+        weeks = range(pb.horizon.weeks)
+        usage: dict[tuple[int, int], int] = defaultdict(int)
+        for ch in chosen:
+            for w in weeks:
+                usage[(ch.group, w)] += ch.load(w)
+        hall_used = [sum(usage[(gi, w)] for gi in gids) for gids, w, _ in self._hall]
+        alternatives: dict[int, list[_Choice]] = defaultdict(list)
+        for ch in choices:
+            clinic = self._groups[ch.group][0]
+            if clinic == pb.patients[ch.patient].preferred_clinic_id:
+                alternatives[ch.patient].append(ch)
+        out = list(chosen)
+        for i, ch in enumerate(out):
+            if self._groups[ch.group][0] == pb.patients[ch.patient].preferred_clinic_id:
+                continue
+            for alt in alternatives.get(ch.patient, []):
+                if alt.start_week != ch.start_week or alt.sessions < ch.sessions:
+                    continue
+                moved = [
+                    usage[(alt.group, w)]
+                    - (ch.load(w) if alt.group == ch.group else 0)
+                    + alt.load(w)
+                    for w in weeks
+                ]
+                if any(moved[w] > self._group_week_cap[(alt.group, w)] for w in weeks):
+                    continue
+                hall_after = [
+                    used
+                    - (ch.load(w) if ch.group in gids else 0)
+                    + (alt.load(w) if alt.group in gids else 0)
+                    for used, (gids, w, _) in zip(hall_used, self._hall, strict=True)
+                ]
+                if any(n > cap for n, (_, _, cap) in zip(hall_after, self._hall, strict=True)):
+                    continue
+                for w in weeks:
+                    usage[(ch.group, w)] -= ch.load(w)
+                    usage[(alt.group, w)] += alt.load(w)
+                hall_used = hall_after
+                out[i] = alt
+                break
+        return out
 
     # ------------------------------------------------------------------ units
     def _split_over_units(self, chosen: list[_Choice]) -> dict[str, list[_Choice]]:
@@ -585,9 +660,9 @@ class SessionScheduler:
             for u in sorted(
                 units, key=lambda u: -sum(left[(u, w)] for w in range(len(ch.per_week)))
             ):
-                if all(left[(u, w)] >= n for w, n in enumerate(ch.per_week)):
-                    for w, n in enumerate(ch.per_week):
-                        left[(u, w)] -= n
+                if all(left[(u, w)] >= ch.load(w) for w in range(len(ch.per_week))):
+                    for w in range(len(ch.per_week)):
+                        left[(u, w)] -= ch.load(w)
                     placed[i] = u
                     break
         return placed
@@ -602,7 +677,7 @@ class SessionScheduler:
             for w in weeks:
                 idx = [i for i, ch in enumerate(chs) if ch.per_week[w]]
                 model.add(
-                    sum(chs[i].per_week[w] * b[(i, u)] for i in idx) <= self._unit_week_cap[(u, w)]
+                    sum(chs[i].load(w) * b[(i, u)] for i in idx) <= self._unit_week_cap[(u, w)]
                 )
         model.maximize(sum(chs[i].sessions * var for (i, _), var in b.items()))
         solver, status = self._sub_solve(model)
@@ -689,6 +764,9 @@ class SessionScheduler:
             for u in units
         }
         matching: dict[int, dict[str, str]] = defaultdict(dict)  # slot -> therapist -> unit
+        # (slot, therapist) held by a session of several slots: one therapist runs the whole
+        # sitting, so augmenting paths may not hand such a slot to another therapist.
+        pinned: set[tuple[int, str]] = set()
         unit_used: set[tuple[str, int]] = set()
 
         limit = {t.id: t.max_sessions_per_day for t in ther}
@@ -697,9 +775,9 @@ class SessionScheduler:
             for d, n in pb.therapist_day_load(therapist).items():
                 day_load[(therapist.id, d)] = n
 
-        def augment(s: int, u: str, seen: set[str]) -> bool:
-            for t in certs[u]:
-                if t in seen or s not in self._ther_slots[t]:
+        def augment(s: int, u: str, seen: set[str], prefer: str | None = None) -> bool:
+            for t in sorted(certs[u], key=lambda t: t != prefer) if prefer else certs[u]:
+                if t in seen or s not in self._ther_slots[t] or (s, t) in pinned:
                     continue
                 seen.add(t)
                 holder = matching[s].get(t)
@@ -717,18 +795,45 @@ class SessionScheduler:
                     return True
             return False
 
+        def hold_span(span: range, u: str, prefer: str | None) -> bool:
+            """One certified therapist free for every slot of a longer session, kept for it."""
+            d = h.day_of(span[0])
+            for t in sorted(certs[u], key=lambda t: t != prefer):
+                cap = limit[t]
+                if (cap is not None and day_load[(t, d)] >= cap) or not all(
+                    k in self._ther_slots[t] and t not in matching[k] for k in span
+                ):
+                    continue
+                day_load[(t, d)] += 1
+                for k in span:
+                    matching[k][t] = u
+                    pinned.add((k, t))
+                return True
+            return False
+
+        # Longer sessions first: they need several free slots in a row, the short ones fit
+        # around them.
         order = sorted(
             ((u, ch) for u, chs in units.items() for ch in chs if ch.per_week[w]),
-            key=lambda uc: (uc[1].start_week != w, -uc[1].per_week[w], uc[1].patient),
+            key=lambda uc: (
+                uc[1].start_week != w,
+                -uc[1].slots_per_session,
+                -uc[1].per_week[w],
+                uc[1].patient,
+            ),
         )
         sessions: list[tuple[int, str, int]] = []  # (patient, unit, slot)
         for u, ch in order:
             taken_days = self._patient_days[ch.patient]
             by_day: dict[int, list[int]] = defaultdict(list)
             patient = pb.patients[ch.patient]
+            length = ch.slots_per_session
+            usable_here = set(usable[u])
             for s in usable[u]:
+                span = h.span(s, length)
                 if (
-                    (u, s) not in unit_used
+                    span is not None
+                    and all(k in usable_here and (u, k) not in unit_used for k in span)
                     and h.day_of(s) not in taken_days
                     and pb.patient_slot_ok(patient, s)
                 ):
@@ -744,8 +849,16 @@ class SessionScheduler:
                     break
                 cands = sorted(by_day[d], key=lambda s: (s % h.slots_per_day != pref, s))
                 for s in cands:
+                    if length > 1:
+                        if hold_span(range(s, s + length), u, patient.preferred_therapist_id):
+                            unit_used.update((u, k) for k in range(s, s + length))
+                            sessions.append((ch.patient, u, s))
+                            self._time_of_day.setdefault(ch.patient, s % h.slots_per_day)
+                            got += 1
+                            break
+                        continue
                     snapshot = dict(matching[s])
-                    if augment(s, u, set()):
+                    if augment(s, u, set(), patient.preferred_therapist_id):
                         unit_used.add((u, s))
                         sessions.append((ch.patient, u, s))
                         self._time_of_day.setdefault(ch.patient, s % h.slots_per_day)
@@ -758,7 +871,7 @@ class SessionScheduler:
             start = h.slot_start(s)
             out.append(
                 Assignment(
-                    pb.patients[pi].id, u, t, cid, start, start + timedelta(minutes=h.session_min)
+                    pb.patients[pi].id, u, t, cid, start, pb.session_end(pb.patients[pi], start)
                 )
             )
         return out
@@ -768,10 +881,12 @@ class SessionScheduler:
     ) -> list[Assignment]:
         pb, h = self._problem, self._problem.horizon
         if any(t.max_sessions_per_day is not None for t in ther) or any(
-            pb.patients[ch.patient].available is not None for chs in units.values() for ch in chs
+            pb.patients[ch.patient].available is not None or ch.slots_per_session > 1
+            for chs in units.values()
+            for ch in chs
         ):
-            # The exact week model knows neither daily limits nor a patient's hours of the day;
-            # the greedy booking, which keeps both, stands.
+            # The exact week model knows neither daily limits, nor a patient's hours of the
+            # day, nor sessions of several slots; the greedy booking, which keeps them, stands.
             return []
         model = cp_model.CpModel()
         z: dict[tuple[str, int, int], cp_model.IntVar] = {}  # (unit, choice idx, day)
@@ -854,7 +969,7 @@ class SessionScheduler:
                             slot_ther[s][uid],
                             cid,
                             start,
-                            start + timedelta(minutes=h.session_min),
+                            pb.session_end(pb.patients[chs[i].patient], start),
                         )
                     )
         return out
@@ -1041,11 +1156,11 @@ class SessionScheduler:
         if not hasattr(self, "_usage"):
             self._usage: dict[tuple[int, int], int] = defaultdict(int)
             for ch in getattr(self, "_master_solution", []):
-                for w, n in enumerate(ch.per_week):
-                    self._usage[(ch.group, w)] += n
+                for w in range(len(ch.per_week)):
+                    self._usage[(ch.group, w)] += ch.load(w)
         usage = self._usage
         unit_full = any(
-            self._group_week_cap[(gi, w)] - usage[(gi, w)] < p.sessions_per_week
+            self._group_week_cap[(gi, w)] - usage[(gi, w)] < p.sessions_per_week * p.session_slots
             for o in opts
             if (gi := self._gidx.get((o.clinic_id, o.model_id))) is not None
             for w in range(self._problem.horizon.weeks)
