@@ -612,14 +612,17 @@ def _book_planned(ledger: Ledger, course: _Course, week: int, need: int) -> list
         s = h.slot_of(start)
         d = h.day_of(s)
         unit = pb.unit_by_id.get(uid)
+        # A longer session needs its unit and therapist free for every slot of it.
+        span = h.span(s, course.patient.session_slots) or ()
         if (
             s // per_week != week
             or unit is None
             or (unit.clinic_id, unit.model_id) != (home.clinic_id, home.model_id)
             or d in days
             or (course.patient.id, d) in ledger.patient_days
-            or s not in ledger.unit_free[uid]
-            or s not in ledger.ther_free.get(tid, ())
+            or not span
+            or not all(k in ledger.unit_free[uid] for k in span)
+            or not all(k in ledger.ther_free.get(tid, ()) for k in span)
         ):
             continue
         out += ledger.book(course.patient, uid, [(s, tid)])
@@ -710,7 +713,12 @@ def _metrics(
             if device_months
             else float("nan")
         ),
-        utilisation_pct=100 * len(sessions) / bookable if bookable else float("nan"),
+        # Bookable time is counted in slots, so a session counts the slots it takes.
+        utilisation_pct=(
+            100 * sum(by_id[a.patient_id].session_slots for a in sessions) / bookable
+            if bookable
+            else float("nan")
+        ),
         sessions=len(sessions),
         travel_km_per_session=float(np.mean(travel)) if travel else float("nan"),
     )
