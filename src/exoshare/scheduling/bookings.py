@@ -28,7 +28,7 @@ from exoshare.scheduling.booking_rules import booking_refusals, overlaps
 from exoshare.scheduling.clinics import is_therapist_of, may_manage, zone_of
 from exoshare.scheduling.models import BookedSession
 from exoshare.scheduling.schemas import BookingStatus, WaitlistStatus
-from exoshare.scheduling.waitlist import active_entry
+from exoshare.scheduling.waitlist import active_entry, session_length_min
 
 if TYPE_CHECKING:
     from exoshare.devices.models import DeviceUnit
@@ -105,6 +105,11 @@ def book_session(
     if not is_therapist_of(session, therapist_id, clinic):
         raise InvalidInput(f"therapist {therapist_id} does not exist", field="therapist_id")
     start = starts_at.astimezone(UTC)
+    entry = active_entry(session, patient.id)
+    if entry is not None and entry.session_slots > 1:
+        # A referral for longer sessions books its whole length, so every rule below (hours,
+        # breaks, the unit and therapist free with the changeover) is asked of the whole span.
+        duration_min = max(duration_min, session_length_min(entry.session_slots, changeover_min))
     # The solver keeps these rules inside its model; a booking by hand must meet them too.
     eligibility.require_eligible(
         session,
@@ -136,7 +141,6 @@ def book_session(
         starts_at=start,
         ends_at=start + timedelta(minutes=duration_min),
     )
-    entry = active_entry(session, patient.id)
     broken = booking_refusals(
         session,
         patient=patient,
@@ -159,7 +163,15 @@ def book_session(
         timedelta(minutes=changeover_min),
     )
     if in_the_way:
-        raise SlotTaken("; ".join(reason for _, reason in in_the_way))
+        reasons = "; ".join(reason for _, reason in in_the_way)
+        if entry is not None and entry.session_slots > 1:
+            local_start = start.astimezone(zone_of(clinic))
+            ends = local_start + timedelta(minutes=duration_min)
+            reasons = (
+                f"the referral asks for {duration_min}-min sessions, so "
+                f"{local_start:%H:%M}–{ends:%H:%M} must be free: {reasons}"
+            )
+        raise SlotTaken(reasons)
     if entry is not None:
         row.waitlist_entry_id = entry.id
     insert_sessions(session, [row])

@@ -37,6 +37,7 @@ class WaitlistEntry(IdMixin, TimestampMixin, Base):
         Index("ix_waitlist_entries_clinic_status", "clinic_id", "status"),
         CheckConstraint("sessions_per_week BETWEEN 1 AND 7", name="sessions_per_week"),
         CheckConstraint("course_sessions >= 1", name="course_sessions"),
+        CheckConstraint("session_slots BETWEEN 1 AND 4", name="session_slots"),
     )
 
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
@@ -59,9 +60,21 @@ class WaitlistEntry(IdMixin, TimestampMixin, Base):
     available_hours: Mapped[dict[str, list[str]] | None] = mapped_column(JSON, default=None)
     """When the patient can come: weekday ("0" = Monday) -> ["HH:MM", "HH:MM"] clinic-local;
     None means any time the clinic is open."""
+    session_slots: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    """How many of the schedule's one-hour slots one session takes, in a row (the prescription's
+    session length: 1 is 45 min with the 15-min changeover, 2 is 105 min)."""
+    preferred_clinic_id: Mapped[str | None] = mapped_column(
+        ForeignKey("org_units.id"), default=None
+    )
+    """A clinic the patient would rather go to: honoured when it costs no session and no wait."""
+    preferred_therapist_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id"), default=None
+    )
+    """A therapist the patient would rather see: honoured when free."""
 
     patient: Mapped[Patient] = relationship()
-    clinic: Mapped[OrgUnit] = relationship()
+    clinic: Mapped[OrgUnit] = relationship(foreign_keys=[clinic_id])
+    preferred_clinic: Mapped[OrgUnit | None] = relationship(foreign_keys=[preferred_clinic_id])
 
 
 class ClinicOpeningHours(IdMixin, Base):

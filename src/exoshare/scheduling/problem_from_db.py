@@ -212,6 +212,10 @@ def build_problem(
             e.clinic_id if e.clinic_id in clinic_rows else None,
             tuple(booked_by_patient.get(e.patient_id, [])),
             available_hours(e),
+            e.session_slots,
+            # A preference outside this run's clinics is one the run cannot meet: left out.
+            e.preferred_clinic_id if e.preferred_clinic_id in clinic_rows else None,
+            e.preferred_therapist_id,
         )
         if not done:
             patients.append(patient)

@@ -4,18 +4,43 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from exoshare.auth import service as auth_service
 from exoshare.auth.scope import Permission, Principal
 from exoshare.db import as_utc, utcnow
-from exoshare.errors import N_, Conflict, InvalidInput
+from exoshare.errors import N_, Conflict, InvalidInput, NotFound
+from exoshare.network import service as network_service
 from exoshare.patients import service as patients_service
 from exoshare.scheduling.clinics import clinic_for, may_manage, zone_of
 from exoshare.scheduling.models import BookedSession, WaitlistEntry
 from exoshare.scheduling.priority import PRIORITY_WEIGHT, Priority
+from exoshare.scheduling.problem import haversine_km
 from exoshare.scheduling.schemas import BookingStatus, WaitlistStatus
+
+if TYPE_CHECKING:
+    from exoshare.network.models import OrgUnit
+
+SLOT_MIN = 60
+"""The schedule's slot: runs plan on a grid of one-hour slots, and a session is a whole number
+of them in a row (the changeover kept once, after the last)."""
+MAX_SESSION_SLOTS = 4
+"""The longest session a referral may ask for, in slots (four hours less the changeover)."""
+PREFERENCE_REACH_KM = 50.0
+"""How far from home a preferred clinic (or a preferred therapist's clinic) may be: the travel
+limit schedule runs use unless told otherwise; a preference beyond it could never be met."""
+
+
+def session_length_min(session_slots: int, changeover_min: int) -> int:
+    """Minutes a session of ``session_slots`` slots lasts, the changeover kept after it.
+
+    >>> session_length_min(2, 15)
+    105
+    """
+    return session_slots * SLOT_MIN - changeover_min
 
 
 def add_to_waitlist(
@@ -30,11 +55,17 @@ def add_to_waitlist(
     home_latitude: float | None = None,
     home_longitude: float | None = None,
     available_hours: dict[int, tuple[time, time]] | None = None,
+    *,
+    session_slots: int = 1,
+    preferred_clinic_id: str | None = None,
+    preferred_therapist_id: str | None = None,
 ) -> WaitlistEntry:
     """Put a patient on their clinic's waitlist; the home defaults to the clinic's location.
 
     ``available_hours`` (weekday 0 = Monday -> from, until, clinic-local) are the only times the
-    patient can come; left out, any time the clinic is open."""
+    patient can come; left out, any time the clinic is open. ``session_slots`` is the session
+    length in slots in a row; the preferred clinic and therapist are checked by
+    :func:`check_preferences`."""
     patient = patients_service.find_patient(session, patient_id)
     clinic = patient.clinic if patient else None
     if patient is None or patient.voided or clinic is None:
@@ -64,6 +95,8 @@ def add_to_waitlist(
         raise InvalidInput.worded(
             N_("home location outside the globe"), also={"field": "home_latitude"}
         )
+    _check_session_slots(session_slots)
+    check_preferences(session, principal, (lat, lon), preferred_clinic_id, preferred_therapist_id)
     for weekday, (begins, ends) in (available_hours or {}).items():
         if not 0 <= weekday <= 6 or begins >= ends:
             raise InvalidInput(
@@ -96,8 +129,121 @@ def add_to_waitlist(
             if available_hours
             else None
         ),
+        session_slots=session_slots,
+        preferred_clinic_id=preferred_clinic_id or None,
+        preferred_therapist_id=preferred_therapist_id or None,
     )
     session.add(entry)
+    session.flush()
+    return entry
+
+
+def _check_session_slots(session_slots: int) -> None:
+    if not 1 <= session_slots <= MAX_SESSION_SLOTS:
+        raise InvalidInput.worded(N_("session_slots must be 1–4"), also={"field": "session_slots"})
+
+
+def clinics_in_reach(
+    session: Session, principal: Principal, home: tuple[float, float]
+) -> list[OrgUnit]:
+    """Clinics the caller sees in the network within :data:`PREFERENCE_REACH_KM` of home."""
+    return [
+        c
+        for c in network_service.clinics_in_scope(session, principal, Permission.network_read)
+        if c.latitude is not None
+        and c.longitude is not None
+        and haversine_km(home[0], home[1], c.latitude, c.longitude) <= PREFERENCE_REACH_KM
+    ]
+
+
+def check_preferences(
+    session: Session,
+    principal: Principal,
+    home: tuple[float, float],
+    preferred_clinic_id: str | None,
+    preferred_therapist_id: str | None,
+) -> None:
+    """Refuse a preference that names what the caller cannot see or what is out of reach.
+
+    The clinic must be one the caller sees in the network, within reach of home; the therapist
+    must work at the preferred clinic, or (none named) at a clinic in reach. An id outside the
+    caller's scope answers exactly like one that does not exist.
+    """
+    if preferred_clinic_id:
+        clinic = network_service.find_clinic(session, preferred_clinic_id)
+        if clinic is None or not principal.covers(Permission.network_read, clinic.path):
+            raise InvalidInput(
+                f"clinic {preferred_clinic_id} does not exist", field="preferred_clinic_id"
+            )
+        if clinic.id not in {c.id for c in clinics_in_reach(session, principal, home)}:
+            raise InvalidInput(
+                f"{clinic.name} is more than {PREFERENCE_REACH_KM:.0f} km from the patient's "
+                "home (or has no location): the schedule could never send the patient there",
+                field="preferred_clinic_id",
+            )
+    if preferred_therapist_id:
+        seen = network_service.clinics_in_scope(session, principal, Permission.network_read)
+        works_at = {
+            clinic_id
+            for user_id, clinic_id in auth_service.therapist_grants(session, [c.id for c in seen])
+            if user_id == preferred_therapist_id
+        }
+        if not works_at:
+            raise InvalidInput(
+                f"therapist {preferred_therapist_id} does not exist",
+                field="preferred_therapist_id",
+            )
+        reach = (
+            {preferred_clinic_id}
+            if preferred_clinic_id
+            else {c.id for c in clinics_in_reach(session, principal, home)}
+        )
+        if not works_at & reach:
+            where = "the preferred clinic" if preferred_clinic_id else "a clinic within reach"
+            raise InvalidInput(
+                f"the therapist does not work at {where} ({PREFERENCE_REACH_KM:.0f} km of the "
+                "patient's home)",
+                field="preferred_therapist_id",
+            )
+
+
+def entry_to_manage(session: Session, principal: Principal, entry_id: str) -> WaitlistEntry:
+    """A waitlist entry of a patient the caller may read at a clinic whose schedule they keep;
+    any other id answers like a missing one."""
+    entry = session.get(WaitlistEntry, entry_id)
+    if (
+        entry is None
+        or entry.patient.voided
+        or not principal.covers(Permission.patients_read, entry.clinic.path)
+        or not principal.covers(Permission.scheduling_manage, entry.clinic.path)
+    ):
+        raise NotFound(f"waitlist entry {entry_id} not found", field="entry_id")
+    return entry
+
+
+def change_session_wishes(
+    session: Session,
+    principal: Principal,
+    entry_id: str,
+    session_slots: int,
+    preferred_clinic_id: str | None,
+    preferred_therapist_id: str | None,
+) -> WaitlistEntry:
+    """Change an entry's session length and its preferred clinic and therapist (None: none).
+
+    Sessions already booked keep their length; the next schedule run plans the new one."""
+    entry = entry_to_manage(session, principal, entry_id)
+    _check_session_slots(session_slots)
+    check_preferences(
+        session,
+        principal,
+        (entry.home_latitude, entry.home_longitude),
+        preferred_clinic_id,
+        preferred_therapist_id,
+    )
+    entry.session_slots = session_slots
+    entry.preferred_clinic_id = preferred_clinic_id or None
+    entry.preferred_therapist_id = preferred_therapist_id or None
     session.flush()
     return entry
 
