@@ -40,7 +40,8 @@ from exoshare.network.models import OrgUnit, Partner
 from exoshare.network.schemas import AgreementKind
 from exoshare.runtime import runtime_of
 from exoshare.scheduling import bookings, capacity
-from exoshare.scheduling.models import BookedSession
+from exoshare.scheduling.models import BookedSession, WaitlistEntry
+from exoshare.scheduling.priority import Priority
 from exoshare.sharing import consent, federated, research
 from exoshare.sharing.schemas import (
     ApprovalDecision,
@@ -385,7 +386,32 @@ def _add_bookings(matrix: MatrixWorld, factory: sessionmaker[Session]) -> None:
         ids["booking_barcelona"],
     )
     _add_capacity_runs(matrix, factory)
+    _add_waitlist_entries(matrix, factory)
     return matrix
+
+
+def _add_waitlist_entries(matrix: MatrixWorld, factory: sessionmaker[Session]) -> None:
+    """A referral on each clinic's waitlist (Lucía's in Madrid, Jordi's in Barcelona): the
+    entries whose session length and preferences a desk changes."""
+    ids = matrix.world.ids
+    with session_scope(factory) as s:
+        for clinic, patient in (("madrid", "patient_lucia"), ("barcelona", "patient_jordi")):
+            entry = WaitlistEntry(
+                patient_id=ids[patient],
+                clinic_id=ids[clinic],
+                referral_date=date.today(),
+                priority=Priority.routine,
+                priority_reason="recent stroke",
+                sessions_per_week=2,
+                course_sessions=10,
+                home_latitude=0.0,
+                home_longitude=0.0,
+            )
+            s.add(entry)
+            s.flush()
+            ids[f"waitlist_entry_{clinic}"] = entry.id
+    matrix.own["waitlist_entry"] = ids["waitlist_entry_madrid"]
+    matrix.foreign["waitlist_entry"] = ids["waitlist_entry_barcelona"]
 
 
 def _add_capacity_runs(matrix: MatrixWorld, factory: sessionmaker[Session]) -> None:

@@ -44,6 +44,7 @@ PATH_PARAM_KINDS = {
     "run_id": "federated_run",
     "booking_id": "booking",
     "capacity_run_id": "capacity_run",
+    "entry_id": "waitlist_entry",
 }
 FIXED_PATH_VALUES = {
     "code": "es",
@@ -379,6 +380,8 @@ CALLS: dict[str, Call] = {
     "POST /api/v1/booked-sessions/{booking_id}/reschedule": Call(
         json={"starts_at": f"{NEXT_YEAR}T10:00:00Z"}
     ),
+    "PATCH /api/v1/waitlist/{entry_id}": Call(json={"session_slots": 2}),
+    "POST /waitlist/entries/{entry_id}": Call(form={"session_slots": "2"}),
     "GET /waitlist/refer": Call(query={"clinic_id": "@clinic"}),
     "POST /waitlist/refer": Call(
         form={

@@ -218,6 +218,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /api/v1/users": row("consortium_operator", "clinic_admin"),
     "POST /api/v1/users/{user_id}/grants": row("consortium_operator", "clinic_admin"),
     "POST /api/v1/waitlist": row("clinic_admin"),
+    # A referral's session length and preferences: changed by its clinic's desk, like a referral.
+    "PATCH /api/v1/waitlist/{entry_id}": row("clinic_admin"),
     "POST /api/v1/clinics/{clinic_id}/therapist-leave": row("consortium_operator", "clinic_admin"),
     "GET /calendar": row("consortium_operator", "clinic_admin", "therapist"),
     # The desk: referring and booking name patients, so only a clinic's admin; changing a booking
@@ -230,6 +232,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /calendar/bookings/{booking_id}/reschedule": row("clinic_admin"),
     "GET /waitlist/refer": row("clinic_admin"),
     "POST /waitlist/refer": row("clinic_admin"),
+    "GET /waitlist/entries/{entry_id}": row("clinic_admin"),
+    "POST /waitlist/entries/{entry_id}": row("clinic_admin"),
     "GET /therapist/day": row("therapist"),
     "GET /my/appointments": row("patient"),
     "GET /device-models/{model_id}": row(*EVERYONE),

@@ -29,6 +29,7 @@ from exoshare.scheduling.schemas import (
     WaitlistCreate,
     WaitlistEntryOut,
     WaitlistRowOut,
+    WaitlistWishes,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["scheduling"])
@@ -40,6 +41,14 @@ ScheduleKeeper = Annotated[Principal, Depends(require(Permission.scheduling_mana
 @router.post("/waitlist", response_model=WaitlistEntryOut, status_code=status.HTTP_201_CREATED)
 def add(body: WaitlistCreate, session: DbSession, principal: ScheduleKeeper) -> WaitlistEntryOut:
     entry = waitlists.add_to_waitlist(session, principal, **body.model_dump())
+    return WaitlistEntryOut.model_validate(entry)
+
+
+@router.patch("/waitlist/{entry_id}", response_model=WaitlistEntryOut)
+def change_wishes(
+    entry_id: str, body: WaitlistWishes, session: DbSession, principal: ScheduleKeeper
+) -> WaitlistEntryOut:
+    entry = waitlists.change_session_wishes(session, principal, entry_id, **body.model_dump())
     return WaitlistEntryOut.model_validate(entry)
 
 

@@ -30,16 +30,28 @@ from exoshare.patients import service as patients_service
 from exoshare.scheduling import bookings, rebooking
 from exoshare.scheduling import calendar as calendars
 from exoshare.scheduling.clinics import zone_of
-from exoshare.scheduling.desk import clinic_local_start, day_or_none, desk_choices
+from exoshare.scheduling.desk import (
+    clinic_local_start,
+    day_or_none,
+    desk_choices,
+    session_minutes,
+    wish_choices,
+    wish_names,
+)
 from exoshare.scheduling.eligibility import Refusal
 from exoshare.scheduling.pages import PRIORITY, pick_clinic
 from exoshare.scheduling.priority import Priority
-from exoshare.scheduling.waitlist import add_to_waitlist, waitlist
+from exoshare.scheduling.waitlist import (
+    add_to_waitlist,
+    change_session_wishes,
+    entry_to_manage,
+    waitlist,
+)
 from exoshare.web.render import render, request_gettext
 
 if TYPE_CHECKING:
     from exoshare.network.models import OrgUnit
-    from exoshare.scheduling.models import BookedSession
+    from exoshare.scheduling.models import BookedSession, WaitlistEntry
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,6 +63,9 @@ DAY = Annotated[str, Form(max_length=10)]
 AT = Annotated[str, Form(max_length=5)]
 ID = Annotated[str, Form(max_length=32)]
 TEXT = Annotated[str, Form(max_length=300)]
+OPTIONAL_ID = Annotated[str, Form(max_length=32)]
+"""An id a form may leave empty ("no preference")."""
+SLOTS = Annotated[int, Form(ge=1, le=4)]
 
 FieldErrors = dict[str, list[RuleBroken]]
 
@@ -124,6 +139,13 @@ def _refer_page(
         session, principal, clinic.id, limit=PATIENTS_SHOWN
     )
     gettext = request_gettext(request, principal)
+    # A referral's home is the clinic's location (the form asks no address): what is in reach
+    # of the clinic is what the patient may prefer.
+    home = (
+        (clinic.latitude, clinic.longitude)
+        if clinic.latitude is not None and clinic.longitude is not None
+        else None
+    )
     return render(
         request,
         "scheduling/refer.html",
@@ -132,11 +154,13 @@ def _refer_page(
         clinic=clinic,
         patients=patients,
         priorities=[(p.value, gettext(PRIORITY[p])) for p in Priority],
+        wishes=wish_choices(session, principal, home),
         values={
             "referral_date": utcnow().date().isoformat(),
             "priority": Priority.routine.value,
             "sessions_per_week": 2,
             "course_sessions": 10,
+            "session_slots": 1,
             **values,
         },
         errors=errors,
@@ -155,6 +179,9 @@ def refer(
     priority_reason: TEXT,
     sessions_per_week: Annotated[int, Form(ge=1, le=7)],
     course_sessions: Annotated[int, Form(ge=1, le=200)],
+    session_slots: SLOTS = 1,
+    preferred_clinic_id: OPTIONAL_ID = "",
+    preferred_therapist_id: OPTIONAL_ID = "",
 ) -> HTMLResponse | RedirectResponse:
     clinic = pick_clinic(_clinics(session, principal), clinic_id)
     values = {
@@ -164,6 +191,9 @@ def refer(
         "priority_reason": priority_reason,
         "sessions_per_week": sessions_per_week,
         "course_sessions": course_sessions,
+        "session_slots": session_slots,
+        "preferred_clinic_id": preferred_clinic_id,
+        "preferred_therapist_id": preferred_therapist_id,
     }
     try:
         try:
@@ -181,6 +211,9 @@ def refer(
             priority_reason,
             sessions_per_week,
             course_sessions,
+            session_slots=session_slots,
+            preferred_clinic_id=preferred_clinic_id or None,
+            preferred_therapist_id=preferred_therapist_id or None,
         )
     except (InvalidInput, Conflict) as refused:
         session.rollback()
@@ -193,6 +226,75 @@ def refer(
             request, session, principal, clinic, values, errors, status_code=refused.status
         )
     return RedirectResponse(f"/waitlist?clinic_id={clinic.id}", status_code=303)
+
+
+@router.get("/waitlist/entries/{entry_id}", response_class=HTMLResponse)
+def wishes_form(
+    entry_id: str, request: Request, session: DbSession, principal: Keeper
+) -> HTMLResponse:
+    entry = entry_to_manage(session, principal, entry_id)
+    values = {
+        "session_slots": entry.session_slots,
+        "preferred_clinic_id": entry.preferred_clinic_id or "",
+        "preferred_therapist_id": entry.preferred_therapist_id or "",
+    }
+    return _wishes_page(request, session, principal, entry, values, {})
+
+
+def _wishes_page(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    entry: WaitlistEntry,
+    values: dict[str, Any],
+    errors: FieldErrors,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "scheduling/wishes.html",
+        principal,
+        status_code=status_code,
+        entry=entry,
+        wishes=wish_choices(session, principal, (entry.home_latitude, entry.home_longitude)),
+        values=values,
+        errors=errors,
+    )
+
+
+@router.post("/waitlist/entries/{entry_id}", response_class=HTMLResponse, response_model=None)
+def change_wishes(
+    entry_id: str,
+    request: Request,
+    session: DbSession,
+    principal: Keeper,
+    session_slots: SLOTS,
+    preferred_clinic_id: OPTIONAL_ID = "",
+    preferred_therapist_id: OPTIONAL_ID = "",
+) -> HTMLResponse | RedirectResponse:
+    entry = entry_to_manage(session, principal, entry_id)
+    values = {
+        "session_slots": session_slots,
+        "preferred_clinic_id": preferred_clinic_id,
+        "preferred_therapist_id": preferred_therapist_id,
+    }
+    try:
+        change_session_wishes(
+            session,
+            principal,
+            entry.id,
+            session_slots,
+            preferred_clinic_id or None,
+            preferred_therapist_id or None,
+        )
+    except InvalidInput as refused:
+        session.rollback()
+        errors = _field_errors(request, principal, refused)
+        entry = entry_to_manage(session, principal, entry_id)
+        return _wishes_page(
+            request, session, principal, entry, values, errors, status_code=refused.status
+        )
+    return RedirectResponse(f"/waitlist?clinic_id={entry.clinic_id}", status_code=303)
 
 
 # ------------------------------------------------------------------------- booking by hand
@@ -230,6 +332,8 @@ def _book_page(
         status_code=status_code,
         clinic=clinic,
         rows=rows,
+        names=wish_names(session, [row.entry for row in rows]),
+        session_minutes=session_minutes,
         choices=desk_choices(session, principal, clinic, day_or_none(values.get("day"))),
         values=values,
         errors=errors,

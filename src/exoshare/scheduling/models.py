@@ -67,9 +67,7 @@ class WaitlistEntry(IdMixin, TimestampMixin, Base):
         ForeignKey("org_units.id"), default=None
     )
     """A clinic the patient would rather go to: honoured when it costs no session and no wait."""
-    preferred_therapist_id: Mapped[str | None] = mapped_column(
-        ForeignKey("users.id"), default=None
-    )
+    preferred_therapist_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
     """A therapist the patient would rather see: honoured when free."""
 
     patient: Mapped[Patient] = relationship()

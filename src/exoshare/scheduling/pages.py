@@ -28,6 +28,7 @@ from exoshare.runtime import runtime_of
 from exoshare.scheduling import appointments, capacity
 from exoshare.scheduling import calendar as calendars
 from exoshare.scheduling.clinics import zone_of
+from exoshare.scheduling.desk import session_minutes, wish_names
 from exoshare.scheduling.priority import Priority
 from exoshare.scheduling.schemas import BookingStatus
 from exoshare.scheduling.utilisation import utilisation
@@ -86,7 +87,9 @@ def waitlist_page(
         principal,
         clinics=clinics,
         clinic=clinic,
-        rows=waitlist(session, principal, clinic.id),
+        rows=(rows := waitlist(session, principal, clinic.id)),
+        names=wish_names(session, [row.entry for row in rows]),
+        session_minutes=session_minutes,
         manages=principal.covers(Permission.scheduling_manage, clinic.path),
         priority_label=lambda value: request_gettext(request, principal)(PRIORITY[value]),
     )

@@ -117,6 +117,10 @@ def screen(problem: SchedulingProblem, *, referring_clinic_only: bool = False) -
         else:
             cols = list(range(len(problem.clinics)))
         reachable = [j for j in cols if dist[i, j] <= limit]
+        if not cols:
+            # A run over clinics none of which has a location (or none at all): no distance.
+            out.reasons[p.id] = ["no clinic with a known location in this schedule run"]
+            continue
         if not reachable:
             j = min(cols, key=lambda j: dist[i, j])
             where = "of home at the referring clinic" if referring_clinic_only else "of home"

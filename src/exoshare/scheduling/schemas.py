@@ -42,6 +42,33 @@ class WaitlistCreate(BaseModel):
         description="When the patient can come: weekday (0 = Monday) -> [from, until], "
         "clinic-local; left out, any time the clinic is open",
     )
+    session_slots: int = Field(
+        default=1,
+        ge=1,
+        le=4,
+        description="One-hour slots one session takes in a row (2: a 105-min session with the "
+        "15-min changeover after it)",
+    )
+    preferred_clinic_id: str | None = Field(
+        default=None,
+        max_length=32,
+        description="A clinic within reach the patient would rather go to (honoured when it "
+        "costs no session and no wait)",
+    )
+    preferred_therapist_id: str | None = Field(
+        default=None,
+        max_length=32,
+        description="A therapist of the preferred clinic, or of a clinic within reach, the "
+        "patient would rather see (honoured when free)",
+    )
+
+
+class WaitlistWishes(BaseModel):
+    """What a referral asks of its sessions beyond the dose: their length and who, where."""
+
+    session_slots: int = Field(default=1, ge=1, le=4)
+    preferred_clinic_id: str | None = Field(default=None, max_length=32)
+    preferred_therapist_id: str | None = Field(default=None, max_length=32)
 
 
 class WaitlistEntryOut(BaseModel):
@@ -55,6 +82,9 @@ class WaitlistEntryOut(BaseModel):
     priority_reason: str
     sessions_per_week: int
     course_sessions: int
+    session_slots: int
+    preferred_clinic_id: str | None
+    preferred_therapist_id: str | None
     status: WaitlistStatus
     unscheduled_reasons: list[str] | None
     first_session_at: datetime | None
