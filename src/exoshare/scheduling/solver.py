@@ -847,7 +847,21 @@ class SessionScheduler:
             for d in days:
                 if got == ch.per_week[w]:
                     break
-                cands = sorted(by_day[d], key=lambda s: (s % h.slots_per_day != pref, s))
+                liked = patient.preferred_therapist_id
+                liked_free = {
+                    s
+                    for s in by_day[d]
+                    if liked in certs[u]
+                    and all(
+                        k in self._ther_slots[liked] and liked not in matching[k]
+                        for k in range(s, s + length)
+                    )
+                }
+                # The preferred therapist's free slots first (a soft wish: the day is kept).
+                cands = sorted(
+                    by_day[d],
+                    key=lambda s: (s not in liked_free, s % h.slots_per_day != pref, s),
+                )
                 for s in cands:
                     if length > 1:
                         if hold_span(range(s, s + length), u, patient.preferred_therapist_id):
