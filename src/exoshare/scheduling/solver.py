@@ -733,6 +733,13 @@ class SessionScheduler:
                 if not demand:
                     continue
                 week = self._book_greedy(cid, w, units, ther)
+                if any(
+                    pb.patients[ch.patient].preferred_therapist_id
+                    for chs in units.values()
+                    for ch in chs
+                    if ch.per_week[w]
+                ):
+                    week = self._unless_preferences_cost(cid, w, units, ther, week)
                 if len(week) < demand and self._time_left_s() > 0:
                     # The greedy left sessions out: let CP-SAT search the week exactly.
                     exact = self._book_cpsat(cid, w, units, ther)
@@ -741,8 +748,31 @@ class SessionScheduler:
                 booked.extend(week)
         return booked
 
+    def _unless_preferences_cost(
+        self,
+        cid: str,
+        w: int,
+        units: dict[str, list[_Choice]],
+        ther: list[Therapist],
+        honoured: list[Assignment],
+    ) -> list[Assignment]:
+        """The week booked with preferred therapists, unless booking it without them gives more
+        sessions: a preference never costs a session (the greedy's order decides what fits)."""
+        with_wishes = dict(self._time_of_day)
+        self._time_of_day = dict(self._time_of_day_before_week)
+        plain = self._book_greedy(cid, w, units, ther, honour_preferences=False)
+        if len(plain) > len(honoured):
+            return plain
+        self._time_of_day = with_wishes
+        return honoured
+
     def _book_greedy(
-        self, cid: str, w: int, units: dict[str, list[_Choice]], ther: list[Therapist]
+        self,
+        cid: str,
+        w: int,
+        units: dict[str, list[_Choice]],
+        ther: list[Therapist],
+        honour_preferences: bool = True,
     ) -> list[Assignment]:
         """Book day by day, keeping each patient's time of day, with augmenting-path matching.
 
@@ -750,6 +780,9 @@ class SessionScheduler:
         continuing ones take the least busy days, which keeps room for the rest.
         """
         pb, h = self._problem, self._problem.horizon
+        # What the patients' usual times of day were before this week (a second booking of the
+        # same week, without preferences, starts from them again).
+        self._time_of_day_before_week = dict(self._time_of_day)
         week_slots = set(_week_slots(h, w))
         certs = {
             u: [t.id for t in ther if pb.unit_by_id[u].model_id in t.certified_model_ids]
@@ -847,7 +880,7 @@ class SessionScheduler:
             for d in days:
                 if got == ch.per_week[w]:
                     break
-                liked = patient.preferred_therapist_id
+                liked = patient.preferred_therapist_id if honour_preferences else None
                 liked_free = {
                     s
                     for s in by_day[d]
@@ -864,7 +897,7 @@ class SessionScheduler:
                 )
                 for s in cands:
                     if length > 1:
-                        if hold_span(range(s, s + length), u, patient.preferred_therapist_id):
+                        if hold_span(range(s, s + length), u, liked):
                             unit_used.update((u, k) for k in range(s, s + length))
                             sessions.append((ch.patient, u, s))
                             self._time_of_day.setdefault(ch.patient, s % h.slots_per_day)
@@ -872,7 +905,7 @@ class SessionScheduler:
                             break
                         continue
                     snapshot = dict(matching[s])
-                    if augment(s, u, set(), patient.preferred_therapist_id):
+                    if augment(s, u, set(), liked):
                         unit_used.add((u, s))
                         sessions.append((ch.patient, u, s))
                         self._time_of_day.setdefault(ch.patient, s % h.slots_per_day)
