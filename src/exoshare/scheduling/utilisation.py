@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exoshare.auth.scope import Permission, Principal
@@ -42,17 +43,16 @@ def utilisation(
         open_hours[u.clinic_id] += len(problem.horizon.slots_within(clinic.opening_hours))
     lo = datetime.combine(start, time(), tzinfo=UTC)
     hi = datetime.combine(problem.horizon.end_date, time(), tzinfo=UTC)
-    booked = dict(
-        session.execute(
-            select(BookedSession.clinic_id, func.count())
-            .where(
-                BookedSession.starts_at >= lo,
-                BookedSession.starts_at < hi,
-                BookedSession.status == BookingStatus.booked,
-            )
-            .group_by(BookedSession.clinic_id)
-        ).all()
-    )
+    booked: dict[str, int] = defaultdict(int)
+    for clinic_id, starts_at, ends_at in session.execute(
+        select(BookedSession.clinic_id, BookedSession.starts_at, BookedSession.ends_at).where(
+            BookedSession.starts_at >= lo,
+            BookedSession.starts_at < hi,
+            BookedSession.status == BookingStatus.booked,
+        )
+    ):
+        # A session holds its unit for the hour-slots it touches: 45 min one, 105 min two.
+        booked[clinic_id] += max(1, math.ceil((ends_at - starts_at) / timedelta(hours=1)))
     return [
         Utilisation(c, booked.get(c.id, 0), open_hours.get(c.id, 0))
         for c in built.clinics.values()
