@@ -18,6 +18,7 @@ from exoshare.scheduling.bookings import book_session
 from exoshare.scheduling.models import BookedSession, WaitlistEntry
 from exoshare.scheduling.problem_from_db import build_problem
 from exoshare.scheduling.runs import run_schedule
+from exoshare.scheduling.utilisation import utilisation
 from tests.scheduling.test_service import MADRID, MONDAY, madrid_world
 from tests.world import World, token
 
@@ -67,6 +68,11 @@ def test_a_run_books_the_whole_length_of_a_two_slot_referral(
         others = [b for b in rows if b.patient_id != world.ids["patient_carlos"]]
         assert len(others) == 2
         assert not carlos_days & {b.starts_at.astimezone(MADRID).date() for b in others}
+        # Utilisation counts the hour-slots sessions hold: 2 × 2 + 2 × 1 of 5 days × 2 hours.
+        madrid = utilisation(s, SYSTEM_SEEDING, MONDAY, weeks=1)
+        assert [(u.clinic.id, u.booked_hours, u.open_unit_hours) for u in madrid] == [
+            (world.ids["madrid"], 6, 10)
+        ]
 
 
 def test_a_hand_booking_of_a_two_slot_referral_needs_the_whole_span(
