@@ -77,9 +77,10 @@ def plan_unit_moves(
     ther_busy: dict[str, set[int]] = defaultdict(set)
     for a in sessions:
         if pb.horizon.start_date <= a.start.date() < pb.horizon.end_date:
-            s = pb.horizon.slot_of(a.start)
-            unit_busy[a.unit_id].add(s)
-            ther_busy[a.therapist_id].add(s)
+            # Every slot the session holds: a session of several slots takes all of them.
+            held = pb.horizon.slots_overlapping([(a.start, a.end)])
+            unit_busy[a.unit_id] |= held
+            ther_busy[a.therapist_id] |= held
     units_of: dict[tuple[str, str], list[str]] = defaultdict(list)
     for u in pb.units:
         units_of[(u.clinic_id, u.model_id)].append(u.id)
@@ -96,7 +97,7 @@ def plan_unit_moves(
                     ther_free |= set(pb.therapist_slots(t)) - ther_busy[t.id]
             spare = ther_free.difference(*(unit_free[uid] for uid in units_of[(c.id, m.id)]))
             demand = pb.horizon.weeks * sum(
-                p.sessions_per_week
+                p.sessions_per_week * p.session_slots
                 for p in pb.patients
                 if m.fits(p.height_m, p.weight_kg) and pb.distance_km(p, c) <= pb.travel_limit_km
             )
