@@ -43,6 +43,8 @@ class FcfsScheduler:
             if not options:
                 continue
             units = [uid for o in options for uid in units_of[(o.clinic_id, o.model_id)]]
+            # A preferred clinic's units are tried first in each week: the same wait, its wish.
+            units.sort(key=lambda uid: problem.unit_by_id[uid].clinic_id != p.preferred_clinic_id)
             booked: list[Assignment] = []
             for week in range(h.weeks):
                 need = min(p.sessions_per_week, p.course_sessions)

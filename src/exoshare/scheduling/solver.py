@@ -1099,6 +1099,8 @@ class SessionScheduler:
                 for o in options[p.id]
                 for uid in self._units_by_group.get((o.clinic_id, o.model_id), [])
             ]
+            # A preferred clinic's units first in each week: the same start, the patient's wish.
+            units.sort(key=lambda uid: pb.unit_by_id[uid].clinic_id != p.preferred_clinic_id)
             already = pb.patient_week_sessions(p)
             for week in range(h.weeks):
                 need = min(p.sessions_per_week - already.get(week, 0), _weekly_dose(p))
