@@ -1,7 +1,7 @@
 """scheduling: a referral's session length in slots and its preferred clinic and therapist
 
 Revision ID: 0031
-Revises: 0029
+Revises: 0032
 Create Date: 2026-12-06 00:50:00.000000
 
 Every entry so far asked for one-slot sessions and named no preference, so the new columns
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0031"
-down_revision: str | tuple[str, ...] | None = "0029"
+down_revision: str | tuple[str, ...] | None = "0032"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
