@@ -80,6 +80,8 @@ def day_or_none(text: str | None) -> date | None:
         return date.fromisoformat(text) if text else None
     except ValueError:
         return None
+
+
 @dataclass(frozen=True)
 class WishChoices:
     """What a referral may ask of its sessions: a length, and a clinic and therapist in reach."""
