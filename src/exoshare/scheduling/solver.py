@@ -13,7 +13,8 @@ instance. Instead:
    condition of the unit–therapist matching, aggregated over the week). Every real schedule meets
    these, so the master is a relaxation and CP-SAT's bound is an upper bound on sessions.
    Objectives, lexicographically: (1) maximise sessions, (2a) minimise the longest priority-weighted
-   wait, (2b) with that maximum as a bound, minimise the sum of weighted waits, (3) minimise travel
+   wait, (2b) with that maximum as a bound, minimise the sum of weighted waits per course session
+   (shortest course first among equals, Smith's rule), (3) minimise travel
    (see :data:`STAGE_NAMES` for why stage 2 has two steps). Each stage keeps the previous stage's
    value as a constraint and starts from the previous solution as a hint. Metro areas that share no
    patient are separate models, solved stage by stage across all of them (stage-major), so unused
@@ -51,7 +52,7 @@ from exoshare.scheduling.rules import Option, screen
 STAGE_NAMES = (
     "max sessions",
     "min longest weighted wait (days)",
-    "min total weighted wait (days)",
+    "min total weighted wait per course session (days)",
     "min travel (km)",
 )
 """The lexicographic stages, in solve order; ``SolveStats.stages`` follows this order.
@@ -63,11 +64,22 @@ to 2a, and CP-SAT returns whichever it meets first. 2b therefore keeps 2a's valu
 minimises the *sum* of weighted waits (equivalently their mean). That never worsens 1 or 2a (both
 are constraints), breaks 2a's ties in favour of the many rather than arbitrarily, and is what lowers
 the mean wait. Travel comes last, as the issue orders.
+
+2b prices each wait per session of the patient's course (:func:`_per_course_session`): the horizon
+sees only the first weeks of a course, while the course holds its unit and therapist for all of
+its sessions, so a plain sum would start a 36-session course as readily as a 12-session one that
+frees the capacity for two more patients (Smith's rule: weight / processing time). For the same
+reason stage 1 counts each course's weekly dose from its start week to the horizon's end
+(``_Choice.held``), not only the sessions before its course ends: a 12-session course that ends in
+week 3 of a 4-week plan hands its capacity to the next start, and counting it short made stage 1
+prefer the long courses that fill the horizon.
 """
 WAIT_SCALE = 100
 """Weighted waits enter CP-SAT as integers in 1/100 of a day."""
 TRAVEL_SCALE = 10
 """Travel enters CP-SAT as integers in 0.1 km."""
+COURSE_SCALE = 100
+"""Stage 2b's waits per course session are integers in 1/100 of WAIT_SCALE's unit."""
 
 
 @dataclass
@@ -118,6 +130,11 @@ class _Choice:
     sessions: int
     weighted_wait: int
     travel: int
+    held: int
+    """Stage 1's sessions: the weekly dose from the start week to the horizon's end, as if the
+    course went on. A course that ends inside the horizon frees its capacity for the next
+    start, which the rolling plan books; counting only its real sessions made stage 1 prefer
+    long courses (they fill the horizon), against Smith's rule in stage 2b."""
     slots_per_session: int = 1
     """Consecutive slots each session takes: what one session costs the unit and therapist."""
 
@@ -278,6 +295,10 @@ class SessionScheduler:
                         per_week.append(n)
                         left -= n
                     total = sum(per_week)
+                    held = sum(
+                        max(0, min(p.sessions_per_week, days[w]) - already.get(w, 0))
+                        for w in range(s, h.weeks)
+                    )
                     full_first_week = min(p.sessions_per_week - already.get(s, 0), _weekly_dose(p))
                     # A course starts only with its whole weekly dose, as the baselines start
                     # theirs: a first week of one session where three are wanted is a poor
@@ -295,6 +316,7 @@ class SessionScheduler:
                             total,
                             round(p.priority_weight * wait * WAIT_SCALE),
                             round(2 * o.distance_km * total * TRAVEL_SCALE),
+                            max(total, held),
                             p.session_slots,
                         )
                     )
@@ -375,7 +397,7 @@ class SessionScheduler:
                 rec, solutions[ci] = answer
                 records[ci].append(rec)
         chosen = [ch for sol in solutions for ch in sol]
-        scales = (1.0, 1.0 / WAIT_SCALE, 1.0 / WAIT_SCALE, 1.0 / TRAVEL_SCALE)
+        scales = (1.0, 1.0 / WAIT_SCALE, 1.0 / (WAIT_SCALE * COURSE_SCALE), 1.0 / TRAVEL_SCALE)
         for k, name in enumerate(STAGE_NAMES):
             recs = [r[k] for r in records]
             statuses = {r[1] for r in recs}
@@ -435,7 +457,8 @@ class SessionScheduler:
                     <= cap
                 )
 
-        sessions = cp_model.LinearExpr.weighted_sum(x, [c.sessions for c in choices])
+        # Stage 1 counts the sessions each course holds in the horizon (see ``_Choice.held``).
+        sessions = cp_model.LinearExpr.weighted_sum(x, [c.held for c in choices])
         # Unserved patients count as waiting until the horizon ends: a lower bound on their wait.
         unserved_wait = {
             pi: round(
@@ -463,10 +486,14 @@ class SessionScheduler:
         for pi, idx in by_patient.items():
             for i in idx:
                 saving_vars.append(x[i])
-                saving_coefs.append(unserved_wait[pi] - choices[i].weighted_wait)
-        total_wait = sum(unserved_wait.values()) - cp_model.LinearExpr.weighted_sum(
-            saving_vars, saving_coefs
-        )
+                saving_coefs.append(
+                    _per_course_session(
+                        unserved_wait[pi] - choices[i].weighted_wait, pb.patients[pi]
+                    )
+                )
+        total_wait = sum(
+            _per_course_session(u, pb.patients[pi]) for pi, u in unserved_wait.items()
+        ) - cp_model.LinearExpr.weighted_sum(saving_vars, saving_coefs)
         travel = cp_model.LinearExpr.weighted_sum(x, [c.travel for c in choices])
 
         def values(sol: list[int]) -> tuple[int, int, int, int]:
@@ -475,9 +502,9 @@ class SessionScheduler:
                 if v:
                     waits[choices[i].patient] = choices[i].weighted_wait
             return (
-                sum(choices[i].sessions for i, v in enumerate(sol) if v),
+                sum(choices[i].held for i, v in enumerate(sol) if v),
                 max(waits.values(), default=0),
-                sum(waits.values()),
+                sum(_per_course_session(w, pb.patients[pi]) for pi, w in waits.items()),
                 sum(choices[i].travel for i, v in enumerate(sol) if v),
             )
 
@@ -488,13 +515,9 @@ class SessionScheduler:
             (STAGE_NAMES[3], travel, False),
         ]
         solution = self._greedy_master(choices, by_patient, unserved_wait)
-        # A valid upper bound on sessions without search: no more than every patient's longest
-        # course, and no more than the unit capacity of the component's groups.
-        groups = {c.group for c in choices}
-        trivial_sessions = min(
-            sum(max(choices[i].sessions for i in idx) for idx in by_patient.values()),
-            sum(self._group_week_cap[(gi, w)] for gi in groups for w in range(h.weeks)),
-        )
+        # A valid upper bound on stage 1 without search: every patient's largest held sessions
+        # (held sessions of courses that end in the horizon may exceed the units' capacity).
+        trivial_sessions = sum(max(choices[i].held for i in idx) for idx in by_patient.values())
         out: tuple[tuple[str, str, int, float, float], list[_Choice]] | None = None
         for k, (name, expr, maximise) in enumerate(stage_specs):
             budget = yield out
@@ -1052,7 +1075,8 @@ class SessionScheduler:
 
         The master plans weekly totals and the slot stage may lose some of them, so capacity can
         be left where an eligible patient still waits, or where a patient got less than their
-        weekly dose. First the patients left out, longest weighted wait first, each starting in
+        weekly dose. First the patients left out, in the master's order (:meth:`_left_over_order`:
+        anyone above stage 2a's longest weighted wait, then by Smith's rule), each starting in
         the earliest week that holds a full weekly dose on one unit of an option (nearest
         first); then the weeks in which a booked patient got less than their dose, from their
         first week on, on their own unit.
@@ -1090,9 +1114,7 @@ class SessionScheduler:
             return room[(uid, week)]
 
         left_out = [p for p in pb.patients if p.id not in by_patient and options.get(p.id)]
-        left_out.sort(
-            key=lambda p: (-p.priority_weight * (h.end_date - p.referral_date).days, p.id)
-        )
+        left_out.sort(key=self._left_over_order)
         for p in left_out:
             units = [
                 uid
@@ -1156,6 +1178,17 @@ class SessionScheduler:
         for sessions in by_patient.values():
             added.extend(a for a in sessions if (a.unit_id, a.start) not in known)
         return added
+
+    def _left_over_order(self, p: WaitingPatient) -> tuple[bool, float, str]:
+        """The master's order for the left-over pass: first whoever would otherwise wait longer
+        than stage 2a's longest weighted wait (longest first), then Smith's rule as in stage 2b:
+        weighted wait (counted to the horizon's end) per session of the course, highest first."""
+        h = self._problem.horizon
+        wait = p.priority_weight * (h.end_date - p.referral_date).days
+        longest = self.stats_.stages[1].objective if len(self.stats_.stages) > 1 else 0.0
+        if wait > longest:
+            return (False, -wait, p.id)
+        return (True, -wait / max(1, p.course_sessions), p.id)
 
     # ------------------------------------------------------------------ results
     def _collect(
@@ -1255,6 +1288,21 @@ class SessionScheduler:
                         q.priority_weight * (h.end_date - q.referral_date).days,
                     )
         return self._start_groups
+
+
+def _per_course_session(weighted_wait: int, p: WaitingPatient) -> int:
+    """Stage 2b's price of a weighted wait: per session of the patient's course (Smith's rule).
+
+    The network is capacity-bound: a course holds its unit and therapist for all its sessions,
+    most of them after the planning horizon, where the sum of waits cannot see them. Starting a
+    12-session course instead of a 36-session one frees the capacity for two more patients, so
+    by the exchange argument of weighted-shortest-processing-time scheduling the mean wait is
+    lowest when starts go by priority weight / course length. Stage 2a's bound still protects
+    the longest weighted wait, so long courses do not starve. A course's length is what it holds:
+    its sessions times the slots each takes. Scaled by ``COURSE_SCALE`` to stay an integer with
+    1/100-day resolution on the longest courses.
+    """
+    return round(weighted_wait * COURSE_SCALE / max(1, p.course_sessions * p.session_slots))
 
 
 def _weekly_dose(p: WaitingPatient) -> int:
