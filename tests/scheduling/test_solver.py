@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date, time
 
 import pytest
@@ -230,6 +231,31 @@ def test_the_longest_weighted_wait_still_starts_before_a_shorter_course():
     assert sessions.objective == 2
     assert longest.objective == pytest.approx(37.0)
     assert total.objective == pytest.approx(37 / 4 + 32 / 12, abs=1e-4)
+
+
+def test_stage_one_counts_a_course_that_ends_as_holding_its_dose_to_the_horizon_end():
+    # Two weeks, one unit open Mon and Tue 8-9 (two sessions a week). S: 2 sessions, ends after
+    # week 1; L: 4 sessions, referred 15 d before S (45 d before Mon 3 March). Both want two a
+    # week. Plans: L in week 1 alone (4 sessions, L waits 45 d, S left to the horizon's end,
+    # 44 d), or S in week 1 and L in week 2 (4 sessions too; L waits 52 d). Stage 1 counts each
+    # course's weekly dose from its start to the horizon's end: L alone 2 + 2 = 4; S then L
+    # 2 + 2 (S's freed week, which L takes) + 2 = 6. So S starts first and L a week later,
+    # although L waited longer: the room S frees goes to the next start. With only the real
+    # sessions (4 and 4), stage 2a would have started L first (longest wait 45 against 52).
+    hours = {d: (time(8), time(9)) for d in range(2)}
+    short = patient("S", course_sessions=2)
+    long = patient("L", course_sessions=4, referral_date=date(2025, 1, 17))
+    pb = replace(
+        one_clinic([long, short], hours=hours, units=[DeviceUnit("UA", "A", "C1")]),
+        horizon=Horizon(MONDAY, 2),
+    )
+    s = SessionScheduler(time_limit_s=3, num_workers=1).solve(pb)
+    assert schedule_violations(pb, s.assignments_) == []
+    assert s.first_session_["S"].date() == MONDAY
+    assert s.first_session_["L"].date() == date(2025, 3, 10)
+    sessions, longest, _total, _travel = s.stats_.stages
+    assert sessions.objective == 6 and s.stats_.sessions_scheduled == 4
+    assert longest.objective == pytest.approx(52.0)
 
 
 def test_metro_areas_are_solved_apart_and_stage_values_combine():
