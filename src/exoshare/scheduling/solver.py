@@ -1182,13 +1182,13 @@ class SessionScheduler:
     def _left_over_order(self, p: WaitingPatient) -> tuple[bool, float, str]:
         """The master's order for the left-over pass: first whoever would otherwise wait longer
         than stage 2a's longest weighted wait (longest first), then Smith's rule as in stage 2b:
-        weighted wait (counted to the horizon's end) per session of the course, highest first."""
+        weighted wait (counted to the horizon's end) per slot the course holds, highest first."""
         h = self._problem.horizon
         wait = p.priority_weight * (h.end_date - p.referral_date).days
         longest = self.stats_.stages[1].objective if len(self.stats_.stages) > 1 else 0.0
         if wait > longest:
             return (False, -wait, p.id)
-        return (True, -wait / max(1, p.course_sessions), p.id)
+        return (True, -wait / max(1, p.course_sessions * p.session_slots), p.id)
 
     # ------------------------------------------------------------------ results
     def _collect(
