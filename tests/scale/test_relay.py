@@ -4,15 +4,19 @@ it, everything else reaches every process, and one process per session keeps its
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from sqlalchemy.orm import sessionmaker
 
 from exoshare.telemetry.ingest import Accepted
 from exoshare.telemetry.protocol import Message, SampleBatch, SessionAnnounce
+from exoshare.telerehab.alerts import AlertRules
 from exoshare.telerehab.relay import LiveRelay
+from exoshare.telerehab.runtime import TelerehabRuntime
 from tests.scale.servers import REDIS_URL, require_services
 
 UNIT = "unit-1"
@@ -143,3 +147,92 @@ def test_one_process_keeps_a_session_s_alerts_the_one_that_shows_it_when_one_doe
     # Now A's browsers watch s1 too: the holder shows it, so it keeps it.
     assert a.claim(["s1"], watched={"s1"}) == set()
     assert b.claim(["s1"], watched={"s1"}) == {"s1"}
+
+
+def test_a_process_that_starts_listening_late_is_handed_the_session_s_history_first(
+    relays: tuple[LiveRelay, LiveRelay],
+) -> None:
+    a, b = relays
+    backfills: list[tuple[tuple[str, str], list[int]]] = []
+    taps: list[int] = []
+
+    async def scenario() -> None:
+        def on_backfill(key: tuple[str, str], history: list[SampleBatch]) -> None:
+            backfills.append((key, [batch.seq for batch in history]))
+
+        listening = asyncio.create_task(
+            b.listen(
+                lambda unit, m: taps.append(m.seq),  # type: ignore[attr-defined]
+                lambda accepted: None,
+                lambda therapy_id, frame: None,
+                on_backfill,
+            )
+        )
+        try:
+            async with asyncio.timeout(5):
+                await b.subscribed.wait()
+            for seq in (0, 1, 2):
+                a.tap(UNIT, _batch(seq))
+            a.tap(UNIT, _batch(0, "rec-2"))  # another session's history
+            # Batch 3 reached A before its device was verified: stored, told by no tap.
+            a.group([Accepted("stored", _batch(3), UNIT, "SX-1", "tel-1")])
+            await asyncio.sleep(0.3)  # the sending thread has appended them
+            assert b.watch(KEY, backfill=True)
+            assert not b.watch(KEY, backfill=True)  # already listening
+            async with asyncio.timeout(5):
+                while not backfills:
+                    await asyncio.sleep(0.01)
+            a.tap(UNIT, _batch(4))
+            await asyncio.sleep(0.3)
+        finally:
+            listening.cancel()
+            await asyncio.gather(listening, return_exceptions=True)
+
+    asyncio.run(scenario())
+    assert backfills == [(KEY, [0, 1, 2, 3])]
+    assert taps == [4]
+
+
+def test_a_viewer_on_a_process_that_did_not_follow_the_session_gets_its_earlier_frames(
+    relays: tuple[LiveRelay, LiveRelay],
+) -> None:
+    """A ingested the session's first 3 s; a browser on B then starts watching: B's viewer gets
+    those 30 batches, in order, then the next ones as they come, each once."""
+    a, b = relays
+    runtime = TelerehabRuntime(sessionmaker())
+    runtime.relay = b
+    runtime.hub.follow("therapy-1", "tel-1", 100.0, 100.0, AlertRules(), device_key=KEY)
+    seen: list[int] = []
+
+    async def scenario() -> None:
+        listening = asyncio.create_task(
+            b.listen(runtime.tap, runtime.on_relayed_group, lambda t, f: None, runtime.on_backfill)
+        )
+        try:
+            async with asyncio.timeout(5):
+                await b.subscribed.wait()
+            for seq in range(30):
+                a.tap(UNIT, _batch(seq))
+            await asyncio.sleep(0.3)
+            viewer = runtime.hub.subscribe("therapy-1")  # B's first viewer of the session
+            for seq in range(30, 35):
+                a.tap(UNIT, _batch(seq))
+            async with asyncio.timeout(5):
+                while len(seen) < 35:
+                    frame = json.loads(await viewer.queue.get())
+                    seen.append(frame["seq"])
+            await asyncio.sleep(0.3)
+            while not viewer.queue.empty():
+                seen.append(json.loads(viewer.queue.get_nowait())["seq"])
+        finally:
+            listening.cancel()
+            await asyncio.gather(listening, return_exceptions=True)
+
+    asyncio.run(scenario())
+    assert seen == list(range(35))
+    snapshot = runtime.hub.snapshot("therapy-1")
+    # 350 samples from the session's start, in display buckets of 8 (min and max of each):
+    # 43 whole buckets, 86 points, in time order from the first sample.
+    times = snapshot["points"]["knee_angle_left_deg"][0]
+    assert len(times) == 86
+    assert times[0] == 0.0 and times == sorted(times) and times[-1] < 3.44

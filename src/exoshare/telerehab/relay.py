@@ -24,6 +24,14 @@ Redis pub/sub is fire-and-forget: a process that is down misses what is said mea
 browsers do, and catches up the way a restarted single process does (from the database, with the
 next batches). Device secrets never travel: messages are re-encoded from their parsed form.
 
+What pub/sub does not keep, a session's recent batches, a capped Redis Stream per session does
+(``<channel>:history:<device unit id>:<device session id>``): every batch told on the session's
+channel is also appended there, in the same pipeline, trimmed to the last ``history_s`` and
+expiring when the session goes quiet. A process that starts listening to a session it did not
+follow (its first viewer) subscribes first, then reads the stream (:meth:`LiveRelay.listen`'s
+``on_backfill``): what was said before the subscription is in the stream, what after it on the
+channel, and a batch in both is shown once (the hub knows each batch by its sequence number).
+
 Alerts are kept (one database row per alert) by one process per session, the holder of a short
 Redis lease on it (:meth:`LiveRelay.claim`): it follows the session's whole stream, viewers or not.
 """
@@ -35,6 +43,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Collection
@@ -64,6 +73,8 @@ that dies hands its sessions' alerts to another within this time."""
 TapHandler = Callable[[str, Message], None]
 GroupHandler = Callable[[list[Accepted]], None]
 FrameHandler = Callable[[str, dict[str, Any]], None]
+BackfillHandler = Callable[[tuple[str, str], list[SampleBatch]], None]
+"""Told (session key, the batches of its history stream) once the listener follows the session."""
 TAKE_LEASE = """
 local held = redis.call('GET', KEYS[1])
 if (not held) or string.sub(held, 1, -2) == ARGV[1]
@@ -80,11 +91,16 @@ SEND_MAX = 1000
 TAPPED_KEEP = 64
 """Batches per session remembered as tapped: a stored group follows its batches' taps within a
 group's 250 ms (~3 batches of a 100 Hz device), so 64 leave a wide margin."""
+HISTORY_S = 30.0
+"""How much of a session's recent batches its stream keeps: the display history a browser gets
+(:attr:`exoshare.telerehab.live.LiveConfig.history_s`)."""
 WATCH_CHANGES_S = 0.05
 """How soon the listener, idle, takes up a session a browser began or stopped watching."""
 SessionKey = tuple[str, str]
 """(device unit id, the device's own session id): known to the ingesting process before it
 knows which therapy session the recording belongs to."""
+_Outgoing = tuple[str | None, bytes, str | None]
+"""(channel to publish on or None, message, stream to append it to or None)."""
 
 
 def _wire(message: Message) -> bytes:
@@ -111,15 +127,16 @@ def _entry(done: Accepted) -> list[Any]:
 class LiveRelay:
     """One process's side of the Redis channels named after ``channel`` at ``url``."""
 
-    def __init__(self, url: str, channel: str) -> None:
+    def __init__(self, url: str, channel: str, history_s: float = HISTORY_S) -> None:
         self.url = url
         self.channel = channel
+        self.history_ms = round(history_s * 1000)
         self.origin = uuid.uuid4().hex
         # A blocking client, used by the sending thread and for leases (from worker threads).
         self._client = redis.Redis.from_url(url)
         self.subscribed = asyncio.Event()
         self._watched: set[str] = set()
-        self._outbox: queue.SimpleQueue[tuple[str, bytes] | None] = queue.SimpleQueue()
+        self._outbox: queue.SimpleQueue[_Outgoing | None] = queue.SimpleQueue()
         # Publishing is a round trip to Redis; in the event loop (taps) it held every browser's
         # frames (in a profile at 25 sessions on 2 processes, half of a process's samples were
         # waiting on Redis). One thread sends, in order, everything queued since its last
@@ -135,34 +152,55 @@ class LiveRelay:
         """The session channels the listener is subscribed to."""
         self._changed = threading.Event()
         """Set when :attr:`_watched` changed and the listener has not subscribed accordingly."""
+        self._backfill: dict[str, SessionKey] = {}
+        """Channels whose stream the listener reads once it has subscribed to them."""
 
     def session_channel(self, key: SessionKey) -> str:
         unit_id, device_session_id = key
         return f"{self.channel}:{unit_id}:{device_session_id}"
+
+    def history_stream(self, key: SessionKey) -> str:
+        unit_id, device_session_id = key
+        return f"{self.channel}:history:{unit_id}:{device_session_id}"
 
     # ------------------------------------------------------------------ telling
 
     def _pack(self, kind: str, body: Any) -> bytes:
         return msgpack.packb([self.origin, kind, body], use_bin_type=True)
 
-    def _send(self, kind: str, body: Any, channel: str | None = None) -> None:
-        self._outbox.put((channel or self.channel, self._pack(kind, body)))
+    def _send(
+        self, kind: str, body: Any, channel: str | None = None, stream: str | None = None
+    ) -> None:
+        """Queue a message for the sending thread; with ``stream``, also kept in that stream."""
+        self._outbox.put((channel or self.channel, self._pack(kind, body), stream))
 
     def _send_forever(self) -> None:
         while True:
             first = self._outbox.get()
             if first is None:
                 return
-            items: list[tuple[str, bytes] | None] = [first]
+            items: list[_Outgoing | None] = [first]
             with contextlib.suppress(queue.Empty):
                 while len(items) < SEND_MAX:
                     items.append(self._outbox.get_nowait())
             done = None in items
             try:
+                # Entries older than the history go with the next append (MINID, approximate:
+                # Redis trims whole nodes, so a little more is kept, never less). The id is
+                # Redis's clock and the bound this machine's: clocks kept in step (NTP).
+                oldest = f"{round(time.time() * 1000) - self.history_ms}-0"
                 with self._client.pipeline(transaction=False) as pipe:
                     for item in items:
-                        if item is not None:
-                            pipe.publish(*item)
+                        if item is None:
+                            continue
+                        channel, payload, stream = item
+                        if stream is not None:
+                            # Appended before it is published: a listener that subscribed
+                            # before the publish hears it, one after it finds it in the stream.
+                            pipe.xadd(stream, {"m": payload}, minid=oldest, approximate=True)
+                            pipe.pexpire(stream, 2 * self.history_ms)
+                        if channel is not None:
+                            pipe.publish(channel, payload)
                     pipe.execute()
             except redis.RedisError as exc:
                 # The other processes' browsers miss these, as they would lost MQTT messages;
@@ -180,7 +218,12 @@ class LiveRelay:
         if tapped is None:
             tapped = self._tapped[key] = deque(maxlen=TAPPED_KEEP)
         tapped.append(message.seq)
-        self._send("tap", [device_unit_id, _wire(message)], self.session_channel(key))
+        self._send(
+            "tap",
+            [device_unit_id, _wire(message)],
+            self.session_channel(key),
+            self.history_stream(key),
+        )
 
     def group(self, accepted: list[Accepted]) -> None:
         """A committed group: its sample batches to their sessions' channels, the rest to all."""
@@ -199,6 +242,12 @@ class LiveRelay:
                 others.append(_entry(done))
         for key, entries in by_session.items():
             self._send("stored", entries, self.session_channel(key))
+            # The history holds what a listener would have shown: the stored batches no tap
+            # told, one stream entry each, in the taps' form.
+            for status, unit_id, _, _, payload in entries:
+                if status == "stored":
+                    entry = self._pack("tap", [unit_id, payload])
+                    self._outbox.put((None, entry, self.history_stream(key)))
         if others:
             self._send("group", others)
 
@@ -239,15 +288,22 @@ class LiveRelay:
 
     # ------------------------------------------------------------------ following sessions
 
-    def watch(self, key: SessionKey) -> None:
-        """Receive the session's samples from the other processes (from any thread)."""
+    def watch(self, key: SessionKey, backfill: bool = False) -> bool:
+        """Receive the session's samples from the other processes (from any thread); whether
+        this started it. ``backfill``: once subscribed, the listener also hands the session's
+        history stream to ``on_backfill``."""
         channel = self.session_channel(key)
-        if channel not in self._watched:
-            self._watched.add(channel)
-            self._changed.set()
+        if channel in self._watched:
+            return False
+        if backfill:
+            self._backfill[channel] = key
+        self._watched.add(channel)
+        self._changed.set()
+        return True
 
     def unwatch(self, key: SessionKey) -> None:
         channel = self.session_channel(key)
+        self._backfill.pop(channel, None)
         if channel in self._watched:
             self._watched.discard(channel)
             self._changed.set()
@@ -258,9 +314,16 @@ class LiveRelay:
     # ------------------------------------------------------------------ hearing
 
     async def listen(
-        self, on_tap: TapHandler, on_group: GroupHandler, on_frame: FrameHandler
+        self,
+        on_tap: TapHandler,
+        on_group: GroupHandler,
+        on_frame: FrameHandler,
+        on_backfill: BackfillHandler | None = None,
     ) -> None:
-        """Hand every other process's messages to the handlers until cancelled, reconnecting."""
+        """Hand every other process's messages to the handlers until cancelled, reconnecting.
+
+        A session watched with ``backfill`` is subscribed to, then its history stream read and
+        handed to ``on_backfill`` (in a thread) before anything heard after the subscription."""
         while True:
             client = redis.asyncio.Redis.from_url(self.url)
             try:
@@ -279,6 +342,8 @@ class LiveRelay:
                             if self.joined - wanted:
                                 await pubsub.unsubscribe(*(self.joined - wanted))
                             self.joined = wanted
+                            if on_backfill is not None:
+                                await self._read_history(client, wanted, on_backfill)
                             self.subscribed.set()
                         item = await pubsub.get_message(
                             ignore_subscribe_messages=True, timeout=WATCH_CHANGES_S
@@ -292,6 +357,36 @@ class LiveRelay:
             finally:
                 with contextlib.suppress(Exception):
                     await client.aclose()
+
+    async def _read_history(
+        self, client: redis.asyncio.Redis, joined: set[str], on_backfill: BackfillHandler
+    ) -> None:
+        """The history streams of the sessions just subscribed to with ``backfill``: read after
+        the subscription (what is said from now on comes on the channel, queued meanwhile)."""
+        for channel in [c for c in self._backfill if c in joined]:
+            key = self._backfill.pop(channel, None)
+            if key is None:
+                continue
+            try:
+                entries = await client.xrange(self.history_stream(key)) or []
+            except redis.RedisError:
+                self._backfill.setdefault(channel, key)  # read after reconnecting
+                raise
+            batches = []
+            for _, fields in entries:
+                if not fields:
+                    continue
+                with contextlib.suppress(
+                    ValueError, TypeError, KeyError, msgpack.ExtraData, msgpack.FormatError
+                ):
+                    _, kind, (_, payload) = msgpack.unpackb(fields[b"m"], raw=False)
+                    message = _parsed(payload) if kind == "tap" else None
+                    if isinstance(message, SampleBatch):
+                        batches.append(message)
+            try:
+                await asyncio.to_thread(on_backfill, key, batches)
+            except Exception:
+                log.exception("live relay failed on the history of %s", channel)
 
     async def _dispatch(
         self, data: bytes, on_tap: TapHandler, on_group: GroupHandler, on_frame: FrameHandler

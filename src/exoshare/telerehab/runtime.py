@@ -115,6 +115,10 @@ class TelerehabRuntime:
         self.hub.on_watched = self._watched
         self._unknown: dict[str, float] = {}
         self._discover_lock = threading.Lock()
+        self._filling: dict[str, list[SampleBatch]] = {}
+        """Sessions this process began to listen to whose history (the relay's stream) is not
+        shown yet: the batches heard meanwhile, held so the hub takes everything in order."""
+        self._fill_lock = threading.Lock()
 
     def attach(self, source: Ingestor) -> None:
         source.add_group_listener(self.on_group)
@@ -144,11 +148,22 @@ class TelerehabRuntime:
         when it stops, drop what its hub computed from them."""
         if self.relay is None or live.device_key is None:
             return
-        if self.needs_samples(live.therapy_session_id):
-            self.relay.watch(live.device_key)
-        elif self.relay.session_channel(live.device_key) in self.relay.watching():
+        therapy_id = live.therapy_session_id
+        channel = self.relay.session_channel(live.device_key)
+        if self.needs_samples(therapy_id):
+            if channel not in self.relay.watching():
+                # Held before the listener may subscribe, so no batch slips in ahead of the
+                # history.
+                with self._fill_lock:
+                    self._filling[therapy_id] = []
+                if not self.relay.watch(live.device_key, backfill=True):
+                    with self._fill_lock:
+                        self._filling.pop(therapy_id, None)
+        elif channel in self.relay.watching():
             self.relay.unwatch(live.device_key)
-            self.hub.rest(live.therapy_session_id)
+            with self._fill_lock:
+                self._filling.pop(therapy_id, None)
+            self.hub.rest(therapy_id)
 
     def _watched(self, therapy_session_id: str, watched: bool) -> None:
         live = self.hub.session(therapy_session_id)
@@ -171,6 +186,52 @@ class TelerehabRuntime:
             self.relay.unwatch(live.device_key)
         self._keeps.discard(therapy_session_id)
         self.hub.forget(therapy_session_id)
+
+    def _held(self, live: LiveSession, batch: SampleBatch) -> bool:
+        """Whether the batch waits for the session's history (kept to be shown after it)."""
+        if not self._filling:
+            return False
+        with self._fill_lock:
+            held = self._filling.get(live.therapy_session_id)
+            if held is None:
+                return False
+            held.append(batch)
+            return True
+
+    def on_backfill(self, key: tuple[str, str], history: list[SampleBatch]) -> None:
+        """The session's recent batches from the relay's stream (in a thread), now that this
+        process listens to it: through the hub in sample order with what was held meanwhile,
+        so its viewers get the last ``history_s`` as a process that followed the session would
+        show them. Alerts of the history are not kept again: the process that held the
+        session's lease then kept them (the monitor's state still follows them)."""
+        live = self.hub.for_device(*key)
+        if live is None:
+            return
+        therapy_id = live.therapy_session_id
+        old = history
+        while True:
+            with self._fill_lock:
+                held = self._filling.get(therapy_id, [])
+                if (not held and not old) or not self.needs_samples(therapy_id):
+                    # Nothing more held: from here on the hub takes batches as they come.
+                    self._filling.pop(therapy_id, None)
+                    return
+                if therapy_id in self._filling:
+                    self._filling[therapy_id] = []
+            live_alerts: list[Alert] = []
+            held_seqs = {batch.seq for batch in held}
+            with self.hub.batch():
+                for batch in sorted([*old, *held], key=lambda b: (b.first_sample_time_s, b.seq)):
+                    shown = self.hub.on_batch(live, batch)
+                    if shown is None:
+                        continue
+                    frame, alerts = shown
+                    self.hub.publish(therapy_id, frame)
+                    if batch.seq in held_seqs:
+                        live_alerts += alerts
+            if live_alerts:
+                self._keep_alerts(live, live_alerts)
+            old = []
 
     def on_relayed_group(self, accepted: list[Accepted]) -> None:
         self.on_group(accepted, relayed=True)
@@ -215,6 +276,8 @@ class TelerehabRuntime:
             live = self.hub.for_telemetry(telemetry_id) or self._discover(telemetry_id)
             if live is None or not self.needs_samples(live.therapy_session_id):
                 return
+            if self._held(live, message):
+                return
             # Usually the live tap has shown this batch already; this shows what it could
             # not (a session found only now, a credential not cached yet).
             shown = self.hub.on_batch(live, message)
@@ -258,6 +321,8 @@ class TelerehabRuntime:
             return
         live = self.hub.for_device(device_unit_id, message.session_id)
         if live is None or not self.needs_samples(live.therapy_session_id):
+            return
+        if self._held(live, message):
             return
         shown = self.hub.on_batch(live, message)
         if shown is None:
@@ -427,7 +492,12 @@ async def telerehab_lifespan(app: FastAPI) -> AsyncIterator[None]:
                 worker.add_tap(relay.tap)
             tasks.append(
                 asyncio.create_task(
-                    relay.listen(runtime.tap, runtime.on_relayed_group, runtime.on_relayed_frame),
+                    relay.listen(
+                        runtime.tap,
+                        runtime.on_relayed_group,
+                        runtime.on_relayed_frame,
+                        runtime.on_backfill,
+                    ),
                     name="exoshare-live-relay",
                 )
             )
