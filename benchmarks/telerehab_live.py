@@ -510,10 +510,13 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
         )  # fmt: skip
         spy: subprocess.Popen[bytes] | None = None
         raw = workdir / "profile.txt"
-        if args.profile and shutil.which("uvx"):
+        # py-spy installed next to this interpreter (uv pip install py-spy), else through uvx.
+        local_spy = Path(sys.executable).with_name("py-spy")
+        spy_command = [str(local_spy)] if local_spy.exists() else ["uvx", "py-spy"]
+        if args.profile and (local_spy.exists() or shutil.which("uvx")):
             time.sleep(4.0 + WARMUP_S)
             spy = subprocess.Popen(
-                ["uvx", "py-spy", "record", "--pid", str(servers[0].pid), "--format", "raw",
+                [*spy_command, "record", "--subprocesses", "--pid", str(servers[0].pid), "--format", "raw",
                  "--duration", str(max(3, int(args.seconds - WARMUP_S - 4))), "--rate", "50",
                  "--nonblocking", "-o", str(raw)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

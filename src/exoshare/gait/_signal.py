@@ -6,6 +6,13 @@ import functools
 
 import numpy as np
 from scipy import signal
+from scipy.signal._arraytools import odd_ext
+
+try:
+    # SciPy's compiled second-order-sections filter, as sosfilt calls it (in place, rows of x).
+    from scipy.signal._sosfilt import _sosfilt
+except ImportError:  # another SciPy layout: lowpass falls back to sosfiltfilt itself
+    _sosfilt = None
 
 from exoshare.gait.errors import GaitDataError
 
@@ -42,10 +49,41 @@ def lowpass(
     nyquist_hz = sampling_rate_hz / 2.0
     if cutoff_hz >= nyquist_hz:
         return np.asarray(values, dtype=np.float64)
-    # A copy: SciPy's filter takes a writable array, and the cached design is shared.
-    sos = _butter_lowpass_sos(order, float(cutoff_hz), float(sampling_rate_hz)).copy()
-    padlen = min(3 * (2 * len(sos) + 1), len(values) - 1)
-    return np.asarray(signal.sosfiltfilt(sos, values, padlen=padlen))
+    sos = _butter_lowpass_sos(order, float(cutoff_hz), float(sampling_rate_hz))
+    x = np.asarray(values, dtype=np.float64)
+    padlen = min(3 * (2 * len(sos) + 1), len(x) - 1)
+    if _sosfilt is None or x.ndim != 1:
+        return np.asarray(signal.sosfiltfilt(sos.copy(), x, padlen=padlen))
+    return _sosfiltfilt_odd(
+        *_sos_and_zi(order, float(cutoff_hz), float(sampling_rate_hz)), x, padlen
+    )
+
+
+def _sosfiltfilt_odd(sos: np.ndarray, zi: np.ndarray, x: np.ndarray, padlen: int) -> np.ndarray:
+    """``scipy.signal.sosfiltfilt(sos, x, padlen=padlen)`` (odd padding) of a 1-D float64 signal,
+    the same steps on the same numbers, so the same result to the bit (a test compares them),
+    without what SciPy redoes on every call: ``sosfilt_zi`` (half of a live window's filtering
+    time, the same for every call with one design), input validation, axis moves.
+    """
+    ext = odd_ext(x, padlen) if padlen > 0 else x
+    forward = np.array(ext, np.float64, order="C").reshape(1, -1)  # filtered in place
+    state = np.ascontiguousarray((zi * ext[0:1]).reshape(1, -1, 2))
+    _sosfilt(sos, forward, state)
+    backward = np.array(forward[0, ::-1], np.float64, order="C").reshape(1, -1)
+    state = np.ascontiguousarray((zi * forward[0, -1:]).reshape(1, -1, 2))
+    _sosfilt(sos, backward, state)
+    y = backward[0, ::-1]
+    return y[padlen:-padlen] if padlen > 0 else y
+
+
+@functools.lru_cache(maxsize=64)
+def _sos_and_zi(
+    order: int, cutoff_hz: float, sampling_rate_hz: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The design and its ``sosfilt_zi`` (the filter's steady state for a unit step input),
+    private to :func:`lowpass`: the compiled filter wants a writable design, and reads it only."""
+    sos = _butter_lowpass_sos(order, cutoff_hz, sampling_rate_hz).copy()
+    return sos, np.asarray(signal.sosfilt_zi(sos))
 
 
 @functools.lru_cache(maxsize=64)
