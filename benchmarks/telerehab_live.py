@@ -516,7 +516,8 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
         if args.profile and (local_spy.exists() or shutil.which("uvx")):
             time.sleep(4.0 + WARMUP_S)
             spy = subprocess.Popen(
-                [*spy_command, "record", "--subprocesses", "--pid", str(servers[0].pid), "--format", "raw",
+                [*spy_command, "record", "--subprocesses", "--pid", str(servers[0].pid),
+                 "--format", "raw",
                  "--duration", str(max(3, int(args.seconds - WARMUP_S - 4))), "--rate", "50",
                  "--nonblocking", "-o", str(raw)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

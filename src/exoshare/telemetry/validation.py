@@ -158,7 +158,9 @@ def _physical_bounds(names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
 def _all_possible(values: dict[str, np.ndarray]) -> bool:
     """Every sample of every channel present, finite and physically possible."""
     names = tuple(values)
-    block = np.vstack([values[name] for name in names])
+    # np.array, not np.vstack: the same (channels, n) block without vstack's per-array checks,
+    # which cost more than the copy for a 10-sample batch (channels all have n samples here).
+    block = np.array([values[name] for name in names], dtype=np.float64)
     lows, highs = _physical_bounds(names)
     return bool(np.isfinite(block).all() and (block >= lows).all() and (block <= highs).all())
 

@@ -170,12 +170,11 @@ class AlertMonitor:
             fall is not None and fall.active,
             battery is not None and battery.active,
         )
-        block = np.empty((len(plan.rows), n))
-        for row, (name, negate) in zip(block, plan.rows, strict=True):
-            if negate:
-                np.negative(channels[name], out=row)
-            else:
-                row[:] = channels[name]
+        # One array of every row, then one multiplication by the rows' signs: a row per NumPy
+        # call cost more than the comparisons (this runs for every live batch).
+        block = np.array([channels[name] for name in plan.names], dtype=np.float64)
+        block = block.reshape(len(plan.names), n)
+        block *= plan.signs
         # NaN compares False everywhere, as in the rules: a missing sample never alerts.
         if (block[: plan.n_limited] > plan.limits).any():
             return False
@@ -361,6 +360,10 @@ _QUIET_CHANNELS = (
 class _QuietPlan:
     rows: tuple[tuple[str, bool], ...]
     """(channel, negated) per row: limited rows first, then the impact sides' x, y, z."""
+    names: tuple[str, ...]
+    """The rows' channels, in order."""
+    signs: np.ndarray
+    """(rows, 1): -1.0 for a negated row, 1.0 otherwise (both exact on any float)."""
     n_limited: int
     limits: np.ndarray
     """(n_limited, 1): a row above its limit might alert."""
@@ -398,8 +401,13 @@ def _quiet_plan(
     # Compared squared and a little low: a batch this close to the limit takes the exact path,
     # so rounding in the square and the sum cannot hide an impact.
     impact_g = rules.fall_impact_g * STANDARD_GRAVITY_MPS2
+    rows = tuple((name, negate) for name, negate, _ in limited) + tuple(impact)
+    signs = np.array([[-1.0 if negate else 1.0] for _, negate in rows]).reshape(len(rows), 1)
+    signs.setflags(write=False)
     return _QuietPlan(
-        rows=tuple((name, negate) for name, negate, _ in limited) + tuple(impact),
+        rows=rows,
+        names=tuple(name for name, _ in rows),
+        signs=signs,
         n_limited=len(limited),
         limits=limits,
         n_impact_sides=len(impact) // 3,

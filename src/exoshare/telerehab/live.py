@@ -127,6 +127,16 @@ def _pick_grid(n_channels: int, k: int, bucket: int) -> tuple[np.ndarray, np.nda
     return row_index, row_start
 
 
+@functools.lru_cache(maxsize=64)
+def _channel_plan(names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Of a batch's channels, those the hub analyses (display ones first, as in
+    ANALYSIS_CHANNELS) and those it shows: a device sends the same channels batch after
+    batch, so this is worked out once per channel set, not per batch."""
+    present = frozenset(names)
+    analysed = tuple(name for name in ANALYSIS_CHANNELS if name in present)
+    return analysed, tuple(name for name in analysed if name in _DISPLAY_SET)
+
+
 @dataclass(eq=False)
 class Subscriber:
     loop: asyncio.AbstractEventLoop
@@ -182,6 +192,10 @@ class LiveSession:
     step_time_symmetry_pct: float | None = None
     knee_rom_deg: float | None = None
     vitals: dict[str, float | None] = field(default_factory=dict)
+    shown_vitals: dict[str, float | None] = field(default_factory=dict)
+    """``vitals`` rounded as frames show them, kept up to date by the hub."""
+    shown_metrics: dict[str, Any] = field(default_factory=dict)
+    """:meth:`metrics` as of the last analysis (the metrics change only there)."""
     # link quality
     batches: int = 0
     samples: int = 0
@@ -199,6 +213,9 @@ class LiveSession:
     """(wall time, gap) of the last 60 s with gaps decreasing: the first live entry is the max."""
     active_alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
     device_key: tuple[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        self.shown_metrics = self.metrics()
 
     def quality(self, now_wall_s: float) -> dict[str, Any]:
         since = None if self.last_batch_wall_s is None else now_wall_s - self.last_batch_wall_s
@@ -420,9 +437,8 @@ class LiveHub:
             live.last_data_s = max(live.last_data_s or last_s, last_s)
             # One matrix of the display and analysis channels (display ones first, as in
             # ANALYSIS_CHANNELS): decimation and the ring each take it in one go.
-            analysed = tuple(name for name in ANALYSIS_CHANNELS if name in batch.values)
+            analysed, shown_names = _channel_plan(tuple(batch.values))
             matrix = batch.matrix(analysed)
-            shown_names = tuple(name for name in analysed if name in _DISPLAY_SET)
             names, display_t, display_v = self._display(
                 live, shown_names, matrix[: len(shown_names)], first_index
             )
@@ -436,8 +452,8 @@ class LiveHub:
                 "seq": batch.seq,
                 "sent_s": batch.first_sample_time_s + (n - 1) / fs,
                 "points": _points(names, display_t, display_v),
-                "metrics": live.metrics(),
-                "vitals": {k: _round(v, 1) for k, v in live.vitals.items()},
+                "metrics": dict(live.shown_metrics),
+                "vitals": dict(live.shown_vitals),
                 "quality": live.quality(now),
             }
             if names:
@@ -496,14 +512,19 @@ class LiveHub:
             if column is None or not len(column):
                 continue
             if how == "last" and math.isfinite(last := float(column[-1])):
-                live.vitals[name] = last  # the usual case: no array work at all
-                continue
-            if how == "absmax" and math.isfinite(peak := float(np.abs(column).max())):
-                live.vitals[name] = peak  # no missing or infinite sample: no mask needed
-                continue
-            finite = column[np.isfinite(column)]
-            if finite.size:
-                live.vitals[name] = float(finite[-1] if how == "last" else np.abs(finite).max())
+                value = last  # the usual case: no array work at all
+            elif how == "absmax" and math.isfinite(peak := float(np.abs(column).max())):
+                value = peak  # no missing or infinite sample: no mask needed
+            else:
+                finite = column[np.isfinite(column)]
+                if not finite.size:
+                    continue
+                value = float(finite[-1] if how == "last" else np.abs(finite).max())
+            if live.vitals.get(name) != value:
+                # Rounded for the frames when it changes (a battery or skin temperature
+                # changes far less often than every batch), not for every frame.
+                live.vitals[name] = value
+                live.shown_vitals[name] = _round(value, 1)
 
     def _remember(
         self, live: LiveSession, names: tuple[str, ...], values: np.ndarray, first_index: int
@@ -563,6 +584,7 @@ class LiveHub:
         live.step_time_symmetry_pct = si
         knee = [v for v in summary.knee_rom_deg.values() if math.isfinite(v)]
         live.knee_rom_deg = float(np.mean(knee)) if knee else None
+        live.shown_metrics = live.metrics()
         if math.isfinite(si):
             return live.monitor.observe_asymmetry(window_end_s, si)
         return []
