@@ -62,6 +62,9 @@ TICK_S = 0.5
 LEASE_RENEW_S = ALERT_LEASE_MS / 1000 / 5
 """How often a process renews its alert leases (and takes those nobody holds): well within the
 lease, so a busy moment does not lose one."""
+HOLD_MAX = 3000
+"""Batches held per session while its history is read, at most (5 min of a 100 Hz device's):
+a bound on memory should Redis not answer for long."""
 UNKNOWN_RECHECK_S = 5.0
 """How long a recording that belongs to no therapy session is not looked up again."""
 
@@ -196,6 +199,8 @@ class TelerehabRuntime:
             if held is None:
                 return False
             held.append(batch)
+            if len(held) > HOLD_MAX:
+                del held[0]  # Redis away for minutes: older than any history shown anyway
             return True
 
     def on_backfill(self, key: tuple[str, str], history: list[SampleBatch]) -> None:
