@@ -96,6 +96,9 @@ HISTORY_S = 30.0
 (:attr:`exoshare.telerehab.live.LiveConfig.history_s`)."""
 WATCH_CHANGES_S = 0.05
 """How soon the listener, idle, takes up a session a browser began or stopped watching."""
+CONFIRM_S = 5.0
+"""How long the listener waits for Redis to confirm a subscription before reading a history
+anyway (a batch told in between could then be missed, never shown twice)."""
 SessionKey = tuple[str, str]
 """(device unit id, the device's own session id): known to the ingesting process before it
 knows which therapy session the recording belongs to."""
@@ -324,6 +327,7 @@ class LiveRelay:
 
         A session watched with ``backfill`` is subscribed to, then its history stream read and
         handed to ``on_backfill`` (in a thread) before anything heard after the subscription."""
+        handlers = (on_tap, on_group, on_frame)
         while True:
             client = redis.asyncio.Redis.from_url(self.url)
             try:
@@ -337,19 +341,24 @@ class LiveRelay:
                             # not shared between tasks.
                             self._changed.clear()
                             wanted = set(self._watched)
-                            if wanted - self.joined:
-                                await pubsub.subscribe(*(wanted - self.joined))
+                            new = wanted - self.joined
+                            if new:
+                                await pubsub.subscribe(*new)
                             if self.joined - wanted:
                                 await pubsub.unsubscribe(*(self.joined - wanted))
                             self.joined = wanted
-                            if on_backfill is not None:
-                                await self._read_history(client, wanted, on_backfill)
+                            filling = [c for c in self._backfill if c in new]
+                            if filling and on_backfill is not None:
+                                # Read only once Redis has the subscriptions: a batch published
+                                # in between would be in neither the stream nor the channel.
+                                await self._confirm(pubsub, set(filling), handlers)
+                                await self._read_history(client, filling, on_backfill)
                             self.subscribed.set()
                         item = await pubsub.get_message(
                             ignore_subscribe_messages=True, timeout=WATCH_CHANGES_S
                         )
                         if item is not None and item.get("type") == "message":
-                            await self._dispatch(item["data"], on_tap, on_group, on_frame)
+                            await self._dispatch(item["data"], *handlers)
             except redis.RedisError as exc:
                 self.subscribed.clear()
                 log.warning("live relay lost %s (%s); retrying", self.channel, exc)
@@ -358,12 +367,32 @@ class LiveRelay:
                 with contextlib.suppress(Exception):
                     await client.aclose()
 
+    async def _confirm(
+        self,
+        pubsub: redis.asyncio.client.PubSub,
+        channels: set[str],
+        handlers: tuple[TapHandler, GroupHandler, FrameHandler],
+    ) -> None:
+        """Wait until Redis confirms the subscriptions to ``channels``, handing on what is heard
+        meanwhile (the runtime holds a filling session's batches until its history is shown)."""
+        waiting = set(channels)
+        deadline = asyncio.get_running_loop().time() + CONFIRM_S
+        while waiting and asyncio.get_running_loop().time() < deadline:
+            item = await pubsub.get_message(timeout=WATCH_CHANGES_S)
+            if item is None:
+                continue
+            if item.get("type") == "subscribe":
+                name = item.get("channel")
+                waiting.discard(name.decode() if isinstance(name, bytes) else str(name))
+            elif item.get("type") == "message":
+                await self._dispatch(item["data"], *handlers)
+
     async def _read_history(
-        self, client: redis.asyncio.Redis, joined: set[str], on_backfill: BackfillHandler
+        self, client: redis.asyncio.Redis, channels: list[str], on_backfill: BackfillHandler
     ) -> None:
         """The history streams of the sessions just subscribed to with ``backfill``: read after
         the subscription (what is said from now on comes on the channel, queued meanwhile)."""
-        for channel in [c for c in self._backfill if c in joined]:
+        for channel in channels:
             key = self._backfill.pop(channel, None)
             if key is None:
                 continue
