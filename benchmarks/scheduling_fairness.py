@@ -1,7 +1,7 @@
 """exoshare against pooled FCFS (and the status quo) over several seeds, with the spread.
 
     uv run python benchmarks/scheduling_fairness.py [--seeds 0 1 2 3 4] [--weeks 26] [--warmup 8]
-        [--cooldown 4] [--clinics 20] [--units 60] [--backlog 500] [--arrivals 100]
+        [--cooldown 4] [--clinics 20] [--units 60] [--backlog 500] [--arrivals 100] [--plan-weeks 6]
 
 Each seed is one network simulation (``exoshare.scheduling.simulation.simulate_network``): the
 same referrals, devices and staff for every policy, CP-SAT on one worker with deterministic
@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from exoshare.scheduling.problem import PLAN_WEEKS
 from exoshare.scheduling.simulation import POLICIES, SimulationResult, simulate_network
 
 FIGURES = (
@@ -93,6 +94,12 @@ def main() -> None:
     ap.add_argument("--backlog", type=int, default=500)
     ap.add_argument("--arrivals", type=float, default=100.0)
     ap.add_argument("--time-limit", type=float, default=5.0)
+    ap.add_argument(
+        "--plan-weeks",
+        type=int,
+        default=PLAN_WEEKS,
+        help="weeks exoshare's rolling plan looks ahead",
+    )
     args = ap.parse_args()
     load0 = os.getloadavg()
     t0 = time.perf_counter()
@@ -108,6 +115,7 @@ def main() -> None:
             seed=seed,
             warmup_weeks=args.warmup,
             cooldown_weeks=args.cooldown,
+            plan_weeks=args.plan_weeks,
         )
         steady = results[seed].steady
         print(
@@ -119,7 +127,8 @@ def main() -> None:
     load1 = os.getloadavg()
     print(
         f"\n(seeds {' '.join(map(str, args.seeds))}; {args.weeks} weeks, warm-up {args.warmup}, "
-        f"cool-down {args.cooldown}, {args.clinics} clinics, {args.units} units, "
+        f"cool-down {args.cooldown}, plan {args.plan_weeks} weeks, {args.clinics} clinics, "
+        f"{args.units} units, "
         f"{args.arrivals:g} referrals/week, {time.perf_counter() - t0:.0f} s; load average "
         f"{load0[0]:.1f} → {load1[0]:.1f} on {os.cpu_count()} CPUs)"
     )

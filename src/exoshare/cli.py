@@ -18,6 +18,7 @@ from exoshare.config import Settings, get_settings
 from exoshare.demo.device_client import simulate_command
 from exoshare.outcomes.cli import outcomes_app
 from exoshare.reminders.cli import reminders_app
+from exoshare.scheduling.problem import PLAN_WEEKS
 from exoshare.sharing.cli import sharing_app
 from exoshare.telemetry.cli import (
     analyse_command,
@@ -440,7 +441,7 @@ def _schedule_demo_waitlist(factory: sessionmaker[Session]) -> None:
     today = date.today()
     start = today + timedelta(days=7 - today.weekday())
     with session_scope(factory) as session:
-        run = run_schedule(session, SYSTEM_DEMO, start, weeks=4, time_limit_s=20.0)
+        run = run_schedule(session, SYSTEM_DEMO, start, time_limit_s=20.0)
         console.print(
             f"scheduled {run.patients_scheduled} of {run.patients_waiting} waiting patients "
             f"from {start:%Y-%m-%d} across the network"
@@ -498,7 +499,7 @@ def schedule(
     start: Annotated[
         str | None, typer.Option(help="First day of the horizon, YYYY-MM-DD (a Monday)")
     ] = None,
-    weeks: Annotated[int, typer.Option(help="Weeks to schedule")] = 4,
+    weeks: Annotated[int, typer.Option(help="Weeks to schedule")] = PLAN_WEEKS,
     travel_limit_km: Annotated[float, typer.Option(help="Longest trip from home")] = 50.0,
     time_limit_s: Annotated[float, typer.Option(help="Solver time limit")] = 60.0,
 ) -> None:

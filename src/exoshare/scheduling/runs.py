@@ -14,6 +14,7 @@ from exoshare.scheduling.bookings import DEFAULT_CHANGEOVER_MIN, insert_sessions
 from exoshare.scheduling.clinics import zone_of
 from exoshare.scheduling.courses import continue_courses
 from exoshare.scheduling.models import BookedSession, ScheduleRun
+from exoshare.scheduling.problem import PLAN_WEEKS
 from exoshare.scheduling.problem_from_db import build_problem
 from exoshare.scheduling.schemas import WaitlistStatus
 
@@ -22,7 +23,7 @@ def run_schedule(
     session: Session,
     principal: Principal,
     start: date,
-    weeks: int = 4,
+    weeks: int = PLAN_WEEKS,
     travel_limit_km: float = 50.0,
     time_limit_s: float = 30.0,
     num_workers: int = 2,

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
 from exoshare.bounds import CalendarDate, CalendarDateTime
 from exoshare.scheduling.priority import Priority
+from exoshare.scheduling.problem import PLAN_WEEKS
 
 
 class WaitlistStatus(enum.StrEnum):
@@ -103,7 +104,7 @@ class WaitlistRowOut(BaseModel):
 
 class ScheduleRunCreate(BaseModel):
     start: CalendarDate
-    weeks: int = Field(default=4, ge=1, le=12)
+    weeks: int = Field(default=PLAN_WEEKS, ge=1, le=12)
     travel_limit_km: FiniteFloat = Field(default=50.0, gt=0, le=2000)
     time_limit_s: FiniteFloat = Field(default=30.0, gt=0, le=600)
     changeover_min: int = Field(

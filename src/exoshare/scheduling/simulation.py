@@ -14,6 +14,7 @@ from exoshare.scheduling.fcfs import FcfsScheduler
 from exoshare.scheduling.instances import Network, generate_network, generate_patients
 from exoshare.scheduling.ledger import Ledger
 from exoshare.scheduling.problem import (
+    PLAN_WEEKS,
     Assignment,
     DeviceUnit,
     Horizon,
@@ -151,7 +152,7 @@ def simulate_network(
     start: date = date(2025, 3, 3),
     warmup_weeks: int = 0,
     cooldown_weeks: int = 0,
-    plan_weeks: int = 4,
+    plan_weeks: int = PLAN_WEEKS,
     deterministic: bool = True,
 ) -> SimulationResult:
     """Simulate ``weeks`` of Poisson referrals, scheduling each week under both policies.
@@ -247,7 +248,7 @@ def simulate_instance(
     seed: int = 0,
     warmup_weeks: int = 0,
     cooldown_weeks: int = 0,
-    plan_weeks: int = 4,
+    plan_weeks: int = PLAN_WEEKS,
     deterministic: bool = True,
     policies: tuple[str, ...] = POLICIES,
 ) -> SimulationResult:
