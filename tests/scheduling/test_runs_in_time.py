@@ -4,7 +4,7 @@ checked, a lease that ends inside the horizon ends the unit's sessions there."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
@@ -306,6 +306,32 @@ def test_the_waitlist_shows_the_first_session_in_the_clinics_local_time(
         ("2026-03-02T09:00:00+01:00", "Madrid Clinic"),
         ("2026-03-02T10:00:00+01:00", "Madrid Clinic"),
     }
+
+
+def test_a_patients_wait_ends_at_their_first_session(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    with session_scope(session_factory) as s:
+        run_schedule(s, SYSTEM_SEEDING, MONDAY, weeks=1, time_limit_s=5)
+        before = waitlist(s, SYSTEM_SEEDING, world.ids["madrid"], today=MONDAY - timedelta(days=3))
+        later = waitlist(s, SYSTEM_SEEDING, world.ids["madrid"], today=MONDAY + timedelta(days=40))
+    started = {
+        row.entry.id: (row.entry.referral_date, row.first_session_local)
+        for row in later
+        if row.first_session_local is not None
+    }
+    assert started
+    for row in later:
+        if row.entry.id in started:
+            referred, first = started[row.entry.id]
+            # Forty days on, the scheduled patients' waits still end on 2 March.
+            assert row.waited_days == (first.date() - referred).days
+            assert first.date() == date(2026, 3, 2)
+        else:
+            assert row.waited_days == (MONDAY + timedelta(days=40) - row.entry.referral_date).days
+    # Before the first session the wait so far runs to today.
+    for row in before:
+        assert row.waited_days == (MONDAY - timedelta(days=3) - row.entry.referral_date).days
 
 
 def test_leave_a_break_a_daily_limit_and_the_patients_hours_are_kept(

@@ -292,12 +292,15 @@ def waitlist(
     rows = []
     for e in scheduled:
         booked = first.get(e.id)
+        local = as_utc(booked.starts_at).astimezone(zone_of(booked.clinic)) if booked else None
+        # The wait ends at the first session: a patient in their course has stopped waiting.
+        waited_until = min(today, local.date()) if local is not None else today
         rows.append(
             WaitlistRow(
                 e,
                 None,
-                (today - e.referral_date).days,
-                as_utc(booked.starts_at).astimezone(zone_of(booked.clinic)) if booked else None,
+                (waited_until - e.referral_date).days,
+                local,
                 booked.clinic.name if booked else None,
             )
         )
