@@ -178,3 +178,21 @@ def token(client: TestClient, world: World, key: str) -> dict[str, str]:
     )
     assert response.status_code == 201, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def sign_in(client: TestClient, email: str) -> None:
+    """Sign ``email`` in through the login form, as a browser does (the session cookie stays
+    on ``client``)."""
+    page = client.get("/login")
+    login_csrf = page.text.split('name="login_csrf" value="')[1].split('"')[0]
+    response = client.post(
+        "/login",
+        data={"email": email, "password": PASSWORD, "login_csrf": login_csrf},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+
+
+def form_csrf(html: str) -> str:
+    """The CSRF token a page's forms carry."""
+    return html.split('name="csrf_token" value="')[1].split('"')[0]

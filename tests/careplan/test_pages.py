@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from fastapi.testclient import TestClient
 
 from tests.careplan.conftest import CareEnv
-from tests.world import PASSWORD
+from tests.world import PASSWORD, form_csrf
 
 
 def _signed_in(care: CareEnv, key: str) -> TestClient:
@@ -26,17 +26,13 @@ def _signed_in(care: CareEnv, key: str) -> TestClient:
     return browser
 
 
-def _csrf(html: str) -> str:
-    return html.split('name="csrf_token" value="')[1].split('"')[0]
-
-
 def test_the_forms_of_plan_note_and_programme(care: CareEnv) -> None:
     world = care.world
     lucia = world.ids["patient_lucia"]
     maria = _signed_in(care, "therapist_madrid")
     page = maria.get(f"/patients/{lucia}/careplan?model={world.ids['model']}")
     assert page.status_code == 200 and 'name="w1_guidance_force_pct"' in page.text
-    csrf = _csrf(page.text)
+    csrf = form_csrf(page.text)
     created = maria.post(
         f"/patients/{lucia}/careplan/plans",
         data={"csrf_token": csrf, "title": "Gait training", "device_model_id": world.ids["model"],
@@ -116,7 +112,7 @@ def test_the_forms_of_plan_note_and_programme(care: CareEnv) -> None:
     item_id = form.split('name="item_id" value="')[1].split('"')[0]
     logged = carlos.post(
         "/my/exercises",
-        data={"csrf_token": _csrf(phone.text), "programme_id": programme_id, "item_id": item_id,
+        data={"csrf_token": form_csrf(phone.text), "programme_id": programme_id, "item_id": item_id,
               "status": "partly", "pain_0_10": "3", "difficulty": "hard", "day": "today"},
     )  # fmt: skip
     assert logged.status_code == 200 and "Saved. Thank you!" in logged.text

@@ -20,7 +20,7 @@ from exoshare.reminders.dispatch import due_reminders
 from exoshare.reminders.schemas import PreferenceIn
 from exoshare.scheduling.bookings import insert_sessions
 from exoshare.scheduling.models import BookedSession
-from tests.world import PASSWORD, World, build_world, token
+from tests.world import PASSWORD, World, build_world, sign_in, token
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -47,16 +47,6 @@ def world(session_factory: sessionmaker[Session]) -> World:
 def _patch(client: TestClient, world: World, who: str, clinic: str, body: dict[str, str | None]):  # type: ignore[no-untyped-def]
     return client.patch(
         f"/api/v1/org-units/{world.ids[clinic]}", json=body, headers=token(client, world, who)
-    )
-
-
-def _sign_in(client: TestClient, email: str) -> None:
-    page = client.get("/login")
-    login_csrf = page.text.split('name="login_csrf" value="')[1].split('"')[0]
-    client.post(
-        "/login",
-        data={"email": email, "password": PASSWORD, "login_csrf": login_csrf},
-        follow_redirects=False,
     )
 
 
@@ -109,13 +99,13 @@ def test_who_may_change_the_contact(client: TestClient, world: World) -> None:
     assert theirs.status_code == missing.status_code == 404
     assert theirs.text.replace(world.ids["madrid"], "ID") == missing.text.replace("0" * 32, "ID")
 
-    _sign_in(client, world.emails["admin_barcelona"])
+    sign_in(client, world.emails["admin_barcelona"])
     assert client.get(f"/clinics/{world.ids['madrid']}/contact").status_code == 404
     assert client.get(f"/clinics/{world.ids['barcelona']}/contact").status_code == 200
 
 
 def test_the_contact_page_edits_and_refuses_in_words(client: TestClient, world: World) -> None:
-    _sign_in(client, world.emails["operator"])
+    sign_in(client, world.emails["operator"])
     page = client.get(f"/clinics/{world.ids['madrid']}/contact")
     assert page.status_code == 200 and 'name="phone"' in page.text
     csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
@@ -155,7 +145,7 @@ def test_the_patient_reads_where_to_go_and_whom_to_call(
             world.ids["patient_carlos"],
             PreferenceIn(channel="sms", language="es", phone="612 34 56 78", lead_hours=24),  # type: ignore[arg-type]
         )
-    _sign_in(client, world.emails["carlos"])
+    sign_in(client, world.emails["carlos"])
     page = client.get("/my/appointments")
     assert page.status_code == 200
     assert "<address>Calle de Alcalá 402<br>Planta 2<br>28027 Madrid</address>" in page.text

@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth import service as auth
@@ -56,17 +55,3 @@ def add_admin_barcelona(world: World, session_factory: sessionmaker[Session]) ->
         auth.add_grant(s, admin, Role.clinic_admin, s.get_one(OrgUnit, world.ids["barcelona"]))
         world.ids["admin_barcelona"] = admin.id
         world.emails["admin_barcelona"] = admin.email
-
-
-def sign_in(client: TestClient, email: str) -> None:
-    page = client.get("/login")
-    login_csrf = page.text.split('name="login_csrf" value="')[1].split('"')[0]
-    client.post(
-        "/login",
-        data={"email": email, "password": PASSWORD, "login_csrf": login_csrf},
-        follow_redirects=False,
-    )
-
-
-def csrf(html: str) -> str:
-    return html.split('name="csrf_token" value="')[1].split('"')[0]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exoshare.scheduling.models import BookedSession
 from exoshare.scheduling.schemas import BookingStatus
 from tests.scheduling.test_service import madrid_world
-from tests.world import PASSWORD, World
+from tests.world import World, form_csrf, sign_in
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -21,31 +21,17 @@ def world(session_factory: sessionmaker[Session]) -> World:
     return madrid_world(session_factory)
 
 
-def _sign_in(client: TestClient, email: str) -> None:
-    page = client.get("/login")
-    login_csrf = page.text.split('name="login_csrf" value="')[1].split('"')[0]
-    client.post(
-        "/login",
-        data={"email": email, "password": PASSWORD, "login_csrf": login_csrf},
-        follow_redirects=False,
-    )
-
-
-def _csrf(html: str) -> str:
-    return html.split('name="csrf_token" value="')[1].split('"')[0]
-
-
 def test_a_refused_booking_and_a_blank_cancel_speak_spanish(
     client: TestClient, world: World, session_factory: sessionmaker[Session]
 ) -> None:
-    _sign_in(client, world.emails["admin_madrid"])
+    sign_in(client, world.emails["admin_madrid"])
     client.get("/lang/es", follow_redirects=False)
     form = client.get(
         f"/calendar/book?clinic_id={world.ids['madrid']}&patient_id={world.ids['patient_carlos']}"
     )
     assert form.status_code == 200
     body = {
-        "csrf_token": _csrf(form.text),
+        "csrf_token": form_csrf(form.text),
         "clinic_id": world.ids["madrid"],
         "patient_id": world.ids["patient_carlos"],
         "unit_id": world.ids["unit_madrid"],
@@ -70,7 +56,7 @@ def test_a_refused_booking_and_a_blank_cancel_speak_spanish(
     again = client.post(
         "/waitlist/refer",
         data={
-            "csrf_token": _csrf(referral.text),
+            "csrf_token": form_csrf(referral.text),
             "clinic_id": world.ids["madrid"],
             "patient_id": world.ids["patient_carlos"],
             "referral_date": "2026-03-01",
@@ -94,7 +80,7 @@ def test_a_refused_booking_and_a_blank_cancel_speak_spanish(
     change = client.get(f"/calendar/bookings/{row.id}")
     blank = client.post(
         f"/calendar/bookings/{row.id}/cancel",
-        data={"csrf_token": _csrf(change.text), "reason": " "},
+        data={"csrf_token": form_csrf(change.text), "reason": " "},
     )
     assert blank.status_code == 422
     assert "Diga por qué se cancela la sesión." in blank.text
@@ -104,12 +90,12 @@ def test_a_refused_booking_and_a_blank_cancel_speak_spanish(
 
 
 def test_a_therapists_day_in_the_clinics_time(client: TestClient, world: World) -> None:
-    _sign_in(client, world.emails["admin_madrid"])
+    sign_in(client, world.emails["admin_madrid"])
     form = client.get(f"/calendar/book?clinic_id={world.ids['madrid']}")
     client.post(
         "/calendar/book",
         data={
-            "csrf_token": _csrf(form.text),
+            "csrf_token": form_csrf(form.text),
             "clinic_id": world.ids["madrid"],
             "patient_id": world.ids["patient_lucia"],
             "unit_id": world.ids["unit_madrid"],
@@ -118,8 +104,8 @@ def test_a_therapists_day_in_the_clinics_time(client: TestClient, world: World) 
             "at": "10:00",
         },
     )
-    client.post("/logout", data={"csrf_token": _csrf(client.get("/").text)})
-    _sign_in(client, world.emails["therapist_madrid"])
+    client.post("/logout", data={"csrf_token": form_csrf(client.get("/").text)})
+    sign_in(client, world.emails["therapist_madrid"])
     day = client.get("/therapist/day?day=2026-03-02")
     assert day.status_code == 200
     assert "<strong>10:00–10:45</strong>" in day.text

@@ -21,9 +21,9 @@ from exoshare.scheduling.clinics import zone_of
 from exoshare.scheduling.models import BookedSession
 from exoshare.telerehab.models import TherapySession
 from exoshare.telerehab.schemas import TherapyStatus
-from tests.scheduling.desk_world import add_admin_barcelona, csrf, sign_in
+from tests.scheduling.desk_world import add_admin_barcelona
 from tests.scheduling.test_service import madrid_world
-from tests.world import World, token
+from tests.world import World, form_csrf, sign_in, token
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -82,7 +82,7 @@ def test_the_therapist_starts_a_due_booking_from_their_day_and_the_pages_link_bo
 
     started = client.post(
         f"/telerehab/bookings/{due}/start",
-        data={"csrf_token": csrf(page.text)},
+        data={"csrf_token": form_csrf(page.text)},
         follow_redirects=False,
     )
     assert started.status_code == 303

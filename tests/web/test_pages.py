@@ -7,23 +7,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.scope import SYSTEM_SEEDING
-from tests.world import PASSWORD, World, build_world
+from tests.world import World, build_world, sign_in
 
 
 @pytest.fixture
 def world(session_factory: sessionmaker[Session]) -> World:
     return build_world(session_factory)
-
-
-def _sign_in(client: TestClient, email: str) -> None:
-    page = client.get("/login")
-    login_csrf = page.text.split('name="login_csrf" value="')[1].split('"')[0]
-    response = client.post(
-        "/login",
-        data={"email": email, "password": PASSWORD, "login_csrf": login_csrf},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303
 
 
 def test_home_redirects_to_login_when_signed_out(client: TestClient, world: World) -> None:
@@ -44,7 +33,7 @@ def test_wrong_password_shows_message(client: TestClient, world: World) -> None:
 
 
 def test_therapist_home_lists_own_clinic_patients(client: TestClient, world: World) -> None:
-    _sign_in(client, world.emails["therapist_madrid"])
+    sign_in(client, world.emails["therapist_madrid"])
     page = client.get("/").text
     assert "Test, Carlos" in page and "Test, Lucia" in page
     assert "Jordi" not in page and "Amani" not in page
@@ -54,14 +43,14 @@ def test_therapist_home_lists_own_clinic_patients(client: TestClient, world: Wor
 def test_operator_home_shows_tree_with_counts_and_no_patient_names(
     client: TestClient, world: World
 ) -> None:
-    _sign_in(client, world.emails["operator"])
+    sign_in(client, world.emails["operator"])
     page = client.get("/").text
     assert "Test Consortium" in page and "Nairobi Clinic" in page
     assert "Carlos" not in page
 
 
 def test_patient_page_for_other_clinic_is_404_page(client: TestClient, world: World) -> None:
-    _sign_in(client, world.emails["therapist_madrid"])
+    sign_in(client, world.emails["therapist_madrid"])
     response = client.get(f"/patients/{world.ids['patient_jordi']}")
     assert response.status_code == 404
     assert "text/html" in response.headers["content-type"]
@@ -69,14 +58,14 @@ def test_patient_page_for_other_clinic_is_404_page(client: TestClient, world: Wo
 
 
 def test_patient_search_is_scoped(client: TestClient, world: World) -> None:
-    _sign_in(client, world.emails["therapist_madrid"])
+    sign_in(client, world.emails["therapist_madrid"])
     rows = client.get("/patients/search?q=jor").text
     assert "Jordi" not in rows and "No patients match." in rows
     assert "Lucia" in client.get("/patients/search?q=luc").text
 
 
 def test_spanish_interface_by_language_choice(client: TestClient, world: World) -> None:
-    _sign_in(client, world.emails["therapist_madrid"])
+    sign_in(client, world.emails["therapist_madrid"])
     client.get("/lang/es", follow_redirects=False)
     page = client.get("/").text
     assert '<html lang="es" dir="ltr">' in page
@@ -103,7 +92,7 @@ def test_an_arabic_page_is_right_to_left_with_arabic_words(
 
 
 def test_device_and_model_pages(client: TestClient, world: World) -> None:
-    _sign_in(client, world.emails["therapist_madrid"])
+    sign_in(client, world.emails["therapist_madrid"])
     device = client.get(f"/devices/{world.ids['unit_madrid']}")
     assert device.status_code == 200
     assert "Strider X2" in device.text and "guidance force pct" in device.text
@@ -142,7 +131,7 @@ def test_patient_list_pages_with_show_more(
                 60.0,
                 Diagnosis.stroke,
             )
-    _sign_in(client, world.emails["therapist_madrid"])
+    sign_in(client, world.emails["therapist_madrid"])
     home = client.get("/").text
     assert "Show more (7 left)" in home  # 32 patients, 25 per page
     second = client.get("/patients/search?page=1").text
@@ -172,7 +161,7 @@ def test_manufacturer_sees_anonymous_field_usage_of_own_models(
             )
         usage = metering.field_usage_by_model(s, [world.ids["model"]], now - timedelta(days=30))
     assert usage[world.ids["model"]] == metering.ModelFieldUsage(world.ids["model"], 1, 1, 3, 2)
-    _sign_in(client, world.emails["manufacturer"])
+    sign_in(client, world.emails["manufacturer"])
     page = client.get("/").text
     assert "Strider X2" in page and "Lumen T1" not in page  # own models only
     assert "Sessions, last 30 days" in page
