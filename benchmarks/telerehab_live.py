@@ -10,7 +10,9 @@ sessions N, on this machine:
 - a client process runs N simulated devices, each its own MQTT connection, publishing a
   10-sample batch every 100 ms (100 Hz, 27 channels, simulator signals, QoS 1, sample times
   = wall clock), and N browsers, each a real WebSocket on
-  ``/api/v1/telerehab/sessions/{id}/live`` with a bearer token;
+  ``/api/v1/telerehab/sessions/{id}/live`` with a bearer token. Both are lean on purpose
+  (``lean_mqtt.py``, ``lean_ws.py``: packets built before the run, frames read as bytes), so
+  that the load generator takes as little as it can of the cores it shares with the server;
 - latency = the moment the browser receives a ``batch`` frame minus the moment the frame's last
   sample was measured (same machine, same clock). The first 2 s are warm-up.
 
@@ -34,7 +36,6 @@ import asyncio
 import collections
 import contextlib
 import json
-import logging
 import os
 import re
 import shutil
@@ -60,7 +61,7 @@ POSTGRES_URL = os.environ.get(
 )
 ORG = "ES-MAD-01"
 WARMUP_S = 2.0
-_HEAD = re.compile(r'\{"type":"(?P<type>\w+)"(?:,"seq":\d+,"sent_s":(?P<sent>[0-9.]+))?')
+_HEAD = re.compile(rb'\{"type":"(?P<type>\w+)"(?:,"seq":\d+,"sent_s":(?P<sent>[0-9.]+))?')
 
 
 DEFAULT_RELAY_URL = "redis://127.0.0.1:6379/0"
@@ -234,8 +235,9 @@ def serve(args: argparse.Namespace) -> None:
 
 
 async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
-    import aiomqtt
-    import websockets
+    # Beside this script: devices and browsers that cost the shared cores little.
+    import lean_mqtt
+    import lean_ws
 
     from exoshare.demo.gait_profiles import healthy_profile
     from exoshare.demo.gait_simulator import VirtualExoskeleton
@@ -264,80 +266,78 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
     # credential's last use), which exhausts the server's pool.
     handshakes = asyncio.Semaphore(16)
 
+    def seen(text: bytes) -> None:
+        now = time.time()
+        # A browser parses the whole frame; this load generator shares the server's cores, so
+        # it reads only the two fields it measures (its CPU is printed). Frames that queued up
+        # on the server come as one JSON array.
+        for found in _HEAD.finditer(text):
+            frames[found["type"].decode()] += 1
+            if found["sent"] and float(found["sent"]) >= t_measure:
+                latencies.append(now - float(found["sent"]))
+
     async def browser(therapy_id: str, port: int) -> None:
-        uri = f"ws://127.0.0.1:{port}/api/v1/telerehab/sessions/{therapy_id}/live"
-        headers = {"Authorization": f"Bearer {plan['token']}"}
-        async with contextlib.AsyncExitStack() as stack:
-            async with handshakes:
-                ws = await stack.enter_async_context(
-                    websockets.connect(
-                        uri, additional_headers=headers, max_size=None, open_timeout=60
-                    )
-                )
-            ready.append(True)
-            # Until cancelled at the end: a timeout around every receive would cost this load
-            # generator, which shares the server's cores, a timer and a task per frame.
-            async for text in ws:
-                now = time.time()
-                # A browser parses the whole frame; this load generator shares the server's
-                # cores, so it reads only the two fields it measures (its CPU is printed).
-                # Frames that queued up on the server come as one JSON array.
-                for found in _HEAD.finditer(text):
-                    frames[found["type"]] += 1
-                    if found["sent"] and float(found["sent"]) >= t_measure:
-                        latencies.append(now - float(found["sent"]))
+        path = f"/api/v1/telerehab/sessions/{therapy_id}/live"
+        async with handshakes:
+            viewer = await asyncio.wait_for(
+                lean_ws.open_viewer("127.0.0.1", port, path, plan["token"], seen), 60
+            )
+        ready.append(True)
+        try:
+            await viewer.closed  # until cancelled at the end
+        finally:
+            lean_ws.close(viewer)
 
     def payloads(i: int, info: dict[str, Any], start: float) -> tuple[float, list[bytes]]:
-        """The device's session start and every batch it will send, encoded before the run:
-        encoding is the device's work, on its own hardware, not the server's."""
+        """The device's session start and every batch it will send as a ready MQTT packet,
+        built before the run: encoding is the device's work, on its own hardware, not the
+        server's."""
         t0 = start + (i / len(devices)) * 0.1  # devices are not in lockstep
-        wires = []
+        samples_topic = topic(ORG, info["serial"], "samples")
+        packets = []
         for seq in range(n_batches):
             first = seq * 10
             values = {n: template[n][first : first + 10] for n in names}
             wire = SampleBatch("live", seq, t0 + first / 100.0, 10, values).to_wire()
-            wires.append(encode(wire))
-        return t0, wires
+            packets.append(lean_mqtt.publish_packet(samples_topic, encode(wire), 2 + seq % 65534))
+        return t0, packets
 
     async def device(info: dict[str, Any], t0: float, batches: list[bytes]) -> None:
         serial, secret = info["serial"], info["secret"]
-        async with aiomqtt.Client(
+        sent: dict[int, float] = {}
+
+        def count(payload: bytes) -> None:
+            receipt_messages.append(1)
+            now = time.time()
+            for status, seq in _statuses(payload):
+                receipts[status] += 1
+                if seq is not None and seq in sent:
+                    durable.append(now - sent.pop(seq))
+
+        c = await lean_mqtt.connect(
             host,
             port,
-            identifier=f"live-{serial}-{uuid.uuid4().hex[:6]}",
-            username=serial,  # the device's broker login; no payload carries the secret
-            password=secret,
-        ) as c:
-            await c.subscribe(topic(ORG, serial, "receipts"), qos=1)
-
-            async def count() -> None:
-                async for message in c.messages:
-                    payload = message.payload
-                    receipt_messages.append(1)
-                    if isinstance(payload, bytes):
-                        now = time.time()
-                        for status, seq in _statuses(payload):
-                            receipts[status] += 1
-                            if seq is not None and seq in sent:
-                                durable.append(now - sent.pop(seq))
-
-            sent: dict[int, float] = {}
-
-            counter = asyncio.create_task(count())
+            f"live-{serial}-{uuid.uuid4().hex[:6]}",
+            serial,  # the device's broker login; no payload carries the secret
+            secret,
+            topic(ORG, serial, "receipts"),
+            count,
+        )
+        try:
             wire = SessionAnnounce(
                 "live", serial, plan["patient_id"], t0, 100.0, units, settings=exo.settings
             ).to_wire()
-            await c.publish(topic(ORG, serial, "session"), encode(wire), qos=1)
-            samples_topic = topic(ORG, serial, "samples")
-            for seq, payload in enumerate(batches):
+            c.send(lean_mqtt.publish_packet(topic(ORG, serial, "session"), encode(wire), 1))
+            for seq, packet in enumerate(batches):
                 due = t0 + (seq + 1) * 0.1  # the batch's last sample was measured at due - 10 ms
                 await asyncio.sleep(max(0.0, due - time.time()))
                 if due >= t_measure:
                     sent[seq] = time.time()
                     send_lag.append(sent[seq] - due)
-                await c.publish(samples_topic, payload, qos=1)
+                c.send(packet)
             await asyncio.sleep(1.5)
-            counter.cancel()
+        finally:
+            lean_mqtt.close(c)
 
     # With several server processes the browsers are spread over them (a load balancer's
     # round robin); each device's messages go to whichever process the broker picks.
@@ -389,9 +389,6 @@ def _statuses(payload: bytes) -> list[tuple[str, int | None]]:
 def clients(args: argparse.Namespace) -> None:
     import uvloop
 
-    # Past the knee a device's QoS 1 publishes wait on their PUBACKs and aiomqtt warns at each
-    # one; the receipts and latency columns already say so.
-    logging.getLogger("mqtt").setLevel(logging.ERROR)
     plan = json.loads(Path(args.plan).read_text())
     # The same event loop as the server's (uvicorn takes uvloop): the simulated devices and
     # browsers share the server's two cores, so what they spend is taken from it.
