@@ -59,7 +59,16 @@ def main(argv: list[str]) -> int:
     ):
         if _run(uv, "run", "--frozen", *check) != 0:
             return 1
-    return _run(uv, "run", "--frozen", "pytest", *rest)
+    return _run(uv, "run", "--frozen", "pytest", *_parallel(rest), *rest)
+
+
+def _parallel(rest: list[str]) -> list[str]:
+    """pytest-xdist workers, one per core up to four, unless the caller chose (``-n``/``-p``):
+    the suite is CPU-bound Python, and tests/conftest.py keeps each module on one worker."""
+    if any(arg.startswith(("-n", "--numprocesses", "-p")) for arg in rest):
+        return []
+    workers = min(4, os.cpu_count() or 1)
+    return ["-n", str(workers), "--dist", "loadgroup"] if workers > 1 else []
 
 
 if __name__ == "__main__":

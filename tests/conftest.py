@@ -24,10 +24,37 @@ from exoshare.config import Settings
 from exoshare.db import make_engine, make_sessionmaker, upgrade
 from exoshare.runtime import runtime_of
 
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_SERVICES = frozenset(
+    {
+        "tests/demo/test_device_client.py",
+        "tests/scale/test_relay.py",
+        "tests/scale/test_serve_workers.py",
+        "tests/scale/test_two_processes.py",
+        "tests/telemetry/test_transports.py",
+        "tests/telerehab/test_commands_mqtt.py",
+    }
+)
+"""Modules that use the machine's own Mosquitto (port 1883, subscribing to every device topic),
+Redis or a fixed port: run in parallel they would hear each other's devices."""
+SPREAD = frozenset({"tests/test_api_fuzz.py"})
+"""Modules whose tests are long and independent: spread over the workers one by one."""
 POSTGRES_URL = os.environ.get(
     "EXOSHARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Where ``dev.py test`` runs the tests in parallel (pytest-xdist, ``--dist loadgroup``):
+    a module's tests stay on one worker, so its module-scoped fixtures are built once, and the
+    modules that share the machine's broker and Redis run one after another on one worker."""
+    for item in items:
+        module = item.path.relative_to(ROOT).as_posix()
+        if module in SPREAD:
+            continue
+        group = "shared-services" if module in SHARED_SERVICES else module
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def _postgres_reason() -> str | None:

@@ -14,7 +14,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
-from threadpoolctl import threadpool_limits
 
 from exoshare.auth.scope import Principal
 from exoshare.outcomes.cohort import generate_cohort
@@ -44,14 +43,9 @@ PREDICTOR_MEASURES = {
 
 @lru_cache(maxsize=2)
 def fitted_predictor(training_patients: int) -> RecoveryPredictor:
-    """The model fitted on ``training_patients`` synthetic patients (seed ``TRAINING_SEED``).
-
-    One OpenMP thread: on a shared machine the boosted trees' threads spin against each other
-    and the web server's own work (measured here: 8 s with one thread, 45 s with two under load).
-    """
-    with threadpool_limits(limits=1):
-        cohort = patients_from_rows(generate_cohort(training_patients, TRAINING_SEED))
-        return RecoveryPredictor().fit(cohort)
+    """The model fitted on ``training_patients`` synthetic patients (seed ``TRAINING_SEED``)."""
+    cohort = patients_from_rows(generate_cohort(training_patients, TRAINING_SEED))
+    return RecoveryPredictor().fit(cohort)
 
 
 @dataclass(frozen=True)

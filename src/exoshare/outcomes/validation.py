@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import brier_score_loss, roc_auc_score
-from threadpoolctl import threadpool_limits
 
 from exoshare.outcomes.cohort import COLUMNS, MEASURES, generate_cohort
 from exoshare.outcomes.prediction import Patient, RecoveryPredictor, patients_from_rows
@@ -96,10 +95,7 @@ def bundled_model() -> tuple[RecoveryPredictor, tuple[np.ndarray, np.ndarray]]:
     """The model fitted on the fixed-seed synthetic cohort, and that cohort's mean speed curve."""
     rows = generate_cohort(TRAINING_PATIENTS, TRAINING_SEED)
     training = patients_from_rows(rows)
-    # One OpenMP thread: on a small shared machine the boosted trees' threads spin against each
-    # other (measured: 8 s with one thread, 45 s with two under load; same model either way).
-    with threadpool_limits(limits=1):
-        model = RecoveryPredictor().fit(training)
+    model = RecoveryPredictor().fit(training)
     by_day: dict[float, list[float]] = {}
     for row in rows:
         if row["measure"] == "gait_speed_mps":
