@@ -357,6 +357,9 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
     if time.time() > start:
         raise RuntimeError("encoding the devices' batches took longer than the margin for it")
     t_measure = start + WARMUP_S
+    # When the devices start sending: the profiler (--profile) samples the steady state only,
+    # not the browsers' connections and the devices' announces before it.
+    Path(plan["started"]).write_text(str(start))
     cpu0 = time.process_time()
     await asyncio.gather(*(device(d, *e) for d, e in zip(devices, encoded, strict=True)))
     wall = time.time() - start
@@ -490,8 +493,9 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
             if not wait_until_healthy(f"http://127.0.0.1:{port}", timeout_s=300):
                 raise RuntimeError("the server did not become healthy")
         host, mport = mqtt_url.rsplit("//", 1)[1].split(":")
+        started = workdir / "started"
         plan = {**setup, "seconds": args.seconds, "ports": ports, "mqtt_host": host,
-                "mqtt_port": int(mport)}  # fmt: skip
+                "mqtt_port": int(mport), "started": str(started)}  # fmt: skip
         (workdir / "plan.json").write_text(json.dumps(plan))
         out = workdir / "result.json"
         cpu0 = [_cpu_s(server.pid) for server in servers]
@@ -511,11 +515,14 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
         local_spy = Path(sys.executable).with_name("py-spy")
         spy_command = [str(local_spy)] if local_spy.exists() else ["uvx", "py-spy"]
         if args.profile and (local_spy.exists() or shutil.which("uvx")):
-            time.sleep(4.0 + WARMUP_S)
+            while not started.exists() and client.poll() is None:
+                time.sleep(0.1)
+            begin = float(started.read_text() or 0) if started.exists() else time.time()
+            time.sleep(max(0.0, begin + WARMUP_S + 1.0 - time.time()))
             spy = subprocess.Popen(
                 [*spy_command, "record", "--subprocesses", "--pid", str(servers[0].pid),
                  "--format", "raw",
-                 "--duration", str(max(3, int(args.seconds - WARMUP_S - 4))), "--rate", "50",
+                 "--duration", str(max(3, int(args.seconds - WARMUP_S - 2))), "--rate", "50",
                  "--nonblocking", "-o", str(raw)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip

@@ -38,3 +38,37 @@ def test_a_rolled_back_revocation_closes_nothing(session_factory: sessionmaker[S
         session.rollback()
         session.commit()
     assert registry.closed == []
+
+
+def test_the_periodic_check_finds_every_credential_that_no_longer_signs_in(
+    session_factory: sessionmaker[Session],
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from exoshare.auth import service as auth_service
+    from exoshare.auth.live_sockets import ended_credentials
+    from exoshare.auth.models import Credential, User
+    from exoshare.auth.schemas import CredentialKind
+    from exoshare.db import session_scope
+    from tests.world import build_world
+
+    world = build_world(session_factory)
+    with session_scope(session_factory) as s:
+        maria = s.get(User, world.ids["therapist_madrid"])
+        admin = s.get(User, world.ids["admin_madrid"])
+        assert maria is not None and admin is not None
+
+        def issue(user: User) -> str:
+            _, credential = auth_service.issue_credential(
+                s, user, CredentialKind.api_token, timedelta(hours=1)
+            )
+            s.flush()
+            return credential.id
+
+        good, revoked, expired, inactive = issue(maria), issue(maria), issue(maria), issue(admin)
+        s.get_one(Credential, revoked).revoked_at = datetime.now(UTC)
+        s.get_one(Credential, expired).expires_at = datetime.now(UTC) - timedelta(seconds=1)
+        admin.active = False
+    with session_scope(session_factory) as s:
+        ended = ended_credentials(s, [good, revoked, "no-such-credential", expired, inactive])
+    assert ended == [revoked, "no-such-credential", expired, inactive]

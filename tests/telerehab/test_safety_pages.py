@@ -187,11 +187,11 @@ def _until_closed(socket: object, frames: int = 400) -> tuple[int, list[str]]:
 def test_signing_out_in_another_tab_closes_the_live_feed(
     client: TestClient, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import exoshare.telerehab.api as telerehab_api
+    import exoshare.auth.live_sockets as live_sockets
 
-    # The periodic re-check would close the feed too, but only after PING_S: the sign-out
+    # The periodic re-check would close the feed too, but only after CHECK_S: the sign-out
     # itself must close it long before.
-    monkeypatch.setattr(telerehab_api, "PING_S", 30.0)
+    monkeypatch.setattr(live_sockets, "CHECK_S", 30.0)
     _world, sid = _started(client, session_factory)
     with client.websocket_connect(f"{API}/sessions/{sid}/live", headers=OWN_PAGE) as socket:
         assert socket.receive_json()["status"] == "started"  # the snapshot
@@ -213,9 +213,12 @@ def test_signing_out_in_another_tab_closes_the_live_feed(
 def test_a_live_feed_notices_a_sign_in_revoked_elsewhere(
     client: TestClient, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import exoshare.auth.live_sockets as live_sockets
     import exoshare.telerehab.api as telerehab_api
 
+    # Pings keep frames coming while the check (every CHECK_S, all sockets at once) runs.
     monkeypatch.setattr(telerehab_api, "PING_S", 0.05)
+    monkeypatch.setattr(live_sockets, "CHECK_S", 0.05)
     _world, sid = _started(client, session_factory)
     with client.websocket_connect(f"{API}/sessions/{sid}/live", headers=OWN_PAGE) as socket:
         assert socket.receive_json()["status"] == "started"

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from exoshare.auth.gate import CurrentPrincipal
-from exoshare.auth.live_sockets import POLICY_VIOLATION, still_valid
+from exoshare.auth.live_sockets import POLICY_VIOLATION
 from exoshare.auth.scope import Principal
 from exoshare.auth.websocket_guard import SocketCaller, origin_allowed, socket_caller
 from exoshare.db import session_scope
@@ -229,11 +229,6 @@ def _caller(websocket: WebSocket) -> SocketCaller | None:
         return socket_caller(session, websocket)
 
 
-def _credential_valid(websocket: WebSocket, credential_id: str) -> bool:
-    with session_scope(runtime_of(websocket).sessionmaker) as session:
-        return still_valid(session, credential_id)
-
-
 def _state(websocket: WebSocket, principal: Principal, session_id: str) -> dict[str, Any]:
     """What the database knows (status, confirmed settings, open alerts, recent changes)."""
     with session_scope(runtime_of(websocket).sessionmaker) as session:
@@ -322,20 +317,14 @@ async def live_feed(websocket: WebSocket, session_id: str) -> None:
         # A quiet session (paused, its device offline) still gets a frame every PING_S, which
         # keeps proxies from closing the connection. One timer per connection: a timeout
         # around each wait for a frame cost a timer for each of the ten frames a second.
+        # Sign-out closes the socket at once, an expired or elsewhere revoked sign-in within
+        # live_sockets.CHECK_S (LiveSocketRegistry.watch, for every socket at once).
         seen = -1
         while True:
             await asyncio.sleep(PING_S)
             if sent == seen:
                 subscriber.offer(PING)
             seen = sent
-            # Sign-out closes the socket at once (live_sockets); an expired sign-in, or one
-            # revoked in another server process, is noticed here.
-            if not await run_in_threadpool(_credential_valid, websocket, caller.credential_id):
-                with contextlib.suppress(RuntimeError, OSError):
-                    await websocket.close(code=POLICY_VIOLATION, reason="sign-in ended")
-                closed.set()
-                subscriber.offer(PING)  # wakes the sending loop, which then stops
-                return
 
     helpers = [asyncio.create_task(watch()), asyncio.create_task(keepalive())]
     try:

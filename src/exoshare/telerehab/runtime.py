@@ -484,7 +484,13 @@ async def telerehab_lifespan(app: FastAPI) -> AsyncIterator[None]:
         except Exception:
             # A database without the telerehab tables yet must not stop the web server.
             log.exception("could not follow running therapy sessions")
-        tasks = [asyncio.create_task(runtime.tick_loop(), name="exoshare-telerehab-tick")]
+        tasks = [
+            asyncio.create_task(runtime.tick_loop(), name="exoshare-telerehab-tick"),
+            # The live feeds' sign-ins, checked for every open socket at once.
+            asyncio.create_task(
+                runtime_of(app).live_sockets.watch(runtime.factory), name="exoshare-live-sockets"
+            ),
+        ]
         settings_ = runtime_of(app).settings
         if settings_.live_relay_url:
             relay = LiveRelay(settings_.live_relay_url, settings_.live_relay_channel)
