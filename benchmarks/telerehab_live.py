@@ -13,8 +13,11 @@ sessions N, on this machine:
   ``/api/v1/telerehab/sessions/{id}/live`` with a bearer token. Both are lean on purpose
   (``lean_mqtt.py``, ``lean_ws.py``: packets built before the run, frames read as bytes), so
   that the load generator takes as little as it can of the cores it shares with the server;
+- the devices start their sessions one after another (``--starts-per-s``, 20 a second by
+  default: a start runs every safety rule), then all stream together for ``--seconds``;
 - latency = the moment the browser receives a ``batch`` frame minus the moment the frame's last
-  sample was measured (same machine, same clock). The first 2 s are warm-up.
+  sample was measured (same machine, same clock), over the time all sessions stream together
+  after a 2 s warm-up.
 
 It prints sessions, frames delivered, p50/p99/max latency, server CPU (cores and % per session),
 client CPU, and where the server's time goes (py-spy, when ``uvx py-spy`` works).
@@ -26,7 +29,7 @@ client CPU, and where the server's time goes (py-spy, when ``uvx py-spy`` works)
 ``--processes N`` starts N servers in one shared MQTT subscription, joined by the Redis live
 relay (docs/scaling.md); browsers are spread over them and server CPU is their sum.
 
-Each run takes about ``--seconds`` + 15 s.
+Each run takes about ``--seconds`` + sessions / ``--starts-per-s`` + 15 s.
 """
 
 from __future__ import annotations
@@ -248,12 +251,16 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
     seconds = plan["seconds"]
     exo = VirtualExoskeleton(healthy_profile(), seed=1)
     names = exo.channel_names()
-    n_batches = int(seconds * 10)
+    # Sessions start one after another over ramp_s (as therapists start them, not all in one
+    # instant: a start runs every safety rule), then all stream together for ``seconds``.
+    ramp_s = plan["ramp_s"]
+    n_batches = int((seconds + ramp_s) * 10)
     template = exo.next_batch(n_batches * 10 + 10)
     units = {name: channel(name).unit for name in names}
     host, port = plan["mqtt_host"], plan["mqtt_port"]
     latencies: list[float] = []
     send_lag: list[float] = []  # how late the load generator itself published each batch
+    expected: list[int] = []  # batches due in the measured window
     durable: list[float] = []
     frames = collections.Counter[str]()
     receipts = collections.Counter[str]()
@@ -292,10 +299,11 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
         """The device's session start and every batch it will send as a ready MQTT packet,
         built before the run: encoding is the device's work, on its own hardware, not the
         server's."""
-        t0 = start + (i / len(devices)) * 0.1  # devices are not in lockstep
+        # Devices start over the ramp and are not in lockstep; all stop at the same end.
+        t0 = start + (i / len(devices)) * ramp_s + (i % 10) * 0.01
         samples_topic = topic(ORG, info["serial"], "samples")
         packets = []
-        for seq in range(n_batches):
+        for seq in range(int((start + ramp_s + seconds - t0) * 10)):
             first = seq * 10
             values = {n: template[n][first : first + 10] for n in names}
             wire = SampleBatch("live", seq, t0 + first / 100.0, 10, values).to_wire()
@@ -324,6 +332,7 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
             count,
         )
         try:
+            await asyncio.sleep(max(0.0, t0 - 0.05 - time.time()))
             wire = SessionAnnounce(
                 "live", serial, plan["patient_id"], t0, 100.0, units, settings=exo.settings
             ).to_wire()
@@ -332,6 +341,7 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
                 due = t0 + (seq + 1) * 0.1  # the batch's last sample was measured at due - 10 ms
                 await asyncio.sleep(max(0.0, due - time.time()))
                 if due >= t_measure:
+                    expected.append(1)
                     sent[seq] = time.time()
                     send_lag.append(sent[seq] - due)
                 c.send(packet)
@@ -356,7 +366,7 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
     encoded = [payloads(i, d, start) for i, d in enumerate(devices)]
     if time.time() > start:
         raise RuntimeError("encoding the devices' batches took longer than the margin for it")
-    t_measure = start + WARMUP_S
+    t_measure = start + ramp_s + WARMUP_S
     # When the devices start sending: the profiler (--profile) samples the steady state only,
     # not the browsers' connections and the devices' announces before it.
     Path(plan["started"]).write_text(str(start))
@@ -376,7 +386,7 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
         "client_cores": cpu / wall,
         "client_wall_s": wall,
         "receipt_messages": len(receipt_messages),
-        "expected": len(devices) * (n_batches - int(WARMUP_S * 10) - 1),
+        "expected": len(expected),
     }
 
 
@@ -495,7 +505,8 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
         host, mport = mqtt_url.rsplit("//", 1)[1].split(":")
         started = workdir / "started"
         plan = {**setup, "seconds": args.seconds, "ports": ports, "mqtt_host": host,
-                "mqtt_port": int(mport), "started": str(started)}  # fmt: skip
+                "mqtt_port": int(mport), "started": str(started),
+                "ramp_s": n / args.starts_per_s}  # fmt: skip
         (workdir / "plan.json").write_text(json.dumps(plan))
         out = workdir / "result.json"
         cpu0 = [_cpu_s(server.pid) for server in servers]
@@ -518,7 +529,7 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
             while not started.exists() and client.poll() is None:
                 time.sleep(0.1)
             begin = float(started.read_text() or 0) if started.exists() else time.time()
-            time.sleep(max(0.0, begin + WARMUP_S + 1.0 - time.time()))
+            time.sleep(max(0.0, begin + n / args.starts_per_s + WARMUP_S + 1.0 - time.time()))
             spy = subprocess.Popen(
                 [*spy_command, "record", "--subprocesses", "--pid", str(servers[0].pid),
                  "--format", "raw",
@@ -526,7 +537,7 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
                  "--nonblocking", "-o", str(raw)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
-        client.wait(timeout=args.seconds + 120)
+        client.wait(timeout=args.seconds + n / args.starts_per_s + 180)
         wall = time.time() - t0
         spent = [
             (b[0] - a[0], b[1] - a[1])
@@ -595,7 +606,15 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, nargs="+", default=[25, 50, 100, 200])
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--seconds", type=float, default=20.0, help="how long all sessions stream together"
+    )
+    parser.add_argument(
+        "--starts-per-s",
+        type=float,
+        default=20.0,
+        help="sessions started per second before that (each start runs every safety rule)",
+    )
     parser.add_argument("--db", nargs="+", default=["sqlite"], choices=["sqlite", "postgresql"])
     parser.add_argument(
         "--mqtt-url", help="an external broker (default: a private Mosquitto on a free port)"
