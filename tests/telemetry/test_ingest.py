@@ -307,3 +307,37 @@ def test_store_never_rewrites_a_file(tmp_path: Path) -> None:
     assert store.files() == sorted([first, other])
     assert store.read_batch(first).values["x"].tolist() == [1.0, 2.0, 3.0]
     assert not any(".tmp-" in name for name in store.files())
+
+
+def test_a_group_the_database_aborts_as_a_deadlock_is_stored_whole_on_the_next_try(
+    session_factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from exoshare.telemetry.ingest import Inbound, Ingestor
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    env = make_env(session_factory, tmp_path)
+    send(env, announce(env))
+    group = []
+    for seq in range(3):
+        wire = batch(seq).to_wire()
+        wire["auth"] = env.secret
+        group.append(Inbound(encode(wire)))
+    real = Ingestor._group
+    tries: list[int] = []
+
+    def aborted_once(self: Ingestor, items: list[Inbound]) -> object:
+        tries.append(len(items))
+        if len(tries) == 1:
+            raise OperationalError("UPDATE telemetry_sessions ...", {}, Deadlock())
+        return real(self, items)
+
+    monkeypatch.setattr(Ingestor, "_group", aborted_once)
+    receipts = env.ingestor.handle_many(group)
+    # Once aborted, then the whole group again: not one transaction per message.
+    assert tries == [3, 3]
+    assert [r.status for r in receipts if r is not None] == ["stored"] * 3
+    assert counts(env) == (1, 3, 300, 3)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.db import session_scope
@@ -137,6 +138,19 @@ class CredentialCache:
             self._entries.clear()
 
 
+GROUP_ATTEMPTS = 3
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+"""deadlock_detected, serialization_failure: the transaction was sound, its timing was not."""
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
+
+
+def _transient(exc: DBAPIError) -> bool:
+    return _sqlstate(exc) in TRANSIENT_SQLSTATES
+
+
 def serial_key(serial: str) -> str:
     """The credential cache's key for a device known by its MQTT topic (a broker-authenticated
     serial) rather than by a secret; cannot collide with a SHA-256 hex digest."""
@@ -221,23 +235,41 @@ class Ingestor:
         """:meth:`handle_many`, with each item's :class:`Accepted` (None if not accepted)."""
         if not items:
             return []
-        try:
-            return list(self._group(items))
-        except Exception:
-            if len(items) == 1:
+        for attempt in range(1, GROUP_ATTEMPTS + 1):
+            try:
+                return list(self._group(items))
+            except DBAPIError as exc:
+                if attempt == GROUP_ATTEMPTS or not _transient(exc):
+                    return self._one_by_one(items)
+                # Another process's group took the same sessions' rows in another order and
+                # the database chose this one to abort: the whole group again, as PostgreSQL
+                # advises, instead of one transaction per message.
+                log.warning(
+                    "telemetry group of %d aborted by the database (%s); trying again",
+                    len(items),
+                    _sqlstate(exc),
+                )
+                time.sleep(0.01 * attempt)
+            except Exception:
+                return self._one_by_one(items)
+        raise AssertionError("unreachable")
+
+    def _one_by_one(self, items: Sequence[Inbound]) -> list[tuple[Receipt | None, Accepted | None]]:
+        """After a group failed for a reason outside the per-message rules (called while its
+        exception is handled): each message in its own transaction, so that one cannot hold
+        back the others."""
+        if len(items) == 1:
+            log.exception("telemetry ingestion failed; no receipt")
+            return [(None, None)]
+        log.exception("telemetry group of %d failed; retrying one by one", len(items))
+        out: list[tuple[Receipt | None, Accepted | None]] = []
+        for item in items:
+            try:
+                out.extend(self._group([item]))
+            except Exception:
                 log.exception("telemetry ingestion failed; no receipt")
-                return [(None, None)]
-            # Something outside the per-message rules failed the whole group: retry the
-            # messages one by one so that one cannot hold back the others.
-            log.exception("telemetry group of %d failed; retrying one by one", len(items))
-            out: list[tuple[Receipt | None, Accepted | None]] = []
-            for item in items:
-                try:
-                    out.extend(self._group([item]))
-                except Exception:
-                    log.exception("telemetry ingestion failed; no receipt")
-                    out.append((None, None))
-            return out
+                out.append((None, None))
+        return out
 
     def _group(self, items: Sequence[Inbound]) -> list[tuple[Receipt | None, Accepted | None]]:
         started = time.perf_counter()
