@@ -315,8 +315,9 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
         sent: dict[int, float] = {}
 
         def count(payload: bytes) -> None:
-            receipt_messages.append(1)
             now = time.time()
+            if now >= t_measure:
+                receipt_messages.append(1)
             for status, seq in _statuses(payload):
                 receipts[status] += 1
                 if seq is not None and seq in sent:
@@ -370,10 +371,18 @@ async def _clients(plan: dict[str, Any]) -> dict[str, Any]:
     # When the devices start sending: the profiler (--profile) samples the steady state only,
     # not the browsers' connections and the devices' announces before it.
     Path(plan["started"]).write_text(str(start))
-    cpu0 = time.process_time()
+    window: list[tuple[float, float]] = []  # (wall, CPU) when all stream together, and after
+
+    async def clock() -> None:
+        for moment in (t_measure, start + ramp_s + seconds):
+            await asyncio.sleep(max(0.0, moment - time.time()))
+            window.append((time.time(), time.process_time()))
+
+    clocked = asyncio.create_task(clock())
     await asyncio.gather(*(device(d, *e) for d, e in zip(devices, encoded, strict=True)))
-    wall = time.time() - start
-    cpu = time.process_time() - cpu0
+    await clocked
+    (wall0, cpu0), (wall1, cpu1) = window
+    wall, cpu = wall1 - wall0, cpu1 - cpu0
     for viewer in viewers:
         viewer.cancel()
     await asyncio.gather(*viewers, return_exceptions=True)
@@ -509,6 +518,18 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
                 "ramp_s": n / args.starts_per_s}  # fmt: skip
         (workdir / "plan.json").write_text(json.dumps(plan))
         out = workdir / "result.json"
+        client = subprocess.Popen(
+            [sys.executable, __file__, "--clients", "--plan", str(workdir / "plan.json"),
+             "--out", str(out)], cwd=ROOT,
+        )  # fmt: skip
+        # Everything is measured over the window in which all sessions stream together (after
+        # the ramp and the warm-up), so that the ramp's lighter load does not dilute it.
+        while not started.exists() and client.poll() is None:
+            time.sleep(0.1)
+        begin = float(started.read_text() or time.time()) if started.exists() else time.time()
+        window_start = begin + n / args.starts_per_s + WARMUP_S
+        window_end = begin + n / args.starts_per_s + args.seconds
+        time.sleep(max(0.0, window_start - time.time()))
         cpu0 = [_cpu_s(server.pid) for server in servers]
         writes0 = _db_writes(url)
         files0 = _telemetry_files(workdir / "data")
@@ -516,28 +537,20 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
         heard0 = _mqtt_messages(ports)
         broker0 = _cpu_s(broker.pid)[0] if broker is not None else 0.0
         t0 = time.time()
-        client = subprocess.Popen(
-            [sys.executable, __file__, "--clients", "--plan", str(workdir / "plan.json"),
-             "--out", str(out)], cwd=ROOT,
-        )  # fmt: skip
         spy: subprocess.Popen[bytes] | None = None
         raw = workdir / "profile.txt"
         # py-spy installed next to this interpreter (uv pip install py-spy), else through uvx.
         local_spy = Path(sys.executable).with_name("py-spy")
         spy_command = [str(local_spy)] if local_spy.exists() else ["uvx", "py-spy"]
         if args.profile and (local_spy.exists() or shutil.which("uvx")):
-            while not started.exists() and client.poll() is None:
-                time.sleep(0.1)
-            begin = float(started.read_text() or 0) if started.exists() else time.time()
-            time.sleep(max(0.0, begin + n / args.starts_per_s + WARMUP_S + 1.0 - time.time()))
             spy = subprocess.Popen(
                 [*spy_command, "record", "--subprocesses", "--pid", str(servers[0].pid),
                  "--format", "raw",
-                 "--duration", str(max(3, int(args.seconds - WARMUP_S - 2))), "--rate", "50",
+                 "--duration", str(max(3, int(window_end - time.time() - 1))), "--rate", "50",
                  "--nonblocking", "-o", str(raw)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
-        client.wait(timeout=args.seconds + n / args.starts_per_s + 180)
+        time.sleep(max(0.0, window_end - time.time()))
         wall = time.time() - t0
         spent = [
             (b[0] - a[0], b[1] - a[1])
@@ -545,11 +558,12 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
         ]
         web, storage = sum(w for w, _ in spent), sum(s for _, s in spent)
         heard = _mqtt_messages(ports) - heard0
+        broker_cpu = _cpu_s(broker.pid)[0] - broker0 if broker is not None else float("nan")
         time.sleep(1.0)  # PostgreSQL's statistics are flushed within a second of a commit
         commits, rows = (b - a for a, b in zip(writes0, _db_writes(url), strict=True))
         puts = _telemetry_files(workdir / "data") - files0
         redis_ops = _redis_commands(args) - redis0 if args.processes > 1 else 0
-        broker_cpu = _cpu_s(broker.pid)[0] - broker0 if broker is not None else float("nan")
+        client.wait(timeout=args.seconds + n / args.starts_per_s + 180)
         if spy is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 spy.wait(timeout=30)
@@ -574,17 +588,17 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
             "send_lag_p99": float(np.percentile(result["send_lag"], 99) * 1000)
             if result["send_lag"]
             else float("nan"),
-            # Server CPU over the client's whole run (set-up of connections included).
+            # Server CPU over the window in which all sessions stream together.
             "server_cores": (web + storage) / wall,
             "web_cores": web / wall,
             "storage_cores": storage / wall,
             "broker_cores": broker_cpu / wall,
             "client_cores": result["client_cores"],
             "receipts": result["receipts"],
-            # Rates over the client's run (set-up of connections included), for the capacity
+            # Rates over the window in which all sessions stream together, for the capacity
             # model in docs/scaling.md.
             "rates": {
-                "device_messages_per_s": heard / result["client_wall_s"],
+                "device_messages_per_s": heard / wall,
                 "receipt_messages_per_s": result["receipt_messages"] / result["client_wall_s"],
                 "db_transactions_per_s": commits / wall,
                 "db_rows_per_s": rows / wall,
