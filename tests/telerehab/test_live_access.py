@@ -16,7 +16,7 @@ from exoshare.config import Settings
 from exoshare.runtime import runtime_of
 from exoshare.telerehab import api as live_api
 from tests.telerehab.helpers import announce, device_secret, plan, ready_world
-from tests.world import PASSWORD, World, token
+from tests.world import World, form_csrf, sign_in, token
 
 API = "/api/v1/telerehab"
 OWN_ORIGIN = "http://testserver"
@@ -38,16 +38,9 @@ def _running_session(client: TestClient, factory: sessionmaker[Session]) -> tupl
 
 
 def _browser_login(client: TestClient, email: str) -> str:
-    page = client.get("/login")
-    login_csrf = page.text.split('name="login_csrf" value="')[1].split('"')[0]
-    response = client.post(
-        "/login",
-        data={"email": email, "password": PASSWORD, "login_csrf": login_csrf},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303
-    home = client.get("/")
-    return home.text.split('name="csrf_token" value="')[1].split('"')[0]
+    """Signs in as a browser; the CSRF token of the signed-in pages."""
+    sign_in(client, email)
+    return form_csrf(client.get("/").text)
 
 
 def _closed_with(client: TestClient, path: str, headers: dict[str, str]) -> int:

@@ -13,18 +13,7 @@ from exoshare.runtime import runtime_of
 from exoshare.telemetry import imports
 from exoshare.telemetry.store import RawStore
 from tests.telerehab.helpers import announce, device_secret, plan, ready_world
-from tests.world import PASSWORD, token
-
-
-def _login(client: TestClient, email: str) -> None:
-    page = client.get("/login")
-    login_csrf = page.text.split('name="login_csrf" value="')[1].split('"')[0]
-    response = client.post(
-        "/login",
-        data={"email": email, "password": PASSWORD, "login_csrf": login_csrf},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
+from tests.world import sign_in, token
 
 
 def _walk(seconds: float, cadence_hz: float) -> Recording:
@@ -59,7 +48,7 @@ def test_supervisor_live_and_progress_pages(
                 s, store, unit, world.ids["patient_carlos"], _walk(30, cadence_hz), "upload"
             )
 
-    _login(client, world.emails["therapist_madrid"])
+    sign_in(client, world.emails["therapist_madrid"])
     overview = client.get("/telerehab")
     assert overview.status_code == 200
     assert f'href="/telerehab/sessions/{sid}"' in overview.text and "SX2-0001" in overview.text
@@ -75,7 +64,7 @@ def test_supervisor_live_and_progress_pages(
     assert progress.text.count("<svg") >= 3
 
     client.cookies.clear()
-    _login(client, world.emails["carlos"])
+    sign_in(client, world.emails["carlos"])
     client.get("/lang/es")
     mine = client.get("/my/progress")
     assert mine.status_code == 200
@@ -85,6 +74,6 @@ def test_supervisor_live_and_progress_pages(
     assert 'id="setting-form"' not in client.get(f"/telerehab/sessions/{sid}").text
 
     client.cookies.clear()
-    _login(client, world.emails["therapist_barcelona"])
+    sign_in(client, world.emails["therapist_barcelona"])
     assert client.get(f"/telerehab/sessions/{sid}").status_code == 404
     assert f"/telerehab/sessions/{sid}" not in client.get("/telerehab").text

@@ -28,27 +28,16 @@ from exoshare.fleet import leases
 from exoshare.runtime import runtime_of
 from exoshare.telerehab.models import TherapySession
 from tests.telerehab.helpers import certify, plan, ready_world
-from tests.world import PASSWORD, World
+from tests.world import World, sign_in
 
 API = "/api/v1/telerehab"
 OWN_PAGE = {"Origin": "http://testserver"}  # a cookie socket must come from exoshare's pages
 
 
-def _login(client: TestClient, email: str) -> None:
-    page = client.get("/login")
-    login_csrf = page.text.split('name="login_csrf" value="')[1].split('"')[0]
-    response = client.post(
-        "/login",
-        data={"email": email, "password": PASSWORD, "login_csrf": login_csrf},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-
-
 def _started(client: TestClient, factory: sessionmaker[Session]) -> tuple[World, str]:
     """Maria's session of Carlos on SX2-0001, started; she is signed in in the browser."""
     world = ready_world(factory)
-    _login(client, world.emails["therapist_madrid"])
+    sign_in(client, world.emails["therapist_madrid"])
     csrf = _csrf(client, "/")
     sid = plan(client, {"X-CSRF-Token": csrf}, world)["id"]
     started = client.post(f"{API}/sessions/{sid}/start", headers={"X-CSRF-Token": csrf})
@@ -105,7 +94,7 @@ def test_the_start_list_offers_only_units_the_rule_allows_and_says_why_not_the_o
             s, SYSTEM_SEEDING, world.ids["unit_madrid"], world.ids["barcelona"], Decimal("500"),
             today - timedelta(days=3), today + timedelta(days=30), currency="EUR",
         )  # fmt: skip
-    _login(client, world.emails["therapist_madrid"])
+    sign_in(client, world.emails["therapist_madrid"])
     page = client.get(f"/patients/{world.ids['patient_carlos']}/progress").text
     offered = re.findall(r'<option value="([0-9a-f]{32})">', page)
     assert offered == [spare_id]
@@ -134,7 +123,7 @@ def test_a_unit_out_on_lease_offers_no_move_but_says_why(
 ) -> None:
     world = ready_world(session_factory)
     unit = world.ids["unit_madrid"]
-    _login(client, world.emails["operator"])
+    sign_in(client, world.emails["operator"])
     assert f'action="/fleet/units/{unit}/move"' in client.get(f"/fleet/units/{unit}").text
     today = date.today()
     with session_scope(session_factory) as s:
@@ -151,7 +140,7 @@ def test_an_expired_sign_in_sends_htmx_to_the_login_page_not_into_the_fragment(
     client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
     world = ready_world(session_factory)
-    _login(client, world.emails["therapist_madrid"])
+    sign_in(client, world.emails["therapist_madrid"])
     assert client.get("/patients/search?q=Car", headers={"HX-Request": "true"}).status_code == 200
     with session_scope(session_factory) as s:
         for credential in s.scalars(select(Credential)):
