@@ -63,9 +63,10 @@ def main(argv: list[str]) -> int:
 
 
 def _parallel(rest: list[str]) -> list[str]:
-    """pytest-xdist workers, one per core up to four, unless the caller chose (``-n``/``-p``):
-    the suite is CPU-bound Python, and tests/conftest.py keeps each module on one worker."""
-    if any(arg.startswith(("-n", "--numprocesses", "-p")) for arg in rest):
+    """pytest-xdist workers, one per core up to four, unless the caller chose (``-n``, or
+    ``-p no:xdist``): the suite is CPU-bound Python, and tests/conftest.py keeps each module on
+    one worker."""
+    if any(arg.startswith(("-n", "--numprocesses")) or "no:xdist" in arg for arg in rest):
         return []
     workers = min(4, os.cpu_count() or 1)
     return ["-n", str(workers), "--dist", "loadgroup"] if workers > 1 else []

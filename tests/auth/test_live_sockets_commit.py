@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -72,3 +73,37 @@ def test_the_periodic_check_finds_every_credential_that_no_longer_signs_in(
     with session_scope(session_factory) as s:
         ended = ended_credentials(s, [good, revoked, "no-such-credential", expired, inactive])
     assert ended == [revoked, "no-such-credential", expired, inactive]
+
+
+def test_the_periodic_check_outlives_a_database_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    import exoshare.auth.live_sockets as live_sockets
+
+    class Held(_Recording):
+        def held(self) -> list[str]:
+            return ["c1"]
+
+    answers: list[object] = [OSError("database away"), ["c1"]]
+
+    def ended(factory: object, credential_ids: list[str]) -> list[str]:
+        answer = answers.pop(0) if answers else []
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[return-value]
+
+    monkeypatch.setattr(live_sockets, "CHECK_S", 0.01)
+    monkeypatch.setattr(live_sockets, "_ended", ended)
+    registry = Held()
+
+    async def run() -> None:
+        task = asyncio.create_task(registry.watch(None))  # type: ignore[arg-type]
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if registry.closed:
+                break
+        task.cancel()
+
+    asyncio.run(run())
+    # The first check failed and was logged; the next one closed the ended sign-in's sockets.
+    assert registry.closed[:1] == [(["c1"], "sign-in ended")]

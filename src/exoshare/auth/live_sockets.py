@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -16,6 +17,8 @@ from starlette.websockets import WebSocket
 
 from exoshare.auth.models import Credential, User
 from exoshare.db import session_scope
+
+log = logging.getLogger(__name__)
 
 # RFC 6455 "policy violation": the credential behind the socket is no longer good.
 POLICY_VIOLATION = 1008
@@ -103,10 +106,16 @@ class LiveSocketRegistry:
                 continue
             last = time.monotonic()
             held = self.held()
-            if held:
+            if not held:
+                continue
+            try:
                 ended = await asyncio.to_thread(_ended, factory, held)
-                if ended:
-                    self.close_for(ended, "sign-in ended")
+            except Exception:
+                # The database away for a moment must not end the checks for the server's life.
+                log.exception("could not check the live sockets' sign-ins; trying again")
+                continue
+            if ended:
+                self.close_for(ended, "sign-in ended")
 
 
 async def _close(websocket: WebSocket, reason: str) -> None:

@@ -12,9 +12,9 @@ Models (scikit-learn, no hand-written fitting):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -82,7 +82,7 @@ def _threadpools() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def _one_thread() -> Any:
+def _one_thread() -> AbstractContextManager[object]:
     """One OpenMP thread for the boosted trees, in fitting and in every prediction: on a small
     shared machine their threads spin against each other and against the web server's own work
     (measured: fitting 8 s with one thread, 45 s with two under load; validating 250 patients

@@ -235,7 +235,8 @@ class Ingestor:
         """:meth:`handle_many`, with each item's :class:`Accepted` (None if not accepted)."""
         if not items:
             return []
-        for attempt in range(1, GROUP_ATTEMPTS + 1):
+        attempt = 1
+        while True:
             try:
                 return list(self._group(items))
             except DBAPIError as exc:
@@ -250,9 +251,9 @@ class Ingestor:
                     _sqlstate(exc),
                 )
                 time.sleep(0.01 * attempt)
+                attempt += 1
             except Exception:
                 return self._one_by_one(items)
-        raise AssertionError("unreachable")
 
     def _one_by_one(self, items: Sequence[Inbound]) -> list[tuple[Receipt | None, Accepted | None]]:
         """After a group failed for a reason outside the per-message rules (called while its
