@@ -41,6 +41,7 @@ import aiomqtt
 
 from exoshare.errors import TelemetryRejected
 from exoshare.telemetry.broker_acl import SERVER_USERNAME
+from exoshare.telemetry.buffered_reads import buffer_reads
 from exoshare.telemetry.ingest import Inbound
 from exoshare.telemetry.protocol import (
     TOPIC_ROOT,
@@ -222,14 +223,16 @@ class MqttIngestWorker:
     def _client(self, handle: Callable[[aiomqtt.Message], None]) -> aiomqtt.Client:
         queue_type = _handing_off(handle)
         if self.share_group is None:
-            return self.broker.client(self.client_id, clean_session=True, queue_type=queue_type)
-        # Shared subscriptions are an MQTT v5 feature (EMQX refuses them to a 3.1.1 client).
-        return self.broker.client(
-            self.client_id,
-            protocol=aiomqtt.ProtocolVersion.V5,
-            clean_start=True,
-            queue_type=queue_type,
-        )
+            client = self.broker.client(self.client_id, clean_session=True, queue_type=queue_type)
+        else:
+            # Shared subscriptions are an MQTT v5 feature (EMQX refuses them to a 3.1.1 client).
+            client = self.broker.client(
+                self.client_id,
+                protocol=aiomqtt.ProtocolVersion.V5,
+                clean_start=True,
+                queue_type=queue_type,
+            )
+        return buffer_reads(client)
 
     async def _session(self) -> None:
         queue: asyncio.Queue[tuple[str, str, str, bytes, Any]] = asyncio.Queue()
