@@ -8,12 +8,14 @@ import json
 import uuid
 from collections.abc import Iterator
 
+import msgpack
 import numpy as np
 import pytest
 from sqlalchemy.orm import sessionmaker
 
 from exoshare.telemetry.ingest import Accepted
-from exoshare.telemetry.protocol import Message, SampleBatch, SessionAnnounce
+from exoshare.telemetry.mqtt import BrokerAddress, MqttIngestWorker
+from exoshare.telemetry.protocol import Message, SampleBatch, SessionAnnounce, decode, encode
 from exoshare.telerehab.alerts import AlertRules
 from exoshare.telerehab.relay import LiveRelay
 from exoshare.telerehab.runtime import TelerehabRuntime
@@ -236,3 +238,44 @@ def test_a_viewer_on_a_process_that_did_not_follow_the_session_gets_its_earlier_
     times = snapshot["points"]["knee_angle_left_deg"][0]
     assert len(times) == 86
     assert times[0] == 0.0 and times == sorted(times) and times[-1] < 3.44
+
+
+def test_a_tapped_batch_travels_as_the_device_sent_it_only_when_it_holds_nothing_else(
+    relays: tuple[LiveRelay, LiveRelay],
+) -> None:
+    """The worker hands the relay the payload only when it holds no field but the batch's own;
+    then it is relayed byte for byte (no second encoding), otherwise encoded again from the
+    parsed batch, so a secret a device put in its payload never reaches Redis."""
+    a, _ = relays
+    plain = encode(_batch(0).to_wire())
+    a.tap(UNIT, _batch(0), plain)
+    a.tap(UNIT, _batch(1))  # the worker passed no payload: it held something else
+    a.close()  # sends what is queued
+    entries = a._client.xrange(a.history_stream(KEY))
+    relayed = [msgpack.unpackb(fields[b"m"], raw=False)[2][1] for _, fields in entries]
+    assert relayed[0] == plain
+    assert decode(relayed[1]) == decode(encode(_batch(1).to_wire()))
+
+
+def test_the_worker_hands_taps_the_payload_only_without_foreign_fields() -> None:
+    """What decides the above: a payload with any field a batch does not have (a device secret
+    in ``auth``, say) reaches the taps as None; a plain batch as the bytes that came."""
+
+    class Known:
+        answers_devices = True
+
+        def handle_many(self, items: object) -> list[None]:
+            return []
+
+        def known_device(self, obj: dict[str, object], topic_serial: str) -> str | None:
+            return UNIT
+
+    worker = MqttIngestWorker(Known(), BrokerAddress("127.0.0.1", 1))
+    seen: list[bytes | None] = []
+    worker.add_tap(lambda unit_id, message, payload: seen.append(payload))
+    wire = _batch(0).to_wire()
+    plain = encode(wire)
+    with_secret = encode({**wire, "auth": "device-secret"})
+    worker._tapped(("ES-MAD-01", "LT1-0001", "samples", plain))
+    worker._tapped(("ES-MAD-01", "LT1-0001", "samples", with_secret))
+    assert seen == [plain, None]

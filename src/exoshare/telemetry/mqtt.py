@@ -47,6 +47,7 @@ from exoshare.telemetry.protocol import (
     TOPIC_ROOT,
     Message,
     Receipt,
+    SampleBatch,
     decode,
     parse_message,
     parse_topic,
@@ -58,9 +59,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LiveTap = Callable[[str, Message], None]
-"""Called in the event loop with (device unit id, message) of every sample batch of a recently
-verified device as it arrives, before it is stored (see :meth:`MqttIngestWorker.add_tap`)."""
+LiveTap = Callable[[str, Message, bytes | None], None]
+"""Called in the event loop with (device unit id, message, payload) of every sample batch of a
+recently verified device as it arrives, before it is stored (see
+:meth:`MqttIngestWorker.add_tap`). ``payload`` is the message as the device sent it when it holds
+nothing but the batch's own fields (:attr:`SampleBatch.WIRE_FIELDS`: no device secret), so it
+may be passed on as it came; otherwise None."""
 
 
 class GroupIngestion(Protocol):
@@ -278,9 +282,10 @@ class MqttIngestWorker:
             return (*item, None)  # storage rejects it with the reason, in a receipt
         unit_id = self.ingestor.known_device(obj, serial)
         if unit_id is not None:
+            wire = payload if obj.keys() <= SampleBatch.WIRE_FIELDS else None
             for tap in self._taps:
                 try:
-                    tap(unit_id, message)
+                    tap(unit_id, message, wire)
                 except Exception:
                     log.exception("live tap failed")
         return (*item, (obj, message))

@@ -17,7 +17,7 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import msgpack
 import numpy as np
@@ -263,6 +263,12 @@ class SampleBatch:
         if not names:
             return np.empty((0, self.n_samples))
         return np.array([self.values[name] for name in names], dtype=np.float64)
+
+    WIRE_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"v", "type", "session_id", "seq", "t0", "n", "values", "t"}
+    )
+    """Every field :meth:`to_wire` may write: a payload holding no others carries nothing but
+    the batch (no device secret), and may be passed on as it came."""
 
     def to_wire(self, *, binary: bool = True) -> dict[str, Any]:
         def form(values: np.ndarray, dtype: np.dtype[Any]) -> Any:

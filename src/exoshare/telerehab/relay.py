@@ -22,7 +22,9 @@ costs Redis a lookup.
 
 Redis pub/sub is fire-and-forget: a process that is down misses what is said meanwhile, as its
 browsers do, and catches up the way a restarted single process does (from the database, with the
-next batches). Device secrets never travel: messages are re-encoded from their parsed form.
+next batches). Device secrets never travel: a tapped batch is passed on as the device sent it
+only when it holds nothing but the batch's own fields, and every other message is encoded again
+from its parsed form.
 
 What pub/sub does not keep, a session's recent batches, a capped Redis Stream per session does
 (``<channel>:history:<device unit id>:<device session id>``): every batch told on the session's
@@ -41,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import queue
 import threading
 import time
@@ -99,6 +102,11 @@ WATCH_CHANGES_S = 0.05
 CONFIRM_S = 5.0
 """How long the listener waits for Redis to confirm a subscription before reading a history
 anyway (a batch told in between could then be missed, never shown twice)."""
+EXPIRY_EVERY_S = 1.0
+"""How often a history stream's expiry (twice the history) is set again while batches are
+appended: once a second, not with every append (a third of the commands sent to Redis)."""
+EXPIRY_KEEP = 4096
+"""Streams whose last expiry the sending thread remembers before it forgets the stale ones."""
 SessionKey = tuple[str, str]
 """(device unit id, the device's own session id): known to the ingesting process before it
 knows which therapy session the recording belongs to."""
@@ -148,6 +156,8 @@ class LiveRelay:
             target=self._send_forever, name="exoshare-live-relay-send", daemon=True
         )
         self._sender.start()
+        self._expiry_set: dict[str, float] = {}
+        """When the sending thread last set each history stream's expiry (monotonic s)."""
         self._tapped: dict[SessionKey, deque[int]] = {}
         """The sequence numbers of each session's latest batches this process tapped."""
         self._take = self._client.register_script(TAKE_LEASE)
@@ -192,6 +202,7 @@ class LiveRelay:
                 # Redis trims whole nodes, so a little more is kept, never less). The id is
                 # Redis's clock and the bound this machine's: clocks kept in step (NTP).
                 oldest = f"{round(time.time() * 1000) - self.history_ms}-0"
+                now = time.monotonic()
                 with self._client.pipeline(transaction=False) as pipe:
                     for item in items:
                         if item is None:
@@ -201,10 +212,18 @@ class LiveRelay:
                             # Appended before it is published: a listener that subscribed
                             # before the publish hears it, one after it finds it in the stream.
                             pipe.xadd(stream, {"m": payload}, minid=oldest, approximate=True)
-                            pipe.pexpire(stream, 2 * self.history_ms)
+                            if now - self._expiry_set.get(stream, -math.inf) >= EXPIRY_EVERY_S:
+                                pipe.pexpire(stream, 2 * self.history_ms)
+                                self._expiry_set[stream] = now
                         if channel is not None:
                             pipe.publish(channel, payload)
                     pipe.execute()
+                if len(self._expiry_set) > EXPIRY_KEEP:
+                    self._expiry_set = {
+                        stream: at
+                        for stream, at in self._expiry_set.items()
+                        if now - at < EXPIRY_EVERY_S
+                    }
             except redis.RedisError as exc:
                 # The other processes' browsers miss these, as they would lost MQTT messages;
                 # the data itself is stored either way.
@@ -212,8 +231,10 @@ class LiveRelay:
             if done:
                 return
 
-    def tap(self, device_unit_id: str, message: Message) -> None:
-        """A batch as it arrived (the MQTT worker, in the event loop), to its session's channel."""
+    def tap(self, device_unit_id: str, message: Message, payload: bytes | None = None) -> None:
+        """A batch as it arrived (the MQTT worker, in the event loop), to its session's channel:
+        its ``payload`` as the device sent it when the worker says it holds nothing else (no
+        secret), otherwise encoded again from its parsed form."""
         if not isinstance(message, SampleBatch):
             return
         key = (device_unit_id, message.session_id)
@@ -223,7 +244,7 @@ class LiveRelay:
         tapped.append(message.seq)
         self._send(
             "tap",
-            [device_unit_id, _wire(message)],
+            [device_unit_id, _wire(message) if payload is None else payload],
             self.session_channel(key),
             self.history_stream(key),
         )

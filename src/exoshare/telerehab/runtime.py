@@ -315,7 +315,7 @@ class TelerehabRuntime:
                 kind = message.kind if isinstance(message, DeviceEvent) else "session_end"
                 self.hub.publish(live.therapy_session_id, {"type": "event", "kind": kind})
 
-    def tap(self, device_unit_id: str, message: Message) -> None:
+    def tap(self, device_unit_id: str, message: Message, payload: bytes | None = None) -> None:
         """A sample batch as it arrives (MQTT worker, event loop): shown before it is stored.
 
         Only devices whose credential ingestion verified lately (the worker checks) and
