@@ -1,0 +1,86 @@
+"""The MQTT worker's group commit: a group lingers ``linger_s`` from its first message's arrival,
+so messages that arrived while the previous group was being stored go at once, and an idle
+worker still gathers a group before storing it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from exoshare.telemetry import mqtt
+from exoshare.telemetry.ingest import Inbound
+from exoshare.telemetry.mqtt import BrokerAddress, MqttIngestWorker
+from exoshare.telemetry.protocol import Receipt
+
+LINGER_S = 0.25
+
+
+class SlowStorage:
+    """Stores nothing; the first group takes ``first_s`` (a busy database)."""
+
+    answers_devices = True
+
+    def __init__(self, first_s: float) -> None:
+        self.first_s = first_s
+        self.groups: list[list[bytes]] = []
+
+    def handle_many(self, items: Sequence[Inbound]) -> list[Receipt | None]:
+        if not self.groups:
+            time.sleep(self.first_s)
+        self.groups.append([item.payload for item in items])
+        return [None] * len(items)
+
+    def known_device(self, obj: dict[str, Any], topic_serial: str) -> str | None:
+        return None
+
+
+def test_messages_that_waited_out_a_slow_group_are_not_held_for_another_linger(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_sleep = asyncio.sleep
+    lingers: list[float] = []
+
+    async def recorded(delay: float, *args: Any) -> Any:
+        lingers.append(delay)
+        return await real_sleep(delay, *args)
+
+    storage = SlowStorage(first_s=0.6)
+    worker = MqttIngestWorker(storage, BrokerAddress("127.0.0.1", 1), linger_s=LINGER_S)
+
+    async def run() -> None:
+        queue: asyncio.Queue[tuple[str, str, str, bytes, Any]] = asyncio.Queue()
+
+        def arrive(payload: bytes) -> None:
+            worker._enqueue(queue, ("ORG", "SER", "samples", payload, None))
+
+        monkeypatch.setattr(mqtt.asyncio, "sleep", recorded)
+        processing = asyncio.create_task(worker._process(None, queue))  # type: ignore[arg-type]
+        try:
+            arrive(b"a")
+            await real_sleep(0.4)  # group [a] is being stored (0.6 s) when b and c arrive
+            arrive(b"b")
+            arrive(b"c")
+            async with asyncio.timeout(5):
+                while len(storage.groups) < 2:
+                    await real_sleep(0.01)
+            await real_sleep(0.5)  # idle
+            arrive(b"d")
+            await real_sleep(0.05)
+            arrive(b"e")
+            async with asyncio.timeout(5):
+                while len(storage.groups) < 3:
+                    await real_sleep(0.01)
+        finally:
+            processing.cancel()
+            await asyncio.gather(processing, return_exceptions=True)
+
+    asyncio.run(run())
+    assert storage.groups == [[b"a"], [b"b", b"c"], [b"d", b"e"]]
+    # [a] and [d, e] lingered (up to linger_s from a's and d's arrival); [b, c] had waited
+    # longer than linger_s behind the slow group and went at once.
+    assert len(lingers) == 2
+    assert all(0 < linger <= LINGER_S for linger in lingers)
