@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.config import Settings
 from exoshare.db import session_scope
 from exoshare.telemetry import credentials
-from exoshare.telemetry.ingest import Accepted, Inbound, Ingestor
+from exoshare.telemetry.ingest import Accepted, CredentialCache, Inbound, Ingestor, serial_key
 from exoshare.telemetry.ingest_process import IngestProcess
 from exoshare.telemetry.models import DeviceCredential
 from exoshare.telemetry.protocol import decode, encode, parse_message
@@ -119,3 +121,30 @@ def test_a_dead_child_is_replaced_and_nothing_is_stored_twice(
         assert counts(env)[1:3] == (2, 200)
     finally:
         storage.close()
+
+
+def test_the_live_tap_keeps_knowing_a_device_while_storage_lags_and_not_once_revoked(
+    session_factory: sessionmaker[Session], database_url: str, tmp_path: Path
+) -> None:
+    """The tap shows a device's batches as they arrive only while its credential was verified
+    within the TTL. Storage verifies it with every group, but a lagging storage must not take
+    the live view down with it: ``reverify`` checks every known device again in one query. A
+    credential revoked elsewhere (another process, the CLI; no epoch change here) is not kept."""
+    env, storage, _ = _env(session_factory, database_url, tmp_path)
+    now = [1000.0]
+    storage.credentials = CredentialCache(5.0, clock=lambda: now[0])
+    with session_scope(env.factory) as s:
+        unit_id = s.query(DeviceCredential).one().device_unit_id
+    wire = batch(0).to_wire()
+    storage.credentials.put(serial_key(SERIAL), (unit_id, SERIAL), credentials.revocation_epoch())
+    assert storage.known_device(wire, SERIAL) == unit_id
+    now[0] += 6.0  # storage has stored no group of this device for longer than the TTL
+    assert storage.known_device(wire, SERIAL) is None
+    assert storage.reverify() == 1
+    assert storage.known_device(wire, SERIAL) == unit_id
+    with session_scope(env.factory) as s:
+        s.execute(update(DeviceCredential).values(revoked_at=datetime.now(UTC)))
+    now[0] += 6.0
+    assert storage.reverify() == 0
+    assert storage.known_device(wire, SERIAL) is None
+    storage.close()

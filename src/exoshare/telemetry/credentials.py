@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -194,6 +194,21 @@ def serial_unit(session: Session, serial: str) -> tuple[str, str]:
     if row is None:
         raise DeviceNotAuthenticated(f"{serial!r} holds no valid device credential")
     return row.id, row.serial_number
+
+
+def serial_units(session: Session, serials: Collection[str]) -> dict[str, tuple[str, str]]:
+    """:func:`serial_unit` of many devices in one query: serial → (unit id, serial) for those
+    that hold an unrevoked credential (the others are absent)."""
+    if not serials:
+        return {}
+    units = devices_service.unit_identities()
+    rows = session.execute(
+        select(units.c.id, units.c.serial_number)
+        .join(DeviceCredential, DeviceCredential.device_unit_id == units.c.id)
+        .where(units.c.serial_number.in_(list(serials)), DeviceCredential.revoked_at.is_(None))
+        .distinct()
+    )
+    return {row.serial_number: (row.id, row.serial_number) for row in rows}
 
 
 def device_by_id(session: Session, unit_id: str) -> DeviceRef | None:

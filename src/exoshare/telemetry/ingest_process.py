@@ -192,8 +192,27 @@ class IngestProcess:
             self._stop_child()
 
     def known_device(self, obj: dict[str, Any], topic_serial: str) -> str | None:
-        """As :meth:`Ingestor.known_device`, from the devices the child verified lately."""
+        """As :meth:`Ingestor.known_device`, from the devices verified lately (by the child's
+        stored groups, or by :meth:`reverify`)."""
         return verified_device(self.credentials, topic_serial)
+
+    def reverify(self) -> int:
+        """Check again, in one query, the credentials of every device the live tap knows, and
+        keep those still valid for another TTL; returns how many (blocking: from a thread).
+
+        Without it the tap's knowledge came only from stored groups: when storage fell more
+        than the TTL (5 s) behind, the live view stopped showing batches as they arrived and
+        showed them only once stored, as late as storage. A revoked credential is not kept,
+        so a revocation elsewhere is still honoured within the TTL."""
+        serials = self.credentials.serials()
+        if not serials:
+            return 0
+        epoch = credentials.revocation_epoch()
+        with self.local.factory() as session:
+            valid = credentials.serial_units(session, serials)
+        for serial, unit in valid.items():
+            self.credentials.put(serial_key(serial), unit, epoch)
+        return len(valid)
 
     def handle_many(self, items: Sequence[Inbound]) -> list[Receipt | None]:
         """Store a group in the child (blocking; call it from a thread)."""

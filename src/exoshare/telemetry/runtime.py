@@ -81,12 +81,31 @@ async def telemetry_lifespan(app: FastAPI) -> AsyncIterator[None]:
         group = settings.mqtt_share_group if settings.mqtt_url else None
         worker = MqttIngestWorker(storage, address, share_group=group or None)
         runtime_of(app).telemetry.worker = worker
-        task = asyncio.create_task(worker.run(), name="exoshare-mqtt-ingest")
+        tasks = [
+            asyncio.create_task(worker.run(), name="exoshare-mqtt-ingest"),
+            asyncio.create_task(_reverifying(storage), name="exoshare-tap-credentials"),
+        ]
         log.info("MQTT ingestion from %s", address.url)
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await asyncio.to_thread(storage.close)
+
+
+REVERIFY_S = 2.0
+"""How often the live tap's device credentials are checked again: well within their 5 s TTL."""
+
+
+async def _reverifying(storage: IngestProcess) -> None:
+    """Keep the live tap's verified devices current whatever storage's lag
+    (:meth:`IngestProcess.reverify`); a failed check is logged and tried again."""
+    while True:
+        await asyncio.sleep(REVERIFY_S)
+        try:
+            await asyncio.to_thread(storage.reverify)
+        except Exception:
+            log.exception("could not check the live tap's device credentials again")
