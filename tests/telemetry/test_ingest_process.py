@@ -143,7 +143,11 @@ def test_the_live_tap_keeps_knowing_a_device_while_storage_lags_and_not_once_rev
     assert storage.reverify() == 1
     assert storage.known_device(wire, SERIAL) == unit_id
     with session_scope(env.factory) as s:
-        s.execute(update(DeviceCredential).values(revoked_at=datetime.now(UTC)))
+        s.execute(
+            update(DeviceCredential)
+            .where(DeviceCredential.device_unit_id == unit_id)
+            .values(revoked_at=datetime.now(UTC))
+        )
     now[0] += 6.0
     assert storage.reverify() == 0
     assert storage.known_device(wire, SERIAL) is None
