@@ -10,24 +10,9 @@ import time
 
 import aiomqtt
 import pytest
+from benchmarks.lean_mqtt import publish_packet
 
 from exoshare.telemetry.buffered_reads import READ_BYTES, BufferedReads, buffer_reads
-
-
-def _length(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        n, digit = divmod(n, 128)
-        out.append(digit | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _publish(topic: str, payload: bytes) -> bytes:
-    """An MQTT 3.1.1 QoS 0 PUBLISH."""
-    name = topic.encode()
-    body = len(name).to_bytes(2, "big") + name + payload
-    return b"\x30" + _length(len(body)) + body
 
 
 def test_reads_are_served_from_one_chunk_and_pending_counts_what_is_left() -> None:
@@ -84,7 +69,10 @@ async def _fake_broker(packets: list[bytes], closing: list[float]) -> tuple[asyn
 def test_a_burst_arrives_whole_and_in_order_and_a_closed_connection_is_seen() -> None:
     payloads = [f"batch {i}".encode() * (1 + i % 40) for i in range(300)]
     payloads[150] = bytes(range(256)) * (2 * READ_BYTES // 256 + 7)  # spans several chunks
-    packets = [_publish(f"exoshare/v1/ORG/DEV-{i % 7}/samples", p) for i, p in enumerate(payloads)]
+    packets = [
+        publish_packet(f"exoshare/v1/ORG/DEV-{i % 7}/samples", p, 1 + i)
+        for i, p in enumerate(payloads)
+    ]
 
     closing: list[float] = []
     arrived: list[float] = []
