@@ -139,16 +139,19 @@ def test_the_live_tap_keeps_knowing_a_device_while_storage_lags_and_not_once_rev
     storage.credentials.put(serial_key(SERIAL), (unit_id, SERIAL), credentials.revocation_epoch())
     assert storage.known_device(wire, SERIAL) == unit_id
     now[0] += 6.0  # storage has stored no group of this device for longer than the TTL
-    assert storage.known_device(wire, SERIAL) is None
-    assert storage.reverify() == 1
+    assert storage.known_device(wire, SERIAL) is None  # the tap asks...
+    assert storage.reverify() == 1  # ...and the next check verifies the device again
     assert storage.known_device(wire, SERIAL) == unit_id
+    assert storage.reverify() == 1  # still sending: still checked
+    assert storage.reverify() == 0  # no batch since the last check: nothing to check
     with session_scope(env.factory) as s:
         s.execute(
             update(DeviceCredential)
             .where(DeviceCredential.device_unit_id == unit_id)
             .values(revoked_at=datetime.now(UTC))
         )
+    storage.known_device(wire, SERIAL)
+    assert storage.reverify() == 0  # revoked: not kept
     now[0] += 6.0
-    assert storage.reverify() == 0
     assert storage.known_device(wire, SERIAL) is None
     storage.close()

@@ -137,16 +137,6 @@ class CredentialCache:
         with self._lock:
             self._entries.clear()
 
-    def serials(self) -> list[str]:
-        """The serials of every device verified by its MQTT topic (:func:`serial_key`) since the
-        last revocation here, expired entries included."""
-        with self._lock:
-            return [
-                serial
-                for key, ((_, serial), _) in self._entries.items()
-                if key.startswith(SERIAL_PREFIX)
-            ]
-
 
 GROUP_ATTEMPTS = 3
 TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
@@ -161,13 +151,10 @@ def _transient(exc: DBAPIError) -> bool:
     return _sqlstate(exc) in TRANSIENT_SQLSTATES
 
 
-SERIAL_PREFIX = "serial:"
-
-
 def serial_key(serial: str) -> str:
     """The credential cache's key for a device known by its MQTT topic (a broker-authenticated
     serial) rather than by a secret; cannot collide with a SHA-256 hex digest."""
-    return f"{SERIAL_PREFIX}{serial}"
+    return f"serial:{serial}"
 
 
 def verified_device(cache: CredentialCache, topic_serial: str) -> str | None:

@@ -140,6 +140,8 @@ class IngestProcess:
         self._lock = threading.Lock()
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
+        self._asked: set[str] = set()
+        """Serials the live tap asked about since the last :meth:`reverify`."""
 
     def start(self) -> None:
         """Start the child and wait until it is ready to store (blocking)."""
@@ -194,17 +196,20 @@ class IngestProcess:
     def known_device(self, obj: dict[str, Any], topic_serial: str) -> str | None:
         """As :meth:`Ingestor.known_device`, from the devices verified lately (by the child's
         stored groups, or by :meth:`reverify`)."""
+        self._asked.add(topic_serial)
         return verified_device(self.credentials, topic_serial)
 
     def reverify(self) -> int:
-        """Check again, in one query, the credentials of every device the live tap knows, and
-        keep those still valid for another TTL; returns how many (blocking: from a thread).
+        """Check again, in one query, the credentials of the devices the live tap asked about
+        since the last check, and keep those still valid for another TTL; returns how many
+        (blocking: from a thread).
 
         Without it the tap's knowledge came only from stored groups: when storage fell more
         than the TTL (5 s) behind, the live view stopped showing batches as they arrived and
         showed them only once stored, as late as storage. A revoked credential is not kept,
         so a revocation elsewhere is still honoured within the TTL."""
-        serials = self.credentials.serials()
+        asked, self._asked = self._asked, set()
+        serials = list(asked)  # one call: the event loop may still add to the old set
         if not serials:
             return 0
         epoch = credentials.revocation_epoch()
