@@ -143,7 +143,10 @@ def test_each_device_message_is_stored_once_by_one_of_two_processes(
     receipts = asyncio.run(_stream(deployment, "scale-1"))
 
     ours = [r for r in receipts if r.get("session_id") == "scale-1"]
-    assert sorted(r["status"] for r in ours) == ["stored"] * (1 + N_BATCHES)
+    refused = [(r.get("ref"), r.get("seq"), r.get("code"), r.get("detail")) for r in ours]
+    assert sorted(r["status"] for r in ours) == ["stored"] * (1 + N_BATCHES), [
+        answer for answer, r in zip(refused, ours, strict=True) if r["status"] != "stored"
+    ]
     assert sorted(r["seq"] for r in ours if r.get("ref") == "samples") == list(range(N_BATCHES))
     with session_scope(deployment.factory) as s:
         sessions = s.scalars(
