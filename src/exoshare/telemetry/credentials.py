@@ -184,16 +184,10 @@ def serial_unit(session: Session, serial: str) -> tuple[str, str]:
     publish only on its own topics, so the topic's serial names the sender; ingestion still
     refuses a serial without a live credential (a broker misconfigured to let anyone in).
     """
-    units = devices_service.unit_identities()
-    row = session.execute(
-        select(units.c.id, units.c.serial_number)
-        .join(DeviceCredential, DeviceCredential.device_unit_id == units.c.id)
-        .where(units.c.serial_number == serial, DeviceCredential.revoked_at.is_(None))
-        .limit(1)
-    ).one_or_none()
-    if row is None:
+    found = serial_units(session, [serial]).get(serial)
+    if found is None:
         raise DeviceNotAuthenticated(f"{serial!r} holds no valid device credential")
-    return row.id, row.serial_number
+    return found
 
 
 def serial_units(session: Session, serials: Collection[str]) -> dict[str, tuple[str, str]]:
