@@ -31,6 +31,7 @@ from exoshare.demo.gait_simulator import VirtualExoskeleton
 from exoshare.devices import service as devices
 from exoshare.devices.envelope import SettingLimit
 from exoshare.devices.schemas import DeviceType
+from exoshare.network import partners
 from exoshare.network import service as network
 from exoshare.network.schemas import OrgUnitKind, PartnerKind
 from exoshare.patients import service as patients
@@ -62,7 +63,9 @@ def _network(factory, n_devices: int) -> tuple[list[tuple[str, str]], str]:  # t
         clinic = network.create_org_unit(
             s, ORG, "Bench clinic", OrgUnitKind.clinic, root, country_code="ES", city="Madrid"
         )
-        maker = network.create_partner(s, "Bench Robotics", PartnerKind.manufacturer, "ES")
+        maker = partners.create_partner(
+            s, SYSTEM_SEEDING, "Bench Robotics", PartnerKind.manufacturer, "ES"
+        )
         model = devices.create_model(
             s,
             SYSTEM_SEEDING,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +19,7 @@ from exoshare.telemetry.models import DeviceCredential, SessionStatus
 from exoshare.telemetry.protocol import encode
 from tests.telemetry.helpers import (
     CHANNELS,
+    SERIAL,
     Env,
     announce,
     batch,
@@ -160,3 +163,45 @@ def _new_secret(env: Env) -> str:
             s, SYSTEM_SEEDING, env.world.ids["unit_madrid"]
         )
     return secret
+
+
+def test_a_group_verifies_its_mqtt_devices_in_one_query(
+    session_factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _grouped(make_env(session_factory, tmp_path))
+    with session_scope(env.factory) as s:
+        credentials.issue_device_credential(s, SYSTEM_SEEDING, env.world.ids["unit_barcelona"])
+        barcelona = credentials.device_by_id(s, env.world.ids["unit_barcelona"])
+    assert barcelona is not None
+    asked: list[list[str]] = []
+    real = credentials.serial_units
+
+    def counted(session: Session, serials: Collection[str]) -> dict[str, tuple[str, str]]:
+        asked.append(sorted(serials))
+        return real(session, serials)
+
+    monkeypatch.setattr(credentials, "serial_units", counted)
+
+    def over_mqtt(serial: str, message: object) -> Inbound:
+        return Inbound(encode(message.to_wire()), topic_serial=serial)  # type: ignore[attr-defined]
+
+    receipts = env.ingestor.handle_many(
+        [
+            over_mqtt(SERIAL, announce(env)),
+            over_mqtt(SERIAL, batch(0)),
+            over_mqtt(barcelona.serial_number, announce(env, "s-2")),
+            over_mqtt("SX2-NOBODY", batch(0)),
+        ]
+    )
+    codes = [(r.status, r.code) for r in receipts if r is not None]
+    assert codes[:2] == [("stored", None), ("stored", None)]
+    # Barcelona's device is verified (its announce names another device: refused for that).
+    assert codes[2] == ("rejected", "unknown-device")
+    assert codes[3] == ("rejected", "not-authenticated")
+    # Both devices and the stranger in one query; the stranger, refused, once more on its own.
+    assert asked[0] == sorted([SERIAL, barcelona.serial_number, "SX2-NOBODY"])
+    assert asked[1:] == [["SX2-NOBODY"]]
+    # The next group finds every verified device in the cache: no query.
+    asked.clear()
+    assert env.ingestor.handle_many([over_mqtt(SERIAL, batch(1))])[0].status == "stored"  # type: ignore[union-attr]
+    assert asked == []

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.errors import TelemetryRejected
@@ -58,14 +59,58 @@ def test_a_batch_stored_by_another_ingestor_is_seen_by_the_next_group(
     # Another process stores batch 3, and a batch overlapping batch 2's samples under a new seq.
     late = SampleBatch("s-1", 9, START_S + 2.5, 100, walking(100, 250))
     assert _statuses(env, other, batch(3), late) == ["stored", "rejected:duplicate-timestamps"]
-    # The first ingestor's memory is out of date (the session's count moved): it reads again.
+    # The first ingestor's memory is out of date (the session's count moved): it reads what it
+    # had not seen, not the whole session again.
     overlapping = SampleBatch("s-1", 8, START_S + 3.5, 100, walking(100, 350))
     assert _statuses(env, first, batch(3), overlapping) == [
         "duplicate",
         "rejected:duplicate-timestamps",
     ]
-    assert first.known.reads == 2
-    assert counts(env)[:3] == (1, 4, 400)
+    assert (first.known.reads, first.known.refreshes) == (1, 1)
+    assert _statuses(env, first, batch(4)) == ["stored"]
+    assert (first.known.reads, first.known.refreshes) == (1, 1)
+    assert counts(env)[:3] == (1, 5, 500)
+
+
+def test_an_out_of_date_memory_reads_from_its_first_missing_batch_and_misses_nothing(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    env = make_env(session_factory, tmp_path)
+    first, other = _grouped(env), _grouped(env)
+    # The first ingestor knows 0-9 and 12-13: batches 10 and 11 are missing.
+    messages = [announce(env), *(batch(seq) for seq in (*range(10), 12, 13))]
+    assert _statuses(env, first, *messages) == ["stored"] * 13
+    # Meanwhile another process stores the missing batch 10, a new batch 14 and batch 2 again.
+    assert _statuses(env, other, batch(10), batch(14), batch(2)) == [
+        "stored",
+        "stored",
+        "duplicate",
+    ]
+    lows: list[object] = []
+
+    def seen(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
+        if "FROM telemetry_batches" in statement and "seq >=" in statement:
+            lows.append(params)
+
+    engine = session_factory.kw["bind"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        got = _statuses(env, first, batch(10), batch(14), batch(11), batch(5))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert got == ["duplicate", "duplicate", "stored", "duplicate"]
+    # One refresh, from batch 10 (the first it had not seen) on; no whole read.
+    assert (first.known.reads, first.known.refreshes) == (1, 1)
+    assert len(lows) == 1 and 10 in _flat(lows[0])
+    assert counts(env)[:3] == (1, 15, 1500)
+
+
+def _flat(params: object) -> list[object]:
+    if isinstance(params, dict):
+        return list(params.values())
+    if isinstance(params, list | tuple) and params and isinstance(params[0], list | tuple | dict):
+        return [v for row in params for v in _flat(row)]
+    return list(params) if isinstance(params, list | tuple) else [params]
 
 
 def test_a_group_that_fails_to_commit_leaves_nothing_remembered(

@@ -8,10 +8,17 @@ session's length; kept here, a group in steady state reads no stored batches at 
 
 It only ever speeds up :func:`exoshare.telemetry.batches.ingest_batches`, never decides: an
 entry is used only while its session row's ``n_batches`` still equals the count the entry was
-built for, so a batch stored by anyone else (another process) makes it be read again, and what
-a transaction learns stays in its :class:`KnownTransaction` until it commits, so a rolled-back
-group leaves nothing behind. Sequence numbers are kept whole; sample intervals only for the
-last ``KNOWN_WINDOW_S`` of a session (a batch older than that is checked in SQL).
+built for, so a batch stored by anyone else (another process) makes it be brought up to date,
+and what a transaction learns stays in its :class:`KnownTransaction` until it commits, so a
+rolled-back group leaves nothing behind. Sequence numbers are kept whole; sample intervals only
+for the last ``KNOWN_WINDOW_S`` of a session (a batch older than that is checked in SQL).
+
+Bringing an entry up to date reads only the batches from the entry's first missing sequence
+number on, not the session's whole history: with several processes in one shared MQTT
+subscription, Mosquitto hands a session's batches to the processes in turn, so every group of
+every process finds every live session's count moved by the others. Reading whole sessions
+each time cost each group a query growing with the sessions' length (a 45-minute session holds
+~27,000 batches).
 """
 
 from __future__ import annotations
@@ -23,11 +30,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.orm import Session
 
 from exoshare.telemetry.models import TelemetryBatch, TelemetrySession
 
+REFRESH_CHUNK = 200
+"""Sessions per statement when bringing known ones up to date (``or`` of one condition each)."""
 KNOWN_WINDOW_S = 60.0
 """How much sample time of a session's stored batches :class:`KnownBatches` keeps for the
 overlap check; a new batch older than that is checked against the stored ones in SQL."""
@@ -40,6 +49,15 @@ class SeqRanges:
     def __init__(self) -> None:
         self.starts: list[int] = []
         self.ends: list[int] = []
+
+    def copy(self) -> SeqRanges:
+        other = SeqRanges()
+        other.starts, other.ends = self.starts.copy(), self.ends.copy()
+        return other
+
+    def first_missing(self) -> int:
+        """The smallest sequence number (from 0) not in the set: every smaller one is."""
+        return self.ends[0] if self.starts and self.starts[0] == 0 else 0
 
     def __contains__(self, seq: int) -> bool:
         i = bisect.bisect_right(self.starts, seq) - 1
@@ -78,6 +96,9 @@ class _KnownSession:
     def add(self, first: float, last: float, seq: int) -> None:
         self.seqs.add(seq)
         bisect.insort(self.intervals, (first, last, seq))
+
+    def copy(self) -> _KnownSession:
+        return _KnownSession(self.n_batches, self.seqs.copy(), self.intervals.copy(), self.floor)
 
     def overlapping(self, lo: float, hi: float) -> int | None:
         """The seq of a stored batch with samples in [lo, hi] (callers ensure lo >= floor)."""
@@ -122,7 +143,10 @@ class KnownBatches:
         self._sessions: OrderedDict[str, _KnownSession] = OrderedDict()
         self._facts: dict[str, SessionFacts] = {}
         self.reads = 0
-        """Sessions whose stored batches were read from SQL (for tests)."""
+        """Sessions whose stored batches were all read from SQL (for tests)."""
+        self.refreshes = 0
+        """Sessions brought up to date by reading only their batches this process had not
+        seen (for tests)."""
 
     def transaction(self) -> KnownTransaction:
         return KnownTransaction(self)
@@ -197,28 +221,7 @@ class KnownTransaction:
             else:
                 stale.append(sid)
         if stale:
-            known.reads += len(stale)
-            fresh = {sid: _KnownSession(0, SeqRanges(), [], -math.inf) for sid in stale}
-            rows = session.execute(
-                select(
-                    TelemetryBatch.session_id,
-                    TelemetryBatch.seq,
-                    TelemetryBatch.first_sample_time_s,
-                    TelemetryBatch.last_sample_time_s,
-                ).where(TelemetryBatch.session_id.in_(stale))
-            )
-            for sid, seq, first, last in rows:
-                entry = fresh[sid]
-                entry.seqs.add(seq)
-                entry.intervals.append((first, last, seq))
-                entry.n_batches += 1
-            for sid, entry in fresh.items():
-                entry.intervals.sort()
-                entry.prune()
-                # The rows and the count were read by different statements: if they disagree
-                # (another writer in between), the entry is used now, never kept.
-                entry.n_batches = counts[sid] if entry.n_batches == counts[sid] else -1
-                self._pending[sid] = PendingSession(entry, counts[sid], True, [], set())
+            self._read(session, stale, counts)
         missing = [sid for sid in counts if sid not in known._facts]
         if missing:
             table = cast(Table, TelemetrySession.__table__)
@@ -232,3 +235,61 @@ class KnownTransaction:
             {sid: self._pending[sid] for sid in counts},
             {sid: known._facts[sid] for sid in counts},
         )
+
+    def _read(self, session: Session, stale: list[str], counts: dict[str, int]) -> None:
+        """Bring ``stale`` sessions up to date from SQL, as pending entries of this transaction.
+
+        A session this process knows (an entry with a true count) is read from its first
+        missing sequence number on: every smaller one is in the entry, and the entry holds
+        only stored batches (never deleted), so the entry plus those rows is every stored
+        batch. Its count is then the number of sequence numbers it holds; the session row's
+        count was read by an earlier statement, so it may differ, and the next group compares
+        against the true one. Any other session is read whole."""
+        known = self.known
+        entries: dict[str, _KnownSession] = {}
+        lows: dict[str, int] = {}
+        for sid in stale:
+            entry = known._sessions.get(sid)
+            if entry is not None and entry.n_batches >= 0 and entry.seqs.first_missing() > 0:
+                entries[sid] = entry.copy()
+                lows[sid] = entry.seqs.first_missing()
+            else:
+                entries[sid] = _KnownSession(0, SeqRanges(), [], -math.inf)
+        whole = [sid for sid in stale if sid not in lows]
+        known.reads += len(whole)
+        known.refreshes += len(lows)
+        batches = TelemetryBatch
+        columns = (
+            batches.session_id,
+            batches.seq,
+            batches.first_sample_time_s,
+            batches.last_sample_time_s,
+        )
+        queries = [select(*columns).where(batches.session_id.in_(whole))] if whole else []
+        pairs = list(lows.items())
+        # One statement per REFRESH_CHUNK sessions: SQLite limits an expression's depth.
+        for start in range(0, len(pairs), REFRESH_CHUNK):
+            chunk = pairs[start : start + REFRESH_CHUNK]
+            queries.append(
+                select(*columns).where(
+                    or_(
+                        *(and_(batches.session_id == sid, batches.seq >= low) for sid, low in chunk)
+                    )
+                )
+            )
+        new_intervals: dict[str, list[tuple[float, float, int]]] = {}
+        for query in queries:
+            for sid, seq, first, last in session.execute(query):
+                entry = entries[sid]
+                if seq in entry.seqs:
+                    continue
+                entry.seqs.add(seq)
+                new_intervals.setdefault(sid, []).append((first, last, seq))
+                entry.n_batches += 1
+        for sid, entry in entries.items():
+            added = new_intervals.get(sid)
+            if added:
+                entry.intervals.extend(added)
+                entry.intervals.sort()
+            entry.prune()
+            self._pending[sid] = PendingSession(entry, entry.n_batches, True, [], set())
