@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import threading
 from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.db import session_scope
 from exoshare.telemetry import credentials, summaries
 from exoshare.telemetry.ingest import Accepted, Inbound, Ingestor
-from exoshare.telemetry.models import DeviceCredential, SessionStatus
-from exoshare.telemetry.protocol import encode
+from exoshare.telemetry.models import DeviceCredential, SessionStatus, TelemetrySession
+from exoshare.telemetry.protocol import DeviceEvent, encode
 from tests.telemetry.helpers import (
     CHANNELS,
     SERIAL,
+    START_S,
     Env,
     announce,
     batch,
@@ -205,3 +210,48 @@ def test_a_group_verifies_its_mqtt_devices_in_one_query(
     asked.clear()
     assert env.ingestor.handle_many([over_mqtt(SERIAL, batch(1))])[0].status == "stored"  # type: ignore[union-attr]
     assert asked == []
+
+
+def test_two_processes_storing_the_same_sessions_in_opposite_orders_never_deadlock(
+    session_factory: sessionmaker[Session],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    if session_factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no two groups hold rows at once")
+    env = _grouped(make_env(session_factory, tmp_path))
+    assert _statuses(env, announce(env, "s-1"), announce(env, "s-2")) == ["stored"] * 2
+    with session_scope(env.factory) as s:
+        # By row id: the order the first UPDATE of a run of batches takes them in.
+        low, high = s.scalars(
+            select(TelemetrySession.device_session_id).order_by(TelemetrySession.id)
+        ).all()
+    first, second = (Ingestor(env.factory, env.store, group_files=True) for _ in range(2))
+    # Each group stores a batch, then an event, then a batch of the other session; both
+    # groups wait for each other at the event, so that each holds its first session's row.
+    met = threading.Barrier(2)
+    apply = Ingestor._apply
+
+    def meeting(self: Ingestor, *args: Any) -> Any:
+        if isinstance(args[2], DeviceEvent):
+            with contextlib.suppress(threading.BrokenBarrierError):
+                met.wait(timeout=3.0)  # broken once one group waits for the other's rows
+        return apply(self, *args)
+
+    monkeypatch.setattr(Ingestor, "_apply", meeting)
+
+    def group(ingestor: Ingestor, one: str, other: str, seq: int) -> list[str]:
+        event = DeviceEvent(one, seq, START_S + seq, "note", {})
+        messages = (batch(seq, session_id=one), event, batch(seq, session_id=other))
+        receipts = ingestor.handle_many([_wire(env, m) for m in messages])
+        return [r.status if r is not None else "none" for r in receipts]
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        outcomes = [
+            pool.submit(group, first, low, high, 0),
+            pool.submit(group, second, high, low, 1),
+        ]
+        assert [f.result(timeout=60) for f in outcomes] == [["stored"] * 3] * 2
+    assert "aborted by the database" not in caplog.text
+    assert counts(env)[1] == 4

@@ -344,13 +344,21 @@ class Ingestor:
                         keep(i, batch, device, result)
                 run.clear()
 
+            resolved: list[tuple[int, DeviceRef, Message]] = []
             for i, obj, message in parsed:
-                item = items[i]
                 try:
-                    device = self._device(session, obj, item, devices)
+                    resolved.append((i, self._device(session, obj, items[i], devices), message))
                 except DeviceNotAuthenticated as exc:
                     receipts[i] = self._rejected(message, "not-authenticated", exc.detail)
-                    continue
+            sessions.lock_for_group(
+                session,
+                {
+                    (device.id, message.session_id)
+                    for _, device, message in resolved
+                    if not isinstance(message, SessionAnnounce) and message.session_id
+                },
+            )
+            for i, device, message in resolved:
                 if isinstance(message, SampleBatch):
                     run.append((i, device, message))
                     continue

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,30 @@ from exoshare.telemetry.protocol import CommandAck, DeviceEvent, SessionAnnounce
 from exoshare.telemetry.store import BatchStore
 from exoshare.telemetry.summaries import finish_session
 from exoshare.telemetry.validation import check_channels, check_sampling_rate
+
+
+def lock_for_group(session: Session, keys: Collection[tuple[str, str]]) -> None:
+    """Lock the session rows a group will write, (device unit id, device session id) each, in
+    one order for every writer, before it writes any (PostgreSQL; SQLite has one writer).
+
+    A group writes its sessions' rows in several steps: each run of batches updates its
+    sessions' counts, an end its session's status. Sorted within a step but not across them,
+    two processes storing the same sessions (a shared subscription hands a session's messages
+    to them in turn) took each other's rows in opposite orders, and PostgreSQL aborted one
+    group, a few times a minute at 100 live sessions and on groups of up to 1,000 messages
+    under load, each stored again from the start."""
+    if not keys or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        select(TelemetrySession.id)
+        .where(
+            tuple_(TelemetrySession.device_unit_id, TelemetrySession.device_session_id).in_(
+                sorted(keys)
+            )
+        )
+        .order_by(TelemetrySession.id)
+        .with_for_update(key_share=True)
+    )
 
 
 @dataclass(frozen=True)
