@@ -198,9 +198,10 @@ def _store(
             samples: dict[str, int] = dict.fromkeys(added, 0)
             for index_row in rows:
                 samples[index_row["session_id"]] += index_row["n_samples"]
-            # One order for every writer (by session, then seq; sessions' counts by id): two
-            # processes storing batches of the same sessions then wait for each other instead
-            # of deadlocking.
+            # One order for every writer (by session, then seq; sessions' counts by id). The
+            # group's session rows are already locked, in id order, before any write
+            # (sessions.lock_for_group): that, not this order, keeps two processes storing the
+            # same sessions from deadlocking.
             rows.sort(key=lambda r: (r["session_id"], r["seq"]))
             try:
                 with session.begin_nested():

@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,6 +155,19 @@ def serial_key(serial: str) -> str:
     """The credential cache's key for a device known by its MQTT topic (a broker-authenticated
     serial) rather than by a secret; cannot collide with a SHA-256 hex digest."""
     return f"serial:{serial}"
+
+
+def verify_serials(cache: CredentialCache, session: Session, serials: Collection[str]) -> int:
+    """Check the credentials of the devices ``serials`` name (MQTT topic serials) in one query
+    and keep the valid ones in ``cache`` for another TTL; returns how many were valid. Those
+    without a live credential are left out: whoever asks next is refused."""
+    if not serials:
+        return 0
+    epoch = credentials.revocation_epoch()
+    valid = credentials.serial_units(session, serials)
+    for serial, unit in valid.items():
+        cache.put(serial_key(serial), unit, epoch)
+    return len(valid)
 
 
 def verified_device(cache: CredentialCache, topic_serial: str) -> str | None:
@@ -449,11 +462,7 @@ class Ingestor:
             if item.device_id is None and item.secret is None and item.topic_serial is not None
         }
         unknown = [serial for serial in serials if self.credentials.get(serial_key(serial)) is None]
-        if not unknown:
-            return
-        epoch = credentials.revocation_epoch()
-        for serial, unit in credentials.serial_units(session, unknown).items():
-            self.credentials.put(serial_key(serial), unit, epoch)
+        verify_serials(self.credentials, session, unknown)
 
     def _known(
         self,

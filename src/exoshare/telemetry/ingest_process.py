@@ -41,6 +41,7 @@ from exoshare.telemetry.ingest import (
     Ingestor,
     serial_key,
     verified_device,
+    verify_serials,
 )
 from exoshare.telemetry.mqtt import BrokerAddress
 from exoshare.telemetry.protocol import Receipt, decode, parse_message
@@ -212,12 +213,8 @@ class IngestProcess:
         serials = list(asked)  # one call: the event loop may still add to the old set
         if not serials:
             return 0
-        epoch = credentials.revocation_epoch()
         with self.local.factory() as session:
-            valid = credentials.serial_units(session, serials)
-        for serial, unit in valid.items():
-            self.credentials.put(serial_key(serial), unit, epoch)
-        return len(valid)
+            return verify_serials(self.credentials, session, serials)
 
     def handle_many(self, items: Sequence[Inbound]) -> list[Receipt | None]:
         """Store a group in the child (blocking; call it from a thread)."""

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from exoshare.telemetry.models import TelemetryBatch, TelemetrySession
 
 REFRESH_CHUNK = 200
-"""Sessions per statement when bringing known ones up to date (``or`` of one condition each)."""
+"""Sessions per statement when reading stored batches (``or`` of one condition each)."""
 KNOWN_WINDOW_S = 60.0
 """How much sample time of a session's stored batches :class:`KnownBatches` keeps for the
 overlap check; a new batch older than that is checked against the stored ones in SQL."""
@@ -143,7 +143,7 @@ class KnownBatches:
         self._sessions: OrderedDict[str, _KnownSession] = OrderedDict()
         self._facts: dict[str, SessionFacts] = {}
         self.reads = 0
-        """Sessions whose stored batches were all read from SQL (for tests)."""
+        """Sessions whose stored batches were all read from SQL, from none known (for tests)."""
         self.refreshes = 0
         """Sessions brought up to date by reading only their batches this process had not
         seen (for tests)."""
@@ -221,7 +221,7 @@ class KnownTransaction:
             else:
                 stale.append(sid)
         if stale:
-            self._read(session, stale, counts)
+            self._read(session, stale)
         missing = [sid for sid in counts if sid not in known._facts]
         if missing:
             table = cast(Table, TelemetrySession.__table__)
@@ -236,28 +236,25 @@ class KnownTransaction:
             {sid: known._facts[sid] for sid in counts},
         )
 
-    def _read(self, session: Session, stale: list[str], counts: dict[str, int]) -> None:
+    def _read(self, session: Session, stale: list[str]) -> None:
         """Bring ``stale`` sessions up to date from SQL, as pending entries of this transaction.
 
-        A session this process knows (an entry with a true count) is read from its first
-        missing sequence number on: every smaller one is in the entry, and the entry holds
-        only stored batches (never deleted), so the entry plus those rows is every stored
-        batch. Its count is then the number of sequence numbers it holds; the session row's
-        count was read by an earlier statement, so it may differ, and the next group compares
-        against the true one. Any other session is read whole."""
+        Each is read from its entry's first missing sequence number on: every smaller one is in
+        the entry, and the entry holds only stored batches (never deleted), so the entry plus
+        those rows is every stored batch. A session without an entry, or whose entry's count
+        is not known, starts from an empty entry: read whole. The count is then the number of
+        sequence numbers the entry holds; the session row's count was read by an earlier
+        statement, so it may differ, and the next group compares against the true one."""
         known = self.known
         entries: dict[str, _KnownSession] = {}
-        lows: dict[str, int] = {}
         for sid in stale:
             entry = known._sessions.get(sid)
-            if entry is not None and entry.n_batches >= 0 and entry.seqs.first_missing() > 0:
+            if entry is not None and entry.n_batches >= 0:
                 entries[sid] = entry.copy()
-                lows[sid] = entry.seqs.first_missing()
+                known.refreshes += 1
             else:
                 entries[sid] = _KnownSession(0, SeqRanges(), [], -math.inf)
-        whole = [sid for sid in stale if sid not in lows]
-        known.reads += len(whole)
-        known.refreshes += len(lows)
+                known.reads += 1
         batches = TelemetryBatch
         columns = (
             batches.session_id,
@@ -265,18 +262,16 @@ class KnownTransaction:
             batches.first_sample_time_s,
             batches.last_sample_time_s,
         )
-        queries = [select(*columns).where(batches.session_id.in_(whole))] if whole else []
-        pairs = list(lows.items())
+        lows = [(sid, entry.seqs.first_missing()) for sid, entry in entries.items()]
         # One statement per REFRESH_CHUNK sessions: SQLite limits an expression's depth.
-        for start in range(0, len(pairs), REFRESH_CHUNK):
-            chunk = pairs[start : start + REFRESH_CHUNK]
-            queries.append(
-                select(*columns).where(
-                    or_(
-                        *(and_(batches.session_id == sid, batches.seq >= low) for sid, low in chunk)
-                    )
-                )
+        queries = [
+            select(*columns).where(
+                or_(*(and_(batches.session_id == sid, batches.seq >= low) for sid, low in chunk))
             )
+            for chunk in (
+                lows[start : start + REFRESH_CHUNK] for start in range(0, len(lows), REFRESH_CHUNK)
+            )
+        ]
         new_intervals: dict[str, list[tuple[float, float, int]]] = {}
         for query in queries:
             for sid, seq, first, last in session.execute(query):
