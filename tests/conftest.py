@@ -45,6 +45,7 @@ POSTGRES_URL = os.environ.get(
 BACKENDS = ["sqlite", "postgresql"]
 
 
+@pytest.hookimpl(tryfirst=True)  # the groups must be marked before xdist reads them
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Where ``dev.py test`` runs the tests in parallel (pytest-xdist, ``--dist loadgroup``):
     a module's tests stay on one worker, so its module-scoped fixtures are built once, and the
@@ -55,6 +56,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         group = "shared-services" if module in SHARED_SERVICES else module
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Refuse to run in parallel without the groups: xdist joins a test to its group by adding
+    ``@<group>`` to the test's id, and when that silently stops working (a hook order, a pytest
+    that no longer reads the id xdist sets) the modules sharing the machine's broker run at the
+    same time and reject each other's devices, failing at random."""
+    if not session.config.getoption("loadgroup", default=False):
+        return
+    ungrouped = [
+        item.nodeid
+        for item in session.items
+        if any(item.iter_markers("xdist_group")) and "@" not in item.nodeid
+    ]
+    if ungrouped:
+        raise pytest.UsageError(
+            f"pytest-xdist did not put {len(ungrouped)} tests in their groups (first: "
+            f"{ungrouped[0]}); check that this pytest works with this pytest-xdist's "
+            "--dist loadgroup, or run with -n 0"
+        )
 
 
 def _postgres_reason() -> str | None:
