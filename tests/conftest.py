@@ -49,13 +49,21 @@ BACKENDS = ["sqlite", "postgresql"]
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Where ``dev.py test`` runs the tests in parallel (pytest-xdist, ``--dist loadgroup``):
     a module's tests stay on one worker, so its module-scoped fixtures are built once, and the
-    modules that share the machine's broker and Redis run one after another on one worker."""
+    modules that share the machine's broker and Redis run one after another on one worker.
+
+    Those come first: xdist hands out groups in collection order, and their chain, minutes
+    long, would otherwise start last and run on alone after every other test has finished."""
+    items.sort(key=lambda item: _module(item) not in SHARED_SERVICES)  # stable: modules stay whole
     for item in items:
-        module = item.path.relative_to(ROOT).as_posix()
+        module = _module(item)
         if module in SPREAD:
             continue
         group = "shared-services" if module in SHARED_SERVICES else module
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _module(item: pytest.Item) -> str:
+    return item.path.relative_to(ROOT).as_posix()
 
 
 @pytest.hookimpl(trylast=True)
