@@ -51,9 +51,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     a module's tests stay on one worker, so its module-scoped fixtures are built once, and the
     modules that share the machine's broker and Redis run one after another on one worker.
 
-    Those come first: xdist hands out groups in collection order, and their chain, minutes
-    long, would otherwise start last and run on alone after every other test has finished."""
-    items.sort(key=lambda item: _module(item) not in SHARED_SERVICES)  # stable: modules stay whole
+    The longest work comes first, the modules sharing the machine's services (one chain,
+    minutes long) and then the long independent tests: xdist hands work out in collection
+    order, and either started last would run on alone after every other test had finished."""
+    items.sort(key=_first_or_last)  # stable: modules stay whole
     for item in items:
         module = _module(item)
         if module in SPREAD:
@@ -64,6 +65,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _module(item: pytest.Item) -> str:
     return item.path.relative_to(ROOT).as_posix()
+
+
+def _first_or_last(item: pytest.Item) -> int:
+    module = _module(item)
+    return 0 if module in SHARED_SERVICES else 1 if module in SPREAD else 2
 
 
 @pytest.hookimpl(trylast=True)
