@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.errors import TelemetryRejected
+from exoshare.telemetry import known_batches
 from exoshare.telemetry.ingest import Inbound, Ingestor
+from exoshare.telemetry.known_batches import REFRESH_INLINE
 from exoshare.telemetry.known_batches import SeqRanges as _SeqRanges
 from exoshare.telemetry.protocol import SampleBatch, decode, encode, parse_message
 from exoshare.telemetry.store import GroupWriter
@@ -73,7 +74,7 @@ def test_a_batch_stored_by_another_ingestor_is_seen_by_the_next_group(
 
 
 def test_an_out_of_date_memory_reads_from_its_first_missing_batch_and_misses_nothing(
-    session_factory: sessionmaker[Session], tmp_path: Path
+    session_factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = make_env(session_factory, tmp_path)
     first, other = _grouped(env), _grouped(env)
@@ -86,31 +87,44 @@ def test_an_out_of_date_memory_reads_from_its_first_missing_batch_and_misses_not
         "stored",
         "duplicate",
     ]
-    lows: list[object] = []
+    lows: list[list[tuple[str, int]]] = []
+    read = known_batches._stored_from
 
-    def seen(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
-        if "FROM telemetry_batches" in statement and "seq >=" in statement:
-            lows.append(params)
+    def spied(session: Session, asked: list[tuple[str, int]]) -> object:
+        lows.append(asked)
+        return read(session, asked)
 
-    engine = session_factory.kw["bind"]
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        got = _statuses(env, first, batch(10), batch(14), batch(11), batch(5))
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    monkeypatch.setattr(known_batches, "_stored_from", spied)
+    got = _statuses(env, first, batch(10), batch(14), batch(11), batch(5))
     assert got == ["duplicate", "duplicate", "stored", "duplicate"]
     # One refresh, from batch 10 (the first it had not seen) on; no whole read.
     assert (first.known.reads, first.known.refreshes) == (1, 1)
-    assert len(lows) == 1 and 10 in _flat(lows[0])
+    assert [[low for _, low in asked] for asked in lows] == [[10]]
     assert counts(env)[:3] == (1, 15, 1500)
 
 
-def _flat(params: object) -> list[object]:
-    if isinstance(params, dict):
-        return list(params.values())
-    if isinstance(params, list | tuple) and params and isinstance(params[0], list | tuple | dict):
-        return [v for row in params for v in _flat(row)]
-    return list(params) if isinstance(params, list | tuple) else [params]
+@pytest.mark.parametrize("stored_elsewhere", [3, REFRESH_INLINE + 5])
+def test_batches_stored_elsewhere_are_checked_alike_however_many_they_are(
+    session_factory: sessionmaker[Session], tmp_path: Path, stored_elsewhere: int
+) -> None:
+    env = make_env(session_factory, tmp_path)
+    first, other = _grouped(env), _grouped(env)
+    assert _statuses(env, first, announce(env), batch(0), batch(1)) == ["stored"] * 3
+    remembered = next(iter(first.known._sessions.values()))
+    last = 1 + stored_elsewhere
+    assert _statuses(env, other, *(batch(seq) for seq in range(2, last + 1))) == (
+        ["stored"] * stored_elsewhere
+    )
+    # A new seq whose samples overlap the last batch the other process stored.
+    overlapping = SampleBatch("s-1", 999, START_S + last + 0.5, 100, walking(100, last * 100 + 50))
+    got = _statuses(env, first, batch(2), batch(last), overlapping, batch(last + 1))
+    assert got == ["duplicate", "duplicate", "rejected:duplicate-timestamps", "stored"]
+    assert _statuses(env, first, batch(last + 2), batch(last)) == ["stored", "duplicate"]
+    assert (first.known.reads, first.known.refreshes) == (1, 1)
+    assert counts(env)[:3] == (1, last + 3, (last + 3) * 100)
+    # A few batches read join the remembered entry; many make a new one.
+    kept = next(iter(first.known._sessions.values()))
+    assert (kept is remembered) == (stored_elsewhere <= REFRESH_INLINE)
 
 
 def test_a_group_that_fails_to_commit_leaves_nothing_remembered(
