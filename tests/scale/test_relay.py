@@ -195,6 +195,30 @@ def test_a_process_that_starts_listening_late_is_handed_the_session_s_history_fi
     assert taps == [4]
 
 
+def test_a_session_s_history_is_appended_before_it_is_published_and_expires_by_itself(
+    relays: tuple[LiveRelay, LiveRelay],
+) -> None:
+    a, _ = relays
+    stream = a.history_stream(KEY)
+    listener = a._client.pubsub()
+    listener.subscribe(a.session_channel(KEY))
+    try:
+        assert listener.get_message(timeout=5)["type"] == "subscribe"  # type: ignore[index]
+        for seq in range(3):
+            a.tap(UNIT, _batch(seq))
+        heard = []
+        for _ in range(3):
+            item = listener.get_message(timeout=5)
+            assert item is not None
+            heard.append(item["data"])
+            # What a listener hears is in the stream already.
+            assert len(a._client.xrange(stream)) >= len(heard)
+    finally:
+        listener.close()
+    assert [fields[b"m"] for _, fields in a._client.xrange(stream)] == heard
+    assert 0 < a._client.pttl(stream) <= 2 * a.history_ms
+
+
 def test_a_viewer_on_a_process_that_did_not_follow_the_session_gets_its_earlier_frames(
     relays: tuple[LiveRelay, LiveRelay],
 ) -> None:

@@ -43,7 +43,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import queue
 import threading
 import time
@@ -90,7 +89,27 @@ return 0
 """A session's alert lease, atomically: renewed by its holder, taken when free, or taken from a
 holder without viewers of the session (the value's last character) by a process with some."""
 SEND_MAX = 1000
-"""Messages sent in one pipeline at most (a backlog goes out in several round trips)."""
+"""Messages sent in one round trip at most (a backlog goes out in several)."""
+RELAY = """
+local k = 0
+for i = 3, #ARGV, 3 do
+  if ARGV[i + 2] == '1' then
+    k = k + 1
+    redis.call('XADD', KEYS[k], 'MINID', '~', ARGV[1], '*', 'm', ARGV[i + 1])
+    redis.call('PEXPIRE', KEYS[k], ARGV[2])
+  end
+  if ARGV[i] ~= '' then
+    redis.call('PUBLISH', ARGV[i], ARGV[i + 1])
+  end
+end
+return k
+"""
+"""Messages in order, each (channel or '', message, '1' when it is also appended to the next
+stream of KEYS): appended to its session's history before it is published, so a listener that
+subscribed before the publish hears it and one after it finds it in the stream. One command for
+a whole round: sent as a pipeline of XADD, PEXPIRE and PUBLISH, redis-py's encoding of each
+command and of each reply was the sending thread's main cost (a tenth of a process's samples at
+300 sessions on two processes), taken under the interpreter lock from the event loop."""
 TAPPED_KEEP = 64
 """Batches per session remembered as tapped: a stored group follows its batches' taps within a
 group's 250 ms (~3 batches of a 100 Hz device), so 64 leave a wide margin."""
@@ -102,11 +121,6 @@ WATCH_CHANGES_S = 0.05
 CONFIRM_S = 5.0
 """How long the listener waits for Redis to confirm a subscription before reading a history
 anyway (a batch told in between could then be missed, never shown twice)."""
-EXPIRY_EVERY_S = 1.0
-"""How often a history stream's expiry (twice the history) is set again while batches are
-appended: once a second, not with every append (a third of the commands sent to Redis)."""
-EXPIRY_KEEP = 4096
-"""Streams whose last expiry the sending thread remembers before it forgets the stale ones."""
 SessionKey = tuple[str, str]
 """(device unit id, the device's own session id): known to the ingesting process before it
 knows which therapy session the recording belongs to."""
@@ -152,12 +166,11 @@ class LiveRelay:
         # frames (in a profile at 25 sessions on 2 processes, half of a process's samples were
         # waiting on Redis). One thread sends, in order, everything queued since its last
         # round trip, as one pipeline.
+        self._relay = self._client.register_script(RELAY)
         self._sender = threading.Thread(
             target=self._send_forever, name="exoshare-live-relay-send", daemon=True
         )
         self._sender.start()
-        self._expiry_set: dict[str, float] = {}
-        """When the sending thread last set each history stream's expiry (monotonic s)."""
         self._tapped: dict[SessionKey, deque[int]] = {}
         """The sequence numbers of each session's latest batches this process tapped."""
         self._take = self._client.register_script(TAKE_LEASE)
@@ -202,28 +215,16 @@ class LiveRelay:
                 # Redis trims whole nodes, so a little more is kept, never less). The id is
                 # Redis's clock and the bound this machine's: clocks kept in step (NTP).
                 oldest = f"{round(time.time() * 1000) - self.history_ms}-0"
-                now = time.monotonic()
-                with self._client.pipeline(transaction=False) as pipe:
-                    for item in items:
-                        if item is None:
-                            continue
-                        channel, payload, stream = item
-                        if stream is not None:
-                            # Appended before it is published: a listener that subscribed
-                            # before the publish hears it, one after it finds it in the stream.
-                            pipe.xadd(stream, {"m": payload}, minid=oldest, approximate=True)
-                            if now - self._expiry_set.get(stream, -math.inf) >= EXPIRY_EVERY_S:
-                                pipe.pexpire(stream, 2 * self.history_ms)
-                                self._expiry_set[stream] = now
-                        if channel is not None:
-                            pipe.publish(channel, payload)
-                    pipe.execute()
-                if len(self._expiry_set) > EXPIRY_KEEP:
-                    self._expiry_set = {
-                        stream: at
-                        for stream, at in self._expiry_set.items()
-                        if now - at < EXPIRY_EVERY_S
-                    }
+                streams: list[str] = []
+                args: list[Any] = [oldest, 2 * self.history_ms]
+                for item in items:
+                    if item is None:
+                        continue
+                    channel, payload, stream = item
+                    if stream is not None:
+                        streams.append(stream)
+                    args += (channel or "", payload, "" if stream is None else "1")
+                self._relay(keys=streams, args=args)
             except redis.RedisError as exc:
                 # The other processes' browsers miss these, as they would lost MQTT messages;
                 # the data itself is stored either way.
