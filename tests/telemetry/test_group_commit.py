@@ -21,6 +21,7 @@ from exoshare.telemetry import credentials, summaries
 from exoshare.telemetry.ingest import Accepted, Inbound, Ingestor
 from exoshare.telemetry.models import DeviceCredential, SessionStatus, TelemetrySession
 from exoshare.telemetry.protocol import DeviceEvent, encode
+from exoshare.telemetry.sessions import session_keys_in
 from tests.telemetry.helpers import (
     CHANNELS,
     SERIAL,
@@ -255,3 +256,19 @@ def test_two_processes_storing_the_same_sessions_in_opposite_orders_never_deadlo
         assert [f.result(timeout=60) for f in outcomes] == [["stored"] * 3] * 2
     assert "aborted by the database" not in caplog.text
     assert counts(env)[1] == 4
+
+
+def test_a_group_s_sessions_are_found_by_their_exact_pairs_only(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    env = make_env(session_factory, tmp_path)
+    for session_id in ("s-1", "s-2"):
+        assert send(env, announce(env, session_id)) == "stored"
+    unit = env.world.ids["unit_madrid"]
+    with session_scope(session_factory) as session:
+        # (unit, "s-2") is stored and made of the keys' parts, but is not one of the keys.
+        keys = {(unit, "s-1"), ("another-unit", "s-2")}
+        found = session.execute(
+            select(TelemetrySession.device_session_id).where(session_keys_in(session, keys))
+        ).scalars()
+        assert list(found) == ["s-1"]

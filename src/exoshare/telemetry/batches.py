@@ -26,7 +26,7 @@ from exoshare.telemetry.credentials import Device
 from exoshare.telemetry.known_batches import KnownBatches, KnownTransaction, SessionFacts
 from exoshare.telemetry.models import SessionStatus, TelemetryBatch, TelemetrySession
 from exoshare.telemetry.protocol import SampleBatch
-from exoshare.telemetry.sessions import Outcome, unknown_session
+from exoshare.telemetry.sessions import Outcome, session_keys_in, unknown_session
 from exoshare.telemetry.store import BatchStore
 from exoshare.telemetry.summaries import finish_session
 from exoshare.telemetry.validation import batch_times, check_values
@@ -120,7 +120,7 @@ def _store(
                 sessions.c.status,
                 sessions.c.n_batches,
                 sessions.c.expected_batches,
-            ).where(tuple_(sessions.c.device_unit_id, sessions.c.device_session_id).in_(list(keys)))
+            ).where(session_keys_in(session, keys))
         )
     }
     by_id = {row.id: row for row in records.values()}

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import ColumnElement, String, func, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,14 +51,30 @@ def lock_for_group(session: Session, keys: Collection[tuple[str, str]]) -> None:
         return
     session.execute(
         select(TelemetrySession.id)
-        .where(
-            tuple_(TelemetrySession.device_unit_id, TelemetrySession.device_session_id).in_(
-                sorted(keys)
-            )
-        )
+        .where(session_keys_in(session, keys))
         .order_by(TelemetrySession.id)
         .with_for_update(key_share=True)
     )
+
+
+def session_keys_in(session: Session, keys: Collection[tuple[str, str]]) -> ColumnElement[bool]:
+    """Session rows whose (device unit id, device session id) is one of ``keys``.
+
+    On PostgreSQL the keys travel as two arrays: one statement text for any number of sessions.
+    A list of pairs made a new statement for each group, which psycopg parsed again (too long
+    for its statement cache): ~4 ms for each such statement at 300 live sessions."""
+    pair = tuple_(TelemetrySession.device_unit_id, TelemetrySession.device_session_id)
+    if session.get_bind().dialect.name != "postgresql":
+        return pair.in_(sorted(keys))
+    units, device_sessions = zip(*sorted(keys), strict=True)
+    given = (
+        func.unnest(
+            literal(list(units), ARRAY(String)), literal(list(device_sessions), ARRAY(String))
+        )
+        .table_valued("unit", "device_session")
+        .render_derived()
+    )
+    return pair.in_(select(given.c.unit, given.c.device_session))
 
 
 @dataclass(frozen=True)
