@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, String, false, func, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -64,6 +64,8 @@ def session_keys_in(session: Session, keys: Collection[tuple[str, str]]) -> Colu
     A list of pairs made a new statement for each group, which psycopg parsed again (too long
     for its statement cache): ~4 ms for each such statement at 300 live sessions."""
     pair = tuple_(TelemetrySession.device_unit_id, TelemetrySession.device_session_id)
+    if not keys:
+        return false()
     if session.get_bind().dialect.name != "postgresql":
         return pair.in_(sorted(keys))
     units, device_sessions = zip(*sorted(keys), strict=True)

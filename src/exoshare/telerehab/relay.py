@@ -107,9 +107,10 @@ return k
 """Messages in order, each (channel or '', message, '1' when it is also appended to the next
 stream of KEYS): appended to its session's history before it is published, so a listener that
 subscribed before the publish hears it and one after it finds it in the stream. One command for
-a whole round: sent as a pipeline of XADD, PEXPIRE and PUBLISH, redis-py's encoding of each
-command and of each reply was the sending thread's main cost (a tenth of a process's samples at
-300 sessions on two processes), taken under the interpreter lock from the event loop."""
+a whole round: sent before as a pipeline of XADD, PEXPIRE and PUBLISH per message, redis-py's
+encoding of each command and of each reply was the sending thread's main cost (a tenth of a
+process's samples at 300 sessions on two processes), taken under the interpreter lock from the
+event loop."""
 TAPPED_KEEP = 64
 """Batches per session remembered as tapped: a stored group follows its batches' taps within a
 group's 250 ms (~3 batches of a 100 Hz device), so 64 leave a wide margin."""
@@ -165,7 +166,7 @@ class LiveRelay:
         # Publishing is a round trip to Redis; in the event loop (taps) it held every browser's
         # frames (in a profile at 25 sessions on 2 processes, half of a process's samples were
         # waiting on Redis). One thread sends, in order, everything queued since its last
-        # round trip, as one pipeline.
+        # round trip, as one script call (RELAY).
         self._relay = self._client.register_script(RELAY)
         self._sender = threading.Thread(
             target=self._send_forever, name="exoshare-live-relay-send", daemon=True
