@@ -266,7 +266,8 @@ class KnownTransaction:
                 unseen[sid].append((first, last, seq))
         for sid, entry in entries.items():
             rows = unseen[sid]
-            if entry is known._sessions.get(sid) and len(rows) <= REFRESH_INLINE:
+            remembered = entry is known._sessions.get(sid)
+            if remembered and len(rows) <= REFRESH_INLINE:
                 # The usual refresh: the few batches the other processes stored since this
                 # one's last group. They join the entry as if this transaction had stored
                 # them, so the entry (a minute of intervals) is not copied for each group.
@@ -274,7 +275,7 @@ class KnownTransaction:
                     entry, entry.n_batches, False, rows, {seq for _, _, seq in rows}
                 )
                 continue
-            if entry is known._sessions.get(sid):
+            if remembered:
                 entry = entry.copy()  # never changed before the transaction commits
             for _, _, seq in rows:
                 entry.seqs.add(seq)

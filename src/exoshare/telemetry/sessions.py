@@ -63,9 +63,9 @@ def session_keys_in(session: Session, keys: Collection[tuple[str, str]]) -> Colu
     On PostgreSQL the keys travel as two arrays: one statement text for any number of sessions.
     A list of pairs made a new statement for each group, which psycopg parsed again (too long
     for its statement cache): ~4 ms for each such statement at 300 live sessions."""
-    pair = tuple_(TelemetrySession.device_unit_id, TelemetrySession.device_session_id)
     if not keys:
         return false()
+    pair = tuple_(TelemetrySession.device_unit_id, TelemetrySession.device_session_id)
     if session.get_bind().dialect.name != "postgresql":
         return pair.in_(sorted(keys))
     units, device_sessions = zip(*sorted(keys), strict=True)

@@ -102,7 +102,6 @@ for i = 3, #ARGV, 3 do
     redis.call('PUBLISH', ARGV[i], ARGV[i + 1])
   end
 end
-return k
 """
 """Messages in order, each (channel or '', message, '1' when it is also appended to the next
 stream of KEYS): appended to its session's history before it is published, so a listener that
