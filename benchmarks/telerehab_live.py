@@ -90,6 +90,20 @@ def _cpu_s(pid: int) -> tuple[float, float]:
     return own, children
 
 
+def _named_cpu_s(name: str) -> float:
+    """CPU seconds of every live process whose command name is ``name`` (PostgreSQL's
+    server and backends: the database shares these cores with the server)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            text = stat.read_text()
+            if text[text.index("(") + 1 : text.rindex(")")] != name:
+                continue
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def _db_writes(url: str) -> tuple[int, int]:
     """(commits, rows inserted, updated or deleted) of the run's database so far (PostgreSQL;
     zeros on SQLite, which keeps no such counters)."""
@@ -536,6 +550,7 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
         redis0 = _redis_commands(args) if args.processes > 1 else 0
         heard0 = _mqtt_messages(ports)
         broker0 = _cpu_s(broker.pid)[0] if broker is not None else 0.0
+        database0 = _named_cpu_s("postgres")
         t0 = time.time()
         spy: subprocess.Popen[bytes] | None = None
         raw = workdir / "profile.txt"
@@ -559,6 +574,7 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
         web, storage = sum(w for w, _ in spent), sum(s for _, s in spent)
         heard = _mqtt_messages(ports) - heard0
         broker_cpu = _cpu_s(broker.pid)[0] - broker0 if broker is not None else float("nan")
+        database_cpu = _named_cpu_s("postgres") - database0
         time.sleep(1.0)  # PostgreSQL's statistics are flushed within a second of a commit
         commits, rows = (b - a for a, b in zip(writes0, _db_writes(url), strict=True))
         puts = _telemetry_files(workdir / "data") - files0
@@ -593,6 +609,7 @@ def run_one(args: argparse.Namespace, kind: str, n: int) -> dict[str, Any]:
             "web_cores": web / wall,
             "storage_cores": storage / wall,
             "broker_cores": broker_cpu / wall,
+            "database_cores": database_cpu / wall,
             "client_cores": result["client_cores"],
             "receipts": result["receipts"],
             # Rates over the window in which all sessions stream together, for the capacity
@@ -664,7 +681,7 @@ def main() -> None:
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, {args.seconds:g} s runs")
     header = ("db", "processes", "sessions", "frames/expected", "p50 ms", "p99 ms", "max ms",
               "receipt p50/p99 ms", "server cores (web + storage)", "CPU %/session",
-              "client cores", "broker cores", "devices late p99 ms")  # fmt: skip
+              "client cores", "broker cores", "database cores", "devices late p99 ms")  # fmt: skip
     print(" | ".join(header))
     for kind in args.db:
         for n in args.sessions:
@@ -676,7 +693,8 @@ def main() -> None:
                 f"{r['receipt_p50']:.0f}/{r['receipt_p99']:.0f} | {r['server_cores']:.2f} "
                 f"({r['web_cores']:.2f} + {r['storage_cores']:.2f}) | "
                 f"{100 * r['server_cores'] / r['sessions']:.2f} | {r['client_cores']:.2f} | "
-                f"{r['broker_cores']:.2f} | {r['send_lag_p99']:.0f}",
+                f"{r['broker_cores']:.2f} | {r['database_cores']:.2f} | "
+                f"{r['send_lag_p99']:.0f}",
                 flush=True,
             )
             if r["profile"]:

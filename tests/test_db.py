@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -9,7 +10,7 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.auth.models import AuditEvent
-from exoshare.db import downgrade, make_engine, upgrade
+from exoshare.db import downgrade, make_engine, new_id, new_ids, upgrade
 
 
 def test_local_time_is_stored_as_its_instant_and_read_back_aware(
@@ -45,3 +46,14 @@ def test_migrations_downgrade_to_empty_and_upgrade_again(database_url: str) -> N
         "leases",
         "therapy_sessions",
     } <= tables
+
+
+def test_ids_made_in_bulk_are_random_version_4_uuids_like_single_ones() -> None:
+    bulk = new_ids(2000)
+    assert len(set(bulk)) == 2000 and new_ids(0) == []
+    for made in (*bulk, new_id()):
+        parsed = uuid.UUID(hex=made)
+        assert (parsed.hex, parsed.version, parsed.variant) == (made, 4, uuid.RFC_4122)
+    # The random bits are not stuck: every hex digit outside the fixed ones varies.
+    free = [i for i in range(32) if i not in (12, 16)]
+    assert all(len({made[i] for made in bulk}) == 16 for i in free)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 from sqlalchemy import DateTime, MetaData, String, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -37,6 +39,17 @@ def as_utc(moment: datetime) -> datetime:
 def new_id() -> str:
     """A stable opaque identifier: random, so it leaks neither order nor count."""
     return uuid.uuid4().hex
+
+
+def new_ids(count: int) -> list[str]:
+    """``count`` identifiers of the form :func:`new_id` makes (random version-4 UUIDs as hex),
+    from one read of the system's random source: ~0.2 µs each instead of ~2 µs, for the
+    storage process's bulk inserts (hundreds of rows a group)."""
+    raw = np.frombuffer(os.urandom(16 * count), np.uint8).reshape(count, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = raw.tobytes().hex()
+    return [text[i : i + 32] for i in range(0, 32 * count, 32)]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -6,16 +6,28 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from exoshare.db import session_scope
 from exoshare.errors import TelemetryRejected
 from exoshare.telemetry import known_batches
 from exoshare.telemetry.ingest import Inbound, Ingestor
 from exoshare.telemetry.known_batches import REFRESH_INLINE
 from exoshare.telemetry.known_batches import SeqRanges as _SeqRanges
+from exoshare.telemetry.models import TelemetryBatch, TelemetrySession
 from exoshare.telemetry.protocol import SampleBatch, decode, encode, parse_message
 from exoshare.telemetry.store import GroupWriter
-from tests.telemetry.helpers import START_S, Env, announce, batch, counts, make_env, walking
+from tests.telemetry.helpers import (
+    START_S,
+    Env,
+    announce,
+    batch,
+    counts,
+    make_env,
+    only_session,
+    walking,
+)
 
 
 def _grouped(env: Env) -> Ingestor:
@@ -125,6 +137,46 @@ def test_batches_stored_elsewhere_are_checked_alike_however_many_they_are(
     # A few batches read join the remembered entry; many make a new one.
     kept = next(iter(first.known._sessions.values()))
     assert (kept is remembered) == (stored_elsewhere <= REFRESH_INLINE)
+
+
+def test_a_batch_committed_between_a_group_s_read_and_its_insert_is_a_duplicate(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    env = make_env(session_factory, tmp_path)
+    ingestor = _grouped(env)
+    assert _statuses(env, ingestor, announce(env), batch(0)) == ["stored"] * 2
+    # Another writer's batch 1 lands after this ingestor read the session's count: the count
+    # has not moved for it, so only the unique (session, seq) index can catch the repeat.
+    session_id = only_session(env).id
+    with session_scope(env.factory) as s:
+        record = s.get(TelemetrySession, session_id)
+        assert record is not None
+        s.add(
+            TelemetryBatch(
+                session_id=session_id,
+                device_unit_id=record.device_unit_id,
+                seq=1,
+                n_samples=100,
+                first_sample_time_s=START_S + 1.0,
+                last_sample_time_s=START_S + 1.99,
+                file="elsewhere.parquet",
+            )
+        )
+    assert _statuses(env, ingestor, batch(1), batch(2), batch(3)) == [
+        "duplicate",
+        "stored",
+        "stored",
+    ]
+    # The failed insert left nothing behind; the batches after it are stored once, counted once.
+    with session_scope(env.factory) as s:
+        stored = s.execute(
+            select(TelemetryBatch.seq, TelemetryBatch.file).order_by(TelemetryBatch.seq)
+        ).all()
+        record = s.get(TelemetrySession, session_id)
+        assert record is not None
+        assert (record.n_batches, record.n_samples) == (3, 300)
+    assert [seq for seq, _ in stored] == [0, 1, 2, 3]
+    assert stored[1].file == "elsewhere.parquet"
 
 
 def test_a_group_that_fails_to_commit_leaves_nothing_remembered(
