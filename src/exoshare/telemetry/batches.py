@@ -5,8 +5,8 @@ is answered ``duplicate`` and stores nothing. Everything is checked before anyth
 written, so a rejected batch changes neither the raw store nor the index. Batches come in
 groups (the MQTT worker's group commit; a single batch is a group of one): one query reads
 their sessions, their stored batches come from what the ingestor remembers
-(:mod:`exoshare.telemetry.known_batches`), the new index rows go in with one INSERT and each
-session's counts with one UPDATE.
+(:mod:`exoshare.telemetry.known_batches`); on PostgreSQL the new index rows go in with one COPY
+and the sessions' counts with one UPDATE (SQLite runs an ``executemany`` of each).
 """
 
 from __future__ import annotations
@@ -262,9 +262,9 @@ def _insert_index_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     :class:`IntegrityError`, as an INSERT would.
 
     On PostgreSQL one COPY on the group's own connection: an ``executemany`` of INSERTs took
-    ~11 ms of the storage process's CPU for a group of 600 rows (SQLAlchemy processing every
-    row's parameters and defaults, psycopg sending one statement per row), the COPY ~3 ms
-    (psycopg formats the rows in C), and the server's time fell with it. SQLite keeps the
+    ~10 ms of the storage process's CPU for a group of 600 rows (SQLAlchemy processing every
+    row's parameters and defaults, psycopg sending one statement per row), the COPY ~2.5 ms
+    (psycopg formats the rows in C; benchmarks/telemetry_index_writes.py). SQLite keeps the
     ``executemany``, which it runs in process anyway."""
     if session.get_bind().dialect.name != "postgresql":
         session.execute(insert(cast(Table, TelemetryBatch.__table__)), rows)
