@@ -176,6 +176,7 @@ def test_a_process_that_starts_listening_late_is_handed_the_session_s_history_fi
             for seq in (0, 1, 2):
                 a.tap(UNIT, _batch(seq))
             a.tap(UNIT, _batch(0, "rec-2"))  # another session's history
+            await asyncio.sleep(0)  # taps go to the sending thread at the end of the loop's turn
             # Batch 3 reached A before its device was verified: stored, told by no tap.
             a.group([Accepted("stored", _batch(3), UNIT, "SX-1", "tel-1")])
             await asyncio.sleep(0.3)  # the sending thread has appended them
@@ -217,6 +218,42 @@ def test_a_session_s_history_is_appended_before_it_is_published_and_expires_by_i
         listener.close()
     assert [fields[b"m"] for _, fields in a._client.xrange(stream)] == heard
     assert 0 < a._client.pttl(stream) <= 2 * a.history_ms
+
+
+def test_the_taps_of_one_turn_of_the_event_loop_go_to_the_sending_thread_together(
+    relays: tuple[LiveRelay, LiveRelay],
+) -> None:
+    a, _ = relays
+    handed: list[int] = []
+    outbox = a._outbox
+
+    class Counted:
+        def put(self, item: list[object] | None) -> None:
+            handed.append(-1 if item is None else len(item))
+            outbox.put(item)  # type: ignore[arg-type]
+
+        def get(self) -> object:
+            return outbox.get()
+
+        def get_nowait(self) -> object:
+            return outbox.get_nowait()
+
+    a._outbox = Counted()  # type: ignore[assignment]
+
+    async def scenario() -> None:
+        for seq in range(20):  # one read of the broker's socket: many batches in one turn
+            a.tap(UNIT, _batch(seq))
+        await asyncio.sleep(0)
+        for seq in range(20, 25):
+            a.tap(UNIT, _batch(seq))
+        await asyncio.sleep(0.3)  # the sending thread has sent them
+
+    asyncio.run(scenario())
+    # Each hand-over wakes the sending thread, which then takes the interpreter lock.
+    assert handed == [20, 5]
+    history = a._client.xrange(a.history_stream(KEY))
+    entries = [msgpack.unpackb(fields[b"m"]) for _, fields in history]
+    assert [decode(payload)["seq"] for _, _, (_, payload) in entries] == list(range(25))
 
 
 def test_a_viewer_on_a_process_that_did_not_follow_the_session_gets_its_earlier_frames(

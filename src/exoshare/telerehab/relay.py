@@ -161,7 +161,9 @@ class LiveRelay:
         self._client = redis.Redis.from_url(url)
         self.subscribed = asyncio.Event()
         self._watched: set[str] = set()
-        self._outbox: queue.SimpleQueue[_Outgoing | None] = queue.SimpleQueue()
+        self._outbox: queue.SimpleQueue[list[_Outgoing] | None] = queue.SimpleQueue()
+        self._turn: list[_Outgoing] = []
+        """The taps of the event loop's current turn, queued together at its end."""
         # Publishing is a round trip to Redis; in the event loop (taps) it held every browser's
         # frames (in a profile at 25 sessions on 2 processes, half of a process's samples were
         # waiting on Redis). One thread sends, in order, everything queued since its last
@@ -198,18 +200,27 @@ class LiveRelay:
         self, kind: str, body: Any, channel: str | None = None, stream: str | None = None
     ) -> None:
         """Queue a message for the sending thread; with ``stream``, also kept in that stream."""
-        self._outbox.put((channel or self.channel, self._pack(kind, body), stream))
+        self._outbox.put([(channel or self.channel, self._pack(kind, body), stream)])
+
+    def _end_turn(self) -> None:
+        turn, self._turn = self._turn, []
+        if turn:  # empty when close() sent it already
+            self._outbox.put(turn)
 
     def _send_forever(self) -> None:
         while True:
             first = self._outbox.get()
             if first is None:
                 return
-            items: list[_Outgoing | None] = [first]
+            items = list(first)
+            done = False
             with contextlib.suppress(queue.Empty):
                 while len(items) < SEND_MAX:
-                    items.append(self._outbox.get_nowait())
-            done = None in items
+                    more = self._outbox.get_nowait()
+                    if more is None:
+                        done = True
+                        break
+                    items.extend(more)
             try:
                 # Entries older than the history go with the next append (MINID, approximate:
                 # Redis trims whole nodes, so a little more is kept, never less). The id is
@@ -217,10 +228,7 @@ class LiveRelay:
                 oldest = f"{round(time.time() * 1000) - self.history_ms}-0"
                 streams: list[str] = []
                 args: list[Any] = [oldest, 2 * self.history_ms]
-                for item in items:
-                    if item is None:
-                        continue
-                    channel, payload, stream = item
+                for channel, payload, stream in items:
                     if stream is not None:
                         streams.append(stream)
                     args += (channel or "", payload, "" if stream is None else "1")
@@ -243,12 +251,22 @@ class LiveRelay:
         if tapped is None:
             tapped = self._tapped[key] = deque(maxlen=TAPPED_KEEP)
         tapped.append(message.seq)
-        self._send(
-            "tap",
-            [device_unit_id, _wire(message) if payload is None else payload],
+        outgoing = (
             self.session_channel(key),
+            self._pack("tap", [device_unit_id, _wire(message) if payload is None else payload]),
             self.history_stream(key),
         )
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._outbox.put([outgoing])  # not from an event loop: on its own
+            return
+        # One hand-over to the sending thread per turn of the event loop, not one per tap: each
+        # woke that thread, which then took the interpreter lock from the loop for a few taps
+        # (the MQTT worker taps a whole read of the broker's socket, tens of batches, in a turn).
+        if not self._turn:
+            loop.call_soon(self._end_turn)
+        self._turn.append(outgoing)
 
     def group(self, accepted: list[Accepted]) -> None:
         """A committed group: its sample batches to their sessions' channels, the rest to all."""
@@ -265,14 +283,18 @@ class LiveRelay:
                 if isinstance(done.message, SessionEnd):
                     self._tapped.pop((done.device_unit_id, done.message.session_id), None)
                 others.append(_entry(done))
+        outgoing: list[_Outgoing] = []
         for key, entries in by_session.items():
-            self._send("stored", entries, self.session_channel(key))
+            outgoing.append((self.session_channel(key), self._pack("stored", entries), None))
             # The history holds what a listener would have shown: the stored batches no tap
             # told, one stream entry each, in the taps' form.
-            for status, unit_id, _, _, payload in entries:
-                if status == "stored":
-                    entry = self._pack("tap", [unit_id, payload])
-                    self._outbox.put((None, entry, self.history_stream(key)))
+            outgoing += [
+                (None, self._pack("tap", [unit_id, payload]), self.history_stream(key))
+                for status, unit_id, _, _, payload in entries
+                if status == "stored"
+            ]
+        if outgoing:
+            self._outbox.put(outgoing)
         if others:
             self._send("group", others)
 
@@ -472,6 +494,8 @@ class LiveRelay:
 
     def close(self) -> None:
         """Send what is queued, then close."""
+        if self._turn:
+            self._end_turn()
         self._outbox.put(None)
         self._sender.join(timeout=5.0)
         self._client.close()
