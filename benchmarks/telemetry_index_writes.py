@@ -22,9 +22,9 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: benchmarks.*
@@ -33,9 +33,14 @@ from benchmarks.telemetry_ingest import FS_HZ, START_S, _network
 from benchmarks.telemetry_two_writers import CHANNELS, _database
 
 from exoshare.db import make_engine, make_sessionmaker, upgrade
-from exoshare.telemetry.batches import _add_counts, _insert_index_rows
+from exoshare.telemetry.batches import (
+    _add_counts,
+    _insert_index_rows,
+    add_counts_each,
+    insert_index_rows_each,
+)
 from exoshare.telemetry.ingest import Inbound, Ingestor
-from exoshare.telemetry.models import TelemetryBatch, TelemetrySession
+from exoshare.telemetry.models import TelemetrySession
 from exoshare.telemetry.protocol import SessionAnnounce, encode
 from exoshare.telemetry.store import RawStore
 
@@ -53,17 +58,9 @@ def exoshare_writes(
 def executemany_writes(
     session: Session, rows: list[dict[str, Any]], counts: list[tuple[str, int, int]]
 ) -> None:
-    sessions = cast(Table, TelemetrySession.__table__)
-    session.execute(insert(cast(Table, TelemetryBatch.__table__)), rows)
-    session.execute(
-        update(sessions)
-        .where(sessions.c.id == bindparam("sid"))
-        .values(
-            n_batches=sessions.c.n_batches + bindparam("nb"),
-            n_samples=sessions.c.n_samples + bindparam("ns"),
-        ),
-        [{"sid": sid, "nb": nb, "ns": ns} for sid, nb, ns in counts],
-    )
+    # What SQLite still runs, and PostgreSQL ran before.
+    insert_index_rows_each(session, rows)
+    add_counts_each(session, counts)
 
 
 def run(url: str, workdir: Path, n_sessions: int, per_session: int, rounds: int) -> None:

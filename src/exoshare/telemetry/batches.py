@@ -267,7 +267,7 @@ def _insert_index_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     (psycopg formats the rows in C; benchmarks/telemetry_index_writes.py). SQLite keeps the
     ``executemany``, which it runs in process anyway."""
     if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(cast(Table, TelemetryBatch.__table__)), rows)
+        insert_index_rows_each(session, rows)
         return
     raw = session.connection().connection.driver_connection
     assert raw is not None  # a connection checked out for the group's transaction
@@ -285,18 +285,10 @@ def _add_counts(session: Session, counts: list[tuple[str, int, int]]) -> None:
 
     On PostgreSQL one UPDATE joined to the counts as arrays, for the reason of
     :func:`_insert_index_rows`."""
-    sessions = cast(Table, TelemetrySession.__table__)
     if session.get_bind().dialect.name != "postgresql":
-        session.execute(
-            update(sessions)
-            .where(sessions.c.id == bindparam("sid"))
-            .values(
-                n_batches=sessions.c.n_batches + bindparam("nb"),
-                n_samples=sessions.c.n_samples + bindparam("ns"),
-            ),
-            [{"sid": sid, "nb": nb, "ns": ns} for sid, nb, ns in counts],
-        )
+        add_counts_each(session, counts)
         return
+    sessions = cast(Table, TelemetrySession.__table__)
     sids, batches, samples = (list(column) for column in zip(*counts, strict=True))
     given = (
         func.unnest(
@@ -314,6 +306,25 @@ def _add_counts(session: Session, counts: list[tuple[str, int, int]]) -> None:
             n_batches=sessions.c.n_batches + given.c.nb,
             n_samples=sessions.c.n_samples + given.c.ns,
         )
+    )
+
+
+def insert_index_rows_each(session: Session, rows: list[dict[str, Any]]) -> None:
+    """:func:`_insert_index_rows` as an ``executemany`` of INSERTs (SQLite's way)."""
+    session.execute(insert(cast(Table, TelemetryBatch.__table__)), rows)
+
+
+def add_counts_each(session: Session, counts: list[tuple[str, int, int]]) -> None:
+    """:func:`_add_counts` as an ``executemany`` of UPDATEs (SQLite's way)."""
+    sessions = cast(Table, TelemetrySession.__table__)
+    session.execute(
+        update(sessions)
+        .where(sessions.c.id == bindparam("sid"))
+        .values(
+            n_batches=sessions.c.n_batches + bindparam("nb"),
+            n_samples=sessions.c.n_samples + bindparam("ns"),
+        ),
+        [{"sid": sid, "nb": nb, "ns": ns} for sid, nb, ns in counts],
     )
 
 
