@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: benchmarks.*
 
-from benchmarks.telemetry_ingest import FS_HZ, START_S, _network
-from benchmarks.telemetry_two_writers import CHANNELS, _database
+from benchmarks.telemetry_ingest import START_S, _network
+from benchmarks.telemetry_two_writers import _announce, _database
 
 from exoshare.db import make_engine, make_sessionmaker, upgrade
 from exoshare.telemetry.batches import (
@@ -39,9 +39,8 @@ from exoshare.telemetry.batches import (
     add_counts_each,
     insert_index_rows_each,
 )
-from exoshare.telemetry.ingest import Inbound, Ingestor
+from exoshare.telemetry.ingest import Ingestor
 from exoshare.telemetry.models import TelemetrySession
-from exoshare.telemetry.protocol import SessionAnnounce, encode
 from exoshare.telemetry.store import RawStore
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -68,15 +67,7 @@ def run(url: str, workdir: Path, n_sessions: int, per_session: int, rounds: int)
     factory = make_sessionmaker(make_engine(url))
     devices, patient_id = _network(factory, n_sessions)
     ingestor = Ingestor(factory, RawStore(str(workdir / "telemetry")), group_files=True)
-    ingestor.handle_many(
-        [
-            Inbound(
-                encode(SessionAnnounce("s1", s, patient_id, START_S, FS_HZ, CHANNELS).to_wire()),
-                topic_serial=s,
-            )
-            for s, _ in devices
-        ]
-    )
+    _announce(ingestor, [serial for serial, _ in devices], patient_id)
     with factory() as s:
         found = sorted(s.execute(select(TelemetrySession.id, TelemetrySession.device_unit_id)))
     rows = [

@@ -64,6 +64,19 @@ def _batch(serial: str, seq: int) -> Inbound:
     return Inbound(encode(message.to_wire()), topic_serial=serial)
 
 
+def _announce(ingestor: Ingestor, serials: list[str], patient_id: str) -> None:
+    """Each device announces its session "s1" (at START_S, FS_HZ, CHANNELS)."""
+    ingestor.handle_many(
+        [
+            Inbound(
+                encode(SessionAnnounce("s1", s, patient_id, START_S, FS_HZ, CHANNELS).to_wire()),
+                topic_serial=s,
+            )
+            for s in serials
+        ]
+    )
+
+
 def _forget_counts(ingestor: Ingestor) -> None:
     """What a group found before: every remembered session out of date, so read whole."""
     with ingestor.known.lock:
@@ -83,15 +96,7 @@ def run(url: str, workdir: Path, n_sessions: int, lengths: list[int], groups: in
     serials = [serial for serial, _ in devices]
     store = RawStore(str(workdir / "telemetry"))
     first, second = (Ingestor(factory, store, group_files=True) for _ in range(2))
-    first.handle_many(
-        [
-            Inbound(
-                encode(SessionAnnounce("s1", s, patient_id, START_S, FS_HZ, CHANNELS).to_wire()),
-                topic_serial=s,
-            )
-            for s in serials
-        ]
-    )
+    _announce(first, serials, patient_id)
     print(f"{n_sessions} sessions, one batch of each per group, two ingestors in turn ({ORG})")
     print("batches per session | exoshare ms/group | whole read ms/group | ratio")
     seq = 0
