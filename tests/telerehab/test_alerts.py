@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from exoshare.telerehab.alerts import AlertKind, AlertMonitor, AlertRules
+from exoshare.telerehab.alerts import AlertKind, AlertMonitor, AlertRules, quiet_batches
 
 FS = 100.0
 
@@ -87,3 +87,48 @@ def test_battery_and_force_and_asymmetry() -> None:
 def test_nan_samples_neither_alarm_nor_crash() -> None:
     monitor = AlertMonitor(AlertRules(), FS)
     assert monitor.observe(0.0, {"skin_temp_left_c": np.full(200, np.nan)}) == []
+
+
+def test_batches_checked_together_are_quiet_exactly_when_nothing_crosses_a_limit() -> None:
+    """The hub checks a turn's batches together (one block per plan): a batch with one sample
+    past a limit is not quiet and takes the rules' exact path, and its neighbours in the block
+    stay quiet, whichever rules each session has."""
+    rng = np.random.default_rng(5)
+    strict = AlertRules(skin_temp_limit_c=38.0, interaction_force_limit_n=120.0)
+    monitors = [AlertMonitor(AlertRules(), 100.0), AlertMonitor(strict, 100.0)]
+    loud_values = [
+        ("skin_temp_right_c", 41.5),
+        ("interaction_force_left_n", -300.0),
+        ("shank_acc_z_right_mps2", 80.0),
+        ("battery_pct", 10.0),
+    ]
+    batches, loud = [], []
+    for i in range(80):
+        channels = {
+            "skin_temp_left_c": rng.normal(34.0, 0.1, 10),
+            "skin_temp_right_c": rng.normal(34.0, 0.1, 10),
+            "interaction_force_left_n": rng.normal(0.0, 20.0, 10),
+            "interaction_force_right_n": rng.normal(0.0, 20.0, 10),
+            "battery_pct": np.full(10, 60.0),
+        }
+        for side in ("left", "right"):
+            for axis, g in zip("xyz", (0.0, 0.0, 9.81), strict=True):
+                channels[f"shank_acc_{axis}_{side}_mps2"] = rng.normal(g, 1.0, 10)
+        if i % 5 == 2:
+            name, value = loud_values[(i // 5) % len(loud_values)]
+            channels[name][int(rng.integers(10))] = value
+        if i % 7 == 3:
+            channels["skin_temp_left_c"][4] = np.nan  # a missing sample never alarms
+        monitor = monitors[i % 2]
+        plan = monitor.quiet_plan(channels)
+        assert plan is not None
+        batches.append((plan, channels, 10))
+        loud.append(i % 5 == 2)
+    together = quiet_batches(batches)
+    assert together == [quiet_batches([batch])[0] for batch in batches]
+    assert together == [not is_loud for is_loud in loud]
+    for i, ((_, channels, _), quiet) in enumerate(zip(batches, together, strict=True)):
+        if quiet:  # skipping the rules is safe: their exact path starts nothing either
+            exact = AlertMonitor(monitors[i % 2].rules, 100.0)
+            assert exact.observe(0.0, channels, quiet=False) == []
+            assert all(e.above_since_s is None for e in exact._episodes.values())

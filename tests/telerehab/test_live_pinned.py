@@ -16,7 +16,7 @@ import numpy as np
 
 from exoshare.telemetry.protocol import SampleBatch
 from exoshare.telerehab.alerts import AlertRules
-from exoshare.telerehab.live import LiveHub
+from exoshare.telerehab.live import LiveHub, _frame_json
 
 PINNED = Path(__file__).parent / "data" / "live_frames.json"
 START_S = 1_700_000_000.0
@@ -24,12 +24,12 @@ FS = 100.0
 SECONDS = 22
 
 
-def _signals() -> dict[str, np.ndarray]:
+def _signals(seed: int = 7, fs: float = FS) -> dict[str, np.ndarray]:
     """22 s of gait-like channels with dropouts, a hot cuff, a force spike, an impact and a
     draining battery."""
-    rng = np.random.default_rng(7)
-    n = int(SECONDS * FS)
-    t = np.arange(n) / FS
+    rng = np.random.default_rng(seed)
+    n = int(SECONDS * fs)
+    t = np.arange(n) / fs
     out: dict[str, np.ndarray] = {}
     for k, side in enumerate(("left", "right")):
         # The right leg is slower in swing: step times differ, so the symmetry index is not 0.
@@ -56,19 +56,20 @@ def _signals() -> dict[str, np.ndarray]:
     return out
 
 
-def _batches() -> list[SampleBatch]:
+def _batches(seed: int = 7, fs: float = FS) -> list[SampleBatch]:
     """Batches as the link delivers them: mostly in order, some resent, a late run of three,
     batches of 8 and 7 samples, a batch without one display channel."""
-    signals = _signals()
+    signals = _signals(seed, fs)
     # A batch of 8 samples between two full display buckets lacks one display channel.
-    bounds = [0, 10, 20, 30, 40, 48, *range(58, 500, 10), 505, *range(515, int(SECONDS * FS), 10)]
-    chunks = list(zip(bounds, [*bounds[1:], int(SECONDS * FS)], strict=True))
+    n = int(SECONDS * fs)
+    bounds = [0, 10, 20, 30, 40, 48, *range(58, 500, 10), 505, *range(515, n, 10)]
+    chunks = list(zip(bounds, [*bounds[1:], n], strict=True))
     batches = []
     for seq, (lo, hi) in enumerate(chunks):
         values = {name: v[lo:hi].copy() for name, v in signals.items()}
         if seq == 4:
             del values["ankle_angle_right_deg"]
-        batches.append(SampleBatch("dev", seq, START_S + lo / FS, hi - lo, values))
+        batches.append(SampleBatch("dev", seq, START_S + lo / fs, hi - lo, values))
     order = list(range(len(batches)))
     late = order[70:73]
     del order[70:73]
@@ -117,6 +118,68 @@ def test_the_known_input_exercises_alerts_gaps_and_missing_samples() -> None:
     assert "null" in text
     assert '"cadence_steps_per_min":null' in text  # a window with missing samples
     assert '"steps":16,"cadence_steps_per_min":109.1' in text  # the clean window at 20 s
+
+
+def _one_by_one_and_in_turns(
+    streams: list[list[SampleBatch]], rates: list[float], seed: int
+) -> tuple[list[str], list[str]]:
+    """The streams of several sessions merged at random (each in its own order) and cut into
+    turns of 1 to 40 batches, through one hub batch by batch and through another a turn at a
+    time: what each reports and, at the end, each session's snapshot."""
+    rng = np.random.default_rng(seed)
+    order = [k for k, stream in enumerate(streams) for _ in stream]
+    rng.shuffle(order)
+    position = [0] * len(streams)
+    merged = []
+    for k in order:
+        merged.append((k, streams[k][position[k]]))
+        position[k] += 1
+    turns = []
+    while merged:
+        size = int(rng.integers(1, 41))
+        turns.append(merged[:size])
+        merged = merged[size:]
+
+    def run(together: bool) -> list[str]:
+        hub = LiveHub()
+        lives = [
+            hub.follow(f"therapy-{k}", f"telemetry-{k}", fs, START_S, AlertRules(), meta={})
+            for k, fs in enumerate(rates)
+        ]
+        out: list[str] = []
+        for t, turn in enumerate(turns):
+            items = [(lives[k], batch) for k, batch in turn]
+            now = START_S + 0.1 * t + 0.3
+            if together:
+                results = hub.on_batches(items, received_wall_s=now)
+            else:
+                results = [hub.on_batch(live, batch, received_wall_s=now) for live, batch in items]
+            for (k, batch), shown in zip(turn, results, strict=True):
+                if shown is None:
+                    out.append(f"{k} already shown: {batch.seq}")
+                    continue
+                frame, alerts = shown
+                out.append(f"{k} {_frame_json(frame)} {alerts!r}")
+        out += [json.dumps(hub.snapshot(f"therapy-{k}", START_S + 20.0)) for k in range(len(rates))]
+        return out
+
+    return run(False), run(True)
+
+
+def test_a_turn_of_many_sessions_shows_each_batch_as_taking_them_one_by_one_would() -> None:
+    """The hub takes a turn's batches together, the NumPy work of like-shaped batches in one go.
+    Sessions with their own signals (at 100 and 50 Hz), alerts, dropouts, resends, late batches
+    and odd batch sizes, several batches of one session in a turn: the same frames, alerts and
+    snapshots as one batch at a time, which the pinned input above holds to what was shown
+    before."""
+    rates = [FS, FS, FS, 50.0, FS, FS]
+    streams = [_batches(seed=11 + k, fs=fs) for k, fs in enumerate(rates)]
+    one_by_one, in_turns = _one_by_one_and_in_turns(streams, rates, seed=3)
+    assert any(line.startswith("3 ") and "AlertKind" in line for line in one_by_one)
+    assert sum("already shown" in line for line in one_by_one) == 2 * len(rates)
+    assert len(in_turns) == len(one_by_one)
+    for i, (mine, theirs) in enumerate(zip(in_turns, one_by_one, strict=True)):
+        assert mine == theirs, f"line {i} differs"
 
 
 if __name__ == "__main__":

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import cast
 
 import numpy as np
 
@@ -80,12 +81,20 @@ class AlertMonitor:
     def active(self) -> set[AlertKind]:
         return {kind for kind, episode in self._episodes.items() if episode.active}
 
-    def observe(self, start_s: float, channels: Mapping[str, np.ndarray]) -> list[Alert]:
-        """Evaluate one batch whose first sample is at ``start_s`` (seconds, session clock)."""
+    def observe(
+        self, start_s: float, channels: Mapping[str, np.ndarray], quiet: bool | None = None
+    ) -> list[Alert]:
+        """Evaluate one batch whose first sample is at ``start_s`` (seconds, session clock).
+
+        ``quiet``: what :func:`quiet_batches` answered for this batch and this monitor's
+        :meth:`quiet_plan` (the hub checks the batches of a turn together); None checks here."""
         n = len(next(iter(channels.values()))) if channels else 0
         if n == 0:
             return []
-        if self._quiet(channels, n):
+        if quiet is None:
+            plan = self.quiet_plan(channels)
+            quiet = plan is not None and quiet_batches([(plan, channels, n)])[0]
+        if quiet:
             # As float(times[-1]) below: the same two IEEE operations.
             self._last_data_s = start_s + (n - 1) / self.sampling_rate_hz
             return []
@@ -150,41 +159,25 @@ class AlertMonitor:
             )
         return alerts
 
-    def _quiet(self, channels: Mapping[str, np.ndarray], n: int) -> bool:
-        """True when this batch can neither start nor clear an alert: no episode is open and no
-        rule channel crosses its limit. One matrix and a few vectorised comparisons instead of
-        the rules' per-channel work; a batch that might alert takes the exact path."""
+    def quiet_plan(self, channels: Mapping[str, np.ndarray]) -> QuietPlan | None:
+        """The rows to compare for a batch with these channels to be quiet (neither start nor
+        clear an alert), or None when it cannot be: an episode is open and the batch takes the
+        rules' exact path."""
         link = self._episodes.get(AlertKind.link_lost)
         if link is not None and link.active:
-            return False
+            return None
         for kind in (AlertKind.skin_temperature, AlertKind.interaction_force):
             episode = self._episodes.get(kind)
             if episode is not None and (episode.active or episode.above_since_s is not None):
-                return False
-        present = tuple(name in channels for name in _QUIET_CHANNELS)
+                return None
         fall = self._episodes.get(AlertKind.fall)
         battery = self._episodes.get(AlertKind.battery_low)
-        plan = _quiet_plan(
+        return _quiet_plan(
             self.rules,
-            present,
+            tuple(name in channels for name in _QUIET_CHANNELS),
             fall is not None and fall.active,
             battery is not None and battery.active,
         )
-        # One array of every row, then one multiplication by the rows' signs: a row per NumPy
-        # call cost more than the comparisons (this runs for every live batch).
-        block = np.array([channels[name] for name in plan.names], dtype=np.float64)
-        block = block.reshape(len(plan.names), n)
-        block *= plan.signs
-        # NaN compares False everywhere, as in the rules: a missing sample never alerts.
-        if (block[: plan.n_limited] > plan.limits).any():
-            return False
-        if plan.n_impact_sides:
-            acc = block[plan.n_limited :]
-            acc *= acc
-            squared = acc.reshape(plan.n_impact_sides, 3, n).sum(axis=1)
-            if (squared > plan.impact_squared).any():
-                return False
-        return True
 
     def observe_asymmetry(self, at_s: float, step_time_symmetry_index_pct: float) -> list[Alert]:
         """Feed the latest rolling step-time symmetry index (%, Robinson 1987) from the engine."""
@@ -357,7 +350,7 @@ _QUIET_CHANNELS = (
 
 
 @dataclass(frozen=True)
-class _QuietPlan:
+class QuietPlan:
     rows: tuple[tuple[str, bool], ...]
     """(channel, negated) per row: limited rows first, then the impact sides' x, y, z."""
     names: tuple[str, ...]
@@ -374,8 +367,8 @@ class _QuietPlan:
 @functools.lru_cache(maxsize=256)
 def _quiet_plan(
     rules: AlertRules, present: tuple[bool, ...], fall_active: bool, battery_active: bool
-) -> _QuietPlan:
-    """Rows of :meth:`AlertMonitor._quiet` for the channels a batch has and the episodes
+) -> QuietPlan:
+    """Rows of :func:`quiet_batches` for the channels a batch has and the episodes
     already raised (a fall or low battery raised once is not raised again: not checked)."""
     has = dict(zip(_QUIET_CHANNELS, present, strict=True))
     limited: list[tuple[str, bool, float]] = []
@@ -404,7 +397,7 @@ def _quiet_plan(
     rows = tuple((name, negate) for name, negate, _ in limited) + tuple(impact)
     signs = np.array([[-1.0 if negate else 1.0] for _, negate in rows]).reshape(len(rows), 1)
     signs.setflags(write=False)
-    return _QuietPlan(
+    return QuietPlan(
         rows=rows,
         names=tuple(name for name, _ in rows),
         signs=signs,
@@ -413,6 +406,41 @@ def _quiet_plan(
         n_impact_sides=len(impact) // 3,
         impact_squared=impact_g * impact_g * (1 - 1e-9),
     )
+
+
+def quiet_batches(
+    batches: Sequence[tuple[QuietPlan, Mapping[str, np.ndarray], int]],
+) -> list[bool]:
+    """For each (plan, channels, samples) batch, whether no rule channel crosses its limit:
+    True means it can neither start nor clear an alert (no episode is open, or its monitor
+    gave no plan), so the rules' per-channel work is skipped; False sends it the exact path.
+
+    Batches with the same plan and length are compared in one block: a live batch has ~10
+    samples, so the cost is the NumPy calls, not the comparisons, and a turn of the event loop
+    brings tens of batches. NaN compares False everywhere, as in the rules: a missing sample
+    never alerts."""
+    quiet = [True] * len(batches)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, (plan, _, n) in enumerate(batches):
+        if plan.names:
+            groups.setdefault((id(plan), n), []).append(i)
+    for members in groups.values():
+        plan, _, n = batches[members[0]]
+        b = len(members)
+        block = np.array(
+            [[batches[i][1][name] for name in plan.names] for i in members], dtype=np.float64
+        ).reshape(b, len(plan.names), n)
+        block *= plan.signs
+        # Reduced over one flattened axis: NumPy's reductions over a tuple of axes cost more.
+        loud = (block[:, : plan.n_limited] > plan.limits).reshape(b, -1).any(axis=1)
+        if plan.n_impact_sides:
+            acc = block[:, plan.n_limited :]
+            acc *= acc
+            squared = acc.reshape(b, plan.n_impact_sides, 3, n).sum(axis=2)
+            loud |= (squared > plan.impact_squared).reshape(b, -1).any(axis=1)
+        for i, is_loud in zip(members, cast(np.ndarray, loud).tolist(), strict=True):
+            quiet[i] = not is_loud
+    return quiet
 
 
 def _max_of(

@@ -30,7 +30,7 @@ import time
 import zlib
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +39,13 @@ import orjson
 
 from exoshare.gait import GaitDataError, Recording, analyse_rolling
 from exoshare.telemetry.protocol import SampleBatch
-from exoshare.telerehab.alerts import Alert, AlertMonitor, AlertRules
+from exoshare.telerehab.alerts import (
+    Alert,
+    AlertMonitor,
+    AlertRules,
+    QuietPlan,
+    quiet_batches,
+)
 
 SIDES = ("left", "right")
 DISPLAY_CHANNELS = tuple(
@@ -262,6 +268,76 @@ def _points(
     return {name: [time_rows[i], value_rows[i]] for i, name in enumerate(names)}
 
 
+@dataclass(eq=False, slots=True)
+class _Display:
+    """One batch's display points, worked out with the other batches of its round."""
+
+    names: tuple[str, ...]
+    fs: float
+    closed: tuple[np.ndarray, np.ndarray] | None = None
+    """(columns, values) of a bucket the batch closed early (it came from elsewhere in time)."""
+    whole: np.ndarray | None = None
+    """(rows, k * bucket) samples whose k buckets are still to pick."""
+    bucket: int = 0
+    start: int = 0
+    """Sample index (from the session start) of ``whole``'s first column."""
+    t: np.ndarray = field(default_factory=lambda: _EMPTY)
+    """Times (channels, points) of the batch's display points, once picked."""
+    v: np.ndarray = field(default_factory=lambda: _EMPTY)
+    points: dict[str, list[list[float | None]]] = field(default_factory=dict)
+    """The frame's ``points``: :func:`_points` of ``t`` and ``v``."""
+
+
+def _pick_all(displays: list[_Display]) -> None:
+    """Pick the whole buckets of every display and fill in its points: batches of the same
+    shape and rate in one :func:`minmax_pick` and one rounding, the rest one by one."""
+    groups: dict[tuple[int, int, int, float], list[_Display]] = {}
+    for display in displays:
+        if display.whole is not None and display.closed is None:
+            rows, width = display.whole.shape
+            groups.setdefault((rows, width, display.bucket, display.fs), []).append(display)
+        elif display.whole is not None or display.closed is not None:
+            _pick_one(display)
+    for (rows, _, bucket, fs), members in groups.items():
+        if len(members) == 1:
+            _pick_one(members[0])
+            continue
+        index, picked = minmax_pick(np.concatenate([d.whole for d in members]), bucket)
+        b = len(members)
+        starts = np.array([d.start for d in members], dtype=np.intp).reshape(b, 1, 1)
+        times = (index.reshape(b, rows, -1) + starts) / fs
+        values = picked.reshape(b, rows, -1)
+        time_rows = np.round(times, 2).tolist()
+        rounded = np.round(values, 1)
+        value_rows = rounded.tolist()
+        missing = bool(np.isnan(rounded.sum()))
+        for k, display in enumerate(members):
+            display.t, display.v = times[k], values[k]
+            shown = value_rows[k]
+            if missing:
+                shown = [[None if math.isnan(x) else x for x in row] for row in shown]
+            display.points = {
+                name: [time_rows[k][i], shown[i]] for i, name in enumerate(display.names)
+            }
+
+
+def _pick_one(display: _Display) -> None:
+    parts_i: list[np.ndarray] = []
+    parts_v: list[np.ndarray] = []
+    if display.closed is not None:
+        parts_i.append(display.closed[0])
+        parts_v.append(display.closed[1])
+    if display.whole is not None:
+        index, picked = minmax_pick(display.whole, display.bucket)
+        parts_i.append(index + display.start)
+        parts_v.append(picked)
+    all_i = np.concatenate(parts_i, axis=1) if len(parts_i) > 1 else parts_i[0]
+    all_v = np.concatenate(parts_v, axis=1) if len(parts_v) > 1 else parts_v[0]
+    # Sample index over the rate, as (first_index + np.arange(n)) / fs: the same times.
+    display.t, display.v = all_i / display.fs, all_v
+    display.points = _points(display.names, display.t, display.v)
+
+
 def _level(since_s: float | None, gap_s: float, missing: int) -> str:
     if since_s is None or since_s > 5.0:
         return "lost"
@@ -413,69 +489,146 @@ class LiveHub:
     ) -> tuple[dict[str, Any], list[Alert]] | None:
         """Take one batch: the frame to publish and the alerts that changed, or None when
         this batch has been shown already."""
+        return self.on_batches([(live, batch)], received_wall_s)[0]
+
+    def on_batches(
+        self,
+        items: Sequence[tuple[LiveSession, SampleBatch]],
+        received_wall_s: float | None = None,
+    ) -> list[tuple[dict[str, Any], list[Alert]] | None]:
+        """Take several batches (a turn of the event loop's taps) as :meth:`on_batch` would
+        one after another: for each, its frame and alerts, or None when shown already.
+
+        The NumPy work of the batches (display decimation, the frames' rounding, the alerts'
+        pre-check) runs once per group of like-shaped batches instead of once per batch: a live
+        batch has ~10 samples, so each NumPy call's overhead, not its arithmetic, was the cost.
+        A session's batches depend on one another (its open display bucket, its alert
+        episodes), so each round takes at most one batch per session, in the given order."""
         now = time.time() if received_wall_s is None else received_wall_s
-        fs = live.sampling_rate_hz
-        n = batch.n_samples
-        first_index = round((batch.first_sample_time_s - live.start_time_s) * fs)
-        with live.lock:
-            slot = batch.seq % SHOWN_SLOTS
-            if live.shown[slot] == batch.seq or batch.seq <= live.max_seq - SHOWN_KEEP:
-                return None
-            live.shown[slot] = batch.seq
-            if live.last_batch_wall_s is not None:
-                gap = now - live.last_batch_wall_s
-                while live.gaps_s and live.gaps_s[-1][1] <= gap:
-                    live.gaps_s.pop()
-                live.gaps_s.append((now, gap))
-                while live.gaps_s and now - live.gaps_s[0][0] > 60.0:
-                    live.gaps_s.popleft()
-            live.last_batch_wall_s = now
-            live.batches += 1
-            live.samples += n
-            live.max_seq = max(live.max_seq, batch.seq)
-            last_s = batch.first_sample_time_s + (n - 1) / fs
-            live.last_data_s = max(live.last_data_s or last_s, last_s)
+        results: list[tuple[dict[str, Any], list[Alert]] | None] = [None] * len(items)
+        todo: Sequence[int] = range(len(items))
+        while todo:
+            this_round: list[int] = []
+            later: list[int] = []
+            seen: set[int] = set()
+            for i in todo:
+                key = id(items[i][0])
+                (later if key in seen else this_round).append(i)
+                seen.add(key)
+            self._take_round(items, this_round, now, results)
+            todo = later
+        return results
+
+    def _take_round(
+        self,
+        items: Sequence[tuple[LiveSession, SampleBatch]],
+        indices: list[int],
+        now: float,
+        results: list[tuple[dict[str, Any], list[Alert]] | None],
+    ) -> None:
+        # Every session of the round stays locked until its frame is built, so a batch the
+        # ingesting thread shows meanwhile comes wholly before or after. Locks are taken in
+        # one order (by id) and every other holder takes one lock at a time: no deadlock.
+        # (A round holds each session once.)
+        locked = sorted((items[i][0] for i in indices), key=id)
+        for live in locked:
+            live.lock.acquire()
+        try:
+            self._take_locked(items, indices, now, results)
+        finally:
+            for live in locked:
+                live.lock.release()
+
+    def _take_locked(
+        self,
+        items: Sequence[tuple[LiveSession, SampleBatch]],
+        indices: list[int],
+        now: float,
+        results: list[tuple[dict[str, Any], list[Alert]] | None],
+    ) -> None:
+        taken: list[tuple[int, LiveSession, SampleBatch, _Display, QuietPlan | None]] = []
+        for i in indices:
+            live, batch = items[i]
+            if not self._count(live, batch, now):
+                continue
+            first_index = round(
+                (batch.first_sample_time_s - live.start_time_s) * live.sampling_rate_hz
+            )
             # One matrix of the display and analysis channels (display ones first, as in
             # ANALYSIS_CHANNELS): decimation and the ring each take it in one go.
             analysed, shown_names = _channel_plan(tuple(batch.values))
             matrix = batch.matrix(analysed)
-            names, display_t, display_v = self._display(
-                live, shown_names, matrix[: len(shown_names)], first_index
-            )
+            display = self._display(live, shown_names, matrix[: len(shown_names)], first_index)
             self._vitals(live, batch.values)
-            alerts = live.monitor.observe(batch.first_sample_time_s, batch.values)
             self._remember(live, analysed, matrix, first_index)
+            plan = live.monitor.quiet_plan(batch.values)
+            taken.append((i, live, batch, display, plan))
+        quiet = iter(
+            quiet_batches(
+                [(plan, batch.values, batch.n_samples) for _, _, batch, _, plan in taken if plan]
+            )
+        )
+        _pick_all([display for _, _, _, display, _ in taken])
+        for i, live, batch, display, plan in taken:
+            alerts = live.monitor.observe(
+                batch.first_sample_time_s, batch.values, quiet=plan is not None and next(quiet)
+            )
+            fs = live.sampling_rate_hz
             if live.ring_high - live.last_analysis_index >= self.config.analyse_every_s * fs:
                 alerts += self._analyse(live)
-            frame = {
-                "type": "batch",
-                "seq": batch.seq,
-                "sent_s": batch.first_sample_time_s + (n - 1) / fs,
-                "points": _points(names, display_t, display_v),
-                "metrics": dict(live.shown_metrics),
-                "vitals": dict(live.shown_vitals),
-                "quality": live.quality(now),
-            }
-            if names:
-                live.history.append((float(batch.first_sample_time_s), names, display_t, display_v))
+            results[i] = (
+                {
+                    "type": "batch",
+                    "seq": batch.seq,
+                    "sent_s": batch.first_sample_time_s + (batch.n_samples - 1) / fs,
+                    "points": display.points,
+                    "metrics": dict(live.shown_metrics),
+                    "vitals": dict(live.shown_vitals),
+                    "quality": live.quality(now),
+                },
+                alerts,
+            )
+            if display.names:
+                live.history.append(
+                    (float(batch.first_sample_time_s), display.names, display.t, display.v)
+                )
                 horizon = batch.first_sample_time_s - self.config.history_s
                 while live.history and live.history[0][0] < horizon:
                     live.history.popleft()
-        return frame, alerts
+
+    def _count(self, live: LiveSession, batch: SampleBatch, now: float) -> bool:
+        """Record a batch's arrival in the session's link quality; False when it has been
+        shown already (a resend, or the stored copy of a tapped batch)."""
+        slot = batch.seq % SHOWN_SLOTS
+        if live.shown[slot] == batch.seq or batch.seq <= live.max_seq - SHOWN_KEEP:
+            return False
+        live.shown[slot] = batch.seq
+        if live.last_batch_wall_s is not None:
+            gap = now - live.last_batch_wall_s
+            while live.gaps_s and live.gaps_s[-1][1] <= gap:
+                live.gaps_s.pop()
+            live.gaps_s.append((now, gap))
+            while live.gaps_s and now - live.gaps_s[0][0] > 60.0:
+                live.gaps_s.popleft()
+        live.last_batch_wall_s = now
+        live.batches += 1
+        live.samples += batch.n_samples
+        live.max_seq = max(live.max_seq, batch.seq)
+        last_s = batch.first_sample_time_s + (batch.n_samples - 1) / live.sampling_rate_hz
+        live.last_data_s = max(live.last_data_s or last_s, last_s)
+        return True
 
     def _display(
         self, live: LiveSession, names: tuple[str, ...], values: np.ndarray, first_index: int
-    ) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
-        """The display points this batch (``values``: rows ``names``) completes: (names,
-        times (channels, k), values)."""
+    ) -> _Display:
+        """Advance the session's display buckets by a batch (``values``: rows ``names``): what
+        the batch completes, with its whole buckets left for :func:`_pick_all`."""
+        display = _Display(names, live.sampling_rate_hz)
         if not names:
-            return (), _EMPTY, _EMPTY
-        fs = live.sampling_rate_hz
-        bucket = max(1, round(2 * fs / self.config.display_points_per_s))
+            return display
+        bucket = max(1, round(2 * display.fs / self.config.display_points_per_s))
         n = values.shape[1]
         start = first_index
-        out_i: list[np.ndarray] = []
-        out_v: list[np.ndarray] = []
         pending = live.pending
         if pending is not None:
             if live.next_index == first_index and live.display_names == names:
@@ -484,8 +637,7 @@ class LiveHub:
             elif live.display_names == names:
                 # A batch from elsewhere in time (a resend after a gap): close the open bucket.
                 index, picked = minmax_pick(pending, pending.shape[1])
-                out_i.append(index + live.pending_start)
-                out_v.append(picked)
+                display.closed = (index + live.pending_start, picked)
             # Otherwise the device now sends other joints (a sensor dropped out or came back):
             # the open bucket's few samples have other rows than this frame and are not shown
             # (storage keeps them).
@@ -493,18 +645,15 @@ class LiveHub:
         width = values.shape[1]
         full = (width // bucket) * bucket
         if full:
-            index, picked = minmax_pick(values, bucket)
-            out_i.append(index + start)
-            out_v.append(picked)
+            display.whole = values[:, :full]
+            display.bucket = bucket
+            display.start = start
         live.pending = values[:, full:] if full < width else None
         live.pending_start = start + full
         live.next_index = first_index + n
-        if not out_i:
-            return (), _EMPTY, _EMPTY
-        all_i = np.concatenate(out_i, axis=1) if len(out_i) > 1 else out_i[0]
-        all_v = np.concatenate(out_v, axis=1) if len(out_v) > 1 else out_v[0]
-        # Sample index over the rate, as (first_index + np.arange(n)) / fs: the same times.
-        return names, all_i / fs, all_v
+        if display.whole is None and display.closed is None:
+            display.names = ()  # nothing to show yet: no points, no history entry
+        return display
 
     def _vitals(self, live: LiveSession, values: Mapping[str, np.ndarray]) -> None:
         for name, how in VITALS.items():

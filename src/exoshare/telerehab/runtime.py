@@ -122,6 +122,8 @@ class TelerehabRuntime:
         """Sessions this process began to listen to whose history (the relay's stream) is not
         shown yet: the batches heard meanwhile, held so the hub takes everything in order."""
         self._fill_lock = threading.Lock()
+        self._turn: list[tuple[LiveSession, SampleBatch]] = []
+        """Batches tapped in this turn of the event loop, shown at its end."""
 
     def attach(self, source: Ingestor) -> None:
         source.add_group_listener(self.on_group)
@@ -329,13 +331,27 @@ class TelerehabRuntime:
             return
         if self._held(live, message):
             return
-        shown = self.hub.on_batch(live, message)
-        if shown is None:
+        # The hub takes the taps of one turn of the event loop together (the MQTT worker taps
+        # a whole read of the broker's socket in one turn), at the turn's end.
+        if not self._turn:
+            asyncio.get_running_loop().call_soon(self._end_turn)
+        self._turn.append((live, message))
+
+    def _end_turn(self) -> None:
+        turn, self._turn = self._turn, []
+        try:
+            shown_all = self.hub.on_batches(turn)
+        except Exception:
+            log.exception("live hub failed on a turn of %d tapped batches", len(turn))
             return
-        frame, alerts = shown
-        self.hub.publish(live.therapy_session_id, frame)
-        if alerts:
-            asyncio.get_running_loop().run_in_executor(None, self._keep_alerts, live, alerts)
+        loop = asyncio.get_running_loop()
+        for (live, _), shown in zip(turn, shown_all, strict=True):
+            if shown is None:
+                continue
+            frame, alerts = shown
+            self.hub.publish(live.therapy_session_id, frame)
+            if alerts:
+                loop.run_in_executor(None, self._keep_alerts, live, alerts)
 
     def _discover(self, telemetry_id: str, force: bool = False) -> LiveSession | None:
         now = time.monotonic()
