@@ -506,6 +506,9 @@ class LiveHub:
         episodes), so each round takes at most one batch per session, in the given order."""
         now = time.time() if received_wall_s is None else received_wall_s
         results: list[tuple[dict[str, Any], list[Alert]] | None] = [None] * len(items)
+        if len(items) == 1:  # the stored path's batch, almost always shown by the tap already
+            self._take_round(items, [0], now, results)
+            return results
         todo: Sequence[int] = range(len(items))
         while todo:
             this_round: list[int] = []
@@ -530,7 +533,11 @@ class LiveHub:
         # ingesting thread shows meanwhile comes wholly before or after. Locks are taken in
         # one order (by id) and every other holder takes one lock at a time: no deadlock.
         # (A round holds each session once.)
-        locked = sorted((items[i][0] for i in indices), key=id)
+        locked = (
+            [items[indices[0]][0]]
+            if len(indices) == 1
+            else sorted((items[i][0] for i in indices), key=id)
+        )
         for live in locked:
             live.lock.acquire()
         try:
@@ -563,6 +570,8 @@ class LiveHub:
             self._remember(live, analysed, matrix, first_index)
             plan = live.monitor.quiet_plan(batch.values)
             taken.append((i, live, batch, display, plan))
+        if not taken:
+            return
         quiet = iter(
             quiet_batches(
                 [(plan, batch.values, batch.n_samples) for _, _, batch, _, plan in taken if plan]
