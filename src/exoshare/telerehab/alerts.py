@@ -174,7 +174,7 @@ class AlertMonitor:
         battery = self._episodes.get(AlertKind.battery_low)
         return _quiet_plan(
             self.rules,
-            tuple(name in channels for name in _QUIET_CHANNELS),
+            _present(tuple(channels)),
             fall is not None and fall.active,
             battery is not None and battery.active,
         )
@@ -362,6 +362,13 @@ class QuietPlan:
     """(n_limited, 1): a row above its limit might alert."""
     n_impact_sides: int
     impact_squared: float
+
+
+@functools.lru_cache(maxsize=64)
+def _present(names: tuple[str, ...]) -> tuple[bool, ...]:
+    """Which of the pre-check's channels a batch with these channels has: a device sends the
+    same channels batch after batch, so this is worked out once per channel set."""
+    return tuple(name in names for name in _QUIET_CHANNELS)
 
 
 @functools.lru_cache(maxsize=256)

@@ -65,6 +65,7 @@ VITALS = {
     "assistance_pct": "last",
 }
 _DISPLAY_SET = frozenset(DISPLAY_CHANNELS)
+_PEAK_VITALS = tuple(name for name, how in VITALS.items() if how == "absmax")
 QUEUE_FRAMES = 256
 _EMPTY = np.empty((0, 0))
 SHOWN_KEEP = 3000
@@ -566,12 +567,12 @@ class LiveHub:
             analysed, shown_names = _channel_plan(tuple(batch.values))
             matrix = batch.matrix(analysed)
             display = self._display(live, shown_names, matrix[: len(shown_names)], first_index)
-            self._vitals(live, batch.values)
             self._remember(live, analysed, matrix, first_index)
             plan = live.monitor.quiet_plan(batch.values)
             taken.append((i, live, batch, display, plan))
         if not taken:
             return
+        self._vitals([(live, batch.values) for _, live, batch, _, _ in taken])
         quiet = iter(
             quiet_batches(
                 [(plan, batch.values, batch.n_samples) for _, _, batch, _, plan in taken if plan]
@@ -664,25 +665,40 @@ class LiveHub:
             display.names = ()  # nothing to show yet: no points, no history entry
         return display
 
-    def _vitals(self, live: LiveSession, values: Mapping[str, np.ndarray]) -> None:
-        for name, how in VITALS.items():
-            column = values.get(name)
-            if column is None or not len(column):
-                continue
-            if how == "last" and math.isfinite(last := float(column[-1])):
-                value = last  # the usual case: no array work at all
-            elif how == "absmax" and math.isfinite(peak := float(np.abs(column).max())):
-                value = peak  # no missing or infinite sample: no mask needed
-            else:
-                finite = column[np.isfinite(column)]
-                if not finite.size:
+    def _vitals(self, batches: list[tuple[LiveSession, Mapping[str, np.ndarray]]]) -> None:
+        """Each session's latest vitals from its batch of the round: the last finite value, or
+        the largest magnitude (interaction forces). The peaks of every batch of one length in
+        one NumPy call per channel, not two calls per batch and channel."""
+        peaks: dict[tuple[str, int], list[int]] = {}
+        for k, (_, values) in enumerate(batches):
+            for name in _PEAK_VITALS:
+                column = values.get(name)
+                if column is not None and len(column):
+                    peaks.setdefault((name, len(column)), []).append(k)
+        peak_of: dict[tuple[int, str], float] = {}
+        for (name, _), members in peaks.items():
+            block = np.array([batches[k][1][name] for k in members], dtype=np.float64)
+            found: list[float] = np.abs(block).max(axis=1).tolist()
+            peak_of.update(((k, name), peak) for k, peak in zip(members, found, strict=True))
+        for k, (live, values) in enumerate(batches):
+            for name, how in VITALS.items():
+                column = values.get(name)
+                if column is None or not len(column):
                     continue
-                value = float(finite[-1] if how == "last" else np.abs(finite).max())
-            if live.vitals.get(name) != value:
-                # Rounded for the frames when it changes (a battery or skin temperature
-                # changes far less often than every batch), not for every frame.
-                live.vitals[name] = value
-                live.shown_vitals[name] = _round(value, 1)
+                if how == "last" and math.isfinite(last := float(column[-1])):
+                    value = last  # the usual case: no array work at all
+                elif how == "absmax" and math.isfinite(peak := peak_of[k, name]):
+                    value = peak  # no missing or infinite sample: no mask needed
+                else:
+                    finite = column[np.isfinite(column)]
+                    if not finite.size:
+                        continue
+                    value = float(finite[-1] if how == "last" else np.abs(finite).max())
+                if live.vitals.get(name) != value:
+                    # Rounded for the frames when it changes (a battery or skin temperature
+                    # changes far less often than every batch), not for every frame.
+                    live.vitals[name] = value
+                    live.shown_vitals[name] = _round(value, 1)
 
     def _remember(
         self, live: LiveSession, names: tuple[str, ...], values: np.ndarray, first_index: int
