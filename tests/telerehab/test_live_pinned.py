@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from exoshare.telemetry.protocol import SampleBatch
+from exoshare.telerehab import live as live_module
 from exoshare.telerehab.alerts import AlertRules
 from exoshare.telerehab.live import LiveHub, _frame_json
 
@@ -180,6 +183,61 @@ def test_a_turn_of_many_sessions_shows_each_batch_as_taking_them_one_by_one_woul
     assert len(in_turns) == len(one_by_one)
     for i, (mine, theirs) in enumerate(zip(in_turns, one_by_one, strict=True)):
         assert mine == theirs, f"line {i} differs"
+
+
+def _turn_by_turn(broken: int | None = None) -> list[list[str]]:
+    """Four sessions, each turn one batch of each, through one hub: per session, what it
+    reports. ``broken``: that session's alert monitor fails on every batch."""
+    streams = [_batches(seed=21 + k) for k in range(4)]
+    hub = LiveHub()
+    lives = [
+        hub.follow(f"therapy-{k}", f"telemetry-{k}", FS, START_S, AlertRules(), meta={})
+        for k in range(4)
+    ]
+    if broken is not None:
+
+        def fail(*args: object, **kwargs: object) -> list[object]:
+            raise RuntimeError("a defect the hub has not met yet")
+
+        lives[broken].monitor.observe = fail  # type: ignore[method-assign]
+    out: list[list[str]] = [[] for _ in streams]
+    for t in range(len(streams[0])):
+        items = [(lives[k], stream[t]) for k, stream in enumerate(streams)]
+        for k, shown in enumerate(hub.on_batches(items, received_wall_s=START_S + 0.1 * t)):
+            out[k].append("none" if shown is None else f"{_frame_json(shown[0])} {shown[1]!r}")
+    return out
+
+
+def test_a_batch_the_hub_fails_on_costs_only_its_own_frame(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A batch that makes the hub fail (a defect, say, that one device's data meets) is logged
+    and not shown; the other sessions of its turns get every frame and alert as before."""
+    healthy = _turn_by_turn()
+    assert sum("AlertKind" in line for line in healthy[2]) >= 4
+    with caplog.at_level(logging.ERROR):
+        one_broken = _turn_by_turn(broken=1)
+    assert one_broken[1] == ["none"] * len(healthy[1])
+    assert [one_broken[k] for k in (0, 2, 3)] == [healthy[k] for k in (0, 2, 3)]
+    assert "live hub failed on batch 0 of therapy session therapy-1" in caplog.text
+
+
+def test_the_grouped_work_failing_falls_back_to_one_batch_at_a_time(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Should the grouped decimation or the grouped alert pre-check fail, each batch of the
+    group is worked out alone: the same frames and alerts, nothing lost."""
+    healthy = _turn_by_turn()
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a defect the hub has not met yet")
+
+    monkeypatch.setattr(live_module, "_pick_group", fail)
+    monkeypatch.setattr(live_module, "quiet_batches", fail)
+    with caplog.at_level(logging.ERROR):
+        assert _turn_by_turn() == healthy
+    assert "display decimation failed on a group of 4 batches" in caplog.text
+    assert "the alerts' pre-check failed" in caplog.text
 
 
 if __name__ == "__main__":

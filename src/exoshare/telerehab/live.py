@@ -9,9 +9,13 @@ sample), a rolling gait analysis (steps, cadence, step-time symmetry), the lates
 settings, link quality, and the alert state of an :class:`AlertMonitor`. Browsers subscribe
 with an asyncio queue; frames are JSON text built once per batch and shared by every viewer.
 
-Thread model: ``on_batch`` runs in the event loop (the tap) or in the ingesting thread (after
-storage); each session has its own lock. From a thread, frames reach the event loop through
-``call_soon_threadsafe`` (inside :meth:`LiveHub.batch`, one call per event loop for a whole
+The live tap hands the hub a whole turn of the event loop's batches
+(:meth:`LiveHub.on_batches`): their NumPy work runs once per group of like-shaped batches, each
+session's batches in order, and a batch the hub fails on costs only its own frame.
+
+Thread model: ``on_batches`` runs in the event loop (the tap) and ``on_batch`` in the ingesting
+thread (after storage); each session has its own lock, held for a whole round of a turn. From a
+thread, frames reach the event loop through ``call_soon_threadsafe`` (inside :meth:`LiveHub.batch`, one call per event loop for a whole
 ingestion group); from the loop itself they go straight into the viewers' queues. A frame
 costs O(batch): decimation of the new samples, the vitals of the batch, an O(1) link-quality
 update; the rolling analysis runs once per ``analyse_every_s``, staggered across sessions.
@@ -24,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import math
 import threading
 import time
@@ -64,6 +69,7 @@ VITALS = {
     "interaction_force_right_n": "absmax",
     "assistance_pct": "last",
 }
+log = logging.getLogger(__name__)
 _DISPLAY_SET = frozenset(DISPLAY_CHANNELS)
 _PEAK_VITALS = tuple(name for name, how in VITALS.items() if how == "absmax")
 QUEUE_FRAMES = 256
@@ -299,30 +305,47 @@ def _pick_all(displays: list[_Display]) -> None:
             groups.setdefault((rows, width, display.bucket, display.fs), []).append(display)
         elif display.whole is not None or display.closed is not None:
             _pick_one(display)
-    for (rows, _, bucket, fs), members in groups.items():
+    for key, members in groups.items():
         if len(members) == 1:
             _pick_one(members[0])
             continue
-        index, picked = minmax_pick(np.concatenate([d.whole for d in members]), bucket)
-        b = len(members)
-        starts = np.array([d.start for d in members], dtype=np.intp).reshape(b, 1, 1)
-        times = (index.reshape(b, rows, -1) + starts) / fs
-        values = picked.reshape(b, rows, -1)
-        time_rows = np.round(times, 2).tolist()
-        rounded = np.round(values, 1)
-        value_rows = rounded.tolist()
-        missing = bool(np.isnan(rounded.sum()))
-        for k, display in enumerate(members):
-            display.t, display.v = times[k], values[k]
-            shown = value_rows[k]
-            if missing:
-                shown = [[None if math.isnan(x) else x for x in row] for row in shown]
-            display.points = {
-                name: [time_rows[k][i], shown[i]] for i, name in enumerate(display.names)
-            }
+        try:
+            _pick_group(key, members)
+        except Exception:
+            log.exception("display decimation failed on a group of %d batches", len(members))
+            for display in members:
+                _pick_one(display)
+
+
+def _pick_group(key: tuple[int, int, int, float], members: list[_Display]) -> None:
+    """:func:`_pick_all` for batches of one shape and rate: one :func:`minmax_pick`."""
+    rows, _, bucket, fs = key
+    index, picked = minmax_pick(np.concatenate([d.whole for d in members]), bucket)
+    b = len(members)
+    starts = np.array([d.start for d in members], dtype=np.intp).reshape(b, 1, 1)
+    times = (index.reshape(b, rows, -1) + starts) / fs
+    values = picked.reshape(b, rows, -1)
+    time_rows = np.round(times, 2).tolist()
+    rounded = np.round(values, 1)
+    value_rows = rounded.tolist()
+    missing = bool(np.isnan(rounded.sum()))
+    for k, display in enumerate(members):
+        display.t, display.v = times[k], values[k]
+        shown = value_rows[k]
+        if missing:
+            shown = [[None if math.isnan(x) else x for x in row] for row in shown]
+        display.points = {name: [time_rows[k][i], shown[i]] for i, name in enumerate(display.names)}
 
 
 def _pick_one(display: _Display) -> None:
+    try:
+        _pick_alone(display)
+    except Exception:
+        log.exception("display decimation failed on a batch")
+        display.names, display.points = (), {}  # the frame goes out without points
+
+
+def _pick_alone(display: _Display) -> None:
     parts_i: list[np.ndarray] = []
     parts_v: list[np.ndarray] = []
     if display.closed is not None:
@@ -337,6 +360,30 @@ def _pick_one(display: _Display) -> None:
     # Sample index over the rate, as (first_index + np.arange(n)) / fs: the same times.
     display.t, display.v = all_i / display.fs, all_v
     display.points = _points(display.names, display.t, display.v)
+
+
+def _peaks(batches: list[Mapping[str, np.ndarray]]) -> dict[tuple[int, str], float]:
+    """Largest magnitude of each batch's force channels, by (batch number, channel): the
+    batches of one length in one NumPy call per channel, not two calls per batch and channel.
+    NaN where a batch misses a sample (the caller then takes the finite ones)."""
+    members: dict[tuple[str, int], list[int]] = {}
+    for k, values in enumerate(batches):
+        for name in _PEAK_VITALS:
+            column = values.get(name)
+            if column is not None and len(column):
+                members.setdefault((name, len(column)), []).append(k)
+    peak_of: dict[tuple[int, str], float] = {}
+    for (name, _), ks in members.items():
+        block = np.array([batches[k][name] for k in ks], dtype=np.float64)
+        found: list[float] = np.abs(block).max(axis=1).tolist()
+        peak_of.update(((k, name), peak) for k, peak in zip(ks, found, strict=True))
+    return peak_of
+
+
+def _failed(live: LiveSession, batch: SampleBatch) -> None:
+    log.exception(
+        "live hub failed on batch %d of therapy session %s", batch.seq, live.therapy_session_id
+    )
 
 
 def _level(since_s: float | None, gap_s: float, missing: int) -> str:
@@ -554,38 +601,49 @@ class LiveHub:
         now: float,
         results: list[tuple[dict[str, Any], list[Alert]] | None],
     ) -> None:
+        # A batch the hub fails on costs its own frame only, as when batches went one at a
+        # time: no batch may keep another patient's frames or alerts from being shown.
         taken: list[tuple[int, LiveSession, SampleBatch, _Display, QuietPlan | None]] = []
         for i in indices:
             live, batch = items[i]
-            if not self._count(live, batch, now):
+            try:
+                if not self._count(live, batch, now):
+                    continue
+                first_index = round(
+                    (batch.first_sample_time_s - live.start_time_s) * live.sampling_rate_hz
+                )
+                # One matrix of the display and analysis channels (display ones first, as in
+                # ANALYSIS_CHANNELS): decimation and the ring each take it in one go.
+                analysed, shown_names = _channel_plan(tuple(batch.values))
+                matrix = batch.matrix(analysed)
+                display = self._display(live, shown_names, matrix[: len(shown_names)], first_index)
+                self._remember(live, analysed, matrix, first_index)
+                plan = live.monitor.quiet_plan(batch.values)
+            except Exception:
+                _failed(live, batch)
                 continue
-            first_index = round(
-                (batch.first_sample_time_s - live.start_time_s) * live.sampling_rate_hz
-            )
-            # One matrix of the display and analysis channels (display ones first, as in
-            # ANALYSIS_CHANNELS): decimation and the ring each take it in one go.
-            analysed, shown_names = _channel_plan(tuple(batch.values))
-            matrix = batch.matrix(analysed)
-            display = self._display(live, shown_names, matrix[: len(shown_names)], first_index)
-            self._remember(live, analysed, matrix, first_index)
-            plan = live.monitor.quiet_plan(batch.values)
             taken.append((i, live, batch, display, plan))
         if not taken:
             return
-        self._vitals([(live, batch.values) for _, live, batch, _, _ in taken])
-        quiet = iter(
-            quiet_batches(
-                [(plan, batch.values, batch.n_samples) for _, _, batch, _, plan in taken if plan]
-            )
-        )
+        self._vitals([(live, batch) for _, live, batch, _, _ in taken])
+        checked = [(plan, batch.values, batch.n_samples) for _, _, batch, _, plan in taken if plan]
+        try:
+            quiet = iter(quiet_batches(checked))
+        except Exception:
+            log.exception("the alerts' pre-check failed on %d batches", len(checked))
+            quiet = iter([False] * len(checked))  # the rules' exact path, batch by batch
         _pick_all([display for _, _, _, display, _ in taken])
         for i, live, batch, display, plan in taken:
-            alerts = live.monitor.observe(
-                batch.first_sample_time_s, batch.values, quiet=plan is not None and next(quiet)
-            )
             fs = live.sampling_rate_hz
-            if live.ring_high - live.last_analysis_index >= self.config.analyse_every_s * fs:
-                alerts += self._analyse(live)
+            try:
+                alerts = live.monitor.observe(
+                    batch.first_sample_time_s, batch.values, quiet=plan is not None and next(quiet)
+                )
+                if live.ring_high - live.last_analysis_index >= self.config.analyse_every_s * fs:
+                    alerts += self._analyse(live)
+            except Exception:
+                _failed(live, batch)
+                continue
             results[i] = (
                 {
                     "type": "batch",
@@ -665,40 +723,45 @@ class LiveHub:
             display.names = ()  # nothing to show yet: no points, no history entry
         return display
 
-    def _vitals(self, batches: list[tuple[LiveSession, Mapping[str, np.ndarray]]]) -> None:
+    def _vitals(self, batches: list[tuple[LiveSession, SampleBatch]]) -> None:
         """Each session's latest vitals from its batch of the round: the last finite value, or
-        the largest magnitude (interaction forces). The peaks of every batch of one length in
-        one NumPy call per channel, not two calls per batch and channel."""
-        peaks: dict[tuple[str, int], list[int]] = {}
-        for k, (_, values) in enumerate(batches):
-            for name in _PEAK_VITALS:
-                column = values.get(name)
-                if column is not None and len(column):
-                    peaks.setdefault((name, len(column)), []).append(k)
-        peak_of: dict[tuple[int, str], float] = {}
-        for (name, _), members in peaks.items():
-            block = np.array([batches[k][1][name] for k in members], dtype=np.float64)
-            found: list[float] = np.abs(block).max(axis=1).tolist()
-            peak_of.update(((k, name), peak) for k, peak in zip(members, found, strict=True))
-        for k, (live, values) in enumerate(batches):
-            for name, how in VITALS.items():
-                column = values.get(name)
-                if column is None or not len(column):
+        the largest magnitude (interaction forces), whose peaks come from :func:`_peaks`."""
+        try:
+            peak_of = _peaks([batch.values for _, batch in batches])
+        except Exception:
+            log.exception("vitals failed on %d batches", len(batches))
+            peak_of = {}
+        for k, (live, batch) in enumerate(batches):
+            try:
+                self._vitals_of(live, batch.values, k, peak_of)
+            except Exception:
+                _failed(live, batch)
+
+    def _vitals_of(
+        self,
+        live: LiveSession,
+        values: Mapping[str, np.ndarray],
+        k: int,
+        peak_of: Mapping[tuple[int, str], float],
+    ) -> None:
+        for name, how in VITALS.items():
+            column = values.get(name)
+            if column is None or not len(column):
+                continue
+            if how == "last" and math.isfinite(last := float(column[-1])):
+                value = last  # the usual case: no array work at all
+            elif how == "absmax" and math.isfinite(peak := peak_of.get((k, name), math.nan)):
+                value = peak  # no missing or infinite sample: no mask needed
+            else:
+                finite = column[np.isfinite(column)]
+                if not finite.size:
                     continue
-                if how == "last" and math.isfinite(last := float(column[-1])):
-                    value = last  # the usual case: no array work at all
-                elif how == "absmax" and math.isfinite(peak := peak_of[k, name]):
-                    value = peak  # no missing or infinite sample: no mask needed
-                else:
-                    finite = column[np.isfinite(column)]
-                    if not finite.size:
-                        continue
-                    value = float(finite[-1] if how == "last" else np.abs(finite).max())
-                if live.vitals.get(name) != value:
-                    # Rounded for the frames when it changes (a battery or skin temperature
-                    # changes far less often than every batch), not for every frame.
-                    live.vitals[name] = value
-                    live.shown_vitals[name] = _round(value, 1)
+                value = float(finite[-1] if how == "last" else np.abs(finite).max())
+            if live.vitals.get(name) != value:
+                # Rounded for the frames when it changes (a battery or skin temperature
+                # changes far less often than every batch), not for every frame.
+                live.vitals[name] = value
+                live.shown_vitals[name] = _round(value, 1)
 
     def _remember(
         self, live: LiveSession, names: tuple[str, ...], values: np.ndarray, first_index: int
