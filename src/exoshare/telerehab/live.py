@@ -15,10 +15,11 @@ session's batches in order, and a batch the hub fails on costs only its own fram
 
 Thread model: ``on_batches`` runs in the event loop (the tap) and ``on_batch`` in the ingesting
 thread (after storage); each session has its own lock, held for a whole round of a turn. From a
-thread, frames reach the event loop through ``call_soon_threadsafe`` (inside :meth:`LiveHub.batch`, one call per event loop for a whole
-ingestion group); from the loop itself they go straight into the viewers' queues. A frame
-costs O(batch): decimation of the new samples, the vitals of the batch, an O(1) link-quality
-update; the rolling analysis runs once per ``analyse_every_s``, staggered across sessions.
+thread, frames reach the event loop through ``call_soon_threadsafe`` (inside
+:meth:`LiveHub.batch`, one call per event loop for a whole ingestion group); from the loop itself
+they go straight into the viewers' queues. A frame costs O(batch): decimation of the new
+samples, the vitals of the batch, an O(1) link-quality update; the rolling analysis runs once
+per ``analyse_every_s``, staggered across sessions.
 Each viewer has its own queue and WebSocket task, so a slow browser fills only its own queue
 (and then gets a snapshot) and never holds back the others.
 """
