@@ -61,6 +61,29 @@ def test_batch_round_trips_through_msgpack_exactly_in_float32() -> None:
     assert math.isnan(parsed_json.values["knee_angle_left_deg"][2])
 
 
+def test_a_batch_read_from_messagepack_gives_any_channels_as_one_matrix_a_copy() -> None:
+    """A MessagePack batch keeps its channels as one block; ``matrix`` takes the named rows of it
+    in the asked order, as the same batch built by hand or read from JSON gives them, and the
+    result is a copy: whoever changes it changes no channel."""
+    rng = np.random.default_rng(2)
+    values = {f"channel_{i}": rng.normal(0.0, 10.0, 10).astype(np.float32) for i in range(9)}
+    values["channel_4"][3] = math.nan
+    names = ["channel_7", "channel_0", "channel_4", "channel_7"]
+    batch_ = SampleBatch("s", 1, START_S, 10, {k: v.astype(float) for k, v in values.items()})
+    wired = parse_message(decode(encode(batch_.to_wire())))
+    as_json = parse_message(decode(encode_json(batch_.to_wire(binary=False))))
+    assert isinstance(wired, SampleBatch) and isinstance(as_json, SampleBatch)
+    assert wired.rows is not None and as_json.rows is None
+    expected = np.array([batch_.values[name] for name in names])
+    for got in (wired.matrix(names), as_json.matrix(names), batch_.matrix(names)):
+        assert got.shape == (4, 10) and got.dtype == np.float64
+        np.testing.assert_array_equal(got, expected)
+    taken = wired.matrix(names)
+    taken[:] = 0.0
+    np.testing.assert_array_equal(wired.values["channel_7"], batch_.values["channel_7"])
+    assert wired.matrix([]).shape == (0, 10)
+
+
 def test_command_and_ack_shapes_and_topics() -> None:
     command = SettingCommand("c-1", "assistance_pct", 40.0, "%", START_S, "s-1").to_wire()
     assert SettingCommand.from_wire(decode(encode(command))).value == 40.0

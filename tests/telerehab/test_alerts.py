@@ -102,7 +102,7 @@ def test_batches_checked_together_are_quiet_exactly_when_nothing_crosses_a_limit
         ("shank_acc_z_right_mps2", 80.0),
         ("battery_pct", 10.0),
     ]
-    batches, loud = [], []
+    batches, sent, loud = [], [], []
     for i in range(80):
         channels = {
             "skin_temp_left_c": rng.normal(34.0, 0.1, 10),
@@ -122,12 +122,13 @@ def test_batches_checked_together_are_quiet_exactly_when_nothing_crosses_a_limit
         monitor = monitors[i % 2]
         plan = monitor.quiet_plan(channels)
         assert plan is not None
-        batches.append((plan, channels, 10))
+        batches.append((plan, plan.rows_of(channels, 10)))
+        sent.append(channels)
         loud.append(i % 5 == 2)
     together = quiet_batches(batches)
     assert together == [quiet_batches([batch])[0] for batch in batches]
     assert together == [not is_loud for is_loud in loud]
-    for i, ((_, channels, _), quiet) in enumerate(zip(batches, together, strict=True)):
+    for i, (channels, quiet) in enumerate(zip(sent, together, strict=True)):
         if quiet:  # skipping the rules is safe: their exact path starts nothing either
             exact = AlertMonitor(monitors[i % 2].rules, 100.0)
             assert exact.observe(0.0, channels, quiet=False) == []

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exoshare.telemetry.protocol import SampleBatch
+from exoshare.telemetry.protocol import SampleBatch, decode, encode, parse_message
 from exoshare.telerehab import live as live_module
 from exoshare.telerehab.alerts import AlertRules
 from exoshare.telerehab.live import LiveHub, _frame_json
@@ -123,6 +123,12 @@ def test_the_known_input_exercises_alerts_gaps_and_missing_samples() -> None:
     assert '"steps":16,"cadence_steps_per_min":109.1' in text  # the clean window at 20 s
 
 
+def _wired(batch: SampleBatch) -> SampleBatch:
+    message = parse_message(decode(encode(batch.to_wire())))
+    assert isinstance(message, SampleBatch) and message.rows is not None
+    return message
+
+
 def _one_by_one_and_in_turns(
     streams: list[list[SampleBatch]], rates: list[float], seed: int
 ) -> tuple[list[str], list[str]]:
@@ -176,7 +182,8 @@ def test_a_turn_of_many_sessions_shows_each_batch_as_taking_them_one_by_one_woul
     snapshots as one batch at a time, which the pinned input above holds to what was shown
     before."""
     rates = [FS, FS, FS, 50.0, FS, FS]
-    streams = [_batches(seed=11 + k, fs=fs) for k, fs in enumerate(rates)]
+    # As the tap gets them: read from MessagePack (channels as one block, float32 samples).
+    streams = [[_wired(b) for b in _batches(seed=11 + k, fs=fs)] for k, fs in enumerate(rates)]
     one_by_one, in_turns = _one_by_one_and_in_turns(streams, rates, seed=3)
     assert any(line.startswith("3 ") and "AlertKind" in line for line in one_by_one)
     assert sum("already shown" in line for line in one_by_one) == 2 * len(rates)

@@ -12,6 +12,7 @@ text frame) send plain number lists instead and both decode to the same arrays.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -130,8 +131,11 @@ def _array(raw: Any, n: int, dtype: np.dtype[Any], field_name: str) -> np.ndarra
 _BYTES = frozenset({bytes, bytearray})
 
 
-def _channel_values(raw_values: dict[Any, Any], n: int) -> dict[str, np.ndarray]:
-    """Every channel of a batch as float64 arrays of ``n`` samples."""
+def _channel_values(
+    raw_values: dict[Any, Any], n: int
+) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """Every channel of a batch as float64 arrays of ``n`` samples, and, from a MessagePack
+    batch, all of them as one (channels, n) array whose rows those arrays are."""
     size = n * SAMPLE_DTYPE.itemsize
     raws = list(raw_values.values())
     if raws and set(map(type, raws)) <= _BYTES and set(map(len, raws)) == {size}:
@@ -140,11 +144,22 @@ def _channel_values(raw_values: dict[Any, Any], n: int) -> dict[str, np.ndarray]
         # The checks are two sets built in C, not a Python test per channel.
         joined = np.frombuffer(b"".join(raws), dtype=SAMPLE_DTYPE)
         block = joined.astype(np.float64).reshape(len(raws), n)
-        return dict(zip(map(str, raw_values), block, strict=True))
-    return {
+        return dict(zip(map(str, raw_values), block, strict=True)), block
+    values = {
         str(name): _array(raw, n, SAMPLE_DTYPE, f"values.{name}")
         for name, raw in raw_values.items()
     }
+    return values, None
+
+
+@functools.lru_cache(maxsize=256)
+def _row_numbers(channels: tuple[str, ...], names: tuple[str, ...]) -> np.ndarray:
+    """Where each of ``names`` is among a batch's ``channels``: a device sends the same
+    channels batch after batch, so this is worked out once per channel set."""
+    where = {name: i for i, name in enumerate(channels)}
+    rows = np.array([where[name] for name in names], dtype=np.intp)
+    rows.setflags(write=False)
+    return rows
 
 
 def _req(obj: dict[str, Any], key: str, kinds: type | tuple[type, ...], what: str) -> Any:
@@ -255,13 +270,19 @@ class SampleBatch:
     values: dict[str, np.ndarray]
     timestamps_s: np.ndarray | None = None
     type: str = "samples"
+    rows: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """Every channel as one (channels, n) float64 array in ``values`` order, whose rows the
+    arrays of ``values`` are, when the batch was read from MessagePack: :meth:`matrix` takes its
+    rows from it in one indexing."""
 
     def matrix(self, names: Sequence[str]) -> np.ndarray:
         """The named channels as one (channels, n) float64 array, rows in ``names`` order."""
-        # One np.array call: np.vstack's per-array checks cost more than the copy itself for
-        # 10-sample batches, and this runs for every live batch.
         if not names:
             return np.empty((0, self.n_samples))
+        if self.rows is not None:
+            return self.rows[_row_numbers(tuple(self.values), tuple(names))]
+        # One np.array call: np.vstack's per-array checks cost more than the copy itself for
+        # 10-sample batches.
         return np.array([self.values[name] for name in names], dtype=np.float64)
 
     WIRE_FIELDS: ClassVar[frozenset[str]] = frozenset(
@@ -300,7 +321,7 @@ class SampleBatch:
             raise TelemetryRejected(
                 "malformed", f"n must be between 1 and {MAX_BATCH_SAMPLES}, got {n}", "n"
             )
-        values = _channel_values(_req(obj, "values", dict, what), n)
+        values, rows = _channel_values(_req(obj, "values", dict, what), n)
         times = obj.get("t")
         return cls(
             session_id=_session_id(obj, what),
@@ -309,6 +330,7 @@ class SampleBatch:
             n_samples=n,
             values=values,
             timestamps_s=None if times is None else _array(times, n, TIME_DTYPE, "t"),
+            rows=rows,
         )
 
 

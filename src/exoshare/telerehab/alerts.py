@@ -93,7 +93,7 @@ class AlertMonitor:
             return []
         if quiet is None:
             plan = self.quiet_plan(channels)
-            quiet = plan is not None and quiet_batches([(plan, channels, n)])[0]
+            quiet = plan is not None and quiet_batches([(plan, plan.rows_of(channels, n))])[0]
         if quiet:
             # As float(times[-1]) below: the same two IEEE operations.
             self._last_data_s = start_s + (n - 1) / self.sampling_rate_hz
@@ -363,6 +363,12 @@ class QuietPlan:
     n_impact_sides: int
     impact_squared: float
 
+    def rows_of(self, channels: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+        """The plan's rows of a batch's channels, (rows, n) float64."""
+        return np.array([channels[name] for name in self.names], dtype=np.float64).reshape(
+            len(self.names), n
+        )
+
 
 @functools.lru_cache(maxsize=64)
 def _present(names: tuple[str, ...]) -> tuple[bool, ...]:
@@ -415,12 +421,11 @@ def _quiet_plan(
     )
 
 
-def quiet_batches(
-    batches: Sequence[tuple[QuietPlan, Mapping[str, np.ndarray], int]],
-) -> list[bool]:
-    """For each (plan, channels, samples) batch, whether no rule channel crosses its limit:
-    True means it can neither start nor clear an alert (no episode is open, or its monitor
-    gave no plan), so the rules' per-channel work is skipped; False sends it the exact path.
+def quiet_batches(batches: Sequence[tuple[QuietPlan, np.ndarray]]) -> list[bool]:
+    """For each (plan, its rows of a batch: (rows, samples)), whether no rule channel crosses its
+    limit: True means the batch can neither start nor clear an alert (no episode is open, or its
+    monitor gave no plan), so the rules' per-channel work is skipped; False sends it the exact
+    path.
 
     Batches with the same plan and length are compared in one block: a live batch has ~10
     samples, so the cost is the NumPy calls, not the comparisons, and a turn of the event loop
@@ -428,15 +433,14 @@ def quiet_batches(
     never alerts."""
     quiet = [True] * len(batches)
     groups: dict[tuple[int, int], list[int]] = {}
-    for i, (plan, _, n) in enumerate(batches):
+    for i, (plan, rows) in enumerate(batches):
         if plan.names:
-            groups.setdefault((id(plan), n), []).append(i)
-    for members in groups.values():
-        plan, _, n = batches[members[0]]
+            groups.setdefault((id(plan), rows.shape[1]), []).append(i)
+    for (_, n), members in groups.items():
+        plan = batches[members[0]][0]
         b = len(members)
-        block = np.array(
-            [[batches[i][1][name] for name in plan.names] for i in members], dtype=np.float64
-        ).reshape(b, len(plan.names), n)
+        # A copy (the rows of every batch, one after another), so signing it in place is safe.
+        block = np.concatenate([batches[i][1] for i in members]).reshape(b, len(plan.names), n)
         block *= plan.signs
         # Reduced over one flattened axis: NumPy's reductions over a tuple of axes cost more.
         loud = (block[:, : plan.n_limited] > plan.limits).reshape(b, -1).any(axis=1)

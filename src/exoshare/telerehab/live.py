@@ -627,7 +627,7 @@ class LiveHub:
         if not taken:
             return
         self._vitals([(live, batch) for _, live, batch, _, _ in taken])
-        checked = [(plan, batch.values, batch.n_samples) for _, _, batch, _, plan in taken if plan]
+        checked = [(plan, batch.matrix(plan.names)) for _, _, batch, _, plan in taken if plan]
         try:
             quiet = iter(quiet_batches(checked))
         except Exception:
