@@ -73,7 +73,7 @@ def test_a_batch_read_from_messagepack_gives_any_channels_as_one_matrix_a_copy()
     wired = parse_message(decode(encode(batch_.to_wire())))
     as_json = parse_message(decode(encode_json(batch_.to_wire(binary=False))))
     assert isinstance(wired, SampleBatch) and isinstance(as_json, SampleBatch)
-    assert wired.rows is not None and as_json.rows is None
+    assert wired.block is not None and as_json.block is None
     expected = np.array([batch_.values[name] for name in names])
     for got in (wired.matrix(names), as_json.matrix(names), batch_.matrix(names)):
         assert got.shape == (4, 10) and got.dtype == np.float64

@@ -125,7 +125,7 @@ def test_the_known_input_exercises_alerts_gaps_and_missing_samples() -> None:
 
 def _wired(batch: SampleBatch) -> SampleBatch:
     message = parse_message(decode(encode(batch.to_wire())))
-    assert isinstance(message, SampleBatch) and message.rows is not None
+    assert isinstance(message, SampleBatch) and message.block is not None
     return message
 
 

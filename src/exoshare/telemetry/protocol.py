@@ -270,7 +270,7 @@ class SampleBatch:
     values: dict[str, np.ndarray]
     timestamps_s: np.ndarray | None = None
     type: str = "samples"
-    rows: np.ndarray | None = field(default=None, repr=False, compare=False)
+    block: np.ndarray | None = field(default=None, repr=False, compare=False)
     """Every channel as one (channels, n) float64 array in ``values`` order, whose rows the
     arrays of ``values`` are, when the batch was read from MessagePack: :meth:`matrix` takes its
     rows from it in one indexing."""
@@ -279,8 +279,8 @@ class SampleBatch:
         """The named channels as one (channels, n) float64 array, rows in ``names`` order."""
         if not names:
             return np.empty((0, self.n_samples))
-        if self.rows is not None:
-            return self.rows[_row_numbers(tuple(self.values), tuple(names))]
+        if self.block is not None:
+            return self.block[_row_numbers(tuple(self.values), tuple(names))]
         # One np.array call: np.vstack's per-array checks cost more than the copy itself for
         # 10-sample batches.
         return np.array([self.values[name] for name in names], dtype=np.float64)
@@ -321,7 +321,7 @@ class SampleBatch:
             raise TelemetryRejected(
                 "malformed", f"n must be between 1 and {MAX_BATCH_SAMPLES}, got {n}", "n"
             )
-        values, rows = _channel_values(_req(obj, "values", dict, what), n)
+        values, block = _channel_values(_req(obj, "values", dict, what), n)
         times = obj.get("t")
         return cls(
             session_id=_session_id(obj, what),
@@ -330,7 +330,7 @@ class SampleBatch:
             n_samples=n,
             values=values,
             timestamps_s=None if times is None else _array(times, n, TIME_DTYPE, "t"),
-            rows=rows,
+            block=block,
         )
 
 
