@@ -381,6 +381,21 @@ def _peaks(batches: list[Mapping[str, np.ndarray]]) -> dict[tuple[int, str], flo
     return peak_of
 
 
+@contextlib.contextmanager
+def _holding(sessions: list[LiveSession]) -> Iterator[None]:
+    """Hold the locks of a round's sessions (each once) until its frames are built, so a batch
+    the ingesting thread shows meanwhile comes wholly before or after. Taken in one order (by
+    id), while every other holder takes one lock at a time: no deadlock."""
+    locked = sessions if len(sessions) == 1 else sorted(sessions, key=id)
+    for live in locked:
+        live.lock.acquire()
+    try:
+        yield
+    finally:
+        for live in locked:
+            live.lock.release()
+
+
 def _failed(live: LiveSession, batch: SampleBatch) -> None:
     log.exception(
         "live hub failed on batch %d of therapy session %s", batch.seq, live.therapy_session_id
@@ -556,7 +571,8 @@ class LiveHub:
         now = time.time() if received_wall_s is None else received_wall_s
         results: list[tuple[dict[str, Any], list[Alert]] | None] = [None] * len(items)
         if len(items) == 1:  # the stored path's batch, almost always shown by the tap already
-            self._take_round(items, [0], now, results)
+            with _holding([items[0][0]]):
+                self._take_round(items, [0], now, results)
             return results
         todo: Sequence[int] = range(len(items))
         while todo:
@@ -567,7 +583,8 @@ class LiveHub:
                 key = id(items[i][0])
                 (later if key in seen else this_round).append(i)
                 seen.add(key)
-            self._take_round(items, this_round, now, results)
+            with _holding([items[i][0] for i in this_round]):
+                self._take_round(items, this_round, now, results)
             todo = later
         return results
 
@@ -578,30 +595,7 @@ class LiveHub:
         now: float,
         results: list[tuple[dict[str, Any], list[Alert]] | None],
     ) -> None:
-        # Every session of the round stays locked until its frame is built, so a batch the
-        # ingesting thread shows meanwhile comes wholly before or after. Locks are taken in
-        # one order (by id) and every other holder takes one lock at a time: no deadlock.
-        # (A round holds each session once.)
-        locked = (
-            [items[indices[0]][0]]
-            if len(indices) == 1
-            else sorted((items[i][0] for i in indices), key=id)
-        )
-        for live in locked:
-            live.lock.acquire()
-        try:
-            self._take_locked(items, indices, now, results)
-        finally:
-            for live in locked:
-                live.lock.release()
-
-    def _take_locked(
-        self,
-        items: Sequence[tuple[LiveSession, SampleBatch]],
-        indices: list[int],
-        now: float,
-        results: list[tuple[dict[str, Any], list[Alert]] | None],
-    ) -> None:
+        """One round (each session once; the caller holds their locks, :func:`_holding`)."""
         # A batch the hub fails on costs its own frame only, as when batches went one at a
         # time: no batch may keep another patient's frames or alerts from being shown.
         taken: list[tuple[int, LiveSession, SampleBatch, _Display, QuietPlan | None]] = []
