@@ -193,7 +193,9 @@ def _store(
                 out[k] = _overlap(batch, times, overlapping)
                 continue
             clock = _tick(stage_seconds, "validate", clock)
-            name = store.write_batch(device.serial_number, sid, batch.seq, times, batch.values)
+            name = store.write_batch(
+                device.serial_number, sid, batch.seq, times, batch.values, batch.block
+            )
             clock = _tick(stage_seconds, "write", clock)
             added.setdefault(sid, []).append((first, last, batch.seq))
             rows.append(
@@ -381,7 +383,7 @@ def _checked_times(facts: SessionFacts, batch: SampleBatch, max_nan_run_s: float
             f"{facts.start_time_s:.3f} s",
             field="t0",
         )
-    check_values(batch.values, facts.channels, fs, times, max_nan_run_s)
+    check_values(batch.values, facts.channels, fs, times, max_nan_run_s, batch.block)
     return times
 
 

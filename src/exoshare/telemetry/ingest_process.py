@@ -102,10 +102,11 @@ def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -
                     (org, serial, receipt)
                     for (_, serial, org), (receipt, _) in zip(group, results, strict=True)
                 )
+            # The receipts go back only when the web process is to send them.
             conn.send(
                 [
                     (
-                        receipt,
+                        None if sender is not None else receipt,
                         None
                         if done is None
                         else (
@@ -217,7 +218,8 @@ class IngestProcess:
             return verify_serials(self.credentials, session, serials)
 
     def handle_many(self, items: Sequence[Inbound]) -> list[Receipt | None]:
-        """Store a group in the child (blocking; call it from a thread)."""
+        """Store a group in the child (blocking; call it from a thread): each item's receipt,
+        or None for all when the child sends them itself (``answers_devices``)."""
         if not items:
             return []
         epoch = credentials.revocation_epoch()
@@ -227,7 +229,7 @@ class IngestProcess:
                 conn.send(
                     (epoch, [(item.payload, item.topic_serial, item.topic_org) for item in items])
                 )
-                results: list[tuple[Receipt, _AcceptedFields | None]] = conn.recv()
+                results: list[tuple[Receipt | None, _AcceptedFields | None]] = conn.recv()
             except (EOFError, OSError) as exc:
                 # The child died with the group: no receipts, the devices resend.
                 log.error("telemetry ingestion process failed (%s); restarting it", exc)

@@ -58,6 +58,7 @@ class BatchStore(Protocol):
         seq: int,
         time_s: np.ndarray,
         values: dict[str, np.ndarray],
+        block: np.ndarray | None = None,
     ) -> str: ...
 
     def read_batch(self, name: str) -> StoredBatch: ...
@@ -95,8 +96,12 @@ class RawStore:
         seq: int,
         time_s: np.ndarray,
         values: dict[str, np.ndarray],
+        block: np.ndarray | None = None,
     ) -> str:
-        """Store one batch durably and return its file name relative to the store root."""
+        """Store one batch durably and return its file name relative to the store root.
+
+        ``block`` (``values`` as one array, see :meth:`GroupWriter.write_batch`) is for the
+        group writer; a file of one batch has no use for it."""
         columns = {TIME_COLUMN: pa.array(np.asarray(time_s, dtype=np.float64))}
         # Samples arrive as float32 on the wire; storing float32 keeps them bit-exact.
         for name in sorted(values):
@@ -189,7 +194,9 @@ class _Staged:
     session: str
     seq: int
     time_s: np.ndarray
-    values: dict[str, np.ndarray]
+    names: tuple[str, ...]
+    block: np.ndarray
+    """(channels, samples): row ``i`` holds channel ``names[i]``."""
 
 
 @dataclass
@@ -214,14 +221,18 @@ class GroupWriter:
         seq: int,
         time_s: np.ndarray,
         values: dict[str, np.ndarray],
+        block: np.ndarray | None = None,
     ) -> str:
+        """Stage a batch; ``block``: its ``values`` as one (channels, samples) array, rows in
+        ``values``' order, when it has one already (a batch read from MessagePack)."""
         if not self.file:
             now = time.gmtime()
             stamp = time.strftime("%Y/%m/%d/%H%M%S", now)
             self.file = f"{GROUP_DIR}/{stamp}-{uuid.uuid4().hex[:16]}.parquet"
         times = np.asarray(time_s, dtype=np.float64)
-        staged = _Staged(device_serial, session_key, seq, times, dict(values))
-        self.pending.append(staged)
+        if block is None:
+            block = np.array(list(values.values()), dtype=np.float64).reshape(-1, times.size)
+        self.pending.append(_Staged(device_serial, session_key, seq, times, tuple(values), block))
         first = self.rows
         self.rows += times.size
         return f"{self.file}#{first}:{self.rows}"
@@ -230,7 +241,6 @@ class GroupWriter:
         """Write what is pending durably (nothing when nothing is)."""
         if not self.pending:
             return
-        n = self.rows
         pending = self.pending
         sizes = np.array([b.time_s.size for b in pending])
         # Each batch's device and session once, repeated over its rows by Arrow.
@@ -241,24 +251,10 @@ class GroupWriter:
             "seq": pa.array(np.repeat(np.array([b.seq for b in pending], dtype=np.int64), sizes)),
             TIME_COLUMN: pa.array(np.concatenate([b.time_s for b in pending])),
         }
-        names = sorted({name for b in pending for name in b.values})
-        for name in names:
-            parts = [b.values.get(name) for b in pending]
-            present = [part for part in parts if part is not None]
-            if len(present) == len(parts):
-                # Samples arrive as float32 on the wire; storing float32 keeps them exact.
-                columns[name] = pa.array(np.concatenate(present).astype(np.float32))
-                continue
-            data = np.full(n, np.nan, dtype=np.float32)
-            missing = np.ones(n, dtype=bool)
-            at = 0
-            for b, part in zip(pending, parts, strict=True):
-                size = b.time_s.size
-                if part is not None:
-                    data[at : at + size] = part
-                    missing[at : at + size] = False
-                at += size
-            columns[name] = pa.array(data, mask=missing)
+        names, data, missing = _channel_columns(pending, sizes)
+        for i, name in enumerate(names):
+            absent = missing[i] if missing is not None and missing[i].any() else None
+            columns[name] = pa.array(data[i], mask=absent)
         buffer = io.BytesIO()
         pq.write_table(pa.table(columns), buffer, compression="zstd")
         self.store._put(self.file, buffer.getvalue())
@@ -270,6 +266,40 @@ class GroupWriter:
     def read_batch(self, name: str) -> StoredBatch:
         self.flush()
         return self.store.read_batch(name)
+
+
+def _channel_columns(
+    pending: list[_Staged], sizes: np.ndarray
+) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+    """Every channel of a group as one float32 row of all its samples, in name order, and
+    which samples a batch without the channel leaves empty (None when every batch has every
+    channel, as in a network of one device model).
+
+    One NumPy copy per channel set (device model), not one per batch and channel: a group
+    holds hundreds of 10-sample batches of ~27 channels each. Samples arrive as float32 on the
+    wire, so storing float32 keeps them exact."""
+    by_set: dict[tuple[str, ...], list[int]] = {}
+    for k, b in enumerate(pending):
+        by_set.setdefault(b.names, []).append(k)
+    names = sorted({name for channel_set in by_set for name in channel_set})
+    if len(by_set) == 1:
+        (channel_set,) = by_set
+        joined = np.concatenate([b.block for b in pending], axis=1)
+        order = [channel_set.index(name) for name in names]
+        return names, joined[order].astype(np.float32), None
+    row_of = {name: i for i, name in enumerate(names)}
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    n = int(sizes.sum())
+    data = np.full((len(names), n), np.nan, dtype=np.float32)
+    missing = np.ones((len(names), n), dtype=bool)
+    for channel_set, ks in by_set.items():
+        rows = np.array([row_of[name] for name in channel_set], dtype=np.intp)
+        # The set's batches' columns in the file: each batch's run of rows, back to back.
+        own = sizes[ks]
+        columns = np.arange(int(own.sum())) + np.repeat(starts[ks] - np.cumsum(own) + own, own)
+        data[np.ix_(rows, columns)] = np.concatenate([pending[k].block for k in ks], axis=1)
+        missing[np.ix_(rows, columns)] = False
+    return names, data, missing
 
 
 def warm_up() -> None:

@@ -553,6 +553,10 @@ class LiveHub:
     ) -> tuple[dict[str, Any], list[Alert]] | None:
         """Take one batch: the frame to publish and the alerts that changed, or None when
         this batch has been shown already."""
+        if live.shown[batch.seq % SHOWN_SLOTS] == batch.seq:
+            # The stored copy of a batch the tap showed, the usual case: known without the
+            # session's lock, since a slot marked shown only changes to a far newer batch's.
+            return None
         return self.on_batches([(live, batch)], received_wall_s)[0]
 
     def on_batches(
