@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     )
     mqtt_share_group: str = Field(
         default="exoshare-ingest",
-        description="MQTT v5 shared-subscription group of the ingestion workers on an external "
+        description="MQTT shared-subscription group of the ingestion workers on an external "
         "broker (mqtt_url): every device message goes to one worker of the group, so each is "
         "stored once however many server processes and machines run.",
     )
