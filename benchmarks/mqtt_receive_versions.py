@@ -74,7 +74,9 @@ def receive(port: int, protocol: int, count: int, size: int) -> float:
     client.subscribe("$share/exoshare-ingest/exoshare/v1/+/+/+", 0)
     client.loop_start()
     time.sleep(0.3)
-    publisher = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(port), str(count), str(size)])
+    publisher = subprocess.Popen(
+        [sys.executable, "-c", PUBLISHER, str(port), str(count), str(size)]
+    )
     before = _cpu_s()
     done.wait(120)
     spent = _cpu_s() - before

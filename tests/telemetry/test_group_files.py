@@ -54,7 +54,7 @@ def test_a_group_of_several_device_models_reads_back_each_batch_exactly(tmp_path
     table = pq.read_table(tmp_path / "raw" / names[0].partition("#")[0])
     # A channel a batch's model lacks is null there; a missing sample is NaN, not null.
     rows = 0
-    for (_, channels, times, values, _) in batches:
+    for _, channels, times, _, _ in batches:
         for column in ("skin_temp_left_c", "hip_angle_left_deg"):
             cells = table.column(column).slice(rows, times.size)
             if column in channels:

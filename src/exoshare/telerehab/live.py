@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from exoshare.gait import GaitDataError, Recording, analyse_rolling
+from exoshare.gait import GaitDataError, Recording, RollingSummary, analyse_rolling
 from exoshare.telemetry.protocol import SampleBatch
 from exoshare.telerehab.alerts import (
     Alert,
@@ -296,6 +296,33 @@ class _Display:
     """The frame's ``points``: :func:`_points` of ``t`` and ``v``."""
 
 
+@dataclass(frozen=True)
+class RollingWindow:
+    """A session's last ``window_s`` of analysis channels, to analyse in the hub or elsewhere
+    (:attr:`LiveHub.analyst`: it pickles, and :meth:`analyse` runs in any process)."""
+
+    sampling_rate_hz: float
+    names: tuple[str, ...]
+    values: np.ndarray
+    """(channels, samples), rows ``names``."""
+    start_s: float
+    end_s: float
+    meta: dict[str, Any]
+
+    def analyse(self) -> RollingSummary | None:
+        """The rolling gait analysis of the window; None when it holds no analysable gait."""
+        recording = Recording(
+            self.sampling_rate_hz,
+            dict(zip(self.names, self.values, strict=True)),
+            self.start_s,
+            self.meta,
+        )
+        try:
+            return analyse_rolling(recording)
+        except (GaitDataError, ValueError):
+            return None
+
+
 def _pick_all(displays: list[_Display]) -> None:
     """Pick the whole buckets of every display and fill in its points: batches of the same
     shape and rate in one :func:`minmax_pick` and one rounding, the rest one by one."""
@@ -430,6 +457,9 @@ class LiveHub:
         self._outbox = threading.local()
         self.on_watched: Callable[[str, bool], None] | None = None
         """Told (session id, watched) when a session gets its first viewer or loses its last."""
+        self.analyst: Callable[[LiveSession, RollingWindow], None] | None = None
+        """Set: runs each rolling analysis elsewhere (another process, off the event loop) and
+        hands its outcome to :meth:`analysed`; unset: the hub runs it as the batch comes."""
 
     # ------------------------------------------------------------------ registry
 
@@ -791,27 +821,52 @@ class LiveHub:
             live.ring_high = first_index + n
 
     def _analyse(self, live: LiveSession) -> list[Alert]:
+        window = self._window(live)
+        if window is None:
+            return []
+        if self.analyst is not None:
+            self.analyst(live, window)
+            return []
+        return self._take_summary(live, window, window.analyse())
+
+    def _window(self, live: LiveSession) -> RollingWindow | None:
+        """The session's last ``window_s`` of analysis channels (a copy), once it holds half."""
         fs = live.sampling_rate_hz
         size = live.ring.shape[1] if live.ring_names else 0
         live.last_analysis_index = live.ring_high
         if not size or live.ring_high < size // 2:
-            return []
+            return None
         low = max(0, live.ring_high - size)
         order = np.arange(low, live.ring_high) % size
-        window_start_s = live.start_time_s + low / fs
-        window = live.ring[:, order]
-        recording = Recording(
-            fs, dict(zip(live.ring_names, window, strict=True)), window_start_s, dict(live.meta)
+        return RollingWindow(
+            fs,
+            live.ring_names,
+            live.ring[:, order],
+            live.start_time_s + low / fs,
+            live.start_time_s + live.ring_high / fs,
+            dict(live.meta),
         )
-        try:
-            summary = analyse_rolling(recording)
-        except (GaitDataError, ValueError):
+
+    def analysed(
+        self, live: LiveSession, window: RollingWindow, summary: RollingSummary | None
+    ) -> list[Alert]:
+        """A rolling analysis the :attr:`analyst` ran: into the session's metrics (and its
+        frames from the next on), unless the session was dropped or started afresh meanwhile;
+        returns the alerts it changed."""
+        with live.lock:
+            if self._sessions.get(live.therapy_session_id) is not live:
+                return []
+            return self._take_summary(live, window, summary)
+
+    def _take_summary(
+        self, live: LiveSession, window: RollingWindow, summary: RollingSummary | None
+    ) -> list[Alert]:
+        if summary is None:
             return []
-        window_end_s = live.start_time_s + live.ring_high / fs
         for side, events in summary.events.items():
-            contacts = window_start_s + np.asarray(events.ic_s, float)
+            contacts = window.start_s + np.asarray(events.ic_s, float)
             after = live.last_ic_s.get(side, -math.inf) + 0.05
-            counted = contacts[(contacts > after) & (contacts <= window_end_s - 1.0)]
+            counted = contacts[(contacts > after) & (contacts <= window.end_s - 1.0)]
             if counted.size:
                 live.steps += int(counted.size)
                 live.last_ic_s[side] = float(counted.max())
@@ -822,7 +877,7 @@ class LiveHub:
         live.knee_rom_deg = float(np.mean(knee)) if knee else None
         live.shown_metrics = live.metrics()
         if math.isfinite(si):
-            return live.monitor.observe_asymmetry(window_end_s, si)
+            return live.monitor.observe_asymmetry(window.end_s, si)
         return []
 
     def tick(self, now_wall_s: float | None = None) -> list[tuple[LiveSession, Alert]]:

@@ -44,6 +44,7 @@ from exoshare.telemetry.protocol import (
 from exoshare.telemetry.runtime import ingestor, telemetry_lifespan
 from exoshare.telerehab import alert_log, sessions, settings
 from exoshare.telerehab.alerts import Alert
+from exoshare.telerehab.analyst import RollingAnalyst
 from exoshare.telerehab.commands import (
     DEFAULT_ACK_TIMEOUT_S,
     AckWaiters,
@@ -344,14 +345,17 @@ class TelerehabRuntime:
         except Exception:
             log.exception("live hub failed on a turn of %d tapped batches", len(turn))
             return
-        loop = asyncio.get_running_loop()
         for (live, _), shown in zip(turn, shown_all, strict=True):
             if shown is None:
                 continue
             frame, alerts = shown
             self.hub.publish(live.therapy_session_id, frame)
             if alerts:
-                loop.run_in_executor(None, self._keep_alerts, live, alerts)
+                self.keep_alerts_soon(live, alerts)
+
+    def keep_alerts_soon(self, live: LiveSession, alerts: list[Alert]) -> None:
+        """From the event loop: the alerts kept in a thread (database), the loop going on."""
+        asyncio.get_running_loop().run_in_executor(None, self._keep_alerts, live, alerts)
 
     def _discover(self, telemetry_id: str, force: bool = False) -> LiveSession | None:
         now = time.monotonic()
@@ -490,8 +494,16 @@ async def telerehab_lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = telerehab_runtime(app)
         telemetry = runtime_of(app).telemetry
         worker = telemetry.worker
+        analyst: RollingAnalyst | None = None
         if worker is not None:
             worker.add_tap(runtime.tap)
+            # The tap feeds the hub in the event loop: its rolling analyses go to a worker
+            # process (telerehab/analyst.py). Without MQTT the hub is fed from ingesting
+            # threads, and analyses there hold no event loop back.
+            analyst = RollingAnalyst(
+                runtime.hub, asyncio.get_running_loop(), runtime.keep_alerts_soon
+            )
+            runtime.hub.analyst = analyst
         if runtime.channel is None and telemetry.broker is not None:
             runtime.broker = telemetry.broker
             runtime.channel = CommandChannel(telemetry.broker)
@@ -536,5 +548,8 @@ async def telerehab_lifespan(app: FastAPI) -> AsyncIterator[None]:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await runtime.close()
+            if analyst is not None:
+                runtime.hub.analyst = None
+                analyst.close()
             if runtime.relay is not None:
                 runtime.relay.close()

@@ -1,0 +1,123 @@
+"""Rolling gait analyses run elsewhere (a worker process): the hub shows what it would have shown
+analysing them itself, one frame later."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from exoshare.demo.gait_profiles import healthy_profile
+from exoshare.demo.gait_simulator import VirtualExoskeleton
+from exoshare.telemetry.protocol import SampleBatch, decode, encode, parse_message
+from exoshare.telerehab.alerts import Alert, AlertRules
+from exoshare.telerehab.analyst import RollingAnalyst
+from exoshare.telerehab.live import LiveHub, LiveSession, RollingWindow
+
+FS = 100.0
+# A limit a healthy gait crosses now and then, so asymmetry alerts start and clear.
+RULES = AlertRules(asymmetry_limit_pct=2.0)
+
+
+def _stream(seconds: float, seed: int = 1) -> list[SampleBatch]:
+    exo = VirtualExoskeleton(healthy_profile(), seed=seed)
+    signals = exo.next_batch(int(seconds * FS))
+    out = []
+    for seq in range(int(seconds * 10)):
+        values = {name: column[seq * 10 : (seq + 1) * 10] for name, column in signals.items()}
+        message = parse_message(
+            decode(encode(SampleBatch("s", seq, seq / 10, 10, values).to_wire()))
+        )
+        assert isinstance(message, SampleBatch)
+        out.append(message)
+    return out
+
+
+def _shown(
+    hub: LiveHub, live: LiveSession, stream: list[SampleBatch], after_each: Any = None
+) -> tuple[list[dict[str, Any]], list[Alert]]:
+    frames: list[dict[str, Any]] = []
+    alerts: list[Alert] = []
+    for batch in stream:
+        shown = hub.on_batch(live, batch, received_wall_s=batch.seq / 10)
+        assert shown is not None
+        frames.append(shown[0])
+        alerts += shown[1]
+        if after_each is not None:
+            alerts += after_each()
+    return frames, alerts
+
+
+def test_an_analysis_run_elsewhere_shows_from_the_next_frame_what_the_hub_would_have() -> None:
+    stream = _stream(40)
+    alone = LiveHub()
+    frames, alerts = _shown(alone, alone.follow("t", "r", FS, 0.0, RULES), stream)
+
+    hub = LiveHub()
+    waiting: list[tuple[LiveSession, RollingWindow]] = []
+    hub.analyst = lambda live, window: waiting.append((live, window))
+    live = hub.follow("t", "r", FS, 0.0, RULES)
+
+    def run_waiting() -> list[Alert]:
+        # As the worker would, the moment the batch's frame is out.
+        out = [a for lv, window in waiting for a in hub.analysed(lv, window, window.analyse())]
+        waiting.clear()
+        return out
+
+    later, later_alerts = _shown(hub, live, stream, run_waiting)
+    assert later_alerts == alerts
+    assert any(a.kind == "gait_asymmetry" for a in alerts)  # the check has something to check
+    changed = 0
+    for k, (frame, late) in enumerate(zip(frames, later, strict=True)):
+        assert {**late, "metrics": None} == {**frame, "metrics": None}
+        if k and frame["metrics"] != frames[k - 1]["metrics"]:
+            changed += 1
+            assert late["metrics"] == frames[k - 1]["metrics"]  # one frame later...
+            assert later[k + 1]["metrics"] == frame["metrics"]  # ...then the same
+    assert changed >= 5
+    assert live.steps == alone.session("t").steps > 40  # type: ignore[union-attr]
+
+
+def test_an_analysis_of_a_session_started_afresh_meanwhile_is_not_taken() -> None:
+    hub = LiveHub()
+    waiting: list[tuple[LiveSession, RollingWindow]] = []
+    hub.analyst = lambda live, window: waiting.append((live, window))
+    live = hub.follow("t", "r", FS, 0.0, RULES)
+    _shown(hub, live, _stream(12))
+    assert waiting
+    hub.rest("t")  # the process stopped taking the session's samples
+    for old, window in waiting:
+        assert hub.analysed(old, window, window.analyse()) == []
+    fresh = hub.session("t")
+    assert fresh is not None and fresh.steps == 0 and fresh.cadence_steps_per_min is None
+
+
+def test_a_worker_process_analyses_every_session_as_the_hub_would() -> None:
+    streams = {f"t{i}": _stream(16, seed=i + 1) for i in range(3)}
+    expected = {}
+    for therapy_id, stream in streams.items():
+        alone = LiveHub()
+        live = alone.follow(therapy_id, therapy_id, FS, 0.0, RULES)
+        _shown(alone, live, stream)
+        expected[therapy_id] = (live.steps, live.cadence_steps_per_min, live.knee_rom_deg)
+
+    async def run() -> dict[str, Any]:
+        hub = LiveHub()
+        kept: list[Alert] = []
+        analyst = RollingAnalyst(hub, asyncio.get_running_loop(), lambda _, a: kept.extend(a))
+        hub.analyst = analyst
+        lives = {t: hub.follow(t, t, FS, 0.0, RULES) for t in streams}
+        try:
+            for k in range(len(next(iter(streams.values())))):
+                hub.on_batches([(lives[t], streams[t][k]) for t in streams], k / 10)
+                await asyncio.sleep(0)
+            deadline = time.monotonic() + 60
+            while analyst.waiting and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # the last outcome's hand-over into this loop
+        finally:
+            analyst.close()
+        assert analyst.done > 0
+        return {t: (v.steps, v.cadence_steps_per_min, v.knee_rom_deg) for t, v in lives.items()}
+
+    assert asyncio.run(run()) == expected
