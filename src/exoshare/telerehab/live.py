@@ -19,7 +19,9 @@ thread, frames reach the event loop through ``call_soon_threadsafe`` (inside
 :meth:`LiveHub.batch`, one call per event loop for a whole ingestion group); from the loop itself
 they go straight into the viewers' queues. A frame costs O(batch): decimation of the new
 samples, the vitals of the batch, an O(1) link-quality update; the rolling analysis runs once
-per ``analyse_every_s``, staggered across sessions.
+per ``analyse_every_s``, staggered across sessions, in the hub or, with an :attr:`LiveHub.analyst`
+(the served app's, :mod:`exoshare.telerehab.analyst`), in a worker process, its outcome shown
+from the session's next frame on.
 Each viewer has its own queue and WebSocket task, so a slow browser fills only its own queue
 (and then gets a snapshot) and never holds back the others.
 """
