@@ -121,3 +121,37 @@ def test_a_worker_process_analyses_every_session_as_the_hub_would() -> None:
         return {t: (v.steps, v.cadence_steps_per_min, v.knee_rom_deg) for t, v in lives.items()}
 
     assert asyncio.run(run()) == expected
+
+
+def test_a_worker_that_dies_is_replaced_at_the_next_analysis() -> None:
+    stream = _stream(24)
+
+    async def run() -> tuple[int, int, int]:
+        hub = LiveHub()
+        analyst = RollingAnalyst(hub, asyncio.get_running_loop(), lambda *_: None)
+        hub.analyst = analyst
+        live = hub.follow("t", "t", FS, 0.0, RULES)
+
+        async def feed(batches: list[SampleBatch]) -> None:
+            for batch in batches:
+                hub.on_batches([(live, batch)], batch.seq / 10)
+                await asyncio.sleep(0)
+            deadline = time.monotonic() + 60
+            while analyst.waiting and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+
+        try:
+            await feed(stream[:120])
+            before, steps = analyst.done, live.steps
+            assert analyst._pool is not None
+            for process in list(analyst._pool._processes.values()):  # type: ignore[attr-defined]
+                process.kill()
+                process.join()
+            await feed(stream[120:])
+        finally:
+            analyst.close()
+        return before, analyst.done, steps
+
+    before, after, steps = asyncio.run(run())
+    assert before >= 1 and steps > 0
+    assert after > before  # the analyses after the death ran in a new worker
