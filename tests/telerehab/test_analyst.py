@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from exoshare.demo.gait_profiles import healthy_profile
@@ -34,7 +35,10 @@ def _stream(seconds: float, seed: int = 1) -> list[SampleBatch]:
 
 
 def _shown(
-    hub: LiveHub, live: LiveSession, stream: list[SampleBatch], after_each: Any = None
+    hub: LiveHub,
+    live: LiveSession,
+    stream: list[SampleBatch],
+    after_each: Callable[[], list[Alert]] | None = None,
 ) -> tuple[list[dict[str, Any]], list[Alert]]:
     frames: list[dict[str, Any]] = []
     alerts: list[Alert] = []
