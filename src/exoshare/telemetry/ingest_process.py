@@ -44,7 +44,7 @@ from exoshare.telemetry.ingest import (
     verify_serials,
 )
 from exoshare.telemetry.mqtt import BrokerAddress
-from exoshare.telemetry.protocol import Receipt, decode, parse_message
+from exoshare.telemetry.protocol import Receipt, SampleBatch, decode, parse_message
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -
 
     from exoshare.db import make_engine, make_sessionmaker
     from exoshare.heap import settle_heap
+    from exoshare.telemetry.history import SessionHistory
     from exoshare.telemetry.receipts import ReceiptSender
     from exoshare.telemetry.store import RawStore, warm_up
 
@@ -74,6 +75,13 @@ def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -
         group_files=True,
     )
     sender = ReceiptSender(broker) if broker is not None else None
+    # Behind a live relay (several processes), the batches this process stores are every other
+    # process's history of their sessions (telemetry/history.py).
+    history = (
+        SessionHistory(settings.live_relay_url, settings.live_relay_channel)
+        if settings.live_relay_url
+        else None
+    )
     # As in the web process: what start-up built is never garbage, so full collections need
     # not walk it again (~0.03 ms of every stored batch otherwise). What the first group would
     # build (the ORM's mappers, the modules Arrow imports at its first write) is built first.
@@ -119,9 +127,20 @@ def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -
                     for receipt, done in results
                 ]
             )
+            # After the web process has its answer: the history is for later viewers.
+            if history is not None:
+                history.append(
+                    (done.device_unit_id, done.message)
+                    for _, done in results
+                    if done is not None
+                    and done.status == "stored"
+                    and isinstance(done.message, SampleBatch)
+                )
     finally:
         if sender is not None:
             sender.close()
+        if history is not None:
+            history.close()
         engine.dispose()
 
 

@@ -231,7 +231,7 @@ class MqttIngestWorker:
         # 3.1.1 client, and v5 costs paho a properties object per message (~5 % of the web
         # process at 200 live sessions) that the worker never reads.
         client = self.broker.client(
-            self.client_id, clean_session=True, queue_type=_handing_off(handle)
+            self.client_id, clean_session=True, queue_type=handing_off(handle)
         )
         return buffer_reads(client)
 
@@ -252,7 +252,7 @@ class MqttIngestWorker:
             processor = asyncio.create_task(self._process(client, queue))
             # Messages never wait in aiomqtt's queue (they are handled as paho reads them), so
             # iterating it only says when the connection is lost.
-            connection = asyncio.create_task(_until_lost(client))
+            connection = asyncio.create_task(until_lost(client))
             ended: set[asyncio.Task[None]] = set()
             try:
                 ended, _ = await asyncio.wait(
@@ -351,7 +351,7 @@ class MqttIngestWorker:
             log.warning("%d receipt messages not sent: %s", len(failed), failed[0])
 
 
-def _handing_off(
+def handing_off(
     handle: Callable[[aiomqtt.Message], None],
 ) -> type[asyncio.Queue[aiomqtt.Message]]:
     """aiomqtt's incoming-message queue (its ``queue_type``), made to hand each message to
@@ -371,7 +371,7 @@ def _handing_off(
     return HandingOff
 
 
-async def _until_lost(client: aiomqtt.Client) -> None:
+async def until_lost(client: aiomqtt.Client) -> None:
     """Returns never: raises aiomqtt's error once the connection is lost."""
     async for _ in client.messages:
         pass

@@ -229,6 +229,7 @@ class LiveSession:
     """(wall time, gap) of the last 60 s with gaps decreasing: the first live entry is the max."""
     active_alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
     device_key: tuple[str, str] | None = None
+    device_serial: str | None = None
 
     def __post_init__(self) -> None:
         self.shown_metrics = self.metrics()
@@ -476,11 +477,13 @@ class LiveHub:
         status: str = "live",
         meta: Mapping[str, Any] | None = None,
         device_key: tuple[str, str] | None = None,
+        device_serial: str | None = None,
     ) -> LiveSession:
         """Start (or keep) following a session; a repeated call updates the telemetry link.
 
         ``device_key`` (device unit id, the device's own session id) lets the live tap find
-        the session from a batch as it arrives, before it is stored."""
+        the session from a batch as it arrives, before it is stored; ``device_serial`` names the
+        device's topics."""
         with self._lock:
             live = self._sessions.get(therapy_session_id)
             if live is None or live.telemetry_session_id != telemetry_session_id:
@@ -500,6 +503,8 @@ class LiveHub:
             if device_key is not None:
                 self._by_device[device_key] = therapy_session_id
                 live.device_key = device_key
+            if device_serial is not None:
+                live.device_serial = device_serial
             return live
 
     def _fresh(
@@ -548,6 +553,7 @@ class LiveHub:
                 old.meta,
             )
             live.device_key = old.device_key
+            live.device_serial = old.device_serial
             self._sessions[therapy_session_id] = live
 
     def forget(self, therapy_session_id: str) -> None:

@@ -9,7 +9,8 @@ Behind a live relay (several processes, :mod:`exoshare.telerehab.relay`), every 
 every running session (cheap: who it is, its settings and status), but feeds a session's samples
 through its hub only while it needs them: one of its browsers watches the session, or it keeps the
 session's alerts (the holder of the session's lease, one process per session). It then hears the
-batches the other processes ingested on the session's relay channel. What a process decides (a
+device's batches on the broker (:mod:`exoshare.telerehab.feed`), after the session's history
+(what storage kept of its last 30 s), whichever process stores them. What a process decides (a
 setting change, a status, an alert kept or acknowledged) reaches the other processes' viewers as a
 frame, and database writes that follow from ingestion (alerts, late acks, a session's end) are
 made by one process only.
@@ -25,6 +26,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import redis
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,6 +54,7 @@ from exoshare.telerehab.commands import (
     change_setting,
     record_late_ack,
 )
+from exoshare.telerehab.feed import DeviceFeed
 from exoshare.telerehab.live import LiveConfig, LiveHub, LiveSession
 from exoshare.telerehab.models import SessionAlert, SettingChange, TherapySession
 from exoshare.telerehab.relay import ALERT_LEASE_MS, LiveRelay
@@ -66,6 +69,10 @@ lease, so a busy moment does not lose one."""
 HOLD_MAX = 3000
 """Batches held per session while its history is read, at most (5 min of a 100 Hz device's):
 a bound on memory should Redis not answer for long."""
+FILL_WAIT_S = 3.0
+"""How long a process that starts showing a session waits, at most, for the session's history to
+reach the batches it heard since it subscribed (storage's lag); then it shows what there is."""
+FILL_RETRY_S = 0.2
 UNKNOWN_RECHECK_S = 5.0
 """How long a recording that belongs to no therapy session is not looked up again."""
 
@@ -114,6 +121,9 @@ class TelerehabRuntime:
         self.channel: CommandChannel | None = CommandChannel(broker) if broker else None
         self.ack_timeout_s = ack_timeout_s
         self.relay: LiveRelay | None = None
+        self.feed: DeviceFeed | None = None
+        """Behind a relay: this process's subscriptions to the devices it shows."""
+        self._fills: set[asyncio.Task[None]] = set()
         self._keeps: set[str] = set()
         """Sessions whose alerts this process keeps (behind a relay: the leases it holds)."""
         self.hub.on_watched = self._watched
@@ -150,26 +160,72 @@ class TelerehabRuntime:
         )
 
     def _hear(self, live: LiveSession) -> None:
-        """Listen to the session's relay channel exactly while this process needs its samples;
-        when it stops, drop what its hub computed from them."""
-        if self.relay is None or live.device_key is None:
+        """Behind a relay: subscribe to the session's device on the broker exactly while this
+        process needs its samples (the batches before come from the session's history); when it
+        stops, drop what its hub computed from them."""
+        feed = self.feed
+        if self.relay is None or feed is None or live.device_serial is None:
             return
         therapy_id = live.therapy_session_id
-        channel = self.relay.session_channel(live.device_key)
-        if self.needs_samples(therapy_id):
-            if channel not in self.relay.watching():
-                # Held before the listener may subscribe, so no batch slips in ahead of the
-                # history.
-                with self._fill_lock:
-                    self._filling[therapy_id] = []
-                if not self.relay.watch(live.device_key, backfill=True):
-                    with self._fill_lock:
-                        self._filling.pop(therapy_id, None)
-        elif channel in self.relay.watching():
-            self.relay.unwatch(live.device_key)
-            with self._fill_lock:
-                self._filling.pop(therapy_id, None)
-            self.hub.rest(therapy_id)
+        serial = live.device_serial
+        with self._fill_lock:
+            following = feed.following(serial, therapy_id)
+            if self.needs_samples(therapy_id):
+                if following:
+                    return
+                # Held from before the subscription, so no batch slips in ahead of the history.
+                self._filling[therapy_id] = []
+                if not feed.follow(serial, therapy_id, ready=lambda: self._fill_soon(live)):
+                    self._filling.pop(therapy_id, None)
+                return
+            if not following:
+                return
+            feed.unfollow(serial, therapy_id)
+            self._filling.pop(therapy_id, None)
+        self.hub.rest(therapy_id)
+
+    def _fill_soon(self, live: LiveSession) -> None:
+        """In the event loop, once the broker confirmed the subscription to the device."""
+        task = asyncio.get_running_loop().create_task(self._fill(live))
+        self._fills.add(task)
+        task.add_done_callback(self._fills.discard)
+
+    async def _fill(self, live: LiveSession) -> None:
+        """Show the session's history, then what was held meanwhile (:meth:`on_backfill`).
+
+        Storage appends a batch to the history once it is stored, a group (~250 ms) after the
+        broker handed it to this process or not: the history is read again until it reaches
+        the first batch heard since the subscription, for ``FILL_WAIT_S`` at most."""
+        relay, key = self.relay, live.device_key
+        if relay is None or key is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + FILL_WAIT_S
+        history: list[SampleBatch] = []
+        while True:
+            try:
+                history = await asyncio.to_thread(relay.recent, key)
+            except redis.RedisError as exc:
+                log.warning("live relay: the history of %s could not be read (%s)", key, exc)
+                break
+            if self._reaches_held(live.therapy_session_id, history) or loop.time() >= deadline:
+                break
+            await asyncio.sleep(FILL_RETRY_S)
+        await asyncio.to_thread(self.on_backfill, key, history)
+
+    def _reaches_held(self, therapy_session_id: str, history: list[SampleBatch]) -> bool:
+        """Whether ``history`` and the batches held since the subscription leave no batch out:
+        every sequence number from the history's first to the first held one."""
+        with self._fill_lock:
+            held = self._filling.get(therapy_session_id)
+            if held is None:
+                return True  # no longer needed, or shown already
+            if not held:
+                return False  # nothing heard yet: where the history must reach is unknown
+            first_heard = min(batch.seq for batch in held)
+        known = {batch.seq for batch in history}
+        start = min(known, default=first_heard)
+        return all(seq in known for seq in range(start, first_heard))
 
     def _watched(self, therapy_session_id: str, watched: bool) -> None:
         live = self.hub.session(therapy_session_id)
@@ -188,8 +244,8 @@ class TelerehabRuntime:
 
     def _forget(self, therapy_session_id: str) -> None:
         live = self.hub.session(therapy_session_id)
-        if self.relay is not None and live is not None and live.device_key is not None:
-            self.relay.unwatch(live.device_key)
+        if self.feed is not None and live is not None and live.device_serial is not None:
+            self.feed.unfollow(live.device_serial, therapy_session_id)
         self._keeps.discard(therapy_session_id)
         self.hub.forget(therapy_session_id)
 
@@ -207,8 +263,8 @@ class TelerehabRuntime:
             return True
 
     def on_backfill(self, key: tuple[str, str], history: list[SampleBatch]) -> None:
-        """The session's recent batches from the relay's stream (in a thread), now that this
-        process listens to it: through the hub in sample order with what was held meanwhile,
+        """The session's recent batches from its history (in a thread), now that this process
+        hears the device: through the hub in sample order with what was held meanwhile,
         so its viewers get the last ``history_s`` as a process that followed the session would
         show them. Alerts of the history are not kept again: the process that held the
         session's lease then kept them (the monitor's state still follows them)."""
@@ -392,6 +448,7 @@ class TelerehabRuntime:
                 k: v for k, v in (recording.meta or {}).items() if isinstance(v, str | int | float)
             },
             device_key=(recording.device_unit_id, recording.device_session_id),
+            device_serial=record.device_unit.serial_number,
         )
         if self.relay is not None:
             # At once, not at the next renewal: alerts of the session's first seconds count.
@@ -474,6 +531,10 @@ class TelerehabRuntime:
         self._tell(row.therapy_session_id, {"type": "alert", "alert": alert_frame(row)})
 
     async def close(self) -> None:
+        for task in list(self._fills):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self.channel is not None:
             await self.channel.close()
 
@@ -494,9 +555,18 @@ async def telerehab_lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = telerehab_runtime(app)
         telemetry = runtime_of(app).telemetry
         worker = telemetry.worker
+        settings_ = runtime_of(app).settings
         analyst: RollingAnalyst | None = None
-        if worker is not None:
+        tasks: list[asyncio.Task[None]] = []
+        if worker is not None and telemetry.broker is not None and settings_.live_relay_url:
+            # Several processes: each hears on the broker the devices of the sessions it shows
+            # (telerehab/feed.py), whichever process stores their messages.
+            feed = DeviceFeed(telemetry.broker, runtime.tap, worker.ingestor.known_device)
+            runtime.feed = feed
+            tasks.append(asyncio.create_task(feed.run(), name="exoshare-live-feed"))
+        elif worker is not None:
             worker.add_tap(runtime.tap)
+        if worker is not None:
             # The tap feeds the hub in the event loop: its rolling analyses go to a worker
             # process (telerehab/analyst.py). Without MQTT the hub is fed from ingesting
             # threads, and analyses there hold no event loop back.
@@ -512,31 +582,23 @@ async def telerehab_lifespan(app: FastAPI) -> AsyncIterator[None]:
         except Exception:
             # A database without the telerehab tables yet must not stop the web server.
             log.exception("could not follow running therapy sessions")
-        tasks = [
+        tasks += [
             asyncio.create_task(runtime.tick_loop(), name="exoshare-telerehab-tick"),
             # The live feeds' sign-ins, checked for every open socket at once.
             asyncio.create_task(
                 runtime_of(app).live_sockets.watch(runtime.factory), name="exoshare-live-sockets"
             ),
         ]
-        settings_ = runtime_of(app).settings
         if settings_.live_relay_url:
             relay = LiveRelay(settings_.live_relay_url, settings_.live_relay_channel)
             runtime.relay = relay
-            # The sessions restored above: their leases and channels, before any sample.
+            # The sessions restored above: their leases and devices, before any sample.
             await asyncio.to_thread(runtime.claim_alerts)
             tasks.append(asyncio.create_task(runtime.lease_loop(), name="exoshare-alert-leases"))
             ingestor(app).add_group_listener(relay.group)
-            if worker is not None:
-                worker.add_tap(relay.tap)
             tasks.append(
                 asyncio.create_task(
-                    relay.listen(
-                        runtime.tap,
-                        runtime.on_relayed_group,
-                        runtime.on_relayed_frame,
-                        runtime.on_backfill,
-                    ),
+                    relay.listen(runtime.on_relayed_group, runtime.on_relayed_frame),
                     name="exoshare-live-relay",
                 )
             )
