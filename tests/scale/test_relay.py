@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from exoshare.telemetry.history import SessionHistory, history_stream
+from exoshare.telemetry.history import SessionHistory, history_stream, plain_wire
 from exoshare.telemetry.ingest import Accepted
 from exoshare.telemetry.mqtt import BrokerAddress, MqttIngestWorker
 from exoshare.telemetry.protocol import SampleBatch, SessionAnnounce, decode, encode, topic
@@ -53,8 +53,11 @@ def _batch(seq: int, session_id: str = "rec-1") -> SampleBatch:
 
 
 def _stored(history: SessionHistory, seqs: range, session_id: str = "rec-1") -> None:
-    """What a storage process keeps after a group."""
-    history.append((UNIT, _batch(seq, session_id)) for seq in seqs)
+    """What a storage process keeps after a group: each batch as its device sent it, with a
+    secret in its payload."""
+    for seq in seqs:
+        obj = {**_batch(seq, session_id).to_wire(), "auth": "device-secret"}
+        history.append([((UNIT, session_id), plain_wire(encode(obj), obj))])
 
 
 async def _publish(device: aiomqtt.Client, serial: str, batch: SampleBatch) -> None:

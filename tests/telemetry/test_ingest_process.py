@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from exoshare.auth.scope import SYSTEM_SEEDING
 from exoshare.config import Settings
 from exoshare.db import session_scope
 from exoshare.telemetry import credentials
+from exoshare.telemetry.history import SessionHistory, history_stream
 from exoshare.telemetry.ingest import Accepted, CredentialCache, Inbound, Ingestor, serial_key
 from exoshare.telemetry.ingest_process import IngestProcess
 from exoshare.telemetry.models import DeviceCredential
@@ -155,3 +158,61 @@ def test_the_live_tap_keeps_knowing_a_device_while_storage_lags_and_not_once_rev
     now[0] += 6.0
     assert storage.known_device(wire, SERIAL) is None
     storage.close()
+
+
+def test_behind_a_relay_the_child_keeps_each_session_s_history_and_tells_only_resends(
+    session_factory: sessionmaker[Session], database_url: str, tmp_path: Path
+) -> None:
+    """With several processes, the stored batches reach the processes showing their sessions
+    from the broker and their history stream (kept here, by storage), so the web process's
+    listeners hear of the rest only: the announce and a resend, never a stored batch."""
+    from tests.scale.servers import REDIS_URL, require_services
+
+    require_services()
+    env = make_env(session_factory, tmp_path)
+    channel = f"exoshare-test-{uuid.uuid4().hex[:8]}"
+    settings = Settings(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        live_relay_url=REDIS_URL,
+        live_relay_channel=channel,
+    )
+    env.store = RawStore(settings.resolved_telemetry_url())
+    local = Ingestor(session_factory, env.store)
+    heard: list[Accepted] = []
+    local.add_group_listener(heard.extend)
+    storage = IngestProcess(settings, local)
+    history = SessionHistory(REDIS_URL, channel)
+    try:
+        assert _statuses(storage.handle_many([_inbound(env, announce(env))])) == ["stored"]
+        with_secret = [
+            Inbound(encode({**batch(seq).to_wire(), "auth": env.secret}), topic_serial=SERIAL)
+            for seq in (0, 1, 2, 1)
+        ]
+        assert _statuses(storage.handle_many(with_secret)) == [
+            "stored",
+            "stored",
+            "stored",
+            "duplicate",
+        ]
+        assert [(a.status, type(a.message).__name__) for a in heard] == [
+            ("stored", "SessionAnnounce"),
+            ("duplicate", "SampleBatch"),
+        ]
+        unit_id, session_id = heard[0].device_unit_id, heard[0].message.session_id
+        # Appended once the web process has its answer.
+        deadline = time.monotonic() + 10
+        while len(kept := history.read((unit_id, session_id))) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [b.seq for b in kept] == [0, 1, 2]
+        knee = "knee_angle_left_deg"
+        sent = batch(2).values[knee].astype(np.float32)  # as the wire carries samples
+        assert np.array_equal(kept[2].values[knee], sent)
+        stream = history_stream(channel, (unit_id, session_id))
+        for _, fields in history._client.xrange(stream):
+            assert "auth" not in decode(fields[b"m"])  # the device's secret stays out of Redis
+        # The live tap still knows the device the child verified.
+        assert storage.known_device({}, SERIAL) == unit_id
+    finally:
+        storage.close()
+        history.close()

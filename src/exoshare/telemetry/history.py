@@ -6,11 +6,12 @@ from the broker, and the ones before from here: every storage process appends th
 it stores, and the stream keeps what a browser's display history needs.
 
 One stream per recording, ``<channel>:history:<device unit id>:<device session id>``, one entry
-per batch (field ``m``: the batch as MessagePack, encoded again from its parsed form, so a secret
-a device put in its payload never reaches Redis). Entries older than ``history_s`` go with the
-next append (``XADD ... MINID ~``: Redis trims whole nodes, so a little more is kept, never less),
-and a recording's stream expires ``2 × history_s`` after its last append, so an ended session's
-goes away by itself. The bound is this machine's clock against Redis's: keep clocks in step.
+per batch (field ``m``: the batch as MessagePack with none but its own fields, :func:`plain_wire`,
+so a secret a device put in its payload never reaches Redis). Entries older than ``history_s``
+go with the next append (``XADD ... MINID ~``: Redis trims whole nodes, so a little more is
+kept, never less), and a recording's stream expires ``2 × history_s`` after its last append, so
+an ended session's goes away by itself. The bound is this machine's clock against Redis's: keep
+clocks in step.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from typing import Any
 
 import redis
 
@@ -41,6 +43,21 @@ RecordingKey = tuple[str, str]
 """(device unit id, the device's own session id)."""
 
 
+def plain_wire(payload: bytes, obj: dict[str, Any]) -> bytes:
+    """A batch's ``payload`` (decoded: ``obj``) with none but the batch's own fields: as it came
+    when it holds nothing else, which is the usual case and costs nothing; otherwise encoded
+    again without the others (a device's secret). Decide on ``obj`` as decoded, before anything
+    else has seen it.
+
+    >>> obj = {"v": 1, "type": "samples", "seq": 3, "auth": "secret"}
+    >>> sorted(decode(plain_wire(encode(obj), obj)))
+    ['seq', 'type', 'v']
+    """
+    if obj.keys() <= SampleBatch.WIRE_FIELDS:
+        return payload
+    return encode({k: v for k, v in obj.items() if k in SampleBatch.WIRE_FIELDS})
+
+
 def history_stream(channel: str, key: RecordingKey) -> str:
     unit_id, device_session_id = key
     return f"{channel}:history:{unit_id}:{device_session_id}"
@@ -55,15 +72,15 @@ class SessionHistory:
         self._client = redis.Redis.from_url(url)
         self._append = self._client.register_script(APPEND)
 
-    def append(self, batches: Iterable[tuple[str, SampleBatch]]) -> int:
-        """Keep these (device unit id, batch) in their recordings' streams, in order; returns
-        how many. A Redis that does not answer costs the late viewers their history only: the
-        samples are stored either way."""
+    def append(self, batches: Iterable[tuple[RecordingKey, bytes]]) -> int:
+        """Keep these (recording, batch as :func:`plain_wire`) in their recordings' streams, in
+        order; returns how many. A Redis that does not answer costs the late viewers their
+        history only: the samples are stored either way."""
         keys: list[str] = []
         payloads: list[bytes] = []
-        for unit_id, batch in batches:
-            keys.append(history_stream(self.channel, (unit_id, batch.session_id)))
-            payloads.append(encode(batch.to_wire()))
+        for key, payload in batches:
+            keys.append(history_stream(self.channel, key))
+            payloads.append(payload)
         if not keys:
             return 0
         oldest = f"{round(time.time() * 1000) - self.history_ms}-0"

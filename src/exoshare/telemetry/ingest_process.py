@@ -52,8 +52,8 @@ READY = "ready"
 """The child's first message: it can store."""
 START_TIMEOUT_S = 60.0
 
-_AcceptedFields = tuple[str, str, str, str | None]
-"""status, device unit id, device serial, telemetry session id."""
+_AcceptedFields = tuple[str, str, str, str | None, bool]
+"""status, device unit id, device serial, telemetry session id, whether a sample batch."""
 
 
 def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -> None:
@@ -63,7 +63,7 @@ def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -
 
     from exoshare.db import make_engine, make_sessionmaker
     from exoshare.heap import settle_heap
-    from exoshare.telemetry.history import SessionHistory
+    from exoshare.telemetry.history import SessionHistory, plain_wire
     from exoshare.telemetry.receipts import ReceiptSender
     from exoshare.telemetry.store import RawStore, warm_up
 
@@ -102,9 +102,8 @@ def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -
             if epoch != web_epoch:
                 ingestor.credentials.clear()  # a credential was revoked in the web process
                 web_epoch = epoch
-            results = ingestor.handle_many_accepted(
-                [Inbound(payload, topic_serial=serial) for payload, serial, _ in group]
-            )
+            inbound = [_inbound(payload, serial) for payload, serial, _ in group]
+            results = ingestor.handle_many_accepted([item for item, _ in inbound])
             if sender is not None:
                 sender.send(
                     (org, serial, receipt)
@@ -122,6 +121,7 @@ def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -
                             done.device_unit_id,
                             done.device_serial,
                             done.telemetry_session_id,
+                            isinstance(done.message, SampleBatch),
                         ),
                     )
                     for receipt, done in results
@@ -130,11 +130,14 @@ def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -
             # After the web process has its answer: the history is for later viewers.
             if history is not None:
                 history.append(
-                    (done.device_unit_id, done.message)
-                    for _, done in results
+                    ((done.device_unit_id, done.message.session_id), plain_wire(payload, obj))
+                    for (payload, _, _), (_, obj), (_, done) in zip(
+                        group, inbound, results, strict=True
+                    )
                     if done is not None
                     and done.status == "stored"
                     and isinstance(done.message, SampleBatch)
+                    and obj is not None
                 )
     finally:
         if sender is not None:
@@ -142,6 +145,18 @@ def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -
         if history is not None:
             history.close()
         engine.dispose()
+
+
+def _inbound(payload: bytes, serial: str) -> tuple[Inbound, dict[str, Any] | None]:
+    """A message to store, decoded here once for storage and the session's history, with the
+    message's fields as they came (None when it cannot be decoded: storage says why, in its
+    receipt). Copied, since storage may add to what it decoded."""
+    try:
+        obj = decode(payload)
+        message = parse_message(obj)
+    except TelemetryRejected:
+        return Inbound(payload, topic_serial=serial), None
+    return Inbound(payload, topic_serial=serial, decoded=(obj, message)), dict(obj)
 
 
 class IngestProcess:
@@ -157,6 +172,12 @@ class IngestProcess:
         self.local = local
         self.broker = broker
         self.answers_devices = broker is not None
+        self.tells_stored_batches = not settings.live_relay_url
+        """Whether ``local``'s listeners hear of the sample batches stored (otherwise of their
+        resends only). Behind a live relay the processes that show a session hear its batches
+        from the broker and its history from storage (docs/scaling.md), and telling every
+        stored batch would cost this process a decoding of each, as its MQTT worker no longer
+        decodes them for a live tap."""
         self.credentials = CredentialCache(local.credentials.ttl_s)
         self._lock = threading.Lock()
         self._process: BaseProcess | None = None
@@ -258,13 +279,15 @@ class IngestProcess:
         for item, (_, fields) in zip(items, results, strict=True):
             if fields is None:
                 continue
-            status, unit_id, serial, telemetry_id = fields
+            status, unit_id, serial, telemetry_id, is_batch = fields
+            if item.topic_serial == serial:
+                self.credentials.put(serial_key(serial), (unit_id, serial), epoch)
+            if is_batch and status == "stored" and not self.tells_stored_batches:
+                continue
             message = _message(item)
             if message is None:
                 continue
             accepted.append(Accepted(status, message, unit_id, serial, telemetry_id))
-            if item.topic_serial == serial:
-                self.credentials.put(serial_key(serial), (unit_id, serial), epoch)
         self.local.tell(accepted)
         return [receipt for receipt, _ in results]
 
