@@ -32,7 +32,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
@@ -249,23 +249,7 @@ class MqttIngestWorker:
         async with client:
             await client.subscribe(self.subscription, qos=0)  # why QoS 0: the module docstring
             self.subscribed.set()
-            processor = asyncio.create_task(self._process(client, queue))
-            # Messages never wait in aiomqtt's queue (they are handled as paho reads them), so
-            # iterating it only says when the connection is lost.
-            connection = asyncio.create_task(until_lost(client))
-            ended: set[asyncio.Task[None]] = set()
-            try:
-                ended, _ = await asyncio.wait(
-                    (processor, connection), return_when=asyncio.FIRST_COMPLETED
-                )
-            finally:
-                for task in (processor, connection):
-                    if task not in ended:
-                        task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await task
-            for task in ended:
-                task.result()  # a lost connection or a failed processor ends the session
+            await while_connected(client, self._process(client, queue))
 
     def _tapped(self, item: tuple[str, str, str, bytes]) -> tuple[str, str, str, bytes, Any]:
         """The queued item, with the decoded batch when the live taps have seen it."""
@@ -375,6 +359,26 @@ async def until_lost(client: aiomqtt.Client) -> None:
     """Returns never: raises aiomqtt's error once the connection is lost."""
     async for _ in client.messages:
         pass
+
+
+async def while_connected(client: aiomqtt.Client, work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` until it ends or the connection is lost, whichever comes first; the other
+    is cancelled, and what ended it is raised (aiomqtt's error for a lost connection).
+
+    Messages never wait in aiomqtt's queue (:func:`handing_off` handles them as paho reads
+    them), so iterating it only says when the connection is lost."""
+    tasks = (asyncio.create_task(work), asyncio.create_task(until_lost(client)))
+    ended: set[asyncio.Task[None]] = set()
+    try:
+        ended, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            if task not in ended:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    for task in ended:
+        task.result()
 
 
 def _inbound(name: str, payload: Any) -> tuple[str, str, str, bytes] | None:

@@ -34,7 +34,7 @@ import aiomqtt
 
 from exoshare.errors import TelemetryRejected
 from exoshare.telemetry.buffered_reads import buffer_reads
-from exoshare.telemetry.mqtt import BrokerAddress, LiveTap, handing_off, until_lost
+from exoshare.telemetry.mqtt import BrokerAddress, LiveTap, handing_off, while_connected
 from exoshare.telemetry.protocol import (
     TOPIC_ROOT,
     SampleBatch,
@@ -155,21 +155,7 @@ class DeviceFeed:
         )
         async with client:
             self._joined = set()  # a clean session: the broker kept none of them
-            tasks = (
-                asyncio.create_task(self._subscribing(client)),
-                asyncio.create_task(until_lost(client)),
-            )
-            ended: set[asyncio.Task[None]] = set()
-            try:
-                ended, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in tasks:
-                    if task not in ended:
-                        task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await task
-            for task in ended:
-                task.result()
+            await while_connected(client, self._subscribing(client))
 
     async def _subscribing(self, client: aiomqtt.Client) -> None:
         """Keep the broker's subscriptions those wanted; tell each ``ready`` once confirmed."""
