@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 import uuid
 from datetime import UTC, datetime
@@ -122,6 +124,26 @@ def test_a_dead_child_is_replaced_and_nothing_is_stored_twice(
         assert _statuses(receipts) == ["duplicate", "stored"]
         assert storage._process is not process
         assert counts(env)[1:3] == (2, 200)
+    finally:
+        storage.close()
+
+
+def test_an_interrupt_of_the_process_group_leaves_the_child_storing(
+    session_factory: sessionmaker[Session], database_url: str, tmp_path: Path
+) -> None:
+    """Ctrl-C in a terminal reaches the storage process too: it goes on (the web process stops
+    it), with no traceback and nothing lost."""
+    env, storage, _ = _env(session_factory, database_url, tmp_path)
+    try:
+        storage.handle_many([_inbound(env, announce(env)), _inbound(env, batch(0))])
+        process = storage._process
+        assert process is not None and process.pid is not None
+        os.kill(process.pid, signal.SIGINT)
+        time.sleep(0.5)
+        assert process.is_alive()
+        receipts = storage.handle_many([_inbound(env, batch(1))])
+        assert _statuses(receipts) == ["stored"]
+        assert storage._process is process
     finally:
         storage.close()
 

@@ -4,6 +4,8 @@ analysing them itself, one frame later."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -159,3 +161,41 @@ def test_a_worker_that_dies_is_replaced_at_the_next_analysis() -> None:
     before, after, steps = asyncio.run(run())
     assert before >= 1 and steps > 0
     assert after > before  # the analyses after the death ran in a new worker
+
+
+def test_an_interrupt_of_the_process_group_leaves_the_worker_analysing() -> None:
+    """Ctrl-C in a terminal reaches the worker too: it goes on (the web process stops it)."""
+    stream = _stream(24)
+
+    async def run() -> tuple[int, int, bool]:
+        hub = LiveHub()
+        analyst = RollingAnalyst(hub, asyncio.get_running_loop(), lambda *_: None)
+        hub.analyst = analyst
+        live = hub.follow("t", "t", FS, 0.0, RULES)
+
+        async def feed(batches: list[SampleBatch]) -> None:
+            for batch in batches:
+                hub.on_batches([(live, batch)], batch.seq / 10)
+                await asyncio.sleep(0)
+            deadline = time.monotonic() + 60
+            while analyst.waiting and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+
+        try:
+            await feed(stream[:120])
+            before = analyst.done
+            assert analyst._pool is not None
+            workers = list(analyst._pool._processes.values())  # type: ignore[attr-defined]
+            for process in workers:
+                os.kill(process.pid, signal.SIGINT)
+            await asyncio.sleep(0.5)
+            await feed(stream[120:])
+            same = workers == list(analyst._pool._processes.values())  # type: ignore[attr-defined]
+            alive = same and all(process.is_alive() for process in workers)
+        finally:
+            analyst.close()
+        return before, analyst.done, alive
+
+    before, after, alive = asyncio.run(run())
+    assert alive
+    assert after > before

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import signal
 import threading
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
@@ -59,6 +60,9 @@ _AcceptedFields = tuple[str, str, str, str | None, bool]
 def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -> None:
     """The child: store every group it is sent, send the devices their receipts (with a
     broker), answer the web process with the receipts and what was accepted."""
+    # Ctrl-C in a terminal reaches the whole process group: the web process stops this one
+    # (or this one sees its pipe close), so an interrupt here would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from sqlalchemy.orm import configure_mappers
 
     from exoshare.db import make_engine, make_sessionmaker

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import multiprocessing
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -75,7 +77,12 @@ class RollingAnalyst:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # spawn, not fork: the web process has threads and an event loop a fork would copy.
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                1,
+                mp_context=multiprocessing.get_context("spawn"),
+                # Ctrl-C reaches the whole process group; the web process stops the worker.
+                initializer=functools.partial(signal.signal, signal.SIGINT, signal.SIG_IGN),
+            )
         return self._pool
 
     def _back(
