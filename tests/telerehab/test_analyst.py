@@ -8,6 +8,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from exoshare.demo.gait_profiles import healthy_profile
@@ -129,10 +130,24 @@ def test_a_worker_process_analyses_every_session_as_the_hub_would() -> None:
     assert asyncio.run(run()) == expected
 
 
-def test_a_worker_that_dies_is_replaced_at_the_next_analysis() -> None:
+@dataclass
+class _AroundWorker:
+    before: int
+    """Analyses done when the worker was acted on."""
+    after: int
+    steps_before: int
+    workers: list[Any]
+    """The worker processes acted on."""
+    kept: bool
+    """Whether the same workers ran the analyses after, and are alive."""
+
+
+def _around_worker(act: Callable[[Any], None]) -> _AroundWorker:
+    """12 s of gait through a hub with a worker process, ``act`` on each worker process after
+    the first 12 s, then 12 s more, every analysis waited for."""
     stream = _stream(24)
 
-    async def run() -> tuple[int, int, int]:
+    async def run() -> _AroundWorker:
         hub = LiveHub()
         analyst = RollingAnalyst(hub, asyncio.get_running_loop(), lambda *_: None)
         hub.analyst = analyst
@@ -146,56 +161,39 @@ def test_a_worker_that_dies_is_replaced_at_the_next_analysis() -> None:
             while analyst.waiting and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
 
+        def workers() -> list[Any]:
+            assert analyst._pool is not None
+            return list(analyst._pool._processes.values())  # type: ignore[attr-defined]
+
         try:
             await feed(stream[:120])
-            before, steps = analyst.done, live.steps
-            assert analyst._pool is not None
-            for process in list(analyst._pool._processes.values()):  # type: ignore[attr-defined]
-                process.kill()
-                process.join()
+            before, steps, acted = analyst.done, live.steps, workers()
+            for process in acted:
+                act(process)
+            await asyncio.sleep(0.5)
             await feed(stream[120:])
+            kept = acted == workers() and all(process.is_alive() for process in acted)
         finally:
             analyst.close()
-        return before, analyst.done, steps
+        return _AroundWorker(before, analyst.done, steps, acted, kept)
 
-    before, after, steps = asyncio.run(run())
-    assert before >= 1 and steps > 0
-    assert after > before  # the analyses after the death ran in a new worker
+    return asyncio.run(run())
+
+
+def _kill(process: Any) -> None:
+    process.kill()
+    process.join()
+
+
+def test_a_worker_that_dies_is_replaced_at_the_next_analysis() -> None:
+    outcome = _around_worker(_kill)
+    assert outcome.before >= 1 and outcome.steps_before > 0
+    assert not outcome.kept
+    assert outcome.after > outcome.before  # the analyses after the death ran in a new worker
 
 
 def test_an_interrupt_of_the_process_group_leaves_the_worker_analysing() -> None:
     """Ctrl-C in a terminal reaches the worker too: it goes on (the web process stops it)."""
-    stream = _stream(24)
-
-    async def run() -> tuple[int, int, bool]:
-        hub = LiveHub()
-        analyst = RollingAnalyst(hub, asyncio.get_running_loop(), lambda *_: None)
-        hub.analyst = analyst
-        live = hub.follow("t", "t", FS, 0.0, RULES)
-
-        async def feed(batches: list[SampleBatch]) -> None:
-            for batch in batches:
-                hub.on_batches([(live, batch)], batch.seq / 10)
-                await asyncio.sleep(0)
-            deadline = time.monotonic() + 60
-            while analyst.waiting and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-
-        try:
-            await feed(stream[:120])
-            before = analyst.done
-            assert analyst._pool is not None
-            workers = list(analyst._pool._processes.values())  # type: ignore[attr-defined]
-            for process in workers:
-                os.kill(process.pid, signal.SIGINT)
-            await asyncio.sleep(0.5)
-            await feed(stream[120:])
-            same = workers == list(analyst._pool._processes.values())  # type: ignore[attr-defined]
-            alive = same and all(process.is_alive() for process in workers)
-        finally:
-            analyst.close()
-        return before, analyst.done, alive
-
-    before, after, alive = asyncio.run(run())
-    assert alive
-    assert after > before
+    outcome = _around_worker(lambda process: os.kill(process.pid, signal.SIGINT))
+    assert outcome.kept
+    assert outcome.after > outcome.before
