@@ -226,15 +226,6 @@ class MqttIngestWorker:
             return SUBSCRIPTION
         return f"$share/{self.share_group}/{SUBSCRIPTION}"
 
-    def _client(self, handle: Callable[[aiomqtt.Message], None]) -> aiomqtt.Client:
-        # MQTT 3.1.1 also with a share group: Mosquitto and EMQX both take ``$share/...`` from a
-        # 3.1.1 client, and v5 costs paho a properties object per message (~5 % of the web
-        # process at 200 live sessions) that the worker never reads.
-        client = self.broker.client(
-            self.client_id, clean_session=True, queue_type=handing_off(handle)
-        )
-        return buffer_reads(client)
-
     async def _session(self) -> None:
         queue: asyncio.Queue[tuple[str, str, str, bytes, Any]] = asyncio.Queue()
 
@@ -245,7 +236,7 @@ class MqttIngestWorker:
                 self.received += 1
                 self._enqueue(queue, self._tapped(item))
 
-        client = self._client(received)
+        client = reading_client(self.broker, self.client_id, received)
         async with client:
             await client.subscribe(self.subscription, qos=0)  # why QoS 0: the module docstring
             self.subscribed.set()
@@ -335,6 +326,20 @@ class MqttIngestWorker:
             log.warning("%d receipt messages not sent: %s", len(failed), failed[0])
 
 
+def reading_client(
+    broker: BrokerAddress, client_id: str, handle: Callable[[aiomqtt.Message], None]
+) -> aiomqtt.Client:
+    """A server client that hands each message it receives to ``handle`` as paho reads it
+    (:func:`handing_off`), reading the socket in large chunks (``buffer_reads``), with a clean
+    session (QoS 0 subscriptions: nothing to keep across connections).
+
+    MQTT 3.1.1, also in a share group: Mosquitto and EMQX both take ``$share/...`` from a 3.1.1
+    client, and v5 costs paho a properties object per message (~5 % of the web process at 200
+    live sessions) that the server never reads."""
+    client = broker.client(client_id, clean_session=True, queue_type=handing_off(handle))
+    return buffer_reads(client)
+
+
 def handing_off(
     handle: Callable[[aiomqtt.Message], None],
 ) -> type[asyncio.Queue[aiomqtt.Message]]:
@@ -355,7 +360,7 @@ def handing_off(
     return HandingOff
 
 
-async def until_lost(client: aiomqtt.Client) -> None:
+async def _until_lost(client: aiomqtt.Client) -> None:
     """Returns never: raises aiomqtt's error once the connection is lost."""
     async for _ in client.messages:
         pass
@@ -367,7 +372,7 @@ async def while_connected(client: aiomqtt.Client, work: Coroutine[Any, Any, None
 
     Messages never wait in aiomqtt's queue (:func:`handing_off` handles them as paho reads
     them), so iterating it only says when the connection is lost."""
-    tasks = (asyncio.create_task(work), asyncio.create_task(until_lost(client)))
+    tasks = (asyncio.create_task(work), asyncio.create_task(_until_lost(client)))
     ended: set[asyncio.Task[None]] = set()
     try:
         ended, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -33,8 +33,7 @@ from typing import Any
 import aiomqtt
 
 from exoshare.errors import TelemetryRejected
-from exoshare.telemetry.buffered_reads import buffer_reads
-from exoshare.telemetry.mqtt import BrokerAddress, LiveTap, handing_off, while_connected
+from exoshare.telemetry.mqtt import BrokerAddress, LiveTap, reading_client, while_connected
 from exoshare.telemetry.protocol import (
     TOPIC_ROOT,
     SampleBatch,
@@ -148,11 +147,7 @@ class DeviceFeed:
                 await asyncio.sleep(self.reconnect_s)
 
     async def _session(self) -> None:
-        client = buffer_reads(
-            self.broker.client(
-                self.client_id, clean_session=True, queue_type=handing_off(self._received)
-            )
-        )
+        client = reading_client(self.broker, self.client_id, self._received)
         async with client:
             self._joined = set()  # a clean session: the broker kept none of them
             await while_connected(client, self._subscribing(client))
