@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from exoshare.errors import FileImportError
-from exoshare.gait import GaitDataError, analyse
+from exoshare.gait.analysis import analyse
+from exoshare.gait.errors import GaitDataError
 from exoshare.telemetry import c3d
 from exoshare.telemetry.files import ImportedFile, read_recording
 from exoshare.telemetry.validation import MAX_SAMPLING_RATE_HZ, MIN_SAMPLING_RATE_HZ

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.db import session_scope
 from exoshare.devices.models import DeviceUnit
-from exoshare.gait import Recording
+from exoshare.gait.recording import Recording
 from exoshare.runtime import runtime_of
 from exoshare.telemetry import imports
 from exoshare.telemetry.store import RawStore

@@ -1,15 +1,6 @@
-"""Pure gait analytics (NumPy/SciPy only): events, strides, session metrics, safety flags."""
+"""Pure gait analytics (NumPy/SciPy only): events, strides, session metrics, safety flags.
 
-from exoshare.gait.analysis import RollingSummary, SessionSummary, analyse, analyse_rolling
-from exoshare.gait.errors import GaitDataError, NoGaitChannels
-from exoshare.gait.recording import Recording
-
-__all__ = [
-    "GaitDataError",
-    "NoGaitChannels",
-    "Recording",
-    "RollingSummary",
-    "SessionSummary",
-    "analyse",
-    "analyse_rolling",
-]
+Import from the modules (``exoshare.gait.analysis``, ``.recording``, ``.errors``, ``.channels``):
+the package itself loads nothing, so a reader of channel names or recordings (the storage
+process, the command line) does not pay for SciPy (~4 s on this 2-core host) until it analyses.
+"""

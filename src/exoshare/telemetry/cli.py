@@ -146,7 +146,8 @@ def analyse_command(
 ) -> None:
     """Print the gait summary of a recording file, without a server or database."""
     from exoshare.errors import ExoshareError
-    from exoshare.gait import GaitDataError, analyse
+    from exoshare.gait.analysis import analyse
+    from exoshare.gait.errors import GaitDataError
     from exoshare.gait.report import summary_json, summary_table
     from exoshare.telemetry.files import read_recording
 

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from exoshare.errors import TelemetryRejected
-from exoshare.gait import Recording
 from exoshare.gait.channels import channel
+from exoshare.gait.recording import Recording
 from exoshare.telemetry.batches import ingest_batches
 from exoshare.telemetry.credentials import Device
 from exoshare.telemetry.models import TelemetrySession

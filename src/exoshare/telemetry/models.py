@@ -75,7 +75,8 @@ class TelemetrySession(IdMixin, Base):
     expected_batches: Mapped[int | None] = mapped_column(Integer, default=None)
     n_batches: Mapped[int] = mapped_column(Integer, default=0)
     n_samples: Mapped[int] = mapped_column(BigInteger, default=0)
-    # The summary of exoshare.gait.analyse, plus its key numbers as columns for lists and charts.
+    # The summary of the gait engine (exoshare.gait.analysis.analyse), plus its key numbers as
+    # columns for lists and charts.
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     analysis_error: Mapped[str | None] = mapped_column(Text, default=None)
     duration_s: Mapped[float | None] = mapped_column(Float, default=None)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 from exoshare.auth import audit
 from exoshare.auth.scope import Principal
 from exoshare.errors import NotFound
-from exoshare.gait import Recording
+from exoshare.gait.recording import Recording
 from exoshare.patients import service as patients_service
 from exoshare.telemetry.models import TelemetryEvent, TelemetrySession
 from exoshare.telemetry.store import RawStore

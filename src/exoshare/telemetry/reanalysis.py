@@ -24,7 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exoshare.db import session_scope
-from exoshare.gait import GaitDataError, analyse
+from exoshare.gait.analysis import analyse
+from exoshare.gait.errors import GaitDataError
 from exoshare.telemetry.models import SessionStatus, TelemetrySession
 from exoshare.telemetry.store import RawStore
 from exoshare.telemetry.summaries import (

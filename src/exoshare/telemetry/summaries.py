@@ -1,17 +1,17 @@
 """A session's recording read back from the raw store, and its gait summary once it is complete.
 
 When the last announced batch of an ended session is stored, :func:`finish_session` runs the
-gait engine (:func:`exoshare.gait.analyse`) on the whole recording and keeps its summary, with
-its key numbers as columns for lists and charts and the engine version that made it; an analysis
-failure is kept too. Re-analysis on a cluster (:mod:`exoshare.telemetry.reanalysis`) assembles
-recordings and keeps summaries with the same functions.
+gait engine (:func:`exoshare.gait.analysis.analyse`) on the whole recording and keeps its summary,
+with its key numbers as columns for lists and charts and the engine version that made it; an
+analysis failure is kept too. Re-analysis on a cluster (:mod:`exoshare.telemetry.reanalysis`)
+assembles recordings and keeps summaries with the same functions.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import select
@@ -19,10 +19,14 @@ from sqlalchemy.orm import Session
 
 from exoshare import __version__ as ENGINE_VERSION
 from exoshare.devices import service as devices_service
-from exoshare.gait import GaitDataError, Recording, SessionSummary, analyse
+from exoshare.gait.errors import GaitDataError
+from exoshare.gait.recording import Recording
 from exoshare.patients import service as patients_service
 from exoshare.telemetry.models import SessionStatus, TelemetryBatch, TelemetrySession
 from exoshare.telemetry.store import BatchStore, StoredBatch
+
+if TYPE_CHECKING:
+    from exoshare.gait.analysis import SessionSummary
 
 LEG_TO_HEIGHT_RATIO = 0.53
 """Leg length (greater trochanter to floor) as a share of body height, Winter 2009, for the
@@ -31,6 +35,10 @@ spatial model when the device does not report the leg length."""
 
 def finish_session(session: Session, store: BatchStore, record: TelemetrySession) -> None:
     """Analyse the complete session and keep its summary (an analysis failure is kept too)."""
+    # The engine (SciPy) loads at the first session a process finishes, not when it starts:
+    # the storage process imports this module, and a replaced one must answer devices at once.
+    from exoshare.gait.analysis import analyse
+
     record.status = SessionStatus.ended
     record.ended_at = record.ended_at or datetime.now(UTC)
     try:

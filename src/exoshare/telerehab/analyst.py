@@ -25,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from exoshare.gait import RollingSummary
+from exoshare.gait.analysis import RollingSummary
 from exoshare.telerehab.alerts import Alert
 from exoshare.telerehab.live import LiveHub, LiveSession, RollingWindow
 

@@ -45,7 +45,9 @@ from typing import Any
 import numpy as np
 import orjson
 
-from exoshare.gait import GaitDataError, Recording, RollingSummary, analyse_rolling
+from exoshare.gait.analysis import RollingSummary, analyse_rolling
+from exoshare.gait.errors import GaitDataError
+from exoshare.gait.recording import Recording
 from exoshare.telemetry.protocol import SampleBatch
 from exoshare.telerehab.alerts import (
     Alert,
