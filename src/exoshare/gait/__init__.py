@@ -1,6 +1,43 @@
 """Pure gait analytics (NumPy/SciPy only): events, strides, session metrics, safety flags.
 
-Import from the modules (``exoshare.gait.analysis``, ``.recording``, ``.errors``, ``.channels``):
-the package itself loads nothing, so a reader of channel names or recordings (the storage
-process, the command line) does not pay for SciPy (~4 s on this 2-core host) until it analyses.
+``exoshare.gait.analyse`` and the other names below load their module when first asked for:
+a reader of channel names or recordings (the storage process, the command line) imports
+``exoshare.gait.channels`` or ``.recording`` without paying for SciPy (~4 s on this 2-core host)
+until it analyses.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from exoshare.gait.analysis import RollingSummary, SessionSummary, analyse, analyse_rolling
+    from exoshare.gait.errors import GaitDataError, NoGaitChannels
+    from exoshare.gait.recording import Recording
+
+_MODULES = {
+    "GaitDataError": "exoshare.gait.errors",
+    "NoGaitChannels": "exoshare.gait.errors",
+    "Recording": "exoshare.gait.recording",
+    "RollingSummary": "exoshare.gait.analysis",
+    "SessionSummary": "exoshare.gait.analysis",
+    "analyse": "exoshare.gait.analysis",
+    "analyse_rolling": "exoshare.gait.analysis",
+}
+__all__ = [
+    "GaitDataError",
+    "NoGaitChannels",
+    "Recording",
+    "RollingSummary",
+    "SessionSummary",
+    "analyse",
+    "analyse_rolling",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'exoshare.gait' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
