@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -238,3 +240,16 @@ def test_behind_a_relay_the_child_keeps_each_session_s_history_and_tells_only_re
     finally:
         storage.close()
         history.close()
+
+
+def test_the_storage_process_starts_without_the_gait_engine() -> None:
+    """The storage process imports this module to start; SciPy (seconds to load) waits for the
+    first session it finishes, so a replaced storage process answers devices sooner."""
+    probe = (
+        "import sys, exoshare.telemetry.ingest_process; "
+        "print(sorted(m for m in ('scipy', 'exoshare.gait.analysis') if m in sys.modules))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert found == "[]"
