@@ -136,8 +136,6 @@ class _AroundWorker:
     """Analyses done when the worker was acted on."""
     after: int
     steps_before: int
-    workers: list[Any]
-    """The worker processes acted on."""
     kept: bool
     """Whether the same workers ran the analyses after, and are alive."""
 
@@ -175,7 +173,7 @@ def _around_worker(act: Callable[[Any], None]) -> _AroundWorker:
             kept = acted == workers() and all(process.is_alive() for process in acted)
         finally:
             analyst.close()
-        return _AroundWorker(before, analyst.done, steps, acted, kept)
+        return _AroundWorker(before, analyst.done, steps, kept)
 
     return asyncio.run(run())
 

@@ -6,15 +6,8 @@ a reader of channel names or recordings (the storage process, the command line) 
 until it analyses.
 """
 
-from __future__ import annotations
-
 import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from exoshare.gait.analysis import RollingSummary, SessionSummary, analyse, analyse_rolling
-    from exoshare.gait.errors import GaitDataError, NoGaitChannels
-    from exoshare.gait.recording import Recording
+from typing import Any
 
 _MODULES = {
     "GaitDataError": "exoshare.gait.errors",
@@ -25,15 +18,8 @@ _MODULES = {
     "analyse": "exoshare.gait.analysis",
     "analyse_rolling": "exoshare.gait.analysis",
 }
-__all__ = [
-    "GaitDataError",
-    "NoGaitChannels",
-    "Recording",
-    "RollingSummary",
-    "SessionSummary",
-    "analyse",
-    "analyse_rolling",
-]
+"""Each public name and the module that holds it."""
+__all__ = sorted(_MODULES)
 
 
 def __getattr__(name: str) -> Any:
