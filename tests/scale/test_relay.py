@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import aiomqtt
 import numpy as np
@@ -258,8 +258,8 @@ def test_the_worker_hands_taps_the_payload_only_without_foreign_fields() -> None
     class Known:
         answers_devices = True
 
-        def handle_many(self, items: object) -> list[None]:
-            return []
+        def submit(self, items: object) -> Callable[[], list[None]]:
+            return list
 
         def known_device(self, obj: dict[str, object], topic_serial: str) -> str | None:
             return UNIT

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -126,6 +127,70 @@ def test_a_dead_child_is_replaced_and_nothing_is_stored_twice(
         assert _statuses(receipts) == ["duplicate", "stored"]
         assert storage._process is not process
         assert counts(env)[1:3] == (2, 200)
+    finally:
+        storage.close()
+
+
+def test_groups_sent_before_the_last_was_answered_are_stored_and_told_in_order(
+    session_factory: sessionmaker[Session], database_url: str, tmp_path: Path
+) -> None:
+    """The MQTT worker sends the next group while the child stores one: each group gets its
+    own receipts, whichever thread waits first, and the listeners hear them in order."""
+    env, storage, heard = _env(session_factory, database_url, tmp_path)
+    try:
+        waits = [
+            storage.submit([_inbound(env, announce(env))]),
+            storage.submit([_inbound(env, batch(0)), _inbound(env, batch(1))]),
+            storage.submit([_inbound(env, batch(2)), _inbound(env, batch(0))]),
+        ]
+        answers: dict[int, list[str]] = {}
+        # The last group's waiter starts first; it must wait for the others' turn.
+        threads = [
+            threading.Thread(target=lambda k=k: answers.update({k: _statuses(waits[k]())}))
+            for k in (2, 1)
+        ]
+        for thread in threads:
+            thread.start()
+        answers[0] = _statuses(waits[0]())
+        for thread in threads:
+            thread.join(timeout=30)
+        assert answers == {0: ["stored"], 1: ["stored", "stored"], 2: ["stored", "duplicate"]}
+        assert [a.status for a in heard] == ["stored", "stored", "stored", "stored", "duplicate"]
+        assert [getattr(a.message, "seq", None) for a in heard] == [None, 0, 1, 2, 0]
+        assert counts(env)[1:3] == (3, 300)
+    finally:
+        storage.close()
+
+
+def test_a_child_that_dies_with_two_groups_in_flight_leaves_no_waiter_hanging(
+    session_factory: sessionmaker[Session], database_url: str, tmp_path: Path
+) -> None:
+    """Both waiters return (a receipt if the child answered before it died, else None: the
+    devices resend), the next group starts a new child, and nothing is stored twice."""
+    env, storage, _ = _env(session_factory, database_url, tmp_path)
+    try:
+        storage.handle_many([_inbound(env, announce(env)), _inbound(env, batch(0))])
+        process = storage._process
+        assert process is not None
+        waits = [storage.submit([_inbound(env, batch(seq))]) for seq in (1, 2)]
+        process.kill()
+        answered: list[list[str | None]] = []
+        waiter = threading.Thread(
+            target=lambda: answered.extend(
+                [None if r is None else r.status for r in wait()] for wait in waits
+            )
+        )
+        waiter.start()
+        waiter.join(timeout=30)
+        assert not waiter.is_alive(), "a waiter hangs on the dead child"
+        assert all(statuses in (["stored"], [None]) for statuses in answered)
+        receipts = storage.handle_many([_inbound(env, batch(seq)) for seq in (1, 2, 3)])
+        resent = _statuses(receipts)
+        assert resent[2] == "stored"
+        for first, again in zip(answered, resent[:2], strict=True):
+            assert again in (["duplicate"] if first == ["stored"] else ["stored", "duplicate"])
+        assert storage._process is not process
+        assert counts(env)[1:3] == (4, 400)
     finally:
         storage.close()
 

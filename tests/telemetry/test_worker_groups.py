@@ -5,8 +5,9 @@ worker still gathers a group before storing it."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -28,11 +29,11 @@ class SlowStorage:
         self.first_s = first_s
         self.groups: list[list[bytes]] = []
 
-    def handle_many(self, items: Sequence[Inbound]) -> list[Receipt | None]:
+    def submit(self, items: Sequence[Inbound]) -> Callable[[], list[Receipt | None]]:
         if not self.groups:
             time.sleep(self.first_s)
         self.groups.append([item.payload for item in items])
-        return [None] * len(items)
+        return lambda: [None] * len(items)
 
     def known_device(self, obj: dict[str, Any], topic_serial: str) -> str | None:
         return None
@@ -84,3 +85,67 @@ def test_messages_that_waited_out_a_slow_group_are_not_held_for_another_linger(
     # longer than linger_s behind the slow group and went at once.
     assert len(lingers) == 2
     assert all(0 < linger <= LINGER_S for linger in lingers)
+
+
+class HeldStorage:
+    """Takes groups at once and answers each only when the test releases it."""
+
+    answers_devices = True
+
+    def __init__(self) -> None:
+        self.groups: list[list[bytes]] = []
+        self.released: list[threading.Event] = []
+
+    def submit(self, items: Sequence[Inbound]) -> Callable[[], list[Receipt | None]]:
+        self.groups.append([item.payload for item in items])
+        released = threading.Event()
+        self.released.append(released)
+
+        def receipts() -> list[Receipt | None]:
+            released.wait(timeout=10)
+            return [None] * len(items)
+
+        return receipts
+
+    def known_device(self, obj: dict[str, Any], topic_serial: str) -> str | None:
+        return None
+
+
+def test_the_next_group_is_submitted_while_one_is_stored_and_no_more() -> None:
+    """The storage process is never idle while messages wait: the worker submits a group while
+    the one before is still being stored, and holds a third until one of them is answered."""
+    storage = HeldStorage()
+    worker = MqttIngestWorker(storage, BrokerAddress("127.0.0.1", 1), linger_s=0.05)
+
+    async def until(condition: Callable[[], bool]) -> None:
+        async with asyncio.timeout(5):
+            while not condition():
+                await asyncio.sleep(0.01)
+
+    async def run() -> None:
+        queue: asyncio.Queue[tuple[str, str, str, bytes, Any]] = asyncio.Queue()
+
+        def arrive(payload: bytes) -> None:
+            worker._enqueue(queue, ("ORG", "SER", "samples", payload, None))
+
+        processing = asyncio.create_task(worker._process(None, queue))  # type: ignore[arg-type]
+        try:
+            arrive(b"a")
+            await until(lambda: len(storage.groups) == 1)
+            arrive(b"b")
+            await until(lambda: len(storage.groups) == 2)  # [a] not answered yet
+            arrive(b"c")
+            await asyncio.sleep(0.3)
+            assert storage.groups == [[b"a"], [b"b"]]  # two in flight: c waits
+            storage.released[0].set()
+            await until(lambda: len(storage.groups) == 3)
+            assert worker.handled == 1
+            for released in storage.released:
+                released.set()
+            await until(lambda: worker.handled == 3)
+        finally:
+            processing.cancel()
+            await asyncio.gather(processing, return_exceptions=True)
+
+    asyncio.run(run())
+    assert storage.groups == [[b"a"], [b"b"], [b"c"]]

@@ -242,6 +242,12 @@ class Ingestor:
         """
         return [receipt for receipt, _ in self.handle_many_accepted(items)]
 
+    def submit(self, items: Sequence[Inbound]) -> Callable[[], list[Receipt | None]]:
+        """:meth:`handle_many` as the MQTT worker asks for it: stored now, in the caller's
+        thread; the call returned gives the receipts."""
+        receipts = self.handle_many(items)
+        return lambda: receipts
+
     def handle_many_accepted(
         self, items: Sequence[Inbound]
     ) -> list[tuple[Receipt | None, Accepted | None]]:

@@ -12,7 +12,7 @@ held all devices' batches back at the broker.
 Live tap and group commit: the worker's receive loop decodes each sample batch once, shows it
 to the live taps (the tele-rehabilitation hub) at once, and queues it; a second task takes
 everything queued (up to ``max_group`` messages, gathered for ``linger_s`` after the first)
-and has it stored in one transaction (``handle_many``: in ``exoshare serve`` an
+and has it stored in one transaction (``submit``: in ``exoshare serve`` an
 :class:`~exoshare.telemetry.ingest_process.IngestProcess`, a child process) from a thread. The
 receipts go out after the commit: from the storage process itself in ``exoshare serve``
 (``answers_devices``), otherwise published here, all at once, while the next group is stored.
@@ -71,12 +71,16 @@ class GroupIngestion(Protocol):
     """What the worker stores groups with: an :class:`Ingestor`, or an ``IngestProcess``.
 
     ``answers_devices``: it sends the devices their receipts itself (the storage process does,
-    right after its commit); otherwise the worker publishes the receipts ``handle_many``
-    returns."""
+    right after its commit); otherwise the worker publishes the receipts it returns.
+
+    ``submit`` takes a group (blocking, from a thread; groups are stored in the order
+    submitted) and returns the call that waits for its receipts (blocking). An
+    :class:`Ingestor` stores the group in ``submit``; the storage process stores it while
+    the worker gathers and submits the next one."""
 
     answers_devices: bool
 
-    def handle_many(self, items: Sequence[Inbound]) -> list[Receipt | None]: ...
+    def submit(self, items: Sequence[Inbound]) -> Callable[[], list[Receipt | None]]: ...
 
     def known_device(self, obj: dict[str, Any], topic_serial: str) -> str | None: ...
 
@@ -174,7 +178,7 @@ class MqttIngestWorker:
         broker: BrokerAddress,
         client_id: str = WORKER_CLIENT_ID,
         reconnect_s: float = 2.0,
-        max_group: int = 1000,
+        max_group: int = 5000,
         linger_s: float = 0.25,
         share_group: str | None = None,
     ) -> None:
@@ -183,7 +187,10 @@ class MqttIngestWorker:
         # 10 batches a second with one message for ~3 batches. Against 100 ms groups, that took
         # the p99 live latency at 225 sessions from 151 to 100 ms (SQLite) and from 439 to 138
         # ms (PostgreSQL). The live view does not wait for storage (the tap), only receipts
-        # do, and a device resends after 2 s at the earliest.
+        # do, and a device resends after 2 s at the earliest. ``max_group`` bounds a group
+        # that caught up a backlog, not a steady one: 400 live sessions send ~1,000 messages
+        # in 250 ms, and a cap of 1,000 made storage that fell behind once never catch up
+        # (each group as large, and as slow, as the last; receipts 11 s late).
         self.ingestor = ingestor
         self.broker = broker
         self.client_id = client_id
@@ -275,7 +282,11 @@ class MqttIngestWorker:
         self, client: aiomqtt.Client, queue: asyncio.Queue[tuple[str, str, str, bytes, Any]]
     ) -> None:
         loop = asyncio.get_running_loop()
+        # One group stored while the next gathers and waits at the storage's door: the storage
+        # process is never idle while messages wait, and the groups stay in order.
+        slots = asyncio.Semaphore(2)
         while True:
+            await slots.acquire()
             group = [await queue.get()]
             # Let the group fill until linger_s after its first message arrived: one timer per
             # group, where waiting on the queue with a timeout cost a task and a timer per
@@ -293,16 +304,33 @@ class MqttIngestWorker:
                 Inbound(payload, topic_serial=serial, decoded=decoded, topic_org=org)
                 for org, serial, _, payload, decoded in group
             ]
-            # Ingestion is blocking (SQL, files); a thread keeps the event loop answering the
-            # broker, and one group at a time keeps a single writer.
-            receipts = await asyncio.to_thread(self.ingestor.handle_many, items)
-            self.handled += len(group)
-            self.groups += 1
-            if self.ingestor.answers_devices:
-                continue
-            task = asyncio.create_task(self._answer(client, group, receipts))
+            # Ingestion is blocking (SQL, files, the storage process's pipe); a thread keeps
+            # the event loop answering the broker. Submitted one group at a time, in order.
+            try:
+                receipts = await asyncio.to_thread(self.ingestor.submit, items)
+            except BaseException:
+                slots.release()
+                raise
+            task = asyncio.create_task(self._settle(client, group, receipts, slots))
             self._receipt_tasks.add(task)
             task.add_done_callback(self._receipt_tasks.discard)
+
+    async def _settle(
+        self,
+        client: aiomqtt.Client,
+        group: list[tuple[str, str, str, bytes, Any]],
+        receipts: Callable[[], list[Receipt | None]],
+        slots: asyncio.Semaphore,
+    ) -> None:
+        """Wait for a submitted group's receipts and send them (unless storage did)."""
+        try:
+            answered = await asyncio.to_thread(receipts)
+        finally:
+            slots.release()
+        self.handled += len(group)
+        self.groups += 1
+        if not self.ingestor.answers_devices:
+            await self._answer(client, group, answered)
 
     async def _answer(
         self,
