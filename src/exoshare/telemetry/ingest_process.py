@@ -115,23 +115,10 @@ def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -
                     for (_, serial, org), (receipt, _) in zip(group, results, strict=True)
                 )
             # The receipts go back only when the web process is to send them.
-            conn.send(
-                [
-                    (
-                        None if sender is not None else receipt,
-                        None
-                        if done is None
-                        else (
-                            done.status,
-                            done.device_unit_id,
-                            done.device_serial,
-                            done.telemetry_session_id,
-                            isinstance(done.message, SampleBatch),
-                        ),
-                    )
-                    for receipt, done in results
-                ]
-            )
+            try:
+                conn.send(_answers(results, receipts_sent=sender is not None))
+            except BrokenPipeError:
+                return  # the web process is gone (it stopped while this group was stored)
             # After the web process has its answer: the history is for later viewers.
             if history is not None:
                 history.append(
@@ -150,6 +137,28 @@ def _serve(settings: Settings, conn: Connection, broker: BrokerAddress | None) -
         if history is not None:
             history.close()
         engine.dispose()
+
+
+def _answers(
+    results: list[tuple[Receipt | None, Accepted | None]], receipts_sent: bool
+) -> list[tuple[Receipt | None, _AcceptedFields | None]]:
+    """What the web process gets back per item: the receipt (unless sent to the device
+    already) and what was accepted, as plain fields."""
+    return [
+        (
+            None if receipts_sent else receipt,
+            None
+            if done is None
+            else (
+                done.status,
+                done.device_unit_id,
+                done.device_serial,
+                done.telemetry_session_id,
+                isinstance(done.message, SampleBatch),
+            ),
+        )
+        for receipt, done in results
+    ]
 
 
 def _inbound(payload: bytes, serial: str) -> tuple[Inbound, dict[str, Any] | None]:
