@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from exoshare.telemetry.history import SessionHistory, history_stream
 from exoshare.telemetry.ingest import Accepted, CredentialCache, Inbound, Ingestor, serial_key
 from exoshare.telemetry.ingest_process import IngestProcess
 from exoshare.telemetry.models import DeviceCredential
-from exoshare.telemetry.protocol import decode, encode, parse_message
+from exoshare.telemetry.protocol import Receipt, decode, encode, parse_message
 from exoshare.telemetry.store import RawStore
 from tests.telemetry.helpers import ORG, SERIAL, Env, announce, batch, counts, make_env
 
@@ -193,6 +194,34 @@ def test_a_child_that_dies_with_two_groups_in_flight_leaves_no_waiter_hanging(
         assert counts(env)[1:3] == (4, 400)
     finally:
         storage.close()
+
+
+def _awaited(wait: Callable[[], list[Receipt | None]], outcome: list[object]) -> None:
+    """A group's answer as statuses, or the exception waiting for it raised."""
+    try:
+        outcome.append([None if r is None else r.status for r in wait()])
+    except BaseException as exc:
+        outcome.append(exc)
+
+
+def test_closing_while_a_group_is_awaited_ends_the_wait_quietly(
+    session_factory: sessionmaker[Session], database_url: str, tmp_path: Path
+) -> None:
+    """The server stopping (Ctrl-C) closes the storage process while the MQTT worker's thread
+    waits for a group's answer: the wait ends with the answer or with no receipts, never with an
+    error from inside the pipe."""
+    env, storage, _ = _env(session_factory, database_url, tmp_path)
+    storage.handle_many([_inbound(env, announce(env))])
+    for seq in range(3):
+        outcome: list[object] = []
+        waiter = threading.Thread(
+            target=_awaited, args=(storage.submit([_inbound(env, batch(seq))]), outcome)
+        )
+        waiter.start()
+        storage.close()
+        waiter.join(timeout=30)
+        assert outcome in ([["stored"]], [[None]]), outcome
+    assert counts(env)[1] <= 3
 
 
 def test_an_interrupt_of_the_process_group_leaves_the_child_storing(

@@ -244,12 +244,15 @@ class IngestProcess:
         if self._conn is not None:
             with contextlib.suppress(OSError, ValueError):
                 self._conn.send(None)
-            self._conn.close()
         if self._process is not None:
             self._process.join(timeout=10)
             if self._process.is_alive():
                 self._process.terminate()
                 self._process.join(timeout=5)
+        # The pipe is not closed here: another thread may be reading a group's answer from it,
+        # and closing it under that read raised from inside multiprocessing. The child is gone,
+        # so the read ends (with the answer, or at end of file), and the pipe closes with the
+        # last reference to it.
         self._process, self._conn = None, None
         with self._turn:
             self._generation += 1
