@@ -149,3 +149,46 @@ def test_the_next_group_is_submitted_while_one_is_stored_and_no_more() -> None:
 
     asyncio.run(run())
     assert storage.groups == [[b"a"], [b"b"], [b"c"]]
+
+
+class FailingOnce(HeldStorage):
+    """The first group's answer raises (a bug in storage); the others are answered."""
+
+    def submit(self, items: Sequence[Inbound]) -> Callable[[], list[Receipt | None]]:
+        receipts = super().submit(items)
+        self.released[-1].set()
+        if len(self.groups) > 1:
+            return receipts
+
+        def failing() -> list[Receipt | None]:
+            raise RuntimeError("storage bug")
+
+        return failing
+
+
+def test_a_group_whose_storing_failed_is_logged_and_the_next_groups_go_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    storage = FailingOnce()
+    worker = MqttIngestWorker(storage, BrokerAddress("127.0.0.1", 1), linger_s=0.01)
+
+    async def run() -> None:
+        queue: asyncio.Queue[tuple[str, str, str, bytes, Any]] = asyncio.Queue()
+        processing = asyncio.create_task(worker._process(None, queue))  # type: ignore[arg-type]
+        try:
+            for submitted, payload in enumerate((b"a", b"b", b"c"), start=1):
+                worker._enqueue(queue, ("ORG", "SER", "samples", payload, None))
+                async with asyncio.timeout(5):
+                    while len(storage.groups) < submitted:
+                        await asyncio.sleep(0.01)
+            async with asyncio.timeout(5):
+                while worker.handled < 2:
+                    await asyncio.sleep(0.01)
+        finally:
+            processing.cancel()
+            await asyncio.gather(processing, return_exceptions=True)
+
+    asyncio.run(run())
+    assert storage.groups == [[b"a"], [b"b"], [b"c"]]
+    assert worker.handled == 2
+    assert "storing a group of 1 messages failed" in caplog.text

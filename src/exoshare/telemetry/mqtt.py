@@ -325,6 +325,10 @@ class MqttIngestWorker:
         """Wait for a submitted group's receipts and send them (unless storage did)."""
         try:
             answered = await asyncio.to_thread(receipts)
+        except Exception:
+            # The group's devices get no receipts and resend; the next groups go on.
+            log.exception("storing a group of %d messages failed", len(group))
+            return
         finally:
             slots.release()
         self.handled += len(group)
