@@ -47,6 +47,14 @@ def _statuses(receipts: list) -> list[str]:  # type: ignore[type-arg]
     return [r.status if r.code is None else f"{r.status}:{r.code}" for r in receipts]
 
 
+def _awaited(wait: Callable[[], list[Receipt | None]], outcome: list[object]) -> None:
+    """A group's answer as statuses, or the exception waiting for it raised."""
+    try:
+        outcome.append([None if r is None else r.status for r in wait()])
+    except BaseException as exc:
+        outcome.append(exc)
+
+
 def _env(session_factory: sessionmaker[Session], database_url: str, tmp_path: Path) -> tuple[
     Env, IngestProcess, list[Accepted]
 ]:  # fmt: skip
@@ -144,18 +152,19 @@ def test_groups_sent_before_the_last_was_answered_are_stored_and_told_in_order(
             storage.submit([_inbound(env, batch(0)), _inbound(env, batch(1))]),
             storage.submit([_inbound(env, batch(2)), _inbound(env, batch(0))]),
         ]
-        answers: dict[int, list[str]] = {}
+        answers: dict[int, list[object]] = {k: [] for k in range(3)}
         # The last group's waiter starts first; it must wait for the others' turn.
-        threads = [
-            threading.Thread(target=lambda k=k: answers.update({k: _statuses(waits[k]())}))
-            for k in (2, 1)
-        ]
+        threads = [threading.Thread(target=_awaited, args=(waits[k], answers[k])) for k in (2, 1)]
         for thread in threads:
             thread.start()
-        answers[0] = _statuses(waits[0]())
+        _awaited(waits[0], answers[0])
         for thread in threads:
             thread.join(timeout=30)
-        assert answers == {0: ["stored"], 1: ["stored", "stored"], 2: ["stored", "duplicate"]}
+        assert answers == {
+            0: [["stored"]],
+            1: [["stored", "stored"]],
+            2: [["stored", "duplicate"]],
+        }
         assert [a.status for a in heard] == ["stored", "stored", "stored", "stored", "duplicate"]
         assert [getattr(a.message, "seq", None) for a in heard] == [None, 0, 1, 2, 0]
         assert counts(env)[1:3] == (3, 300)
@@ -175,12 +184,8 @@ def test_a_child_that_dies_with_two_groups_in_flight_leaves_no_waiter_hanging(
         assert process is not None
         waits = [storage.submit([_inbound(env, batch(seq))]) for seq in (1, 2)]
         process.kill()
-        answered: list[list[str | None]] = []
-        waiter = threading.Thread(
-            target=lambda: answered.extend(
-                [None if r is None else r.status for r in wait()] for wait in waits
-            )
-        )
+        answered: list[object] = []
+        waiter = threading.Thread(target=lambda: [_awaited(wait, answered) for wait in waits])
         waiter.start()
         waiter.join(timeout=30)
         assert not waiter.is_alive(), "a waiter hangs on the dead child"
@@ -194,14 +199,6 @@ def test_a_child_that_dies_with_two_groups_in_flight_leaves_no_waiter_hanging(
         assert counts(env)[1:3] == (4, 400)
     finally:
         storage.close()
-
-
-def _awaited(wait: Callable[[], list[Receipt | None]], outcome: list[object]) -> None:
-    """A group's answer as statuses, or the exception waiting for it raised."""
-    try:
-        outcome.append([None if r is None else r.status for r in wait()])
-    except BaseException as exc:
-        outcome.append(exc)
 
 
 def test_closing_while_a_group_is_awaited_ends_the_wait_quietly(
